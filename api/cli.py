@@ -1,0 +1,105 @@
+"""The `sfa` command line: migrate, create-admin, seed-demo, serve, scheduler."""
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from sfa.config import get_settings
+from sfa.logging_setup import configure_logging
+
+app = typer.Typer(help="Field SFA backend", no_args_is_help=True, add_completion=False)
+console = Console(stderr=True)
+
+
+@app.callback()
+def _setup() -> None:
+    configure_logging()
+
+
+@app.command()
+def migrate(revision: str = "head") -> None:
+    """Apply database migrations (up to REVISION, default head)."""
+    from sfa import migrate as migrations
+
+    console.print(f"migrating {get_settings().safe_database_url()} to {revision}")
+    migrations.upgrade(revision=revision)
+    console.print("[green]database is up to date")
+
+
+@app.command("create-admin")
+def create_admin(
+    username: str,
+    full_name: Annotated[str, typer.Option()] = "Administrator",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True,
+                                          envvar="SFA_ADMIN_PASSWORD")] = ...,
+) -> None:
+    """Create an administrator (password prompted, or SFA_ADMIN_PASSWORD)."""
+    from sfa.auth.passwords import hash_password
+    from sfa.db import session_scope
+    from sfa.users import repository
+    from sfa.users.models import Role, User
+
+    if len(password) < 8:
+        raise typer.BadParameter("the password needs at least 8 characters")
+    with session_scope() as session:
+        if repository.find_by_username(session, username) is not None:
+            console.print(f"[red]user {username!r} already exists")
+            raise typer.Exit(1)
+        session.add(User(username=username, full_name=full_name, role=Role.admin,
+                         password_hash=hash_password(password)))
+    console.print(f"[green]administrator {username!r} created")
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Load the Jakarta demo data once (does nothing if it is already there)."""
+    from sfa.db import session_scope
+    from sfa.demo.seed import DEMO_PASSWORD, seed_demo
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console) as bar, session_scope() as session:
+        tasks: dict[str, int] = {}
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done)
+
+        result = seed_demo(session, progress=progress)
+    if result.created:
+        console.print(f"[green]demo data loaded: {result.teams} teams, {result.users} users, "
+                      f"{result.customers} customers")
+    else:
+        console.print("demo data already present; nothing to do")
+    console.print(f"demo logins: admin / manager.budi / manager.sari / rep01..rep24, "
+                  f"password {DEMO_PASSWORD}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="SFA_PORT")] = 8000,
+    workers: Annotated[int, typer.Option(envvar="SFA_WORKERS")] = 1,
+) -> None:
+    """Run the HTTP API (uvicorn)."""
+    import uvicorn
+
+    console.print(f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers,
+                log_level=os.environ.get("SFA_LOG_LEVEL", "info").lower())
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the job scheduler (safe to run in several replicas: jobs take advisory locks)."""
+    from api.scheduler import run_scheduler
+
+    run_scheduler()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,94 @@
+"""Domain errors → HTTP, in one place. Every body says what was wrong and how to fix it."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from sfa import errors
+
+log = logging.getLogger("sfa.api")
+
+_STATUS = {
+    errors.InvalidInput: 422,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Forbidden: 403,
+    errors.Unauthenticated: 401,
+    errors.Throttled: 429,
+}
+
+
+def error_body(code: str, message: str, hint: str | None = None, details=None) -> dict:
+    body: dict = {"code": code, "message": message}
+    if hint:
+        body["hint"] = hint
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def _status_for(exc: errors.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 400
+
+
+async def _domain_error(request: Request, exc: errors.DomainError) -> JSONResponse:
+    status = _status_for(exc)
+    headers = {}
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, errors.Throttled):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.hint, exc.details or None),
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _field(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # The offending input is echoed only by position, never by value: it may be a password.
+    problems = [{"field": _field(e["loc"]), "problem": e["msg"]} for e in exc.errors()]
+    message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+    return JSONResponse(
+        error_body("invalid_input", message or "invalid request", details=problems),
+        status_code=422,
+    )
+
+
+async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    log.info("integrity error on %s %s: %s", request.method, request.url.path, constraint)
+    return JSONResponse(
+        error_body(
+            "conflict",
+            "the change conflicts with existing data"
+            + (f" (constraint {constraint})" if constraint else ""),
+            hint="the record is still referenced or would duplicate another one",
+        ),
+        status_code=409,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        error_body("internal_error", "an unexpected error occurred; it has been logged"),
+        status_code=500,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,112 @@
+import math
+
+from fastapi import APIRouter, Query, Request, status
+
+from api.deps import PrincipalDep, SessionDep
+from api.formats import ListFormat, csv_response, geojson_response
+from api.schemas.common import PageOut
+from api.schemas.customers import CustomerCreate, CustomerOut, CustomerUpdate
+from sfa.customers import service as customer_service
+from sfa.errors import InvalidInput
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+def _numbers(raw: str, count: int, name: str, example: str) -> tuple[float, ...]:
+    parts = raw.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != count or any(not math.isfinite(v) for v in values):
+        raise InvalidInput(f"{name}={raw!r} is not {count} comma-separated finite numbers",
+                           hint=f"for example {name}={example}")
+    return values
+
+
+def _wants_geojson(request: Request, fmt: ListFormat) -> bool:
+    return fmt is ListFormat.geojson or "application/geo+json" in request.headers.get(
+        "accept", "")
+
+
+@router.get(
+    "",
+    response_model=PageOut[CustomerOut],
+    summary="Customers visible to you",
+    description="Search by radius (`near=lat,lon&radius_m=`, nearest first, with `distance_m`) "
+    "or map viewport (`bbox=min_lon,min_lat,max_lon,max_lat`). `format=geojson` (or "
+    "`Accept: application/geo+json`) returns a FeatureCollection; `format=csv` a CSV file.",
+    responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}},
+)
+def list_customers(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    near: str | None = Query(None, description="lat,lon", examples=["-6.2,106.8"]),
+    radius_m: float | None = Query(None, gt=0, le=100_000),
+    bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
+    q: str | None = Query(None, max_length=100, description="matches code or name"),
+    customer_class: str | None = Query(None, alias="class"),
+    team_id: int | None = None,
+    distributor_id: int | None = None,
+    format: ListFormat = ListFormat.json,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    page = customer_service.list_customers(
+        session,
+        principal=principal,
+        near=_numbers(near, 2, "near", "-6.2,106.8") if near else None,
+        radius_m=radius_m,
+        bbox=_numbers(bbox, 4, "bbox", "106.7,-6.3,106.9,-6.1") if bbox else None,
+        q=q,
+        customer_class=customer_class,
+        team_id=team_id,
+        distributor_id=distributor_id,
+        limit=limit,
+        offset=offset,
+    )
+    items = [
+        CustomerOut.of(*row) if isinstance(row, tuple) else CustomerOut.of(row)
+        for row in page.items
+    ]
+    if format is ListFormat.csv:
+        return csv_response(items, "customers.csv")
+    if _wants_geojson(request, format):
+        return geojson_response([i.geojson_feature() for i in items], total=page.total,
+                                limit=page.limit, offset=page.offset,
+                                next_offset=page.next_offset)
+    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
+            "next_offset": page.next_offset}
+
+
+@router.post("", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)
+def create_customer(session: SessionDep, principal: PrincipalDep, body: CustomerCreate):
+    customer = customer_service.create_customer(
+        session, principal=principal, data=body.model_dump(exclude_unset=True))
+    return CustomerOut.of(customer)
+
+
+@router.get("/{customer_id}", response_model=CustomerOut,
+            responses={200: {"content": {"application/geo+json": {}}}})
+def get_customer(request: Request, session: SessionDep, principal: PrincipalDep,
+                 customer_id: int, format: ListFormat = ListFormat.json):
+    out = CustomerOut.of(customer_service.get_customer(session, principal=principal,
+                                                       customer_id=customer_id))
+    if _wants_geojson(request, format):
+        return geojson_response([out.geojson_feature()])
+    return out
+
+
+@router.patch("/{customer_id}", response_model=CustomerOut)
+def update_customer(session: SessionDep, principal: PrincipalDep, customer_id: int,
+                    body: CustomerUpdate):
+    customer = customer_service.update_customer(
+        session, principal=principal, customer_id=customer_id,
+        data=body.model_dump(exclude_unset=True))
+    return CustomerOut.of(customer)
+
+
+@router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_customer(session: SessionDep, principal: PrincipalDep, customer_id: int):
+    customer_service.delete_customer(session, principal=principal, customer_id=customer_id)

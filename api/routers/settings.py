@@ -1,0 +1,47 @@
+from fastapi import APIRouter, Body, Query
+
+from api.deps import PrincipalDep, SessionDep
+from api.formats import ListFormat, csv_response
+from api.schemas.auth import AuditOut
+from api.schemas.common import PageOut
+from sfa.audit import service as audit_service
+from sfa.company import service as company_service
+from sfa.company.schema import CompanySettings
+
+router = APIRouter(prefix="/v1", tags=["settings"])
+
+
+@router.get("/settings", response_model=CompanySettings,
+            summary="Company settings: timezone, currency, language and every threshold")
+def get_settings(session: SessionDep, principal: PrincipalDep):
+    principal.require("settings:read")
+    return company_service.get_settings(session)
+
+
+@router.patch("/settings", response_model=CompanySettings,
+              summary="Change settings (admin); every change is audited")
+def update_settings(session: SessionDep, principal: PrincipalDep,
+                    changes: dict = Body(..., examples=[{"verify_radius_m": 250}])):
+    principal.require("settings:write")
+    return company_service.update_settings(session, actor=principal.actor, changes=changes)
+
+
+@router.get("/audit", response_model=PageOut[AuditOut],
+            summary="Audit log (admin): who changed what, when, old → new")
+def audit_log(
+    session: SessionDep,
+    principal: PrincipalDep,
+    entity: str | None = Query(None, examples=["setting"]),
+    entity_id: str | None = None,
+    format: ListFormat = ListFormat.json,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    principal.require_admin()
+    page = audit_service.list_entries(session, entity=entity, entity_id=entity_id,
+                                      limit=limit, offset=offset)
+    items = [AuditOut.model_validate(e) for e in page.items]
+    if format is ListFormat.csv:
+        return csv_response(items, "audit.csv")
+    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
+            "next_offset": page.next_offset}

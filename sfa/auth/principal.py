@@ -1,0 +1,76 @@
+"""Who is calling, and what they may see.
+
+Visibility is decided here once; repositories turn it into SQL filters. Routes never
+re-implement it.
+"""
+
+from dataclasses import dataclass, field
+
+from sfa.errors import Forbidden
+from sfa.users.models import Role
+
+# Scopes a machine client (API key) can be given; users get theirs from their role.
+ALL_SCOPES = frozenset(
+    {
+        "users:read",
+        "users:write",
+        "teams:read",
+        "teams:write",
+        "customers:read",
+        "customers:write",
+        "settings:read",
+        "settings:write",
+    }
+)
+
+ROLE_SCOPES: dict[Role, frozenset[str]] = {
+    Role.admin: ALL_SCOPES,
+    Role.manager: frozenset(
+        {"users:read", "teams:read", "customers:read", "customers:write", "settings:read"}
+    ),
+    Role.rep: frozenset(
+        {"users:read", "teams:read", "customers:read", "customers:write", "settings:read"}
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" or "api_key"
+    id: int
+    role: Role | None
+    scopes: frozenset[str]
+    # Teams whose data this principal may see; None means every team (admin, API key).
+    team_ids: frozenset[int] | None = field(default=None)
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.admin
+
+    @property
+    def is_rep(self) -> bool:
+        return self.role is Role.rep
+
+    @property
+    def user_id(self) -> int | None:
+        return self.id if self.kind == "user" else None
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(
+                f"this action needs the '{scope}' permission",
+                hint="ask an administrator for a role or API key scope that grants it",
+            )
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("only an administrator can do this")
+
+    def can_see_team(self, team_id: int | None) -> bool:
+        if self.team_ids is None:
+            return True
+        return team_id is not None and team_id in self.team_ids

@@ -1,0 +1,111 @@
+"""Company settings: every number of DESIGN §3 with its default.
+
+Stored as overrides in `company_settings`; reading merges them over these defaults, so a
+new setting needs no data migration.
+"""
+
+import re
+from zoneinfo import ZoneInfo, available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+
+class VisitDuration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_minutes: float = Field(gt=0, allow_inf_nan=False)
+    max_minutes: float = Field(gt=0, allow_inf_nan=False)
+
+
+class CompanySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    company_name: str = "Demo Company"
+    timezone: str = "Asia/Jakarta"
+    currency: str = Field("IDR", pattern=r"^[A-Z]{3}$")
+    language: str = Field("id", pattern=r"^[a-z]{2}$")
+    workday_start: str = "08:00"
+    workday_end: str = "18:00"
+
+    # Visit verification
+    verify_radius_m: float = Field(300, gt=0, allow_inf_nan=False)
+    low_accuracy_radius_m: float = Field(600, gt=0, allow_inf_nan=False)
+    low_accuracy_threshold_m: float = Field(100, gt=0, allow_inf_nan=False)
+    capture_max_accuracy_m: float = Field(50, gt=0, allow_inf_nan=False)
+    dwell_radius_m: float = Field(150, gt=0, allow_inf_nan=False)
+    future_tolerance_hours: float = Field(24, gt=0, allow_inf_nan=False)
+
+    # Tracking
+    max_accuracy_m: float = Field(100, gt=0, allow_inf_nan=False)
+    max_speed_kmh: float = Field(200, gt=0, allow_inf_nan=False)
+    gap_minutes: float = Field(15, gt=0, allow_inf_nan=False)
+    stop_radius_m: float = Field(100, gt=0, allow_inf_nan=False)
+    stop_min_minutes: float = Field(5, gt=0, allow_inf_nan=False)
+
+    # Suspicious visits
+    consecutive_near_m: float = Field(50, gt=0, allow_inf_nan=False)
+    consecutive_near_count: int = Field(3, ge=2)
+    rapid_visits_count: int = Field(4, ge=2)
+    rapid_visits_window_minutes: float = Field(30, gt=0, allow_inf_nan=False)
+    cluster_area_m2: float = Field(5, gt=0, allow_inf_nan=False)
+    cluster_min_customers: int = Field(3, ge=2)
+    visit_min_minutes: float = Field(5, gt=0, allow_inf_nan=False)
+    visit_max_minutes: float = Field(60, gt=0, allow_inf_nan=False)
+    visit_duration_by_class: dict[str, VisitDuration] = Field(default_factory=dict)
+    clock_skew_minutes: float = Field(10, gt=0, allow_inf_nan=False)
+
+    # Weekly anomalies
+    short_visits_spike_pct: float = Field(20, gt=0, allow_inf_nan=False)
+    short_visits_spike_min: int = Field(5, ge=1)
+    visit_count_sigma: float = Field(2, gt=0, allow_inf_nan=False)
+    visit_count_history_weeks: int = Field(20, ge=1)
+    visit_count_min_history_weeks: int = Field(4, ge=1)
+    low_visit_rate_pct: float = Field(80, gt=0, le=100, allow_inf_nan=False)
+    low_visit_rate_weeks: int = Field(3, ge=1)
+
+    # Orders and discounts
+    discount_auto_max_pct: float = Field(5, ge=0, le=100, allow_inf_nan=False)
+    discount_single_max_pct: float = Field(15, ge=0, le=100, allow_inf_nan=False)
+    discount_escalation_hours: float = Field(24, gt=0, allow_inf_nan=False)
+
+    # Integrations and reminders
+    erp_sync_minutes: int = Field(15, ge=1)
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "07:00"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError(f"unknown IANA timezone {value!r}, e.g. 'Asia/Jakarta'")
+        return value
+
+    @field_validator("workday_start", "workday_end", "quiet_hours_start", "quiet_hours_end")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"{value!r} is not a time of day as HH:MM, e.g. '08:00'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CompanySettings":
+        if self.workday_start >= self.workday_end:
+            raise ValueError("workday_start must be before workday_end")
+        if self.discount_auto_max_pct > self.discount_single_max_pct:
+            raise ValueError("discount_auto_max_pct cannot exceed discount_single_max_pct")
+        if self.visit_min_minutes >= self.visit_max_minutes:
+            raise ValueError("visit_min_minutes must be below visit_max_minutes")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def visit_duration_for(self, customer_class: str | None) -> VisitDuration:
+        """Standard visit duration for a customer class, falling back to the company default."""
+        override = self.visit_duration_by_class.get(customer_class or "")
+        return override or VisitDuration(
+            min_minutes=self.visit_min_minutes, max_minutes=self.visit_max_minutes
+        )

@@ -1,0 +1,73 @@
+"""Customer queries. Visibility is applied here, once, for every read."""
+
+from geoalchemy2 import Geometry
+from sqlalchemy import Select, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from sfa.auth.principal import Principal
+from sfa.customers.models import Customer
+from sfa.geo_point import SRID, to_geography
+
+
+def visible_customers(principal: Principal) -> Select:
+    stmt = select(Customer)
+    if principal.team_ids is None:
+        return stmt
+    return stmt.where(Customer.team_id.in_(principal.team_ids))
+
+
+def get_visible(session: Session, principal: Principal, customer_id: int) -> Customer | None:
+    return session.scalar(visible_customers(principal).where(Customer.id == customer_id))
+
+
+def find_by_code(session: Session, code: str) -> Customer | None:
+    return session.scalar(select(Customer).where(Customer.code == code))
+
+
+def filter_customers(
+    stmt: Select,
+    *,
+    q: str | None = None,
+    customer_class: str | None = None,
+    team_id: int | None = None,
+    distributor_id: int | None = None,
+) -> Select:
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Customer.code.ilike(like), Customer.name.ilike(like)))
+    if customer_class:
+        stmt = stmt.where(Customer.customer_class == customer_class)
+    if team_id is not None:
+        stmt = stmt.where(Customer.team_id == team_id)
+    if distributor_id is not None:
+        stmt = stmt.where(Customer.distributor_id == distributor_id)
+    return stmt
+
+
+def within_radius(stmt: Select, *, lat: float, lon: float, radius_m: float) -> Select:
+    """Customers within `radius_m` metres of a point, nearest first, with their distance.
+
+    ST_DWithin on geography measures on the spheroid and uses the GiST index on
+    `customers.location`; ST_Distance then gives the exact metres for ordering.
+    """
+    here = to_geography(lat, lon)
+    distance = func.ST_Distance(Customer.location, here).label("distance_m")
+    return (
+        stmt.add_columns(distance)
+        .where(func.ST_DWithin(Customer.location, here, radius_m))
+        .order_by(distance, Customer.id)
+    )
+
+
+def within_bbox(
+    stmt: Select, *, min_lon: float, min_lat: float, max_lon: float, max_lat: float
+) -> Select:
+    """Customers whose location lies in a lon/lat box (map viewport search).
+
+    The comparison is done on the geometry cast, where a box is a plain rectangle in
+    degrees (on geography its edges would be great-circle arcs).
+    """
+    envelope = func.ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat, SRID)
+    return stmt.where(
+        func.ST_Intersects(cast(Customer.location, Geometry(srid=SRID)), envelope)
+    )

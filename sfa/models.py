@@ -1,0 +1,9 @@
+"""Imports every model module so that `Base.metadata` knows all tables (Alembic, tests)."""
+
+from sfa.audit import models as audit_models
+from sfa.auth import models as auth_models
+from sfa.company import models as company_models
+from sfa.customers import models as customer_models
+from sfa.users import models as user_models
+
+__all__ = ["audit_models", "auth_models", "company_models", "customer_models", "user_models"]

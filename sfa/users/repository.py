@@ -1,0 +1,53 @@
+"""User and team queries, filtered by what the principal may see."""
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from sfa.auth.principal import Principal
+from sfa.users.models import Role, Team, User
+
+
+def visible_users(principal: Principal) -> Select:
+    stmt = select(User)
+    if principal.team_ids is None:
+        return stmt
+    if principal.is_rep:
+        return stmt.where(User.id == principal.id)
+    # A manager sees themself and the members of the teams they lead.
+    return stmt.where(or_(User.id == principal.id, User.team_id.in_(principal.team_ids)))
+
+
+def visible_teams(principal: Principal) -> Select:
+    stmt = select(Team)
+    if principal.team_ids is None:
+        return stmt
+    return stmt.where(Team.id.in_(principal.team_ids))
+
+
+def get_visible_user(session: Session, principal: Principal, user_id: int) -> User | None:
+    return session.scalar(visible_users(principal).where(User.id == user_id))
+
+
+def get_visible_team(session: Session, principal: Principal, team_id: int) -> Team | None:
+    return session.scalar(visible_teams(principal).where(Team.id == team_id))
+
+
+def find_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def find_team_by_name(session: Session, name: str) -> Team | None:
+    return session.scalar(select(Team).where(Team.name == name))
+
+
+def filter_users(
+    stmt: Select, *, role: Role | None = None, team_id: int | None = None, q: str | None = None
+) -> Select:
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if team_id is not None:
+        stmt = stmt.where(User.team_id == team_id)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(User.username.ilike(like), User.full_name.ilike(like)))
+    return stmt.order_by(User.id)

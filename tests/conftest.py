@@ -1,0 +1,126 @@
+"""Test infrastructure.
+
+Unit tests need nothing. Integration and e2e tests get a real PostgreSQL + PostGIS: a
+throwaway cluster started for the session by scripts/pg.sh on a free port (or the
+database in SFA_TEST_DATABASE_URL), migrated once; every test runs inside a transaction
+that is rolled back, so tests never see each other's rows.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("SFA_ENV", "test")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """Base URL (without database) of a PostGIS-enabled server for this test session."""
+    if url := os.environ.get("SFA_TEST_SERVER_URL"):
+        yield url
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="sfa-test-pg-"))
+    port = _free_port()
+    script = ROOT / "scripts" / "pg.sh"
+    env = os.environ | {"SFA_PG_FSYNC": "off"}
+    subprocess.run([script, "start", data_dir, str(port), "sfa_test"], check=True, env=env)
+    try:
+        yield f"postgresql+psycopg://sfa@127.0.0.1:{port}"
+    finally:
+        subprocess.run([script, "stop", data_dir], check=False)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: str) -> Iterator[str]:
+    from sfa import db as sfa_db
+    from sfa import migrate
+    from sfa.config import get_settings
+
+    url = f"{pg_server}/sfa_test"
+    os.environ["SFA_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    sfa_db.get_engine.cache_clear()
+    sfa_db.get_sessionmaker.cache_clear()
+    migrate.upgrade(url)
+    yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = create_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield conn
+        finally:
+            outer.rollback()
+
+
+def _session(connection: Connection) -> Session:
+    # Commits inside the code under test release a savepoint; the outer transaction is
+    # rolled back after the test.
+    return Session(bind=connection, join_transaction_mode="create_savepoint",
+                   expire_on_commit=False)
+
+
+@pytest.fixture
+def db(connection: Connection) -> Iterator[Session]:
+    session = _session(connection)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture
+def app(connection: Connection):
+    from api import deps
+    from api.main import create_app
+
+    application = create_app()
+
+    def session_override():
+        yield from deps.transaction(_session(connection))
+
+    application.dependency_overrides[deps.get_session] = session_override
+    return application
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def world(db: Session):
+    from factories import build_world
+
+    built = build_world(db)
+    db.commit()
+    return built
