@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sfa.auth import tokens
 from sfa.auth.passwords import hash_password
 from sfa.customers.models import Customer, LocationStatus
-from sfa.geo_point import to_geography
+from sfa.geo import to_geography
 from sfa.users.models import Role, Team, User
 
 PASSWORD = "correct-horse-battery"

@@ -4,7 +4,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.common import LatLon, Strict
 from sfa.customers.models import Customer, LocationStatus
-from sfa.geo_point import lat_lon
+from sfa.geo import lat_lon
 
 
 class CustomerFields(Strict):

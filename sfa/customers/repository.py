@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
 from sfa.customers.models import Customer
-from sfa.geo_point import SRID, to_geography
+from sfa.geo import SRID, to_geography
 
 
 def visible_customers(principal: Principal) -> Select:

@@ -5,7 +5,7 @@ from sfa.auth.principal import Principal
 from sfa.customers import repository
 from sfa.customers.models import Customer, LocationStatus
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sfa.geo_point import check_lat_lon, lat_lon, to_geography
+from sfa.geo import check_lat_lon, lat_lon, to_geography
 from sfa.pagination import Page, paginate
 from sfa.users.models import Team
 

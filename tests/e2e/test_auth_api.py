@@ -1,7 +1,7 @@
 import jwt
 import pytest
-from factories import PASSWORD
 
+from factories import PASSWORD
 from sfa.config import get_settings
 
 

@@ -3,7 +3,7 @@ import math
 import pytest
 
 from sfa.errors import InvalidInput
-from sfa.geo_point import check_lat_lon, lat_lon, to_geography
+from sfa.geo import check_lat_lon, lat_lon, to_geography
 
 
 @pytest.mark.parametrize(("lat", "lon"), [(90, 180), (-90, -180), (0, 0), (-6.2, 106.8)])
