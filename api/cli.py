@@ -1,6 +1,7 @@
 """The `sfa` command line: migrate, create-admin, seed-demo, serve, scheduler."""
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -77,6 +78,32 @@ def seed_demo() -> None:
         console.print("demo data already present; nothing to do")
     console.print(f"demo logins: admin / manager.budi / manager.sari / rep01..rep24, "
                   f"password {DEMO_PASSWORD}")
+
+
+@app.command("import-gpx")
+def import_gpx(
+    username: Annotated[str, typer.Argument(help="the rep whose day the track is")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import a GPX track as a rep's pings (e.g. to replay a real day)."""
+    from sfa.db import session_scope
+    from sfa.tracking import service as tracking_service
+    from sfa.tracking.protocols import parse_gpx
+    from sfa.users import repository
+    from sfa.users.models import Role
+
+    pings = parse_gpx(path.read_bytes())
+    with session_scope() as session:
+        rep = repository.find_by_username(session, username)
+        if rep is None or rep.role is not Role.rep:
+            console.print(f"[red]{username!r} is not a rep")
+            raise typer.Exit(1)
+        with console.status(f"importing {len(pings)} points"):
+            result = tracking_service.import_pings(session, rep_id=rep.id, pings=pings)
+    console.print(f"[green]{result.accepted} stored, {result.duplicates} duplicates, "
+                  f"{len(result.rejected)} rejected")
+    for index, reason in result.rejected[:20]:
+        console.print(f"  point {index}: {reason}")
 
 
 @app.command()

@@ -11,6 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from sfa.auth import service as auth_service
 from sfa.jobs import Job, run_locked
+from sfa.tracking import days
 
 log = logging.getLogger("sfa.scheduler")
 
@@ -19,6 +20,9 @@ def all_jobs() -> list[Job]:
     return [
         Job(name="purge-login-throttle", func=auth_service.purge_login_throttle,
             schedule={"trigger": "interval", "minutes": 30}),
+        # Late pings make days stale; reports and the day endpoint read fresh aggregates.
+        Job(name="recompute-dirty-days", func=days.recompute_dirty_days,
+            schedule={"trigger": "interval", "minutes": 1}),
     ]
 
 

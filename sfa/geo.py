@@ -11,6 +11,7 @@ Arguments are always (lat, lon) and keyword-only, because pyproj itself takes
 import math
 
 import numpy as np
+from geoalchemy2 import Geography
 from geoalchemy2.elements import WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from numpy.typing import ArrayLike, NDArray
@@ -106,6 +107,13 @@ def to_ecef(*, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
 
 
 # Points crossing the storage boundary (GeoJSON exists only at the API edge).
+def point_type() -> Geography:
+    """Column type of every stored position: a geography point, lon/lat on WGS84.
+
+    Spatial indexes are declared explicitly where queries need them."""
+    return Geography(geometry_type="POINT", srid=SRID, spatial_index=False)
+
+
 def check_lat_lon(lat: float, lon: float) -> None:
     """Raise a precise InvalidInput for what `valid_lat_lon` would refuse."""
     if valid_lat_lon(lat, lon):

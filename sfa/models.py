@@ -4,6 +4,9 @@ from sfa.audit import models as audit_models
 from sfa.auth import models as auth_models
 from sfa.company import models as company_models
 from sfa.customers import models as customer_models
+from sfa.tracking import models as tracking_models
 from sfa.users import models as user_models
+from sfa.visits import models as visit_models
 
-__all__ = ["audit_models", "auth_models", "company_models", "customer_models", "user_models"]
+__all__ = ["audit_models", "auth_models", "company_models", "customer_models", "tracking_models",
+           "user_models", "visit_models"]

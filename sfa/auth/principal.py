@@ -20,17 +20,24 @@ ALL_SCOPES = frozenset(
         "customers:write",
         "settings:read",
         "settings:write",
+        "visits:read",
+        "tracking:read",
+        "devices:write",
     }
 )
+# Only a rep acts in the field (check-in, pings); these are never given to API keys.
+FIELD_SCOPES = frozenset({"visits:write", "pings:write"})
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.admin: ALL_SCOPES,
     Role.manager: frozenset(
-        {"users:read", "teams:read", "customers:read", "customers:write", "settings:read"}
+        {"users:read", "teams:read", "customers:read", "customers:write", "settings:read",
+         "visits:read", "tracking:read", "devices:write"}
     ),
     Role.rep: frozenset(
-        {"users:read", "teams:read", "customers:read", "customers:write", "settings:read"}
-    ),
+        {"users:read", "teams:read", "customers:read", "customers:write", "settings:read",
+         "visits:read", "tracking:read"}
+    ) | FIELD_SCOPES,
 }
 
 

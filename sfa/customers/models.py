@@ -1,10 +1,23 @@
 import enum
+from datetime import datetime
 
-from geoalchemy2 import Geography
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Enum, Float, ForeignKey, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sfa.db import Base, TimestampMixin
+from sfa.geo import point_type
 
 
 class LocationStatus(enum.StrEnum):
@@ -21,6 +34,10 @@ class Customer(TimestampMixin, Base):
         CheckConstraint(
             "distributor_id IS NULL OR distributor_id <> id", name="not_own_distributor"
         ),
+        # Radius search runs on geography (metres); viewport search on the geometry cast.
+        Index("ix_customers_location", "location", postgresql_using="gist"),
+        Index("ix_customers_location_geom", text("(location::geometry)"),
+              postgresql_using="gist"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -33,7 +50,7 @@ class Customer(TimestampMixin, Base):
     language: Mapped[str | None] = mapped_column(String(8))
     # Geography so that distances are metres on the spheroid, not degrees.
     location = mapped_column(
-        Geography(geometry_type="POINT", srid=4326, spatial_index=False), nullable=True
+        point_type(), nullable=True
     )
     location_status: Mapped[LocationStatus] = mapped_column(
         Enum(LocationStatus, name="location_status"), default=LocationStatus.unknown
@@ -49,3 +66,33 @@ class Customer(TimestampMixin, Base):
         ForeignKey("teams.id", ondelete="RESTRICT"), index=True
     )
     external_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+
+
+class ProposalStatus(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class LocationProposal(Base):
+    """A proposed move of a customer's location; a manager approves or rejects it.
+
+    Approved and rejected rows stay: they are the location history."""
+
+    __tablename__ = "customer_location_proposals"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+    position = mapped_column(point_type(), nullable=False)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    previous_position = mapped_column(point_type(), nullable=True)
+    note: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[ProposalStatus] = mapped_column(
+        Enum(ProposalStatus, name="proposal_status"), default=ProposalStatus.pending)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())

@@ -6,16 +6,25 @@ The admin gets through, which proves the foreign ids are real. A route missing f
 CASES fails the test: new routes must be classified here.
 """
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
 from api.main import create_app
 from sfa.auth import service as auth_service
 from sfa.auth.principal import Principal
+from sfa.customers import locations
+from sfa.tracking import service as tracking_service
+from sfa.visits import service as visit_service
+from sfa.visits.service import CheckIn, Position
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/v1/auth/token"),
-          ("POST", "/v1/auth/refresh")}
+          ("POST", "/v1/auth/refresh"),
+          # Tracker apps authenticate with their registered device id, not a user or key
+          # (tests/e2e/test_pings_api.py: an unknown device is refused with 401).
+          ("GET", "/v1/osmand"), ("POST", "/v1/osmand")}
 # Strings that appear only in team B's objects; a page containing one leaks.
 FOREIGN_MARKERS = ("rep.b", "manager.b", "Team B", "B001", "BD01")
 
@@ -25,9 +34,18 @@ class Case:
     body: dict | None = None
     form: dict | None = None
     is_list: bool = False  # answers with a page that must not leak foreign rows
+    files: dict | None = None
     # Routes a company-wide API key with only the 'customers:read' scope may use.
     readonly_key_ok: bool = False
+    # Who proves the foreign ids exist: the admin, or the owner for field-only actions.
+    reached_by: str = "admin"
+    # A rep acting on their own data (posting their pings) has no foreign object to aim at.
+    rep_own_ok: bool = False
 
+
+GPX = (b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+       b'<trkpt lat="-6.3" lon="106.9"><time>2026-11-16T02:00:00Z</time></trkpt>'
+       b'</trkseg></trk></gpx>')
 
 CASES = {
     ("GET", "/healthz"): Case(),
@@ -59,6 +77,27 @@ CASES = {
     ("GET", "/v1/settings"): Case(is_list=True),
     ("PATCH", "/v1/settings"): Case(body={"verify_radius_m": 1000}),
     ("GET", "/v1/audit"): Case(),
+    ("GET", "/v1/osmand"): Case(),
+    ("POST", "/v1/osmand"): Case(),
+    ("POST", "/v1/visits/check-in"): Case(body={
+        "client_id": "6f1c1c1e-0000-4000-8000-000000000001", "customer_id": "{customer_id}",
+        "at": "2026-11-16T09:00:00+07:00", "lat": -6.3, "lon": 106.9}),
+    ("POST", "/v1/visits/{visit_id}/check-out"): Case(body={
+        "at": "2026-11-16T09:30:00+07:00", "lat": -6.3, "lon": 106.9}, reached_by="rep_b"),
+    ("GET", "/v1/visits"): Case(is_list=True),
+    ("GET", "/v1/visits/{visit_id}"): Case(),
+    ("GET", "/v1/customers/{customer_id}/location-proposals"): Case(readonly_key_ok=True),
+    ("POST", "/v1/customers/{customer_id}/location-proposals"): Case(
+        body={"lat": -6.31, "lon": 106.91}),
+    ("POST", "/v1/customers/{customer_id}/location-proposals/{proposal_id}/approve"): Case(),
+    ("POST", "/v1/customers/{customer_id}/location-proposals/{proposal_id}/reject"): Case(),
+    ("POST", "/v1/pings"): Case(body=[], rep_own_ok=True),
+    ("POST", "/v1/reps/{rep_id}/gpx"): Case(files={"file": ("t.gpx", GPX)}),
+    ("GET", "/v1/devices"): Case(is_list=True),
+    ("POST", "/v1/devices"): Case(body={"id": "intruder-device", "rep_id": "{rep_id}"}),
+    ("DELETE", "/v1/devices/{device_id}"): Case(),
+    ("GET", "/v1/reps/{rep_id}/days/{day}"): Case(),
+    ("GET", "/v1/me/days/{day}"): Case(is_list=True),
 }
 
 # From the OpenAPI document: FastAPI includes routers lazily, so app.routes does not list
@@ -74,13 +113,47 @@ def test_every_route_is_classified():
     assert set(ROUTES) == set(CASES), "classify new routes in CASES"
 
 
-def _ids(world, db) -> dict[str, int]:
+def _ids(world, db) -> dict:
+    """Team B's objects of every kind that a path can name."""
     admin = auth_service.principal_for_user(db, world.admin)
+    rep_b = auth_service.principal_for_user(db, world.rep_b)
     key, _ = auth_service.create_api_key(db, actor=admin, name="erp", scopes=["customers:read"])
+    visit, _ = visit_service.check_in(db, principal=rep_b, data=CheckIn(
+        client_id=uuid.uuid4(), customer_id=world.customer_b.id,
+        position=Position(at=datetime(2026, 11, 16, 2, tzinfo=UTC), lat=-6.3, lon=106.9)))
+    proposal = locations.propose(db, principal=rep_b, customer_id=world.customer_b.id,
+                                 lat=-6.3002, lon=106.9002, accuracy_m=5, note=None,
+                                 visit_id=None)
+    device = tracking_service.register_device(db, principal=admin, device_id="rep-b-phone",
+                                              rep_id=world.rep_b.id, label=None)
     db.commit()
     return {"user_id": world.rep_b.id, "team_id": world.team_b.id,
-            "customer_id": world.customer_b.id, "key_id": key.id,
-            "team_b": world.team_b.id, "manager_b": world.manager_b.id}
+            "customer_id": world.customer_b.id, "key_id": key.id, "rep_id": world.rep_b.id,
+            "team_b": world.team_b.id, "manager_b": world.manager_b.id, "visit_id": visit.id,
+            "proposal_id": proposal.id, "device_id": device.id, "day": "2026-11-16"}
+
+
+def _leaks(payload, world) -> list:
+    """Team B's ids or names anywhere in a response body."""
+    foreign = {"rep_id": {world.rep_b.id, world.manager_b.id},
+               "user_id": {world.rep_b.id, world.manager_b.id},
+               "team_id": {world.team_b.id},
+               "customer_id": {world.customer_b.id, world.distributor_b.id}}
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            found.extend((k, v) for k, v in node.items() if v in foreign.get(k, ()))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str) and node in FOREIGN_MARKERS:
+            found.append(node)
+
+    walk(payload)
+    return found
 
 
 def _fill(value, ids):
@@ -98,6 +171,8 @@ def _call(client, method, path, case, ids, headers):
         kwargs["json"] = _fill(case.body, ids)
     if case.form is not None:
         kwargs["data"] = case.form
+    if case.files is not None:
+        kwargs["files"] = case.files
     return client.request(method, url, **kwargs)
 
 
@@ -132,8 +207,8 @@ def test_foreign_objects_are_out_of_reach(client, world, db, who, method, path):
         # API keys are company-wide (an ERP reads every customer): in scope, it gets through.
         assert response.status_code == 200, response.text
         return
-    if case.is_list and response.status_code == 200:
-        assert not [m for m in FOREIGN_MARKERS if m in response.text], response.text
+    if (case.is_list or (case.rep_own_ok and who == "rep_a")) and response.status_code == 200:
+        assert not _leaks(response.json(), world), response.text
         return
     assert response.status_code in (403, 404), (who, method, path, response.text)
     # Nothing changed behind the refusal.
@@ -143,15 +218,18 @@ def test_foreign_objects_are_out_of_reach(client, world, db, who, method, path):
     assert db.get(type(world.team_b), world.team_b.id).name == "Team B"
 
 
-@pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if "{" in r[1]])
-def test_admin_reaches_the_same_objects(client, world, db, method, path):
+# Routes that name an object in their path ({day} alone names none).
+@pytest.mark.parametrize(("method", "path"),
+                         [r for r in ROUTES if "{" in r[1].replace("{day}", "")])
+def test_owner_or_admin_reaches_the_same_objects(client, world, db, method, path):
     """Proves the ids used above exist: the refusals are about visibility, not typos."""
     ids = _ids(world, db)
     if path == "/v1/teams/{team_id}" and method == "DELETE":
         pytest.skip("team B has members; deleting it is refused with 409 by design")
     if path == "/v1/customers/{customer_id}" and method == "DELETE":
         ids["customer_id"] = world.customer_a.id  # customer_b is referenced by nobody either
-    response = _call(client, method, path, CASES[(method, path)], ids, world.headers("admin"))
+    case = CASES[(method, path)]
+    response = _call(client, method, path, case, ids, world.headers(case.reached_by))
     assert response.status_code < 300, (method, path, response.text)
 
 

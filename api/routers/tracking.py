@@ -1,0 +1,175 @@
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Body, Request, UploadFile, status
+from pydantic import ValidationError
+
+from api.deps import PrincipalDep, SessionDep
+from api.schemas.tracking import (
+    DayOut,
+    DeviceIn,
+    DeviceOut,
+    GapOut,
+    IngestOut,
+    PingIn,
+    StopOut,
+    TripOut,
+)
+from api.schemas.visits import VisitOut
+from sfa import geo
+from sfa.errors import InvalidInput
+from sfa.tracking import service as tracking_service
+from sfa.tracking.ingest import IngestResult
+from sfa.tracking.protocols import parse_gpx, parse_osmand, parse_osmand_json
+from sfa.visits import repository as visit_repository
+
+router = APIRouter(prefix="/v1", tags=["tracking"])
+
+MAX_GPX_BYTES = 20 * 1024 * 1024
+
+
+def _problem(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}"
+                     for e in exc.errors())
+
+
+def _ingest_out(result: IngestResult, invalid: list[tuple[int, str]]) -> IngestOut:
+    rejected = sorted(invalid + result.rejected)
+    return IngestOut(accepted=result.accepted, duplicates=result.duplicates,
+                     rejected=[{"index": i, "reason": r} for i, r in rejected])
+
+
+@router.post("/pings", response_model=IngestOut,
+             summary="Post a batch of GPS pings (up to 5,000)",
+             description="Body: a JSON array of pings, or `{\"pings\": [...]}`. Valid items "
+             "are stored even when others are rejected; each rejected item is reported with "
+             "its index and reason. Resending a batch stores nothing twice.")
+def post_pings(session: SessionDep, principal: PrincipalDep, payload: Any = Body(...)):
+    items = payload.get("pings") if isinstance(payload, dict) else payload
+    if not isinstance(items, list):
+        raise InvalidInput("the body must be a JSON array of pings or {\"pings\": [...]}")
+    valid, invalid = [], []
+    for index, item in enumerate(items):
+        try:
+            valid.append((index, PingIn.model_validate(item).to_domain()))
+        except ValidationError as exc:
+            invalid.append((index, _problem(exc)))
+    result = tracking_service.post_pings(session, principal=principal, items=valid,
+                                         batch_size=len(items))
+    return _ingest_out(result, invalid)
+
+
+def _osmand(session, device_id: str, ping) -> IngestOut:
+    rep_id = tracking_service.device_rep(session, device_id)
+    result = tracking_service.store_rep_pings(session, rep_id=rep_id, items=[(0, ping)],
+                                              batch_size=1)
+    if result.rejected:
+        raise InvalidInput(result.rejected[0][1])
+    return _ingest_out(result, [])
+
+
+@router.get("/osmand", response_model=IngestOut, tags=["tracker apps"],
+            summary="OsmAnd / Traccar Client protocol (query parameters)",
+            description="For off-the-shelf tracker apps: `id`/`deviceid` must be a device "
+            "registered under /v1/devices; it authenticates the request.")
+def osmand_get(request: Request, session: SessionDep):
+    device_id, ping = parse_osmand(dict(request.query_params))
+    return _osmand(session, device_id, ping)
+
+
+@router.post("/osmand", response_model=IngestOut, tags=["tracker apps"],
+             summary="OsmAnd / Traccar Client protocol (form, query or JSON body)")
+async def osmand_post(request: Request, session: SessionDep):
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            raise InvalidInput("the body is not valid JSON") from exc
+        device_id, ping = parse_osmand_json(body)
+    else:
+        params = dict(request.query_params)
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            params |= {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        device_id, ping = parse_osmand(params)
+    return _osmand(session, device_id, ping)
+
+
+@router.post("/reps/{rep_id}/gpx", response_model=IngestOut,
+             summary="Import a GPX track as the rep's pings (admin)")
+def import_gpx(session: SessionDep, principal: PrincipalDep, rep_id: int, file: UploadFile):
+    principal.require_admin()
+    tracking_service.visible_rep(session, principal, rep_id)
+    data = file.file.read(MAX_GPX_BYTES + 1)
+    if len(data) > MAX_GPX_BYTES:
+        raise InvalidInput(f"the GPX file is larger than {MAX_GPX_BYTES // 2**20} MiB")
+    pings = parse_gpx(data)
+    return _ingest_out(tracking_service.import_pings(session, rep_id=rep_id, pings=pings), [])
+
+
+@router.get("/devices", response_model=list[DeviceOut], summary="Registered tracker devices")
+def list_devices(session: SessionDep, principal: PrincipalDep):
+    return tracking_service.list_devices(session, principal=principal)
+
+
+@router.post("/devices", response_model=DeviceOut, status_code=status.HTTP_201_CREATED,
+             summary="Register a tracker app's device id for a rep (manager, admin)")
+def register_device(session: SessionDep, principal: PrincipalDep, body: DeviceIn):
+    return tracking_service.register_device(session, principal=principal, device_id=body.id,
+                                            rep_id=body.rep_id, label=body.label)
+
+
+@router.delete("/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_device(session: SessionDep, principal: PrincipalDep, device_id: str):
+    tracking_service.remove_device(session, principal=principal, device_id=device_id)
+
+
+def _day_out(session, result) -> DayOut:
+    summary = result.summary
+    flags = visit_repository.flags_for(session, [v.id for v in result.visits])
+    rejected: dict[str, int] = {}
+    for r in summary.rejected:
+        rejected[r.reason] = rejected.get(r.reason, 0) + 1
+    stops = []
+    for s in result.stops:
+        lat, lon = geo.lat_lon(s.position)
+        stops.append(StopOut(
+            start=s.start_at, end=s.end_at, minutes=round((s.end_at - s.start_at)
+                                                          .total_seconds() / 60, 1),
+            lat=lat, lon=lon, n_pings=s.n_pings, spans_gap=s.spans_gap,
+            gap_minutes=s.gap_minutes, customer_id=s.customer_id,
+            distance_to_customer_m=s.distance_to_customer_m, visit_id=s.visit_id,
+            unlogged_visit=s.customer_id is not None and s.visit_id is None))
+    return DayOut(
+        rep_id=result.rep_id, day=result.day, distance_m=round(summary.distance_m, 1),
+        coverage=round(summary.coverage, 4),
+        pings=len(summary.accepted) + len(summary.rejected),
+        accepted_pings=len(summary.accepted), rejected_pings=rejected,
+        first_at=summary.accepted[0].at if summary.accepted else None,
+        last_at=summary.accepted[-1].at if summary.accepted else None,
+        gaps=[GapOut(start=g.start, end=g.end, minutes=round(g.minutes, 1))
+              for g in summary.gaps],
+        stops=stops,
+        trips=[TripOut(start=t.start, end=t.end, distance_m=round(t.distance_m, 1))
+               for t in summary.trips],
+        visits=[VisitOut.of(v, flags[v.id]) for v in result.visits],
+        track={"type": "LineString",
+               "coordinates": [[p.lon, p.lat] for p in summary.accepted]},
+    )
+
+
+@router.get("/reps/{rep_id}/days/{day}", response_model=DayOut,
+            summary="A rep's day: distance, coverage, gaps, stops, trips, visits, track")
+def rep_day(session: SessionDep, principal: PrincipalDep, rep_id: int, day: date):
+    return _day_out(session, tracking_service.rep_day(session, principal=principal,
+                                                      rep_id=rep_id, day=day))
+
+
+@router.get("/me/days/{day}", response_model=DayOut, summary="Your own day (reps)")
+def my_day(session: SessionDep, principal: PrincipalDep, day: date):
+    principal.require("tracking:read")
+    if principal.user_id is None:
+        raise InvalidInput("an API key has no day of its own",
+                           hint="use /v1/reps/{rep_id}/days/{day}")
+    return _day_out(session, tracking_service.rep_day(session, principal=principal,
+                                                      rep_id=principal.user_id, day=day))

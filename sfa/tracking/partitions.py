@@ -1,0 +1,40 @@
+"""Monthly partitions of `pings`, created on demand before rows for a month arrive."""
+
+from datetime import date, datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from sfa.db import advisory_key
+
+
+def _month_start(value: date) -> date:
+    return date(value.year, value.month, 1)
+
+
+def _next_month(value: date) -> date:
+    return date(value.year + value.month // 12, value.month % 12 + 1, 1)
+
+
+def partition_name(month: date) -> str:
+    return f"pings_{month:%Y_%m}"
+
+
+def ensure_partitions(session: Session, instants: list[datetime]) -> None:
+    """Create the monthly partitions that rows at these instants (UTC) will need.
+
+    No in-process cache: a cached name could outlive a rolled-back CREATE; the check is
+    one catalogue lookup per month in the batch (usually one).
+    """
+    for month in sorted({_month_start(t.date()) for t in instants}):
+        name = partition_name(month)
+        if session.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar():
+            continue
+        # Serialise creators: two batches for a new month must not race on CREATE TABLE.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                        {"k": advisory_key("pings-partitions")})
+        session.execute(text(
+            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF pings "
+            f"FOR VALUES FROM ('{month.isoformat()} 00:00+00') "
+            f"TO ('{_next_month(month).isoformat()} 00:00+00')"
+        ))

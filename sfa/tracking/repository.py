@@ -1,0 +1,87 @@
+"""Tracking SQL: pings of a day, customers near stops, day aggregates and stops."""
+
+from datetime import date, datetime
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from sfa.tracking.models import RepDay, RepStop
+from sfa.tracking.track import PingIn
+
+
+def pings_between(session: Session, rep_id: int, start: datetime, end: datetime) -> list[PingIn]:
+    """A rep's pings in [start, end), by device time; the PK (rep_id, at) serves it."""
+    rows = session.execute(
+        text(
+            "SELECT at, ST_Y(position::geometry), ST_X(position::geometry), accuracy_m "
+            "FROM pings WHERE rep_id = :rep_id AND at >= :start AND at < :end ORDER BY at"
+        ),
+        {"rep_id": rep_id, "start": start, "end": end},
+    )
+    return [PingIn(at=r[0], lat=r[1], lon=r[2], accuracy_m=r[3]) for r in rows]
+
+
+def nearest_customers(
+    session: Session, points: list[tuple[float, float]], radius_m: float, team_id: int | None
+) -> list[tuple[int, float] | None]:
+    """For each (lat, lon): the nearest customer of the team within radius_m, or None.
+
+    One round trip for all points: a LATERAL nearest-neighbour lookup per point, using
+    ST_DWithin on geography (GiST index) to bound the search and ST_Distance to rank.
+    """
+    if not points:
+        return []
+    rows = session.execute(
+        text(
+            "SELECT p.idx, c.id, c.dist "
+            "FROM unnest(CAST(:lats AS float8[]), CAST(:lons AS float8[])) "
+            "     WITH ORDINALITY AS p(lat, lon, idx) "
+            "CROSS JOIN LATERAL ("
+            "  SELECT c.id, ST_Distance(c.location, pt.g) AS dist"
+            "  FROM customers c,"
+            "       LATERAL (SELECT ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography"
+            "                AS g) pt"
+            "  WHERE ST_DWithin(c.location, pt.g, :radius)"
+            "    AND (CAST(:team_id AS bigint) IS NULL OR c.team_id = :team_id)"
+            "  ORDER BY dist, c.id LIMIT 1"
+            ") c"
+        ),
+        {"lats": [p[0] for p in points], "lons": [p[1] for p in points], "radius": radius_m,
+         "team_id": team_id},
+    )
+    found: list[tuple[int, float] | None] = [None] * len(points)
+    for idx, customer_id, dist in rows:
+        found[idx - 1] = (customer_id, dist)
+    return found
+
+
+def customer_points(session: Session, ids: set[int]) -> dict[int, tuple[float, float]]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        text("SELECT id, ST_Y(location::geometry), ST_X(location::geometry) FROM customers "
+             "WHERE id = ANY(:ids) AND location IS NOT NULL"), {"ids": list(ids)})
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def get_day(session: Session, rep_id: int, day: date) -> RepDay | None:
+    return session.get(RepDay, (rep_id, day))
+
+
+def day_stops(session: Session, rep_id: int, day: date) -> list[RepStop]:
+    return list(session.scalars(select(RepStop).where(RepStop.rep_id == rep_id,
+                                                      RepStop.day == day)
+                                .order_by(RepStop.start_at)))
+
+
+def replace_stops(session: Session, rep_id: int, day: date, stops: list[RepStop]) -> None:
+    session.execute(delete(RepStop).where(RepStop.rep_id == rep_id, RepStop.day == day))
+    session.add_all(stops)
+
+
+def dirty_days(session: Session, limit: int) -> list[tuple[int, date]]:
+    """Stale days to recompute; SKIP LOCKED lets several workers share the queue."""
+    rows = session.execute(
+        text("SELECT rep_id, day FROM rep_days WHERE dirty ORDER BY day, rep_id "
+             "LIMIT :limit FOR UPDATE SKIP LOCKED"), {"limit": limit})
+    return [(r[0], r[1]) for r in rows]

@@ -1,0 +1,120 @@
+"""Tracking use cases: ping batches, tracker devices, a rep's day."""
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sfa.audit import service as audit_service
+from sfa.auth.principal import Principal
+from sfa.company import service as company_service
+from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from sfa.tracking import days
+from sfa.tracking.ingest import MAX_BATCH, IngestResult, PingInput, ingest_pings
+from sfa.tracking.models import Device
+from sfa.users import repository as user_repository
+from sfa.users.models import Role, User
+
+
+def visible_rep(session: Session, principal: Principal, rep_id: int) -> User:
+    user = user_repository.get_visible_user(session, principal, rep_id)
+    if user is None or user.role is not Role.rep:
+        raise NotFound(f"rep {rep_id} does not exist or is not visible to you")
+    return user
+
+
+def post_pings(
+    session: Session, *, principal: Principal, items: Sequence[tuple[int, PingInput]],
+    batch_size: int, now: dt.datetime | None = None,
+) -> IngestResult:
+    """A rep posts their own pings; `batch_size` counts invalid items too."""
+    principal.require("pings:write")
+    if not principal.is_rep:
+        raise Forbidden("only reps post their own pings",
+                        hint="tracker apps post through /v1/osmand with a registered device")
+    return store_rep_pings(session, rep_id=principal.id, items=items, batch_size=batch_size,
+                           now=now)
+
+
+def store_rep_pings(
+    session: Session, *, rep_id: int, items: Sequence[tuple[int, PingInput]], batch_size: int,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    if batch_size > MAX_BATCH:
+        raise InvalidInput(f"a batch holds at most {MAX_BATCH} pings, got {batch_size}",
+                           hint="split it into several requests")
+    settings = company_service.get_settings(session)
+    return ingest_pings(session, rep_id=rep_id, items=items, timezone=settings.tz,
+                        future_tolerance=dt.timedelta(hours=settings.future_tolerance_hours),
+                        now=now)
+
+
+def device_rep(session: Session, device_id: str) -> int:
+    """The rep a tracker device reports for; the registered device id is its credential."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise Unauthenticated(f"unknown device {device_id!r}",
+                              hint="a manager registers the device under POST /v1/devices")
+    return device.rep_id
+
+
+def register_device(session: Session, *, principal: Principal, device_id: str, rep_id: int,
+                    label: str | None) -> Device:
+    principal.require("devices:write")
+    visible_rep(session, principal, rep_id)
+    if session.get(Device, device_id) is not None:
+        raise Conflict(f"device {device_id!r} is already registered")
+    device = Device(id=device_id, rep_id=rep_id, label=label)
+    session.add(device)
+    session.flush()
+    audit_service.record(session, actor=principal.actor, entity="device", entity_id=device_id,
+                         action="register", new={"rep_id": rep_id, "label": label})
+    return device
+
+
+def _visible_devices(principal: Principal):
+    reps = user_repository.visible_users(principal).with_only_columns(User.id)
+    return select(Device).where(Device.rep_id.in_(reps)).order_by(Device.id)
+
+
+def list_devices(session: Session, *, principal: Principal) -> list[Device]:
+    principal.require("tracking:read")
+    return list(session.scalars(_visible_devices(principal)))
+
+
+def remove_device(session: Session, *, principal: Principal, device_id: str) -> None:
+    principal.require("devices:write")
+    device = session.scalar(_visible_devices(principal).where(Device.id == device_id))
+    if device is None:
+        raise NotFound(f"device {device_id!r} does not exist or is not visible to you")
+    session.delete(device)
+    audit_service.record(session, actor=principal.actor, entity="device", entity_id=device_id,
+                         action="remove", old={"rep_id": device.rep_id})
+
+
+def rep_day(session: Session, *, principal: Principal, rep_id: int,
+            day: dt.date) -> days.DayResult:
+    """The day as it is now; stored aggregates are refreshed when pings made them stale."""
+    principal.require("tracking:read")
+    visible_rep(session, principal, rep_id)
+    settings = company_service.get_settings(session)
+    stored = days.repository.get_day(session, rep_id, day)
+    if stored is None or stored.dirty:
+        _, result = days.refresh_day(session, rep_id=rep_id, day=day, settings=settings)
+    else:
+        result = days.compute_day(session, rep_id=rep_id, day=day, settings=settings)
+        result.stops = days.repository.day_stops(session, rep_id, day)
+    return result
+
+
+def import_pings(session: Session, *, rep_id: int, pings: Sequence[PingInput]) -> IngestResult:
+    """Store a whole imported track (GPX) in batches; one result for the whole file."""
+    total = IngestResult()
+    for start in range(0, len(pings), MAX_BATCH):
+        chunk = list(enumerate(pings[start:start + MAX_BATCH], start=start))
+        result = store_rep_pings(session, rep_id=rep_id, items=chunk, batch_size=len(chunk))
+        total.accepted += result.accepted
+        total.duplicates += result.duplicates
+        total.rejected += result.rejected
+    return total

@@ -1,0 +1,47 @@
+"""Flag codes and their human reasons (English and Bahasa Indonesia).
+
+Check-in computes the flags it can see at once; the analytics package adds the ones that
+need a whole day (runs, clusters, speed between events). All write rows built here.
+"""
+
+from dataclasses import dataclass
+
+# code -> (English, Bahasa Indonesia) templates over the flag's numbers.
+REASONS: dict[str, tuple[str, str]] = {
+    "mock_location": (
+        "The device reported a mock (fake GPS) location.",
+        "Perangkat melaporkan lokasi palsu (mock GPS).",
+    ),
+    "too_far": (
+        "Checked in {distance_m:.0f} m from the customer; allowed {radius_m:.0f} m.",
+        "Check-in {distance_m:.0f} m dari pelanggan; batas {radius_m:.0f} m.",
+    ),
+    "clock_skew": (
+        "Device clock off by {skew_minutes:.1f} min (limit {limit_minutes:g} min).",
+        "Jam perangkat selisih {skew_minutes:.1f} menit (batas {limit_minutes:g} menit).",
+    ),
+    "drive_by": (
+        "No stop of {stop_min_minutes:g} min within {stop_radius_m:g} m around the "
+        "check-in: the rep was moving at about {speed_kmh:.0f} km/h.",
+        "Tidak ada berhenti {stop_min_minutes:g} menit dalam {stop_radius_m:g} m di sekitar "
+        "check-in: sales bergerak sekitar {speed_kmh:.0f} km/jam.",
+    ),
+    "not_checked_out": (
+        "No check-out; the visit was closed at {closed_by}.",
+        "Tanpa check-out; kunjungan ditutup pada {closed_by}.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    numbers: dict
+    reason_en: str
+    reason_id: str
+
+
+def make_flag(code: str, **numbers) -> Flag:
+    english, bahasa = REASONS[code]
+    return Flag(code=code, numbers=numbers, reason_en=english.format(**numbers),
+                reason_id=bahasa.format(**numbers))

@@ -1,0 +1,70 @@
+"""Visit queries, filtered by what the principal may see."""
+
+import uuid
+from datetime import date
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session
+
+from sfa.auth.principal import Principal
+from sfa.users.models import User
+from sfa.visits.flags import Flag
+from sfa.visits.models import Visit, VisitFlag
+
+
+def visible_visits(principal: Principal) -> Select:
+    stmt = select(Visit)
+    if principal.team_ids is None:
+        return stmt
+    if principal.is_rep:
+        return stmt.where(Visit.rep_id == principal.id)
+    team_reps = select(User.id).where(User.team_id.in_(principal.team_ids))
+    return stmt.where(Visit.rep_id.in_(team_reps))
+
+
+def get_visible(session: Session, principal: Principal, visit_id: int) -> Visit | None:
+    return session.scalar(visible_visits(principal).where(Visit.id == visit_id))
+
+
+def find_by_client_id(session: Session, rep_id: int, client_id: uuid.UUID) -> Visit | None:
+    return session.scalar(
+        select(Visit).where(Visit.rep_id == rep_id, Visit.client_id == client_id))
+
+
+def filter_visits(stmt: Select, *, rep_id: int | None, customer_id: int | None,
+                  date_from: date | None, date_to: date | None) -> Select:
+    if rep_id is not None:
+        stmt = stmt.where(Visit.rep_id == rep_id)
+    if customer_id is not None:
+        stmt = stmt.where(Visit.customer_id == customer_id)
+    if date_from is not None:
+        stmt = stmt.where(Visit.local_day >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(Visit.local_day <= date_to)
+    return stmt.order_by(Visit.check_in_at, Visit.id)
+
+
+def day_visits(session: Session, rep_id: int, day: date) -> list[Visit]:
+    return list(session.scalars(
+        select(Visit).where(Visit.rep_id == rep_id, Visit.local_day == day)
+        .order_by(Visit.check_in_at, Visit.id)))
+
+
+def flags_for(session: Session, visit_ids: list[int]) -> dict[int, list[VisitFlag]]:
+    result: dict[int, list[VisitFlag]] = {i: [] for i in visit_ids}
+    if visit_ids:
+        rows = session.scalars(select(VisitFlag).where(VisitFlag.visit_id.in_(visit_ids))
+                               .order_by(VisitFlag.visit_id, VisitFlag.code))
+        for row in rows:
+            result[row.visit_id].append(row)
+    return result
+
+
+def replace_flags(session: Session, visit: Visit, codes: set[str], flags: list[Flag]) -> None:
+    """Replace this visit's flags among `codes` by `flags` (recomputing is idempotent)."""
+    session.execute(delete(VisitFlag).where(VisitFlag.visit_id == visit.id,
+                                            VisitFlag.code.in_(codes)))
+    session.add_all(VisitFlag(visit_id=visit.id, rep_id=visit.rep_id, code=f.code,
+                              numbers=f.numbers, reason_en=f.reason_en, reason_id=f.reason_id)
+                    for f in flags)
+    session.flush()

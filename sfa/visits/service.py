@@ -1,0 +1,216 @@
+"""Check-in and check-out: idempotent by client id, verified against the customer."""
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sfa import geo
+from sfa.audit import service as audit_service
+from sfa.auth.principal import Principal
+from sfa.company import service as company_service
+from sfa.company.schema import CompanySettings
+from sfa.customers import repository as customer_repository
+from sfa.customers.models import Customer, LocationStatus
+from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sfa.pagination import Page, paginate
+from sfa.tracking.ingest import mark_days_dirty
+from sfa.visits import repository, verification
+from sfa.visits.flags import Flag, make_flag
+from sfa.visits.models import DwellSource, Visit
+
+CHECK_IN_FLAG_CODES = {"mock_location", "too_far", "clock_skew"}
+
+
+@dataclass(frozen=True)
+class Position:
+    """A device fix; lat/lon are None when the device had no position."""
+
+    at: datetime
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    mock: bool = False
+
+    @property
+    def has_position(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    client_id: uuid.UUID
+    customer_id: int
+    position: Position
+    device_id: str | None = None
+    planned_visit_id: int | None = None
+    # The device's clock when it sent the request: compared with our receipt time.
+    sent_at: datetime | None = None
+
+
+def _fingerprint(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_time(settings: CompanySettings, at: datetime, now: datetime) -> None:
+    if at > now + timedelta(hours=settings.future_tolerance_hours):
+        raise InvalidInput(
+            f"at {at.isoformat()} is more than {settings.future_tolerance_hours:g} h in the "
+            "future", hint="check the device clock and timezone")
+
+
+def _require_rep(principal: Principal) -> None:
+    principal.require("visits:write")
+    if not principal.is_rep:
+        raise Forbidden("only reps check in and out of visits",
+                        hint="log in with the rep's own account")
+
+
+def check_in(
+    session: Session, *, principal: Principal, data: CheckIn, now: datetime | None = None
+) -> tuple[Visit, bool]:
+    """Returns (visit, created). A replay of the same client id returns the first visit."""
+    _require_rep(principal)
+    now = now or datetime.now(UTC)
+    # sent_at differs on every retry by design, so it is not part of the identity.
+    fingerprint = _fingerprint({k: v for k, v in asdict(data).items() if k != "sent_at"})
+    existing = repository.find_by_client_id(session, principal.id, data.client_id)
+    if existing is not None:
+        return _replayed(existing, fingerprint), False
+
+    settings = company_service.get_settings(session)
+    pos = data.position
+    _check_time(settings, pos.at, now)
+    if pos.has_position:
+        geo.check_lat_lon(pos.lat, pos.lon)
+    customer = customer_repository.get_visible(session, principal, data.customer_id)
+    if customer is None:
+        raise NotFound(f"customer {data.customer_id} does not exist or is not in your territory")
+
+    customer_point = geo.lat_lon(customer.location)
+    distance = (geo.distance_m(lat1=pos.lat, lon1=pos.lon, lat2=customer_point[0],
+                               lon2=customer_point[1])
+                if pos.has_position and customer_point else None)
+    result = verification.verify(settings, mock=pos.mock, has_position=pos.has_position,
+                                 distance_m=distance, accuracy_m=pos.accuracy_m,
+                                 customer_radius_m=customer.verify_radius_m)
+    visit = Visit(
+        rep_id=principal.id, client_id=data.client_id, request_hash=fingerprint,
+        customer_id=customer.id, planned_visit_id=data.planned_visit_id,
+        device_id=data.device_id, check_in_at=pos.at, sent_at=data.sent_at, received_at=now,
+        check_in_position=geo.to_geography(pos.lat, pos.lon) if pos.has_position else None,
+        check_in_accuracy_m=verification.known_accuracy(pos.accuracy_m),
+        check_in_mock=pos.mock, verification_status=result.status,
+        distance_to_customer_m=result.distance_m, radius_m=result.radius_m,
+        local_day=pos.at.astimezone(settings.tz).date(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(visit)
+    except IntegrityError:
+        # The same check-in arrived twice at once: the other request stored it first.
+        existing = repository.find_by_client_id(session, principal.id, data.client_id)
+        if existing is None:
+            raise
+        return _replayed(existing, fingerprint), False
+
+    repository.replace_flags(session, visit, CHECK_IN_FLAG_CODES,
+                             _check_in_flags(settings, visit, data.sent_at))
+    if (customer.location is None and pos.has_position and not pos.mock
+            and verification.can_capture_location(settings, pos.accuracy_m)):
+        _capture_location(session, principal, customer, visit, pos)
+    mark_days_dirty(session, rep_id=visit.rep_id, instants=[pos.at], timezone=settings.tz)
+    return visit, True
+
+
+def _replayed(existing: Visit, fingerprint: str) -> Visit:
+    if existing.request_hash != fingerprint:
+        raise Conflict(
+            f"client_id {existing.client_id} was already used for a different check-in",
+            hint="generate a new client_id (UUID) for each new visit; resend the same "
+            "body only to retry")
+    return existing
+
+
+def _check_in_flags(
+    settings: CompanySettings, visit: Visit, sent_at: datetime | None
+) -> list[Flag]:
+    flags = []
+    if visit.check_in_mock:
+        flags.append(make_flag("mock_location"))
+    if visit.verification_status == "too_far":
+        flags.append(make_flag("too_far", distance_m=round(visit.distance_to_customer_m, 1),
+                               radius_m=visit.radius_m))
+    if sent_at is not None:
+        skew = abs((visit.received_at - sent_at).total_seconds()) / 60
+        if skew > settings.clock_skew_minutes:
+            flags.append(make_flag("clock_skew", skew_minutes=round(skew, 1),
+                                   limit_minutes=settings.clock_skew_minutes))
+    return flags
+
+
+def _capture_location(session: Session, principal: Principal, customer: Customer,
+                      visit: Visit, pos: Position) -> None:
+    """A customer without a location gets the first accurate check-in's position."""
+    customer.location = geo.to_geography(pos.lat, pos.lon)
+    customer.location_status = LocationStatus.captured
+    session.flush()
+    audit_service.record(session, actor=principal.actor, entity="customer",
+                         entity_id=customer.id, action="capture_location",
+                         new={"lat": pos.lat, "lon": pos.lon, "accuracy_m": pos.accuracy_m,
+                              "visit_id": visit.id})
+
+
+def check_out(
+    session: Session, *, principal: Principal, visit_id: int, position: Position,
+    now: datetime | None = None,
+) -> tuple[Visit, bool]:
+    _require_rep(principal)
+    now = now or datetime.now(UTC)
+    visit = get_visit(session, principal=principal, visit_id=visit_id)
+    fingerprint = _fingerprint(asdict(position))
+    if visit.check_out_hash is not None:
+        if visit.check_out_hash != fingerprint:
+            raise Conflict(f"visit {visit_id} is already checked out with different data",
+                           hint="a check-out can be retried with the same body only")
+        return visit, False
+    settings = company_service.get_settings(session)
+    _check_time(settings, position.at, now)
+    if position.at < visit.check_in_at:
+        raise InvalidInput(
+            f"check-out at {position.at.isoformat()} is before the check-in at "
+            f"{visit.check_in_at.isoformat()}")
+    if position.has_position:
+        geo.check_lat_lon(position.lat, position.lon)
+        visit.check_out_position = geo.to_geography(position.lat, position.lon)
+    visit.check_out_at = position.at
+    visit.check_out_accuracy_m = verification.known_accuracy(position.accuracy_m)
+    visit.check_out_mock = position.mock
+    visit.check_out_hash = fingerprint
+    visit.dwell_seconds = int((position.at - visit.check_in_at).total_seconds())
+    visit.dwell_source = DwellSource.check_out
+    session.flush()
+    mark_days_dirty(session, rep_id=visit.rep_id, instants=[visit.check_in_at],
+                    timezone=settings.tz)
+    return visit, True
+
+
+def get_visit(session: Session, *, principal: Principal, visit_id: int) -> Visit:
+    principal.require("visits:read")
+    visit = repository.get_visible(session, principal, visit_id)
+    if visit is None:
+        raise NotFound(f"visit {visit_id} does not exist or is not visible to you")
+    return visit
+
+
+def list_visits(session: Session, *, principal: Principal, rep_id=None, customer_id=None,
+                date_from=None, date_to=None, limit: int = 50, offset: int = 0) -> Page[Visit]:
+    principal.require("visits:read")
+    stmt = repository.filter_visits(repository.visible_visits(principal), rep_id=rep_id,
+                                    customer_id=customer_id, date_from=date_from,
+                                    date_to=date_to)
+    return paginate(session, stmt, limit=limit, offset=offset)

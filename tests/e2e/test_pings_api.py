@@ -1,0 +1,102 @@
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, text
+
+from sfa.tracking.models import Ping, RepDay
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def ping(minutes, lat=-6.2, lon=106.8, **extra):
+    return {"at": (NOW - timedelta(minutes=minutes)).isoformat(), "lat": lat, "lon": lon,
+            "accuracy_m": 10} | extra
+
+
+def count(db, rep):
+    return db.scalar(select(func.count()).select_from(Ping).where(Ping.rep_id == rep.id))
+
+
+def test_valid_items_stored_invalid_reported_by_index(client, world, db):
+    batch = [ping(30), ping(29, lat=95), ping(28), {"lat": 1}, ping(27, accuracy_m=-1),
+             ping(-60 * 25), ping(26, lat="NaN"), ping(25, bearing=400), ping(24)]
+    response = client.post("/v1/pings", json=batch, headers=world.headers("rep_a"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["duplicates"]) == (3, 0)
+    rejected = {r["index"]: r["reason"] for r in body["rejected"]}
+    assert sorted(rejected) == [1, 3, 4, 5, 6, 7]
+    assert "lat" in rejected[1] and "at" in rejected[3] and "accuracy_m" in rejected[4]
+    assert "future" in rejected[5] and "bearing" in rejected[7]
+    assert body["accepted"] + body["duplicates"] + len(body["rejected"]) == len(batch)
+    assert count(db, world.rep_a) == 3
+
+
+def test_resent_and_repeated_pings_are_stored_once(client, world, db):
+    batch = [ping(m) for m in range(40, 10, -1)]
+    first = client.post("/v1/pings", json={"pings": batch}, headers=world.headers("rep_a"))
+    assert first.json() == {"accepted": 30, "duplicates": 0, "rejected": []}
+    again = client.post("/v1/pings", json=batch + batch[:5], headers=world.headers("rep_a"))
+    assert again.json() == {"accepted": 0, "duplicates": 35, "rejected": []}
+    mixed = client.post("/v1/pings", json=[*batch[:3], ping(5)],
+                        headers=world.headers("rep_a"))
+    assert mixed.json() == {"accepted": 1, "duplicates": 3, "rejected": []}
+    assert count(db, world.rep_a) == 31
+
+
+def test_pings_of_different_reps_do_not_collide(client, world, db):
+    batch = [ping(5)]
+    client.post("/v1/pings", json=batch, headers=world.headers("rep_a"))
+    assert client.post("/v1/pings", json=batch, headers=world.headers("rep_b")).json()[
+        "accepted"] == 1
+
+
+def test_months_get_partitions_and_days_are_marked(client, world, db):
+    old = [{"at": "2025-01-31T23:59:00+00:00", "lat": -6.2, "lon": 106.8},
+           {"at": "2025-02-01T00:01:00+00:00", "lat": -6.2, "lon": 106.8}]
+    assert client.post("/v1/pings", json=old, headers=world.headers("rep_a")).json()[
+        "accepted"] == 2
+    partitions = db.execute(text(
+        "SELECT inhrelid::regclass::text FROM pg_inherits "
+        "WHERE inhparent = 'pings'::regclass ORDER BY 1")).scalars().all()
+    assert {"pings_2025_01", "pings_2025_02"} <= set(partitions)
+    # Both instants are on 1 February in Jakarta (UTC+7).
+    days = db.execute(select(RepDay.day, RepDay.dirty).where(RepDay.rep_id == world.rep_a.id))
+    assert [(d.isoformat(), dirty) for d, dirty in days] == [("2025-02-01", True)]
+
+
+def test_batch_limits_and_shapes(client, world):
+    too_many = [ping(1)] * 5001
+    response = client.post("/v1/pings", json=too_many, headers=world.headers("rep_a"))
+    assert response.status_code == 422 and "5000" in response.json()["error"]["message"]
+    assert client.post("/v1/pings", json={"nope": 1},
+                       headers=world.headers("rep_a")).status_code == 422
+    assert client.post("/v1/pings", json=[], headers=world.headers("rep_a")).json() == {
+        "accepted": 0, "duplicates": 0, "rejected": []}
+    assert client.post("/v1/pings", json=[ping(1)],
+                       headers=world.headers("manager_a")).status_code == 403
+
+
+def test_osmand_protocol_for_a_registered_device(client, world, db):
+    registered = client.post("/v1/devices", headers=world.headers("manager_a"),
+                             json={"id": "traccar-123456", "rep_id": world.rep_a.id})
+    assert registered.status_code == 201, registered.text
+    assert client.post("/v1/devices", headers=world.headers("manager_a"),
+                       json={"id": "traccar-999", "rep_id": world.rep_b.id}).status_code == 404
+    ts = int((NOW - timedelta(minutes=3)).timestamp())
+    response = client.get("/v1/osmand", params={"id": "traccar-123456", "timestamp": ts,
+                                                 "lat": -6.2, "lon": 106.8, "speed": 10,
+                                                 "accuracy": 0})
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1
+    stored = db.scalar(select(Ping).where(Ping.rep_id == world.rep_a.id))
+    assert stored.speed_mps == __import__("pytest").approx(5.14444, rel=1e-4)
+    assert stored.accuracy_m is None  # 0 means unknown
+    form = client.post("/v1/osmand", data={"deviceid": "traccar-123456", "timestamp": ts + 60,
+                                           "location": "-6.2001,106.8001"})
+    assert form.json()["accepted"] == 1
+    unknown = client.get("/v1/osmand", params={"id": "nobody-here", "timestamp": ts,
+                                               "lat": -6.2, "lon": 106.8})
+    assert unknown.status_code == 401
+    bad = client.get("/v1/osmand", params={"id": "traccar-123456", "timestamp": ts,
+                                           "lat": 91, "lon": 106.8})
+    assert bad.status_code == 422
