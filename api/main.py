@@ -7,7 +7,17 @@ import uuid
 from fastapi import FastAPI, Request
 
 from api import errors
-from api.routers import auth, customers, health, settings, tracking, users, visits
+from api.routers import (
+    analytics,
+    auth,
+    customers,
+    health,
+    reports,
+    settings,
+    tracking,
+    users,
+    visits,
+)
 
 log = logging.getLogger("sfa.api.access")
 
@@ -22,7 +32,8 @@ Errors have the body `{"error": {"code", "message", "hint"?, "details"?}}`.
 def create_app() -> FastAPI:
     app = FastAPI(title="SFA backend", version="0.1.0", description=DESCRIPTION)
     errors.install(app)
-    for module in (health, auth, users, customers, settings, visits, tracking):
+    for module in (health, auth, users, customers, settings, visits, tracking, analytics,
+                   reports):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -1,12 +1,16 @@
 """Imports every model module so that `Base.metadata` knows all tables (Alembic, tests)."""
 
+from sfa.anomalies import models as anomaly_models
 from sfa.audit import models as audit_models
 from sfa.auth import models as auth_models
 from sfa.company import models as company_models
 from sfa.customers import models as customer_models
+from sfa.plans import models as plan_models
 from sfa.tracking import models as tracking_models
 from sfa.users import models as user_models
 from sfa.visits import models as visit_models
 
-__all__ = ["audit_models", "auth_models", "company_models", "customer_models", "tracking_models",
-           "user_models", "visit_models"]
+__all__ = [
+    "anomaly_models", "audit_models", "auth_models", "company_models", "customer_models",
+    "plan_models", "tracking_models", "user_models", "visit_models",
+]

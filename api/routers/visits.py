@@ -2,6 +2,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response, status
 
+from analytics import refresh
 from api.deps import PrincipalDep, SessionDep
 from api.formats import ListFormat, csv_response
 from api.schemas.common import PageOut
@@ -12,6 +13,7 @@ from api.schemas.visits import (
     LocationProposalOut,
     VisitOut,
 )
+from sfa.company import service as company_service
 from sfa.customers import locations
 from sfa.visits import repository as visit_repository
 from sfa.visits import service as visit_service
@@ -43,8 +45,14 @@ def check_in(session: SessionDep, principal: PrincipalDep, body: CheckInIn,
 @router.post("/visits/{visit_id}/check-out", response_model=VisitOut,
              summary="Check out of a visit (idempotent: the same body may be resent)")
 def check_out(session: SessionDep, principal: PrincipalDep, visit_id: int, body: CheckOutIn):
-    visit, _ = visit_service.check_out(session, principal=principal, visit_id=visit_id,
-                                       position=body.position())
+    visit, changed = visit_service.check_out(session, principal=principal, visit_id=visit_id,
+                                             position=body.position())
+    if changed:
+        # Duration flags and the trust score are known now; answer with them.
+        refresh.refresh_rep(session, rep_id=visit.rep_id, date_from=visit.local_day,
+                            date_to=visit.local_day,
+                            settings=company_service.get_settings(session))
+        session.refresh(visit)
     return visit_out(session, visit)
 
 

@@ -23,6 +23,9 @@ ALL_SCOPES = frozenset(
         "visits:read",
         "tracking:read",
         "devices:write",
+        "plans:read",
+        "plans:write",
+        "reports:read",
     }
 )
 # Only a rep acts in the field (check-in, pings); these are never given to API keys.
@@ -32,11 +35,12 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.admin: ALL_SCOPES,
     Role.manager: frozenset(
         {"users:read", "teams:read", "customers:read", "customers:write", "settings:read",
-         "visits:read", "tracking:read", "devices:write"}
+         "visits:read", "tracking:read", "devices:write", "plans:read", "plans:write",
+         "reports:read"}
     ),
     Role.rep: frozenset(
         {"users:read", "teams:read", "customers:read", "customers:write", "settings:read",
-         "visits:read", "tracking:read"}
+         "visits:read", "tracking:read", "plans:read", "reports:read"}
     ) | FIELD_SCOPES,
 }
 

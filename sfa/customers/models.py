@@ -10,10 +10,12 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    PrimaryKeyConstraint,
     String,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sfa.db import Base, TimestampMixin
@@ -96,3 +98,16 @@ class LocationProposal(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
+
+
+class CustomerFlag(Base):
+    """A suspicious customer (e.g. one of several registered from the same spot)."""
+
+    __tablename__ = "customer_flags"
+    __table_args__ = (PrimaryKeyConstraint("customer_id", "code"),)
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    numbers: Mapped[dict] = mapped_column(JSONB)
+    reason_en: Mapped[str] = mapped_column(String(300))
+    reason_id: Mapped[str] = mapped_column(String(300))

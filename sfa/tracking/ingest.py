@@ -142,7 +142,7 @@ def mark_days_dirty(
             "INSERT INTO rep_days (rep_id, day, dirty, distance_m, coverage, ping_count, "
             "accepted_count, rejected, gaps, trips) "
             "SELECT :rep_id, d, true, 0, 0, 0, 0, '{}', '[]', '[]' FROM unnest(:days) AS d "
-            "ON CONFLICT (rep_id, day) DO UPDATE SET dirty = true"
+            "ON CONFLICT (rep_id, day) DO UPDATE SET dirty = true, flags_dirty = true"
         ),
         {"rep_id": rep_id, "days": days},
     )

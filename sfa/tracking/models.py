@@ -77,6 +77,17 @@ class RepDay(Base):
     first_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Visit side of the day, kept by analytics for the team-days report.
+    flags_dirty: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    visits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    verified_visits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    dwell_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    flagged_visits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    flag_counts: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    planned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    planned_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RepStop(Base):

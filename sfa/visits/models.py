@@ -76,6 +76,8 @@ class Visit(Base):
     dwell_source: Mapped[DwellSource | None] = mapped_column(Enum(DwellSource, name="dwell_source"))
     # The company-local day of the check-in: "day" always means the company's day.
     local_day: Mapped[date] = mapped_column(Date)
+    # 0..100 from the visit's flags (analytics); None until first computed.
+    trust_score: Mapped[int | None] = mapped_column(Integer)
 
 
 class VisitFlag(Base):

@@ -98,6 +98,10 @@ CASES = {
     ("DELETE", "/v1/devices/{device_id}"): Case(),
     ("GET", "/v1/reps/{rep_id}/days/{day}"): Case(),
     ("GET", "/v1/me/days/{day}"): Case(is_list=True),
+    # A manager computes for the reps of their own teams only: no foreign object to aim at.
+    ("POST", "/v1/analytics/recompute"): Case(
+        body={"date_from": "2026-11-16", "date_to": "2026-11-22"}, is_list=True),
+    ("POST", "/v1/weekly-anomalies/compute"): Case(body={"week": "2026-W47"}, is_list=True),
 }
 
 # From the OpenAPI document: FastAPI includes routers lazily, so app.routes does not list

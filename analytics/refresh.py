@@ -1,0 +1,87 @@
+"""Keeping flags, day/week aggregates and anomalies up to date.
+
+Incrementally: ingest, check-in and check-out mark the rep's day (rep_days.dirty for
+tracking, flags_dirty for visits); `refresh_dirty` recomputes just those days and the
+weeks they belong to. On demand: `recompute` for any date range, `compute_week` for a
+week. Everything is delete-and-insert per scope, so a repeat gives the same rows.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from analytics import suspicious, weekly
+from analytics.suspicious import Scope
+from sfa.company import service as company_service
+from sfa.company.schema import CompanySettings
+from sfa.tracking import days
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    tracking_days: int
+    flag_days: int
+    anomalies: int
+
+
+def recompute(session: Session, *, date_from: dt.date, date_to: dt.date,
+              rep_ids: list[int] | None = None,
+              settings: CompanySettings | None = None) -> int:
+    """Flags, aggregates and anomalies of a date range; returns the anomalies stored."""
+    settings = settings or company_service.get_settings(session)
+    scope = Scope(date_from=date_from, date_to=date_to, rep_ids=rep_ids)
+    suspicious.recompute_flags(session, scope=scope, settings=settings)
+    weekly.refresh_day_aggregates(session, scope=scope)
+    weekly.refresh_weeks(session, week_from=date_from, week_to=date_to, rep_ids=rep_ids)
+    return weekly.compute_anomalies(session, week_from=date_from, week_to=date_to,
+                                    rep_ids=rep_ids, settings=settings)
+
+
+def compute_week(session: Session, *, week_start: dt.date,
+                 rep_ids: list[int] | None = None) -> int:
+    monday = weekly.monday(week_start)
+    return recompute(session, date_from=monday, date_to=monday + dt.timedelta(days=6),
+                     rep_ids=rep_ids)
+
+
+def compute_last_week(session: Session) -> int:
+    """Scheduler job (Mondays 06:00 company time): last ISO week, every rep."""
+    settings = company_service.get_settings(session)
+    today = dt.datetime.now(settings.tz).date()
+    return compute_week(session, week_start=weekly.monday(today) - dt.timedelta(days=7))
+
+
+def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
+    """Scheduler job (every minute): the days touched by new pings and visits."""
+    settings = company_service.get_settings(session)
+    tracking = days.recompute_dirty_days(session, limit=limit)
+    rows = session.execute(text(
+        "SELECT rep_id, day FROM rep_days WHERE flags_dirty ORDER BY rep_id, day "
+        "LIMIT :limit FOR UPDATE SKIP LOCKED"), {"limit": limit}).all()
+    by_rep: dict[int, list[dt.date]] = defaultdict(list)
+    for rep_id, day in rows:
+        by_rep[rep_id].append(day)
+    if by_rep:
+        suspicious.refresh_customer_clusters(session, settings)
+    anomalies = sum(
+        refresh_rep(session, rep_id=rep_id, date_from=min(rep_days), date_to=max(rep_days),
+                    settings=settings)
+        for rep_id, rep_days in by_rep.items())
+    return RefreshResult(tracking_days=tracking, flag_days=len(rows), anomalies=anomalies)
+
+
+def refresh_rep(session: Session, *, rep_id: int, date_from: dt.date, date_to: dt.date,
+                settings: CompanySettings) -> int:
+    """One rep's flags, aggregates and anomalies over a few days (check-out, late data).
+
+    Customer clusters are company-wide and left to the callers that refresh them."""
+    scope = Scope(date_from=date_from, date_to=date_to, rep_ids=[rep_id])
+    suspicious.recompute_flags(session, scope=scope, settings=settings,
+                               refresh_clusters=False)
+    weekly.refresh_day_aggregates(session, scope=scope)
+    weekly.refresh_weeks(session, week_from=date_from, week_to=date_to, rep_ids=[rep_id])
+    return weekly.compute_anomalies(session, week_from=date_from, week_to=date_to,
+                                    rep_ids=[rep_id], settings=settings)

@@ -1,0 +1,95 @@
+"""On-demand analytics: recompute a date range, compute any week's anomalies."""
+
+import re
+from datetime import date, timedelta
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from analytics import refresh, weekly
+from api.deps import PrincipalDep, SessionDep
+from api.schemas.common import Strict
+from sfa.errors import Forbidden
+from sfa.users import repository as user_repository
+from sfa.users.models import Role, User
+
+router = APIRouter(prefix="/v1", tags=["analytics"])
+
+MAX_RANGE_DAYS = 400
+_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def parse_week(value: str | date) -> date:
+    """'2026-W47' or any date of the week → its Monday."""
+    if isinstance(value, date):
+        return weekly.monday(value)
+    match = _ISO_WEEK.match(value)
+    if match:
+        try:
+            return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an existing ISO week") from exc
+    try:
+        return weekly.monday(date.fromisoformat(value))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is neither an ISO week like 2026-W47 nor a date") from exc
+
+
+class RecomputeIn(Strict):
+    date_from: date
+    date_to: date
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.date_to < self.date_from:
+            raise ValueError("date_to is before date_from")
+        if (self.date_to - self.date_from).days > MAX_RANGE_DAYS:
+            raise ValueError(f"at most {MAX_RANGE_DAYS} days at once; split the range")
+        return self
+
+
+class WeekIn(Strict):
+    week: str = Field(examples=["2026-W47", "2026-11-18"])
+
+    @field_validator("week")
+    @classmethod
+    def _week(cls, value: str) -> str:
+        parse_week(value)
+        return value
+
+
+class ComputedOut(BaseModel):
+    date_from: date
+    date_to: date
+    reps: int | None = Field(description="reps covered; null means every rep")
+    anomalies: int
+
+
+def _rep_scope(session, principal) -> list[int] | None:
+    """Admins compute for everyone, managers for the reps of their teams."""
+    if principal.is_admin:
+        return None
+    if principal.role is not Role.manager:
+        raise Forbidden("only managers and administrators compute analytics")
+    stmt = user_repository.visible_users(principal).where(User.role == Role.rep)
+    return [u.id for u in session.scalars(stmt)]
+
+
+@router.post("/analytics/recompute", response_model=ComputedOut,
+             summary="Recompute flags, day/week aggregates and anomalies for a date range")
+def recompute(session: SessionDep, principal: PrincipalDep, body: RecomputeIn):
+    rep_ids = _rep_scope(session, principal)
+    count = refresh.recompute(session, date_from=body.date_from, date_to=body.date_to,
+                              rep_ids=rep_ids)
+    return ComputedOut(date_from=body.date_from, date_to=body.date_to,
+                       reps=None if rep_ids is None else len(rep_ids), anomalies=count)
+
+
+@router.post("/weekly-anomalies/compute", response_model=ComputedOut,
+             summary="Compute one ISO week's anomalies now (the Monday job does last week)")
+def compute_week(session: SessionDep, principal: PrincipalDep, body: WeekIn):
+    rep_ids = _rep_scope(session, principal)
+    monday = parse_week(body.week)
+    count = refresh.compute_week(session, week_start=monday, rep_ids=rep_ids)
+    return ComputedOut(date_from=monday, date_to=monday + timedelta(days=6),
+                       reps=None if rep_ids is None else len(rep_ids), anomalies=count)
