@@ -3,14 +3,18 @@
 from sfa.anomalies import models as anomaly_models
 from sfa.audit import models as audit_models
 from sfa.auth import models as auth_models
+from sfa.catalog import models as catalog_models
 from sfa.company import models as company_models
 from sfa.customers import models as customer_models
+from sfa.erp import models as erp_models
+from sfa.orders import models as order_models
 from sfa.plans import models as plan_models
 from sfa.tracking import models as tracking_models
 from sfa.users import models as user_models
 from sfa.visits import models as visit_models
 
 __all__ = [
-    "anomaly_models", "audit_models", "auth_models", "company_models", "customer_models",
-    "plan_models", "tracking_models", "user_models", "visit_models",
+    "anomaly_models", "audit_models", "auth_models", "catalog_models", "company_models",
+    "customer_models", "erp_models", "order_models", "plan_models", "tracking_models",
+    "user_models", "visit_models",
 ]
