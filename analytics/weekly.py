@@ -5,13 +5,14 @@ reports never scan visits; rep_weeks sums the days per company ISO week; anomali
 compare a week with the rep's own history.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from analytics.suspicious import Scope
 from sfa.company.schema import CompanySettings
+from sfa.weeks import monday
 
 # Visit side of every (rep, day) of the scope that has visits or plans. Days with
 # neither keep their tracking numbers and get zeros here.
@@ -194,10 +195,6 @@ WHERE streak >= :rate_weeks AND week_start BETWEEN :week_from AND :week_to
 """
 
 
-def monday(day: date) -> date:
-    return day - timedelta(days=day.isoweekday() - 1)
-
-
 def refresh_day_aggregates(session: Session, *, scope: Scope) -> None:
     session.execute(text(_DAY_AGGREGATES), scope.params())
 
@@ -210,9 +207,18 @@ def refresh_weeks(session: Session, *, week_from: date, week_to: date,
 
 
 def compute_anomalies(session: Session, *, week_from: date, week_to: date,
-                      rep_ids: list[int] | None, settings: CompanySettings) -> int:
-    """Replace the anomalies of the weeks [week_from, week_to] (Mondays)."""
-    params = {"week_from": monday(week_from), "week_to": monday(week_to), "rep_ids": rep_ids,
+                      rep_ids: list[int] | None, settings: CompanySettings,
+                      today: date | None = None) -> int:
+    """Replace the anomalies of the complete weeks among [week_from, week_to] (Mondays).
+
+    The current week is never judged: half a week of visits would make every rep a
+    visit-count outlier and every short-visit count look like a drop."""
+    today = today or datetime.now(settings.tz).date()
+    last_complete = monday(today) - timedelta(days=7)
+    week_to = min(monday(week_to), last_complete)
+    if monday(week_from) > week_to:
+        return 0
+    params = {"week_from": monday(week_from), "week_to": week_to, "rep_ids": rep_ids,
               "all_reps": rep_ids is None}
     session.execute(text(
         "DELETE FROM weekly_anomalies WHERE week_start BETWEEN :week_from AND :week_to "

@@ -59,6 +59,7 @@ def create_admin(
 def seed_demo() -> None:
     """Load the Jakarta demo data once (does nothing if it is already there)."""
     from sfa.db import session_scope
+    from sfa.demo.history import generate_history
     from sfa.demo.seed import DEMO_PASSWORD, seed_demo
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -71,13 +72,41 @@ def seed_demo() -> None:
             bar.update(tasks[step], completed=done)
 
         result = seed_demo(session, progress=progress)
+        history = generate_history(session, progress=progress)
+        if history.created:
+            anomalies = analyse_demo_history(session, history, progress=progress)
     if result.created:
         console.print(f"[green]demo data loaded: {result.teams} teams, {result.users} users, "
                       f"{result.customers} customers")
-    else:
+    if history.created:
+        console.print(f"[green]demo history loaded: {history.date_from} to {history.date_to}, "
+                      f"{history.visits} visits, {history.planned_visits} planned, "
+                      f"{history.pings} pings, {anomalies} weekly anomalies "
+                      "(who carries which anomaly: sfa/demo/history.py)")
+    if not result.created and not history.created:
         console.print("demo data already present; nothing to do")
     console.print(f"demo logins: admin / manager.budi / manager.sari / rep01..rep24, "
                   f"password {DEMO_PASSWORD}")
+
+
+def analyse_demo_history(session, history, *, progress=None) -> int:
+    """Tracking days first (drive_by, not_checked_out, dwell from pings), then flags, day
+    and week aggregates and anomalies of the whole history (anomalies skip the current,
+    incomplete week by design); returns the anomalies stored."""
+    from analytics import refresh
+    from sfa.tracking import days, repository
+
+    progress = progress or (lambda step, done, total: None)
+    total = len(repository.dirty_days(session, limit=10_000))
+    done = 0
+    while n := days.recompute_dirty_days(session, limit=10):
+        done += n
+        progress("tracking days", done, total)
+    progress("analytics", 0, 1)
+    anomalies = refresh.recompute(session, date_from=history.date_from,
+                                  date_to=history.date_to)
+    progress("analytics", 1, 1)
+    return anomalies
 
 
 @app.command("import-gpx")

@@ -10,10 +10,16 @@ from api import errors
 from api.routers import (
     analytics,
     auth,
+    catalog,
     customers,
+    erp_inbound,
     health,
+    notifications,
+    orders,
+    plans,
     reports,
     settings,
+    sync,
     tracking,
     users,
     visits,
@@ -33,7 +39,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="SFA backend", version="0.1.0", description=DESCRIPTION)
     errors.install(app)
     for module in (health, auth, users, customers, settings, visits, tracking, analytics,
-                   reports):
+                   reports, plans, catalog, orders, notifications, sync, erp_inbound):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -6,19 +6,59 @@ Lives in `api` because it is a composition root: it may import `analytics` and
 
 import logging
 import signal
+from datetime import UTC, date, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from analytics import refresh
+from integrations.erp import factory as erp_factory
+from integrations.notify.wiring import channels_from_settings
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
-from sfa.db import session_scope
+from sfa.config import get_settings
+from sfa.db import get_sessionmaker, session_scope
+from sfa.erp import sync as erp_sync
 from sfa.jobs import Job, run_locked
+from sfa.notifications import rules as notification_rules
+from sfa.notifications import sender as notification_sender
+from sfa.notifications import targets as notification_targets
+from sfa.plans import service as plan_service
 
 log = logging.getLogger("sfa.scheduler")
 
 
-def all_jobs(timezone: str) -> list[Job]:
+def _company_today(session) -> date:
+    return datetime.now(UTC).astimezone(company_service.get_settings(session).tz).date()
+
+
+def send_notifications(session) -> object:
+    # The sender commits its claims and outcomes in its own short transactions (see
+    # sfa/notifications/sender.py); the job's session only holds the advisory lock.
+    return notification_sender.run_sender(get_sessionmaker(),
+                                          channels=channels_from_settings(get_settings()))
+
+
+def overdue_invoice_reminders(session) -> int:
+    return notification_rules.schedule_overdue_invoice_reminders(
+        session, today=_company_today(session))
+
+
+def target_progress(session) -> int:
+    return notification_targets.notify_target_progress(session, today=_company_today(session))
+
+
+def erp_sync_job(session) -> object:
+    # The engine commits per order and per pulled page in its own sessions and takes its
+    # own advisory lock (sfa/erp/sync.py); the job's session only holds the job lock.
+    connector = erp_factory.build_connector(get_settings())
+    if connector is None:
+        return "ERP sync disabled (SFA_ERP_URL not set)"
+    with connector:
+        run = erp_sync.run_sync(get_sessionmaker(), connector=connector, trigger="schedule")
+    return f"run {run.id}: {run.status} {run.counts}"
+
+
+def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
     """Every job; cron schedules are in the company's timezone."""
     return [
         Job(name="purge-login-throttle", func=auth_service.purge_login_throttle,
@@ -26,17 +66,30 @@ def all_jobs(timezone: str) -> list[Job]:
         # Late pings and new visits make days stale: tracking, flags, day/week aggregates.
         Job(name="refresh-dirty-days", func=refresh.refresh_dirty,
             schedule={"trigger": "interval", "minutes": 1}),
+        # Journey plans become dated planned visits two weeks ahead, every night.
+        Job(name="expand-plans", func=plan_service.expand_upcoming,
+            schedule={"trigger": "cron", "hour": 0, "minute": 10, "timezone": timezone}),
         Job(name="weekly-anomalies", func=refresh.compute_last_week,
             schedule={"trigger": "cron", "day_of_week": "mon", "hour": 6, "minute": 0,
                       "timezone": timezone}),
+        # Orders out, master data and documents in (DESIGN §2 item 7).
+        Job(name="erp-sync", func=erp_sync_job,
+            schedule={"trigger": "interval", "minutes": erp_sync_minutes}),
+        Job(name="send-notifications", func=send_notifications,
+            schedule={"trigger": "interval", "minutes": 1}),
+        Job(name="overdue-invoice-reminders", func=overdue_invoice_reminders,
+            schedule={"trigger": "cron", "hour": 8, "minute": 0, "timezone": timezone}),
+        Job(name="target-progress", func=target_progress,
+            schedule={"trigger": "cron", "hour": 7, "minute": 30, "timezone": timezone}),
     ]
 
 
 def run_scheduler() -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     with session_scope() as session:
-        timezone = company_service.get_settings(session).timezone
-    for job in all_jobs(timezone):
+        company = company_service.get_settings(session)
+        timezone, erp_sync_minutes = company.timezone, company.erp_sync_minutes
+    for job in all_jobs(timezone, erp_sync_minutes=erp_sync_minutes):
         # coalesce + max_instances=1: a late run is done once, not once per missed tick.
         scheduler.add_job(run_locked, args=[job], id=job.name, coalesce=True, max_instances=1,
                           **job.schedule)

@@ -28,6 +28,32 @@ class Settings(BaseSettings):
     login_lock_minutes: int = 15
     log_level: str = "INFO"
 
+    # Notifications (sfa/notifications). Channels without a URL/host are not wired.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "SFA <no-reply@localhost>"
+    sms_gateway_url: str | None = None
+    sms_gateway_api_key: SecretStr | None = None
+    sms_sender_id: str = "SFA"
+    push_url: str | None = None
+    push_server_key: SecretStr | None = None
+    notify_timeout_s: float = 10.0
+    notify_batch_size: int = 100
+    notify_max_attempts: int = 6
+    # A row left 'sending' longer than this is treated as a crashed sender (see sender.py).
+    notify_lease_minutes: int = 10
+    # Per recipient (user or customer), per channel except in-app, per rolling hour.
+    notify_rate_limit_per_hour: int = 10
+    # ERP connection (Tryton JSON-RPC); erp_url None = ERP sync disabled.
+    erp_url: str | None = None  # http://host:port, without the database
+    erp_database: str = ""
+    erp_user: str = ""
+    erp_password: SecretStr = SecretStr("")  # never logged (SecretStr hides it in repr)
+    erp_timeout_s: float = 30.0
+
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "Settings":
         if self.env == "production" and self.jwt_secret.get_secret_value() == _DEV_JWT_SECRET:

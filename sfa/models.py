@@ -7,6 +7,7 @@ from sfa.catalog import models as catalog_models
 from sfa.company import models as company_models
 from sfa.customers import models as customer_models
 from sfa.erp import models as erp_models
+from sfa.notifications import models as notification_models
 from sfa.orders import models as order_models
 from sfa.plans import models as plan_models
 from sfa.tracking import models as tracking_models
@@ -15,6 +16,7 @@ from sfa.visits import models as visit_models
 
 __all__ = [
     "anomaly_models", "audit_models", "auth_models", "catalog_models", "company_models",
-    "customer_models", "erp_models", "order_models", "plan_models", "tracking_models",
+    "customer_models", "erp_models", "notification_models", "order_models", "plan_models",
+    "tracking_models",
     "user_models", "visit_models",
 ]

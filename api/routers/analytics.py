@@ -1,40 +1,21 @@
 """On-demand analytics: recompute a date range, compute any week's anomalies."""
 
-import re
 from datetime import date, timedelta
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from analytics import refresh, weekly
+from analytics import refresh
 from api.deps import PrincipalDep, SessionDep
 from api.schemas.common import Strict
-from sfa.errors import Forbidden
+from sfa.errors import Forbidden, InvalidInput
 from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
+from sfa.weeks import parse_week
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 
 MAX_RANGE_DAYS = 400
-_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-
-
-def parse_week(value: str | date) -> date:
-    """'2026-W47' or any date of the week → its Monday."""
-    if isinstance(value, date):
-        return weekly.monday(value)
-    match = _ISO_WEEK.match(value)
-    if match:
-        try:
-            return date.fromisocalendar(int(match[1]), int(match[2]), 1)
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not an existing ISO week") from exc
-    try:
-        return weekly.monday(date.fromisoformat(value))
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is neither an ISO week like 2026-W47 nor a date") from exc
-
-
 class RecomputeIn(Strict):
     date_from: date
     date_to: date
@@ -54,7 +35,10 @@ class WeekIn(Strict):
     @field_validator("week")
     @classmethod
     def _week(cls, value: str) -> str:
-        parse_week(value)
+        try:
+            parse_week(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from exc
         return value
 
 

@@ -1,6 +1,15 @@
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, PrimaryKeyConstraint, String, func
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -11,7 +20,8 @@ class RepWeek(Base):
     """Per rep per company ISO week: the numbers weekly anomalies are computed from."""
 
     __tablename__ = "rep_weeks"
-    __table_args__ = (PrimaryKeyConstraint("rep_id", "week_start"),)
+    __table_args__ = (PrimaryKeyConstraint("rep_id", "week_start"),
+                      Index("ix_rep_weeks_week_start", "week_start"))
 
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     week_start: Mapped[date] = mapped_column(Date)  # Monday
@@ -25,7 +35,8 @@ class RepWeek(Base):
 
 class WeeklyAnomaly(Base):
     __tablename__ = "weekly_anomalies"
-    __table_args__ = (PrimaryKeyConstraint("rep_id", "week_start", "code"),)
+    __table_args__ = (PrimaryKeyConstraint("rep_id", "week_start", "code"),
+                      Index("ix_weekly_anomalies_week_start", "week_start"))
 
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     week_start: Mapped[date] = mapped_column(Date)

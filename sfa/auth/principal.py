@@ -26,21 +26,33 @@ ALL_SCOPES = frozenset(
         "plans:read",
         "plans:write",
         "reports:read",
+        "catalog:read",
+        "orders:read",
+        "announcements:write",
+        # ERPs that push: delivery dates (PUT /v1/orders/{id}/delivery-date) and master data and
+        # documents (POST /v1/erp/*). Admin role (ALL_SCOPES) only, no other role.
+        "erp:write",
     }
 )
 # Only a rep acts in the field (check-in, pings); these are never given to API keys.
-FIELD_SCOPES = frozenset({"visits:write", "pings:write"})
+FIELD_SCOPES = frozenset({"visits:write", "pings:write", "orders:write"})
+# Deciding discounts is a person's job (the rep's manager, an admin): never an API key's.
+APPROVER_SCOPES = frozenset({"orders:approve"})
+# Outbox administration (every notification, resend): the admin role only, never an API
+# key (notifications carry customers' phone numbers and email addresses).
+ADMIN_ONLY_SCOPES = frozenset({"notifications:admin"})
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
-    Role.admin: ALL_SCOPES,
+    Role.admin: ALL_SCOPES | APPROVER_SCOPES | ADMIN_ONLY_SCOPES,
     Role.manager: frozenset(
         {"users:read", "teams:read", "customers:read", "customers:write", "settings:read",
          "visits:read", "tracking:read", "devices:write", "plans:read", "plans:write",
-         "reports:read"}
-    ),
+         "reports:read", "catalog:read", "orders:read", "announcements:write"}
+    ) | APPROVER_SCOPES,
     Role.rep: frozenset(
         {"users:read", "teams:read", "customers:read", "customers:write", "settings:read",
-         "visits:read", "tracking:read", "plans:read", "reports:read"}
+         "visits:read", "tracking:read", "plans:read", "reports:read", "catalog:read",
+         "orders:read"}
     ) | FIELD_SCOPES,
 }
 

@@ -2,11 +2,12 @@
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -71,6 +72,8 @@ class Order(Base):
     note: Mapped[str | None] = mapped_column(String(1000))
     erp_sale_id: Mapped[str | None] = mapped_column(String(80))
     erp_number: Mapped[str | None] = mapped_column(String(80))
+    # Confirmed by the ERP or an admin (PUT /v1/orders/{id}/delivery-date); SMS to the customer.
+    delivery_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

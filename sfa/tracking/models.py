@@ -62,7 +62,9 @@ class RepDay(Base):
 
     __tablename__ = "rep_days"
     __table_args__ = (PrimaryKeyConstraint("rep_id", "day"),
-                      Index("ix_rep_days_dirty", "dirty", postgresql_where="dirty"))
+                      Index("ix_rep_days_dirty", "dirty", postgresql_where="dirty"),
+                      # Company-wide reports select a date range across all reps.
+                      Index("ix_rep_days_day", "day"))
 
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)

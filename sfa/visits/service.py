@@ -18,6 +18,7 @@ from sfa.customers import repository as customer_repository
 from sfa.customers.models import Customer, LocationStatus
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sfa.pagination import Page, paginate
+from sfa.plans import service as plan_service
 from sfa.tracking.ingest import mark_days_dirty
 from sfa.visits import repository, verification
 from sfa.visits.flags import Flag, make_flag
@@ -123,6 +124,9 @@ def check_in(
     if (customer.location is None and pos.has_position and not pos.mock
             and verification.can_capture_location(settings, pos.accuracy_m)):
         _capture_location(session, principal, customer, visit, pos)
+    # The planned visit of this customer on this company day (if any) is now done; a
+    # mismatching planned_visit_id from the client is replaced, never refused.
+    plan_service.fulfil(session, visit=visit)
     mark_days_dirty(session, rep_id=visit.rep_id, instants=[pos.at], timezone=settings.tz)
     return visit, True
 

@@ -8,14 +8,23 @@ CASES fails the test: new routes must be classified here.
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from api.main import create_app
 from sfa.auth import service as auth_service
 from sfa.auth.principal import Principal
+from sfa.catalog.models import Product
+from sfa.company import service as company_service
 from sfa.customers import locations
+from sfa.notifications import outbox
+from sfa.notifications import targets as target_service
+from sfa.notifications.models import Channel, NotificationState
+from sfa.orders import service as order_service
+from sfa.orders.service import LineIn, NewOrder
+from sfa.plans import service as plan_service
 from sfa.tracking import service as tracking_service
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn, Position
@@ -98,10 +107,81 @@ CASES = {
     ("DELETE", "/v1/devices/{device_id}"): Case(),
     ("GET", "/v1/reps/{rep_id}/days/{day}"): Case(),
     ("GET", "/v1/me/days/{day}"): Case(is_list=True),
+    # Reports: pages of the caller's visible reps (a rep: themself); the readonly key
+    # lacks 'reports:read' and is refused.
+    ("GET", "/v1/reports/suspicious-visits"): Case(is_list=True),
+    ("GET", "/v1/reports/weekly-anomalies"): Case(is_list=True),
+    ("GET", "/v1/reports/plan-compliance"): Case(is_list=True),
+    ("GET", "/v1/reports/team-days"): Case(is_list=True),
     # A manager computes for the reps of their own teams only: no foreign object to aim at.
     ("POST", "/v1/analytics/recompute"): Case(
         body={"date_from": "2026-11-16", "date_to": "2026-11-22"}, is_list=True),
     ("POST", "/v1/weekly-anomalies/compute"): Case(body={"week": "2026-W47"}, is_list=True),
+    # Plans: managers plan for their teams' reps; reps only read their own.
+    ("GET", "/v1/journey-plans"): Case(is_list=True),
+    ("POST", "/v1/journey-plans"): Case(body={
+        "rep_id": "{rep_id}", "customer_id": "{customer_id}", "weekday": 2,
+        "anchor_week": "2026-11-16", "valid_from": "2026-11-16"}),
+    ("GET", "/v1/journey-plans/{plan_id}"): Case(),
+    ("PATCH", "/v1/journey-plans/{plan_id}"): Case(body={"weekday": 3}),
+    ("DELETE", "/v1/journey-plans/{plan_id}"): Case(),
+    ("GET", "/v1/planned-visits"): Case(is_list=True),
+    ("POST", "/v1/planned-visits"): Case(body={
+        "rep_id": "{rep_id}", "customer_id": "{customer_id}", "day": "{later_day}"}),
+    ("DELETE", "/v1/planned-visits/{planned_visit_id}"): Case(),
+    # A manager expands the plans of their own teams' reps only: no foreign object to aim at.
+    ("POST", "/v1/planned-visits/expand"): Case(
+        body={"date_from": "2026-11-16", "date_to": "2026-11-29"}, is_list=True),
+    ("GET", "/v1/reps/{rep_id}/visit-rate"): Case(),
+    # Catalog: company-wide, no team's object in it; pages/products must not leak team B.
+    ("GET", "/v1/products"): Case(is_list=True),
+    ("GET", "/v1/products/{product_id}"): Case(is_list=True),
+    ("GET", "/v1/customers/{customer_id}/prices"): Case(),
+    # Orders: {order_id} is rep B's submitted order waiting for manager B (tier single).
+    ("POST", "/v1/orders"): Case(body={
+        "client_id": "6f1c1c1e-0000-4000-8000-000000000002", "customer_id": "{customer_id}",
+        "lines": [{"product_id": "{product_id}", "quantity": 1}]}),
+    ("GET", "/v1/orders"): Case(is_list=True),
+    ("GET", "/v1/orders/{order_id}"): Case(),
+    # Submitting a submitted order again answers it unchanged (retries are safe).
+    ("POST", "/v1/orders/{order_id}/submit"): Case(reached_by="rep_b"),
+    ("POST", "/v1/orders/{order_id}/cancel"): Case(reached_by="rep_b"),
+    ("POST", "/v1/orders/{order_id}/approve"): Case(body={"note": "ok"}),
+    ("POST", "/v1/orders/{order_id}/reject"): Case(body={"note": "no"}),
+    ("GET", "/v1/approvals"): Case(is_list=True),
+    # ERP sync administration: the admin role only (403 for everyone else, keys included).
+    ("GET", "/v1/sync/runs"): Case(),
+    ("POST", "/v1/sync/run"): Case(),
+    ("GET", "/v1/sync/outbox"): Case(),
+    ("POST", "/v1/sync/outbox/retry"): Case(body={"outbox_ids": [1]}),
+    # Inbound ERP data: the 'erp:write' scope (an ERP's API key, or an admin) only.
+    ("POST", "/v1/erp/products"): Case(body=[]),
+    ("POST", "/v1/erp/prices"): Case(body=[]),
+    ("POST", "/v1/erp/customers"): Case(body=[]),
+    ("POST", "/v1/erp/invoices"): Case(body=[]),
+    ("POST", "/v1/erp/payments"): Case(body=[]),
+    # Notifications. The inbox is the caller's own (an API key has none: 403); marking
+    # another user's notification read is a 404. {notification_id} is rep B's in-app row.
+    ("GET", "/v1/me/notifications"): Case(is_list=True),
+    ("POST", "/v1/me/notifications/{notification_id}/read"): Case(reached_by="rep_b"),
+    # The outbox and the rule switches: the admin role only (never an API key).
+    ("GET", "/v1/notifications"): Case(),
+    ("POST", "/v1/notifications/{notification_id}/resend"): Case(),
+    ("GET", "/v1/notification-rules"): Case(),
+    ("PATCH", "/v1/notification-rules/{rule}"): Case(body={"enabled": False}),
+    # A manager announces to the teams they lead only.
+    ("POST", "/v1/announcements"): Case(body={
+        "kind": "promotion", "title": "t", "body": "b",
+        "effective_at": "2026-12-01T09:00:00+07:00", "team_ids": ["{team_b}"]}),
+    # Targets: set by managers for their teams' reps; {target_id} is rep B's.
+    ("POST", "/v1/targets"): Case(body={
+        "rep_id": "{rep_id}", "period_start": "2026-12-01", "period_end": "2026-12-31",
+        "visits_target": 1, "sales_target": "1"}),
+    ("GET", "/v1/targets"): Case(is_list=True),
+    ("GET", "/v1/targets/{target_id}/progress"): Case(),
+    ("GET", "/v1/me/targets"): Case(is_list=True),
+    # Delivery dates: the 'erp:write' scope (an ERP's key, or an admin) only.
+    ("PUT", "/v1/orders/{order_id}/delivery-date"): Case(body={"delivery_date": "2026-12-01"}),
 }
 
 # From the OpenAPI document: FastAPI includes routers lazily, so app.routes does not list
@@ -130,11 +210,41 @@ def _ids(world, db) -> dict:
                                  visit_id=None)
     device = tracking_service.register_device(db, principal=admin, device_id="rep-b-phone",
                                               rep_id=world.rep_b.id, label=None)
+    plan = plan_service.create_plan(db, principal=admin, data={
+        "rep_id": world.rep_b.id, "customer_id": world.customer_b.id, "weekday": 1,
+        "anchor_week": date(2026, 11, 16), "valid_from": date(2026, 11, 16)})
+    tomorrow = plan_service.company_today(db) + timedelta(days=1)
+    planned = plan_service.create_planned_visit(db, principal=admin, rep_id=world.rep_b.id,
+                                                customer_id=world.distributor_b.id,
+                                                day=tomorrow)
+    product = Product(external_id="erp-p1", code="P1", name="Produk", unit="pcs",
+                      list_price=Decimal("25000"), currency="IDR")
+    db.add(product)
+    db.flush()
+    order, _ = order_service.create_order(db, principal=rep_b, data=NewOrder(
+        client_id=uuid.uuid4(), customer_id=world.customer_b.id,
+        lines=(LineIn(product.id, Decimal(1), Decimal(10)),)))
+    notification = outbox.enqueue(
+        db, settings=company_service.get_settings(db), rule="order_placed",
+        channel=Channel.in_app, template="order_placed_rep",
+        dedupe_key="access-test:rep_b:in_app", language="en",
+        payload={"order_ref": f"#{order.id}", "customer_name": "x", "distributor_name": "y"},
+        due_at=datetime.now(UTC), recipient_user_id=world.rep_b.id, entity="order",
+        entity_id=order.id)
+    notification.state, notification.sent_at = NotificationState.sent, datetime.now(UTC)
+    target = target_service.create_target(
+        db, principal=admin, rep_id=world.rep_b.id, period_start=date(2026, 11, 16),
+        period_end=date(2026, 11, 22), visits_target=5, sales_target=Decimal(100))
     db.commit()
-    return {"user_id": world.rep_b.id, "team_id": world.team_b.id,
+    return {"product_id": product.id, "order_id": order.id,
+            "notification_id": notification.id, "target_id": target.id,
+            "rule": "order_placed",
+            "user_id": world.rep_b.id, "team_id": world.team_b.id,
             "customer_id": world.customer_b.id, "key_id": key.id, "rep_id": world.rep_b.id,
             "team_b": world.team_b.id, "manager_b": world.manager_b.id, "visit_id": visit.id,
-            "proposal_id": proposal.id, "device_id": device.id, "day": "2026-11-16"}
+            "proposal_id": proposal.id, "device_id": device.id, "day": "2026-11-16",
+            "plan_id": plan.id, "planned_visit_id": planned.id,
+            "later_day": (tomorrow + timedelta(days=1)).isoformat()}
 
 
 def _leaks(payload, world) -> list:
@@ -163,6 +273,8 @@ def _leaks(payload, world) -> list:
 def _fill(value, ids):
     if isinstance(value, dict):
         return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         return ids[value[1:-1]]
     return value

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from api.routers.analytics import parse_week
 from sfa.anomalies.models import RepWeek, WeeklyAnomaly
+from sfa.weeks import parse_week
 
 
 def test_check_out_answers_with_duration_flags_and_trust_score(client, world):

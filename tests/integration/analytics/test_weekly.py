@@ -31,7 +31,8 @@ def weeks(db, rep, rows, last=WEEK):
 
 def anomalies(db, rep, week=WEEK) -> dict[str, dict]:
     weekly.compute_anomalies(db, week_from=week, week_to=week, rep_ids=[rep.id],
-                             settings=company_service.get_settings(db))
+                             settings=company_service.get_settings(db),
+                             today=week + timedelta(days=7))
     return {a.code: a.numbers for a in db.scalars(
         select(WeeklyAnomaly).where(WeeklyAnomaly.rep_id == rep.id,
                                     WeeklyAnomaly.week_start == week))}
@@ -114,3 +115,13 @@ def test_recompute_is_idempotent_and_reasons_are_bilingual(db, rep):
     row = db.scalar(select(WeeklyAnomaly).where(WeeklyAnomaly.code == "low_visit_rate"))
     assert "70.0%" in row.reason_en and "70.0%" in row.reason_id
     assert "weeks in a row" in row.reason_en and "berturut-turut" in row.reason_id
+
+
+def test_the_current_incomplete_week_is_not_judged(db, rep):
+    weeks(db, rep, [(40, 0, 0, 0), (42, 0, 0, 0), (38, 0, 0, 0), (40, 0, 0, 0),
+                    (3, 0, 0, 0)])
+    stored = weekly.compute_anomalies(db, week_from=WEEK, week_to=WEEK, rep_ids=[rep.id],
+                                      settings=company_service.get_settings(db),
+                                      today=WEEK + timedelta(days=6))  # Sunday of WEEK
+    assert stored == 0
+    assert "visit_count_outlier" in anomalies(db, rep)  # once the week is over

@@ -1,0 +1,178 @@
+"""Manager reports as JSON pages or CSV files (`format=csv`: every matching row).
+
+The SQL and the visibility rules live in `analytics/reports.py`; this module only reads
+the query, calls it and shapes the answer.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from analytics import reports
+from api.deps import PrincipalDep, SessionDep
+from api.schemas.common import PageOut
+from api.schemas.reports import (
+    Lang,
+    PlanComplianceOut,
+    PlanGrouping,
+    ReportFormat,
+    ReportRow,
+    SuspiciousVisitOut,
+    TeamDayOut,
+    WeeklyAnomalyOut,
+)
+from sfa.pagination import Page
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+_PERIOD = f"""
+
+**Who sees what**: an admin or an API key with `reports:read` every rep; a manager the reps
+of the teams they lead; a rep only their own rows. `team_id` / `rep_id` naming a team or rep
+you cannot see is a 404.
+
+**Period** (company-local days), one way only: `date_from`/`date_to` (inclusive),
+`week=2026-W47` (Monday to Sunday), or `week_from`/`week_to` (ISO weeks or dates in them).
+Without a period, all time.
+
+**Formats**: JSON pages (`limit`, `offset`, `total`, `next_offset`), or `format=csv` with
+every matching row (at most {reports.MAX_EXPORT_ROWS:,}; `limit`/`offset` are ignored)."""
+_CSV = {200: {"content": {"text/csv": {}}}}
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """Query parameters every report takes (see `report_query`)."""
+
+    team_id: int | None
+    rep_id: int | None
+    date_from: date | None
+    date_to: date | None
+    week: str | None
+    week_from: str | None
+    week_to: str | None
+    format: ReportFormat
+    limit: int
+    offset: int
+
+    def filters(self) -> reports.Filters:
+        return reports.make_filters(team_id=self.team_id, rep_id=self.rep_id,
+                                    date_from=self.date_from, date_to=self.date_to,
+                                    week=self.week, week_from=self.week_from,
+                                    week_to=self.week_to)
+
+    @property
+    def page_limit(self) -> int | None:
+        """None asks the report for every row (CSV)."""
+        return None if self.format is ReportFormat.csv else self.limit
+
+
+def report_query(
+    team_id: int | None = Query(None, description="only reps of this team"),
+    rep_id: int | None = Query(None, description="only this rep"),
+    date_from: date | None = Query(None, description="first company-local day"),
+    date_to: date | None = Query(None, description="last company-local day (inclusive)"),
+    week: str | None = Query(None, description="one ISO week, e.g. 2026-W47, or a date in it"),
+    week_from: str | None = Query(None, description="first ISO week (or a date in it)"),
+    week_to: str | None = Query(None, description="last ISO week (or a date in it)"),
+    format: ReportFormat = Query(ReportFormat.json, description="json pages or a csv file"),
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> ReportQuery:
+    return ReportQuery(team_id=team_id, rep_id=rep_id, date_from=date_from, date_to=date_to,
+                       week=week, week_from=week_from, week_to=week_to, format=format,
+                       limit=limit, offset=offset)
+
+
+QueryDep = Annotated[ReportQuery, Depends(report_query)]
+CodesQuery = Query(None, description="only these codes; repeat for several (code=a&code=b)")
+LangQuery = Query(None, description="language of the reasons; default: the company's")
+
+
+def _csv(items: list[ReportRow], model: type[ReportRow], filename: str) -> Response:
+    """A CSV of the rows; a column per field, nested values flattened by `csv_row()`.
+    Columns a row adds beyond the fields (team-days' flags.<code>) come after them, sorted,
+    and default to 0 in rows without them."""
+    rows = [item.csv_row() for item in items]
+    fixed = [name for name in model.model_fields if name not in {"flags", "flag_counts"}]
+    if model is SuspiciousVisitOut:
+        fixed.append("reasons")
+    extra = sorted({key for row in rows for key in row} - set(fixed))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fixed + extra, restval=0)
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _answer(page: Page[dict], model: type[ReportRow], query: ReportQuery, filename: str):
+    items = [model.model_validate(row) for row in page.items]
+    if query.format is ReportFormat.csv:
+        return _csv(items, model, filename)
+    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
+            "next_offset": page.next_offset}
+
+
+@router.get("/suspicious-visits", response_model=PageOut[SuspiciousVisitOut], responses=_CSV,
+            summary="Visits with flags: who, where, when, trust score and reasons",
+            description="Visits with at least one flag, oldest first, each with all its "
+            "flag codes and their reasons in `lang`. `code` keeps "
+            "visits with one of these flags; `max_trust` those scored at most this (visits "
+            "not yet scored are left out). Times are in the company's timezone." + _PERIOD)
+def suspicious_visits(
+    session: SessionDep, principal: PrincipalDep, query: QueryDep,
+    code: list[str] | None = CodesQuery,
+    max_trust: int | None = Query(None, ge=0, le=100, description="trust score at most"),
+    lang: Lang | None = LangQuery,
+):
+    page = reports.suspicious_visits(
+        session, principal=principal, filters=query.filters(), codes=code,
+        max_trust=max_trust, lang=lang and lang.value, limit=query.page_limit,
+        offset=query.offset)
+    return _answer(page, SuspiciousVisitOut, query, "suspicious-visits.csv")
+
+
+@router.get("/weekly-anomalies", response_model=PageOut[WeeklyAnomalyOut], responses=_CSV,
+            summary="Weekly anomalies per rep, with their numbers and reasons",
+            description="Anomalies of every ISO week overlapping the period, oldest week "
+            "first; `code` keeps only these anomaly codes." + _PERIOD)
+def weekly_anomalies(
+    session: SessionDep, principal: PrincipalDep, query: QueryDep,
+    code: list[str] | None = CodesQuery, lang: Lang | None = LangQuery,
+):
+    page = reports.weekly_anomalies(
+        session, principal=principal, filters=query.filters(), codes=code,
+        lang=lang and lang.value, limit=query.page_limit, offset=query.offset)
+    return _answer(page, WeeklyAnomalyOut, query, "weekly-anomalies.csv")
+
+
+@router.get("/plan-compliance", response_model=PageOut[PlanComplianceOut], responses=_CSV,
+            summary="Planned visits done, per rep per week (or per day)",
+            description="From the weekly (`by=week`, every week overlapping the period) or "
+            "daily (`by=day`) aggregates: planned visits, how many were done, and the rate "
+            "done / planned (null when nothing was planned)." + _PERIOD)
+def plan_compliance(
+    session: SessionDep, principal: PrincipalDep, query: QueryDep,
+    by: PlanGrouping = Query(PlanGrouping.week, description="one row per rep per week or day"),
+):
+    page = reports.plan_compliance(
+        session, principal=principal, filters=query.filters(), by=by.value,
+        limit=query.page_limit, offset=query.offset)
+    return _answer(page, PlanComplianceOut, query, f"plan-compliance-by-{by.value}.csv")
+
+
+@router.get("/team-days", response_model=PageOut[TeamDayOut], responses=_CSV,
+            summary="Per rep per day: visits, distance, dwell, coverage, activity, flags",
+            description="From the daily aggregates only (never single visits or pings), by "
+            "day then rep. In CSV, flag counts are one column per code (`flags.too_far`, "
+            "...)." + _PERIOD)
+def team_days(session: SessionDep, principal: PrincipalDep, query: QueryDep):
+    page = reports.team_days(session, principal=principal, filters=query.filters(),
+                             limit=query.page_limit, offset=query.offset)
+    return _answer(page, TeamDayOut, query, "team-days.csv")

@@ -1,0 +1,95 @@
+"""ERP sync administration: what each run did, run now, re-queue parked orders."""
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import PrincipalDep, SessionDep
+from api.schemas.common import PageOut, Strict
+from integrations.erp import factory
+from sfa.erp import sync
+from sfa.errors import Conflict
+from sfa.orders.models import OutboxState
+
+router = APIRouter(prefix="/v1/sync", tags=["ERP sync"])
+
+Limit = Query(50, ge=1, le=1000)
+Offset = Query(0, ge=0)
+
+
+class SyncRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    trigger: str
+    status: str = Field(description="running, ok, partial, failed or skipped")
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: int | None
+    counts: dict = Field(description="per phase: push {due, sent, confirmed, retry_later, "
+                         "parked}, pull {entity: {pages, items, ...}}")
+    errors: list = Field(description="what went wrong: phase, kind, message, ids")
+
+
+class OutboxOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    order_id: int
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    done_at: datetime | None
+
+
+class RequeueIn(Strict):
+    outbox_ids: list[int] = Field(min_length=1, max_length=1000)
+
+
+class RequeueOut(BaseModel):
+    requeued: int
+
+
+def _page(page, schema) -> dict:
+    return {"items": [schema.model_validate(i) for i in page.items], "total": page.total,
+            "limit": page.limit, "offset": page.offset, "next_offset": page.next_offset}
+
+
+@router.get("/runs", response_model=PageOut[SyncRunOut], summary="ERP sync runs, newest first")
+def list_runs(session: SessionDep, principal: PrincipalDep, limit: int = Limit,
+              offset: int = Offset):
+    principal.require_admin()
+    return _page(sync.list_runs(session, limit=limit, offset=offset), SyncRunOut)
+
+
+@router.post("/run", response_model=SyncRunOut, summary="Run the ERP sync now",
+             description="Pushes due orders and pulls ERP changes, then answers with the "
+             "run. When another run is in progress the answer is a run with status "
+             "`skipped` that did nothing.")
+def run_now(session: SessionDep, principal: PrincipalDep):
+    principal.require_admin()
+    connector = factory.build_connector()
+    if connector is None:
+        raise Conflict("the ERP sync is disabled",
+                       hint="set SFA_ERP_URL, SFA_ERP_DATABASE, SFA_ERP_USER and "
+                       "SFA_ERP_PASSWORD for the API process")
+    with connector:
+        run = sync.run_sync(session, connector=connector, trigger="manual")
+    return SyncRunOut.model_validate(run)
+
+
+@router.get("/outbox", response_model=PageOut[OutboxOut],
+            summary="Orders waiting for, or parked on their way to, the ERP")
+def list_outbox(session: SessionDep, principal: PrincipalDep,
+                state: OutboxState | None = None, limit: int = Limit, offset: int = Offset):
+    principal.require_admin()
+    return _page(sync.list_outbox(session, state=state, limit=limit, offset=offset),
+                 OutboxOut)
+
+
+@router.post("/outbox/retry", response_model=RequeueOut,
+             summary="Re-queue parked orders (after fixing what the ERP rejected)")
+def requeue(body: RequeueIn, session: SessionDep, principal: PrincipalDep):
+    principal.require_admin()
+    return {"requeued": sync.requeue(session, outbox_ids=body.outbox_ids)}

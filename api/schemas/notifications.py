@@ -1,0 +1,111 @@
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.common import Strict
+from sfa.notifications.models import AnnouncementKind, Channel, NotificationState
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    rule: str
+    channel: Channel
+    template: str
+    language: str
+    payload: dict
+    recipient_user_id: int | None
+    recipient_customer_id: int | None
+    entity: str | None
+    entity_id: int | None
+    due_at: datetime
+    next_attempt_at: datetime
+    state: NotificationState
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    read_at: datetime | None
+    resend_of_id: int | None
+
+
+class InboxItemOut(BaseModel):
+    id: int
+    template: str
+    subject: str
+    body: str
+    payload: dict
+    created_at: datetime
+    sent_at: datetime | None
+    read_at: datetime | None
+
+
+class RuleOut(BaseModel):
+    rule: str
+    enabled: bool
+    params: dict
+
+
+class RuleIn(Strict):
+    enabled: bool | None = None
+    params: dict[str, int] | None = None
+
+
+class AnnouncementIn(Strict):
+    kind: AnnouncementKind
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=2000)
+    effective_at: datetime
+    team_ids: list[int] | None = None
+
+
+class AnnouncementOut(BaseModel):
+    id: int
+    kind: AnnouncementKind
+    title: str
+    effective_at: datetime
+    team_ids: list[int] | None
+    notifications: int
+
+
+class TargetIn(Strict):
+    rep_id: int
+    period_start: date
+    period_end: date
+    visits_target: int = Field(ge=0)
+    sales_target: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+
+
+class TargetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    rep_id: int
+    period_start: date
+    period_end: date
+    visits_target: int
+    sales_target: Decimal
+
+
+class ProgressOut(BaseModel):
+    target: TargetOut
+    visits_done: int
+    visits_pct: float
+    sales_done: Decimal
+    sales_pct: float
+    days_total: int
+    days_elapsed: int
+
+    @classmethod
+    def of(cls, p) -> "ProgressOut":
+        return cls(target=TargetOut.model_validate(p.target), visits_done=p.visits_done,
+                   visits_pct=p.visits_pct, sales_done=p.sales_done, sales_pct=p.sales_pct,
+                   days_total=p.days_total, days_elapsed=p.days_elapsed)
+
+
+class DeliveryDateIn(Strict):
+    delivery_date: date
+
+
+class DeliveryDateOut(BaseModel):
+    order_id: int
+    delivery_date: date

@@ -1,0 +1,147 @@
+"""Order, approval and outbox queries, filtered by what the principal may see."""
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from sfa.auth.principal import Principal
+from sfa.orders.models import (
+    ApprovalState,
+    ErpOutbox,
+    Order,
+    OrderApproval,
+    OrderLine,
+    OrderState,
+)
+from sfa.users.models import Team, User
+
+
+def _visible_rep_ids(principal: Principal):
+    return select(User.id).where(User.team_id.in_(principal.team_ids))
+
+
+def visible_orders(principal: Principal) -> Select:
+    """A rep sees their own orders, a manager their teams' reps' orders, admin/keys all."""
+    stmt = select(Order)
+    if principal.team_ids is None:
+        return stmt
+    if principal.is_rep:
+        return stmt.where(Order.rep_id == principal.id)
+    return stmt.where(Order.rep_id.in_(_visible_rep_ids(principal)))
+
+
+def get_visible(session: Session, principal: Principal, order_id: int, *,
+                for_update: bool = False) -> Order | None:
+    stmt = visible_orders(principal).where(Order.id == order_id)
+    if for_update:
+        # Serialises decisions on one order (two approvers clicking at once).
+        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
+    return session.scalar(stmt)
+
+
+def find_by_client_id(session: Session, rep_id: int, client_id: uuid.UUID) -> Order | None:
+    return session.scalar(
+        select(Order).where(Order.rep_id == rep_id, Order.client_id == client_id))
+
+
+def filter_orders(
+    stmt: Select, *, state: OrderState | None = None, rep_id: int | None = None,
+    customer_id: int | None = None, created_from: datetime | None = None,
+    created_before: datetime | None = None,
+) -> Select:
+    if state is not None:
+        stmt = stmt.where(Order.state == state)
+    if rep_id is not None:
+        stmt = stmt.where(Order.rep_id == rep_id)
+    if customer_id is not None:
+        stmt = stmt.where(Order.customer_id == customer_id)
+    if created_from is not None:
+        stmt = stmt.where(Order.created_at >= created_from)
+    if created_before is not None:
+        stmt = stmt.where(Order.created_at < created_before)
+    return stmt.order_by(Order.created_at.desc(), Order.id.desc())
+
+
+def lines_for(session: Session, order_ids: Iterable[int]) -> dict[int, list[OrderLine]]:
+    ids = list(order_ids)
+    result: dict[int, list[OrderLine]] = {i: [] for i in ids}
+    if ids:
+        rows = session.scalars(select(OrderLine).where(OrderLine.order_id.in_(ids))
+                               .order_by(OrderLine.order_id, OrderLine.line_no))
+        for row in rows:
+            result[row.order_id].append(row)
+    return result
+
+
+def approvals_for(session: Session, order_ids: Iterable[int]) -> dict[int, list[OrderApproval]]:
+    ids = list(order_ids)
+    result: dict[int, list[OrderApproval]] = {i: [] for i in ids}
+    if ids:
+        rows = session.scalars(select(OrderApproval).where(OrderApproval.order_id.in_(ids))
+                               .order_by(OrderApproval.order_id, OrderApproval.level,
+                                         OrderApproval.id))
+        for row in rows:
+            result[row.order_id].append(row)
+    return result
+
+
+def pending_approval(session: Session, order_id: int) -> OrderApproval | None:
+    """The approval step an order waits for (at most one is pending at a time)."""
+    return session.scalar(
+        select(OrderApproval)
+        .where(OrderApproval.order_id == order_id,
+               OrderApproval.state == ApprovalState.pending)
+        .order_by(OrderApproval.level, OrderApproval.id)
+        .limit(1))
+
+
+def approvals_waiting_for(principal: Principal, *, state: ApprovalState | None) -> Select:
+    """(approval, order) rows the principal may decide: an admin any, a manager their own.
+
+    Steps of orders that no longer wait (cancelled by the rep) are left out.
+    """
+    stmt = (select(OrderApproval, Order).join(Order, Order.id == OrderApproval.order_id))
+    if state is not None:
+        stmt = stmt.where(OrderApproval.state == state)
+        if state is ApprovalState.pending:
+            stmt = stmt.where(Order.state == OrderState.submitted)
+    if not principal.is_admin:
+        stmt = stmt.where(or_(OrderApproval.approver_id == principal.id,
+                              OrderApproval.decided_by == principal.id))
+        if principal.team_ids is not None:
+            stmt = stmt.where(Order.rep_id.in_(_visible_rep_ids(principal)))
+    return stmt.order_by(OrderApproval.due_at, OrderApproval.id)
+
+
+def overdue_approvals(session: Session, now: datetime) -> list[OrderApproval]:
+    """Pending steps of a named approver past their due time, locked for this job run.
+
+    Steps already with "any admin" (approver_id NULL) have nobody above them and never
+    escalate. SKIP LOCKED: a step being decided right now is left for the next run.
+    """
+    stmt = (select(OrderApproval)
+            .join(Order, Order.id == OrderApproval.order_id)
+            .where(OrderApproval.state == ApprovalState.pending,
+                   OrderApproval.approver_id.is_not(None),
+                   OrderApproval.due_at <= now,
+                   Order.state == OrderState.submitted)
+            .order_by(OrderApproval.due_at, OrderApproval.id)
+            .with_for_update(of=OrderApproval, skip_locked=True))
+    return list(session.scalars(stmt))
+
+
+def team_manager_id(session: Session, rep_id: int) -> int | None:
+    """The manager of the rep's team (Team.manager_id), if the rep has a team with one."""
+    return session.scalar(
+        select(Team.manager_id).join(User, User.team_id == Team.id).where(User.id == rep_id))
+
+
+def outbox_for(session: Session, order_id: int, *, for_update: bool = False) -> ErpOutbox | None:
+    stmt = select(ErpOutbox).where(ErpOutbox.order_id == order_id)
+    if for_update:
+        # Waits for an ERP push that holds the row, so a cancel never races a send.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(stmt)

@@ -1,0 +1,311 @@
+"""Field orders: taken by a rep, priced from the catalog, approved by discount risk.
+
+Idempotent like check-ins: the app generates a ``client_id`` per order; the same
+client_id with the same content returns the first order, with other content it is a
+conflict. ``sent_at`` (the device clock at sending) differs on each retry and is not part
+of the content. Unit prices always come from the catalog (``catalog.service``), never
+from the client. Amounts are Decimal, rounded half-up to cents per line:
+
+    line gross = quantity × unit price;  line net = line gross × (1 - discount % / 100)
+    order gross/net = sums of the lines;  discount = gross - net
+    order discount_pct = discount ÷ gross × 100 (the risk measure of the approval tier)
+
+Prices are fixed when the order is created; submitting a draft later does not re-price.
+"""
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sfa.audit import service as audit_service
+from sfa.auth.principal import Principal
+from sfa.catalog import repository as catalog_repository
+from sfa.catalog import service as catalog_service
+from sfa.company import service as company_service
+from sfa.customers import repository as customer_repository
+from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sfa.orders import approvals, repository
+from sfa.orders.models import (
+    Order,
+    OrderApproval,
+    OrderLine,
+    OrderState,
+    OutboxState,
+)
+from sfa.pagination import Page, paginate
+from sfa.visits import repository as visit_repository
+
+CENT = Decimal("0.01")
+PCT_PLACES = Decimal("0.001")
+QTY_PLACES = Decimal("0.0001")
+MAX_LINES = 500
+CANCELLED_BEFORE_SENDING = "cancelled before sending"
+CANCELLABLE = {OrderState.draft, OrderState.submitted, OrderState.approved}
+
+
+@dataclass(frozen=True)
+class LineIn:
+    product_id: int
+    quantity: Decimal
+    discount_pct: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    client_id: uuid.UUID
+    customer_id: int
+    lines: tuple[LineIn, ...]
+    visit_id: int | None = None
+    note: str | None = None
+    submit: bool = True
+    # The device's clock when it sent the request; not part of the order's identity.
+    sent_at: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    order: Order
+    lines: list[OrderLine]
+    approvals: list[OrderApproval]
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _number(value: Decimal) -> str:
+    """3, 3.0 and 3.00 are the same quantity: one canonical text for the fingerprint."""
+    return f"{Decimal(value).normalize():f}"
+
+
+def _fingerprint(data: NewOrder) -> str:
+    payload = {
+        "customer_id": data.customer_id, "visit_id": data.visit_id, "note": data.note,
+        "submit": data.submit,
+        "lines": [{"product_id": ln.product_id, "quantity": _number(ln.quantity),
+                   "discount_pct": _number(ln.discount_pct)} for ln in data.lines],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _require_rep(principal: Principal) -> None:
+    principal.require("orders:write")
+    if not principal.is_rep:
+        raise Forbidden("only reps take orders", hint="log in with the rep's own account")
+
+
+def _check_lines(lines: tuple[LineIn, ...]) -> None:
+    if not 1 <= len(lines) <= MAX_LINES:
+        raise InvalidInput(f"an order needs 1 to {MAX_LINES} lines, got {len(lines)}")
+    for i, line in enumerate(lines):
+        if not line.quantity.is_finite() or line.quantity <= 0:
+            raise InvalidInput(f"lines[{i}].quantity must be greater than 0")
+        if line.quantity != line.quantity.quantize(QTY_PLACES):
+            raise InvalidInput(f"lines[{i}].quantity has more than 4 decimals")
+        if not line.discount_pct.is_finite() or not 0 <= line.discount_pct <= 100:
+            raise InvalidInput(f"lines[{i}].discount_pct must be between 0 and 100")
+        if line.discount_pct != line.discount_pct.quantize(PCT_PLACES):
+            raise InvalidInput(f"lines[{i}].discount_pct has more than 3 decimals")
+
+
+def _price_lines(session: Session, *, customer_id: int, currency: str,
+                 lines: tuple[LineIn, ...]) -> list[tuple[LineIn, Decimal]]:
+    """Each line with its catalog unit price; refuses what cannot be sold to this customer."""
+    ids = [ln.product_id for ln in lines]
+    products = catalog_repository.get_products(session, ids)
+    prices = catalog_service.resolve_prices(session, customer_id=customer_id, product_ids=ids)
+    problems = []
+    for i, line in enumerate(lines):
+        product = products.get(line.product_id)
+        price = prices.get(line.product_id)
+        where = f"lines[{i}]: product {line.product_id}"
+        if product is None:
+            problems.append(f"{where} does not exist")
+        elif not product.active:
+            problems.append(f"{where} ({product.name}) is no longer active")
+        elif not product.salable:
+            problems.append(f"{where} ({product.name}) is not salable")
+        elif price is None:
+            problems.append(f"{where} ({product.name}) has no price")
+        elif price.currency not in (None, currency):
+            problems.append(f"{where} ({product.name}) is priced in {price.currency}, "
+                            f"orders are in {currency}")
+    if problems:
+        raise InvalidInput("; ".join(problems),
+                           hint="GET /v1/customers/{customer_id}/prices lists what this "
+                           "customer can order and at which price",
+                           details={"problems": problems})
+    return [(ln, prices[ln.product_id].price) for ln in lines]
+
+
+def create_order(
+    session: Session, *, principal: Principal, data: NewOrder, now: datetime | None = None
+) -> tuple[Order, bool]:
+    """Returns (order, created). A replay of the same client_id returns the first order."""
+    _require_rep(principal)
+    now = now or datetime.now(UTC)
+    fingerprint = _fingerprint(data)
+    existing = repository.find_by_client_id(session, principal.id, data.client_id)
+    if existing is not None:
+        return _replayed(existing, fingerprint), False
+
+    _check_lines(data.lines)
+    customer = customer_repository.get_visible(session, principal, data.customer_id)
+    if customer is None:
+        raise NotFound(f"customer {data.customer_id} does not exist or is not in your territory")
+    if data.visit_id is not None:
+        visit = visit_repository.get_visible(session, principal, data.visit_id)
+        if visit is None:
+            raise InvalidInput(f"visit {data.visit_id} does not exist or is not yours")
+        if visit.customer_id != customer.id:
+            raise InvalidInput(f"visit {data.visit_id} was at customer {visit.customer_id}, "
+                               f"not {customer.id}")
+    settings = company_service.get_settings(session)
+    priced = _price_lines(session, customer_id=customer.id, currency=settings.currency,
+                          lines=data.lines)
+
+    order_lines = []
+    for line_no, (line, unit_price) in enumerate(priced, start=1):
+        gross = money(line.quantity * unit_price)
+        net = money(gross * (100 - line.discount_pct) / 100)
+        order_lines.append((gross, OrderLine(
+            line_no=line_no, product_id=line.product_id, quantity=line.quantity,
+            unit_price=unit_price, discount_pct=line.discount_pct, net_amount=net)))
+    gross = sum((g for g, _ in order_lines), Decimal("0.00"))
+    net = sum((ln.net_amount for _, ln in order_lines), Decimal("0.00"))
+    discount = gross - net
+    order = Order(
+        client_id=data.client_id, request_hash=fingerprint, rep_id=principal.id,
+        customer_id=customer.id, visit_id=data.visit_id, state=OrderState.draft,
+        currency=settings.currency, gross_amount=gross, discount_amount=discount,
+        net_amount=net,
+        discount_pct=(discount * 100 / gross).quantize(PCT_PLACES, ROUND_HALF_UP)
+        if gross else Decimal("0.000"),
+        note=data.note,
+    )
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        # The same order arrived twice at once: the other request stored it first.
+        existing = repository.find_by_client_id(session, principal.id, data.client_id)
+        if existing is None:
+            raise
+        return _replayed(existing, fingerprint), False
+    for _, line in order_lines:
+        line.order_id = order.id
+        session.add(line)
+    session.flush()
+    audit_service.record(session, actor=principal.actor, entity="order", entity_id=order.id,
+                         action="create",
+                         new={"state": str(order.state), "customer_id": order.customer_id,
+                              "gross_amount": str(gross), "net_amount": str(net),
+                              "discount_pct": str(order.discount_pct)})
+    if data.submit:
+        approvals.start(session, order=order, actor=principal.actor, settings=settings,
+                        now=now)
+    return order, True
+
+
+def _replayed(existing: Order, fingerprint: str) -> Order:
+    if existing.request_hash != fingerprint:
+        raise Conflict(
+            f"client_id {existing.client_id} was already used for a different order",
+            hint="generate a new client_id (UUID) for each new order; resend the same "
+            "body only to retry")
+    return existing
+
+
+def _own_order(session: Session, principal: Principal, order_id: int, *,
+               for_update: bool = True) -> Order:
+    _require_rep(principal)
+    order = repository.get_visible(session, principal, order_id, for_update=for_update)
+    if order is None:
+        raise NotFound(f"order {order_id} does not exist or is not yours")
+    return order
+
+
+def submit_order(session: Session, *, principal: Principal, order_id: int,
+                 now: datetime | None = None) -> Order:
+    """Submit a draft for approval. Resubmitting a submitted order returns it unchanged."""
+    order = _own_order(session, principal, order_id)
+    if order.state is OrderState.draft:
+        approvals.start(session, order=order, actor=principal.actor,
+                        settings=company_service.get_settings(session),
+                        now=now or datetime.now(UTC))
+    elif order.submitted_at is None:
+        raise Conflict(f"order {order_id} is {order.state} and can no longer be submitted")
+    return order
+
+
+def cancel_order(session: Session, *, principal: Principal, order_id: int,
+                 now: datetime | None = None) -> Order:
+    """Cancel an own order that the ERP has not got yet; cancelling twice is a no-op.
+
+    An approved order is cancellable while its outbox row is pending and was never tried:
+    the row is then closed ('done', "cancelled before sending") so the sync never pushes
+    it. After a send attempt the ERP may already hold the sale, so it is refused.
+    """
+    now = now or datetime.now(UTC)
+    order = _own_order(session, principal, order_id, for_update=False)
+    # Lock order as the ERP push does (outbox row, then order) so the two never deadlock;
+    # a push in progress holds the row and we wait for its outcome.
+    outbox = repository.outbox_for(session, order.id, for_update=True)
+    session.refresh(order, with_for_update=True)
+    if order.state is OrderState.cancelled:
+        return order
+    if order.state not in CANCELLABLE:
+        raise Conflict(f"order {order_id} is {order.state}: the ERP already has it",
+                       hint="ask the office to cancel the sale in the ERP")
+    before = {"state": str(order.state)}
+    if order.state is OrderState.approved and outbox is not None:
+        if outbox.state is not OutboxState.pending or outbox.attempts > 0:
+            raise Conflict(f"order {order_id} is already being sent to the ERP",
+                           hint="the ERP may already hold the sale; ask the office to cancel "
+                           "it there")
+        outbox.state = OutboxState.done
+        outbox.last_error = CANCELLED_BEFORE_SENDING
+        outbox.done_at = now
+    order.state = OrderState.cancelled
+    session.flush()
+    audit_service.record(session, actor=principal.actor, entity="order", entity_id=order.id,
+                         action="cancel", old=before, new={"state": str(order.state)})
+    return order
+
+
+def get_order(session: Session, *, principal: Principal, order_id: int) -> Order:
+    principal.require("orders:read")
+    order = repository.get_visible(session, principal, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} does not exist or is not visible to you")
+    return order
+
+
+def details(session: Session, *, order: Order) -> OrderDetails:
+    return OrderDetails(order=order, lines=repository.lines_for(session, [order.id])[order.id],
+                        approvals=repository.approvals_for(session, [order.id])[order.id])
+
+
+def list_orders(
+    session: Session, *, principal: Principal, state: OrderState | None = None,
+    rep_id: int | None = None, customer_id: int | None = None, date_from: date | None = None,
+    date_to: date | None = None, limit: int = 50, offset: int = 0,
+) -> Page[Order]:
+    """Visible orders, newest first; dates are company-local days of creation."""
+    principal.require("orders:read")
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInput("date_from must not be after date_to")
+    tz = company_service.get_settings(session).tz
+    start = datetime.combine(date_from, time(), tz) if date_from else None
+    end = datetime.combine(date_to + timedelta(days=1), time(), tz) if date_to else None
+    stmt = repository.filter_orders(repository.visible_orders(principal), state=state,
+                                    rep_id=rep_id, customer_id=customer_id,
+                                    created_from=start, created_before=end)
+    return paginate(session, stmt, limit=limit, offset=offset)
