@@ -16,6 +16,13 @@ class ListFormat(StrEnum):
     geojson = "geojson"
 
 
+class ReportFormat(StrEnum):
+    """Tabular reports have no map form."""
+
+    json = "json"
+    csv = "csv"
+
+
 def _flatten(data: dict, prefix: str = "") -> dict:
     """Nested objects become dotted columns (location.lat, location.lon)."""
     flat = {}

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import DateTime, MetaData, create_engine, func, text
+from sqlalchemy import DateTime, MetaData, Numeric, create_engine, func, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -24,6 +24,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Amounts in a document's currency: exact decimals, two places (IDR has none in practice,
+# but ERPs keep two).
+Money = Numeric(18, 2)
 
 
 class Base(DeclarativeBase):

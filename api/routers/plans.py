@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Query, status
 
 from api.deps import PrincipalDep, SessionDep
-from api.formats import csv_response
+from api.formats import ReportFormat, csv_response
 from api.schemas.common import PageOut
 from api.schemas.plans import (
     ExpandIn,
@@ -17,7 +17,6 @@ from api.schemas.plans import (
     PlannedVisitSource,
     RateBy,
     RatePeriodOut,
-    ReportFormat,
     VisitRateOut,
 )
 from sfa.plans import service as plan_service

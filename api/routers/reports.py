@@ -15,12 +15,12 @@ from fastapi.responses import Response
 
 from analytics import reports
 from api.deps import PrincipalDep, SessionDep
+from api.formats import ReportFormat
 from api.schemas.common import PageOut
 from api.schemas.reports import (
     Lang,
     PlanComplianceOut,
     PlanGrouping,
-    ReportFormat,
     ReportRow,
     SuspiciousVisitOut,
     TeamDayOut,

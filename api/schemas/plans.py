@@ -136,11 +136,6 @@ class ExpandOut(BaseModel):
     linked: int = Field(description="planned visits fulfilled by check-ins stored earlier")
 
 
-class ReportFormat(StrEnum):
-    json = "json"
-    csv = "csv"
-
-
 class RateBy(StrEnum):
     day = "day"
     week = "week"

@@ -14,11 +14,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
-class ReportFormat(StrEnum):
-    json = "json"
-    csv = "csv"
-
-
 class Lang(StrEnum):
     en = "en"
     id = "id"

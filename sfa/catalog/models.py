@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
-    Numeric,
     PrimaryKeyConstraint,
     String,
     func,
@@ -16,9 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.db import Base
-
-Money = Numeric(18, 2)
+from sfa.db import Base, Money
 
 
 class Product(Base):

@@ -10,16 +10,13 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    Numeric,
     String,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.db import Base
-
-Money = Numeric(18, 2)
+from sfa.db import Base, Money
 
 
 class SyncCursor(Base):

@@ -14,7 +14,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.db import Base
+from sfa.db import Base, Money
 
 
 class Channel(enum.StrEnum):
@@ -157,7 +156,7 @@ class Target(Base):
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     visits_target: Mapped[int] = mapped_column(Integer)
-    sales_target: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    sales_target: Mapped[Decimal] = mapped_column(Money)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())

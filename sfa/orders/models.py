@@ -22,9 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.db import Base
+from sfa.db import Base, Money
 
-Money = Numeric(18, 2)
 Quantity = Numeric(18, 4)
 Percent = Numeric(6, 3)
 

@@ -16,21 +16,13 @@ from sfa.orders.models import (
     OrderLine,
     OrderState,
 )
+from sfa.users import repository as user_repository
 from sfa.users.models import Team, User
-
-
-def _visible_rep_ids(principal: Principal):
-    return select(User.id).where(User.team_id.in_(principal.team_ids))
 
 
 def visible_orders(principal: Principal) -> Select:
     """A rep sees their own orders, a manager their teams' reps' orders, admin/keys all."""
-    stmt = select(Order)
-    if principal.team_ids is None:
-        return stmt
-    if principal.is_rep:
-        return stmt.where(Order.rep_id == principal.id)
-    return stmt.where(Order.rep_id.in_(_visible_rep_ids(principal)))
+    return user_repository.only_visible_reps(select(Order), principal, Order.rep_id)
 
 
 def get_visible(session: Session, principal: Principal, order_id: int, *,
@@ -111,8 +103,7 @@ def approvals_waiting_for(principal: Principal, *, state: ApprovalState | None) 
     if not principal.is_admin:
         stmt = stmt.where(or_(OrderApproval.approver_id == principal.id,
                               OrderApproval.decided_by == principal.id))
-        if principal.team_ids is not None:
-            stmt = stmt.where(Order.rep_id.in_(_visible_rep_ids(principal)))
+        stmt = user_repository.only_visible_reps(stmt, principal, Order.rep_id)
     return stmt.order_by(OrderApproval.due_at, OrderApproval.id)
 
 

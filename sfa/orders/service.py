@@ -13,8 +13,6 @@ from the client. Amounts are Decimal, rounded half-up to cents per line:
 Prices are fixed when the order is created; submitting a draft later does not re-price.
 """
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sfa import idempotency
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.catalog import repository as catalog_repository
@@ -91,7 +90,7 @@ def _fingerprint(data: NewOrder) -> str:
         "lines": [{"product_id": ln.product_id, "quantity": _number(ln.quantity),
                    "discount_pct": _number(ln.discount_pct)} for ln in data.lines],
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return idempotency.fingerprint(payload)
 
 
 def _require_rep(principal: Principal) -> None:
@@ -215,12 +214,9 @@ def create_order(
 
 
 def _replayed(existing: Order, fingerprint: str) -> Order:
-    if existing.request_hash != fingerprint:
-        raise Conflict(
-            f"client_id {existing.client_id} was already used for a different order",
-            hint="generate a new client_id (UUID) for each new order; resend the same "
-            "body only to retry")
-    return existing
+    return idempotency.replayed(existing, stored_hash=existing.request_hash,
+                                new_hash=fingerprint, client_id=existing.client_id,
+                                what="order")
 
 
 def _own_order(session: Session, principal: Principal, order_id: int, *,

@@ -16,19 +16,9 @@ from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
 
 
-def _visible_rep_filter(principal: Principal, rep_column):
-    """None when the principal sees every rep; else a SQL condition on `rep_column`."""
-    if principal.team_ids is None:
-        return None
-    if principal.is_rep:
-        return rep_column == principal.id
-    team_reps = select(User.id).where(User.team_id.in_(principal.team_ids))
-    return rep_column.in_(team_reps)
-
-
 def visible_plans(principal: Principal) -> Select:
     stmt = select(JourneyPlan)
-    condition = _visible_rep_filter(principal, JourneyPlan.rep_id)
+    condition = user_repository.visible_rep_condition(principal, JourneyPlan.rep_id)
     return stmt if condition is None else stmt.where(condition)
 
 
@@ -51,7 +41,7 @@ def filter_plans(stmt: Select, *, rep_id: int | None = None, customer_id: int | 
 
 def visible_planned_visits(principal: Principal) -> Select:
     stmt = select(PlannedVisit)
-    condition = _visible_rep_filter(principal, PlannedVisit.rep_id)
+    condition = user_repository.visible_rep_condition(principal, PlannedVisit.rep_id)
     return stmt if condition is None else stmt.where(condition)
 
 

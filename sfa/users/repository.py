@@ -17,6 +17,24 @@ def visible_users(principal: Principal) -> Select:
     return stmt.where(or_(User.id == principal.id, User.team_id.in_(principal.team_ids)))
 
 
+def visible_rep_condition(principal: Principal, rep_column):
+    """The rows owned by a rep (`rep_column`) that the principal may see, as a SQL
+    condition; None when it sees every rep (admin, API key).
+
+    A rep sees only their own rows, a manager those of the reps in the teams they lead.
+    Every rep-owned table (visits, orders, plans, …) is filtered through this."""
+    if principal.team_ids is None:
+        return None
+    if principal.is_rep:
+        return rep_column == principal.id
+    return rep_column.in_(select(User.id).where(User.team_id.in_(principal.team_ids)))
+
+
+def only_visible_reps(stmt: Select, principal: Principal, rep_column) -> Select:
+    condition = visible_rep_condition(principal, rep_column)
+    return stmt if condition is None else stmt.where(condition)
+
+
 def visible_teams(principal: Principal) -> Select:
     stmt = select(Team)
     if principal.team_ids is None:

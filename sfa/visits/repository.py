@@ -7,19 +7,13 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
-from sfa.users.models import User
+from sfa.users import repository as user_repository
 from sfa.visits.flags import Flag
 from sfa.visits.models import Visit, VisitFlag
 
 
 def visible_visits(principal: Principal) -> Select:
-    stmt = select(Visit)
-    if principal.team_ids is None:
-        return stmt
-    if principal.is_rep:
-        return stmt.where(Visit.rep_id == principal.id)
-    team_reps = select(User.id).where(User.team_id.in_(principal.team_ids))
-    return stmt.where(Visit.rep_id.in_(team_reps))
+    return user_repository.only_visible_reps(select(Visit), principal, Visit.rep_id)
 
 
 def get_visible(session: Session, principal: Principal, visit_id: int) -> Visit | None:

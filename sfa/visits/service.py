@@ -1,7 +1,5 @@
 """Check-in and check-out: idempotent by client id, verified against the customer."""
 
-import hashlib
-import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -9,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sfa import geo
+from sfa import geo, idempotency
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.company import service as company_service
@@ -53,10 +51,6 @@ class CheckIn:
     sent_at: datetime | None = None
 
 
-def _fingerprint(payload: dict) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def _check_time(settings: CompanySettings, at: datetime, now: datetime) -> None:
     if at > now + timedelta(hours=settings.future_tolerance_hours):
         raise InvalidInput(
@@ -78,7 +72,7 @@ def check_in(
     _require_rep(principal)
     now = now or datetime.now(UTC)
     # sent_at differs on every retry by design, so it is not part of the identity.
-    fingerprint = _fingerprint({k: v for k, v in asdict(data).items() if k != "sent_at"})
+    fingerprint = idempotency.fingerprint({k: v for k, v in asdict(data).items() if k != "sent_at"})
     existing = repository.find_by_client_id(session, principal.id, data.client_id)
     if existing is not None:
         return _replayed(existing, fingerprint), False
@@ -132,12 +126,9 @@ def check_in(
 
 
 def _replayed(existing: Visit, fingerprint: str) -> Visit:
-    if existing.request_hash != fingerprint:
-        raise Conflict(
-            f"client_id {existing.client_id} was already used for a different check-in",
-            hint="generate a new client_id (UUID) for each new visit; resend the same "
-            "body only to retry")
-    return existing
+    return idempotency.replayed(existing, stored_hash=existing.request_hash,
+                                new_hash=fingerprint, client_id=existing.client_id,
+                                what="check-in")
 
 
 def _check_in_flags(
@@ -176,7 +167,7 @@ def check_out(
     _require_rep(principal)
     now = now or datetime.now(UTC)
     visit = get_visit(session, principal=principal, visit_id=visit_id)
-    fingerprint = _fingerprint(asdict(position))
+    fingerprint = idempotency.fingerprint(asdict(position))
     if visit.check_out_hash is not None:
         if visit.check_out_hash != fingerprint:
             raise Conflict(f"visit {visit_id} is already checked out with different data",
