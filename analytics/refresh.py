@@ -27,11 +27,23 @@ class RefreshResult:
     anomalies: int
 
 
+def batch_settings(session: Session) -> None:
+    """For the rest of this transaction: no JIT compilation, and sorts in memory.
+
+    PostGIS prices its functions high, so company-wide statements (customer clusters over
+    every customer, any indicator over many visits) cross jit_above_cost, and compiling
+    them costs 0.2-0.9 s each, more than it saves. The window sorts of a full recompute
+    need more than the default 4 MB work_mem not to spill to disk."""
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
 def recompute(session: Session, *, date_from: dt.date, date_to: dt.date,
               rep_ids: list[int] | None = None,
               settings: CompanySettings | None = None) -> int:
     """Flags, aggregates and anomalies of a date range; returns the anomalies stored."""
     settings = settings or company_service.get_settings(session)
+    batch_settings(session)
     scope = Scope(date_from=date_from, date_to=date_to, rep_ids=rep_ids)
     suspicious.recompute_flags(session, scope=scope, settings=settings)
     weekly.refresh_day_aggregates(session, scope=scope)
@@ -57,6 +69,7 @@ def compute_last_week(session: Session) -> int:
 def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
     """Scheduler job (every minute): the days touched by new pings and visits."""
     settings = company_service.get_settings(session)
+    batch_settings(session)
     tracking = days.recompute_dirty_days(session, limit=limit)
     rows = session.execute(text(
         "SELECT rep_id, day FROM rep_days WHERE flags_dirty ORDER BY rep_id, day "

@@ -17,20 +17,7 @@ from sfa.weeks import monday
 # Visit side of every (rep, day) of the scope that has visits or plans. Days with
 # neither keep their tracking numbers and get zeros here.
 _DAY_AGGREGATES = """
-WITH days AS (
-    SELECT rep_id, local_day AS day FROM visits
-    WHERE local_day BETWEEN :date_from AND :date_to
-      AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))
-    UNION
-    SELECT rep_id, day FROM planned_visits
-    WHERE day BETWEEN :date_from AND :date_to
-      AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))
-    UNION
-    SELECT rep_id, day FROM rep_days
-    WHERE day BETWEEN :date_from AND :date_to
-      AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))
-),
-visit_numbers AS (
+WITH visit_numbers AS (
     SELECT v.rep_id, v.local_day AS day, count(*) AS visits,
            count(*) FILTER (WHERE v.verification_status = 'verified') AS verified,
            COALESCE(sum(v.dwell_seconds), 0) AS dwell,
@@ -38,21 +25,37 @@ visit_numbers AS (
                                           WHERE f.visit_id = v.id)) AS flagged,
            min(v.check_in_at) AS first_at,
            max(COALESCE(v.check_out_at, v.check_in_at)) AS last_at
-    FROM visits v JOIN days d ON d.rep_id = v.rep_id AND d.day = v.local_day
+    FROM visits v
+    WHERE v.local_day BETWEEN :date_from AND :date_to
+      AND (:all_reps OR v.rep_id = ANY(CAST(:rep_ids AS bigint[])))
     GROUP BY v.rep_id, v.local_day
 ),
 flag_numbers AS (
     SELECT rep_id, day, jsonb_object_agg(code, n) AS counts
     FROM (SELECT v.rep_id, v.local_day AS day, f.code, count(*) AS n
-          FROM visits v JOIN days d ON d.rep_id = v.rep_id AND d.day = v.local_day
-          JOIN visit_flags f ON f.visit_id = v.id
+          FROM visits v JOIN visit_flags f ON f.visit_id = v.id
+          WHERE v.local_day BETWEEN :date_from AND :date_to
+            AND (:all_reps OR v.rep_id = ANY(CAST(:rep_ids AS bigint[])))
           GROUP BY v.rep_id, v.local_day, f.code) per_code
     GROUP BY rep_id, day
 ),
 plan_numbers AS (
     SELECT p.rep_id, p.day, count(*) AS planned, count(p.visit_id) AS done
-    FROM planned_visits p JOIN days d ON d.rep_id = p.rep_id AND d.day = p.day
+    FROM planned_visits p
+    WHERE p.day BETWEEN :date_from AND :date_to
+      AND (:all_reps OR p.rep_id = ANY(CAST(:rep_ids AS bigint[])))
     GROUP BY p.rep_id, p.day
+),
+-- Every (rep, day) with visits or plans, and those that already have a row: the union
+-- of the aggregated keys (one row per day), not of every visit and plan.
+days AS (
+    SELECT rep_id, day FROM visit_numbers
+    UNION
+    SELECT rep_id, day FROM plan_numbers
+    UNION
+    SELECT rep_id, day FROM rep_days
+    WHERE day BETWEEN :date_from AND :date_to
+      AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))
 )
 INSERT INTO rep_days AS r (rep_id, day, dirty, distance_m, coverage, ping_count,
     accepted_count, rejected, gaps, trips, flags_dirty, visits, verified_visits,
@@ -130,20 +133,21 @@ WHERE this_week >= :spike_min
 # visit_count_outlier: this week's visits outside mean ± sigma·σ of the previous
 # history_weeks weeks (sample σ), given at least min_history weeks of history.
 _COUNT_OUTLIER = f"""
-WITH cur AS (
-    SELECT w.rep_id, w.week_start, w.visits,
-           (SELECT count(*) FROM rep_weeks h WHERE h.rep_id = w.rep_id
-              AND h.week_start >= w.week_start - 7 * :history_weeks
-              AND h.week_start < w.week_start) AS n,
-           (SELECT avg(h.visits) FROM rep_weeks h WHERE h.rep_id = w.rep_id
-              AND h.week_start >= w.week_start - 7 * :history_weeks
-              AND h.week_start < w.week_start) AS mean,
-           (SELECT stddev_samp(h.visits) FROM rep_weeks h WHERE h.rep_id = w.rep_id
-              AND h.week_start >= w.week_start - 7 * :history_weeks
-              AND h.week_start < w.week_start) AS sigma
-    FROM rep_weeks w
-    WHERE w.week_start BETWEEN :week_from AND :week_to
-      AND (:all_reps OR w.rep_id = ANY(CAST(:rep_ids AS bigint[])))
+WITH history AS (
+    -- n, mean and sigma of the weeks in [week_start - history_weeks, week_start): one
+    -- window frame per rep instead of three correlated sub-queries per rep-week
+    SELECT rep_id, week_start, visits,
+           count(*) OVER h AS n, avg(visits) OVER h AS mean,
+           stddev_samp(visits) OVER h AS sigma
+    FROM rep_weeks
+    WHERE week_start BETWEEN CAST(:week_from AS date) - 7 * :history_weeks AND :week_to
+      AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))
+    WINDOW h AS (PARTITION BY rep_id ORDER BY week_start
+                 RANGE BETWEEN make_interval(days => 7 * :history_weeks) PRECEDING
+                           AND interval '1 day' PRECEDING)
+),
+cur AS (
+    SELECT * FROM history WHERE week_start BETWEEN :week_from AND :week_to
 )
 {_INSERT}
 SELECT rep_id, week_start, 'visit_count_outlier',

@@ -73,6 +73,7 @@ class VisitOut(BaseModel):
     check_out_at: datetime | None
     dwell_seconds: int | None
     dwell_source: DwellSource | None
+    trust_score: int | None = Field(description="0..100 from the visit's flags")
     flags: list[FlagOut]
 
     @classmethod
@@ -89,7 +90,7 @@ class VisitOut(BaseModel):
                                     if visit.distance_to_customer_m is not None else None),
             radius_m=visit.radius_m, check_out_at=visit.check_out_at,
             dwell_seconds=visit.dwell_seconds, dwell_source=visit.dwell_source,
-            flags=[FlagOut.of(f) for f in flags])
+            trust_score=visit.trust_score, flags=[FlagOut.of(f) for f in flags])
 
 
 class LocationProposalIn(Strict):

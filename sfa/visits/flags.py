@@ -33,6 +33,17 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+# How much each flag lowers a visit's trust score (from 100, floored at 0): faked
+# positions and impossible travel weigh most, sloppy but plausible behaviour least.
+WEIGHTS = {"mock_location": 60, "impossible_speed": 50, "clustered_customers": 50,
+           "too_far": 40, "drive_by": 35, "consecutive_near": 25, "rapid_visits": 25,
+           "clock_skew": 20, "too_short": 15, "overlong": 10, "not_checked_out": 10}
+
+
+def trust_score(codes: list[str]) -> int:
+    return max(0, 100 - sum(WEIGHTS.get(code, 0) for code in codes))
+
+
 @dataclass(frozen=True)
 class Flag:
     code: str

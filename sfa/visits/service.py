@@ -19,7 +19,7 @@ from sfa.pagination import Page, paginate
 from sfa.plans import service as plan_service
 from sfa.tracking.ingest import mark_days_dirty
 from sfa.visits import repository, verification
-from sfa.visits.flags import Flag, make_flag
+from sfa.visits.flags import Flag, make_flag, trust_score
 from sfa.visits.models import DwellSource, Visit
 
 CHECK_IN_FLAG_CODES = {"mock_location", "too_far", "clock_skew"}
@@ -113,8 +113,10 @@ def check_in(
             raise
         return _replayed(existing, fingerprint), False
 
-    repository.replace_flags(session, visit, CHECK_IN_FLAG_CODES,
-                             _check_in_flags(settings, visit, data.sent_at))
+    flags = _check_in_flags(settings, visit, data.sent_at)
+    repository.replace_flags(session, visit, CHECK_IN_FLAG_CODES, flags)
+    # Scored at once from what check-in sees; analytics lowers it when the day reveals more.
+    visit.trust_score = trust_score([f.code for f in flags])
     if (customer.location is None and pos.has_position and not pos.mock
             and verification.can_capture_location(settings, pos.accuracy_m)):
         _capture_location(session, principal, customer, visit, pos)

@@ -33,7 +33,7 @@ def test_check_in_is_verified_and_replay_returns_the_same_visit(client, world):
     visit = first.json()
     assert visit["verification_status"] == "verified"
     assert visit["distance_to_customer_m"] == pytest.approx(20, abs=0.2)
-    assert visit["flags"] == []
+    assert visit["flags"] == [] and visit["trust_score"] == 100
     # A retry with a new sent_at (the device clock at resend) is the same check-in.
     replay = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
                          json=body | {"sent_at": NOW.isoformat()})
@@ -52,6 +52,7 @@ def test_too_far_and_mock_are_flagged_with_reasons(client, world):
     flag = far["flags"][0]
     assert flag["code"] == "too_far" and flag["numbers"]["radius_m"] == 300
     assert "350 m" in flag["reason_en"] and "350 m" in flag["reason_id"]
+    assert far["trust_score"] == 60
     mock = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
                        json=check_in_body(world.customer_a, mock=True)).json()
     assert mock["verification_status"] == "mock_location"

@@ -109,6 +109,16 @@ def test_rapid_visits(db, world, shops, minutes, fires):
         assert got == {v.id for v in visits[1:]}
 
 
+def test_rapid_visits_do_not_cross_company_midnight(db, world, shops):
+    # 23:45, 23:50, 23:55 Jakarta, then 00:05 the next company day: 3 + 1, never 4.
+    start = datetime(2026, 11, 16, 16, 45, tzinfo=UTC)
+    for i, minutes in enumerate([0, 5, 10, 20]):
+        add_visit(db, world.rep_a, shops[i], start + timedelta(minutes=minutes),
+                  east(500 * i), dwell_minutes=4)
+    run(db, DAY, DAY + timedelta(days=1))
+    assert flagged(db, "rapid_visits") == set()
+
+
 def test_clustered_customers_within_5_m2_but_not_3_m_apart(db, world):
     # Three customers inside a circle of radius 1.2 m (area 4.5 m² < 5 m²).
     centre = (-6.2500, 106.8500)
