@@ -38,7 +38,10 @@ def get_session() -> Iterator[Session]:
     yield from transaction(get_sessionmaker()())
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit (or roll back) before the response is sent. With FastAPI's
+# default ("request") the code after `yield` runs only once the response has gone out, so
+# a client could be told 200/201 for a transaction not yet committed, or that then fails.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_principal(

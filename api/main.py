@@ -4,7 +4,7 @@ import logging
 import time
 import uuid
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from api import errors
 from api.routers import (
@@ -27,6 +27,37 @@ from api.routers import (
 
 log = logging.getLogger("sfa.api.access")
 
+
+class AccessLog:
+    """Pure ASGI access log (method, path, status, time, X-Request-ID; never headers or
+    bodies, which carry secrets). Not @app.middleware("http"): BaseHTTPMiddleware costs a
+    task group, memory streams and a wrapped receive per request."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request_id = next((v.decode("latin-1") for k, v in scope["headers"]
+                           if k == b"x-request-id"), None) or uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()),
+                                      (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info("%s %s %s %.1fms rid=%s", scope["method"], scope["path"], status,
+                     (time.perf_counter() - started) * 1000, request_id)
+
 DESCRIPTION = """Field sales force automation API.
 
 Authenticate with `POST /v1/auth/token` (OAuth2 password form) and send
@@ -42,17 +73,7 @@ def create_app() -> FastAPI:
                    reports, plans, catalog, orders, notifications, sync, erp_inbound):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def access_log(request: Request, call_next):
-        # Logs method, path, status and time; never headers or bodies (they carry secrets).
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request_id
-        log.info("%s %s %s %.1fms rid=%s", request.method, request.url.path,
-                 response.status_code, (time.perf_counter() - started) * 1000, request_id)
-        return response
-
+    app.add_middleware(AccessLog)
     return app
 
 

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql+psycopg://sfa@127.0.0.1:5544/sfa"
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     jwt_secret: SecretStr = SecretStr(_DEV_JWT_SECRET)
     access_token_minutes: int = 15
     refresh_token_days: int = 14

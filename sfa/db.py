@@ -50,7 +50,10 @@ def get_engine(url: str | None = None) -> Engine:
     return create_engine(
         url or settings.database_url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        # An overflow connection is closed when it is returned to a full pool: under load
+        # that is a new PostgreSQL backend for many requests. Wait for a pooled one instead.
+        max_overflow=0,
+        pool_timeout=10,
         pool_pre_ping=True,
     )
 

@@ -6,6 +6,7 @@ out-of-order pings give the same day once it is recomputed. Ingest marks days di
 """
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -174,9 +175,11 @@ def _stayed_until(visit: Visit, pings: tuple[PingIn, ...], customer: tuple[float
 def _flag_drive_bys(session: Session, visits: list[Visit], stops: list[RepStop],
                     pings: tuple[PingIn, ...], settings: CompanySettings) -> None:
     """A check-in with pings around it but no stop: the rep did not stop there."""
+    times = [p.at for p in pings]  # device-time order (analyse_track's accepted pings)
     for visit in visits:
         flags = []
-        around = [p for p in pings if abs(p.at - visit.check_in_at) <= _DRIVE_BY_EVIDENCE]
+        around = pings[bisect_left(times, visit.check_in_at - _DRIVE_BY_EVIDENCE):
+                       bisect_right(times, visit.check_in_at + _DRIVE_BY_EVIDENCE)]
         if (visit.check_in_position is not None and len(around) >= 2
                 and _stop_for(visit, stops, settings.stop_radius_m) is None):
             first, last = around[0], around[-1]
