@@ -1,8 +1,11 @@
+import email.message
+import json
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Body, Request, UploadFile, status
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from api.deps import PrincipalDep, SessionDep
 from api.schemas.tracking import (
@@ -39,24 +42,96 @@ def _ingest_out(result: IngestResult, invalid: list[tuple[int, str]]) -> IngestO
                      rejected=[{"index": i, "reason": r} for i, r in rejected])
 
 
+_PING_LIST = TypeAdapter(list[PingIn])
+
+
+class _PingBatch(NamedTuple):
+    size: int  # items in the client's batch, valid or not
+    valid: list[tuple[int, PingIn]]
+    invalid: list[tuple[int, str]]
+    shape_ok: bool = True  # a JSON array, or an object with a "pings" array
+
+
+def _is_json(content_type: str | None) -> bool:
+    """FastAPI's rule for JSON bodies (strict content type): application/json or +json."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json"))
+
+
+def _validate_items(items: list) -> tuple[list[tuple[int, PingIn]], list[tuple[int, str]]]:
+    """Validate the whole list in one call; when some items fail, the others still count."""
+    try:
+        return list(enumerate(_PING_LIST.validate_python(items))), []
+    except ValidationError as exc:
+        bad = {e["loc"][0] for e in exc.errors() if e["loc"] and isinstance(e["loc"][0], int)}
+    good = [i for i in range(len(items)) if i not in bad]
+    try:
+        valid = list(zip(good, _PING_LIST.validate_python([items[i] for i in good]),
+                         strict=True))
+    except ValidationError:  # not expected: fall back to one item at a time
+        valid, bad = [], set(range(len(items)))
+    invalid = []
+    for index in sorted(bad):
+        try:
+            valid.append((index, PingIn.model_validate(items[index])))
+        except ValidationError as exc:
+            invalid.append((index, _problem(exc)))
+    valid.sort(key=lambda item: item[0])
+    return valid, invalid
+
+
+async def _ping_batch(request: Request) -> _PingBatch:
+    """The body of POST /v1/pings, parsed and validated (as FastAPI's Body(...) would read
+    it: before authentication, with the same errors for a missing or malformed body)."""
+    body = await request.body()
+    if not body:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",),
+                                       "msg": "Field required", "input": None}])
+    if not _is_json(request.headers.get("content-type")):
+        return _PingBatch(0, [], [], shape_ok=False)
+    if body.lstrip()[:1] == b"[":
+        # The usual case: one validation of the whole array, straight from the bytes.
+        try:
+            models = _PING_LIST.validate_json(body)
+        except ValidationError:
+            pass  # some items are invalid (or the JSON is): the general path below
+        else:
+            return _PingBatch(len(models), list(enumerate(models)), [])
+    try:
+        payload: Any = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos),
+                                       "msg": "JSON decode error", "input": {},
+                                       "ctx": {"error": exc.msg}}], body=exc.doc) from exc
+    except Exception as exc:
+        raise HTTPException(400, "There was an error parsing the body") from exc
+    items = payload.get("pings") if isinstance(payload, dict) else payload
+    if not isinstance(items, list):
+        return _PingBatch(0, [], [], shape_ok=False)
+    valid, invalid = _validate_items(items)
+    return _PingBatch(len(items), valid, invalid)
+
+
 @router.post("/pings", response_model=IngestOut,
              summary="Post a batch of GPS pings (up to 5,000)",
              description="Body: a JSON array of pings, or `{\"pings\": [...]}`. Valid items "
              "are stored even when others are rejected; each rejected item is reported with "
-             "its index and reason. Resending a batch stores nothing twice.")
-def post_pings(session: SessionDep, principal: PrincipalDep, payload: Any = Body(...)):
-    items = payload.get("pings") if isinstance(payload, dict) else payload
-    if not isinstance(items, list):
+             "its index and reason. Resending a batch stores nothing twice.",
+             openapi_extra={"requestBody": {
+                 "content": {"application/json": {"schema": {"title": "Payload"}}},
+                 "required": True}})
+def post_pings(batch: Annotated[_PingBatch, Depends(_ping_batch)], session: SessionDep,
+               principal: PrincipalDep):
+    if not batch.shape_ok:
         raise InvalidInput("the body must be a JSON array of pings or {\"pings\": [...]}")
-    valid, invalid = [], []
-    for index, item in enumerate(items):
-        try:
-            valid.append((index, PingIn.model_validate(item).to_domain()))
-        except ValidationError as exc:
-            invalid.append((index, _problem(exc)))
-    result = tracking_service.post_pings(session, principal=principal, items=valid,
-                                         batch_size=len(items))
-    return _ingest_out(result, invalid)
+    result = tracking_service.post_pings(session, principal=principal, items=batch.valid,
+                                         batch_size=batch.size)
+    return _ingest_out(result, batch.invalid)
 
 
 def _osmand(session, device_id: str, ping) -> IngestOut:

@@ -33,13 +33,17 @@ def visit_out(session, visit) -> VisitOut:
                         409: {"description": "client_id reused with different content"}})
 def check_in(session: SessionDep, principal: PrincipalDep, body: CheckInIn,
              response: Response):
-    visit, created = visit_service.check_in(session, principal=principal, data=CheckIn(
-        client_id=body.client_id, customer_id=body.customer_id, position=body.position(),
-        device_id=body.device_id, planned_visit_id=body.planned_visit_id,
-        sent_at=body.sent_at))
+    visit, created, flags = visit_service.check_in_with_flags(
+        session, principal=principal, data=CheckIn(
+            client_id=body.client_id, customer_id=body.customer_id, position=body.position(),
+            device_id=body.device_id, planned_visit_id=body.planned_visit_id,
+            sent_at=body.sent_at))
     if not created:
         response.status_code = status.HTTP_200_OK
-    return visit_out(session, visit)
+    if flags is None:
+        return visit_out(session, visit)
+    # A new visit's flags are the ones check-in just wrote: no need to read them back.
+    return VisitOut.of(visit, flags)
 
 
 @router.post("/visits/{visit_id}/check-out", response_model=VisitOut,

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from api.schemas.common import Latitude, Longitude, Strict
 from api.schemas.visits import VisitOut
@@ -18,6 +18,12 @@ class PingIn(Strict):
     battery_pct: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
     mock: bool = False
     device_id: str | None = Field(None, max_length=120)
+
+    @field_validator("accuracy_m")
+    @classmethod
+    def _zero_accuracy_is_unknown(cls, value: float | None) -> float | None:
+        # A phone reporting 0 m knows nothing; ingest stores the model as it is.
+        return value or None
 
     def to_domain(self) -> PingInput:
         return PingInput(at=self.at, lat=self.lat, lon=self.lon,

@@ -1,5 +1,7 @@
+import time
+
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
@@ -7,11 +9,60 @@ from sfa.company.models import SettingValue
 from sfa.company.schema import CompanySettings
 from sfa.errors import InvalidInput
 
+# Settings are read by nearly every request and change rarely: each process keeps the
+# last committed value for a few seconds. Another process (API worker, job) may therefore
+# see a change up to CACHE_SECONDS late; the process that makes it sees it at once.
+CACHE_SECONDS = 5.0
+# (engine, expires at (monotonic), settings); None when empty.
+_cache: tuple[Engine, float, CompanySettings] | None = None
+# Set in session.info by update_settings: that session reads its own, maybe uncommitted,
+# changes from the database and never fills the cache.
+_CHANGED = "company_settings_changed"
 
-def get_settings(session: Session) -> CompanySettings:
+
+def clear_cache() -> None:
+    global _cache
+    _cache = None
+
+
+def _cacheable_engine(session: Session) -> Engine | None:
+    """The engine whose committed settings this session reads, or None when its reads
+    must not be cached: its own changes are pending, or it runs inside a transaction
+    someone else controls (bound to a Connection, e.g. a test rolled back afterwards),
+    whose uncommitted settings must not reach other sessions."""
+    if session.info.get(_CHANGED):
+        return None
+    bind = session.bind
+    return bind if isinstance(bind, Engine) else None
+
+
+def _read_settings(session: Session) -> CompanySettings:
     overrides = {row.key: row.value for row in session.scalars(select(SettingValue))}
     known = {k: v for k, v in overrides.items() if k in CompanySettings.model_fields}
     return CompanySettings.model_validate(known)
+
+
+def get_settings(session: Session) -> CompanySettings:
+    global _cache
+    engine = _cacheable_engine(session)
+    if engine is None:
+        return _read_settings(session)
+    cached, now = _cache, time.monotonic()
+    if cached is not None and cached[0] is engine and now < cached[1]:
+        return cached[2].model_copy()  # a copy: callers may not change the shared one
+    settings = _read_settings(session)
+    _cache = (engine, now + CACHE_SECONDS, settings)
+    return settings.model_copy()
+
+
+def _changed(session: Session) -> None:
+    """This session changes the settings: it stops using the cache, and the cache is
+    emptied now and again once the change is committed (a request reading meanwhile may
+    have filled it with the old value)."""
+    clear_cache()
+    if not session.info.get(_CHANGED):
+        session.info[_CHANGED] = True
+        event.listen(session, "after_commit", lambda _session: clear_cache())
 
 
 def update_settings(session: Session, *, actor: str, changes: dict) -> CompanySettings:
@@ -36,6 +87,7 @@ def update_settings(session: Session, *, actor: str, changes: dict) -> CompanySe
     for key in changes:
         if old_values[key] == new_values[key]:
             continue
+        _changed(session)
         row = session.get(SettingValue, key)
         if row is None:
             session.add(SettingValue(key=key, value=new_values[key], updated_by=actor))

@@ -9,6 +9,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from psycopg.errors import UniqueViolation
@@ -22,6 +23,11 @@ MAX_BATCH = 5000
 _COLUMNS = ("rep_id", "at", "position", "accuracy_m", "speed_mps", "bearing", "altitude_m",
             "battery_pct", "mock", "device_id")
 _COPY_SQL = "COPY {table} ({cols}) FROM STDIN".format
+_COPY_BINARY_SQL = "COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)".format
+# Binary COPY sends each value in its column type's binary form; the position goes as the
+# EWKB bytes themselves (the geography's receive function parses (E)WKB).
+_BINARY_TYPES = ("int8", "timestamptz", "bytea", "float8", "float8", "float8", "float8",
+                 "float8", "bool", "text")
 _EWKB_POINT = struct.Struct("<BIIdd")
 _EWKB_POINT_SRID = 0x20000001  # wkbPoint with the SRID flag set
 
@@ -38,6 +44,31 @@ class PingInput:
     battery_pct: float | None = None
     mock: bool = False
     device_id: str | None = None
+
+
+class PingLike(Protocol):
+    """What ingest reads of a ping: PingInput, or the API's validated model as is."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lon(self) -> float: ...
+    @property
+    def accuracy_m(self) -> float | None: ...
+    @property
+    def speed_mps(self) -> float | None: ...
+    @property
+    def bearing(self) -> float | None: ...
+    @property
+    def altitude_m(self) -> float | None: ...
+    @property
+    def battery_pct(self) -> float | None: ...
+    @property
+    def mock(self) -> bool: ...
+    @property
+    def device_id(self) -> str | None: ...
 
 
 @dataclass
@@ -62,16 +93,27 @@ def copy_rows(session: Session, table: str, rows: Sequence[tuple]) -> None:
             copy.write_row(row)
 
 
-def _row(rep_id: int, p: PingInput) -> tuple:
-    return (rep_id, p.at, ewkb_hex(p.lat, p.lon), p.accuracy_m, p.speed_mps, p.bearing,
-            p.altitude_m, p.battery_pct, p.mock, p.device_id)
+def copy_binary_rows(session: Session, table: str, rows: Sequence[tuple]) -> None:
+    """Binary COPY of rows made by `_row` (position as EWKB bytes) into `table`."""
+    dbapi = session.connection().connection.dbapi_connection
+    with dbapi.cursor() as cursor, cursor.copy(
+        _COPY_BINARY_SQL(table=table, cols=", ".join(_COLUMNS))
+    ) as copy:
+        copy.set_types(_BINARY_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
+def _row(rep_id: int, p: PingLike, _pack=_EWKB_POINT.pack) -> tuple:
+    return (rep_id, p.at, _pack(1, _EWKB_POINT_SRID, 4326, p.lon, p.lat), p.accuracy_m,
+            p.speed_mps, p.bearing, p.altitude_m, p.battery_pct, p.mock, p.device_id)
 
 
 def ingest_pings(
     session: Session,
     *,
     rep_id: int,
-    items: Sequence[tuple[int, PingInput]],
+    items: Sequence[tuple[int, PingLike]],
     timezone: ZoneInfo,
     future_tolerance: timedelta,
     now: datetime | None = None,
@@ -80,7 +122,7 @@ def ingest_pings(
     now = now or datetime.now(UTC)
     result = IngestResult()
     latest_allowed = now + future_tolerance
-    unique: dict[datetime, tuple[int, PingInput]] = {}
+    unique: dict[datetime, tuple[int, PingLike]] = {}
     for index, ping in items:
         if ping.at > latest_allowed:
             result.rejected.append(
@@ -112,7 +154,7 @@ def _insert(session: Session, rows: list[tuple]) -> list[datetime]:
     """
     try:
         with session.begin_nested():
-            copy_rows(session, "pings", rows)
+            copy_binary_rows(session, "pings", rows)
         return [row[1] for row in rows]
     except IntegrityError as exc:
         if not isinstance(exc.orig, UniqueViolation):
@@ -123,7 +165,7 @@ def _insert(session: Session, rows: list[tuple]) -> list[datetime]:
         "CREATE TEMP TABLE IF NOT EXISTS pings_stage (LIKE pings INCLUDING DEFAULTS) "
         "ON COMMIT DELETE ROWS"))
     session.execute(text("TRUNCATE pings_stage"))
-    copy_rows(session, "pings_stage", rows)
+    copy_binary_rows(session, "pings_stage", rows)
     inserted = session.execute(text(
         "INSERT INTO pings SELECT * FROM pings_stage ON CONFLICT (rep_id, at) DO NOTHING "
         "RETURNING at")).scalars().all()
@@ -134,7 +176,7 @@ def mark_days_dirty(
     session: Session, *, rep_id: int, instants: Sequence[datetime], timezone: ZoneInfo
 ) -> None:
     """Late or out-of-order pings make their local day stale; the day is recomputed."""
-    days = sorted({t.astimezone(timezone).date() for t in instants})
+    days = _local_days(instants, timezone)
     if not days:
         return
     session.execute(
@@ -146,3 +188,19 @@ def mark_days_dirty(
         ),
         {"rep_id": rep_id, "days": days},
     )
+
+
+def _local_days(instants: Sequence[datetime], timezone: ZoneInfo) -> list:
+    """The sorted local days of `instants`, without converting each one when possible.
+
+    A batch usually lies within one local day: when its first and last instants fall on
+    the same local day with the same UTC offset, less than a day apart, every instant in
+    between does too (the offset cannot change and change back within a day).
+    """
+    if len(instants) > 2:
+        first, last = min(instants), max(instants)
+        if last - first < timedelta(days=1):
+            a, b = first.astimezone(timezone), last.astimezone(timezone)
+            if a.date() == b.date() and a.utcoffset() == b.utcoffset():
+                return [a.date()]
+    return sorted({t.astimezone(timezone).date() for t in instants})

@@ -4,6 +4,7 @@ import uuid
 from datetime import date
 
 from sqlalchemy import Select, delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
@@ -23,6 +24,16 @@ def get_visible(session: Session, principal: Principal, visit_id: int) -> Visit 
 def find_by_client_id(session: Session, rep_id: int, client_id: uuid.UUID) -> Visit | None:
     return session.scalar(
         select(Visit).where(Visit.rep_id == rep_id, Visit.client_id == client_id))
+
+
+def insert_new(session: Session, values: dict) -> Visit | None:
+    """Store a new visit in one statement; None when the rep already has a visit with this
+    client_id (a replay, possibly a concurrent one: the INSERT waits for the other
+    transaction and does nothing once it has committed)."""
+    return session.scalars(
+        insert(Visit).values(**values)
+        .on_conflict_do_nothing(index_elements=[Visit.rep_id, Visit.client_id])
+        .returning(Visit)).first()
 
 
 def filter_visits(stmt: Select, *, rep_id: int | None, customer_id: int | None,
@@ -62,3 +73,13 @@ def replace_flags(session: Session, visit: Visit, codes: set[str], flags: list[F
                               numbers=f.numbers, reason_en=f.reason_en, reason_id=f.reason_id)
                     for f in flags)
     session.flush()
+
+
+def add_new_flags(session: Session, visit: Visit, flags: list[Flag]) -> list[VisitFlag]:
+    """The flags of a visit stored just now (it has none yet: nothing to replace); returns
+    them ordered like `flags_for`. Written at the next flush."""
+    rows = sorted((VisitFlag(visit_id=visit.id, rep_id=visit.rep_id, code=f.code,
+                             numbers=f.numbers, reason_en=f.reason_en, reason_id=f.reason_id)
+                   for f in flags), key=lambda row: row.code)
+    session.add_all(rows)
+    return rows

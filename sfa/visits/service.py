@@ -4,7 +4,6 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfa import geo, idempotency
@@ -14,13 +13,13 @@ from sfa.company import service as company_service
 from sfa.company.schema import CompanySettings
 from sfa.customers import repository as customer_repository
 from sfa.customers.models import Customer, LocationStatus
-from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sfa.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from sfa.pagination import Page, paginate
 from sfa.plans import service as plan_service
 from sfa.tracking.ingest import mark_days_dirty
 from sfa.visits import repository, verification
 from sfa.visits.flags import Flag, make_flag, trust_score
-from sfa.visits.models import DwellSource, Visit
+from sfa.visits.models import DwellSource, Visit, VisitFlag
 
 CHECK_IN_FLAG_CODES = {"mock_location", "too_far", "clock_skew"}
 
@@ -69,14 +68,55 @@ def check_in(
     session: Session, *, principal: Principal, data: CheckIn, now: datetime | None = None
 ) -> tuple[Visit, bool]:
     """Returns (visit, created). A replay of the same client id returns the first visit."""
+    visit, created, _ = check_in_with_flags(session, principal=principal, data=data, now=now)
+    return visit, created
+
+
+def check_in_with_flags(
+    session: Session, *, principal: Principal, data: CheckIn, now: datetime | None = None
+) -> tuple[Visit, bool, list[VisitFlag] | None]:
+    """check_in, plus the new visit's flags (None for a replay: read them from the database,
+    analytics may have added some since)."""
     _require_rep(principal)
     now = now or datetime.now(UTC)
     # sent_at differs on every retry by design, so it is not part of the identity.
     fingerprint = idempotency.fingerprint({k: v for k, v in asdict(data).items() if k != "sent_at"})
-    existing = repository.find_by_client_id(session, principal.id, data.client_id)
-    if existing is not None:
-        return _replayed(existing, fingerprint), False
+    try:
+        settings, customer, values, flags = _new_visit(session, principal, data, fingerprint,
+                                                       now)
+    except DomainError:
+        # A replay is answered with the stored visit (or 409) even if the request would no
+        # longer be accepted as new (customer moved out of the territory, settings changed).
+        existing = repository.find_by_client_id(session, principal.id, data.client_id)
+        if existing is None:
+            raise
+        return _replayed(existing, fingerprint), False, None
+    visit = repository.insert_new(session, values)
+    if visit is None:
+        # A replay, or the same check-in arrived twice at once and the other request
+        # stored it first (the INSERT waited for it to commit).
+        existing = repository.find_by_client_id(session, principal.id, data.client_id)
+        if existing is None:
+            raise Conflict(f"check-in {data.client_id} is being stored by another request",
+                           hint="retry with the same body")
+        return _replayed(existing, fingerprint), False, None
 
+    flag_rows = repository.add_new_flags(session, visit, flags)
+    pos = data.position
+    if (customer.location is None and pos.has_position and not pos.mock
+            and verification.can_capture_location(settings, pos.accuracy_m)):
+        _capture_location(session, principal, customer, visit, pos)
+    # The planned visit of this customer on this company day (if any) is now done; a
+    # mismatching planned_visit_id from the client is replaced, never refused.
+    plan_service.fulfil(session, visit=visit)
+    mark_days_dirty(session, rep_id=visit.rep_id, instants=[pos.at], timezone=settings.tz)
+    return visit, True, flag_rows
+
+
+def _new_visit(session: Session, principal: Principal, data: CheckIn, fingerprint: str,
+               now: datetime) -> tuple[CompanySettings, Customer, dict, list[Flag]]:
+    """Validate a new check-in: the settings, the customer, the visit's column values and
+    its check-in flags (the trust score is among the values)."""
     settings = company_service.get_settings(session)
     pos = data.position
     _check_time(settings, pos.at, now)
@@ -93,7 +133,10 @@ def check_in(
     result = verification.verify(settings, mock=pos.mock, has_position=pos.has_position,
                                  distance_m=distance, accuracy_m=pos.accuracy_m,
                                  customer_radius_m=customer.verify_radius_m)
-    visit = Visit(
+    flags = _check_in_flags(settings, mock=pos.mock, status=result.status,
+                            distance_m=result.distance_m, radius_m=result.radius_m,
+                            received_at=now, sent_at=data.sent_at)
+    values = dict(
         rep_id=principal.id, client_id=data.client_id, request_hash=fingerprint,
         customer_id=customer.id, planned_visit_id=data.planned_visit_id,
         device_id=data.device_id, check_in_at=pos.at, sent_at=data.sent_at, received_at=now,
@@ -102,29 +145,11 @@ def check_in(
         check_in_mock=pos.mock, verification_status=result.status,
         distance_to_customer_m=result.distance_m, radius_m=result.radius_m,
         local_day=pos.at.astimezone(settings.tz).date(),
+        # Scored at once from what check-in sees; analytics lowers it when the day reveals
+        # more.
+        trust_score=trust_score([f.code for f in flags]),
     )
-    try:
-        with session.begin_nested():
-            session.add(visit)
-    except IntegrityError:
-        # The same check-in arrived twice at once: the other request stored it first.
-        existing = repository.find_by_client_id(session, principal.id, data.client_id)
-        if existing is None:
-            raise
-        return _replayed(existing, fingerprint), False
-
-    flags = _check_in_flags(settings, visit, data.sent_at)
-    repository.replace_flags(session, visit, CHECK_IN_FLAG_CODES, flags)
-    # Scored at once from what check-in sees; analytics lowers it when the day reveals more.
-    visit.trust_score = trust_score([f.code for f in flags])
-    if (customer.location is None and pos.has_position and not pos.mock
-            and verification.can_capture_location(settings, pos.accuracy_m)):
-        _capture_location(session, principal, customer, visit, pos)
-    # The planned visit of this customer on this company day (if any) is now done; a
-    # mismatching planned_visit_id from the client is replaced, never refused.
-    plan_service.fulfil(session, visit=visit)
-    mark_days_dirty(session, rep_id=visit.rep_id, instants=[pos.at], timezone=settings.tz)
-    return visit, True
+    return settings, customer, values, flags
 
 
 def _replayed(existing: Visit, fingerprint: str) -> Visit:
@@ -134,16 +159,16 @@ def _replayed(existing: Visit, fingerprint: str) -> Visit:
 
 
 def _check_in_flags(
-    settings: CompanySettings, visit: Visit, sent_at: datetime | None
+    settings: CompanySettings, *, mock: bool, status: str, distance_m: float | None,
+    radius_m: float | None, received_at: datetime, sent_at: datetime | None,
 ) -> list[Flag]:
     flags = []
-    if visit.check_in_mock:
+    if mock:
         flags.append(make_flag("mock_location"))
-    if visit.verification_status == "too_far":
-        flags.append(make_flag("too_far", distance_m=round(visit.distance_to_customer_m, 1),
-                               radius_m=visit.radius_m))
+    if status == "too_far":
+        flags.append(make_flag("too_far", distance_m=round(distance_m, 1), radius_m=radius_m))
     if sent_at is not None:
-        skew = abs((visit.received_at - sent_at).total_seconds()) / 60
+        skew = abs((received_at - sent_at).total_seconds()) / 60
         if skew > settings.clock_skew_minutes:
             flags.append(make_flag("clock_skew", skew_minutes=round(skew, 1),
                                    limit_minutes=settings.clock_skew_minutes))
