@@ -128,7 +128,7 @@ def api_server(url: str, *, workers: int = 2, log_level: str = "warning",
     if factory is None:
         command = [str(VENV_BIN / "sfa"), "serve", "--host", "127.0.0.1", "--port", str(port),
                    "--workers", str(workers)]
-    else:  # an app variant from bench/_app_variants.py, for A/B experiments
+    else:  # an app factory "module:function" under bench/, for A/B experiments
         command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--app-dir",
                    str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port),
                    "--workers", str(workers), "--log-level", log_level]

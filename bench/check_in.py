@@ -358,9 +358,6 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0.0,
                         help="open loop: offered requests/s in total (default: closed loop, "
                         "each client sends again as soon as it has its answer)")
-    parser.add_argument("--app", choices=("default", "asgi-log"), default="default",
-                        help="A/B experiment: asgi-log = the access-log middleware as pure "
-                        "ASGI (bench/_app_variants.py) instead of BaseHTTPMiddleware")
     args = parser.parse_args()
 
     banner("check-in: POST /v1/visits/check-in, latency and throughput")
@@ -381,8 +378,7 @@ def main() -> int:
 
         results: dict[str, dict] = {}
         profile = None
-        factory = {"default": None, "asgi-log": "_app_variants:asgi_access_log"}[args.app]
-        with api_server(cluster.url, workers=args.workers, factory=factory) as server:
+        with api_server(cluster.url, workers=args.workers) as server:
             ctx = mp.get_context("spawn")
             parent_end, child_end = ctx.Pipe()
             spec = {"base_url": server.base_url, "clients": clients, "client": args.client,
