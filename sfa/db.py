@@ -64,8 +64,8 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    session = get_sessionmaker()()
+def committing(session: Session, *, close: bool = True) -> Iterator[Session]:
+    """One unit of work on `session`: commit on success, roll back on error."""
     try:
         yield session
         session.commit()
@@ -73,7 +73,14 @@ def session_scope() -> Iterator[Session]:
         session.rollback()
         raise
     finally:
-        session.close()
+        if close:
+            session.close()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    with committing(get_sessionmaker()()) as session:
+        yield session
 
 
 def advisory_key(name: str) -> int:

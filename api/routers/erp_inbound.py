@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api.deps import PrincipalDep, SessionDep
 from api.schemas.common import Strict
+from api.schemas.tracking import RejectedOut
 from sfa.erp import upserts
 from sfa.erp.connector import ErpCustomer, ErpInvoice, ErpPayment, ErpProduct, ErpTax
 from sfa.errors import InvalidInput
@@ -121,11 +122,6 @@ class PaymentIn(Strict):
 
     def to_domain(self) -> ErpPayment:
         return ErpPayment(**self.model_dump())
-
-
-class RejectedOut(BaseModel):
-    index: int
-    reason: str
 
 
 class UpsertOut(BaseModel):

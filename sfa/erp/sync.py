@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from sfa.catalog.models import Product
 from sfa.company import service as company_service
 from sfa.customers.models import Customer
-from sfa.db import advisory_key
+from sfa.db import advisory_key, committing
 from sfa.erp import upserts
 from sfa.erp.connector import (
     ErpConnector,
@@ -88,24 +88,11 @@ def backoff(attempts: int) -> timedelta:
 
 @contextmanager
 def _tx(sessions: SessionSource) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error."""
-    if isinstance(sessions, Session):
-        try:
-            yield sessions
-            sessions.commit()
-        except BaseException:
-            sessions.rollback()
-            raise
-        return
-    session = sessions()
-    try:
+    """One unit of work: commit on success, roll back on error. A session passed in is the
+    caller's to close; one made from a factory is closed here."""
+    given = isinstance(sessions, Session)
+    with committing(sessions if given else sessions(), close=not given) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _engine(sessions: SessionSource) -> Engine:
