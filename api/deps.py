@@ -1,9 +1,11 @@
 """Request-scoped dependencies: the database session and the calling principal."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import Depends, Security
+import anyio
+from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -16,26 +18,46 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def transaction(session: Session) -> Iterator[Session]:
-    """One transaction per request: commit on success, roll back on error."""
+def finish(session: Session, error: BaseException | None) -> None:
+    """End a request's transaction: commit on success, roll back on error (a DomainError
+    may ask to keep what was written, e.g. a counted failed login)."""
     try:
-        yield session
-        session.commit()
-    except DomainError as exc:
-        if exc.keeps_transaction:
+        if error is None or (isinstance(error, DomainError) and error.keeps_transaction):
             session.commit()
         else:
             session.rollback()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
     finally:
         session.close()
 
 
-def get_session() -> Iterator[Session]:
-    yield from transaction(get_sessionmaker()())
+def session_dependency(make_session: Callable[[], Session]):
+    """The request's session as an async dependency: a Session connects lazily, so opening
+    one needs no worker thread; only the commit (blocking I/O) goes to one. Each thread hop
+    costs CPU and GIL hand-offs under load, and a request already makes one for the
+    principal and one for the endpoint."""
+
+    async def get_session(request: Request) -> AsyncIterator[Session]:
+        # A request keeps its connection (its transaction) between thread hops. With more
+        # requests in flight than pooled connections, every worker thread could end up
+        # waiting for a connection held by requests that wait for a thread to finish:
+        # so at most db_pool_size requests per process hold a session; the rest wait here,
+        # holding nothing (the limiter is made per app in api.main.lifespan).
+        async with request.app.state.transactions:
+            session = make_session()
+            try:
+                yield session
+            except BaseException as exc:
+                # Shielded: a cancelled request (client gone) must still give back its
+                # connection, rolled back.
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(finish, session, exc)
+                raise
+            await run_in_threadpool(finish, session, None)
+
+    return get_session
+
+
+get_session = session_dependency(lambda: get_sessionmaker()())
 
 
 # scope="function": commit (or roll back) before the response is sent. With FastAPI's

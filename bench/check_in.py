@@ -20,7 +20,6 @@ of one check-in are listed (counted in-process with a SQLAlchemy event listener)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing as mp
 import resource
 import shutil
@@ -126,7 +125,9 @@ async def _phase(spec: dict, kind: str, seconds: float, warmup: float) -> dict:
 
     async def task(i: int) -> None:
         rep_index, token, customers = clients[i]
-        auth = f"Authorization: Bearer {token}\r\n".encode()
+        # A new connection per request: the server closes it after answering.
+        close = b"Connection: close\r\n" if spec["connect"] == "per-request" else b""
+        auth = close + f"Authorization: Bearer {token}\r\n".encode()
         json_auth = auth + b"Content-Type: application/json\r\n"
         conn = None if use_httpx else RawHttp(base.hostname, base.port)
         k = 0
@@ -153,7 +154,7 @@ async def _phase(spec: dict, kind: str, seconds: float, warmup: float) -> dict:
                     return
                 k += 1
                 if kind == "healthz":
-                    method, path, headers, body = "GET", "/healthz", b"", b""
+                    method, path, headers, body = "GET", "/healthz", close, b""
                 elif kind == "me":
                     method, path, headers, body = "GET", "/v1/me", auth, b""
                 else:
@@ -254,7 +255,7 @@ def sync_path_breakdown(clients, n: int = 300) -> list[str]:
 
     from fastapi import Response
 
-    from api.deps import transaction
+    from api.deps import finish
     from api.routers import auth as auth_router
     from api.routers import visits as visits_router
     from api.schemas.visits import CheckInIn
@@ -267,8 +268,7 @@ def sync_path_breakdown(clients, n: int = 300) -> list[str]:
     def request(kind: str) -> None:
         rep_index, token, customers = clients[counter[0] % len(clients)]
         counter[0] += 1
-        gen = transaction(maker())
-        session = next(gen)
+        session = maker()
         principal = auth_service.principal_for_token(session, access_token=token)
         if kind == "checkin":
             k = counter[0]
@@ -279,8 +279,7 @@ def sync_path_breakdown(clients, n: int = 300) -> list[str]:
             out = auth_router.me(session, principal)
         if hasattr(out, "model_dump_json"):
             out.model_dump_json()
-        with contextlib.suppress(StopIteration):
-            next(gen)  # commit
+        finish(session, None)  # commit
 
     lines = []
     for kind in ("me", "checkin"):
@@ -301,15 +300,12 @@ def sync_path_breakdown(clients, n: int = 300) -> list[str]:
     stats = pstats.Stats(profiler).stats
     wanted = [
         ("principal_for_token", "auth/service.py", "principal (token decode + users SELECT)"),
-        ("check_in", "visits/service.py", "visit_service.check_in"),
-        ("find_by_client_id", "visits/repository.py", "  find_by_client_id SELECT"),
-        ("get_settings", "company/service.py", "  company settings SELECT + validation"),
-        ("get_visible", "customers/repository.py", "  customer SELECT"),
-        ("replace_flags", "visits/repository.py", "  replace_flags (DELETE + flush)"),
-        ("fulfil", "plans/service.py", "  plans.fulfil (UPDATE + flush)"),
-        ("mark_days_dirty", "tracking/ingest.py", "  mark_days_dirty (rep_days upsert)"),
-        ("visit_out", "routers/visits.py", "visit_out (flags SELECT + VisitOut)"),
-        ("commit", "orm/session.py", "commits: savepoint (INSERT visit) + COMMIT"),
+        ("check_in_with_flags", "visits/service.py", "visit_service.check_in_with_flags"),
+        ("get_settings", "company/service.py", "  company settings (cached)"),
+        ("get_visible_point", "customers/repository.py", "  customer SELECT"),
+        ("insert_check_in", "visits/repository.py", "  the check-in statement (+ ORM object)"),
+        ("of", "schemas/visits.py", "VisitOut.of (response model)"),
+        ("commit", "orm/session.py", "COMMIT"),
         ("execute", "psycopg/cursor.py", "all psycopg Cursor.execute (DB round trips)"),
     ]
     total = sum(v[3] for k, v in stats.items() if k[2] == "request")
@@ -355,6 +351,11 @@ def main() -> int:
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
                         help="load generator: lean asyncio HTTP/1.1 (default) or httpx")
+    parser.add_argument("--connect", choices=("keep-alive", "per-request"),
+                        default="keep-alive",
+                        help="one connection per client for the whole run (default), or a "
+                        "new connection per request, as a phone that checks in every few "
+                        "minutes makes")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="open loop: offered requests/s in total (default: closed loop, "
                         "each client sends again as soon as it has its answer)")
@@ -382,7 +383,7 @@ def main() -> int:
             ctx = mp.get_context("spawn")
             parent_end, child_end = ctx.Pipe()
             spec = {"base_url": server.base_url, "clients": clients, "client": args.client,
-                    "rate": args.rate}
+                    "rate": args.rate, "connect": args.connect}
             loader = ctx.Process(target=load_process, args=(child_end, spec), daemon=True)
             loader.start()
             if parent_end.recv() != "ready":
@@ -459,7 +460,6 @@ def main() -> int:
               "checkin": "POST /v1/visits/check-in"}
     print(f"\n{args.clients} concurrent clients, {args.seconds:g} s recorded per phase, "
           f"API with {args.workers} workers"
-          + ("" if args.app == "default" else f" (app variant: {args.app})")
           + (f", open loop at {args.rate:g} req/s offered" if args.rate else ", closed loop")
           + "; CPU in cores (of 2)")
     print(f"{'':27}{'req/s':>8}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}{'max ms':>8}"

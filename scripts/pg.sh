@@ -56,9 +56,11 @@ start() {
   if [ -f "$dir/postmaster.pid" ] && kill -0 "$(head -n 1 "$dir/postmaster.pid")" 2>/dev/null; then
     log "cluster in $dir already running (pid $(head -n 1 "$dir/postmaster.pid"))"
   else
-    # Listen on loopback only; the socket stays inside the data folder.
+    # Listen on loopback only; the socket stays inside the data folder. SFA_PG_OPTIONS adds
+    # server settings ("-c name=value ...", e.g. for benchmark experiments).
     run_pg "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${SFA_PG_FSYNC:-on}" start >/dev/null
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${SFA_PG_FSYNC:-on} ${SFA_PG_OPTIONS:-}" \
+      start >/dev/null
     log "cluster started on 127.0.0.1:$port (pid $(head -n 1 "$dir/postmaster.pid"))"
   fi
   local psql=("$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt)

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql+psycopg://sfa@127.0.0.1:5544/sfa"
     db_pool_size: int = 20
+    # Worker threads per API process for the blocking (database) parts of requests. Few:
+    # the work is CPU-bound Python under one GIL, and more threads only add switching and
+    # GIL hand-offs (check-in p99 fell from ~200 to ~90 ms going from 40 to 3-4 threads
+    # in bench/check_in.py). Requests beyond the pool size wait before opening a
+    # transaction, so a thread never waits for a connection (see api/deps.py).
+    api_threads: int = 4
     jwt_secret: SecretStr = SecretStr(_DEV_JWT_SECRET)
     access_token_minutes: int = 15
     refresh_token_days: int = 14

@@ -102,10 +102,8 @@ def app(connection: Connection):
 
     application = create_app()
 
-    def session_override():
-        yield from deps.transaction(_session(connection))
-
-    application.dependency_overrides[deps.get_session] = session_override
+    application.dependency_overrides[deps.get_session] = deps.session_dependency(
+        lambda: _session(connection))
     return application
 
 

@@ -3,7 +3,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
@@ -81,23 +81,39 @@ def refresh(session: Session, *, refresh_token: str) -> TokenPair:
     return _issue_pair(user.id)
 
 
+# Every authenticated request runs this: one round trip with only what a Principal needs
+# (a manager's teams included), no ORM object. Not cached: a deactivated user or a team
+# handed to another manager takes effect on the next request.
+_PRINCIPAL_SQL = text(
+    "SELECT role, team_id, is_active, "
+    "CASE WHEN role = 'manager' THEN ARRAY(SELECT id FROM teams WHERE manager_id = users.id) "
+    "END AS managed_team_ids FROM users WHERE id = :id")
+
+
 def principal_for_token(session: Session, *, access_token: str) -> Principal:
-    user = session.get(User, tokens.decode(access_token, "access"))
-    if user is None or not user.is_active:
+    user_id = tokens.decode(access_token, "access")
+    row = session.execute(_PRINCIPAL_SQL, {"id": user_id}).first()
+    if row is None or not row.is_active:
         raise Unauthenticated("this account no longer exists or is disabled")
-    return principal_for_user(session, user)
+    return _user_principal(user_id, Role(row.role), row.team_id, row.managed_team_ids)
 
 
 def principal_for_user(session: Session, user: User) -> Principal:
-    if user.role is Role.admin:
+    managed = (session.scalars(select(Team.id).where(Team.manager_id == user.id)).all()
+               if user.role is Role.manager else None)
+    return _user_principal(user.id, user.role, user.team_id, managed)
+
+
+def _user_principal(user_id: int, role: Role, team_id: int | None,
+                    managed_team_ids: list[int] | None) -> Principal:
+    if role is Role.admin:
         team_ids = None
-    elif user.role is Role.manager:
-        team_ids = frozenset(session.scalars(select(Team.id).where(Team.manager_id == user.id)))
+    elif role is Role.manager:
+        team_ids = frozenset(managed_team_ids or ())
     else:
-        team_ids = frozenset({user.team_id} if user.team_id is not None else set())
-    return Principal(
-        kind="user", id=user.id, role=user.role, scopes=ROLE_SCOPES[user.role], team_ids=team_ids
-    )
+        team_ids = frozenset({team_id} if team_id is not None else set())
+    return Principal(kind="user", id=user_id, role=role, scopes=ROLE_SCOPES[role],
+                     team_ids=team_ids)
 
 
 def _hash_secret(secret: str) -> str:

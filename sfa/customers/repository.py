@@ -1,11 +1,13 @@
 """Customer queries. Visibility is applied here, once, for every read."""
 
+from typing import NamedTuple
+
 from geoalchemy2 import Geometry
-from sqlalchemy import Select, cast, func, or_, select
+from sqlalchemy import Select, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
-from sfa.customers.models import Customer
+from sfa.customers.models import Customer, LocationStatus
 from sfa.geo import SRID, to_geography
 
 
@@ -18,6 +20,33 @@ def visible_customers(principal: Principal) -> Select:
 
 def get_visible(session: Session, principal: Principal, customer_id: int) -> Customer | None:
     return session.scalar(visible_customers(principal).where(Customer.id == customer_id))
+
+
+class CustomerPoint(NamedTuple):
+    """What a check-in needs of its customer (no ORM object, no geometry parsing)."""
+
+    id: int
+    verify_radius_m: float | None
+    lat: float | None
+    lon: float | None
+
+
+def get_visible_point(session: Session, principal: Principal,
+                      customer_id: int) -> CustomerPoint | None:
+    point = cast(Customer.location, Geometry)
+    row = session.execute(visible_customers(principal).with_only_columns(
+        Customer.id, Customer.verify_radius_m, func.ST_Y(point), func.ST_X(point))
+        .where(Customer.id == customer_id)).first()
+    return CustomerPoint(*row) if row is not None else None
+
+
+def capture_location(session: Session, customer_id: int, location) -> bool:
+    """Give a customer without a location this one; False when it has one meanwhile (the
+    first capture wins, a later one never moves it: moves go through proposals)."""
+    return session.execute(
+        update(Customer).where(Customer.id == customer_id, Customer.location.is_(None))
+        .values(location=location, location_status=LocationStatus.captured)
+        .returning(Customer.id)).first() is not None
 
 
 def find_by_code(session: Session, code: str) -> Customer | None:

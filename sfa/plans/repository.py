@@ -7,7 +7,7 @@ never a Python loop over days.
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Row, Select, delete, or_, select, text, update
+from sqlalchemy import Row, Select, delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
@@ -182,19 +182,6 @@ def link_existing_visits(
     sql = text(_LINK_SQL.format(filters=rep_sql + pv_sql))
     params = {"date_from": date_from, "date_to": date_to} | rep_params | pv_params
     return session.scalar(sql, params)
-
-
-def fulfil(session: Session, *, rep_id: int, customer_id: int, day: date,
-           visit_id: int) -> int | None:
-    """Mark the rep's open planned visit of this customer and day as done by `visit_id`;
-    returns its id, or None when there is none (or it was fulfilled already)."""
-    return session.scalar(
-        update(PlannedVisit)
-        .where(PlannedVisit.rep_id == rep_id, PlannedVisit.customer_id == customer_id,
-               PlannedVisit.day == day, PlannedVisit.visit_id.is_(None))
-        .values(visit_id=visit_id)
-        .returning(PlannedVisit.id)
-        .execution_options(synchronize_session="fetch"))
 
 
 def delete_open_occurrences(session: Session, *, plan_id: int, from_day: date) -> list[date]:

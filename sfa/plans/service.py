@@ -376,28 +376,6 @@ def expand_for(session: Session, *, principal: Principal, date_from: date,
     return ExpandResult(date_from, date_to, created, linked)
 
 
-def fulfil(session: Session, *, visit: Visit) -> int | None:
-    """Called by check-in once the visit is stored: the rep's open planned visit of this
-    customer on the visit's company-local day is now done by this visit.
-
-    Returns the fulfilled planned visit's id and records it as visit.planned_visit_id.
-    The planned_visit_id a client sends is only a hint: the match is always (rep,
-    customer, company day). A claim that does not match (another day or customer, a
-    planned visit deleted meanwhile, or one fulfilled already) is ignored and replaced,
-    never refused: an offline check-in must not be lost over a stale plan.
-    """
-    claimed = visit.planned_visit_id
-    planned_id = repository.fulfil(session, rep_id=visit.rep_id,
-                                   customer_id=visit.customer_id, day=visit.local_day,
-                                   visit_id=visit.id)
-    if claimed is not None and claimed != planned_id:
-        log.info("visit %s claimed planned visit %s, fulfilled %s instead", visit.id,
-                 claimed, planned_id)
-    visit.planned_visit_id = planned_id
-    session.flush()
-    return planned_id
-
-
 # --- visit rate ------------------------------------------------------------------------
 
 

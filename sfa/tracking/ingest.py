@@ -179,15 +179,20 @@ def mark_days_dirty(
     days = _local_days(instants, timezone)
     if not days:
         return
-    session.execute(
-        text(
-            "INSERT INTO rep_days (rep_id, day, dirty, distance_m, coverage, ping_count, "
+    session.execute(_MARK_DAYS_DIRTY, {"rep_id": rep_id, "days": days})
+
+
+def dirty_days_sql(rep_id: str, day: str, source: str) -> str:
+    """The statement that marks days stale: `rep_id` and `day` are SQL expressions over
+    `source` (a FROM clause). One text for ingest and for check-in, which embeds it in its
+    single statement."""
+    return ("INSERT INTO rep_days (rep_id, day, dirty, distance_m, coverage, ping_count, "
             "accepted_count, rejected, gaps, trips) "
-            "SELECT :rep_id, d, true, 0, 0, 0, 0, '{}', '[]', '[]' FROM unnest(:days) AS d "
-            "ON CONFLICT (rep_id, day) DO UPDATE SET dirty = true, flags_dirty = true"
-        ),
-        {"rep_id": rep_id, "days": days},
-    )
+            f"SELECT {rep_id}, {day}, true, 0, 0, 0, 0, '{{}}', '[]', '[]' FROM {source} "
+            "ON CONFLICT (rep_id, day) DO UPDATE SET dirty = true, flags_dirty = true")
+
+
+_MARK_DAYS_DIRTY = text(dirty_days_sql(":rep_id", "d", "unnest(:days) AS d"))
 
 
 def _local_days(instants: Sequence[datetime], timezone: ZoneInfo) -> list:

@@ -1,13 +1,27 @@
 """Visit queries, filtered by what the principal may see."""
 
+import json
 import uuid
 from datetime import date
 
-from sqlalchemy import Select, delete, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    Select,
+    bindparam,
+    delete,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Session, make_transient_to_detached
 
+from sfa import geo
 from sfa.auth.principal import Principal
+from sfa.geo import SRID
+from sfa.tracking.ingest import dirty_days_sql
 from sfa.users import repository as user_repository
 from sfa.visits.flags import Flag
 from sfa.visits.models import Visit, VisitFlag
@@ -26,14 +40,79 @@ def find_by_client_id(session: Session, rep_id: int, client_id: uuid.UUID) -> Vi
         select(Visit).where(Visit.rep_id == rep_id, Visit.client_id == client_id))
 
 
-def insert_new(session: Session, values: dict) -> Visit | None:
-    """Store a new visit in one statement; None when the rep already has a visit with this
-    client_id (a replay, possibly a concurrent one: the INSERT waits for the other
-    transaction and does nothing once it has committed)."""
-    return session.scalars(
-        insert(Visit).values(**values)
-        .on_conflict_do_nothing(index_elements=[Visit.rep_id, Visit.client_id])
-        .returning(Visit)).first()
+# A new check-in in one statement (one round trip, no ORM unit of work): the visit, its
+# check-in flags, the fulfilment of the rep's open planned visit of this customer on the
+# visit's company day (locked, so two check-ins cannot both fulfil it) and the day marked
+# stale for the tracking/analytics jobs. Nothing but the visit happens when the rep already
+# has a visit with this client_id: a replay, possibly a concurrent one (the INSERT waits for
+# the other transaction and does nothing once it has committed).
+_INSERT_CHECK_IN = text(f"""
+WITH planned AS (
+    SELECT id FROM planned_visits
+    WHERE rep_id = :rep_id AND customer_id = :customer_id AND day = :local_day
+      AND visit_id IS NULL
+    FOR UPDATE
+), visit AS (
+    INSERT INTO visits (rep_id, client_id, request_hash, customer_id, planned_visit_id,
+                        device_id, check_in_at, sent_at, received_at, check_in_position,
+                        check_in_accuracy_m, check_in_mock, verification_status,
+                        distance_to_customer_m, radius_m, local_day, trust_score)
+    VALUES (:rep_id, :client_id, :request_hash, :customer_id, (SELECT id FROM planned),
+            :device_id, :check_in_at, :sent_at, :received_at,
+            CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}) AS geography),
+            :check_in_accuracy_m, :check_in_mock,
+            CAST(:verification_status AS verification_status),
+            :distance_to_customer_m, :radius_m, :local_day, :trust_score)
+    ON CONFLICT (rep_id, client_id) DO NOTHING
+    RETURNING id, planned_visit_id
+), fulfilled AS (
+    UPDATE planned_visits SET visit_id = visit.id FROM visit
+    WHERE planned_visits.id = visit.planned_visit_id
+), flags AS (
+    INSERT INTO visit_flags (visit_id, rep_id, code, numbers, reason_en, reason_id)
+    SELECT visit.id, :rep_id, f.code, f.numbers, f.reason_en, f.reason_id
+    FROM visit, jsonb_to_recordset(CAST(:flags AS jsonb))
+         AS f(code text, numbers jsonb, reason_en text, reason_id text)
+), dirty AS (
+    {dirty_days_sql(":rep_id", ":local_day", "visit")}
+)
+SELECT id, planned_visit_id FROM visit
+""").bindparams(
+    bindparam("lat", type_=Float), bindparam("lon", type_=Float),
+    bindparam("rep_id", type_=BigInteger), bindparam("customer_id", type_=BigInteger),
+    bindparam("local_day", type_=Date), bindparam("check_in_at", type_=DateTime(True)),
+    bindparam("sent_at", type_=DateTime(True)), bindparam("received_at", type_=DateTime(True)),
+    bindparam("client_id", type_=UUID(as_uuid=True)))
+
+
+def insert_check_in(session: Session, values: dict, *, lat: float | None, lon: float | None,
+                    flags: list[Flag]) -> tuple[Visit, list[VisitFlag]] | None:
+    """Store a new check-in (see _INSERT_CHECK_IN): `values` are the visit's columns but
+    its position, given as lat/lon. Returns the stored visit, in the session as if loaded,
+    and its flags ordered like `flags_for`; None when the client_id is already taken."""
+    row = session.execute(_INSERT_CHECK_IN, {
+        **values, "lat": lat, "lon": lon,
+        "verification_status": str(values["verification_status"]),
+        "flags": json.dumps([{"code": f.code, "numbers": f.numbers, "reason_en": f.reason_en,
+                              "reason_id": f.reason_id} for f in flags])}).first()
+    if row is None:
+        return None
+    visit = Visit(**values, id=row.id, planned_visit_id=row.planned_visit_id,
+                  check_in_position=geo.to_geography(lat, lon) if lat is not None else None,
+                  check_out_at=None, check_out_position=None, check_out_accuracy_m=None,
+                  check_out_mock=None, check_out_hash=None, dwell_seconds=None,
+                  dwell_source=None)
+    # The row is what was just written: make it a persistent object without reading it back.
+    make_transient_to_detached(visit)
+    session.add(visit)
+    flag_rows = sorted((VisitFlag(visit_id=visit.id, rep_id=visit.rep_id, code=f.code,
+                                  numbers=f.numbers, reason_en=f.reason_en,
+                                  reason_id=f.reason_id) for f in flags),
+                       key=lambda flag: flag.code)
+    for flag in flag_rows:
+        make_transient_to_detached(flag)
+        session.add(flag)
+    return visit, flag_rows
 
 
 def filter_visits(stmt: Select, *, rep_id: int | None, customer_id: int | None,
@@ -73,13 +152,3 @@ def replace_flags(session: Session, visit: Visit, codes: set[str], flags: list[F
                               numbers=f.numbers, reason_en=f.reason_en, reason_id=f.reason_id)
                     for f in flags)
     session.flush()
-
-
-def add_new_flags(session: Session, visit: Visit, flags: list[Flag]) -> list[VisitFlag]:
-    """The flags of a visit stored just now (it has none yet: nothing to replace); returns
-    them ordered like `flags_for`. Written at the next flush."""
-    rows = sorted((VisitFlag(visit_id=visit.id, rep_id=visit.rep_id, code=f.code,
-                             numbers=f.numbers, reason_en=f.reason_en, reason_id=f.reason_id)
-                   for f in flags), key=lambda row: row.code)
-    session.add_all(rows)
-    return rows

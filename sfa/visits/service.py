@@ -1,5 +1,6 @@
 """Check-in and check-out: idempotent by client id, verified against the customer."""
 
+import logging
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,14 +13,15 @@ from sfa.auth.principal import Principal
 from sfa.company import service as company_service
 from sfa.company.schema import CompanySettings
 from sfa.customers import repository as customer_repository
-from sfa.customers.models import Customer, LocationStatus
+from sfa.customers.repository import CustomerPoint
 from sfa.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from sfa.pagination import Page, paginate
-from sfa.plans import service as plan_service
 from sfa.tracking.ingest import mark_days_dirty
 from sfa.visits import repository, verification
 from sfa.visits.flags import Flag, make_flag, trust_score
 from sfa.visits.models import DwellSource, Visit, VisitFlag
+
+log = logging.getLogger(__name__)
 
 CHECK_IN_FLAG_CODES = {"mock_location", "too_far", "clock_skew"}
 
@@ -91,8 +93,9 @@ def check_in_with_flags(
         if existing is None:
             raise
         return _replayed(existing, fingerprint), False, None
-    visit = repository.insert_new(session, values)
-    if visit is None:
+    pos = data.position
+    stored = repository.insert_check_in(session, values, lat=pos.lat, lon=pos.lon, flags=flags)
+    if stored is None:
         # A replay, or the same check-in arrived twice at once and the other request
         # stored it first (the INSERT waited for it to commit).
         existing = repository.find_by_client_id(session, principal.id, data.client_id)
@@ -100,21 +103,23 @@ def check_in_with_flags(
             raise Conflict(f"check-in {data.client_id} is being stored by another request",
                            hint="retry with the same body")
         return _replayed(existing, fingerprint), False, None
-
-    flag_rows = repository.add_new_flags(session, visit, flags)
-    pos = data.position
-    if (customer.location is None and pos.has_position and not pos.mock
-            and verification.can_capture_location(settings, pos.accuracy_m)):
-        _capture_location(session, principal, customer, visit, pos)
+    visit, flag_rows = stored
     # The planned visit of this customer on this company day (if any) is now done; a
-    # mismatching planned_visit_id from the client is replaced, never refused.
-    plan_service.fulfil(session, visit=visit)
-    mark_days_dirty(session, rep_id=visit.rep_id, instants=[pos.at], timezone=settings.tz)
+    # planned_visit_id from the client is only a hint: the match is always (rep, customer,
+    # company day), and a claim that does not match (another day or customer, deleted,
+    # fulfilled already) is replaced, never refused — an offline check-in must not be lost
+    # over a stale plan.
+    if data.planned_visit_id is not None and data.planned_visit_id != visit.planned_visit_id:
+        log.info("visit %s claimed planned visit %s, fulfilled %s instead", visit.id,
+                 data.planned_visit_id, visit.planned_visit_id)
+    if (customer.lat is None and pos.has_position and not pos.mock
+            and verification.can_capture_location(settings, pos.accuracy_m)):
+        _capture_location(session, principal, customer.id, visit, pos)
     return visit, True, flag_rows
 
 
 def _new_visit(session: Session, principal: Principal, data: CheckIn, fingerprint: str,
-               now: datetime) -> tuple[CompanySettings, Customer, dict, list[Flag]]:
+               now: datetime) -> tuple[CompanySettings, CustomerPoint, dict, list[Flag]]:
     """Validate a new check-in: the settings, the customer, the visit's column values and
     its check-in flags (the trust score is among the values)."""
     settings = company_service.get_settings(session)
@@ -122,14 +127,13 @@ def _new_visit(session: Session, principal: Principal, data: CheckIn, fingerprin
     _check_time(settings, pos.at, now)
     if pos.has_position:
         geo.check_lat_lon(pos.lat, pos.lon)
-    customer = customer_repository.get_visible(session, principal, data.customer_id)
+    customer = customer_repository.get_visible_point(session, principal, data.customer_id)
     if customer is None:
         raise NotFound(f"customer {data.customer_id} does not exist or is not in your territory")
 
-    customer_point = geo.lat_lon(customer.location)
-    distance = (geo.distance_m(lat1=pos.lat, lon1=pos.lon, lat2=customer_point[0],
-                               lon2=customer_point[1])
-                if pos.has_position and customer_point else None)
+    distance = (geo.distance_m(lat1=pos.lat, lon1=pos.lon, lat2=customer.lat,
+                               lon2=customer.lon)
+                if pos.has_position and customer.lat is not None else None)
     result = verification.verify(settings, mock=pos.mock, has_position=pos.has_position,
                                  distance_m=distance, accuracy_m=pos.accuracy_m,
                                  customer_radius_m=customer.verify_radius_m)
@@ -138,9 +142,8 @@ def _new_visit(session: Session, principal: Principal, data: CheckIn, fingerprin
                             received_at=now, sent_at=data.sent_at)
     values = dict(
         rep_id=principal.id, client_id=data.client_id, request_hash=fingerprint,
-        customer_id=customer.id, planned_visit_id=data.planned_visit_id,
-        device_id=data.device_id, check_in_at=pos.at, sent_at=data.sent_at, received_at=now,
-        check_in_position=geo.to_geography(pos.lat, pos.lon) if pos.has_position else None,
+        customer_id=customer.id, device_id=data.device_id, check_in_at=pos.at,
+        sent_at=data.sent_at, received_at=now,
         check_in_accuracy_m=verification.known_accuracy(pos.accuracy_m),
         check_in_mock=pos.mock, verification_status=result.status,
         distance_to_customer_m=result.distance_m, radius_m=result.radius_m,
@@ -175,14 +178,14 @@ def _check_in_flags(
     return flags
 
 
-def _capture_location(session: Session, principal: Principal, customer: Customer,
+def _capture_location(session: Session, principal: Principal, customer_id: int,
                       visit: Visit, pos: Position) -> None:
     """A customer without a location gets the first accurate check-in's position."""
-    customer.location = geo.to_geography(pos.lat, pos.lon)
-    customer.location_status = LocationStatus.captured
-    session.flush()
+    if not customer_repository.capture_location(session, customer_id,
+                                                geo.to_geography(pos.lat, pos.lon)):
+        return
     audit_service.record(session, actor=principal.actor, entity="customer",
-                         entity_id=customer.id, action="capture_location",
+                         entity_id=customer_id, action="capture_location",
                          new={"lat": pos.lat, "lon": pos.lon, "accuracy_m": pos.accuracy_m,
                               "visit_id": visit.id})
 
