@@ -1,6 +1,6 @@
 """Monthly partitions of `pings`, created on demand before rows for a month arrive."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -10,6 +10,10 @@ from sfa.db import advisory_key
 
 def _month_start(value: date) -> date:
     return date(value.year, value.month, 1)
+
+
+def _utc_month(instant: datetime) -> date:
+    return _month_start(instant.astimezone(UTC).date())
 
 
 def _next_month(value: date) -> date:
@@ -26,7 +30,13 @@ def ensure_partitions(session: Session, instants: list[datetime]) -> None:
     No in-process cache: a cached name could outlive a rolled-back CREATE; the check is
     one catalogue lookup per month in the batch (usually one).
     """
-    for month in sorted({_month_start(t.date()) for t in instants}):
+    if not instants:
+        return
+    # Partitions are UTC months; an instant may carry any offset.
+    first, last = _utc_month(min(instants)), _utc_month(max(instants))
+    # A batch nearly always lies within one month: no need to look at every instant.
+    months = [first] if first == last else sorted({_utc_month(t) for t in instants})
+    for month in months:
         name = partition_name(month)
         if session.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar():
             continue

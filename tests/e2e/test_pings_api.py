@@ -64,6 +64,18 @@ def test_months_get_partitions_and_days_are_marked(client, world, db):
     assert [(d.isoformat(), dirty) for d, dirty in days] == [("2025-02-01", True)]
 
 
+def test_partition_month_is_the_utc_month_whatever_the_offset(client, world, db):
+    # 1 March 2024 07:00 in Jakarta is still 29 February in UTC: the February partition.
+    late_feb = [{"at": "2024-03-01T06:00:00+07:00", "lat": -6.2, "lon": 106.8},
+                {"at": "2024-03-01T06:30:00+07:00", "lat": -6.2, "lon": 106.8}]
+    assert client.post("/v1/pings", json=late_feb, headers=world.headers("rep_a")).json()[
+        "accepted"] == 2
+    stored = db.execute(text(
+        "SELECT tableoid::regclass::text FROM pings WHERE rep_id = :r"),
+        {"r": world.rep_a.id}).scalars().all()
+    assert stored == ["pings_2024_02", "pings_2024_02"]
+
+
 def test_batch_limits_and_shapes(client, world):
     too_many = [ping(1)] * 5001
     response = client.post("/v1/pings", json=too_many, headers=world.headers("rep_a"))
