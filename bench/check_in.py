@@ -323,6 +323,15 @@ def sync_path_breakdown(clients, n: int = 300) -> list[str]:
 
 # ------------------------------------------------------------------ parent
 
+def rate_met(result: dict, offered: float) -> bool:
+    """Closed loop: the measured rate is the capacity. Open loop: the offered rate (at
+    least the target) must have been served, give or take the requests still in flight
+    at the end of the window."""
+    if not offered:
+        return result["rate"] >= TARGET_RATE
+    return offered >= TARGET_RATE and result["rate"] >= 0.99 * offered
+
+
 def connections_per_worker(server) -> str:
     """How the clients' keep-alive connections are spread over uvicorn's workers (the
     kernel hands each new connection to whichever worker accepts first; an uneven split
@@ -436,7 +445,7 @@ def main() -> int:
             results["me"] = phase("me")
             results["checkin"] = phase("checkin")
             c = results["checkin"]
-            missed = c["p99"] > TARGET_P99_MS or c["rate"] < TARGET_RATE
+            missed = c["p99"] > TARGET_P99_MS or not rate_met(c, args.rate)
             statements = breakdown = None
             if args.profile == "always" or (args.profile == "auto" and missed):
                 raw = Path(tempfile.mkdtemp(prefix="sfa-bench-prof-")) / "checkin.txt"
@@ -488,7 +497,8 @@ def main() -> int:
     p99_ok = "met" if c["p99"] <= TARGET_P99_MS else "MISSED"
     print(f"targets: p99 <= {TARGET_P99_MS:g} ms: {p99_ok}"
           f" ({c['p99']:.1f}); >= {TARGET_RATE:g} check-ins/s: "
-          f"{'met' if c['rate'] >= TARGET_RATE else 'MISSED'} ({c['rate']:,.0f})")
+          f"{'met' if rate_met(c, args.rate) else 'MISSED'} ({c['rate']:,.0f}"
+          + (f" of {args.rate:,.0f} offered)" if args.rate else ")"))
     if not args.rate:
         print(f"(closed loop: mean latency = clients / throughput, so p99 <= "
               f"{TARGET_P99_MS:g} ms with {args.clients} clients needs more than "
