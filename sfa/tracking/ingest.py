@@ -16,6 +16,7 @@ from psycopg.errors import UniqueViolation
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from sfa.tracking.instants import Instants, instants_of
 from sfa.tracking.partitions import ensure_partitions
 
 MAX_BATCH = 5000
@@ -124,19 +125,19 @@ def ingest_pings(
         return result
     # Whole-batch checks first: per-ping work on aware datetimes (compare, hash) is a
     # large share of a batch's CPU, and a phone's batch is nearly always all in the past.
-    instants = [ping.at for _, ping in items]
+    instants = Instants(ping.at for _, ping in items)
     latest_allowed = now + future_tolerance
-    if max(instants) > latest_allowed:
+    if instants.last > latest_allowed:
         items = [item for item in items if not _too_late(item, latest_allowed,
                                                          future_tolerance, result)]
         if not items:
             return result
-        instants = [ping.at for _, ping in items]
+        instants = Instants(ping.at for _, ping in items)
     # Repeats within the batch are not looked for here: the COPY refuses them like
     # already-stored pings, and the resend path below counts both as duplicates.
     rows = [_row(rep_id, p) for _, p in items]
     ensure_partitions(session, instants)
-    stored = _insert(session, rows)
+    stored = _insert(session, rows, instants)
     result.accepted = len(stored)
     result.duplicates += len(rows) - len(stored)
     mark_days_dirty(session, rep_id=rep_id, instants=stored, timezone=timezone)
@@ -155,8 +156,9 @@ def _too_late(item: tuple[int, PingLike], latest_allowed: datetime,
     return True
 
 
-def _insert(session: Session, rows: list[tuple]) -> list[datetime]:
-    """Insert rows, skipping ones already stored; returns the instants actually stored.
+def _insert(session: Session, rows: list[tuple], instants: Instants) -> Sequence[datetime]:
+    """Insert rows (at `instants`), skipping ones already stored; returns the instants
+    actually stored.
 
     Fast path: COPY straight into `pings` inside a savepoint. Only when the batch holds
     already-stored pings (a resend) or the same instant twice does it fall back to COPY
@@ -175,7 +177,7 @@ def _insert(session: Session, rows: list[tuple]) -> list[datetime]:
         dbapi.execute("ROLLBACK TO SAVEPOINT pings_copy")
     else:
         dbapi.execute("RELEASE SAVEPOINT pings_copy")
-        return [row[1] for row in rows]
+        return instants
     session.execute(text(
         "CREATE TEMP TABLE IF NOT EXISTS pings_stage (LIKE pings INCLUDING DEFAULTS) "
         "ON COMMIT DELETE ROWS"))
@@ -218,7 +220,8 @@ def _local_days(instants: Sequence[datetime], timezone: ZoneInfo) -> list:
     between does too (the offset cannot change and change back within a day).
     """
     if len(instants) > 2:
-        first, last = min(instants), max(instants)
+        instants = instants_of(instants)
+        first, last = instants.first, instants.last
         if last - first < timedelta(days=1):
             a, b = first.astimezone(timezone), last.astimezone(timezone)
             if a.date() == b.date() and a.utcoffset() == b.utcoffset():

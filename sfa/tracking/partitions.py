@@ -1,11 +1,13 @@
 """Monthly partitions of `pings`, created on demand before rows for a month arrive."""
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from sfa.db import advisory_key
+from sfa.tracking.instants import instants_of
 
 
 def _month_start(value: date) -> date:
@@ -24,7 +26,7 @@ def partition_name(month: date) -> str:
     return f"pings_{month:%Y_%m}"
 
 
-def ensure_partitions(session: Session, instants: list[datetime]) -> None:
+def ensure_partitions(session: Session, instants: Sequence[datetime]) -> None:
     """Create the monthly partitions that rows at these instants (UTC) will need.
 
     No in-process cache: a cached name could outlive a rolled-back CREATE; the check is
@@ -33,7 +35,8 @@ def ensure_partitions(session: Session, instants: list[datetime]) -> None:
     if not instants:
         return
     # Partitions are UTC months; an instant may carry any offset.
-    first, last = _utc_month(min(instants)), _utc_month(max(instants))
+    instants = instants_of(instants)
+    first, last = _utc_month(instants.first), _utc_month(instants.last)
     # A batch nearly always lies within one month: no need to look at every instant.
     months = [first] if first == last else sorted({_utc_month(t) for t in instants})
     for month in months:
