@@ -7,6 +7,7 @@ import anyio
 from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from sfa.auth import service as auth_service
@@ -30,47 +31,77 @@ def finish(session: Session, error: BaseException | None) -> None:
         session.close()
 
 
-def session_dependency(make_session: Callable[[], Session]):
-    """The request's session as an async dependency: a Session connects lazily, so opening
-    one needs no worker thread; only the commit (blocking I/O) goes to one. Each thread hop
-    costs CPU and GIL hand-offs under load, and a request already makes one for the
-    principal and one for the endpoint."""
+def session_dependency(make_session: Callable[[], Session], *, on_loop: bool = False):
+    """The request's session as an async dependency.
+
+    Threaded (the default): the endpoint runs in a worker thread and only the commit goes
+    to one here; a Session connects lazily, so opening one needs no thread.
+
+    On the loop (`on_loop=True`, for the hot, short endpoints declared with `LoopSessionDep`
+    and `async def`): the endpoint, its statements and the commit run on the event-loop
+    thread, blocking it for the ~1 ms they take. Measured (bench/README.md): handing work
+    to a thread and back costs more CPU than a check-in's own code under load, whatever
+    the number of hops. Such a transaction waits at most LOOP_LOCK_TIMEOUT for a lock:
+    while the loop waits, a threaded request of the same process that holds the lock
+    cannot commit (its commit needs the loop), so an unbounded wait could stall the
+    process; the loser gets a 503 and retries (client ids make that safe).
+    """
+    run = _inline if on_loop else run_in_threadpool
 
     async def get_session(request: Request) -> AsyncIterator[Session]:
         # A request keeps its connection (its transaction) between thread hops. With more
         # requests in flight than pooled connections, every worker thread could end up
         # waiting for a connection held by requests that wait for a thread to finish:
         # so at most db_pool_size requests per process hold a session; the rest wait here,
-        # holding nothing (the limiter is made per app in api.main.lifespan).
+        # holding nothing (the limiter is made per app in api.main.lifespan). On the loop,
+        # the same limit guarantees that a pooled connection is free.
         async with request.app.state.transactions:
             session = make_session()
             try:
+                if on_loop:
+                    session.execute(_LOOP_LOCK_TIMEOUT)
                 yield session
             except BaseException as exc:
                 # Shielded: a cancelled request (client gone) must still give back its
                 # connection, rolled back.
                 with anyio.CancelScope(shield=True):
-                    await run_in_threadpool(finish, session, exc)
+                    await run(finish, session, exc)
                 raise
-            await run_in_threadpool(finish, session, None)
+            await run(finish, session, None)
 
     return get_session
 
 
-get_session = session_dependency(lambda: get_sessionmaker()())
+async def _inline(function, *args):
+    return function(*args)
+
+
+LOOP_LOCK_TIMEOUT = "1s"
+_LOOP_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOOP_LOCK_TIMEOUT}'")
+
+
+def _make_session() -> Session:
+    return get_sessionmaker()()
+
+
+get_session = session_dependency(_make_session)
+get_loop_session = session_dependency(_make_session, on_loop=True)
+
+
+def session_overrides(make_session: Callable[[], Session]) -> dict:
+    """dependency_overrides that make every request use `make_session` (tests)."""
+    return {get_session: session_dependency(make_session),
+            get_loop_session: session_dependency(make_session, on_loop=True)}
 
 
 # scope="function": commit (or roll back) before the response is sent. With FastAPI's
 # default ("request") the code after `yield` runs only once the response has gone out, so
 # a client could be told 200/201 for a transaction not yet committed, or that then fails.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+LoopSessionDep = Annotated[Session, Depends(get_loop_session, scope="function")]
 
 
-def get_principal(
-    session: SessionDep,
-    token: Annotated[str | None, Security(_bearer)],
-    api_key: Annotated[str | None, Security(_api_key)],
-) -> Principal:
+def _principal(session: Session, token: str | None, api_key: str | None) -> Principal:
     if token:
         return auth_service.principal_for_token(session, access_token=token)
     if api_key:
@@ -82,4 +113,21 @@ def get_principal(
     )
 
 
+def get_principal(
+    session: SessionDep,
+    token: Annotated[str | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
+    return _principal(session, token, api_key)
+
+
+async def get_loop_principal(
+    session: LoopSessionDep,
+    token: Annotated[str | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
+    return _principal(session, token, api_key)
+
+
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+LoopPrincipalDep = Annotated[Principal, Depends(get_loop_principal)]

@@ -5,7 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sfa import errors
 
@@ -79,6 +79,20 @@ async def _integrity_error(request: Request, exc: IntegrityError) -> JSONRespons
     )
 
 
+_LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of lock_timeout (api.deps.LOOP_LOCK_TIMEOUT)
+
+
+async def _operational_error(request: Request, exc: OperationalError) -> JSONResponse:
+    if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+        return await _unexpected(request, exc)
+    log.warning("lock wait timed out on %s %s", request.method, request.url.path)
+    return JSONResponse(
+        error_body("busy", "the records this request changes are being changed by another "
+                   "request; nothing was stored", hint="retry in a moment: resending the "
+                   "same request (same client_id) is safe"),
+        status_code=503, headers={"Retry-After": "1"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(
@@ -91,4 +105,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _operational_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _common import (
+    RawHttp,
     access_token,
     api_server,
     banner,
@@ -63,44 +64,6 @@ def checkin_body(rep_index: int, customer: tuple[int, float, float], k: int) -> 
 
 
 # ------------------------------------------------------------------ load process
-
-class RawHttp:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams: one connection, one
-    request at a time, Content-Length bodies only (what uvicorn sends here).
-
-    Why not httpx: on this 2-core machine httpx's AsyncClient costs ~1.6 ms of CPU per
-    request, so the load generator alone saturates a core near 600 req/s and steals it
-    from the server under test (see bench/README.md). This client costs a small fraction."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.reader = self.writer = None
-
-    async def request(self, method: str, path: str, headers: bytes = b"",
-                      body: bytes = b"") -> tuple[int, bytes]:
-        import asyncio
-
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(b"%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n%s" % (
-            method.encode(), path.encode(), self.host.encode(), headers, len(body), body))
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        lower = head.lower()
-        at = lower.find(b"\r\ncontent-length:")
-        if at < 0:
-            raise RuntimeError(f"response without Content-Length: {head[:200]!r}")
-        length = int(lower[at + 17:lower.index(b"\r\n", at + 2)])
-        payload = await self.reader.readexactly(length)
-        if b"\r\nconnection: close" in lower:
-            self.writer.close()
-            self.writer = None
-        return status, payload
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
 
 async def _phase(spec: dict, kind: str, seconds: float, warmup: float) -> dict:
     import asyncio

@@ -15,6 +15,7 @@ each (and every pass is printed).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
 import shutil
@@ -27,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _common import (
+    RawHttp,
     access_token,
     api_server,
     banner,
@@ -108,9 +110,57 @@ def _run_threads(work, n_clients: int) -> tuple[float, list[list[float]], list]:
     return wall, results, errors
 
 
+async def _api_pass(base_url: str, clients: list, bodies: list) -> tuple[float, list, list]:
+    """One API pass: a task per client posts its batches one after another; wall time of
+    the pass and each client's (latencies, accepted)."""
+    from urllib.parse import urlsplit
+
+    base = urlsplit(base_url)
+
+    async def work(i: int, start: asyncio.Event):
+        _, _, token = clients[i]
+        # A new connection per batch, as a phone that posts every few minutes does
+        # (uvicorn's keep-alive is 5 s). It also spreads the load over the workers:
+        # long-lived connections opened in a burst can all land on one of them.
+        headers = (f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                   "Connection: close\r\n").encode()
+        http = RawHttp(base.hostname, base.port)
+        try:
+            status, _ = await http.request("GET", "/healthz")  # before the clock
+            if status != 200:
+                raise RuntimeError(f"GET /healthz: HTTP {status}")
+            await start.wait()
+            latencies, accepted = [], 0
+            for body in bodies[i]:
+                t = time.perf_counter()
+                status, payload = await http.request("POST", "/v1/pings", headers, body)
+                latencies.append(time.perf_counter() - t)
+                if status != 200:
+                    raise RuntimeError(f"HTTP {status}: {payload[:300]!r}")
+                out = json.loads(payload)
+                if out["rejected"] or out["duplicates"]:
+                    raise RuntimeError(f"unexpected ingest result {out}")
+                accepted += out["accepted"]
+            return latencies, accepted
+        finally:
+            http.close()
+
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(work(i, start)) for i in range(len(clients))]
+    await asyncio.sleep(0.2)  # every client connected and waiting
+    started = time.perf_counter()
+    start.set()
+    results = await asyncio.gather(*tasks)
+    return time.perf_counter() - started, results, []
+
+
 def load_process(conn, spec: dict) -> None:
-    """Separate process: prepares bodies and rows, then runs the passes the parent asks."""
-    import httpx
+    """Separate process: prepares bodies and rows, then runs the passes the parent asks.
+
+    The API side posts with RawHttp on asyncio (uvloop), not httpx in threads: httpx cost
+    ~1.4 ms of CPU per 500-ping batch, a fifth of a core at these rates, taken from the
+    server under test on this 2-core machine (bench/README.md)."""
+    import uvloop
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
@@ -124,33 +174,11 @@ def load_process(conn, spec: dict) -> None:
         bodies.append([json.dumps(b).encode() for b in batches])
         rows.append([[copy_row(rep_id, p) for p in b] for b in batches])
     engine = create_engine(spec["db_url"], pool_size=len(clients), max_overflow=0)
+    uvloop.install()
     conn.send("ready")
 
     def api_pass():
-        def work(i: int, barrier):
-            _, _, token = clients[i]
-            # A new connection per batch, as a phone that posts every few minutes does
-            # (uvicorn's keep-alive is 5 s). It also spreads the load over the workers:
-            # long-lived connections opened in a burst can all land on one of them.
-            headers = {"Authorization": f"Bearer {token}",
-                       "Content-Type": "application/json", "Connection": "close"}
-            latencies, accepted = [], 0
-            with httpx.Client(base_url=spec["base_url"], headers=headers,
-                              timeout=120) as http:
-                http.get("/healthz")  # imports, DNS, first connection: before the clock
-                barrier.wait()
-                for body in bodies[i]:
-                    t = time.perf_counter()
-                    response = http.post("/v1/pings", content=body)
-                    latencies.append(time.perf_counter() - t)
-                    if response.status_code != 200:
-                        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
-                    out = response.json()
-                    if out["rejected"] or out["duplicates"]:
-                        raise RuntimeError(f"unexpected ingest result {out}")
-                    accepted += out["accepted"]
-            return latencies, accepted
-        return _run_threads(work, len(clients))
+        return asyncio.run(_api_pass(spec["base_url"], clients, bodies))
 
     def copy_pass():
         def work(i: int, barrier):

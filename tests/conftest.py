@@ -102,8 +102,8 @@ def app(connection: Connection):
 
     application = create_app()
 
-    application.dependency_overrides[deps.get_session] = deps.session_dependency(
-        lambda: _session(connection))
+    application.dependency_overrides.update(
+        deps.session_overrides(lambda: _session(connection)))
     return application
 
 

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
 from api.schemas.auth import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, RefreshIn, TokenOut
 from api.schemas.users import UserOut
 from sfa.auth import service as auth_service
@@ -29,7 +29,7 @@ def refresh(session: SessionDep, body: RefreshIn):
 
 
 @router.get("/me", response_model=UserOut, summary="The logged-in user")
-def me(session: SessionDep, principal: PrincipalDep):
+async def me(session: LoopSessionDep, principal: LoopPrincipalDep):  # on the loop: api.deps
     principal.require("users:read")
     if principal.user_id is None:
         raise InvalidInput("an API key has no user profile")

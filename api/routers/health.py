@@ -8,7 +8,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
-def healthz() -> dict:
+async def healthz() -> dict:  # async: no thread for a request that does no I/O
     return {"status": "ok"}
 
 

@@ -3,7 +3,7 @@ from datetime import date
 from fastapi import APIRouter, Query, Response, status
 
 from analytics import refresh
-from api.deps import PrincipalDep, SessionDep
+from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
 from api.formats import ListFormat, csv_response
 from api.schemas.common import PageOut
 from api.schemas.visits import (
@@ -31,8 +31,9 @@ def visit_out(session, visit) -> VisitOut:
              responses={200: {"description": "replay of a check-in already stored",
                               "model": VisitOut},
                         409: {"description": "client_id reused with different content"}})
-def check_in(session: SessionDep, principal: PrincipalDep, body: CheckInIn,
-             response: Response):
+async def check_in(session: LoopSessionDep, principal: LoopPrincipalDep, body: CheckInIn,
+                   response: Response):
+    # On the event loop (api.deps.session_dependency): the hottest write of the API.
     visit, created, flags = visit_service.check_in_with_flags(
         session, principal=principal, data=CheckIn(
             client_id=body.client_id, customer_id=body.customer_id, position=body.position(),

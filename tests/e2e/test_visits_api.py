@@ -1,13 +1,16 @@
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pyproj import Geod
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from factories import make_customer
 from sfa.customers.models import Customer
 from sfa.tracking.models import RepDay
+from sfa.visits.models import Visit
 
 GEOD = Geod(ellps="WGS84")
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -194,3 +197,29 @@ def test_location_proposal_approved_by_manager_keeps_history(client, world, db):
     history = client.get(f"/v1/customers/{world.customer_a.id}/location-proposals",
                          headers=world.headers("manager_a")).json()
     assert [h["status"] for h in history] == ["approved"]
+
+
+def test_a_check_in_waits_for_a_lock_at_most_a_second_then_answers_busy(
+        client, world, db, engine):
+    """Check-in runs on the event loop (api.deps): a lock held elsewhere must not stall it
+    (and the process) indefinitely; the client is told to retry and nothing is kept."""
+    with engine.connect() as other:
+        other.execute(text("LOCK TABLE rep_days IN ACCESS EXCLUSIVE MODE"))
+        # Without a bound the check-in would wait for this lock forever: release it after
+        # 5 s anyway, so that such a regression fails instead of hanging.
+        release = threading.Timer(5, other.rollback)
+        release.start()
+        started = time.monotonic()
+        body = check_in_body(world.customer_a)
+        busy = client.post("/v1/visits/check-in", json=body, headers=world.headers("rep_a"))
+        waited = time.monotonic() - started
+        release.cancel()
+        release.join()
+        other.rollback()
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["Retry-After"] == "1"
+    assert busy.json()["error"]["code"] == "busy"
+    assert 0.9 < waited < 4
+    assert db.scalar(select(func.count()).select_from(Visit)) == 0
+    retried = client.post("/v1/visits/check-in", json=body, headers=world.headers("rep_a"))
+    assert retried.status_code == 201, retried.text
