@@ -67,23 +67,38 @@ def compute_last_week(session: Session) -> int:
 
 
 def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
-    """Scheduler job (every minute): the days touched by new pings and visits."""
+    """Scheduler job (every minute): the days touched by new pings and visits.
+
+    Commits in steps: each tracking day, the customer clusters, then each rep's days, so
+    that the rep_days rows that check-ins and ping batches mark dirty are locked only while
+    their own step runs (see days.recompute_dirty_days). A crash leaves every finished
+    step done and the rest still marked."""
     settings = company_service.get_settings(session)
-    batch_settings(session)
     tracking = days.recompute_dirty_days(session, limit=limit)
-    rows = session.execute(text(
+    candidates = session.execute(text(
         "SELECT rep_id, day FROM rep_days WHERE flags_dirty ORDER BY rep_id, day "
-        "LIMIT :limit FOR UPDATE SKIP LOCKED"), {"limit": limit}).all()
+        "LIMIT :limit"), {"limit": limit}).all()
     by_rep: dict[int, list[dt.date]] = defaultdict(list)
-    for rep_id, day in rows:
+    for rep_id, day in candidates:
         by_rep[rep_id].append(day)
     if by_rep:
+        batch_settings(session)
         suspicious.refresh_customer_clusters(session, settings)
-    anomalies = sum(
-        refresh_rep(session, rep_id=rep_id, date_from=min(rep_days), date_to=max(rep_days),
-                    settings=settings)
-        for rep_id, rep_days in by_rep.items())
-    return RefreshResult(tracking_days=tracking, flag_days=len(rows), anomalies=anomalies)
+        session.commit()
+    flag_days = anomalies = 0
+    for rep_id, candidate_days in by_rep.items():
+        rep_days = session.scalars(text(
+            "SELECT day FROM rep_days WHERE rep_id = :rep_id AND flags_dirty "
+            "AND day = ANY(:days) FOR UPDATE SKIP LOCKED"),
+            {"rep_id": rep_id, "days": candidate_days}).all()
+        if not rep_days:
+            continue  # another runner has them, or they were refreshed meanwhile
+        batch_settings(session)
+        anomalies += refresh_rep(session, rep_id=rep_id, date_from=min(rep_days),
+                                 date_to=max(rep_days), settings=settings)
+        session.commit()
+        flag_days += len(rep_days)
+    return RefreshResult(tracking_days=tracking, flag_days=flag_days, anomalies=anomalies)
 
 
 def refresh_rep(session: Session, *, rep_id: int, date_from: dt.date, date_to: dt.date,

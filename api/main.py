@@ -88,7 +88,9 @@ def create_app() -> FastAPI:
     app = FastAPI(title="SFA backend", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)
     errors.install(app)
-    for module in (health, auth, users, customers, settings, visits, tracking, analytics,
+    # Routes are tried in order (~1 µs each); the mobile app's hot paths come first. No two
+    # routers' paths overlap, so the order changes nothing else.
+    for module in (health, visits, tracking, auth, users, customers, settings, analytics,
                    reports, plans, catalog, orders, notifications, sync, erp_inbound):
         app.include_router(module.router)
 

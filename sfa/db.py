@@ -88,13 +88,24 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
-def try_advisory_xact_lock(session: Session, name: str) -> bool:
-    """Take a transaction-scoped advisory lock without waiting.
-
-    Released automatically at commit/rollback, so a crashed job never leaves it held.
-    """
-    return bool(
-        session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": advisory_key(name)}
-        ).scalar()
-    )
+@contextmanager
+def advisory_lock(name: str) -> Iterator[bool]:
+    """A session-level advisory lock, taken without waiting, on a connection of its own;
+    yields whether it was taken. It is held across the commits of a job that works in
+    several transactions, and released at exit, or by PostgreSQL when the process dies
+    (its connection closes)."""
+    key = {"key": advisory_key(name)}
+    with get_engine().connect() as conn:
+        taken = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar())
+        conn.commit()  # the lock outlives the transaction; the connection sits idle
+        try:
+            yield taken
+        finally:
+            if taken:
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                    conn.commit()
+                except Exception:
+                    # Never give the pool back a connection that may still hold the lock.
+                    conn.invalidate()
+                    raise

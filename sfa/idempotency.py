@@ -4,6 +4,7 @@ the same id with other content is a mistake that must not be silently merged."""
 import hashlib
 import json
 import uuid
+from dataclasses import fields, is_dataclass
 from typing import TypeVar
 
 from sfa.errors import Conflict
@@ -14,6 +15,14 @@ T = TypeVar("T")
 def fingerprint(payload: dict) -> str:
     """A stable hash of a request's content (keys sorted; dates, UUIDs, decimals as text)."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def content_of(record, *, exclude: frozenset[str] = frozenset()) -> dict:
+    """A dataclass as the dict `fingerprint` hashes: nested dataclasses as dicts, other
+    values as they are. dataclasses.asdict gives the same dict but deep-copies every value
+    (UUIDs, datetimes): a tenth of a check-in's CPU."""
+    return {f.name: content_of(value) if is_dataclass(value := getattr(record, f.name))
+            else value for f in fields(record) if f.name not in exclude}
 
 
 def replayed(existing: T, *, stored_hash: str, new_hash: str, client_id: uuid.UUID,

@@ -1,5 +1,6 @@
-"""Scheduled jobs: each run is one transaction under a PostgreSQL advisory lock, so that
-several scheduler replicas never run the same job at the same time."""
+"""Scheduled jobs: each run holds a PostgreSQL advisory lock, so that several scheduler
+replicas never run the same job at the same time. A run is one transaction unless the
+job commits its own steps."""
 
 import logging
 from collections.abc import Callable
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from sfa.db import session_scope, try_advisory_xact_lock
+from sfa.db import advisory_lock, session_scope
 
 log = logging.getLogger("sfa.jobs")
 
@@ -21,11 +22,15 @@ class Job:
 
 
 def run_locked(job: Job) -> object | None:
-    """Run a job if no other process is running it; returns None when skipped."""
-    with session_scope() as session:
-        if not try_advisory_xact_lock(session, f"job:{job.name}"):
+    """Run a job if no other process is running it; returns None when skipped.
+
+    The lock is held for the whole run, which may commit in steps (refresh-dirty-days
+    commits each day it recomputes, so that the rows it locks are held briefly)."""
+    with advisory_lock(f"job:{job.name}") as taken:
+        if not taken:
             log.info("job %s is already running elsewhere; skipped", job.name)
             return None
-        result = job.func(session)
+        with session_scope() as session:
+            result = job.func(session)
         log.info("job %s done: %s", job.name, result)
         return result

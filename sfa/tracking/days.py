@@ -226,9 +226,17 @@ def refresh_day(session: Session, *, rep_id: int, day: dt.date,
 
 
 def recompute_dirty_days(session: Session, limit: int = 200) -> int:
-    """Scheduler job: bring stale days up to date."""
+    """Scheduler job: bring up to `limit` stale days up to date, each in its own
+    transaction (committed here).
+
+    A day's row stays locked while it is recomputed; check-ins and ping batches of that
+    day wait for it to mark the day dirty again (at most 1 s on the event loop, api.deps).
+    One transaction over many days would hold every row for the whole run."""
     settings = company_service.get_settings(session)
-    days = repository.dirty_days(session, limit)
-    for rep_id, day in days:
+    done = 0
+    while done < limit and (claimed := repository.dirty_days(session, 1)):
+        (rep_id, day), = claimed
         refresh_day(session, rep_id=rep_id, day=day, settings=settings)
-    return len(days)
+        session.commit()
+        done += 1
+    return done

@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -82,7 +82,8 @@ def check_in_with_flags(
     _require_rep(principal)
     now = now or datetime.now(UTC)
     # sent_at differs on every retry by design, so it is not part of the identity.
-    fingerprint = idempotency.fingerprint({k: v for k, v in asdict(data).items() if k != "sent_at"})
+    fingerprint = idempotency.fingerprint(
+        idempotency.content_of(data, exclude=frozenset({"sent_at"})))
     try:
         settings, customer, values, flags = _new_visit(session, principal, data, fingerprint,
                                                        now)
@@ -197,7 +198,7 @@ def check_out(
     _require_rep(principal)
     now = now or datetime.now(UTC)
     visit = get_visit(session, principal=principal, visit_id=visit_id)
-    fingerprint = idempotency.fingerprint(asdict(position))
+    fingerprint = idempotency.fingerprint(idempotency.content_of(position))
     if visit.check_out_hash is not None:
         if visit.check_out_hash != fingerprint:
             raise Conflict(f"visit {visit_id} is already checked out with different data",

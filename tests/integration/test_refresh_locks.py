@@ -1,0 +1,60 @@
+"""refresh-dirty-days must not hold every day it recomputes locked for its whole run:
+check-ins and ping batches mark those same rows dirty, and on the event loop they wait at
+most a second (api.deps). Real commits here (locks are only visible across connections);
+the rows are removed afterwards."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import delete, text
+
+from analytics import refresh
+from factories import make_user
+from sfa.db import session_scope
+from sfa.tracking import days
+from sfa.tracking.models import RepDay
+from sfa.users.models import Role, User
+
+DAYS = [dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 4)]
+
+
+@pytest.fixture
+def rep_with_dirty_days(database_url):
+    with session_scope() as session:
+        rep_id = make_user(session, "lock-test-rep", Role.rep).id
+        session.add_all(RepDay(rep_id=rep_id, day=day, dirty=True, flags_dirty=True,
+                               distance_m=0, coverage=0, ping_count=0, accepted_count=0,
+                               rejected={}, gaps=[], trips=[]) for day in DAYS)
+    try:
+        yield rep_id
+    finally:
+        with session_scope() as session:
+            session.execute(delete(RepDay).where(RepDay.rep_id == rep_id))
+            session.execute(delete(User).where(User.id == rep_id))
+
+
+def test_each_day_is_locked_only_while_it_is_recomputed(rep_with_dirty_days, engine,
+                                                        monkeypatch):
+    rep_id = rep_with_dirty_days
+    locked_during: dict[dt.date, set[dt.date]] = {}
+    recompute = days.refresh_day
+
+    def watched(session, *, rep_id, day, settings=None):
+        with engine.connect() as other:  # what another request would find locked now
+            free = set(other.execute(text(
+                "SELECT day FROM rep_days WHERE rep_id = :r FOR UPDATE SKIP LOCKED"),
+                {"r": rep_id}).scalars())
+            other.rollback()
+        locked_during[day] = set(DAYS) - free
+        return recompute(session, rep_id=rep_id, day=day, settings=settings)
+
+    monkeypatch.setattr(days, "refresh_day", watched)
+    with session_scope() as session:
+        result = refresh.refresh_dirty(session)
+    assert result.tracking_days == len(DAYS)
+    assert locked_during == {day: {day} for day in DAYS}
+    with session_scope() as session:
+        left = session.execute(text(
+            "SELECT count(*) FROM rep_days WHERE rep_id = :r AND (dirty OR flags_dirty)"),
+            {"r": rep_id}).scalar()
+    assert left == 0
