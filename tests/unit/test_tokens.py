@@ -47,3 +47,21 @@ def test_production_refuses_default_secret(monkeypatch):
         Settings(_env_file=None)
     monkeypatch.setenv("SFA_JWT_SECRET", "a-real-secret-from-the-vault-0123456789")
     assert Settings(_env_file=None).env == "production"
+
+
+def test_a_token_checked_once_still_expires(monkeypatch):
+    monkeypatch.setattr(get_settings(), "access_token_minutes", 1 / 60)  # one second
+    token = tokens.issue(7, "access")
+    assert tokens.decode(token, "access") == 7  # verified (and remembered) while valid
+    time.sleep(1.1)
+    with pytest.raises(Unauthenticated, match="expired"):
+        tokens.decode(token, "access")
+
+
+def test_a_token_is_checked_against_the_current_secret(monkeypatch):
+    token = tokens.issue(7, "access")
+    assert tokens.decode(token, "access") == 7
+    monkeypatch.setattr(get_settings(), "jwt_secret",
+                        type(get_settings().jwt_secret)("another-secret-0123456789abcdef-0123456789"))
+    with pytest.raises(Unauthenticated, match="not valid"):
+        tokens.decode(token, "access")
