@@ -74,7 +74,7 @@ def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
     their own step runs (see days.recompute_dirty_days). A crash leaves every finished
     step done and the rest still marked."""
     settings = company_service.get_settings(session)
-    tracking = days.recompute_dirty_days(session, limit=limit)
+    tracking = days.recompute_dirty_days(session, limit=limit, commit_each=True)
     candidates = session.execute(text(
         "SELECT rep_id, day FROM rep_days WHERE flags_dirty ORDER BY rep_id, day "
         "LIMIT :limit"), {"limit": limit}).all()

@@ -225,18 +225,22 @@ def refresh_day(session: Session, *, rep_id: int, day: dt.date,
     return store_day(session, result), result
 
 
-def recompute_dirty_days(session: Session, limit: int = 200) -> int:
-    """Scheduler job: bring up to `limit` stale days up to date, each in its own
-    transaction (committed here).
+def recompute_dirty_days(session: Session, limit: int = 200, *,
+                         commit_each: bool = False) -> int:
+    """Bring up to `limit` stale days up to date, in the caller's transaction, or each in
+    its own with `commit_each` (the scheduler job).
 
-    A day's row stays locked while it is recomputed; check-ins and ping batches of that
-    day wait for it to mark the day dirty again (at most 1 s on the event loop, api.deps).
-    One transaction over many days would hold every row for the whole run."""
+    A day's row stays locked while it is recomputed, and check-ins and ping batches of
+    that day wait for it to mark the day dirty again (at most 1 s on the event loop,
+    api.deps). So the job, which runs beside them, commits each day: one transaction
+    over many days would hold every row for the whole run. A one-off load (seed-demo)
+    keeps its single transaction."""
     settings = company_service.get_settings(session)
     done = 0
     while done < limit and (claimed := repository.dirty_days(session, 1)):
         (rep_id, day), = claimed
         refresh_day(session, rep_id=rep_id, day=day, settings=settings)
-        session.commit()
+        if commit_each:
+            session.commit()
         done += 1
     return done

@@ -10,7 +10,7 @@ from sqlalchemy import delete, text
 
 from analytics import refresh
 from factories import make_user
-from sfa.db import session_scope
+from sfa.db import get_sessionmaker, session_scope
 from sfa.tracking import days
 from sfa.tracking.models import RepDay
 from sfa.users.models import Role, User
@@ -58,3 +58,19 @@ def test_each_day_is_locked_only_while_it_is_recomputed(rep_with_dirty_days, eng
             "SELECT count(*) FROM rep_days WHERE rep_id = :r AND (dirty OR flags_dirty)"),
             {"r": rep_id}).scalar()
     assert left == 0
+
+
+def test_a_one_off_recompute_stays_in_its_callers_transaction(rep_with_dirty_days):
+    """seed-demo recomputes its history in the transaction that loads it: nothing of it
+    may be committed before the load is."""
+    rep_id = rep_with_dirty_days
+    session = get_sessionmaker()()
+    try:
+        assert days.recompute_dirty_days(session) == len(DAYS)
+        session.rollback()
+    finally:
+        session.close()
+    with session_scope() as session:
+        still_dirty = session.execute(text(
+            "SELECT count(*) FROM rep_days WHERE rep_id = :r AND dirty"), {"r": rep_id}).scalar()
+    assert still_dirty == len(DAYS)
