@@ -7,7 +7,6 @@ import anyio
 from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from sfa.auth import service as auth_service
@@ -41,10 +40,11 @@ def session_dependency(make_session: Callable[[], Session], *, on_loop: bool = F
     and `async def`): the endpoint, its statements and the commit run on the event-loop
     thread, blocking it for the ~1 ms they take. Measured (bench/README.md): handing work
     to a thread and back costs more CPU than a check-in's own code under load, whatever
-    the number of hops. Such a transaction waits at most LOOP_LOCK_TIMEOUT for a lock:
-    while the loop waits, a threaded request of the same process that holds the lock
-    cannot commit (its commit needs the loop), so an unbounded wait could stall the
-    process; the loser gets a 503 and retries (client ids make that safe).
+    the number of hops. Such a transaction must not wait long for a lock: while the loop
+    waits, a threaded request of the same process that holds the lock cannot commit (its
+    commit needs the loop), so an unbounded wait could stall the process. Every pooled
+    connection has a lock_timeout (SFA_DB_LOCK_TIMEOUT_MS, sfa.db.make_engine); the loser
+    gets a 503 and retries (client ids make that safe).
     """
     run = _inline if on_loop else run_in_threadpool
 
@@ -58,8 +58,6 @@ def session_dependency(make_session: Callable[[], Session], *, on_loop: bool = F
         async with request.app.state.transactions:
             session = make_session()
             try:
-                if on_loop:
-                    session.execute(_LOOP_LOCK_TIMEOUT)
                 yield session
             except BaseException as exc:
                 # Shielded: a cancelled request (client gone) must still give back its
@@ -74,10 +72,6 @@ def session_dependency(make_session: Callable[[], Session], *, on_loop: bool = F
 
 async def _inline(function, *args):
     return function(*args)
-
-
-LOOP_LOCK_TIMEOUT = "1s"
-_LOOP_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOOP_LOCK_TIMEOUT}'")
 
 
 def _make_session() -> Session:

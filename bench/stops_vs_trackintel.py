@@ -214,7 +214,8 @@ def gpx_day(path: Path):
     from sfa.tracking.track import PingIn
 
     pings = parse_gpx(path.read_bytes())
-    return [PingIn(at=p.at, lat=p.lat, lon=p.lon, accuracy_m=p.accuracy_m) for p in pings]
+    return [PingIn(at=p["at"], lat=p["lat"], lon=p["lon"], accuracy_m=p.get("accuracy_m"))
+            for p in pings]
 
 
 def main() -> int:

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # in bench/check_in.py). Requests beyond the pool size wait before opening a
     # transaction, so a thread never waits for a connection (see api/deps.py).
     api_threads: int = 4
+    # The longest any statement waits for a lock, in milliseconds (0: no limit). The API
+    # answers 503 `busy` with Retry-After when a request hits it (its transaction is rolled
+    # back: client ids make the retry safe); a job that hits it runs again next time.
+    db_lock_timeout_ms: int = 1000
     jwt_secret: SecretStr = SecretStr(_DEV_JWT_SECRET)
     access_token_minutes: int = 15
     refresh_token_days: int = 14

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -64,7 +63,10 @@ def database_url(pg_server: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    eng = create_engine(database_url)
+    from sfa import db as sfa_db
+
+    # The application's pool and connection settings (lock_timeout, no pre-ping).
+    eng = sfa_db.make_engine(database_url)
     yield eng
     eng.dispose()
 

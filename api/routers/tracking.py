@@ -42,6 +42,7 @@ def _ingest_out(result: IngestResult, invalid: list[tuple[int, str]]) -> IngestO
                      rejected=[{"index": i, "reason": r} for i, r in rejected])
 
 
+_PING = TypeAdapter(PingIn)
 _PING_LIST = TypeAdapter(list[PingIn])
 
 
@@ -78,7 +79,7 @@ def _validate_items(items: list) -> tuple[list[tuple[int, PingIn]], list[tuple[i
     invalid = []
     for index in sorted(bad):
         try:
-            valid.append((index, PingIn.model_validate(items[index])))
+            valid.append((index, _PING.validate_python(items[index])))
         except ValidationError as exc:
             invalid.append((index, _problem(exc)))
     valid.sort(key=lambda item: item[0])

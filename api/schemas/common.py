@@ -22,7 +22,9 @@ class PageOut(BaseModel, Generic[T]):
     next_offset: int | None
 
 
-class Strict(BaseModel):
-    """Request bodies: unknown fields are an error, not silently dropped."""
+# Request bodies: unknown fields are an error, not silently dropped.
+STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+class Strict(BaseModel):
+    model_config = STRICT

@@ -1,36 +1,30 @@
 from datetime import date, datetime
+from typing import Annotated, Required
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field
+from typing_extensions import TypedDict  # pydantic validates only this one before 3.12
 
-from api.schemas.common import Latitude, Longitude, Strict
+from api.schemas.common import STRICT, Latitude, Longitude, Strict
 from api.schemas.visits import VisitOut
-from sfa.tracking.ingest import PingInput
 
 
-class PingIn(Strict):
-    at: AwareDatetime
-    lat: Latitude
-    lon: Longitude
-    accuracy_m: float | None = Field(None, ge=0, allow_inf_nan=False)
-    speed_mps: float | None = Field(None, ge=0, le=400, allow_inf_nan=False)
-    bearing: float | None = Field(None, ge=0, le=360, allow_inf_nan=False)
-    altitude_m: float | None = Field(None, ge=-500, le=10_000, allow_inf_nan=False)
-    battery_pct: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
-    mock: bool = False
-    device_id: str | None = Field(None, max_length=120)
+class PingIn(TypedDict, total=False):
+    """One ping of POST /v1/pings, validated into a plain dict: ingest reads it as its
+    `PingInput` (same keys) without building a model per ping (sfa.tracking.ingest).
+    Absent optional keys stay absent; an accuracy of 0 means unknown (ingest)."""
 
-    @field_validator("accuracy_m")
-    @classmethod
-    def _zero_accuracy_is_unknown(cls, value: float | None) -> float | None:
-        # A phone reporting 0 m knows nothing; ingest stores the model as it is.
-        return value or None
+    __pydantic_config__ = STRICT  # type: ignore[misc]
 
-    def to_domain(self) -> PingInput:
-        return PingInput(at=self.at, lat=self.lat, lon=self.lon,
-                         accuracy_m=self.accuracy_m or None, speed_mps=self.speed_mps,
-                         bearing=self.bearing, altitude_m=self.altitude_m,
-                         battery_pct=self.battery_pct, mock=self.mock,
-                         device_id=self.device_id)
+    at: Required[AwareDatetime]
+    lat: Required[Latitude]
+    lon: Required[Longitude]
+    accuracy_m: Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
+    speed_mps: Annotated[float | None, Field(ge=0, le=400, allow_inf_nan=False)]
+    bearing: Annotated[float | None, Field(ge=0, le=360, allow_inf_nan=False)]
+    altitude_m: Annotated[float | None, Field(ge=-500, le=10_000, allow_inf_nan=False)]
+    battery_pct: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)]
+    mock: bool
+    device_id: Annotated[str | None, Field(max_length=120)]
 
 
 class RejectedOut(BaseModel):

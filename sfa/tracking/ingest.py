@@ -9,10 +9,10 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Required, TypedDict
 from zoneinfo import ZoneInfo
 
-from psycopg.errors import UniqueViolation
+from psycopg.errors import CheckViolation, UniqueViolation
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -32,43 +32,22 @@ _EWKB_POINT = struct.Struct("<BIIdd")
 _EWKB_POINT_SRID = 0x20000001  # wkbPoint with the SRID flag set
 
 
-@dataclass(frozen=True, slots=True)
-class PingInput:
-    at: datetime
-    lat: float
-    lon: float
-    accuracy_m: float | None = None
-    speed_mps: float | None = None
-    bearing: float | None = None
-    altitude_m: float | None = None
-    battery_pct: float | None = None
-    mock: bool = False
-    device_id: str | None = None
+class PingInput(TypedDict, total=False):
+    """A ping as ingest reads it: the API's validated JSON objects as they are (a dict
+    per ping costs about half a model instance: ~0.45 ms of a 500-ping batch, measured in
+    bench/README.md), and what the tracker protocols and GPX parse. Optional keys may be
+    absent; an accuracy of 0 means unknown."""
 
-
-class PingLike(Protocol):
-    """What ingest reads of a ping: PingInput, or the API's validated model as is."""
-
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def lat(self) -> float: ...
-    @property
-    def lon(self) -> float: ...
-    @property
-    def accuracy_m(self) -> float | None: ...
-    @property
-    def speed_mps(self) -> float | None: ...
-    @property
-    def bearing(self) -> float | None: ...
-    @property
-    def altitude_m(self) -> float | None: ...
-    @property
-    def battery_pct(self) -> float | None: ...
-    @property
-    def mock(self) -> bool: ...
-    @property
-    def device_id(self) -> str | None: ...
+    at: Required[datetime]
+    lat: Required[float]
+    lon: Required[float]
+    accuracy_m: float | None
+    speed_mps: float | None
+    bearing: float | None
+    altitude_m: float | None
+    battery_pct: float | None
+    mock: bool
+    device_id: str | None
 
 
 @dataclass
@@ -104,16 +83,18 @@ def copy_binary_rows(session: Session, table: str, rows: Sequence[tuple]) -> Non
             copy.write_row(row)
 
 
-def _row(rep_id: int, p: PingLike, _pack=_EWKB_POINT.pack) -> tuple:
-    return (rep_id, p.at, _pack(1, _EWKB_POINT_SRID, 4326, p.lon, p.lat), p.accuracy_m,
-            p.speed_mps, p.bearing, p.altitude_m, p.battery_pct, p.mock, p.device_id)
+def _row(rep_id: int, p: PingInput, _pack=_EWKB_POINT.pack) -> tuple:
+    get = p.get
+    return (rep_id, p["at"], _pack(1, _EWKB_POINT_SRID, 4326, p["lon"], p["lat"]),
+            get("accuracy_m") or None, get("speed_mps"), get("bearing"), get("altitude_m"),
+            get("battery_pct"), get("mock", False), get("device_id"))
 
 
 def ingest_pings(
     session: Session,
     *,
     rep_id: int,
-    items: Sequence[tuple[int, PingLike]],
+    items: Sequence[tuple[int, PingInput]],
     timezone: ZoneInfo,
     future_tolerance: timedelta,
     now: datetime | None = None,
@@ -125,18 +106,17 @@ def ingest_pings(
         return result
     # Whole-batch checks first: per-ping work on aware datetimes (compare, hash) is a
     # large share of a batch's CPU, and a phone's batch is nearly always all in the past.
-    instants = Instants(ping.at for _, ping in items)
+    instants = Instants(ping["at"] for _, ping in items)
     latest_allowed = now + future_tolerance
     if instants.last > latest_allowed:
         items = [item for item in items if not _too_late(item, latest_allowed,
                                                          future_tolerance, result)]
         if not items:
             return result
-        instants = Instants(ping.at for _, ping in items)
+        instants = Instants(ping["at"] for _, ping in items)
     # Repeats within the batch are not looked for here: the COPY refuses them like
     # already-stored pings, and the resend path below counts both as duplicates.
     rows = [_row(rep_id, p) for _, p in items]
-    ensure_partitions(session, instants)
     stored = _insert(session, rows, instants)
     result.accepted = len(stored)
     result.duplicates += len(rows) - len(stored)
@@ -144,13 +124,13 @@ def ingest_pings(
     return result
 
 
-def _too_late(item: tuple[int, PingLike], latest_allowed: datetime,
+def _too_late(item: tuple[int, PingInput], latest_allowed: datetime,
               future_tolerance: timedelta, result: IngestResult) -> bool:
     index, ping = item
-    if ping.at <= latest_allowed:
+    if ping["at"] <= latest_allowed:
         return False
     result.rejected.append(
-        (index, f"at {ping.at.isoformat()} is more than "
+        (index, f"at {ping['at'].isoformat()} is more than "
                 f"{future_tolerance.total_seconds() / 3600:g} h in the future; "
                 "check the device clock"))
     return True
@@ -160,24 +140,37 @@ def _insert(session: Session, rows: list[tuple], instants: Instants) -> Sequence
     """Insert rows (at `instants`), skipping ones already stored; returns the instants
     actually stored.
 
-    Fast path: COPY straight into `pings` inside a savepoint. Only when the batch holds
-    already-stored pings (a resend) or the same instant twice does it fall back to COPY
-    into a staging table and INSERT … ON CONFLICT DO NOTHING (which keeps one of the
-    repeats).
+    Fast path: COPY straight into `pings` inside a savepoint. Two refusals are repaired
+    and the COPY retried: a month without a partition yet (it is created then, so the
+    usual batch pays no catalogue lookup), and already-stored pings (a resend) or the same
+    instant twice, which fall back to COPY into a staging table and INSERT … ON CONFLICT
+    DO NOTHING (which keeps one of the repeats).
     """
     # A plain SAVEPOINT on the connection the COPY uses: SQLAlchemy's begin_nested()
     # also flushes and tracks a nested ORM transaction, which costs more than the
     # statements themselves (~20 % of a batch's CPU). The savepoint is released or rolled
     # back before this returns, so the session's view of its transaction is unchanged.
     dbapi = session.connection().connection.dbapi_connection
-    dbapi.execute("SAVEPOINT pings_copy")
-    try:
-        copy_binary_rows(session, "pings", rows)
-    except UniqueViolation:
-        dbapi.execute("ROLLBACK TO SAVEPOINT pings_copy")
-    else:
-        dbapi.execute("RELEASE SAVEPOINT pings_copy")
-        return instants
+    partitions_made = False
+    while True:
+        dbapi.execute("SAVEPOINT pings_copy")
+        try:
+            copy_binary_rows(session, "pings", rows)
+        except UniqueViolation:
+            dbapi.execute("ROLLBACK TO SAVEPOINT pings_copy")
+            break
+        except CheckViolation:  # "no partition of relation pings found for row"
+            dbapi.execute("ROLLBACK TO SAVEPOINT pings_copy")
+            if partitions_made:
+                raise
+            ensure_partitions(session, instants)
+            partitions_made = True
+        else:
+            dbapi.execute("RELEASE SAVEPOINT pings_copy")
+            return instants
+    if not partitions_made:
+        # The COPY may have stopped at a repeat before reaching a month without partition.
+        ensure_partitions(session, instants)
     session.execute(text(
         "CREATE TEMP TABLE IF NOT EXISTS pings_stage (LIKE pings INCLUDING DEFAULTS) "
         "ON COMMIT DELETE ROWS"))

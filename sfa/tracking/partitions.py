@@ -1,4 +1,5 @@
-"""Monthly partitions of `pings`, created on demand before rows for a month arrive."""
+"""Monthly partitions of `pings`, created on demand: by ingest when its COPY finds a month
+without one, by bulk loaders before they COPY."""
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime

@@ -11,7 +11,7 @@ from sfa.auth.principal import Principal
 from sfa.company import service as company_service
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from sfa.tracking import days
-from sfa.tracking.ingest import MAX_BATCH, IngestResult, PingInput, PingLike, ingest_pings
+from sfa.tracking.ingest import MAX_BATCH, IngestResult, PingInput, ingest_pings
 from sfa.tracking.models import Device
 from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
@@ -25,7 +25,7 @@ def visible_rep(session: Session, principal: Principal, rep_id: int) -> User:
 
 
 def post_pings(
-    session: Session, *, principal: Principal, items: Sequence[tuple[int, PingLike]],
+    session: Session, *, principal: Principal, items: Sequence[tuple[int, PingInput]],
     batch_size: int, now: dt.datetime | None = None,
 ) -> IngestResult:
     """A rep posts their own pings; `batch_size` counts invalid items too."""
@@ -38,7 +38,7 @@ def post_pings(
 
 
 def store_rep_pings(
-    session: Session, *, rep_id: int, items: Sequence[tuple[int, PingLike]], batch_size: int,
+    session: Session, *, rep_id: int, items: Sequence[tuple[int, PingInput]], batch_size: int,
     now: dt.datetime | None = None,
 ) -> IngestResult:
     if batch_size > MAX_BATCH:

@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 
 from sfa.tracking.models import Ping, RepDay
@@ -29,6 +30,25 @@ def test_valid_items_stored_invalid_reported_by_index(client, world, db):
     assert "future" in rejected[5] and "bearing" in rejected[7]
     assert body["accepted"] + body["duplicates"] + len(body["rejected"]) == len(batch)
     assert count(db, world.rep_a) == 3
+
+
+def test_each_ping_is_stored_with_its_fields_as_sent(client, world, db):
+    full = ping(9, accuracy_m=0, speed_mps=1.5, bearing=90, altitude_m=12, battery_pct=80,
+                mock=True, device_id="  phone-7 ")
+    bare = {"at": (NOW - timedelta(minutes=8)).isoformat(), "lat": -6.21, "lon": 106.81}
+    batch = [full, bare, ping(7, colour="red"), ping(6, mock=None)]
+    body = client.post("/v1/pings", json=batch, headers=world.headers("rep_a")).json()
+    assert body["accepted"] == 2
+    rejected = {r["index"]: r["reason"] for r in body["rejected"]}
+    assert sorted(rejected) == [2, 3]
+    assert "colour" in rejected[2] and "mock" in rejected[3]
+    stored = db.scalars(select(Ping).where(Ping.rep_id == world.rep_a.id)
+                        .order_by(Ping.at)).all()
+    got = [(p.accuracy_m, p.speed_mps, p.bearing, p.altitude_m, p.battery_pct, p.mock,
+            p.device_id) for p in stored]
+    # An accuracy of 0 means unknown; the device id is trimmed; absent means unknown.
+    assert got == [(None, 1.5, 90, 12, 80, True, "phone-7"),
+                   (None, None, None, None, None, False, None)]
 
 
 def test_resent_and_repeated_pings_are_stored_once(client, world, db):
@@ -62,6 +82,24 @@ def test_months_get_partitions_and_days_are_marked(client, world, db):
     # Both instants are on 1 February in Jakarta (UTC+7).
     days = db.execute(select(RepDay.day, RepDay.dirty).where(RepDay.rep_id == world.rep_a.id))
     assert [(d.isoformat(), dirty) for d, dirty in days] == [("2025-02-01", True)]
+
+
+@pytest.mark.parametrize("repeat_first", [False, True])
+def test_a_resend_that_reaches_a_month_without_partition(client, world, db, repeat_first):
+    # Ingest creates a month's partition when its COPY finds none. COPY routes rows to
+    # partitions as it reads them but checks uniqueness in buffered chunks (~1,000 rows or
+    # 64 kB), so with 1,500 rows between them the repeat is refused first: the fallback for
+    # repeats must create the partition too.
+    stored = ping(30)
+    client.post("/v1/pings", json=[stored], headers=world.headers("rep_a"))
+    new_month = {"at": "2024-03-10T08:00:00+00:00", "lat": -6.2, "lon": 106.8}
+    filler = [{"at": (NOW - timedelta(minutes=31, seconds=i)).isoformat(), "lat": -6.2,
+               "lon": 106.8} for i in range(1, 1501)]
+    batch = [stored, *filler, new_month] if repeat_first else [new_month, stored, *filler]
+    body = client.post("/v1/pings", json=batch, headers=world.headers("rep_a")).json()
+    assert body == {"accepted": 1501, "duplicates": 1, "rejected": []}
+    assert count(db, world.rep_a) == 1502
+    assert db.scalar(text("SELECT to_regclass('pings_2024_03')")) is not None
 
 
 def test_partition_month_is_the_utc_month_whatever_the_offset(client, world, db):

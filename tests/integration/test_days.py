@@ -93,11 +93,12 @@ def test_limerick_stops_lie_at_bus_stops(db, dublin, trace):
 
 def test_limerick_initial_jitter_adds_almost_nothing(db, dublin, trace):
     # The trace starts with ~4 minutes of a phone lying still at the first stop.
-    still = [p for p in trace if p.at < trace[0].at + timedelta(seconds=250)]
+    still = [p for p in trace if p["at"] < trace[0]["at"] + timedelta(seconds=250)]
     rep = make_user(db, "bus.still", Role.rep, dublin.team_a)
     _store(db, rep.id, still)
     result = days.compute_day(db, rep_id=rep.id, day=TRACE_DAY)
-    naive = sum(GEOD.inv(a.lon, a.lat, b.lon, b.lat)[2] for a, b in itertools.pairwise(still))
+    naive = sum(GEOD.inv(a["lon"], a["lat"], b["lon"], b["lat"])[2]
+                for a, b in itertools.pairwise(still))
     assert naive > 30
     assert result.summary.distance_m < 2.0
 
