@@ -27,7 +27,9 @@ from api.routers import (
     users,
     visits,
 )
+from sfa.auth import principal_cache
 from sfa.config import get_settings
+from sfa.db import libpq_url
 
 log = logging.getLogger("sfa.api.access")
 
@@ -81,7 +83,11 @@ async def lifespan(app: FastAPI):
     # for ~40 ms and more. Frozen objects are left out of collections.
     gc.collect()
     gc.freeze()
-    yield
+    principal_cache.cache.start(libpq_url(settings.database_url))
+    try:
+        yield
+    finally:
+        principal_cache.cache.stop()
 
 
 def create_app() -> FastAPI:

@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import DateTime, MetaData, Numeric, create_engine, func, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from sfa.config import get_settings
@@ -65,6 +65,11 @@ def make_engine(url: str) -> Engine:
         # The API's event-loop endpoints rely on it (api/deps.py).
         connect_args={"options": f"-c lock_timeout={settings.db_lock_timeout_ms}"},
     )
+
+
+def libpq_url(url: str) -> str:
+    """The postgresql:// URL libpq (psycopg itself) takes for a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @lru_cache

@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
-from sfa.auth import tokens
+from sfa.auth import principal_cache, tokens
 from sfa.auth.models import ApiKey, LoginThrottle
 from sfa.auth.passwords import verify_password
 from sfa.auth.principal import ALL_SCOPES, ROLE_SCOPES, Principal
@@ -81,9 +81,9 @@ def refresh(session: Session, *, refresh_token: str) -> TokenPair:
     return _issue_pair(user.id)
 
 
-# Every authenticated request runs this: one round trip with only what a Principal needs
-# (a manager's teams included), no ORM object. Not cached: a deactivated user or a team
-# handed to another manager takes effect on the next request.
+# What a Principal needs (a manager's teams included) in one round trip, no ORM object;
+# cached between requests until users or teams change (sfa/auth/principal_cache.py): a
+# deactivated user or a team handed to another manager takes effect once that commits.
 _PRINCIPAL_SQL = text(
     "SELECT role, team_id, is_active, "
     "CASE WHEN role = 'manager' THEN ARRAY(SELECT id FROM teams WHERE manager_id = users.id) "
@@ -92,9 +92,17 @@ _PRINCIPAL_SQL = text(
 
 def principal_for_token(session: Session, *, access_token: str) -> Principal:
     user_id = tokens.decode(access_token, "access")
+    principal = principal_cache.cache.lookup(user_id, lambda: _load_principal(session, user_id))
+    if principal is None:
+        raise Unauthenticated("this account no longer exists or is disabled")
+    return principal
+
+
+def _load_principal(session: Session, user_id: int) -> Principal | None:
+    """The user's principal; None for a user who does not exist or is disabled."""
     row = session.execute(_PRINCIPAL_SQL, {"id": user_id}).first()
     if row is None or not row.is_active:
-        raise Unauthenticated("this account no longer exists or is disabled")
+        return None
     return _user_principal(user_id, Role(row.role), row.team_id, row.managed_team_ids)
 
 
