@@ -20,6 +20,7 @@ of one check-in are listed (counted in-process with a SQLAlchemy event listener)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import multiprocessing as mp
 import resource
@@ -178,6 +179,25 @@ def load_process(conn, spec: dict) -> None:
 
 # ------------------------------------------------------------------ statements per check-in
 
+@contextlib.contextmanager
+def principal_cache_on(url: str):
+    """This process's principal cache listening, as in an API worker (its lifespan), so
+    that the in-process figures match the server's path."""
+    from sfa.auth.principal_cache import cache
+    from sfa.db import libpq_url
+
+    cache.start(libpq_url(url))
+    try:
+        deadline = time.monotonic() + 10
+        while not cache.enabled and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not cache.enabled:
+            raise RuntimeError("the principal cache did not start listening")
+        yield
+    finally:
+        cache.stop()
+
+
 def statements_of_one_check_in(clients) -> list[str]:
     """The SQL one check-in runs, through the real app in-process (no HTTP server)."""
     from fastapi.testclient import TestClient
@@ -276,7 +296,7 @@ def sync_path_breakdown(clients, n: int = 300) -> list[str]:
     profiler.disable()
     stats = pstats.Stats(profiler).stats
     wanted = [
-        ("principal_for_token", "auth/service.py", "principal (token decode + users SELECT)"),
+        ("principal_for_token", "auth/service.py", "principal (token; cached, else users SELECT)"),
         ("check_in_with_flags", "visits/service.py", "visit_service.check_in_with_flags"),
         ("get_settings", "company/service.py", "  company settings (cached)"),
         ("get_visible_point", "customers/repository.py", "  customer SELECT"),
@@ -432,9 +452,10 @@ def main() -> int:
                     parent_end.recv()
                 profile = profile_summary(raw, top=30, only=("api/", "sfa/"))
                 shutil.rmtree(raw.parent, ignore_errors=True)
-                statements = statements_of_one_check_in(clients)
-                log("in-process breakdown of the synchronous path")
-                breakdown = sync_path_breakdown(clients)
+                with principal_cache_on(cluster.url):
+                    statements = statements_of_one_check_in(clients)
+                    log("in-process breakdown of the synchronous path")
+                    breakdown = sync_path_breakdown(clients)
             parent_end.send("quit")
             loader.join(timeout=30)
         with session_scope() as session:

@@ -131,13 +131,24 @@ def check_lat_lon(lat: float, lon: float) -> None:
         raise InvalidInput(f"longitude {lon} is outside [-180, 180]")
 
 
+class _Point(WKTElement):
+    """A point made here: lat_lon() reads its coordinates back without parsing the WKT
+    (shapely's parse was ~4 % of a check-in's CPU, for the response)."""
+
+    def __init__(self, lat: float, lon: float) -> None:
+        super().__init__(f"POINT({lon!r} {lat!r})", srid=SRID)
+        self.coordinates = (lat, lon)
+
+
 def to_geography(lat: float, lon: float) -> WKTElement:
     check_lat_lon(lat, lon)
-    return WKTElement(f"POINT({lon!r} {lat!r})", srid=SRID)
+    return _Point(lat, lon)
 
 
-def lat_lon(value: WKBElement | None) -> tuple[float, float] | None:
+def lat_lon(value: WKBElement | WKTElement | None) -> tuple[float, float] | None:
     if value is None:
         return None
+    if isinstance(value, _Point):
+        return value.coordinates
     point = to_shape(value)
     return point.y, point.x

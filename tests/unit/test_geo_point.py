@@ -1,6 +1,9 @@
 import math
 
 import pytest
+from geoalchemy2.elements import WKTElement
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
 
 from sfa.errors import InvalidInput
 from sfa.geo import check_lat_lon, lat_lon, to_geography
@@ -24,3 +27,10 @@ def test_geography_is_lon_lat_order():
     element = to_geography(-6.25, 106.75)
     assert element.desc == "POINT(106.75 -6.25)" and element.srid == 4326
     assert lat_lon(None) is None
+
+
+def test_lat_lon_reads_points_made_here_and_points_loaded_alike():
+    made = to_geography(-6.25, 106.75)
+    loaded = from_shape(Point(106.75, -6.25), srid=4326)  # a WKB element, as from a row
+    assert lat_lon(made) == lat_lon(loaded) == (-6.25, 106.75)
+    assert lat_lon(WKTElement("POINT(106.75 -6.25)", srid=4326)) == (-6.25, 106.75)
