@@ -44,6 +44,16 @@ def log(message: str) -> None:
     print(f"[{time.perf_counter() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
+def interrupt(proc: subprocess.Popen, *, timeout: float) -> None:
+    """Stop a child as Ctrl-C would (it cleans up), killing it if it takes too long."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -192,12 +202,7 @@ def api_server(url: str, *, workers: int = 2, log_level: str = "warning",
         yield Server(base, proc.pid, log_path)
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            interrupt(proc, timeout=20)
         shutil.rmtree(log_dir, ignore_errors=True)
         log(f"API server pid {proc.pid} stopped")
 
@@ -337,12 +342,7 @@ def py_spy(pid: int, out_path: Path, rate: int = 200) -> Iterator[None]:
     try:
         yield
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc, timeout=30)
 
 
 def _short(frame: str) -> str:

@@ -625,18 +625,19 @@ def main() -> int:
               f"{dict(gen.dwell_sources)}), {gen.n_planned:,} planned visits "
               f"({gen.n_planned_done:,} done); generated and loaded in {load_s:.1f} s")
 
-        log("recompute #1")
-        r1, commit1, anomalies1, timer1 = recompute_once(session_factory, first_day,
-                                                          last_day)
-        with session_factory() as s:
-            flags1, anom1, other1 = counts(s)
-        log(f"  {r1:.2f} s")
-        log("recompute #2 (idempotence)")
-        r2, commit2, anomalies2, timer2 = recompute_once(session_factory, first_day,
-                                                          last_day)
-        with session_factory() as s:
-            flags2, anom2, other2 = counts(s)
-        log(f"  {r2:.2f} s")
+        def measured_pass(label: str):
+            log(label)
+            seconds, commit, anomalies, timer = recompute_once(session_factory, first_day,
+                                                               last_day)
+            with session_factory() as s:
+                counted = counts(s)
+            log(f"  {seconds:.2f} s")
+            return seconds, commit, anomalies, timer, counted
+
+        r1, commit1, anomalies1, timer1, (flags1, anom1, other1) = measured_pass(
+            "recompute #1")
+        r2, commit2, anomalies2, timer2, (flags2, anom2, other2) = measured_pass(
+            "recompute #2 (idempotence)")
         idempotent = flags1 == flags2 and anom1 == anom2 and other1 == other2
 
         log("baselines: sequential scan after a cluster restart, COPY TO STDOUT")

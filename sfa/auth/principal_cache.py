@@ -65,8 +65,12 @@ class PrincipalCache:
 
     def clear(self) -> None:
         with self._lock:
-            self._generation += 1
-            self._entries = {}
+            self._forget()
+
+    def _forget(self) -> None:
+        # Under self._lock. A load that started before this is not kept (lookup).
+        self._generation += 1
+        self._entries = {}
 
     def start(self, conninfo: str) -> None:
         """Listen for changes (a daemon thread) and cache from then on; `conninfo` is a
@@ -84,11 +88,9 @@ class PrincipalCache:
             self._starts = max(0, self._starts - 1)
             if self._starts:
                 return
-            self._current_stop.set()
-            # Caching stops now; the thread ends at its next poll.
-            self._listener = None
-            self._generation += 1
-            self._entries = {}
+            stop = self._current_stop
+        stop.set()
+        self._set_listening(stop, False)  # caching stops now; the thread ends at its next poll
 
     def _set_listening(self, stop: threading.Event, listening: bool) -> None:
         with self._lock:
@@ -96,8 +98,7 @@ class PrincipalCache:
                 return
             if listening or self._listener is stop:
                 self._listener = stop if listening else None
-            self._generation += 1
-            self._entries = {}
+            self._forget()
 
     def _listen(self, conninfo: str, stop: threading.Event) -> None:
         delay = 1.0
