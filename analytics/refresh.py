@@ -38,9 +38,14 @@ def batch_settings(session: Session) -> None:
     session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
-def recompute(session: Session, *, date_from: dt.date, date_to: dt.date,
-              rep_ids: list[int] | None = None,
-              settings: CompanySettings | None = None) -> int:
+def recompute(
+    session: Session,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    rep_ids: list[int] | None = None,
+    settings: CompanySettings | None = None,
+) -> int:
     """Flags, aggregates and anomalies of a date range; returns the anomalies stored."""
     settings = settings or company_service.get_settings(session)
     batch_settings(session)
@@ -48,15 +53,16 @@ def recompute(session: Session, *, date_from: dt.date, date_to: dt.date,
     suspicious.recompute_flags(session, scope=scope, settings=settings)
     weekly.refresh_day_aggregates(session, scope=scope)
     weekly.refresh_weeks(session, week_from=date_from, week_to=date_to, rep_ids=rep_ids)
-    return weekly.compute_anomalies(session, week_from=date_from, week_to=date_to,
-                                    rep_ids=rep_ids, settings=settings)
+    return weekly.compute_anomalies(
+        session, week_from=date_from, week_to=date_to, rep_ids=rep_ids, settings=settings
+    )
 
 
-def compute_week(session: Session, *, week_start: dt.date,
-                 rep_ids: list[int] | None = None) -> int:
+def compute_week(session: Session, *, week_start: dt.date, rep_ids: list[int] | None = None) -> int:
     monday = weekly.monday(week_start)
-    return recompute(session, date_from=monday, date_to=monday + dt.timedelta(days=6),
-                     rep_ids=rep_ids)
+    return recompute(
+        session, date_from=monday, date_to=monday + dt.timedelta(days=6), rep_ids=rep_ids
+    )
 
 
 def compute_last_week(session: Session) -> int:
@@ -75,9 +81,12 @@ def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
     step done and the rest still marked."""
     settings = company_service.get_settings(session)
     tracking = days.recompute_dirty_days(session, limit=limit, commit_each=True)
-    candidates = session.execute(text(
-        "SELECT rep_id, day FROM rep_days WHERE flags_dirty ORDER BY rep_id, day "
-        "LIMIT :limit"), {"limit": limit}).all()
+    candidates = session.execute(
+        text(
+            "SELECT rep_id, day FROM rep_days WHERE flags_dirty ORDER BY rep_id, day LIMIT :limit"
+        ),
+        {"limit": limit},
+    ).all()
     by_rep: dict[int, list[dt.date]] = defaultdict(list)
     for rep_id, day in candidates:
         by_rep[rep_id].append(day)
@@ -87,29 +96,43 @@ def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
         session.commit()
     flag_days = anomalies = 0
     for rep_id, candidate_days in by_rep.items():
-        rep_days = session.scalars(text(
-            "SELECT day FROM rep_days WHERE rep_id = :rep_id AND flags_dirty "
-            "AND day = ANY(:days) FOR UPDATE SKIP LOCKED"),
-            {"rep_id": rep_id, "days": candidate_days}).all()
+        rep_days = session.scalars(
+            text(
+                "SELECT day FROM rep_days WHERE rep_id = :rep_id AND flags_dirty "
+                "AND day = ANY(:days) FOR UPDATE SKIP LOCKED"
+            ),
+            {"rep_id": rep_id, "days": candidate_days},
+        ).all()
         if not rep_days:
             continue  # another runner has them, or they were refreshed meanwhile
         batch_settings(session)
-        anomalies += refresh_rep(session, rep_id=rep_id, date_from=min(rep_days),
-                                 date_to=max(rep_days), settings=settings)
+        anomalies += refresh_rep(
+            session,
+            rep_id=rep_id,
+            date_from=min(rep_days),
+            date_to=max(rep_days),
+            settings=settings,
+        )
         session.commit()
         flag_days += len(rep_days)
     return RefreshResult(tracking_days=tracking, flag_days=flag_days, anomalies=anomalies)
 
 
-def refresh_rep(session: Session, *, rep_id: int, date_from: dt.date, date_to: dt.date,
-                settings: CompanySettings) -> int:
+def refresh_rep(
+    session: Session,
+    *,
+    rep_id: int,
+    date_from: dt.date,
+    date_to: dt.date,
+    settings: CompanySettings,
+) -> int:
     """One rep's flags, aggregates and anomalies over a few days (check-out, late data).
 
     Customer clusters are company-wide and left to the callers that refresh them."""
     scope = Scope(date_from=date_from, date_to=date_to, rep_ids=[rep_id])
-    suspicious.recompute_flags(session, scope=scope, settings=settings,
-                               refresh_clusters=False)
+    suspicious.recompute_flags(session, scope=scope, settings=settings, refresh_clusters=False)
     weekly.refresh_day_aggregates(session, scope=scope)
     weekly.refresh_weeks(session, week_from=date_from, week_to=date_to, rep_ids=[rep_id])
-    return weekly.compute_anomalies(session, week_from=date_from, week_to=date_to,
-                                    rep_ids=[rep_id], settings=settings)
+    return weekly.compute_anomalies(
+        session, week_from=date_from, week_to=date_to, rep_ids=[rep_id], settings=settings
+    )

@@ -49,7 +49,6 @@ LANGUAGES = ("en", "id")
 _REASON_COLUMN = {"en": "reason_en", "id": "reason_id"}
 
 
-
 # --- periods --------------------------------------------------------------------------
 
 
@@ -64,20 +63,31 @@ class Filters:
 
 
 def make_filters(
-    *, team_id: int | None = None, rep_id: int | None = None, date_from: date | None = None,
-    date_to: date | None = None, week: str | None = None, week_from: str | None = None,
+    *,
+    team_id: int | None = None,
+    rep_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    week: str | None = None,
+    week_from: str | None = None,
     week_to: str | None = None,
 ) -> Filters:
     """Validate the request's filters; a period is given one way only: days
     (date_from/date_to), one week (week) or a range of weeks (week_from/week_to)."""
-    styles = [name for name, given in (
-        ("date_from/date_to", date_from is not None or date_to is not None),
-        ("week", week is not None),
-        ("week_from/week_to", week_from is not None or week_to is not None)) if given]
+    styles = [
+        name
+        for name, given in (
+            ("date_from/date_to", date_from is not None or date_to is not None),
+            ("week", week is not None),
+            ("week_from/week_to", week_from is not None or week_to is not None),
+        )
+        if given
+    ]
     if len(styles) > 1:
         raise InvalidInput(
             f"give the period one way only, not {' and '.join(styles)}",
-            hint="use date_from/date_to (days), week=2026-W47, or week_from/week_to")
+            hint="use date_from/date_to (days), week=2026-W47, or week_from/week_to",
+        )
     if week is not None:
         date_from = parse_week(week, name="week")
         date_to = date_from + timedelta(days=6)
@@ -87,10 +97,10 @@ def make_filters(
         date_to = parse_week(week_to, name="week_to") + timedelta(days=6)
     if date_from is not None and date_to is not None and date_to < date_from:
         raise InvalidInput(
-            f"the period ends ({date_to.isoformat()}) before it starts "
-            f"({date_from.isoformat()})",
+            f"the period ends ({date_to.isoformat()}) before it starts ({date_from.isoformat()})",
             hint="the end (date_to / week_to) must be on or after the start "
-                 "(date_from / week_from)")
+            "(date_from / week_from)",
+        )
     return Filters(team_id=team_id, rep_id=rep_id, date_from=date_from, date_to=date_to)
 
 
@@ -98,8 +108,9 @@ def reason_language(lang: str | None, *, company_language: str) -> str:
     """The requested language, else the company's when reasons exist in it, else English."""
     if lang is not None:
         if lang not in LANGUAGES:
-            raise InvalidInput(f"lang={lang!r} is not supported",
-                               hint=f"choose one of: {', '.join(LANGUAGES)}")
+            raise InvalidInput(
+                f"lang={lang!r} is not supported", hint=f"choose one of: {', '.join(LANGUAGES)}"
+            )
         return lang
     return company_language if company_language in LANGUAGES else "en"
 
@@ -123,31 +134,37 @@ class _Where:
         return " AND ".join(self.clauses) or "TRUE"
 
 
-def _rep_scope(session: Session, *, principal: Principal, filters: Filters,
-               rep_column: str) -> _Where:
+def _rep_scope(
+    session: Session, *, principal: Principal, filters: Filters, rep_column: str
+) -> _Where:
     """Who the caller may see, narrowed by the team and rep filters.
 
     `rep_column` is the fact table's rep id (e.g. `d.rep_id`); the reps are `u` (users)
     joined on it. Conditions on the fact table's rep id let its (rep_id, …) key serve."""
     principal.require("reports:read")
     where = _Where()
-    if filters.team_id is not None and user_repository.get_visible_team(
-            session, principal, filters.team_id) is None:
-        raise NotFound(f"team {filters.team_id} does not exist or is not visible to you",
-                       hint="GET /v1/teams lists the teams you can see")
+    if (
+        filters.team_id is not None
+        and user_repository.get_visible_team(session, principal, filters.team_id) is None
+    ):
+        raise NotFound(
+            f"team {filters.team_id} does not exist or is not visible to you",
+            hint="GET /v1/teams lists the teams you can see",
+        )
     if filters.rep_id is not None:
         rep = user_repository.get_visible_user(session, principal, filters.rep_id)
         if rep is None or rep.role is not Role.rep:
-            raise NotFound(f"rep {filters.rep_id} does not exist or is not visible to you",
-                           hint="GET /v1/users?role=rep lists the reps you can see")
+            raise NotFound(
+                f"rep {filters.rep_id} does not exist or is not visible to you",
+                hint="GET /v1/users?role=rep lists the reps you can see",
+            )
     if principal.team_ids is not None:
         if principal.is_rep:
             # A rep sees their own rows only, whatever their team shows.
             where.add(f"{rep_column} = :scope_rep_id", scope_rep_id=principal.id)
         else:
             # A manager: the reps of the teams they lead (none: no rows).
-            where.add("u.team_id = ANY(:scope_team_ids)",
-                      scope_team_ids=sorted(principal.team_ids))
+            where.add("u.team_id = ANY(:scope_team_ids)", scope_team_ids=sorted(principal.team_ids))
     if filters.team_id is not None:
         where.add("u.team_id = :team_id", team_id=filters.team_id)
     if filters.rep_id is not None:
@@ -174,33 +191,52 @@ def _week_range(where: _Where, filters: Filters, *, week_column: str) -> None:
 # --- running a report -----------------------------------------------------------------
 
 
-def _run(session: Session, *, select_sql: str, from_sql: str, where: _Where, order_by: str,
-         limit: int | None, offset: int, row_joins: str = "") -> Page[dict]:
+def _run(
+    session: Session,
+    *,
+    select_sql: str,
+    from_sql: str,
+    where: _Where,
+    order_by: str,
+    limit: int | None,
+    offset: int,
+    row_joins: str = "",
+) -> Page[dict]:
     """One page of rows (limit given) or every row for an export (limit None).
 
     The count runs on `from_sql` and the WHERE alone; `row_joins` add columns to the rows
     returned without changing which rows match. `order_by` must make the order total (end
     with a unique key) so that pages neither repeat nor skip rows."""
-    rows_sql = (f"SELECT {select_sql} FROM {from_sql} {row_joins} WHERE {where.sql} "
-                f"ORDER BY {order_by}")
+    rows_sql = (
+        f"SELECT {select_sql} FROM {from_sql} {row_joins} WHERE {where.sql} ORDER BY {order_by}"
+    )
     if limit is None:
-        rows = session.execute(text(rows_sql + " LIMIT :limit"),
-                               where.params | {"limit": MAX_EXPORT_ROWS + 1}).mappings().all()
+        rows = (
+            session.execute(
+                text(rows_sql + " LIMIT :limit"), where.params | {"limit": MAX_EXPORT_ROWS + 1}
+            )
+            .mappings()
+            .all()
+        )
         if len(rows) > MAX_EXPORT_ROWS:
             raise InvalidInput(
                 f"the export would have more than {MAX_EXPORT_ROWS:,} rows",
                 hint="narrow it with date_from/date_to, team_id or rep_id, or page through "
-                     "the JSON with limit/offset")
+                "the JSON with limit/offset",
+            )
         items = [dict(row) for row in rows]
         return Page(items=items, total=len(items), limit=max(len(items), 1), offset=0)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
     if offset < 0:
         raise InvalidInput(f"offset cannot be negative, got {offset}")
-    total = session.execute(text(f"SELECT count(*) FROM {from_sql} WHERE {where.sql}"),
-                            where.params).scalar_one()
-    rows = session.execute(text(rows_sql + " LIMIT :limit OFFSET :offset"),
-                           where.params | {"limit": limit, "offset": offset}).mappings()
+    total = session.execute(
+        text(f"SELECT count(*) FROM {from_sql} WHERE {where.sql}"), where.params
+    ).scalar_one()
+    rows = session.execute(
+        text(rows_sql + " LIMIT :limit OFFSET :offset"),
+        where.params | {"limit": limit, "offset": offset},
+    ).mappings()
     return Page(items=[dict(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
@@ -248,9 +284,15 @@ CROSS JOIN LATERAL (
 
 
 def suspicious_visits(
-    session: Session, *, principal: Principal, filters: Filters,
-    codes: list[str] | None = None, max_trust: int | None = None, lang: str | None = None,
-    limit: int | None = 50, offset: int = 0,
+    session: Session,
+    *,
+    principal: Principal,
+    filters: Filters,
+    codes: list[str] | None = None,
+    max_trust: int | None = None,
+    lang: str | None = None,
+    limit: int | None = 50,
+    offset: int = 0,
 ) -> Page[dict]:
     """Visits with at least one flag, oldest first.
 
@@ -267,15 +309,22 @@ def suspicious_visits(
     # instead of hashing every flag of the company.
     where.add("EXISTS (SELECT 1 FROM visit_flags f WHERE f.visit_id = v.id)")
     if codes:
-        where.add("EXISTS (SELECT 1 FROM visit_flags f WHERE f.visit_id = v.id"
-                  " AND f.code = ANY(:codes))", codes=sorted(set(codes)))
+        where.add(
+            "EXISTS (SELECT 1 FROM visit_flags f WHERE f.visit_id = v.id AND f.code = ANY(:codes))",
+            codes=sorted(set(codes)),
+        )
     if max_trust is not None:
         where.add("v.trust_score <= :max_trust", max_trust=max_trust)
     page = _run(
-        session, select_sql=_SUSPICIOUS_SELECT.format(rep=_REP_COLUMNS),
+        session,
+        select_sql=_SUSPICIOUS_SELECT.format(rep=_REP_COLUMNS),
         from_sql=_SUSPICIOUS_FROM,
         row_joins=_SUSPICIOUS_ROW_JOINS.format(reason_column=_REASON_COLUMN[language]),
-        where=where, order_by="v.local_day, v.check_in_at, v.id", limit=limit, offset=offset)
+        where=where,
+        order_by="v.local_day, v.check_in_at, v.id",
+        limit=limit,
+        offset=offset,
+    )
     tz = settings.tz
     for row in page.items:
         row["check_in_at"] = _local(row["check_in_at"], tz)
@@ -298,8 +347,13 @@ _ANOMALIES_SELECT = """a.rep_id, {rep}, a.week_start, a.code, a.numbers,
 
 
 def weekly_anomalies(
-    session: Session, *, principal: Principal, filters: Filters,
-    codes: list[str] | None = None, lang: str | None = None, limit: int | None = 50,
+    session: Session,
+    *,
+    principal: Principal,
+    filters: Filters,
+    codes: list[str] | None = None,
+    lang: str | None = None,
+    limit: int | None = 50,
     offset: int = 0,
 ) -> Page[dict]:
     """Weekly anomalies of the weeks overlapping the period, oldest week first."""
@@ -311,10 +365,15 @@ def weekly_anomalies(
         where.add("a.code = ANY(:codes)", codes=sorted(set(codes)))
     page = _run(
         session,
-        select_sql=_ANOMALIES_SELECT.format(rep=_REP_COLUMNS,
-                                            reason_column=_REASON_COLUMN[language]),
-        from_sql=_ANOMALIES_FROM, where=where,
-        order_by="a.week_start, u.username, a.rep_id, a.code", limit=limit, offset=offset)
+        select_sql=_ANOMALIES_SELECT.format(
+            rep=_REP_COLUMNS, reason_column=_REASON_COLUMN[language]
+        ),
+        from_sql=_ANOMALIES_FROM,
+        where=where,
+        order_by="a.week_start, u.username, a.rep_id, a.code",
+        limit=limit,
+        offset=offset,
+    )
     tz = settings.tz
     for row in page.items:
         row["week"] = iso_week_label(row["week_start"])
@@ -343,29 +402,45 @@ PLAN_GROUPINGS = ("week", "day")
 
 
 def plan_compliance(
-    session: Session, *, principal: Principal, filters: Filters, by: str = "week",
-    limit: int | None = 50, offset: int = 0,
+    session: Session,
+    *,
+    principal: Principal,
+    filters: Filters,
+    by: str = "week",
+    limit: int | None = 50,
+    offset: int = 0,
 ) -> Page[dict]:
     """Planned visits and how many were done, per rep per week (or per day with
     by="day"); rate = done / planned, None when nothing was planned."""
     if by not in PLAN_GROUPINGS:
-        raise InvalidInput(f"by={by!r} is not a grouping of this report",
-                           hint=f"choose one of: {', '.join(PLAN_GROUPINGS)}")
+        raise InvalidInput(
+            f"by={by!r} is not a grouping of this report",
+            hint=f"choose one of: {', '.join(PLAN_GROUPINGS)}",
+        )
     if by == "week":
-        where = _rep_scope(session, principal=principal, filters=filters,
-                           rep_column="w.rep_id")
+        where = _rep_scope(session, principal=principal, filters=filters, rep_column="w.rep_id")
         _week_range(where, filters, week_column="w.week_start")
-        page = _run(session, select_sql=_PLAN_WEEKS_SELECT.format(rep=_REP_COLUMNS),
-                    from_sql=_PLAN_WEEKS_FROM, where=where,
-                    order_by="w.week_start, u.username, w.rep_id", limit=limit,
-                    offset=offset)
+        page = _run(
+            session,
+            select_sql=_PLAN_WEEKS_SELECT.format(rep=_REP_COLUMNS),
+            from_sql=_PLAN_WEEKS_FROM,
+            where=where,
+            order_by="w.week_start, u.username, w.rep_id",
+            limit=limit,
+            offset=offset,
+        )
     else:
-        where = _rep_scope(session, principal=principal, filters=filters,
-                           rep_column="d.rep_id")
+        where = _rep_scope(session, principal=principal, filters=filters, rep_column="d.rep_id")
         _day_range(where, filters, day_column="d.day")
-        page = _run(session, select_sql=_PLAN_DAYS_SELECT.format(rep=_REP_COLUMNS),
-                    from_sql=_PLAN_DAYS_FROM, where=where,
-                    order_by="d.day, u.username, d.rep_id", limit=limit, offset=offset)
+        page = _run(
+            session,
+            select_sql=_PLAN_DAYS_SELECT.format(rep=_REP_COLUMNS),
+            from_sql=_PLAN_DAYS_FROM,
+            where=where,
+            order_by="d.day, u.username, d.rep_id",
+            limit=limit,
+            offset=offset,
+        )
         for row in page.items:
             row["week_start"] = monday(row["day"])
     for row in page.items:
@@ -391,15 +466,25 @@ _TEAM_DAYS_SELECT = """d.rep_id, {rep}, d.day, d.visits, d.verified_visits,
 
 
 def team_days(
-    session: Session, *, principal: Principal, filters: Filters, limit: int | None = 50,
+    session: Session,
+    *,
+    principal: Principal,
+    filters: Filters,
+    limit: int | None = 50,
     offset: int = 0,
 ) -> Page[dict]:
     """One row per rep per day that has a rep_days row, by day then rep."""
     where = _rep_scope(session, principal=principal, filters=filters, rep_column="d.rep_id")
     _day_range(where, filters, day_column="d.day")
-    page = _run(session, select_sql=_TEAM_DAYS_SELECT.format(rep=_REP_COLUMNS),
-                from_sql=_TEAM_DAYS_FROM, where=where, order_by="d.day, u.username, d.rep_id",
-                limit=limit, offset=offset)
+    page = _run(
+        session,
+        select_sql=_TEAM_DAYS_SELECT.format(rep=_REP_COLUMNS),
+        from_sql=_TEAM_DAYS_FROM,
+        where=where,
+        order_by="d.day, u.username, d.rep_id",
+        limit=limit,
+        offset=offset,
+    )
     tz = company_service.get_settings(session).tz
     for row in page.items:
         row["verified_share"] = _rate(row["verified_visits"], row["visits"])

@@ -19,8 +19,15 @@ from sqlalchemy.orm import Session
 from sfa.company.schema import CompanySettings
 from sfa.visits.flags import WEIGHTS
 
-CODES = ("consecutive_near", "rapid_visits", "clustered_customers", "overlong", "too_short",
-         "impossible_speed")
+CODES = (
+    "consecutive_near",
+    "rapid_visits",
+    "clustered_customers",
+    "overlong",
+    "too_short",
+    "impossible_speed",
+)
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -29,8 +36,12 @@ class Scope:
     rep_ids: list[int] | None = None  # None: every rep
 
     def params(self) -> dict:
-        return {"date_from": self.date_from, "date_to": self.date_to,
-                "rep_ids": self.rep_ids, "all_reps": self.rep_ids is None}
+        return {
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "rep_ids": self.rep_ids,
+            "all_reps": self.rep_ids is None,
+        }
 
 
 # The visits of the scope, with the customer's class; every indicator starts here.
@@ -237,32 +248,54 @@ def cluster_radius_m(area_m2: float) -> float:
 def refresh_customer_clusters(session: Session, settings: CompanySettings) -> int:
     """Company-wide: customers registered from one spot (fake-customer pattern)."""
     session.execute(text("DELETE FROM customer_flags WHERE code = 'clustered_customers'"))
-    result = session.execute(text(_CUSTOMER_CLUSTERS), {
-        "radius_m": cluster_radius_m(settings.cluster_area_m2),
-        "area_m2": settings.cluster_area_m2, "min_customers": settings.cluster_min_customers})
+    result = session.execute(
+        text(_CUSTOMER_CLUSTERS),
+        {
+            "radius_m": cluster_radius_m(settings.cluster_area_m2),
+            "area_m2": settings.cluster_area_m2,
+            "min_customers": settings.cluster_min_customers,
+        },
+    )
     return result.rowcount
 
 
-def recompute_flags(session: Session, *, scope: Scope, settings: CompanySettings,
-                    refresh_clusters: bool = True) -> None:
+def recompute_flags(
+    session: Session, *, scope: Scope, settings: CompanySettings, refresh_clusters: bool = True
+) -> None:
     """Replace this module's flags for the visits of `scope` and update trust scores."""
     params = scope.params()
-    session.execute(text(
-        "DELETE FROM visit_flags f USING visits v WHERE f.visit_id = v.id "
-        "AND f.code = ANY(:codes) AND v.local_day BETWEEN :date_from AND :date_to "
-        "AND (:all_reps OR v.rep_id = ANY(CAST(:rep_ids AS bigint[])))"),
-        params | {"codes": list(CODES)})
+    session.execute(
+        text(
+            "DELETE FROM visit_flags f USING visits v WHERE f.visit_id = v.id "
+            "AND f.code = ANY(:codes) AND v.local_day BETWEEN :date_from AND :date_to "
+            "AND (:all_reps OR v.rep_id = ANY(CAST(:rep_ids AS bigint[])))"
+        ),
+        params | {"codes": list(CODES)},
+    )
     if refresh_clusters:
         refresh_customer_clusters(session, settings)
     classes = {k: v.model_dump() for k, v in settings.visit_duration_by_class.items()}
     statements = [
-        (_CONSECUTIVE_NEAR, {"near_m": settings.consecutive_near_m,
-                             "near_count": settings.consecutive_near_count}),
-        (_RAPID_VISITS, {"window_minutes": settings.rapid_visits_window_minutes,
-                         "rapid_count": settings.rapid_visits_count}),
+        (
+            _CONSECUTIVE_NEAR,
+            {"near_m": settings.consecutive_near_m, "near_count": settings.consecutive_near_count},
+        ),
+        (
+            _RAPID_VISITS,
+            {
+                "window_minutes": settings.rapid_visits_window_minutes,
+                "rapid_count": settings.rapid_visits_count,
+            },
+        ),
         (_CLUSTERED_VISITS, {}),
-        (_DURATIONS, {"classes": json.dumps(classes), "min_minutes": settings.visit_min_minutes,
-                      "max_minutes": settings.visit_max_minutes}),
+        (
+            _DURATIONS,
+            {
+                "classes": json.dumps(classes),
+                "min_minutes": settings.visit_min_minutes,
+                "max_minutes": settings.visit_max_minutes,
+            },
+        ),
         (_IMPOSSIBLE_SPEED, {"max_speed_kmh": settings.max_speed_kmh}),
         (_TRUST_SCORES, {"weights": json.dumps(WEIGHTS)}),
     ]

@@ -99,8 +99,7 @@ ON CONFLICT (rep_id, week_start) DO UPDATE SET
     planned = EXCLUDED.planned, planned_done = EXCLUDED.planned_done
 """
 
-_INSERT = ("INSERT INTO weekly_anomalies (rep_id, week_start, code, numbers, reason_en, "
-           "reason_id) ")
+_INSERT = "INSERT INTO weekly_anomalies (rep_id, week_start, code, numbers, reason_en, reason_id) "
 
 # short_visits_spike: short visits rose more than spike_pct over the previous week, and
 # there are at least spike_min of them. From zero to >= spike_min counts as a spike.
@@ -203,16 +202,27 @@ def refresh_day_aggregates(session: Session, *, scope: Scope) -> None:
     session.execute(text(_DAY_AGGREGATES), scope.params())
 
 
-def refresh_weeks(session: Session, *, week_from: date, week_to: date,
-                  rep_ids: list[int] | None) -> None:
-    params = {"week_from": monday(week_from), "week_to": monday(week_to), "rep_ids": rep_ids,
-              "all_reps": rep_ids is None}
+def refresh_weeks(
+    session: Session, *, week_from: date, week_to: date, rep_ids: list[int] | None
+) -> None:
+    params = {
+        "week_from": monday(week_from),
+        "week_to": monday(week_to),
+        "rep_ids": rep_ids,
+        "all_reps": rep_ids is None,
+    }
     session.execute(text(_WEEK_AGGREGATES), params)
 
 
-def compute_anomalies(session: Session, *, week_from: date, week_to: date,
-                      rep_ids: list[int] | None, settings: CompanySettings,
-                      today: date | None = None) -> int:
+def compute_anomalies(
+    session: Session,
+    *,
+    week_from: date,
+    week_to: date,
+    rep_ids: list[int] | None,
+    settings: CompanySettings,
+    today: date | None = None,
+) -> int:
     """Replace the anomalies of the complete weeks among [week_from, week_to] (Mondays).
 
     The current week is never judged: half a week of visits would make every rep a
@@ -222,20 +232,40 @@ def compute_anomalies(session: Session, *, week_from: date, week_to: date,
     week_to = min(monday(week_to), last_complete)
     if monday(week_from) > week_to:
         return 0
-    params = {"week_from": monday(week_from), "week_to": week_to, "rep_ids": rep_ids,
-              "all_reps": rep_ids is None}
-    session.execute(text(
-        "DELETE FROM weekly_anomalies WHERE week_start BETWEEN :week_from AND :week_to "
-        "AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))"), params)
+    params = {
+        "week_from": monday(week_from),
+        "week_to": week_to,
+        "rep_ids": rep_ids,
+        "all_reps": rep_ids is None,
+    }
+    session.execute(
+        text(
+            "DELETE FROM weekly_anomalies WHERE week_start BETWEEN :week_from AND :week_to "
+            "AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))"
+        ),
+        params,
+    )
     inserted = 0
     for sql, extra in [
-        (_SHORT_SPIKE, {"spike_pct": settings.short_visits_spike_pct,
-                        "spike_min": settings.short_visits_spike_min}),
-        (_COUNT_OUTLIER, {"history_weeks": settings.visit_count_history_weeks,
-                          "min_history": settings.visit_count_min_history_weeks,
-                          "sigmas": settings.visit_count_sigma}),
-        (_LOW_RATE, {"rate_pct": settings.low_visit_rate_pct,
-                     "rate_weeks": settings.low_visit_rate_weeks}),
+        (
+            _SHORT_SPIKE,
+            {
+                "spike_pct": settings.short_visits_spike_pct,
+                "spike_min": settings.short_visits_spike_min,
+            },
+        ),
+        (
+            _COUNT_OUTLIER,
+            {
+                "history_weeks": settings.visit_count_history_weeks,
+                "min_history": settings.visit_count_min_history_weeks,
+                "sigmas": settings.visit_count_sigma,
+            },
+        ),
+        (
+            _LOW_RATE,
+            {"rate_pct": settings.low_visit_rate_pct, "rate_weeks": settings.low_visit_rate_weeks},
+        ),
     ]:
         inserted += session.execute(text(sql), params | extra).rowcount
     return inserted

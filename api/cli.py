@@ -34,9 +34,12 @@ def migrate(revision: str = "head") -> None:
 def create_admin(
     username: str,
     full_name: Annotated[str, typer.Option()] = "Administrator",
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                          confirmation_prompt=True,
-                                          envvar="SFA_ADMIN_PASSWORD")] = ...,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, envvar="SFA_ADMIN_PASSWORD"
+        ),
+    ] = ...,
 ) -> None:
     """Create an administrator (password prompted, or SFA_ADMIN_PASSWORD)."""
     from sfa.auth.passwords import hash_password
@@ -50,8 +53,14 @@ def create_admin(
         if repository.find_by_username(session, username) is not None:
             console.print(f"[red]user {username!r} already exists")
             raise typer.Exit(1)
-        session.add(User(username=username, full_name=full_name, role=Role.admin,
-                         password_hash=hash_password(password)))
+        session.add(
+            User(
+                username=username,
+                full_name=full_name,
+                role=Role.admin,
+                password_hash=hash_password(password),
+            )
+        )
     console.print(f"[green]administrator {username!r} created")
 
 
@@ -76,17 +85,22 @@ def seed_demo() -> None:
         if history.created:
             anomalies = analyse_demo_history(session, history, progress=progress)
     if result.created:
-        console.print(f"[green]demo data loaded: {result.teams} teams, {result.users} users, "
-                      f"{result.customers} customers")
+        console.print(
+            f"[green]demo data loaded: {result.teams} teams, {result.users} users, "
+            f"{result.customers} customers"
+        )
     if history.created:
-        console.print(f"[green]demo history loaded: {history.date_from} to {history.date_to}, "
-                      f"{history.visits} visits, {history.planned_visits} planned, "
-                      f"{history.pings} pings, {anomalies} weekly anomalies "
-                      "(who carries which anomaly: sfa/demo/history.py)")
+        console.print(
+            f"[green]demo history loaded: {history.date_from} to {history.date_to}, "
+            f"{history.visits} visits, {history.planned_visits} planned, "
+            f"{history.pings} pings, {anomalies} weekly anomalies "
+            "(who carries which anomaly: sfa/demo/history.py)"
+        )
     if not result.created and not history.created:
         console.print("demo data already present; nothing to do")
-    console.print(f"demo logins: admin / manager.budi / manager.sari / rep01..rep24, "
-                  f"password {DEMO_PASSWORD}")
+    console.print(
+        f"demo logins: admin / manager.budi / manager.sari / rep01..rep24, password {DEMO_PASSWORD}"
+    )
 
 
 def analyse_demo_history(session, history, *, progress=None) -> int:
@@ -103,8 +117,7 @@ def analyse_demo_history(session, history, *, progress=None) -> int:
         done += n
         progress("tracking days", done, total)
     progress("analytics", 0, 1)
-    anomalies = refresh.recompute(session, date_from=history.date_from,
-                                  date_to=history.date_to)
+    anomalies = refresh.recompute(session, date_from=history.date_from, date_to=history.date_to)
     progress("analytics", 1, 1)
     return anomalies
 
@@ -129,8 +142,10 @@ def import_gpx(
             raise typer.Exit(1)
         with console.status(f"importing {len(pings)} points"):
             result = tracking_service.import_pings(session, rep_id=rep.id, pings=pings)
-    console.print(f"[green]{result.accepted} stored, {result.duplicates} duplicates, "
-                  f"{len(result.rejected)} rejected")
+    console.print(
+        f"[green]{result.accepted} stored, {result.duplicates} duplicates, "
+        f"{len(result.rejected)} rejected"
+    )
     for index, reason in result.rejected[:20]:
         console.print(f"  point {index}: {reason}")
 
@@ -145,8 +160,13 @@ def serve(
     import uvicorn
 
     console.print(f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers,
-                log_level=os.environ.get("SFA_LOG_LEVEL", "info").lower())
+    uvicorn.run(
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=os.environ.get("SFA_LOG_LEVEL", "info").lower(),
+    )
 
 
 @app.command()

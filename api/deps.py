@@ -84,8 +84,10 @@ get_loop_session = session_dependency(_make_session, on_loop=True)
 
 def session_overrides(make_session: Callable[[], Session]) -> dict:
     """dependency_overrides that make every request use `make_session` (tests)."""
-    return {get_session: session_dependency(make_session),
-            get_loop_session: session_dependency(make_session, on_loop=True)}
+    return {
+        get_session: session_dependency(make_session),
+        get_loop_session: session_dependency(make_session, on_loop=True),
+    }
 
 
 # scope="function": commit (or roll back) before the response is sent. With FastAPI's

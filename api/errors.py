@@ -86,8 +86,12 @@ def _unavailable(exc: OperationalError, sqlstate: str | None) -> bool:
     """The database is down, restarting, or dropped this connection: errors raised by the
     client library itself carry no SQLSTATE; 08 is connection exceptions, 57P operator
     intervention (shutdown, crash, starting up)."""
-    return (exc.connection_invalidated or sqlstate is None or sqlstate.startswith("08")
-            or sqlstate.startswith("57P"))
+    return (
+        exc.connection_invalidated
+        or sqlstate is None
+        or sqlstate.startswith("08")
+        or sqlstate.startswith("57P")
+    )
 
 
 async def _operational_error(request: Request, exc: OperationalError) -> JSONResponse:
@@ -95,19 +99,33 @@ async def _operational_error(request: Request, exc: OperationalError) -> JSONRes
     if sqlstate == _LOCK_NOT_AVAILABLE:
         log.warning("lock wait timed out on %s %s", request.method, request.url.path)
         return JSONResponse(
-            error_body("busy", "the records this request changes are being changed by "
-                       "another request; nothing was stored", hint="retry in a moment: "
-                       "resending the same request (same client_id) is safe"),
-            status_code=503, headers={"Retry-After": "1"})
+            error_body(
+                "busy",
+                "the records this request changes are being changed by "
+                "another request; nothing was stored",
+                hint="retry in a moment: resending the same request (same client_id) is safe",
+            ),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
     if _unavailable(exc, sqlstate):
         # A pooled connection the server closed (restart, failover) is found dead only
         # when used (sfa.db.make_engine); the pool has replaced the others by now.
-        log.error("database unavailable on %s %s: %s", request.method, request.url.path,
-                  type(exc.orig).__name__)
+        log.error(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__,
+        )
         return JSONResponse(
-            error_body("database_unavailable", "the database could not be reached; "
-                       "nothing was stored", hint="retry in a few seconds"),
-            status_code=503, headers={"Retry-After": "2"})
+            error_body(
+                "database_unavailable",
+                "the database could not be reached; nothing was stored",
+                hint="retry in a few seconds",
+            ),
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
     return await _unexpected(request, exc)
 
 

@@ -45,8 +45,10 @@ class AccessLog:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        request_id = next((v.decode("latin-1") for k, v in scope["headers"]
-                           if k == b"x-request-id"), None) or uuid.uuid4().hex[:16]
+        request_id = (
+            next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
+            or uuid.uuid4().hex[:16]
+        )
         started = time.perf_counter()
         status = 500
 
@@ -54,15 +56,24 @@ class AccessLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()),
-                                      (b"x-request-id", request_id.encode("latin-1"))]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info("%s %s %s %.1fms rid=%s", scope["method"], scope["path"], status,
-                     (time.perf_counter() - started) * 1000, request_id)
+            log.info(
+                "%s %s %s %.1fms rid=%s",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )
+
 
 DESCRIPTION = """Field sales force automation API.
 
@@ -91,13 +102,27 @@ async def lifespan(app: FastAPI):
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="SFA backend", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(title="SFA backend", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
     # Routes are tried in order (~1 µs each); the mobile app's hot paths come first. No two
     # routers' paths overlap, so the order changes nothing else.
-    for module in (health, visits, tracking, auth, users, customers, settings, analytics,
-                   reports, plans, catalog, orders, notifications, sync, erp_inbound):
+    for module in (
+        health,
+        visits,
+        tracking,
+        auth,
+        users,
+        customers,
+        settings,
+        analytics,
+        reports,
+        plans,
+        catalog,
+        orders,
+        notifications,
+        sync,
+        erp_inbound,
+    ):
         app.include_router(module.router)
 
     app.add_middleware(AccessLog)

@@ -34,13 +34,15 @@ def _company_today(session) -> date:
 def send_notifications(session) -> object:
     # The sender commits its claims and outcomes in its own short transactions (see
     # sfa/notifications/sender.py); the job's session only holds the advisory lock.
-    return notification_sender.run_sender(get_sessionmaker(),
-                                          channels=channels_from_settings(get_settings()))
+    return notification_sender.run_sender(
+        get_sessionmaker(), channels=channels_from_settings(get_settings())
+    )
 
 
 def overdue_invoice_reminders(session) -> int:
     return notification_rules.schedule_overdue_invoice_reminders(
-        session, today=_company_today(session))
+        session, today=_company_today(session)
+    )
 
 
 def target_progress(session) -> int:
@@ -61,26 +63,55 @@ def erp_sync_job(session) -> object:
 def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
     """Every job; cron schedules are in the company's timezone."""
     return [
-        Job(name="purge-login-throttle", func=auth_service.purge_login_throttle,
-            schedule={"trigger": "interval", "minutes": 30}),
+        Job(
+            name="purge-login-throttle",
+            func=auth_service.purge_login_throttle,
+            schedule={"trigger": "interval", "minutes": 30},
+        ),
         # Late pings and new visits make days stale: tracking, flags, day/week aggregates.
-        Job(name="refresh-dirty-days", func=refresh.refresh_dirty,
-            schedule={"trigger": "interval", "minutes": 1}),
+        Job(
+            name="refresh-dirty-days",
+            func=refresh.refresh_dirty,
+            schedule={"trigger": "interval", "minutes": 1},
+        ),
         # Journey plans become dated planned visits two weeks ahead, every night.
-        Job(name="expand-plans", func=plan_service.expand_upcoming,
-            schedule={"trigger": "cron", "hour": 0, "minute": 10, "timezone": timezone}),
-        Job(name="weekly-anomalies", func=refresh.compute_last_week,
-            schedule={"trigger": "cron", "day_of_week": "mon", "hour": 6, "minute": 0,
-                      "timezone": timezone}),
+        Job(
+            name="expand-plans",
+            func=plan_service.expand_upcoming,
+            schedule={"trigger": "cron", "hour": 0, "minute": 10, "timezone": timezone},
+        ),
+        Job(
+            name="weekly-anomalies",
+            func=refresh.compute_last_week,
+            schedule={
+                "trigger": "cron",
+                "day_of_week": "mon",
+                "hour": 6,
+                "minute": 0,
+                "timezone": timezone,
+            },
+        ),
         # Orders out, master data and documents in (DESIGN §2 item 7).
-        Job(name="erp-sync", func=erp_sync_job,
-            schedule={"trigger": "interval", "minutes": erp_sync_minutes}),
-        Job(name="send-notifications", func=send_notifications,
-            schedule={"trigger": "interval", "minutes": 1}),
-        Job(name="overdue-invoice-reminders", func=overdue_invoice_reminders,
-            schedule={"trigger": "cron", "hour": 8, "minute": 0, "timezone": timezone}),
-        Job(name="target-progress", func=target_progress,
-            schedule={"trigger": "cron", "hour": 7, "minute": 30, "timezone": timezone}),
+        Job(
+            name="erp-sync",
+            func=erp_sync_job,
+            schedule={"trigger": "interval", "minutes": erp_sync_minutes},
+        ),
+        Job(
+            name="send-notifications",
+            func=send_notifications,
+            schedule={"trigger": "interval", "minutes": 1},
+        ),
+        Job(
+            name="overdue-invoice-reminders",
+            func=overdue_invoice_reminders,
+            schedule={"trigger": "cron", "hour": 8, "minute": 0, "timezone": timezone},
+        ),
+        Job(
+            name="target-progress",
+            func=target_progress,
+            schedule={"trigger": "cron", "hour": 7, "minute": 30, "timezone": timezone},
+        ),
     ]
 
 
@@ -91,8 +122,9 @@ def run_scheduler() -> None:
         timezone, erp_sync_minutes = company.timezone, company.erp_sync_minutes
     for job in all_jobs(timezone, erp_sync_minutes=erp_sync_minutes):
         # coalesce + max_instances=1: a late run is done once, not once per missed tick.
-        scheduler.add_job(run_locked, args=[job], id=job.name, coalesce=True, max_instances=1,
-                          **job.schedule)
+        scheduler.add_job(
+            run_locked, args=[job], id=job.name, coalesce=True, max_instances=1, **job.schedule
+        )
         log.info("scheduled %s %s", job.name, job.schedule)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     scheduler.start()

@@ -62,8 +62,10 @@ def free_port() -> int:
 
 def machine_line(when: str = "start") -> str:
     load = os.getloadavg()
-    return (f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
-            f"{load[2]:.2f} at {when} (other processes on the machine add noise)")
+    return (
+        f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
+        f"{load[2]:.2f} at {when} (other processes on the machine add noise)"
+    )
 
 
 def use_database(url: str) -> None:
@@ -93,25 +95,34 @@ def pg_cluster(db: str = "sfa_bench") -> Iterator[Cluster]:
     data_dir = Path(tempfile.mkdtemp(prefix="sfa-bench-pg-"))
     port = free_port()
     script = ROOT / "scripts" / "pg.sh"
-    log(f"starting a throwaway PostGIS cluster in {data_dir} on port {port} "
-        f"(fsync={os.environ.get('SFA_PG_FSYNC', 'on')})")
+    log(
+        f"starting a throwaway PostGIS cluster in {data_dir} on port {port} "
+        f"(fsync={os.environ.get('SFA_PG_FSYNC', 'on')})"
+    )
     # A server that has been running keeps finished WAL segments and reuses them; a new
     # cluster creates (and zero-fills, and fsyncs: 16 MB) a segment every few seconds
     # under write load, and each creation stalls every commit for 50-100 ms here. That is
     # the fresh cluster's cost, not ours: min_wal_size keeps recycled segments and
     # _warm_wal() makes them before anything is measured.
-    env = os.environ | {"SFA_PG_OPTIONS": f"-c min_wal_size={WARM_WAL_MB}MB "
-                        f"-c max_wal_size={4 * WARM_WAL_MB}MB "
-                        + os.environ.get("SFA_PG_OPTIONS", "")}
-    subprocess.run([script, "start", str(data_dir), str(port), db], check=True,
-                   stdout=subprocess.DEVNULL, env=env)
+    env = os.environ | {
+        "SFA_PG_OPTIONS": f"-c min_wal_size={WARM_WAL_MB}MB "
+        f"-c max_wal_size={4 * WARM_WAL_MB}MB " + os.environ.get("SFA_PG_OPTIONS", "")
+    }
+    subprocess.run(
+        [script, "start", str(data_dir), str(port), db],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=env,
+    )
     try:
         url = f"postgresql+psycopg://sfa@127.0.0.1:{port}/{db}"
         use_database(url)
         migrate.upgrade(url)
         _warm_wal()
-        log(f"migrated; {WARM_WAL_MB} MB of WAL segments ready for reuse, as on a server "
-            "that has been running")
+        log(
+            f"migrated; {WARM_WAL_MB} MB of WAL segments ready for reuse, as on a server "
+            "that has been running"
+        )
         pid = int((data_dir / "postmaster.pid").read_text().split()[0])
         yield Cluster(url, pid)
     finally:
@@ -136,9 +147,13 @@ def _warm_wal() -> None:
         # PLAIN storage: no compression, so each ~1.8 KB row is ~1.8 KB of WAL.
         session.execute(text("CREATE TABLE _bench_wal (g int, pad text)"))
         session.execute(text("ALTER TABLE _bench_wal ALTER pad SET STORAGE PLAIN"))
-        session.execute(text("INSERT INTO _bench_wal SELECT g, repeat(md5(g::text), 56) "
-                             "FROM generate_series(1, :rows) g"),
-                        {"rows": WARM_WAL_MB * 1024 * 1024 // 1850})
+        session.execute(
+            text(
+                "INSERT INTO _bench_wal SELECT g, repeat(md5(g::text), 56) "
+                "FROM generate_series(1, :rows) g"
+            ),
+            {"rows": WARM_WAL_MB * 1024 * 1024 // 1850},
+        )
         session.execute(text("DROP TABLE _bench_wal"))
     with session_scope() as session:
         session.execute(text("CHECKPOINT"))
@@ -152,8 +167,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def api_server(url: str, *, workers: int = 2, log_level: str = "warning",
-               factory: str | None = None) -> Iterator[Server]:
+def api_server(
+    url: str, *, workers: int = 2, log_level: str = "warning", factory: str | None = None
+) -> Iterator[Server]:
     """`sfa serve --workers N` as a real server on a free loopback port.
 
     The log level defaults to warning: per-request access lines would otherwise be
@@ -168,26 +184,51 @@ def api_server(url: str, *, workers: int = 2, log_level: str = "warning",
     env = os.environ | {"SFA_DATABASE_URL": url, "SFA_LOG_LEVEL": log_level}
     factory = factory or os.environ.get("BENCH_APP_FACTORY")
     if factory is None:
-        command = [str(VENV_BIN / "sfa"), "serve", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(workers)]
+        command = [
+            str(VENV_BIN / "sfa"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
     else:  # an app factory "module:function" under bench/, for A/B experiments
-        command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--app-dir",
-                   str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(workers), "--log-level", log_level]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            log_level,
+        ]
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(
-            command,
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     base = f"http://127.0.0.1:{port}"
-    log(f"API server pid {proc.pid}: {factory or 'sfa serve'} --workers {workers} on {base} "
-        f"(log level {log_level})")
+    log(
+        f"API server pid {proc.pid}: {factory or 'sfa serve'} --workers {workers} on {base} "
+        f"(log level {log_level})"
+    )
     try:
         deadline = time.monotonic() + 60
         ready = 0
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"the API server exited ({proc.returncode}):\n"
-                                   + log_path.read_text()[-3000:])
+                raise RuntimeError(
+                    f"the API server exited ({proc.returncode}):\n" + log_path.read_text()[-3000:]
+                )
             try:
                 # Several answers in a row: each worker must have started.
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
@@ -259,8 +300,15 @@ def worker_pids(parent: int) -> list[int]:
 JAKARTA = (-6.2000, 106.8300)
 
 
-def make_teams(session, *, teams: int, reps_per_team: int, customers_per_team: int,
-               seed: int = 7, spread_deg: float = 0.05):
+def make_teams(
+    session,
+    *,
+    teams: int,
+    reps_per_team: int,
+    customers_per_team: int,
+    seed: int = 7,
+    spread_deg: float = 0.05,
+):
     """Teams with reps and customers around Jakarta; returns
     [(team_id, [rep_id...], [(customer_id, lat, lon)...])]."""
     import numpy as np
@@ -274,9 +322,16 @@ def make_teams(session, *, teams: int, reps_per_team: int, customers_per_team: i
         team = Team(name=f"Bench team {t:03d}")
         session.add(team)
         session.flush()
-        reps = [User(username=f"bench.rep.{t:03d}.{r:03d}", full_name=f"Bench Rep {t}.{r}",
-                     role=Role.rep, team_id=team.id, password_hash="!bench-no-login")
-                for r in range(reps_per_team)]
+        reps = [
+            User(
+                username=f"bench.rep.{t:03d}.{r:03d}",
+                full_name=f"Bench Rep {t}.{r}",
+                role=Role.rep,
+                team_id=team.id,
+                password_hash="!bench-no-login",
+            )
+            for r in range(reps_per_team)
+        ]
         session.add_all(reps)
         session.flush()
         c_lat = JAKARTA[0] + rng.uniform(-spread_deg, spread_deg, customers_per_team)
@@ -291,15 +346,26 @@ def insert_customers(session, team_id: int, prefix: str, lats, lons):
     """Customers of one team at the given points; returns [(id, lat, lon)]."""
     from sqlalchemy import text
 
-    rows = session.execute(
-        text("INSERT INTO customers (code, name, customer_class, team_id, location, "
-             "location_status, is_distributor) "
-             "SELECT :prefix || '-' || i, 'Toko ' || :prefix || '-' || i, 'toko', :team, "
-             "ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, 'imported', false "
-             "FROM unnest(CAST(:lats AS float8[]), CAST(:lons AS float8[])) "
-             "WITH ORDINALITY AS p(lat, lon, i) ORDER BY i RETURNING id"),
-        {"prefix": prefix, "team": team_id, "lats": [float(x) for x in lats],
-         "lons": [float(x) for x in lons]}).scalars().all()
+    rows = (
+        session.execute(
+            text(
+                "INSERT INTO customers (code, name, customer_class, team_id, location, "
+                "location_status, is_distributor) "
+                "SELECT :prefix || '-' || i, 'Toko ' || :prefix || '-' || i, 'toko', :team, "
+                "ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, 'imported', false "
+                "FROM unnest(CAST(:lats AS float8[]), CAST(:lons AS float8[])) "
+                "WITH ORDINALITY AS p(lat, lon, i) ORDER BY i RETURNING id"
+            ),
+            {
+                "prefix": prefix,
+                "team": team_id,
+                "lats": [float(x) for x in lats],
+                "lons": [float(x) for x in lons],
+            },
+        )
+        .scalars()
+        .all()
+    )
     return [(cid, float(la), float(lo)) for cid, la, lo in zip(rows, lats, lons, strict=True)]
 
 
@@ -310,6 +376,7 @@ def access_token(user_id: int) -> str:
 
 
 # ---------------------------------------------------------------- reporting
+
 
 def percentile(sorted_values, q: float) -> float:
     """Nearest-rank percentile of an ascending list (q in 0..100)."""
@@ -325,6 +392,7 @@ def banner(title: str) -> None:
 
 # ---------------------------------------------------------------- profiling
 
+
 @contextlib.contextmanager
 def py_spy(pid: int, out_path: Path, rate: int = 200) -> Iterator[None]:
     """Sample `pid` and its subprocesses (uvicorn's workers) with py-spy while the block
@@ -335,9 +403,23 @@ def py_spy(pid: int, out_path: Path, rate: int = 200) -> Iterator[None]:
         yield
         return
     proc = subprocess.Popen(
-        [str(exe), "record", "--pid", str(pid), "--subprocesses", "--gil",
-         "--rate", str(rate), "--format", "raw", "--output", str(out_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(exe),
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--gil",
+            "--rate",
+            str(rate),
+            "--format",
+            "raw",
+            "--output",
+            str(out_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.0)  # py-spy attaches to every worker before the load starts
     try:
         yield
@@ -369,8 +451,7 @@ def profile_summary(raw_path: Path, *, top: int = 25, only: tuple[str, ...] = ()
         if not stack:
             continue
         n = int(count)
-        frames = [_short(f) for f in stack.split(";")
-                  if not f.startswith("process ") and f.strip()]
+        frames = [_short(f) for f in stack.split(";") if not f.startswith("process ") and f.strip()]
         if not frames:
             continue
         total += n
@@ -405,21 +486,24 @@ class RawHttp:
         self.host, self.port = host, port
         self.reader = self.writer = None
 
-    async def request(self, method: str, path: str, headers: bytes = b"",
-                      body: bytes = b"") -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, headers: bytes = b"", body: bytes = b""
+    ) -> tuple[int, bytes]:
         import asyncio
 
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(b"%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n%s" % (
-            method.encode(), path.encode(), self.host.encode(), headers, len(body), body))
+        self.writer.write(
+            b"%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (method.encode(), path.encode(), self.host.encode(), headers, len(body), body)
+        )
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         lower = head.lower()
         at = lower.find(b"\r\ncontent-length:")
         if at < 0:
             raise RuntimeError(f"response without Content-Length: {head[:200]!r}")
-        length = int(lower[at + 17:lower.index(b"\r\n", at + 2)])
+        length = int(lower[at + 17 : lower.index(b"\r\n", at + 2)])
         payload = await self.reader.readexactly(length)
         if b"\r\nconnection: close" in lower:
             self.writer.close()

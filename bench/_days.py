@@ -46,12 +46,15 @@ class SyntheticDay:
 
 
 def _metres_to_deg(lat: float, north_m, east_m):
-    return (np.asarray(north_m) / M_PER_DEG_LAT,
-            np.asarray(east_m) / (M_PER_DEG_LAT * np.cos(np.radians(lat))))
+    return (
+        np.asarray(north_m) / M_PER_DEG_LAT,
+        np.asarray(east_m) / (M_PER_DEG_LAT * np.cos(np.radians(lat))),
+    )
 
 
-def make_day(seed: int, n_pings: int = 2000, day: date = DAY,
-             centre: tuple[float, float] = (-6.2, 106.83)) -> SyntheticDay:
+def make_day(
+    seed: int, n_pings: int = 2000, day: date = DAY, centre: tuple[float, float] = (-6.2, 106.83)
+) -> SyntheticDay:
     rng = np.random.default_rng(seed)
     home_lat = centre[0] + rng.uniform(-0.08, 0.08)
     home_lon = centre[1] + rng.uniform(-0.08, 0.08)

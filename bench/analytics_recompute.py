@@ -78,8 +78,10 @@ M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(CENTRE[0]))
 
 
 def offset(lat: float, lon: float, metres: float, bearing: float) -> tuple[float, float]:
-    return (lat + metres * math.cos(bearing) / M_PER_DEG_LAT,
-            lon + metres * math.sin(bearing) / M_PER_DEG_LON)
+    return (
+        lat + metres * math.cos(bearing) / M_PER_DEG_LAT,
+        lon + metres * math.sin(bearing) / M_PER_DEG_LON,
+    )
 
 
 def approx_m(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -87,6 +89,7 @@ def approx_m(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 # ------------------------------------------------------------------ data
+
 
 @dataclass
 class Rep:
@@ -109,8 +112,12 @@ def create_people_and_customers(session, rng: random.Random, reps: int):
 
     from sfa.users.models import Role, Team, User
 
-    admin = User(username="bench.admin", full_name="Bench Admin", role=Role.admin,
-                 password_hash="!bench-no-login")
+    admin = User(
+        username="bench.admin",
+        full_name="Bench Admin",
+        role=Role.admin,
+        password_hash="!bench-no-login",
+    )
     session.add(admin)
     out: list[Rep] = []
     big_team = None
@@ -120,9 +127,16 @@ def create_people_and_customers(session, rng: random.Random, reps: int):
         session.add(team)
         session.flush()
         big_team = big_team or team.id
-        users = [User(username=f"bench.rep.{t:02d}.{r:03d}", full_name=f"Bench Rep {t}.{r}",
-                      role=Role.rep, team_id=team.id, password_hash="!bench-no-login")
-                 for r in range(size)]
+        users = [
+            User(
+                username=f"bench.rep.{t:02d}.{r:03d}",
+                full_name=f"Bench Rep {t}.{r}",
+                role=Role.rep,
+                team_id=team.id,
+                password_hash="!bench-no-login",
+            )
+            for r in range(size)
+        ]
         session.add_all(users)
         session.flush()
         # Each rep serves ~40 customers of the team: scattered shops, and for one rep in
@@ -225,8 +239,10 @@ def generate_visits(reps: list[Rep], weeks: int, rng: random.Random) -> Generate
             low_rate = week in rep.low_rate_weeks
             for d, day_customers in enumerate(days):
                 local_day = monday + timedelta(days=d)
-                day_utc = datetime(local_day.year, local_day.month, local_day.day,
-                                   tzinfo=UTC) - JAKARTA_UTC_OFFSET
+                day_utc = (
+                    datetime(local_day.year, local_day.month, local_day.day, tzinfo=UTC)
+                    - JAKARTA_UTC_OFFSET
+                )
                 clock = day_utc + timedelta(hours=8, minutes=rng.uniform(0, 60))
                 day_end = day_utc + timedelta(hours=18, minutes=30)
                 prev_pos = None
@@ -245,8 +261,9 @@ def generate_visits(reps: list[Rep], weeks: int, rng: random.Random) -> Generate
                         if in_market and leg_m < 60:
                             travel_min = rng.uniform(1, 2)
                         else:
-                            travel_min = leg_m / 1000 / rng.uniform(15, 30) * 60 \
-                                + rng.uniform(3, 10)
+                            travel_min = leg_m / 1000 / rng.uniform(15, 30) * 60 + rng.uniform(
+                                3, 10
+                            )
                             if leg_m > 3000 and rng.random() < 0.002:
                                 travel_min = rng.uniform(0.5, 1.0)  # impossible leg
                         clock += timedelta(minutes=travel_min)
@@ -274,10 +291,13 @@ def generate_visits(reps: list[Rep], weeks: int, rng: random.Random) -> Generate
                         source = "not_checked_out"
                     if source == "check_out":
                         out_at = check_in + timedelta(minutes=minutes)
-                        o_lat, o_lon = offset(lat, lon, rng.uniform(0, 10),
-                                              rng.uniform(0, 2 * math.pi))
-                        check_out = f"{_ts(out_at)}\t{_point(o_lat, o_lon)}\t" \
-                                    f"{rng.uniform(4, 25):.1f}\tf\tbench"
+                        o_lat, o_lon = offset(
+                            lat, lon, rng.uniform(0, 10), rng.uniform(0, 2 * math.pi)
+                        )
+                        check_out = (
+                            f"{_ts(out_at)}\t{_point(o_lat, o_lon)}\t"
+                            f"{rng.uniform(4, 25):.1f}\tf\tbench"
+                        )
                         dwell = round(minutes * 60)
                     else:
                         check_out = "\\N\t\\N\t\\N\t\\N\t\\N"
@@ -295,24 +315,27 @@ def generate_visits(reps: list[Rep], weeks: int, rng: random.Random) -> Generate
                         pw(f"{planned_id}\t{rep.id}\t{cid}\t{local_day}\tjourney\t{visit_id}\n")
                         out.n_planned_done += 1
                     sent = check_in + timedelta(seconds=rng.uniform(0, 5))
-                    vw(f"{visit_id}\t{rep.id}\t{visit_id:032x}\tbench\t{cid}\t"
-                       f"{planned or NULL}\tbench-phone-{rep.id}\t"
-                       f"{_ts(check_in)}\t{_ts(sent)}\t{_ts(sent + timedelta(seconds=1))}\t"
-                       f"{_point(lat, lon)}\t{rng.uniform(4, 25):.1f}\tf\t"
-                       f"{'too_far' if too_far else 'verified'}\t{dist_m:.1f}\t300\t"
-                       f"{check_out}\t{dwell}\t{source}\t{local_day}\n")
+                    vw(
+                        f"{visit_id}\t{rep.id}\t{visit_id:032x}\tbench\t{cid}\t"
+                        f"{planned or NULL}\tbench-phone-{rep.id}\t"
+                        f"{_ts(check_in)}\t{_ts(sent)}\t{_ts(sent + timedelta(seconds=1))}\t"
+                        f"{_point(lat, lon)}\t{rng.uniform(4, 25):.1f}\tf\t"
+                        f"{'too_far' if too_far else 'verified'}\t{dist_m:.1f}\t300\t"
+                        f"{check_out}\t{dwell}\t{source}\t{local_day}\n"
+                    )
                 # Planned but not visited: a few a week normally, ~40 % of the plan in
                 # a low-compliance stretch.
-                missed = (rng.randint(3, 5) if low_rate
-                          else (1 if rng.random() < 0.08 else 0))
+                missed = rng.randint(3, 5) if low_rate else (1 if rng.random() < 0.08 else 0)
                 visited = {r[0] for r in rows}
                 candidates = [c[0] for c in portfolio if c[0] not in visited]
                 for cid in rng.sample(candidates, min(missed, len(candidates))):
                     planned_id += 1
                     pw(f"{planned_id}\t{rep.id}\t{cid}\t{local_day}\tjourney\t\\N\n")
         if (n + 1) % 100 == 0:
-            log(f"  generated visits of {n + 1}/{len(reps)} reps "
-                f"({visit_id:,} visits, {time.perf_counter() - t0:.1f} s)")
+            log(
+                f"  generated visits of {n + 1}/{len(reps)} reps "
+                f"({visit_id:,} visits, {time.perf_counter() - t0:.1f} s)"
+            )
     out.n_visits, out.n_planned = visit_id, planned_id
     return out
 
@@ -322,7 +345,8 @@ VISIT_COLUMNS = (
     "check_in_at, sent_at, received_at, check_in_position, check_in_accuracy_m, "
     "check_in_mock, verification_status, distance_to_customer_m, radius_m, check_out_at, "
     "check_out_position, check_out_accuracy_m, check_out_mock, check_out_hash, "
-    "dwell_seconds, dwell_source, local_day")
+    "dwell_seconds, dwell_source, local_day"
+)
 PLANNED_COLUMNS = "id, rep_id, customer_id, day, source, visit_id"
 
 
@@ -332,7 +356,7 @@ def copy_in(session, table: str, columns: str, buffer: io.StringIO) -> None:
     step = 8 << 20
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for i in range(0, len(data), step):
-            copy.write(data[i:i + step])
+            copy.write(data[i : i + step])
 
 
 def load(session, reps_n: int, weeks: int):
@@ -340,8 +364,7 @@ def load(session, reps_n: int, weeks: int):
 
     rng = random.Random(20260104)
     log("creating teams, reps and customers")
-    admin_id, big_team, reps, markets, clusters = create_people_and_customers(
-        session, rng, reps_n)
+    admin_id, big_team, reps, markets, clusters = create_people_and_customers(session, rng, reps_n)
     log(f"generating visits ({reps_n} reps x {weeks} weeks)")
     gen = generate_visits(reps, weeks, rng)
     log(f"COPY {gen.n_visits:,} visits and {gen.n_planned:,} planned visits")
@@ -351,13 +374,15 @@ def load(session, reps_n: int, weeks: int):
     copy_in(session, "visits", VISIT_COLUMNS, gen.visits)
     copy_in(session, "planned_visits", PLANNED_COLUMNS, gen.planned)
     session.execute(text("SET LOCAL session_replication_role = origin"))
-    orphans = session.execute(text(
-        "SELECT (SELECT count(*) FROM visits v WHERE NOT EXISTS "
-        "        (SELECT 1 FROM users u WHERE u.id = v.rep_id)"
-        "        OR NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = v.customer_id)) + "
-        "       (SELECT count(*) FROM planned_visits p WHERE NOT EXISTS "
-        "        (SELECT 1 FROM visits v WHERE v.id = p.visit_id) AND p.visit_id IS NOT NULL)"
-    )).scalar_one()
+    orphans = session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM visits v WHERE NOT EXISTS "
+            "        (SELECT 1 FROM users u WHERE u.id = v.rep_id)"
+            "        OR NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = v.customer_id)) + "
+            "       (SELECT count(*) FROM planned_visits p WHERE NOT EXISTS "
+            "        (SELECT 1 FROM visits v WHERE v.id = p.visit_id) AND p.visit_id IS NOT NULL)"
+        )
+    ).scalar_one()
     assert orphans == 0, f"{orphans} rows break a foreign key"
     session.execute(text("SELECT setval('visits_id_seq', :n)"), {"n": gen.n_visits})
     session.execute(text("SELECT setval('planned_visits_id_seq', :n)"), {"n": gen.n_planned})
@@ -374,6 +399,7 @@ def load(session, reps_n: int, weeks: int):
 
 # ------------------------------------------------------------------ measuring
 
+
 def statement_labels() -> dict[str, str]:
     """SQL text of analytics' statements -> a short name."""
     from analytics import suspicious, weekly
@@ -381,8 +407,12 @@ def statement_labels() -> dict[str, str]:
     labels = {}
     for module, prefix in ((suspicious, "suspicious"), (weekly, "weekly")):
         for name, value in vars(module).items():
-            if (name.startswith("_") and name.isupper() and isinstance(value, str)
-                    and name not in ("_INSERT", "_SCOPED_VISITS")):
+            if (
+                name.startswith("_")
+                and name.isupper()
+                and isinstance(value, str)
+                and name not in ("_INSERT", "_SCOPED_VISITS")
+            ):
                 labels[value] = f"{prefix}.{name}"
     return labels
 
@@ -425,14 +455,15 @@ class StatementTimer:
             result = execute(statement, params, *args, **kwargs)
             seconds = time.perf_counter() - t0
             cpu = _process_cpu(self.backend) - cpu0
-            wal = execute(self._wal, {"a": str(lsn0),
-                                      "b": str(execute(self._lsn).scalar_one())}).scalar_one()
+            wal = execute(
+                self._wal, {"a": str(lsn0), "b": str(execute(self._lsn).scalar_one())}
+            ).scalar_one()
             if sql is not None:
                 label = self.labels.get(sql) or " ".join(sql.split())[:48]
                 rows = getattr(result, "rowcount", -1)
-                self.records.append((label, seconds, rows, sql, dict(params or {}), cpu,
-                                     int(wal)))
+                self.records.append((label, seconds, rows, sql, dict(params or {}), cpu, int(wal)))
             return result
+
         self.session.execute = timed
         return self
 
@@ -441,14 +472,20 @@ class StatementTimer:
 
     def table(self) -> str:
         total = sum(r[1] for r in self.records) or 1
-        lines = [f"    {'statement':<48} {'wall s':>7} {'share':>6} {'cpu s':>6} "
-                 f"{'WAL MB':>7} {'rows':>9}"]
+        lines = [
+            f"    {'statement':<48} {'wall s':>7} {'share':>6} {'cpu s':>6} "
+            f"{'WAL MB':>7} {'rows':>9}"
+        ]
         for label, seconds, rows, _, _, cpu, wal in self.records:
-            lines.append(f"    {label:<48} {seconds:7.3f} {100 * seconds / total:5.1f}% "
-                         f"{cpu:6.2f} {wal / 1048576:7.1f} {rows:9,}")
-        lines.append(f"    {'sum':<48} {total:7.3f} {'':6} "
-                     f"{sum(r[5] for r in self.records):6.2f} "
-                     f"{sum(r[6] for r in self.records) / 1048576:7.1f}")
+            lines.append(
+                f"    {label:<48} {seconds:7.3f} {100 * seconds / total:5.1f}% "
+                f"{cpu:6.2f} {wal / 1048576:7.1f} {rows:9,}"
+            )
+        lines.append(
+            f"    {'sum':<48} {total:7.3f} {'':6} "
+            f"{sum(r[5] for r in self.records):6.2f} "
+            f"{sum(r[6] for r in self.records) / 1048576:7.1f}"
+        )
         return "\n".join(lines)
 
 
@@ -471,16 +508,25 @@ def recompute_once(session_factory, first_day: date, last_day: date):
 def counts(session):
     from sqlalchemy import text
 
-    flags = dict(session.execute(text(
-        "SELECT code, count(*) FROM visit_flags GROUP BY code ORDER BY code")).all())
-    anomalies = dict(session.execute(text(
-        "SELECT code, count(*) FROM weekly_anomalies GROUP BY code ORDER BY code")).all())
-    other = session.execute(text(
-        "SELECT (SELECT count(*) FROM rep_days), (SELECT count(*) FROM rep_weeks), "
-        "(SELECT count(*) FROM customer_flags), "
-        "(SELECT count(*) FROM visits WHERE trust_score < 100), "
-        "(SELECT count(DISTINCT visit_id) FROM visit_flags), "
-        "(SELECT round(avg(trust_score), 2) FROM visits)")).one()
+    flags = dict(
+        session.execute(
+            text("SELECT code, count(*) FROM visit_flags GROUP BY code ORDER BY code")
+        ).all()
+    )
+    anomalies = dict(
+        session.execute(
+            text("SELECT code, count(*) FROM weekly_anomalies GROUP BY code ORDER BY code")
+        ).all()
+    )
+    other = session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM rep_days), (SELECT count(*) FROM rep_weeks), "
+            "(SELECT count(*) FROM customer_flags), "
+            "(SELECT count(*) FROM visits WHERE trust_score < 100), "
+            "(SELECT count(DISTINCT visit_id) FROM visit_flags), "
+            "(SELECT round(avg(trust_score), 2) FROM visits)"
+        )
+    ).one()
     return flags, anomalies, other
 
 
@@ -497,13 +543,15 @@ def restart_cluster(cluster_dir: Path, port: int, db: str) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the benchmark cluster (pid {pid}) did not stop in 120 s")
         time.sleep(0.2)
-    subprocess.run([script, "start", str(cluster_dir), str(port), db], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [script, "start", str(cluster_dir), str(port), db], check=True, stdout=subprocess.DEVNULL
+    )
 
 
 SEQ_SCAN_SQL = (
     "SELECT count(*), sum(dwell_seconds), min(check_in_at), max(check_out_at), "
-    "sum(distance_to_customer_m), sum(trust_score) FROM visits")
+    "sum(distance_to_customer_m), sum(trust_score) FROM visits"
+)
 
 
 def baselines(engine):
@@ -537,20 +585,19 @@ def team_report(session_factory, admin_id: int, team_id: int):
     from sfa.auth.principal import ROLE_SCOPES, Principal
     from sfa.users.models import Role
 
-    principal = Principal(kind="user", id=admin_id, role=Role.admin,
-                          scopes=ROLE_SCOPES[Role.admin])
-    filters = reports.Filters(team_id=team_id, date_from=REPORT_MONTH[0],
-                              date_to=REPORT_MONTH[1])
+    principal = Principal(kind="user", id=admin_id, role=Role.admin, scopes=ROLE_SCOPES[Role.admin])
+    filters = reports.Filters(team_id=team_id, date_from=REPORT_MONTH[0], date_to=REPORT_MONTH[1])
     results = {}
-    for name, limit in (("whole month (limit=None, export)", None),
-                        ("first page (limit=50, JSON)", 50)):
+    for name, limit in (
+        ("whole month (limit=None, export)", None),
+        ("first page (limit=50, JSON)", 50),
+    ):
         times, page = [], None
         for _ in range(6):
             session = session_factory()
             try:
                 t0 = time.perf_counter()
-                page = reports.team_days(session, principal=principal, filters=filters,
-                                         limit=limit)
+                page = reports.team_days(session, principal=principal, filters=filters, limit=limit)
                 times.append((time.perf_counter() - t0) * 1000)
             finally:
                 session.close()
@@ -571,8 +618,9 @@ def explain_all(session_factory, records) -> list[tuple[str, float, str]]:
                 session.execute(text(sql), params)  # settings, not plannable
                 continue
             t0 = time.perf_counter()
-            lines = session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql),
-                                    params).scalars().all()
+            lines = (
+                session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params).scalars().all()
+            )
             plans.append((label, time.perf_counter() - t0, "\n".join(lines)))
     finally:
         session.rollback()
@@ -582,19 +630,25 @@ def explain_all(session_factory, records) -> list[tuple[str, float, str]]:
 
 # ------------------------------------------------------------------ main
 
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=500)
     parser.add_argument("--weeks", type=int, default=20)
     parser.add_argument("--explain", choices=("auto", "always", "never"), default="auto")
-    parser.add_argument("--plan-threshold", type=float, default=0.5,
-                        help="print the plans of statements slower than this (seconds)")
+    parser.add_argument(
+        "--plan-threshold",
+        type=float,
+        default=0.5,
+        help="print the plans of statements slower than this (seconds)",
+    )
     args = parser.parse_args()
 
     first_day = FIRST_MONDAY
     last_day = FIRST_MONDAY + timedelta(weeks=args.weeks, days=-1)
-    banner(f"analytics recompute: {args.reps} reps x {args.weeks} weeks "
-           f"({first_day} .. {last_day})")
+    banner(
+        f"analytics recompute: {args.reps} reps x {args.weeks} weeks ({first_day} .. {last_day})"
+    )
     print(machine_line())
     import analytics
 
@@ -610,34 +664,40 @@ def main() -> int:
         t0 = time.perf_counter()
         try:
             admin_id, big_team, big_team_reps, gen, markets, clusters = load(
-                session, args.reps, args.weeks)
-            n_customers, n_reps = session.execute(text(
-                "SELECT (SELECT count(*) FROM customers), "
-                "(SELECT count(*) FROM users WHERE role = 'rep')")).one()
-            size_mb = session.execute(text(
-                "SELECT pg_total_relation_size('visits') / 1048576.0")).scalar_one()
+                session, args.reps, args.weeks
+            )
+            n_customers, n_reps = session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM customers), "
+                    "(SELECT count(*) FROM users WHERE role = 'rep')"
+                )
+            ).one()
+            size_mb = session.execute(
+                text("SELECT pg_total_relation_size('visits') / 1048576.0")
+            ).scalar_one()
         finally:
             session.close()
         load_s = time.perf_counter() - t0
-        print(f"data: {n_reps} reps in {TEAMS} teams, {n_customers:,} customers "
-              f"({markets} market streets, {clusters} one-spot clusters), "
-              f"{gen.n_visits:,} visits ({size_mb:.0f} MB with indexes; dwell sources "
-              f"{dict(gen.dwell_sources)}), {gen.n_planned:,} planned visits "
-              f"({gen.n_planned_done:,} done); generated and loaded in {load_s:.1f} s")
+        print(
+            f"data: {n_reps} reps in {TEAMS} teams, {n_customers:,} customers "
+            f"({markets} market streets, {clusters} one-spot clusters), "
+            f"{gen.n_visits:,} visits ({size_mb:.0f} MB with indexes; dwell sources "
+            f"{dict(gen.dwell_sources)}), {gen.n_planned:,} planned visits "
+            f"({gen.n_planned_done:,} done); generated and loaded in {load_s:.1f} s"
+        )
 
         def measured_pass(label: str):
             log(label)
-            seconds, commit, anomalies, timer = recompute_once(session_factory, first_day,
-                                                               last_day)
+            seconds, commit, anomalies, timer = recompute_once(session_factory, first_day, last_day)
             with session_factory() as s:
                 counted = counts(s)
             log(f"  {seconds:.2f} s")
             return seconds, commit, anomalies, timer, counted
 
-        r1, commit1, anomalies1, timer1, (flags1, anom1, other1) = measured_pass(
-            "recompute #1")
+        r1, commit1, anomalies1, timer1, (flags1, anom1, other1) = measured_pass("recompute #1")
         r2, commit2, anomalies2, timer2, (flags2, anom2, other2) = measured_pass(
-            "recompute #2 (idempotence)")
+            "recompute #2 (idempotence)"
+        )
         idempotent = flags1 == flags2 and anom1 == anom2 and other1 == other2
 
         log("baselines: sequential scan after a cluster restart, COPY TO STDOUT")
@@ -653,45 +713,71 @@ def main() -> int:
         report = team_report(session_factory, admin_id, big_team)
 
         banner("results")
-        print(f"recompute #1: {r1:.2f} s wall (commit {commit1 * 1000:.0f} ms), "
-              f"{anomalies1:,} anomalies stored; per statement:")
+        print(
+            f"recompute #1: {r1:.2f} s wall (commit {commit1 * 1000:.0f} ms), "
+            f"{anomalies1:,} anomalies stored; per statement:"
+        )
         print(timer1.table())
-        print(f"recompute #2: {r2:.2f} s wall (commit {commit2 * 1000:.0f} ms), "
-              f"{anomalies2:,} anomalies stored; per statement:")
+        print(
+            f"recompute #2: {r2:.2f} s wall (commit {commit2 * 1000:.0f} ms), "
+            f"{anomalies2:,} anomalies stored; per statement:"
+        )
         print(timer2.table())
-        print(f"idempotent (flags, anomalies, rep_days/rep_weeks/customer_flags counts, "
-              f"trust scores identical): {'yes' if idempotent else 'NO'}")
-        print(f"visits: {gen.n_visits:,}; flagged visits: {other1[4]:,}; "
-              f"trust < 100: {other1[3]:,}; mean trust score {other1[5]}")
-        print("visit_flags by code: " + ", ".join(f"{k} {v:,}" for k, v in flags1.items())
-              + f" (total {sum(flags1.values()):,})")
-        print("weekly_anomalies by code: "
-              + ", ".join(f"{k} {v:,}" for k, v in anom1.items())
-              + f" (total {sum(anom1.values()):,})")
-        print(f"rep_days {other1[0]:,}, rep_weeks {other1[1]:,}, flagged customers "
-              f"{other1[2]:,}")
-        print(f"baseline seq scan ({SEQ_SCAN_SQL[:60]}...): {seq_cold * 1000:.0f} ms first "
-              f"after restart (PostgreSQL buffers cold, OS cache warm), "
-              f"{seq_warm * 1000:.0f} ms best warm")
-        print(f"baseline COPY (SELECT * FROM visits) TO STDOUT -> /dev/null: "
-              f"{copy_s * 1000:.0f} ms ({copy_bytes / 1048576:.0f} MB)")
-        print(f"ratio recompute #1 / seq scan: {r1 / seq_cold:.0f}x (cold), "
-              f"{r1 / seq_warm:.0f}x (warm); / COPY: {r1 / copy_s:.1f}x")
-        print(f"ratio recompute #2 / seq scan: {r2 / seq_cold:.0f}x (cold), "
-              f"{r2 / seq_warm:.0f}x (warm); / COPY: {r2 / copy_s:.1f}x")
+        print(
+            f"idempotent (flags, anomalies, rep_days/rep_weeks/customer_flags counts, "
+            f"trust scores identical): {'yes' if idempotent else 'NO'}"
+        )
+        print(
+            f"visits: {gen.n_visits:,}; flagged visits: {other1[4]:,}; "
+            f"trust < 100: {other1[3]:,}; mean trust score {other1[5]}"
+        )
+        print(
+            "visit_flags by code: "
+            + ", ".join(f"{k} {v:,}" for k, v in flags1.items())
+            + f" (total {sum(flags1.values()):,})"
+        )
+        print(
+            "weekly_anomalies by code: "
+            + ", ".join(f"{k} {v:,}" for k, v in anom1.items())
+            + f" (total {sum(anom1.values()):,})"
+        )
+        print(f"rep_days {other1[0]:,}, rep_weeks {other1[1]:,}, flagged customers {other1[2]:,}")
+        print(
+            f"baseline seq scan ({SEQ_SCAN_SQL[:60]}...): {seq_cold * 1000:.0f} ms first "
+            f"after restart (PostgreSQL buffers cold, OS cache warm), "
+            f"{seq_warm * 1000:.0f} ms best warm"
+        )
+        print(
+            f"baseline COPY (SELECT * FROM visits) TO STDOUT -> /dev/null: "
+            f"{copy_s * 1000:.0f} ms ({copy_bytes / 1048576:.0f} MB)"
+        )
+        print(
+            f"ratio recompute #1 / seq scan: {r1 / seq_cold:.0f}x (cold), "
+            f"{r1 / seq_warm:.0f}x (warm); / COPY: {r1 / copy_s:.1f}x"
+        )
+        print(
+            f"ratio recompute #2 / seq scan: {r2 / seq_cold:.0f}x (cold), "
+            f"{r2 / seq_warm:.0f}x (warm); / COPY: {r2 / copy_s:.1f}x"
+        )
         worst_report = 0.0
         for name, (times, total, items, reps) in report.items():
-            print(f"team report analytics.reports.team_days, team of {big_team_reps} reps, "
-                  f"{REPORT_MONTH[0]}..{REPORT_MONTH[1]}, {name}: {total:,} rows "
-                  f"({items:,} returned, {reps} reps); first {times[0]:.1f} ms, median "
-                  f"{statistics.median(times[1:]):.1f} ms, max {max(times[1:]):.1f} ms")
+            print(
+                f"team report analytics.reports.team_days, team of {big_team_reps} reps, "
+                f"{REPORT_MONTH[0]}..{REPORT_MONTH[1]}, {name}: {total:,} rows "
+                f"({items:,} returned, {reps} reps); first {times[0]:.1f} ms, median "
+                f"{statistics.median(times[1:]):.1f} ms, max {max(times[1:]):.1f} ms"
+            )
             worst_report = max(worst_report, times[0], max(times[1:]))
         ok_recompute = max(r1, r2) <= TARGET_RECOMPUTE_S
         ok_report = worst_report <= TARGET_REPORT_MS
-        print(f"target full recompute <= {TARGET_RECOMPUTE_S:.0f} s: "
-              f"{'met' if ok_recompute else 'MISSED'} ({r1:.2f} s, {r2:.2f} s)")
-        print(f"target one-month team report <= {TARGET_REPORT_MS:.0f} ms: "
-              f"{'met' if ok_report else 'MISSED'} (worst {worst_report:.1f} ms)")
+        print(
+            f"target full recompute <= {TARGET_RECOMPUTE_S:.0f} s: "
+            f"{'met' if ok_recompute else 'MISSED'} ({r1:.2f} s, {r2:.2f} s)"
+        )
+        print(
+            f"target one-month team report <= {TARGET_REPORT_MS:.0f} ms: "
+            f"{'met' if ok_report else 'MISSED'} (worst {worst_report:.1f} ms)"
+        )
 
         if args.explain == "always" or (args.explain == "auto" and not ok_recompute):
             log("EXPLAIN ANALYZE of every statement of one recompute (rolled back)")

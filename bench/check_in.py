@@ -59,13 +59,21 @@ def checkin_body(rep_index: int, customer: tuple[int, float, float], k: int) -> 
     now = datetime.now(UTC)
     _, lat, lon = customer
     sign = 1 if k % 2 else -1
-    return {"client_id": str(uuid.uuid4()), "customer_id": customer[0],
-            "at": (now - timedelta(seconds=2)).isoformat(), "lat": lat + sign * OFFSET_DEG,
-            "lon": lon - sign * OFFSET_DEG, "accuracy_m": 8.0, "mock": False,
-            "sent_at": now.isoformat(), "device_id": f"bench-phone-{rep_index}"}
+    return {
+        "client_id": str(uuid.uuid4()),
+        "customer_id": customer[0],
+        "at": (now - timedelta(seconds=2)).isoformat(),
+        "lat": lat + sign * OFFSET_DEG,
+        "lon": lon - sign * OFFSET_DEG,
+        "accuracy_m": 8.0,
+        "mock": False,
+        "sent_at": now.isoformat(),
+        "device_id": f"bench-phone-{rep_index}",
+    }
 
 
 # ------------------------------------------------------------------ load process
+
 
 async def _phase(spec: dict, kind: str, seconds: float, warmup: float) -> dict:
     import asyncio
@@ -81,8 +89,7 @@ async def _phase(spec: dict, kind: str, seconds: float, warmup: float) -> dict:
     if use_httpx:
         import httpx
 
-        limits = httpx.Limits(max_connections=len(clients),
-                              max_keepalive_connections=len(clients))
+        limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
         shared = httpx.AsyncClient(base_url=spec["base_url"], limits=limits, timeout=30)
     start = time.perf_counter()
     record_from = start + warmup
@@ -127,10 +134,14 @@ async def _phase(spec: dict, kind: str, seconds: float, warmup: float) -> dict:
                     method, path, headers = "POST", "/v1/visits/check-in", json_auth
                     body = json.dumps(payload).encode()
                 if use_httpx:
-                    hdrs = dict(line.split(": ", 1) for line in
-                                headers.decode().strip().split("\r\n") if line)
-                    response = await shared.request(method, path, headers=hdrs,
-                                                    content=body or None)
+                    hdrs = dict(
+                        line.split(": ", 1)
+                        for line in headers.decode().strip().split("\r\n")
+                        if line
+                    )
+                    response = await shared.request(
+                        method, path, headers=hdrs, content=body or None
+                    )
                     status, text = response.status_code, response.text
                 else:
                     status, raw = await conn.request(method, path, headers, body)
@@ -153,8 +164,13 @@ async def _phase(spec: dict, kind: str, seconds: float, warmup: float) -> dict:
             await shared.aclose()
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    return {"latencies": latencies, "errors": errors, "status": status_counts,
-            "seconds": seconds, "client_cpu": cpu / (time.perf_counter() - start)}
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "status": status_counts,
+        "seconds": seconds,
+        "client_cpu": cpu / (time.perf_counter() - start),
+    }
 
 
 def load_process(conn, spec: dict) -> None:
@@ -162,6 +178,7 @@ def load_process(conn, spec: dict) -> None:
 
     try:
         import uvloop
+
         uvloop.install()
     except ImportError:
         pass
@@ -178,6 +195,7 @@ def load_process(conn, spec: dict) -> None:
 
 
 # ------------------------------------------------------------------ statements per check-in
+
 
 @contextlib.contextmanager
 def principal_cache_on(url: str):
@@ -219,8 +237,11 @@ def statements_of_one_check_in(clients) -> list[str]:
             headers = {"Authorization": f"Bearer {token}"}
             for k in (10_001, 10_002):  # the first warms caches; the second is listed
                 seen.clear()
-                r = client.post("/v1/visits/check-in", headers=headers,
-                                json=checkin_body(rep_index, customers[k % len(customers)], k))
+                r = client.post(
+                    "/v1/visits/check-in",
+                    headers=headers,
+                    json=checkin_body(rep_index, customers[k % len(customers)], k),
+                )
                 if r.status_code != 201:
                     raise RuntimeError(f"check-in failed: {r.status_code} {r.text[:200]}")
     finally:
@@ -269,8 +290,9 @@ def sync_path_breakdown(clients, n: int = 300) -> list[str]:
         principal = auth_service.principal_for_token(session, access_token=token)
         if kind == "checkin":
             k = counter[0]
-            body = CheckInIn.model_validate(checkin_body(rep_index, customers[k % len(customers)],
-                                                         k))
+            body = CheckInIn.model_validate(
+                checkin_body(rep_index, customers[k % len(customers)], k)
+            )
             out = completed(visits_router.check_in(session, principal, body, Response()))
         else:
             out = completed(auth_router.me(session, principal))
@@ -287,8 +309,10 @@ def sync_path_breakdown(clients, n: int = 300) -> list[str]:
             request(kind)
         wall = (time.perf_counter() - wall0) / n * 1000
         cpu = (time.process_time() - cpu0) / n * 1000
-        lines.append(f"  {kind:8} {wall:6.2f} ms wall, {cpu:6.2f} ms CPU of this process "
-                     "per request (single thread, no HTTP)")
+        lines.append(
+            f"  {kind:8} {wall:6.2f} ms wall, {cpu:6.2f} ms CPU of this process "
+            "per request (single thread, no HTTP)"
+        )
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(n):
@@ -313,12 +337,15 @@ def sync_path_breakdown(clients, n: int = 300) -> list[str]:
             if name == func and file.endswith(where):
                 calls += ncalls
                 cum += ct
-        lines.append(f"    {label:44}{1000 * cum / n:6.2f} ms {100 * cum / total:5.1f}%"
-                     f"  ({calls / n:.1f} calls)")
+        lines.append(
+            f"    {label:44}{1000 * cum / n:6.2f} ms {100 * cum / total:5.1f}%"
+            f"  ({calls / n:.1f} calls)"
+        )
     return lines
 
 
 # ------------------------------------------------------------------ parent
+
 
 def rate_met(result: dict, offered: float) -> bool:
     """Closed loop: the measured rate is the capacity. Open loop: the offered rate (at
@@ -338,8 +365,12 @@ def connections_per_worker(server) -> str:
 
     port = server.base_url.rsplit(":", 1)[1]
     try:
-        out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
-                             capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return "?"
     counts: dict[str, int] = {}
@@ -355,16 +386,27 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto")
-    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
-                        help="load generator: lean asyncio HTTP/1.1 (default) or httpx")
-    parser.add_argument("--connect", choices=("keep-alive", "per-request"),
-                        default="keep-alive",
-                        help="one connection per client for the whole run (default), or a "
-                        "new connection per request, as a phone that checks in every few "
-                        "minutes makes")
-    parser.add_argument("--rate", type=float, default=0.0,
-                        help="open loop: offered requests/s in total (default: closed loop, "
-                        "each client sends again as soon as it has its answer)")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: lean asyncio HTTP/1.1 (default) or httpx",
+    )
+    parser.add_argument(
+        "--connect",
+        choices=("keep-alive", "per-request"),
+        default="keep-alive",
+        help="one connection per client for the whole run (default), or a "
+        "new connection per request, as a phone that checks in every few "
+        "minutes makes",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="open loop: offered requests/s in total (default: closed loop, "
+        "each client sends again as soon as it has its answer)",
+    )
     args = parser.parse_args()
 
     banner("check-in: POST /v1/visits/check-in, latency and throughput")
@@ -376,11 +418,17 @@ def main() -> int:
 
         reps_per_team = -(-args.clients // TEAMS)
         with session_scope() as session:
-            teams = make_teams(session, teams=TEAMS, reps_per_team=reps_per_team,
-                               customers_per_team=CUSTOMERS_PER_TEAM)
+            teams = make_teams(
+                session,
+                teams=TEAMS,
+                reps_per_team=reps_per_team,
+                customers_per_team=CUSTOMERS_PER_TEAM,
+            )
         reps = [(rep_id, customers) for _, rep_ids, customers in teams for rep_id in rep_ids]
-        clients = [(i, access_token(rep_id), customers)
-                   for i, (rep_id, customers) in enumerate(reps[:args.clients])]
+        clients = [
+            (i, access_token(rep_id), customers)
+            for i, (rep_id, customers) in enumerate(reps[: args.clients])
+        ]
         log(f"{TEAMS} teams, {len(reps)} reps, {TEAMS * CUSTOMERS_PER_TEAM} customers")
 
         results: dict[str, dict] = {}
@@ -388,20 +436,30 @@ def main() -> int:
         with api_server(cluster.url, workers=args.workers) as server:
             ctx = mp.get_context("spawn")
             parent_end, child_end = ctx.Pipe()
-            spec = {"base_url": server.base_url, "clients": clients, "client": args.client,
-                    "rate": args.rate, "connect": args.connect}
+            spec = {
+                "base_url": server.base_url,
+                "clients": clients,
+                "client": args.client,
+                "rate": args.rate,
+                "connect": args.connect,
+            }
             loader = ctx.Process(target=load_process, args=(child_end, spec), daemon=True)
             loader.start()
             if parent_end.recv() != "ready":
                 raise RuntimeError("load process failed to start")
-            log(f"load process pid {loader.pid}: {args.clients} concurrent tasks "
-                f"(asyncio, {args.client} client)")
+            log(
+                f"load process pid {loader.pid}: {args.clients} concurrent tasks "
+                f"(asyncio, {args.client} client)"
+            )
 
             def sessions() -> int:
                 with session_scope() as session:
-                    return session.execute(text(
-                        "SELECT sessions FROM pg_stat_database "
-                        "WHERE datname = current_database()")).scalar()
+                    return session.execute(
+                        text(
+                            "SELECT sessions FROM pg_stat_database "
+                            "WHERE datname = current_database()"
+                        )
+                    ).scalar()
 
             def phase(kind: str) -> dict:
                 log(f"{kind}: {args.warmup:g} s warm-up + {args.seconds:g} s recorded ...")
@@ -423,17 +481,21 @@ def main() -> int:
                     raise RuntimeError(f"{kind} phase failed: {out['error']}")
                 out["server_cpu"] = (cpu1[server.pid] - cpu0[server.pid]) / wall
                 out["pg_cpu"] = (cpu1[cluster.pid] - cpu0[cluster.pid]) / wall
-                out["other_cpu"] = max(0.0, busy / wall - out["server_cpu"] - out["pg_cpu"]
-                                       - out["client_cpu"])
+                out["other_cpu"] = max(
+                    0.0, busy / wall - out["server_cpu"] - out["pg_cpu"] - out["client_cpu"]
+                )
                 lat = sorted(out["latencies"])
                 out["rate"] = len(lat) / out["seconds"]
-                out["p50"], out["p90"], out["p99"] = (percentile(lat, q) * 1000
-                                                      for q in (50, 90, 99))
+                out["p50"], out["p90"], out["p99"] = (
+                    percentile(lat, q) * 1000 for q in (50, 90, 99)
+                )
                 out["max"] = lat[-1] * 1000 if lat else float("nan")
                 out["n"] = len(lat)
                 bad = sum(n for s, n in out["status"].items() if s >= 300)
-                log(f"{kind}: {out['rate']:,.0f} req/s, p50 {out['p50']:.1f} ms, "
-                    f"p99 {out['p99']:.1f} ms, {bad} errors {out['errors'][:1]}")
+                log(
+                    f"{kind}: {out['rate']:,.0f} req/s, p50 {out['p50']:.1f} ms, "
+                    f"p99 {out['p99']:.1f} ms, {bad} errors {out['errors'][:1]}"
+                )
                 if bad:
                     raise RuntimeError(f"{kind}: {bad} failed requests: {out['errors']}")
                 return out
@@ -460,48 +522,74 @@ def main() -> int:
             loader.join(timeout=30)
         with session_scope() as session:
             visits = session.execute(text("SELECT count(*) FROM visits")).scalar()
-            verified = session.execute(text(
-                "SELECT count(*) FROM visits WHERE verification_status = 'verified'")).scalar()
+            verified = session.execute(
+                text("SELECT count(*) FROM visits WHERE verification_status = 'verified'")
+            ).scalar()
 
-    labels = {"healthz": "GET /healthz (baseline)", "me": "GET /v1/me (auth+DB)",
-              "checkin": "POST /v1/visits/check-in"}
-    print(f"\n{args.clients} concurrent clients, {args.seconds:g} s recorded per phase, "
-          f"API with {args.workers} workers"
-          + (f", open loop at {args.rate:g} req/s offered" if args.rate else ", closed loop")
-          + "; CPU in cores (of 2)")
-    print(f"{'':27}{'req/s':>8}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}{'max ms':>8}"
-          f"{'n':>7}{'API cpu':>9}{'PG cpu':>8}{'load cpu':>9}{'others':>8}")
+    labels = {
+        "healthz": "GET /healthz (baseline)",
+        "me": "GET /v1/me (auth+DB)",
+        "checkin": "POST /v1/visits/check-in",
+    }
+    print(
+        f"\n{args.clients} concurrent clients, {args.seconds:g} s recorded per phase, "
+        f"API with {args.workers} workers"
+        + (f", open loop at {args.rate:g} req/s offered" if args.rate else ", closed loop")
+        + "; CPU in cores (of 2)"
+    )
+    print(
+        f"{'':27}{'req/s':>8}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}{'max ms':>8}"
+        f"{'n':>7}{'API cpu':>9}{'PG cpu':>8}{'load cpu':>9}{'others':>8}"
+    )
     for kind, label in labels.items():
         r = results[kind]
-        print(f"{label:27}{r['rate']:>8,.0f}{r['p50']:>8.1f}{r['p90']:>8.1f}{r['p99']:>8.1f}"
-              f"{r['max']:>8.1f}{r['n']:>7}{r['server_cpu']:>9.2f}{r['pg_cpu']:>8.2f}"
-              f"{r['client_cpu']:>9.2f}{r['other_cpu']:>8.2f}")
+        print(
+            f"{label:27}{r['rate']:>8,.0f}{r['p50']:>8.1f}{r['p90']:>8.1f}{r['p99']:>8.1f}"
+            f"{r['max']:>8.1f}{r['n']:>7}{r['server_cpu']:>9.2f}{r['pg_cpu']:>8.2f}"
+            f"{r['client_cpu']:>9.2f}{r['other_cpu']:>8.2f}"
+        )
     h, m = results["healthz"], results["me"]
-    print("('others': CPU used meanwhile by processes that are not this benchmark's, in cores;"
-          " more than ~0.2 means the figures are depressed by other work on the machine)")
-    print(f"ratio check-in / healthz: throughput {c['rate'] / h['rate']:.3f}, "
-          f"p50 latency x{c['p50'] / h['p50']:.1f}, p99 latency x{c['p99'] / h['p99']:.1f}")
-    print(f"ratio check-in / me:      throughput {c['rate'] / m['rate']:.3f}, "
-          f"p50 latency x{c['p50'] / m['p50']:.1f}, p99 latency x{c['p99'] / m['p99']:.1f}")
+    print(
+        "('others': CPU used meanwhile by processes that are not this benchmark's, in cores;"
+        " more than ~0.2 means the figures are depressed by other work on the machine)"
+    )
+    print(
+        f"ratio check-in / healthz: throughput {c['rate'] / h['rate']:.3f}, "
+        f"p50 latency x{c['p50'] / h['p50']:.1f}, p99 latency x{c['p99'] / h['p99']:.1f}"
+    )
+    print(
+        f"ratio check-in / me:      throughput {c['rate'] / m['rate']:.3f}, "
+        f"p50 latency x{c['p50'] / m['p50']:.1f}, p99 latency x{c['p99'] / m['p99']:.1f}"
+    )
     per_checkin_ms = 1000 * c["server_cpu"] / c["rate"]
-    print(f"API CPU per request: check-in {per_checkin_ms:.2f} ms, "
-          f"me {1000 * m['server_cpu'] / m['rate']:.2f} ms, "
-          f"healthz {1000 * h['server_cpu'] / h['rate']:.2f} ms; PostgreSQL CPU per "
-          f"check-in {1000 * c['pg_cpu'] / c['rate']:.2f} ms")
-    print("client connections per API worker (mid-phase): "
-          + ", ".join(f"{k} {results[k]['split']}" for k in labels))
-    print("new PostgreSQL connections opened by the API during each phase: "
-          + ", ".join(f"{k} {results[k]['new_sessions']}" for k in labels))
+    print(
+        f"API CPU per request: check-in {per_checkin_ms:.2f} ms, "
+        f"me {1000 * m['server_cpu'] / m['rate']:.2f} ms, "
+        f"healthz {1000 * h['server_cpu'] / h['rate']:.2f} ms; PostgreSQL CPU per "
+        f"check-in {1000 * c['pg_cpu'] / c['rate']:.2f} ms"
+    )
+    print(
+        "client connections per API worker (mid-phase): "
+        + ", ".join(f"{k} {results[k]['split']}" for k in labels)
+    )
+    print(
+        "new PostgreSQL connections opened by the API during each phase: "
+        + ", ".join(f"{k} {results[k]['new_sessions']}" for k in labels)
+    )
     p99_ok = "met" if c["p99"] <= TARGET_P99_MS else "MISSED"
-    print(f"targets: p99 <= {TARGET_P99_MS:g} ms: {p99_ok}"
-          f" ({c['p99']:.1f}); >= {TARGET_RATE:g} check-ins/s: "
-          f"{'met' if rate_met(c, args.rate) else 'MISSED'} ({c['rate']:,.0f}"
-          + (f" of {args.rate:,.0f} offered)" if args.rate else ")"))
+    print(
+        f"targets: p99 <= {TARGET_P99_MS:g} ms: {p99_ok}"
+        f" ({c['p99']:.1f}); >= {TARGET_RATE:g} check-ins/s: "
+        f"{'met' if rate_met(c, args.rate) else 'MISSED'} ({c['rate']:,.0f}"
+        + (f" of {args.rate:,.0f} offered)" if args.rate else ")")
+    )
     if not args.rate:
-        print(f"(closed loop: mean latency = clients / throughput, so p99 <= "
-              f"{TARGET_P99_MS:g} ms with {args.clients} clients needs more than "
-              f"{args.clients / TARGET_P99_MS * 1000:,.0f} check-ins/s; --rate R measures "
-              "latency at a fixed offered load instead)")
+        print(
+            f"(closed loop: mean latency = clients / throughput, so p99 <= "
+            f"{TARGET_P99_MS:g} ms with {args.clients} clients needs more than "
+            f"{args.clients / TARGET_P99_MS * 1000:,.0f} check-ins/s; --rate R measures "
+            "latency at a fixed offered load instead)"
+        )
     print(f"visits stored: {visits:,} ({verified:,} verified)")
     if statements is not None:
         print(f"\nstatements of one check-in ({len(statements)}, plus BEGIN/COMMIT):")
@@ -511,9 +599,11 @@ def main() -> int:
         print("\nsynchronous path of a request, in-process (no HTTP, no concurrency):")
         print("\n".join(breakdown))
     if profile:
-        print("\nwhere the API workers spend CPU during check-ins (py-spy, GIL held; "
-              "samples on the event-loop thread are less reliable than the in-process "
-              "split above):")
+        print(
+            "\nwhere the API workers spend CPU during check-ins (py-spy, GIL held; "
+            "samples on the event-loop thread are less reliable than the in-process "
+            "split above):"
+        )
         print(profile)
     print(machine_line("end"))
     return 0

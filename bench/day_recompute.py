@@ -41,8 +41,14 @@ def load(session_scope, reps: int, n_pings: int) -> tuple[list[int], dict]:
 
     n_teams = -(-reps // REPS_PER_TEAM)
     with session_scope() as session:
-        teams = make_teams(session, teams=n_teams, reps_per_team=REPS_PER_TEAM,
-                           customers_per_team=100, seed=11, spread_deg=0.1)
+        teams = make_teams(
+            session,
+            teams=n_teams,
+            reps_per_team=REPS_PER_TEAM,
+            customers_per_team=100,
+            seed=11,
+            spread_deg=0.1,
+        )
         midnight = datetime.combine(DAY, datetime.min.time(), tzinfo=TZ)
         ensure_partitions(session, [midnight, midnight + timedelta(days=1)])
     rep_ids = [r for _, team_reps, _ in teams for r in team_reps][:reps]
@@ -53,26 +59,49 @@ def load(session_scope, reps: int, n_pings: int) -> tuple[list[int], dict]:
         with session_scope() as session:
             rows = []
             visit_cols = defaultdict(list)
-            for rep_id in rep_ids[start:start + chunk]:
+            for rep_id in rep_ids[start : start + chunk]:
                 day = make_day(seed=rep_id, n_pings=n_pings)
                 stats["pings"] += len(day.t_us)
                 stats["shops"] += len(day.shops)
                 device = f"bench-phone-{rep_id}"
-                for u, la, lo, acc in zip(day.t_us.tolist(), day.lat.tolist(),
-                                          day.lon.tolist(), day.accuracy_m.tolist(),
-                                          strict=True):
-                    rows.append((rep_id, EPOCH + timedelta(microseconds=u), ewkb_hex(la, lo),
-                                 acc, None, None, None, None, False, device))
-                customers = insert_customers(session, team_of[rep_id], f"R{rep_id}",
-                                             [s.lat for s in day.shops],
-                                             [s.lon for s in day.shops])
+                for u, la, lo, acc in zip(
+                    day.t_us.tolist(),
+                    day.lat.tolist(),
+                    day.lon.tolist(),
+                    day.accuracy_m.tolist(),
+                    strict=True,
+                ):
+                    rows.append(
+                        (
+                            rep_id,
+                            EPOCH + timedelta(microseconds=u),
+                            ewkb_hex(la, lo),
+                            acc,
+                            None,
+                            None,
+                            None,
+                            None,
+                            False,
+                            device,
+                        )
+                    )
+                customers = insert_customers(
+                    session,
+                    team_of[rep_id],
+                    f"R{rep_id}",
+                    [s.lat for s in day.shops],
+                    [s.lon for s in day.shops],
+                )
                 rng = np.random.default_rng(rep_id + 99)
                 for shop, (customer_id, _, _) in zip(day.shops, customers, strict=True):
                     if rng.random() >= 0.8:
                         continue  # an unlogged visit: a stop at a customer, no check-in
                     at = day.midnight_us + int((shop.arrive + rng.uniform(30, 180)) * 1e6)
-                    out = (day.midnight_us + int((shop.depart - rng.uniform(0, 120)) * 1e6)
-                           if rng.random() < 0.5 else None)
+                    out = (
+                        day.midnight_us + int((shop.depart - rng.uniform(0, 120)) * 1e6)
+                        if rng.random() < 0.5
+                        else None
+                    )
                     check_in = EPOCH + timedelta(microseconds=at)
                     check_out = EPOCH + timedelta(microseconds=out) if out else None
                     visit_cols["rep"].append(rep_id)
@@ -82,28 +111,34 @@ def load(session_scope, reps: int, n_pings: int) -> tuple[list[int], dict]:
                     visit_cols["lon"].append(shop.lon - 0.00005)
                     visit_cols["out"].append(check_out)
                     visit_cols["dwell"].append(
-                        int((check_out - check_in).total_seconds()) if check_out else None)
+                        int((check_out - check_in).total_seconds()) if check_out else None
+                    )
                     visit_cols["client"].append(str(uuid.UUID(int=int(rng.integers(2**62)))))
             copy_rows(session, "pings", rows)
-            session.execute(text(
-                "INSERT INTO visits (rep_id, client_id, request_hash, customer_id, check_in_at,"
-                " received_at, check_in_position, check_in_accuracy_m, check_in_mock,"
-                " verification_status, distance_to_customer_m, radius_m, local_day,"
-                " check_out_at, check_out_hash, dwell_seconds, dwell_source) "
-                "SELECT rep, client, 'bench', customer, at, at,"
-                " ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, 10, false,"
-                " 'verified', 10, 300, :day, out, CASE WHEN out IS NULL THEN NULL"
-                " ELSE 'bench' END, dwell,"
-                " CASE WHEN out IS NULL THEN NULL ELSE 'check_out'::dwell_source END "
-                "FROM unnest(CAST(:rep AS bigint[]), CAST(:client AS uuid[]),"
-                " CAST(:customer AS bigint[]), CAST(:at AS timestamptz[]),"
-                " CAST(:lat AS float8[]), CAST(:lon AS float8[]),"
-                " CAST(:out AS timestamptz[]), CAST(:dwell AS int[]))"
-                " AS v(rep, client, customer, at, lat, lon, out, dwell)"),
-                {"day": DAY, **visit_cols})
+            session.execute(
+                text(
+                    "INSERT INTO visits (rep_id, client_id, request_hash, customer_id, check_in_at,"
+                    " received_at, check_in_position, check_in_accuracy_m, check_in_mock,"
+                    " verification_status, distance_to_customer_m, radius_m, local_day,"
+                    " check_out_at, check_out_hash, dwell_seconds, dwell_source) "
+                    "SELECT rep, client, 'bench', customer, at, at,"
+                    " ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, 10, false,"
+                    " 'verified', 10, 300, :day, out, CASE WHEN out IS NULL THEN NULL"
+                    " ELSE 'bench' END, dwell,"
+                    " CASE WHEN out IS NULL THEN NULL ELSE 'check_out'::dwell_source END "
+                    "FROM unnest(CAST(:rep AS bigint[]), CAST(:client AS uuid[]),"
+                    " CAST(:customer AS bigint[]), CAST(:at AS timestamptz[]),"
+                    " CAST(:lat AS float8[]), CAST(:lon AS float8[]),"
+                    " CAST(:out AS timestamptz[]), CAST(:dwell AS int[]))"
+                    " AS v(rep, client, customer, at, lat, lon, out, dwell)"
+                ),
+                {"day": DAY, **visit_cols},
+            )
             stats["visits"] += len(visit_cols["rep"])
-        log(f"loaded {min(start + chunk, len(rep_ids))}/{len(rep_ids)} reps "
-            f"({stats['pings']:,} pings)")
+        log(
+            f"loaded {min(start + chunk, len(rep_ids))}/{len(rep_ids)} reps "
+            f"({stats['pings']:,} pings)"
+        )
     return rep_ids, stats
 
 
@@ -155,10 +190,13 @@ def main() -> int:
         autocommit = create_engine(cluster.url, isolation_level="AUTOCOMMIT")
         with autocommit.connect() as conn:
             conn.execute(text("VACUUM ANALYZE"))
-            size = conn.execute(text(
-                "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c "
-                "JOIN pg_inherits i ON i.inhrelid = c.oid "
-                "WHERE i.inhparent = 'pings'::regclass")).scalar()
+            size = conn.execute(
+                text(
+                    "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c "
+                    "JOIN pg_inherits i ON i.inhrelid = c.oid "
+                    "WHERE i.inhparent = 'pings'::regclass"
+                )
+            ).scalar()
         autocommit.dispose()
 
         def plain_select() -> tuple[float, int]:
@@ -166,8 +204,10 @@ def main() -> int:
             try:
                 t = time.perf_counter()
                 with raw.cursor() as cur:
-                    cur.execute("SELECT at, ST_Y(position::geometry), ST_X(position::geometry),"
-                                " accuracy_m FROM pings")
+                    cur.execute(
+                        "SELECT at, ST_Y(position::geometry), ST_X(position::geometry),"
+                        " accuracy_m FROM pings"
+                    )
                     n = len(cur.fetchall())
                 elapsed = time.perf_counter() - t
                 raw.commit()
@@ -218,40 +258,59 @@ def main() -> int:
             log(f"pass {number}: {wall:.2f} s")
 
         with session_scope() as session:
-            summary = session.execute(text(
-                "SELECT count(*), avg(distance_m), avg(accepted_count), "
-                "sum((SELECT count(*) FROM rep_stops s WHERE s.rep_id = d.rep_id "
-                "AND s.day = d.day)) FROM rep_days d")).one()
-            stops_at_customers = session.execute(text(
-                "SELECT count(*) FILTER (WHERE customer_id IS NOT NULL), "
-                "count(*) FILTER (WHERE visit_id IS NOT NULL) FROM rep_stops")).one()
-            flags = dict(session.execute(text(
-                "SELECT code, count(*) FROM visit_flags GROUP BY code")).all())
+            summary = session.execute(
+                text(
+                    "SELECT count(*), avg(distance_m), avg(accepted_count), "
+                    "sum((SELECT count(*) FROM rep_stops s WHERE s.rep_id = d.rep_id "
+                    "AND s.day = d.day)) FROM rep_days d"
+                )
+            ).one()
+            stops_at_customers = session.execute(
+                text(
+                    "SELECT count(*) FILTER (WHERE customer_id IS NOT NULL), "
+                    "count(*) FILTER (WHERE visit_id IS NOT NULL) FROM rep_stops"
+                )
+            ).one()
+            flags = dict(
+                session.execute(text("SELECT code, count(*) FROM visit_flags GROUP BY code")).all()
+            )
 
     n_days = len(rep_ids)
-    print(f"\n{n_days} rep-days, {stats['pings']:,} pings ({size} in pings partitions), "
-          f"{stats['shops']:,} shop stays, {stats['visits']:,} check-ins")
-    print(f"baseline, plain SELECT of all pings (at, lat, lon, accuracy) into Python: "
-          f"{base_s:.2f} s ({base_n / base_s:,.0f} rows/s)")
-    print(f"per-rep reads, pings_between for each day (PingIn objects): {per_rep_read_s:.2f} s "
-          f"(x{per_rep_read_s / base_s:.2f} the baseline)")
+    print(
+        f"\n{n_days} rep-days, {stats['pings']:,} pings ({size} in pings partitions), "
+        f"{stats['shops']:,} shop stays, {stats['visits']:,} check-ins"
+    )
+    print(
+        f"baseline, plain SELECT of all pings (at, lat, lon, accuracy) into Python: "
+        f"{base_s:.2f} s ({base_n / base_s:,.0f} rows/s)"
+    )
+    print(
+        f"per-rep reads, pings_between for each day (PingIn objects): {per_rep_read_s:.2f} s "
+        f"(x{per_rep_read_s / base_s:.2f} the baseline)"
+    )
     for number, (wall, per_day, seconds) in enumerate(passes, start=1):
         what = "first compute" if number == 1 else "recompute of stored days"
-        print(f"pass {number} ({what}): {wall:.2f} s wall, {1000 * wall / n_days:.1f} ms/day "
-              f"(p50 {1000 * per_day[len(per_day) // 2]:.1f}, "
-              f"max {1000 * per_day[-1]:.1f}), {n_days / wall:.1f} days/s; "
-              f"ratio to baseline x{wall / base_s:.1f}")
+        print(
+            f"pass {number} ({what}): {wall:.2f} s wall, {1000 * wall / n_days:.1f} ms/day "
+            f"(p50 {1000 * per_day[len(per_day) // 2]:.1f}, "
+            f"max {1000 * per_day[-1]:.1f}), {n_days / wall:.1f} days/s; "
+            f"ratio to baseline x{wall / base_s:.1f}"
+        )
         accounted = 0.0
         for label, s in sorted(seconds.items(), key=lambda kv: -kv[1]):
             accounted += s
             print(f"    {label:38}{1000 * s / n_days:7.2f} ms/day  {100 * s / wall:5.1f}%")
         rest = wall - accounted
-        print(f"    {'rest (session, settings, commit)':38}{1000 * rest / n_days:7.2f} ms/day  "
-              f"{100 * rest / wall:5.1f}%")
-    print(f"days stored: {summary[0]}, avg {summary[1] / 1000:.1f} km, "
-          f"{summary[2]:.0f} accepted pings/day, {summary[3] / max(summary[0], 1):.1f} stops/day "
-          f"({stops_at_customers[0]:,} at a customer, {stops_at_customers[1]:,} with a "
-          f"check-in); visit flags: {flags or 'none'}")
+        print(
+            f"    {'rest (session, settings, commit)':38}{1000 * rest / n_days:7.2f} ms/day  "
+            f"{100 * rest / wall:5.1f}%"
+        )
+    print(
+        f"days stored: {summary[0]}, avg {summary[1] / 1000:.1f} km, "
+        f"{summary[2]:.0f} accepted pings/day, {summary[3] / max(summary[0], 1):.1f} stops/day "
+        f"({stops_at_customers[0]:,} at a customer, {stops_at_customers[1]:,} with a "
+        f"check-in); visit flags: {flags or 'none'}"
+    )
     print(machine_line("end"))
     return 0
 

@@ -30,7 +30,8 @@ from bench._common import ROOT, banner, free_port, log, machine_line, pg_cluster
 
 def _erp_test_helpers():
     spec = importlib.util.spec_from_file_location(
-        "sfa_erp_conftest", ROOT / "tests" / "integration" / "erp" / "conftest.py")
+        "sfa_erp_conftest", ROOT / "tests" / "integration" / "erp" / "conftest.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -59,6 +60,7 @@ class Timed:
                     log(f"pushed {self.calls[name]} orders")
                 if name.startswith("pull_") and self.calls[name] % 10 == 0:
                     log(f"{name}: {self.calls[name]} pages")
+
         return call
 
 
@@ -67,12 +69,19 @@ def create_products(user, meta, count: int, batch: int = 20) -> list[int]:
     ids: list[int] = []
     tag = uuid.uuid4().hex[:4].upper()
     for start in range(0, count, batch):
-        values = [{
-            "name": f"Bench product {n}", "type": "goods", "salable": True,
-            "list_price": Decimal(1000 + n % 5000), "default_uom": unit, "sale_uom": unit,
-            "account_category": meta["account_category_id"],
-            "products": [("create", [{"suffix_code": f"B{tag}-{n}"}])]}
-            for n in range(start, min(count, start + batch))]
+        values = [
+            {
+                "name": f"Bench product {n}",
+                "type": "goods",
+                "salable": True,
+                "list_price": Decimal(1000 + n % 5000),
+                "default_uom": unit,
+                "sale_uom": unit,
+                "account_category": meta["account_category_id"],
+                "products": [("create", [{"suffix_code": f"B{tag}-{n}"}])],
+            }
+            for n in range(start, min(count, start + batch))
+        ]
         templates = user("product.template", "create", values)
         for record in user("product.template", "read", templates, ["products"]):
             ids.extend(record["products"])
@@ -89,8 +98,7 @@ def create_orders(count: int, party: int, product_ids: list[int]) -> None:
     from sfa.users.models import Role, User
 
     with get_sessionmaker()() as s:
-        rep = User(username="bench-rep", full_name="Bench Rep", role=Role.rep,
-                   password_hash="x")
+        rep = User(username="bench-rep", full_name="Bench Rep", role=Role.rep, password_hash="x")
         customer = Customer(code="BENCH-1", name="Toko Bench", external_id=str(party))
         s.add_all([rep, customer])
         s.flush()
@@ -100,16 +108,32 @@ def create_orders(count: int, party: int, product_ids: list[int]) -> None:
         s.flush()
         for n in range(count):
             picks = [products[(n + k) % len(products)] for k in range(3)]
-            order = Order(client_id=uuid.uuid4(), request_hash="b" * 64, rep_id=rep.id,
-                          customer_id=customer.id, state=OrderState.approved, currency="IDR",
-                          gross_amount=Decimal(60000), discount_amount=Decimal(3000),
-                          net_amount=Decimal(57000), discount_pct=Decimal(5))
+            order = Order(
+                client_id=uuid.uuid4(),
+                request_hash="b" * 64,
+                rep_id=rep.id,
+                customer_id=customer.id,
+                state=OrderState.approved,
+                currency="IDR",
+                gross_amount=Decimal(60000),
+                discount_amount=Decimal(3000),
+                net_amount=Decimal(57000),
+                discount_pct=Decimal(5),
+            )
             s.add(order)
             s.flush()
             for no, product in enumerate(picks, start=1):
-                s.add(OrderLine(order_id=order.id, line_no=no, product_id=product.id,
-                                quantity=Decimal(no), unit_price=Decimal(10000),
-                                discount_pct=Decimal(5), net_amount=Decimal(9500) * no))
+                s.add(
+                    OrderLine(
+                        order_id=order.id,
+                        line_no=no,
+                        product_id=product.id,
+                        quantity=Decimal(no),
+                        unit_price=Decimal(10000),
+                        discount_pct=Decimal(5),
+                        net_amount=Decimal(9500) * no,
+                    )
+                )
             s.add(ErpOutbox(order_id=order.id, state=OutboxState.pending))
         s.commit()
     # the catalogue rows made for the order lines are pulled again below (upserts)
@@ -145,12 +169,19 @@ def main() -> int:
             create_orders(args.orders, party, product_ids)
             log(f"{args.orders} approved orders with outbox rows in PostgreSQL")
 
-            connector = Timed(TrytonConnector(
-                server.url, server.database, meta["connector_login"],
-                meta["connector_password"], timeout=60))
+            connector = Timed(
+                TrytonConnector(
+                    server.url,
+                    server.database,
+                    meta["connector_login"],
+                    meta["connector_password"],
+                    timeout=60,
+                )
+            )
             started = time.perf_counter()
-            run = sync.run_sync(get_sessionmaker(), connector=connector, trigger="manual",
-                                page_size=args.page_size)
+            run = sync.run_sync(
+                get_sessionmaker(), connector=connector, trigger="manual", page_size=args.page_size
+            )
             total = time.perf_counter() - started
             connector.inner.close()
 
@@ -161,16 +192,20 @@ def main() -> int:
             print(f"run {run.id}: status {run.status}, errors {len(run.errors)}")
             print(f"counts: {run.counts}")
             print(f"total            {total:8.1f} s")
-            print(f"waiting on ERP   {erp:8.1f} s  ({erp / total:6.1%})   "
-                  f"push {push_erp:.1f} s, pulls {pull_erp:.1f} s")
+            print(
+                f"waiting on ERP   {erp:8.1f} s  ({erp / total:6.1%})   "
+                f"push {push_erp:.1f} s, pulls {pull_erp:.1f} s"
+            )
             print(f"our own code     {ours:8.1f} s  ({ours / total:6.1%})")
             for name in sorted(connector.calls):
                 n, sec = connector.calls[name], connector.seconds[name]
                 print(f"  {name:15s} {n:6d} calls  {sec:8.1f} s  {sec / n * 1000:8.1f} ms/call")
             pushed = connector.calls.get("push_sale", 0)
             if pushed:
-                print(f"push: {pushed / (push_erp or 1):.1f} orders/s of ERP time, "
-                      f"{args.orders / total:.1f} orders/s overall (incl. pulls)")
+                print(
+                    f"push: {pushed / (push_erp or 1):.1f} orders/s of ERP time, "
+                    f"{args.orders / total:.1f} orders/s overall (incl. pulls)"
+                )
             products = run.counts.get("pull", {}).get("products", {}).get("items", 0)
             print(f"pull products: {products} items")
     finally:

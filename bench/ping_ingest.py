@@ -49,6 +49,7 @@ STEP = timedelta(seconds=5)
 
 # ------------------------------------------------------------------ data (both sides)
 
+
 def make_batches(rep_index: int, t0: datetime, n_batches: int, batch: int) -> list[list[dict]]:
     """A rep driving around Jakarta: a seeded random walk, one ping every 5 s."""
     import numpy as np
@@ -64,25 +65,42 @@ def make_batches(rep_index: int, t0: datetime, n_batches: int, batch: int) -> li
     battery = np.linspace(95, 30, n).round(0)
     device = f"bench-phone-{rep_index}"
     pings = [
-        {"at": (t0 + i * STEP).isoformat(), "lat": round(float(lat[i]), 7),
-         "lon": round(float(lon[i]), 7), "accuracy_m": float(acc[i]),
-         "speed_mps": float(speed[i]), "bearing": float(bearing[i]),
-         "altitude_m": float(alt[i]), "battery_pct": float(battery[i]), "device_id": device}
+        {
+            "at": (t0 + i * STEP).isoformat(),
+            "lat": round(float(lat[i]), 7),
+            "lon": round(float(lon[i]), 7),
+            "accuracy_m": float(acc[i]),
+            "speed_mps": float(speed[i]),
+            "bearing": float(bearing[i]),
+            "altitude_m": float(alt[i]),
+            "battery_pct": float(battery[i]),
+            "device_id": device,
+        }
         for i in range(n)
     ]
-    return [pings[k:k + batch] for k in range(0, n, batch)]
+    return [pings[k : k + batch] for k in range(0, n, batch)]
 
 
 def copy_row(rep_id: int, p: dict) -> tuple:
     """The row the API stores for this ping (same column order as ingest.copy_rows)."""
     from sfa.tracking.ingest import ewkb_hex
 
-    return (rep_id, datetime.fromisoformat(p["at"]), ewkb_hex(p["lat"], p["lon"]),
-            p["accuracy_m"], p["speed_mps"], p["bearing"], p["altitude_m"],
-            p["battery_pct"], False, p["device_id"])
+    return (
+        rep_id,
+        datetime.fromisoformat(p["at"]),
+        ewkb_hex(p["lat"], p["lon"]),
+        p["accuracy_m"],
+        p["speed_mps"],
+        p["bearing"],
+        p["altitude_m"],
+        p["battery_pct"],
+        False,
+        p["device_id"],
+    )
 
 
 # ------------------------------------------------------------------ load process
+
 
 def _run_threads(work, n_clients: int) -> tuple[float, list[list[float]], list]:
     """Run work(i, barrier) in n threads released together; wall time of the pass."""
@@ -122,8 +140,10 @@ async def _api_pass(base_url: str, clients: list, bodies: list) -> tuple[float, 
         # A new connection per batch, as a phone that posts every few minutes does
         # (uvicorn's keep-alive is 5 s). It also spreads the load over the workers:
         # long-lived connections opened in a burst can all land on one of them.
-        headers = (f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                   "Connection: close\r\n").encode()
+        headers = (
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            "Connection: close\r\n"
+        ).encode()
         http = RawHttp(base.hostname, base.port)
         try:
             status, _ = await http.request("GET", "/healthz")  # before the clock
@@ -193,6 +213,7 @@ def load_process(conn, spec: dict) -> None:
                     session.commit()
                     latencies.append(time.perf_counter() - t)
             return latencies, sum(len(b) for b in rows[i])
+
         return _run_threads(work, len(clients))
 
     while True:
@@ -201,14 +222,20 @@ def load_process(conn, spec: dict) -> None:
             break
         try:
             wall, results, _ = api_pass() if command == "api" else copy_pass()
-            conn.send({"wall": wall, "latencies": [x for r in results for x in r[0]],
-                       "stored": sum(r[1] for r in results)})
+            conn.send(
+                {
+                    "wall": wall,
+                    "latencies": [x for r in results for x in r[0]],
+                    "stored": sum(r[1] for r in results),
+                }
+            )
         except Exception as exc:
             conn.send({"error": repr(exc)})
     engine.dispose()
 
 
 # ------------------------------------------------------------------ parent
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -217,8 +244,12 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
-                        help="py-spy one extra API pass (auto: when the target is missed)")
+    parser.add_argument(
+        "--profile",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="py-spy one extra API pass (auto: when the target is missed)",
+    )
     args = parser.parse_args()
 
     banner("ping ingest: POST /v1/pings ÷ raw COPY")
@@ -236,11 +267,14 @@ def main() -> int:
         from sfa.tracking.partitions import ensure_partitions
 
         with session_scope() as session:
-            (_, rep_ids, _), = make_teams(session, teams=1, reps_per_team=args.clients,
-                                          customers_per_team=10)
+            ((_, rep_ids, _),) = make_teams(
+                session, teams=1, reps_per_team=args.clients, customers_per_team=10
+            )
             # Partitions for every month the pings touch exist before either side runs.
-            ensure_partitions(session, [t0 + k * timedelta(hours=6)
-                                        for k in range(int(span / timedelta(hours=6)) + 2)])
+            ensure_partitions(
+                session,
+                [t0 + k * timedelta(hours=6) for k in range(int(span / timedelta(hours=6)) + 2)],
+            )
         clients = [(i, rep_id, access_token(rep_id)) for i, rep_id in enumerate(rep_ids)]
 
         def reset():
@@ -250,12 +284,20 @@ def main() -> int:
         with api_server(url, workers=args.workers) as server:
             ctx = mp.get_context("spawn")
             parent_end, child_end = ctx.Pipe()
-            spec = {"t0": t0.isoformat(), "clients": clients, "n_batches": args.batches,
-                    "batch": args.batch, "base_url": server.base_url, "db_url": url}
+            spec = {
+                "t0": t0.isoformat(),
+                "clients": clients,
+                "n_batches": args.batches,
+                "batch": args.batch,
+                "base_url": server.base_url,
+                "db_url": url,
+            }
             loader = ctx.Process(target=load_process, args=(child_end, spec), daemon=True)
             loader.start()
-            log(f"load process pid {loader.pid}: preparing {total:,} pings "
-                f"({args.clients} clients x {args.batches} batches x {args.batch})")
+            log(
+                f"load process pid {loader.pid}: preparing {total:,} pings "
+                f"({args.clients} clients x {args.batches} batches x {args.batch})"
+            )
             if parent_end.recv() != "ready":
                 raise RuntimeError("load process failed to start")
 
@@ -288,18 +330,25 @@ def main() -> int:
                     stored = count_pings()
                 with session_scope() as session:
                     out["dirty"] = session.execute(
-                        text("SELECT count(*) FROM rep_days WHERE dirty")).scalar()
+                        text("SELECT count(*) FROM rep_days WHERE dirty")
+                    ).scalar()
                 if stored != total or out["stored"] != total:
-                    raise RuntimeError(f"{kind} pass stored {stored} of {total} pings "
-                                       f"({out['stored']} reported accepted)")
+                    raise RuntimeError(
+                        f"{kind} pass stored {stored} of {total} pings "
+                        f"({out['stored']} reported accepted)"
+                    )
                 if out["uncommitted"]:
-                    log(f"{kind} pass: {out['uncommitted']} pings reported accepted were not "
-                        "committed yet when the last response arrived")
+                    log(
+                        f"{kind} pass: {out['uncommitted']} pings reported accepted were not "
+                        "committed yet when the last response arrived"
+                    )
                 out["rate"] = total / out["wall"]
                 lat = sorted(out["latencies"])
-                log(f"{kind} pass: {out['rate']:,.0f} pings/s, {out['wall']:.2f} s, "
+                log(
+                    f"{kind} pass: {out['rate']:,.0f} pings/s, {out['wall']:.2f} s, "
                     f"batch p50 {percentile(lat, 50) * 1000:.0f} ms "
-                    f"p99 {percentile(lat, 99) * 1000:.0f} ms")
+                    f"p99 {percentile(lat, 99) * 1000:.0f} ms"
+                )
                 return out
 
             # Warm-up (imports, connection pools, caches), not measured.
@@ -308,8 +357,7 @@ def main() -> int:
             for _ in range(args.rounds):
                 passes["api"].append(run("api"))
                 passes["copy"].append(run("copy"))
-            ratio = (max(o["rate"] for o in passes["api"])
-                     / max(o["rate"] for o in passes["copy"]))
+            ratio = max(o["rate"] for o in passes["api"]) / max(o["rate"] for o in passes["copy"])
             profile = None
             if args.profile == "always" or (args.profile == "auto" and ratio < TARGET_RATIO):
                 raw = Path(tempfile.mkdtemp(prefix="sfa-bench-prof-")) / "ingest.txt"
@@ -322,37 +370,52 @@ def main() -> int:
             loader.join(timeout=30)
 
     best = {k: max(v, key=lambda o: o["rate"]) for k, v in passes.items()}
-    print(f"\n{total:,} pings per pass: {args.clients} concurrent clients (one rep each), "
-          f"batches of {args.batch}, API with {args.workers} workers")
-    print(f"{'':28}{'pings/s':>10}{'wall s':>9}{'batch p50':>11}{'batch p99':>11}"
-          f"   every pass (pings/s)")
+    print(
+        f"\n{total:,} pings per pass: {args.clients} concurrent clients (one rep each), "
+        f"batches of {args.batch}, API with {args.workers} workers"
+    )
+    print(
+        f"{'':28}{'pings/s':>10}{'wall s':>9}{'batch p50':>11}{'batch p99':>11}"
+        f"   every pass (pings/s)"
+    )
     labels = {"api": "POST /v1/pings (API)", "copy": "raw COPY (baseline)"}
     for kind in ("api", "copy"):
         b = best[kind]
         lat = sorted(b["latencies"])
         every = ", ".join(f"{o['rate']:,.0f}" for o in passes[kind])
-        print(f"{labels[kind]:28}{b['rate']:>10,.0f}{b['wall']:>9.2f}"
-              f"{percentile(lat, 50) * 1000:>9.0f}ms{percentile(lat, 99) * 1000:>9.0f}ms"
-              f"   {every}")
+        print(
+            f"{labels[kind]:28}{b['rate']:>10,.0f}{b['wall']:>9.2f}"
+            f"{percentile(lat, 50) * 1000:>9.0f}ms{percentile(lat, 99) * 1000:>9.0f}ms"
+            f"   {every}"
+        )
     ratio = best["api"]["rate"] / best["copy"]["rate"]
-    per_round = [a["rate"] / c["rate"] for a, c in zip(passes["api"], passes["copy"],
-                                                       strict=True)]
+    per_round = [a["rate"] / c["rate"] for a, c in zip(passes["api"], passes["copy"], strict=True)]
     verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
-    print(f"ratio API / COPY = {ratio:.2f} (target >= {TARGET_RATIO}: {verdict}); "
-          f"per round: {', '.join(f'{r:.2f}' for r in per_round)}, "
-          f"median {statistics.median(per_round):.2f}")
+    print(
+        f"ratio API / COPY = {ratio:.2f} (target >= {TARGET_RATIO}: {verdict}); "
+        f"per round: {', '.join(f'{r:.2f}' for r in per_round)}, "
+        f"median {statistics.median(per_round):.2f}"
+    )
     lagging = [o["uncommitted"] for o in passes["api"] if o["uncommitted"]]
-    print(f"API passes where pings answered as accepted were not yet committed when the "
-          f"last response arrived: {len(lagging)} of {len(passes['api'])}"
-          + (f" (up to {max(lagging)} pings)" if lagging else ""))
-    print(f"rep_days rows marked dirty by an API pass: {best['api']['dirty']} "
-          f"(COPY pass: {best['copy']['dirty']})")
-    print("CPU seconds during the best pass (API workers / PostgreSQL / load process), "
-          "per 100k pings; and CPU used meanwhile by other processes on the machine:")
+    print(
+        f"API passes where pings answered as accepted were not yet committed when the "
+        f"last response arrived: {len(lagging)} of {len(passes['api'])}"
+        + (f" (up to {max(lagging)} pings)" if lagging else "")
+    )
+    print(
+        f"rep_days rows marked dirty by an API pass: {best['api']['dirty']} "
+        f"(COPY pass: {best['copy']['dirty']})"
+    )
+    print(
+        "CPU seconds during the best pass (API workers / PostgreSQL / load process), "
+        "per 100k pings; and CPU used meanwhile by other processes on the machine:"
+    )
     for kind in ("api", "copy"):
         per = [c * 100_000 / total for c in best[kind]["cpu"]]
-        print(f"  {labels[kind]:26}{per[0]:6.2f} / {per[1]:6.2f} / {per[2]:6.2f}"
-              f"   others {best[kind]['others']:.2f} cores")
+        print(
+            f"  {labels[kind]:26}{per[0]:6.2f} / {per[1]:6.2f} / {per[2]:6.2f}"
+            f"   others {best[kind]['others']:.2f} cores"
+        )
     if profile:
         print("\nwhere the API workers spend CPU during POST /v1/pings (py-spy):")
         print(profile)

@@ -74,8 +74,9 @@ def matched_share(ours: list[list[Span]], theirs: list[list[Span]]) -> float:
     for mine, other in zip(ours, theirs, strict=True):
         for s in mine:
             total += 1
-            if any(o.start <= s.end and s.start <= o.end and _dist_m(s, o) <= MATCH_M
-                   for o in other):
+            if any(
+                o.start <= s.end and s.start <= o.end and _dist_m(s, o) <= MATCH_M for o in other
+            ):
                 hit += 1
     return hit / total if total else float("nan")
 
@@ -94,8 +95,10 @@ def run_case(name: str, days_pings: list, thresholds, truth: list[list[Span]] | 
     n_raw = sum(len(p) for p in days_pings)
 
     def ours_full():
-        return [track.analyse_track(p, thresholds=thresholds, window_start=w0, window_end=w1)
-                for p, (w0, w1) in zip(days_pings, windows, strict=True)]
+        return [
+            track.analyse_track(p, thresholds=thresholds, window_start=w0, window_end=w1)
+            for p, (w0, w1) in zip(days_pings, windows, strict=True)
+        ]
 
     t_full, runs_full, summaries = best_time(ours_full)
     accepted = [s.accepted for s in summaries]
@@ -126,12 +129,18 @@ def run_case(name: str, days_pings: list, thresholds, truth: list[list[Span]] | 
     t = time.perf_counter()
     frames = []
     for user, acc in enumerate(accepted):
-        frames.append(pd.DataFrame({
-            "user_id": user,
-            "tracked_at": pd.to_datetime([p.at for p in acc], utc=True),
-            "geometry": points([p.lon for p in acc], [p.lat for p in acc])}))
-    pfs = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
-                           crs="EPSG:4326")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "user_id": user,
+                    "tracked_at": pd.to_datetime([p.at for p in acc], utc=True),
+                    "geometry": points([p.lon for p in acc], [p.lat for p in acc]),
+                }
+            )
+        )
+    pfs = gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326"
+    )
     pfs.index.name = "id"
     pfs = ti.Positionfixes(pfs)
     t_frame = time.perf_counter() - t
@@ -140,9 +149,14 @@ def run_case(name: str, days_pings: list, thresholds, truth: list[list[Span]] | 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return ti.preprocessing.generate_staypoints(
-                pfs, method="sliding", dist_threshold=thresholds.stop_radius_m,
+                pfs,
+                method="sliding",
+                dist_threshold=thresholds.stop_radius_m,
                 time_threshold=thresholds.stop_min_minutes,
-                gap_threshold=thresholds.gap_minutes, include_last=True, n_jobs=1)
+                gap_threshold=thresholds.gap_minutes,
+                include_last=True,
+                n_jobs=1,
+            )
 
     t_ti, runs_ti, (_, sp) = best_time(theirs, min_runs=3, min_seconds=2.0, max_runs=5)
     log(f"{name}: trackintel {t_ti * 1000:.1f} ms, best of {runs_ti}")
@@ -150,45 +164,70 @@ def run_case(name: str, days_pings: list, thresholds, truth: list[list[Span]] | 
     ours_spans = [[Span(s.start, s.end, s.lat, s.lon) for s in day] for day in our_stops]
     theirs_spans: list[list[Span]] = [[] for _ in accepted]
     for row in sp.itertuples():
-        theirs_spans[int(row.user_id)].append(Span(
-            row.started_at.to_pydatetime(), row.finished_at.to_pydatetime(),
-            row.geometry.y, row.geometry.x))
-    full_spans = [[Span(s.start, s.end, s.lat, s.lon) for s in summary.stops]
-                  for summary in summaries]
+        theirs_spans[int(row.user_id)].append(
+            Span(
+                row.started_at.to_pydatetime(),
+                row.finished_at.to_pydatetime(),
+                row.geometry.y,
+                row.geometry.x,
+            )
+        )
+    full_spans = [
+        [Span(s.start, s.end, s.lat, s.lon) for s in summary.stops] for summary in summaries
+    ]
     if full_spans != ours_spans:
         log(f"{name}: note: stops of analyse_track differ from the stop-only path")
 
     n_ours = sum(len(d) for d in ours_spans)
     n_theirs = sum(len(d) for d in theirs_spans)
-    print(f"\n{name}: {len(days_pings)} day(s), {n_raw:,} pings ({n_acc:,} accepted), "
-          f"radius {thresholds.stop_radius_m:g} m, min {thresholds.stop_min_minutes:g} min, "
-          f"gap {thresholds.gap_minutes:g} min")
-    print(f"  ours, analyse_track (everything)  {t_full * 1000:9.2f} ms"
-          f"   speed-up vs trackintel x{t_ti / t_full:,.1f}")
-    print(f"  ours, stop detection only         {t_stops * 1000:9.2f} ms"
-          f"   speed-up vs trackintel x{t_ti / t_stops:,.1f}")
-    print(f"  trackintel generate_staypoints    {t_ti * 1000:9.2f} ms"
-          f"   (+{t_frame * 1000:.0f} ms to build its GeoDataFrame, not counted)")
+    print(
+        f"\n{name}: {len(days_pings)} day(s), {n_raw:,} pings ({n_acc:,} accepted), "
+        f"radius {thresholds.stop_radius_m:g} m, min {thresholds.stop_min_minutes:g} min, "
+        f"gap {thresholds.gap_minutes:g} min"
+    )
+    print(
+        f"  ours, analyse_track (everything)  {t_full * 1000:9.2f} ms"
+        f"   speed-up vs trackintel x{t_ti / t_full:,.1f}"
+    )
+    print(
+        f"  ours, stop detection only         {t_stops * 1000:9.2f} ms"
+        f"   speed-up vs trackintel x{t_ti / t_stops:,.1f}"
+    )
+    print(
+        f"  trackintel generate_staypoints    {t_ti * 1000:9.2f} ms"
+        f"   (+{t_frame * 1000:.0f} ms to build its GeoDataFrame, not counted)"
+    )
+
     def verdict(ratio: float) -> str:
         return f"{'meets' if ratio >= TARGET_SPEEDUP else 'MISSES'} (x{ratio:,.1f})"
 
-    print(f"  target >= x{TARGET_SPEEDUP:g} faster: stop detection only "
-          f"{verdict(t_ti / t_stops)}; whole analyse_track {verdict(t_ti / t_full)}")
-    print(f"  stops: ours {n_ours} ({n_ours / len(days_pings):.1f}/day), trackintel "
-          f"{n_theirs} ({n_theirs / len(days_pings):.1f}/day)")
-    print(f"  agreement (within {MATCH_M:g} m, overlapping in time): "
-          f"{100 * matched_share(ours_spans, theirs_spans):.1f}% of our stops matched by "
-          f"trackintel, {100 * matched_share(theirs_spans, ours_spans):.1f}% of trackintel's "
-          f"matched by ours")
+    print(
+        f"  target >= x{TARGET_SPEEDUP:g} faster: stop detection only "
+        f"{verdict(t_ti / t_stops)}; whole analyse_track {verdict(t_ti / t_full)}"
+    )
+    print(
+        f"  stops: ours {n_ours} ({n_ours / len(days_pings):.1f}/day), trackintel "
+        f"{n_theirs} ({n_theirs / len(days_pings):.1f}/day)"
+    )
+    print(
+        f"  agreement (within {MATCH_M:g} m, overlapping in time): "
+        f"{100 * matched_share(ours_spans, theirs_spans):.1f}% of our stops matched by "
+        f"trackintel, {100 * matched_share(theirs_spans, ours_spans):.1f}% of trackintel's "
+        f"matched by ours"
+    )
     if truth is not None:
-        print(f"  true shop stays found (a stop within {MATCH_M:g} m overlapping the stay): "
-              f"ours {100 * matched_share(truth, ours_spans):.1f}%, trackintel "
-              f"{100 * matched_share(truth, theirs_spans):.1f}%")
+        print(
+            f"  true shop stays found (a stop within {MATCH_M:g} m overlapping the stay): "
+            f"ours {100 * matched_share(truth, ours_spans):.1f}%, trackintel "
+            f"{100 * matched_share(truth, theirs_spans):.1f}%"
+        )
         minutes = [(s.end - s.start).total_seconds() / 60 for d in ours_spans for s in d]
         minutes_ti = [(s.end - s.start).total_seconds() / 60 for d in theirs_spans for s in d]
-        print(f"  median stop length: ours {np.median(minutes):.1f} min, trackintel "
-              f"{np.median(minutes_ti):.1f} min (trackintel ends a stop at the first ping "
-              "outside, we at the last ping inside)")
+        print(
+            f"  median stop length: ours {np.median(minutes):.1f} min, trackintel "
+            f"{np.median(minutes_ti):.1f} min (trackintel ends a stop at the first ping "
+            "outside, we at the last ping inside)"
+        )
     return t_ti / t_full, t_ti / t_stops
 
 
@@ -199,13 +238,26 @@ def synthetic(n_days: int):
     for seed in range(1, n_days + 1):
         d = make_day(seed=seed)
         instants = d.instants()
-        days.append([PingIn(at=a, lat=la, lon=lo, accuracy_m=ac)
-                     for a, la, lo, ac in zip(instants, d.lat.tolist(), d.lon.tolist(),
-                                              d.accuracy_m.tolist(), strict=True)])
+        days.append(
+            [
+                PingIn(at=a, lat=la, lon=lo, accuracy_m=ac)
+                for a, la, lo, ac in zip(
+                    instants, d.lat.tolist(), d.lon.tolist(), d.accuracy_m.tolist(), strict=True
+                )
+            ]
+        )
         midnight = datetime.fromtimestamp(d.midnight_us / 1e6, tz=instants[0].tzinfo)
-        truth.append([Span(midnight + timedelta(seconds=s.arrive),
-                           midnight + timedelta(seconds=s.depart), s.lat, s.lon)
-                      for s in d.shops])
+        truth.append(
+            [
+                Span(
+                    midnight + timedelta(seconds=s.arrive),
+                    midnight + timedelta(seconds=s.depart),
+                    s.lat,
+                    s.lon,
+                )
+                for s in d.shops
+            ]
+        )
     return days, truth
 
 
@@ -214,8 +266,10 @@ def gpx_day(path: Path):
     from sfa.tracking.track import PingIn
 
     pings = parse_gpx(path.read_bytes())
-    return [PingIn(at=p["at"], lat=p["lat"], lon=p["lon"], accuracy_m=p.get("accuracy_m"))
-            for p in pings]
+    return [
+        PingIn(at=p["at"], lat=p["lat"], lon=p["lon"], accuracy_m=p.get("accuracy_m"))
+        for p in pings
+    ]
 
 
 def main() -> int:
@@ -228,8 +282,10 @@ def main() -> int:
     try:
         import trackintel
     except ImportError as exc:
-        print(f"trackintel is not installed ({exc}); install bench/requirements.txt. "
-              "Only our own timings are printed.")
+        print(
+            f"trackintel is not installed ({exc}); install bench/requirements.txt. "
+            "Only our own timings are printed."
+        )
         trackintel = None
     from sfa.tracking.track import TrackThresholds
 
@@ -240,15 +296,24 @@ def main() -> int:
     days, truth = synthetic(args.days)
     ratios = [run_case("synthetic field days", days, TrackThresholds(), truth)]
     if GPX.exists():
-        ratios.append(run_case(f"real trace {GPX.name}", [gpx_day(GPX)],
-                               TrackThresholds(stop_radius_m=50, stop_min_minutes=1), None))
+        ratios.append(
+            run_case(
+                f"real trace {GPX.name}",
+                [gpx_day(GPX)],
+                TrackThresholds(stop_radius_m=50, stop_min_minutes=1),
+                None,
+            )
+        )
     else:
         print(f"\n{GPX} not found: real-trace case skipped")
     for k, what in enumerate(("whole analyse_track", "stop detection only")):
         values = [r[k] for r in ratios]
-        print(f"\nspeed-up over trackintel, {what}: "
-              f"{', '.join(f'x{v:,.1f}' for v in values)} (geometric mean "
-              f"x{math.exp(sum(map(math.log, values)) / len(values)):,.1f})", end="")
+        print(
+            f"\nspeed-up over trackintel, {what}: "
+            f"{', '.join(f'x{v:,.1f}' for v in values)} (geometric mean "
+            f"x{math.exp(sum(map(math.log, values)) / len(values)):,.1f})",
+            end="",
+        )
     print()
     print(machine_line("end"))
     return 0

@@ -118,15 +118,18 @@ def check_lat_lon(lat: float, lon: float) -> None:
     """Raise a precise InvalidInput for what `valid_lat_lon` would refuse."""
     if valid_lat_lon(lat, lon):
         return
-    if isinstance(lat, bool) or isinstance(lon, bool) or not (
-        isinstance(lat, int | float) and isinstance(lon, int | float)
+    if (
+        isinstance(lat, bool)
+        or isinstance(lon, bool)
+        or not (isinstance(lat, int | float) and isinstance(lon, int | float))
     ):
         raise InvalidInput("latitude and longitude must be numbers")
     if not (math.isfinite(lat) and math.isfinite(lon)):
         raise InvalidInput("latitude and longitude must be finite numbers, not NaN or infinity")
     if not -90 <= lat <= 90:
-        raise InvalidInput(f"latitude {lat} is outside [-90, 90]",
-                           hint="did you swap latitude and longitude?")
+        raise InvalidInput(
+            f"latitude {lat} is outside [-90, 90]", hint="did you swap latitude and longitude?"
+        )
     if not -180 <= lon <= 180:
         raise InvalidInput(f"longitude {lon} is outside [-180, 180]")
 

@@ -21,16 +21,19 @@ def content_of(record, *, exclude: frozenset[str] = frozenset()) -> dict:
     """A dataclass as the dict `fingerprint` hashes: nested dataclasses as dicts, other
     values as they are. dataclasses.asdict gives the same dict but deep-copies every value
     (UUIDs, datetimes): a tenth of a check-in's CPU."""
-    return {f.name: content_of(value) if is_dataclass(value := getattr(record, f.name))
-            else value for f in fields(record) if f.name not in exclude}
+    return {
+        f.name: content_of(value) if is_dataclass(value := getattr(record, f.name)) else value
+        for f in fields(record)
+        if f.name not in exclude
+    }
 
 
-def replayed(existing: T, *, stored_hash: str, new_hash: str, client_id: uuid.UUID,
-             what: str) -> T:
+def replayed(existing: T, *, stored_hash: str, new_hash: str, client_id: uuid.UUID, what: str) -> T:
     """The stored record for a retry, or Conflict when the id was used for other content."""
     if stored_hash != new_hash:
         raise Conflict(
             f"client_id {client_id} was already used for a different {what}",
             hint=f"generate a new client_id (UUID) for each new {what}; resend the same "
-            "body only to retry")
+            "body only to retry",
+        )
     return existing

@@ -11,9 +11,7 @@ _HERE = Path(__file__).parent / "migrations"
 def alembic_config(url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(_HERE))
-    config.set_main_option(
-        "file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"
-    )
+    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     if url:
         # ConfigParser interpolation: a literal % in a password must be doubled.
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

@@ -15,8 +15,17 @@ from sfa.users import models as user_models
 from sfa.visits import models as visit_models
 
 __all__ = [
-    "anomaly_models", "audit_models", "auth_models", "catalog_models", "company_models",
-    "customer_models", "erp_models", "notification_models", "order_models", "plan_models",
+    "anomaly_models",
+    "audit_models",
+    "auth_models",
+    "catalog_models",
+    "company_models",
+    "customer_models",
+    "erp_models",
+    "notification_models",
+    "order_models",
+    "plan_models",
     "tracking_models",
-    "user_models", "visit_models",
+    "user_models",
+    "visit_models",
 ]

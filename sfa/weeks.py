@@ -34,4 +34,5 @@ def parse_week(value: str | date, *, name: str = "week") -> date:
     raise InvalidInput(
         f"{name}={value!r} is not an ISO week or a date",
         hint=f"give an ISO week like {name}=2026-W47 (weeks 01-52, or 53 in long years) "
-             f"or a date in the week like {name}=2026-11-16")
+        f"or a date in the week like {name}=2026-11-16",
+    )

@@ -84,8 +84,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 def _session(connection: Connection) -> Session:
     # Commits inside the code under test release a savepoint; the outer transaction is
     # rolled back after the test.
-    return Session(bind=connection, join_transaction_mode="create_savepoint",
-                   expire_on_commit=False)
+    return Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture
@@ -104,8 +105,7 @@ def app(connection: Connection):
 
     application = create_app()
 
-    application.dependency_overrides.update(
-        deps.session_overrides(lambda: _session(connection)))
+    application.dependency_overrides.update(deps.session_overrides(lambda: _session(connection)))
     return application
 
 

@@ -25,17 +25,33 @@ def password_hash() -> str:
 
 
 def make_user(session: Session, username: str, role: Role, team: Team | None = None) -> User:
-    user = User(username=username, full_name=username.title(), role=role,
-                team_id=team.id if team else None, password_hash=password_hash())
+    user = User(
+        username=username,
+        full_name=username.title(),
+        role=role,
+        team_id=team.id if team else None,
+        password_hash=password_hash(),
+    )
     session.add(user)
     session.flush()
     return user
 
 
-def make_customer(session: Session, code: str, team: Team | None, lat: float | None = None,
-                  lon: float | None = None, **fields) -> Customer:
-    customer = Customer(code=code, name=f"Toko {code}", customer_class=fields.pop("cls", "toko"),
-                        team_id=team.id if team else None, **fields)
+def make_customer(
+    session: Session,
+    code: str,
+    team: Team | None,
+    lat: float | None = None,
+    lon: float | None = None,
+    **fields,
+) -> Customer:
+    customer = Customer(
+        code=code,
+        name=f"Toko {code}",
+        customer_class=fields.pop("cls", "toko"),
+        team_id=team.id if team else None,
+        **fields,
+    )
     if lat is not None:
         customer.location = to_geography(lat, lon)
         customer.location_status = LocationStatus.imported
@@ -78,9 +94,22 @@ def build_world(session: Session) -> World:
     rep_a2 = make_user(session, "rep.a2", Role.rep, team_a)
     rep_b = make_user(session, "rep.b", Role.rep, team_b)
     customer_a = make_customer(session, "A001", team_a, -6.2000, 106.8000)
-    distributor_b = make_customer(session, "BD01", team_b, -6.3000, 106.9000,
-                                  is_distributor=True, cls="distributor")
-    customer_b = make_customer(session, "B001", team_b, -6.3001, 106.9001,
-                               distributor_id=distributor_b.id)
-    return World(admin, manager_a, manager_b, rep_a, rep_a2, rep_b, team_a, team_b,
-                 customer_a, customer_b, distributor_b)
+    distributor_b = make_customer(
+        session, "BD01", team_b, -6.3000, 106.9000, is_distributor=True, cls="distributor"
+    )
+    customer_b = make_customer(
+        session, "B001", team_b, -6.3001, 106.9001, distributor_id=distributor_b.id
+    )
+    return World(
+        admin,
+        manager_a,
+        manager_b,
+        rep_a,
+        rep_a2,
+        rep_b,
+        team_a,
+        team_b,
+        customer_a,
+        customer_b,
+        distributor_b,
+    )

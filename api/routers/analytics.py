@@ -16,6 +16,8 @@ from sfa.weeks import parse_week
 router = APIRouter(prefix="/v1", tags=["analytics"])
 
 MAX_RANGE_DAYS = 400
+
+
 class RecomputeIn(Strict):
     date_from: date
     date_to: date
@@ -59,21 +61,36 @@ def _rep_scope(session, principal) -> list[int] | None:
     return [u.id for u in session.scalars(stmt)]
 
 
-@router.post("/analytics/recompute", response_model=ComputedOut,
-             summary="Recompute flags, day/week aggregates and anomalies for a date range")
+@router.post(
+    "/analytics/recompute",
+    response_model=ComputedOut,
+    summary="Recompute flags, day/week aggregates and anomalies for a date range",
+)
 def recompute(session: SessionDep, principal: PrincipalDep, body: RecomputeIn):
     rep_ids = _rep_scope(session, principal)
-    count = refresh.recompute(session, date_from=body.date_from, date_to=body.date_to,
-                              rep_ids=rep_ids)
-    return ComputedOut(date_from=body.date_from, date_to=body.date_to,
-                       reps=None if rep_ids is None else len(rep_ids), anomalies=count)
+    count = refresh.recompute(
+        session, date_from=body.date_from, date_to=body.date_to, rep_ids=rep_ids
+    )
+    return ComputedOut(
+        date_from=body.date_from,
+        date_to=body.date_to,
+        reps=None if rep_ids is None else len(rep_ids),
+        anomalies=count,
+    )
 
 
-@router.post("/weekly-anomalies/compute", response_model=ComputedOut,
-             summary="Compute one ISO week's anomalies now (the Monday job does last week)")
+@router.post(
+    "/weekly-anomalies/compute",
+    response_model=ComputedOut,
+    summary="Compute one ISO week's anomalies now (the Monday job does last week)",
+)
 def compute_week(session: SessionDep, principal: PrincipalDep, body: WeekIn):
     rep_ids = _rep_scope(session, principal)
     monday = parse_week(body.week)
     count = refresh.compute_week(session, week_start=monday, rep_ids=rep_ids)
-    return ComputedOut(date_from=monday, date_to=monday + timedelta(days=6),
-                       reps=None if rep_ids is None else len(rep_ids), anomalies=count)
+    return ComputedOut(
+        date_from=monday,
+        date_to=monday + timedelta(days=6),
+        reps=None if rep_ids is None else len(rep_ids),
+        anomalies=count,
+    )

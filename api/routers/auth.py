@@ -13,19 +13,24 @@ from sfa.users import service as user_service
 router = APIRouter(prefix="/v1", tags=["auth"])
 
 
-@router.post("/auth/token", response_model=TokenOut,
-             summary="Log in with username and password (OAuth2 password flow)")
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    summary="Log in with username and password (OAuth2 password flow)",
+)
 def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]):
     pair = auth_service.login(session, username=form.username, password=form.password)
-    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                    expires_in=pair.expires_in)
+    return TokenOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
 
 
 @router.post("/auth/refresh", response_model=TokenOut, summary="Exchange a refresh token")
 def refresh(session: SessionDep, body: RefreshIn):
     pair = auth_service.refresh(session, refresh_token=body.refresh_token)
-    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                    expires_in=pair.expires_in)
+    return TokenOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
 
 
 @router.get("/me", response_model=UserOut, summary="The logged-in user")
@@ -41,11 +46,16 @@ def list_keys(session: SessionDep, principal: PrincipalDep):
     return auth_service.list_api_keys(session, actor=principal)
 
 
-@router.post("/api-keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED,
-             summary="Create an API key (admin); the key is shown once")
+@router.post(
+    "/api-keys",
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API key (admin); the key is shown once",
+)
 def create_key(session: SessionDep, principal: PrincipalDep, body: ApiKeyCreate):
-    key, plaintext = auth_service.create_api_key(session, actor=principal, name=body.name,
-                                                 scopes=body.scopes)
+    key, plaintext = auth_service.create_api_key(
+        session, actor=principal, name=body.name, scopes=body.scopes
+    )
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=plaintext)
 
 

@@ -15,53 +15,88 @@ def _ids(raw: str) -> list[int]:
     try:
         return [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
-        raise InvalidInput(f"product_ids={raw!r} is not a comma-separated list of ids",
-                           hint="for example product_ids=12,15,40") from None
+        raise InvalidInput(
+            f"product_ids={raw!r} is not a comma-separated list of ids",
+            hint="for example product_ids=12,15,40",
+        ) from None
 
 
-@router.get("/products", response_model=PageOut[ProductOut],
-            summary="The product catalog (active products unless include_inactive=true)",
-            responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/products",
+    response_model=PageOut[ProductOut],
+    summary="The product catalog (active products unless include_inactive=true)",
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def list_products(
-    session: SessionDep, principal: PrincipalDep,
+    session: SessionDep,
+    principal: PrincipalDep,
     q: str | None = Query(None, max_length=100, description="matches code or name"),
-    include_inactive: bool = False, format: ListFormat = ListFormat.json,
-    limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
+    include_inactive: bool = False,
+    format: ListFormat = ListFormat.json,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
 ):
-    page = catalog_service.list_products(session, principal=principal, q=q,
-                                         include_inactive=include_inactive, limit=limit,
-                                         offset=offset)
+    page = catalog_service.list_products(
+        session,
+        principal=principal,
+        q=q,
+        include_inactive=include_inactive,
+        limit=limit,
+        offset=offset,
+    )
     items = [ProductOut.of(p) for p in page.items]
     if format is ListFormat.csv:
         return csv_response(items, "products.csv")
-    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
-            "next_offset": page.next_offset}
+    return {
+        "items": items,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
 def get_product(session: SessionDep, principal: PrincipalDep, product_id: int):
-    return ProductOut.of(catalog_service.get_product(session, principal=principal,
-                                                     product_id=product_id))
+    return ProductOut.of(
+        catalog_service.get_product(session, principal=principal, product_id=product_id)
+    )
 
 
-@router.get("/customers/{customer_id}/prices", response_model=CustomerPricesOut,
-            summary="What this customer pays: its own price if any, else the list price",
-            description="`product_ids=1,2,3` for given products (up to 500); without it, "
-            "the active catalog page by page. `format=csv` for a spreadsheet.",
-            responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/customers/{customer_id}/prices",
+    response_model=CustomerPricesOut,
+    summary="What this customer pays: its own price if any, else the list price",
+    description="`product_ids=1,2,3` for given products (up to 500); without it, "
+    "the active catalog page by page. `format=csv` for a spreadsheet.",
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def customer_prices(
-    session: SessionDep, principal: PrincipalDep, customer_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    customer_id: int,
     product_ids: str | None = Query(None, examples=["12,15,40"]),
-    format: ListFormat = ListFormat.json, limit: int = Query(50, ge=1, le=1000),
+    format: ListFormat = ListFormat.json,
+    limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
     page = catalog_service.customer_prices(
-        session, principal=principal, customer_id=customer_id,
-        product_ids=_ids(product_ids) if product_ids is not None else None, limit=limit,
-        offset=offset)
+        session,
+        principal=principal,
+        customer_id=customer_id,
+        product_ids=_ids(product_ids) if product_ids is not None else None,
+        limit=limit,
+        offset=offset,
+    )
     currency = company_service.get_settings(session).currency
     items = [PriceOut.of(product, price, currency) for product, price in page.items]
     if format is ListFormat.csv:
         return csv_response(items, f"prices-customer-{customer_id}.csv")
-    return {"customer_id": customer_id, "items": items, "total": page.total,
-            "limit": page.limit, "offset": page.offset, "next_offset": page.next_offset}
+    return {
+        "customer_id": customer_id,
+        "items": items,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }

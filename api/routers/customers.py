@@ -19,14 +19,15 @@ def _numbers(raw: str, count: int, name: str, example: str) -> tuple[float, ...]
     except ValueError:
         values = ()
     if len(values) != count or any(not math.isfinite(v) for v in values):
-        raise InvalidInput(f"{name}={raw!r} is not {count} comma-separated finite numbers",
-                           hint=f"for example {name}={example}")
+        raise InvalidInput(
+            f"{name}={raw!r} is not {count} comma-separated finite numbers",
+            hint=f"for example {name}={example}",
+        )
     return values
 
 
 def _wants_geojson(request: Request, fmt: ListFormat) -> bool:
-    return fmt is ListFormat.geojson or "application/geo+json" in request.headers.get(
-        "accept", "")
+    return fmt is ListFormat.geojson or "application/geo+json" in request.headers.get("accept", "")
 
 
 @router.get(
@@ -73,37 +74,60 @@ def list_customers(
     if format is ListFormat.csv:
         return csv_response(items, "customers.csv")
     if _wants_geojson(request, format):
-        return geojson_response([i.geojson_feature() for i in items], total=page.total,
-                                limit=page.limit, offset=page.offset,
-                                next_offset=page.next_offset)
-    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
-            "next_offset": page.next_offset}
+        return geojson_response(
+            [i.geojson_feature() for i in items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            next_offset=page.next_offset,
+        )
+    return {
+        "items": items,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
 
 
 @router.post("", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)
 def create_customer(session: SessionDep, principal: PrincipalDep, body: CustomerCreate):
     customer = customer_service.create_customer(
-        session, principal=principal, data=body.model_dump(exclude_unset=True))
+        session, principal=principal, data=body.model_dump(exclude_unset=True)
+    )
     return CustomerOut.of(customer)
 
 
-@router.get("/{customer_id}", response_model=CustomerOut,
-            responses={200: {"content": {"application/geo+json": {}}}})
-def get_customer(request: Request, session: SessionDep, principal: PrincipalDep,
-                 customer_id: int, format: ListFormat = ListFormat.json):
-    out = CustomerOut.of(customer_service.get_customer(session, principal=principal,
-                                                       customer_id=customer_id))
+@router.get(
+    "/{customer_id}",
+    response_model=CustomerOut,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def get_customer(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    customer_id: int,
+    format: ListFormat = ListFormat.json,
+):
+    out = CustomerOut.of(
+        customer_service.get_customer(session, principal=principal, customer_id=customer_id)
+    )
     if _wants_geojson(request, format):
         return geojson_response([out.geojson_feature()])
     return out
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
-def update_customer(session: SessionDep, principal: PrincipalDep, customer_id: int,
-                    body: CustomerUpdate):
+def update_customer(
+    session: SessionDep, principal: PrincipalDep, customer_id: int, body: CustomerUpdate
+):
     customer = customer_service.update_customer(
-        session, principal=principal, customer_id=customer_id,
-        data=body.model_dump(exclude_unset=True))
+        session,
+        principal=principal,
+        customer_id=customer_id,
+        data=body.model_dump(exclude_unset=True),
+    )
     return CustomerOut.of(customer)
 
 

@@ -92,8 +92,9 @@ class InvoiceIn(Strict):
     number: str | None = Field(None, max_length=80)
     state: Literal["draft", "validated", "posted", "paid", "cancelled"]
     customer_external_id: str = ExternalId
-    sale_references: list[str] = Field([], description="the sale references we sent: "
-                                       "SFA-<order id>")
+    sale_references: list[str] = Field(
+        [], description="the sale references we sent: SFA-<order id>"
+    )
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     invoice_date: dt.date | None = None
     due_date: dt.date | None = None
@@ -130,19 +131,23 @@ class UpsertOut(BaseModel):
 
 
 def _problem(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}"
-                     for e in exc.errors())
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}" for e in exc.errors())
 
 
-def _upsert(session, principal, payload: Any, schema: type[BaseModel],
-            apply: Callable[..., upserts.Applied]) -> UpsertOut:
+def _upsert(
+    session, principal, payload: Any, schema: type[BaseModel], apply: Callable[..., upserts.Applied]
+) -> UpsertOut:
     principal.require("erp:write")
     if not isinstance(payload, list):
-        raise InvalidInput("the body must be a JSON array of items",
-                           hint=f"send up to {MAX_ITEMS} items per request")
+        raise InvalidInput(
+            "the body must be a JSON array of items",
+            hint=f"send up to {MAX_ITEMS} items per request",
+        )
     if len(payload) > MAX_ITEMS:
-        raise InvalidInput(f"{len(payload)} items in one request; at most {MAX_ITEMS}",
-                           hint="split the list into several requests")
+        raise InvalidInput(
+            f"{len(payload)} items in one request; at most {MAX_ITEMS}",
+            hint="split the list into several requests",
+        )
     valid, positions, rejected = [], [], []
     for index, item in enumerate(payload):
         try:
@@ -154,45 +159,71 @@ def _upsert(session, principal, payload: Any, schema: type[BaseModel],
             rejected.append((index, str(exc)))
     applied = apply(session, valid)
     rejected.extend((positions[i], reason) for i, reason in applied.rejected)
-    return UpsertOut(upserted=applied.upserted,
-                     rejected=[RejectedOut(index=i, reason=r) for i, r in sorted(rejected)])
+    return UpsertOut(
+        upserted=applied.upserted,
+        rejected=[RejectedOut(index=i, reason=r) for i, r in sorted(rejected)],
+    )
 
 
 _DOC = " Body: a JSON array of up to 1,000 items; needs the `erp:write` scope."
 
 
-@router.post("/products", response_model=UpsertOut, summary="Upsert products by external id",
-             description="Products and list prices." + _DOC)
+@router.post(
+    "/products",
+    response_model=UpsertOut,
+    summary="Upsert products by external id",
+    description="Products and list prices." + _DOC,
+)
 def post_products(session: SessionDep, principal: PrincipalDep, payload: Any = Body(...)):
     return _upsert(session, principal, payload, ProductIn, upserts.apply_products)
 
 
-@router.post("/prices", response_model=UpsertOut, summary="Upsert customer-specific prices",
-             description="Keyed on (customer external id, product external id); the customer "
-             "and the product must have been sent before." + _DOC)
+@router.post(
+    "/prices",
+    response_model=UpsertOut,
+    summary="Upsert customer-specific prices",
+    description="Keyed on (customer external id, product external id); the customer "
+    "and the product must have been sent before." + _DOC,
+)
 def post_prices(session: SessionDep, principal: PrincipalDep, payload: Any = Body(...)):
     return _upsert(session, principal, payload, PriceIn, upserts.apply_prices)
 
 
-@router.post("/customers", response_model=UpsertOut,
-             summary="Upsert customers by external id",
-             description="Known customers get name, phone, email and address updated; "
-             "unknown ones are created with a generated code and no territory (an admin "
-             "assigns the team)." + _DOC)
+@router.post(
+    "/customers",
+    response_model=UpsertOut,
+    summary="Upsert customers by external id",
+    description="Known customers get name, phone, email and address updated; "
+    "unknown ones are created with a generated code and no territory (an admin "
+    "assigns the team)." + _DOC,
+)
 def post_customers(session: SessionDep, principal: PrincipalDep, payload: Any = Body(...)):
     return _upsert(session, principal, payload, CustomerIn, upserts.apply_customers)
 
 
-@router.post("/invoices", response_model=UpsertOut, summary="Upsert invoices by external id",
-             description="Linked to our orders by sale reference (`SFA-<order id>`); a posted "
-             "invoice moves its order to `invoiced`, a paid one to `paid`." + _DOC)
+@router.post(
+    "/invoices",
+    response_model=UpsertOut,
+    summary="Upsert invoices by external id",
+    description="Linked to our orders by sale reference (`SFA-<order id>`); a posted "
+    "invoice moves its order to `invoiced`, a paid one to `paid`." + _DOC,
+)
 def post_invoices(session: SessionDep, principal: PrincipalDep, payload: Any = Body(...)):
     return _upsert(session, principal, payload, InvoiceIn, upserts.apply_invoices)
 
 
-@router.post("/payments", response_model=UpsertOut, summary="Upsert payments by external id",
-             description="Each payment names its invoice's external id; the invoice must "
-             "have been sent before." + _DOC)
+@router.post(
+    "/payments",
+    response_model=UpsertOut,
+    summary="Upsert payments by external id",
+    description="Each payment names its invoice's external id; the invoice must "
+    "have been sent before." + _DOC,
+)
 def post_payments(session: SessionDep, principal: PrincipalDep, payload: Any = Body(...)):
-    return _upsert(session, principal, payload, PaymentIn,
-                   lambda s, items: upserts.apply_payments(s, items, require_invoice=True))
+    return _upsert(
+        session,
+        principal,
+        payload,
+        PaymentIn,
+        lambda s, items: upserts.apply_payments(s, items, require_invoice=True),
+    )

@@ -17,6 +17,7 @@ def readyz(session: SessionDep):
     try:
         version = session.execute(text("SELECT postgis_lib_version()")).scalar()
     except Exception as exc:  # any database failure means "not ready", reported, not raised
-        return JSONResponse({"status": "unavailable", "database": type(exc).__name__},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+        )
     return {"status": "ok", "database": "ok", "postgis": version}

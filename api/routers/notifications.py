@@ -29,94 +29,185 @@ router = APIRouter(prefix="/v1", tags=["notifications"])
 
 
 def _page(page, convert) -> dict:
-    return {"items": [convert(i) for i in page.items], "total": page.total,
-            "limit": page.limit, "offset": page.offset, "next_offset": page.next_offset}
+    return {
+        "items": [convert(i) for i in page.items],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
 
 
 def _inbox_item(row) -> InboxItemOut:
     rendered = templates.render(row.template, row.language, row.payload)
-    return InboxItemOut(id=row.id, template=row.template, subject=rendered.subject,
-                        body=rendered.body, payload=row.payload, created_at=row.created_at,
-                        sent_at=row.sent_at, read_at=row.read_at)
+    return InboxItemOut(
+        id=row.id,
+        template=row.template,
+        subject=rendered.subject,
+        body=rendered.body,
+        payload=row.payload,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        read_at=row.read_at,
+    )
 
 
-@router.get("/me/notifications", response_model=PageOut[InboxItemOut],
-            summary="My in-app notifications, newest first")
-def my_notifications(session: SessionDep, principal: PrincipalDep, unread_only: bool = False,
-                     limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)):
-    return _page(notification_service.my_notifications(
-        session, principal=principal, unread_only=unread_only, limit=limit, offset=offset),
-        _inbox_item)
-
-
-@router.post("/me/notifications/{notification_id}/read", response_model=InboxItemOut,
-             summary="Mark one of my notifications read (idempotent)")
-def mark_read(session: SessionDep, principal: PrincipalDep, notification_id: int):
-    return _inbox_item(notification_service.mark_read(session, principal=principal,
-                                                      notification_id=notification_id))
-
-
-@router.get("/notifications", response_model=PageOut[NotificationOut],
-            summary="Every notification (admin), filtered")
-def list_notifications(
-    session: SessionDep, principal: PrincipalDep, state: NotificationState | None = None,
-    channel: Channel | None = None, rule: str | None = None,
-    recipient_user_id: int | None = None, recipient_customer_id: int | None = None,
-    entity: str | None = None, entity_id: int | None = None, due_from: datetime | None = None,
-    due_to: datetime | None = None, limit: int = Query(50, ge=1, le=1000),
+@router.get(
+    "/me/notifications",
+    response_model=PageOut[InboxItemOut],
+    summary="My in-app notifications, newest first",
+)
+def my_notifications(
+    session: SessionDep,
+    principal: PrincipalDep,
+    unread_only: bool = False,
+    limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    return _page(notification_service.list_notifications(
-        session, principal=principal, limit=limit, offset=offset, state=state, channel=channel,
-        rule=rule, recipient_user_id=recipient_user_id,
-        recipient_customer_id=recipient_customer_id, entity=entity, entity_id=entity_id,
-        due_from=due_from, due_to=due_to), NotificationOut.model_validate)
+    return _page(
+        notification_service.my_notifications(
+            session, principal=principal, unread_only=unread_only, limit=limit, offset=offset
+        ),
+        _inbox_item,
+    )
 
 
-@router.post("/notifications/{notification_id}/resend", response_model=NotificationOut,
-             status_code=status.HTTP_201_CREATED,
-             summary="Send a notification again (admin): a new row, due now")
+@router.post(
+    "/me/notifications/{notification_id}/read",
+    response_model=InboxItemOut,
+    summary="Mark one of my notifications read (idempotent)",
+)
+def mark_read(session: SessionDep, principal: PrincipalDep, notification_id: int):
+    return _inbox_item(
+        notification_service.mark_read(
+            session, principal=principal, notification_id=notification_id
+        )
+    )
+
+
+@router.get(
+    "/notifications",
+    response_model=PageOut[NotificationOut],
+    summary="Every notification (admin), filtered",
+)
+def list_notifications(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: NotificationState | None = None,
+    channel: Channel | None = None,
+    rule: str | None = None,
+    recipient_user_id: int | None = None,
+    recipient_customer_id: int | None = None,
+    entity: str | None = None,
+    entity_id: int | None = None,
+    due_from: datetime | None = None,
+    due_to: datetime | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    return _page(
+        notification_service.list_notifications(
+            session,
+            principal=principal,
+            limit=limit,
+            offset=offset,
+            state=state,
+            channel=channel,
+            rule=rule,
+            recipient_user_id=recipient_user_id,
+            recipient_customer_id=recipient_customer_id,
+            entity=entity,
+            entity_id=entity_id,
+            due_from=due_from,
+            due_to=due_to,
+        ),
+        NotificationOut.model_validate,
+    )
+
+
+@router.post(
+    "/notifications/{notification_id}/resend",
+    response_model=NotificationOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Send a notification again (admin): a new row, due now",
+)
 def resend(session: SessionDep, principal: PrincipalDep, notification_id: int):
-    return notification_service.resend(session, principal=principal,
-                                       notification_id=notification_id)
+    return notification_service.resend(
+        session, principal=principal, notification_id=notification_id
+    )
 
 
-@router.get("/notification-rules", response_model=list[RuleOut],
-            summary="Notification rules, their switches and parameters (admin)")
+@router.get(
+    "/notification-rules",
+    response_model=list[RuleOut],
+    summary="Notification rules, their switches and parameters (admin)",
+)
 def list_rules(session: SessionDep, principal: PrincipalDep):
     return rule_settings.list_rules(session, principal=principal)
 
 
-@router.patch("/notification-rules/{rule}", response_model=RuleOut,
-              summary="Switch a rule on/off or change its parameters (admin)")
+@router.patch(
+    "/notification-rules/{rule}",
+    response_model=RuleOut,
+    summary="Switch a rule on/off or change its parameters (admin)",
+)
 def update_rule(session: SessionDep, principal: PrincipalDep, rule: str, body: RuleIn):
-    return rule_settings.update_rule(session, principal=principal, rule=rule,
-                                     enabled=body.enabled, params=body.params)
+    return rule_settings.update_rule(
+        session, principal=principal, rule=rule, enabled=body.enabled, params=body.params
+    )
 
 
-@router.post("/announcements", response_model=AnnouncementOut,
-             status_code=status.HTTP_201_CREATED,
-             summary="Announce a price change or promotion; reps are notified at effective_at")
+@router.post(
+    "/announcements",
+    response_model=AnnouncementOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Announce a price change or promotion; reps are notified at effective_at",
+)
 def create_announcement(session: SessionDep, principal: PrincipalDep, body: AnnouncementIn):
     announcement, count = rules.create_announcement(
-        session, principal=principal, kind=body.kind, title=body.title, body=body.body,
-        effective_at=body.effective_at, team_ids=body.team_ids)
-    return AnnouncementOut(id=announcement.id, kind=announcement.kind,
-                           title=announcement.title, effective_at=announcement.effective_at,
-                           team_ids=announcement.team_ids, notifications=count)
+        session,
+        principal=principal,
+        kind=body.kind,
+        title=body.title,
+        body=body.body,
+        effective_at=body.effective_at,
+        team_ids=body.team_ids,
+    )
+    return AnnouncementOut(
+        id=announcement.id,
+        kind=announcement.kind,
+        title=announcement.title,
+        effective_at=announcement.effective_at,
+        team_ids=announcement.team_ids,
+        notifications=count,
+    )
 
 
-@router.post("/targets", response_model=TargetOut, status_code=status.HTTP_201_CREATED,
-             tags=["targets"], summary="Set a rep's visits and sales target for a period")
+@router.post(
+    "/targets",
+    response_model=TargetOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["targets"],
+    summary="Set a rep's visits and sales target for a period",
+)
 def create_target(session: SessionDep, principal: PrincipalDep, body: TargetIn):
     return targets.create_target(session, principal=principal, **body.model_dump())
 
 
 @router.get("/targets", response_model=PageOut[TargetOut], tags=["targets"])
-def list_targets(session: SessionDep, principal: PrincipalDep, rep_id: int | None = None,
-                 limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)):
-    return _page(targets.list_targets(session, principal=principal, rep_id=rep_id,
-                                      limit=limit, offset=offset), TargetOut.model_validate)
+def list_targets(
+    session: SessionDep,
+    principal: PrincipalDep,
+    rep_id: int | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    return _page(
+        targets.list_targets(
+            session, principal=principal, rep_id=rep_id, limit=limit, offset=offset
+        ),
+        TargetOut.model_validate,
+    )
 
 
 @router.get("/targets/{target_id}/progress", response_model=ProgressOut, tags=["targets"])
@@ -125,22 +216,32 @@ def target_progress(session: SessionDep, principal: PrincipalDep, target_id: int
     return ProgressOut.of(targets.progress(session, target=target))
 
 
-@router.get("/me/targets", response_model=list[ProgressOut], tags=["targets"],
-            summary="My targets with their progress")
+@router.get(
+    "/me/targets",
+    response_model=list[ProgressOut],
+    tags=["targets"],
+    summary="My targets with their progress",
+)
 def my_targets(session: SessionDep, principal: PrincipalDep):
     if principal.user_id is None:
         raise Forbidden("only users have targets", hint="log in as the rep")
-    page = targets.list_targets(session, principal=principal, rep_id=principal.id,
-                                limit=100, offset=0)
+    page = targets.list_targets(
+        session, principal=principal, rep_id=principal.id, limit=100, offset=0
+    )
     return [ProgressOut.of(targets.progress(session, target=t)) for t in page.items]
 
 
-@router.put("/orders/{order_id}/delivery-date", response_model=DeliveryDateOut,
-            tags=["orders"],
-            summary="Confirm an order's delivery date (ERP key with 'erp:write', or admin); "
-                    "the customer gets an SMS")
-def confirm_delivery_date(session: SessionDep, principal: PrincipalDep, order_id: int,
-                          body: DeliveryDateIn):
-    order = rules.confirm_delivery_date(session, principal=principal, order_id=order_id,
-                                        delivery_date=body.delivery_date)
+@router.put(
+    "/orders/{order_id}/delivery-date",
+    response_model=DeliveryDateOut,
+    tags=["orders"],
+    summary="Confirm an order's delivery date (ERP key with 'erp:write', or admin); "
+    "the customer gets an SMS",
+)
+def confirm_delivery_date(
+    session: SessionDep, principal: PrincipalDep, order_id: int, body: DeliveryDateIn
+):
+    order = rules.confirm_delivery_date(
+        session, principal=principal, order_id=order_id, delivery_date=body.delivery_date
+    )
     return DeliveryDateOut(order_id=order.id, delivery_date=order.delivery_date)

@@ -23,92 +23,158 @@ def order_out(session, order) -> OrderOut:
     return OrderOut.of_details(order_service.details(session, order=order))
 
 
-@router.post("/orders", response_model=OrderOut, status_code=status.HTTP_201_CREATED,
-             summary="Take an order (rep; idempotent by client_id)",
-             description="Unit prices come from the catalog. With `submit` (default) the "
-             "order goes to discount approval at once: up to `discount_auto_max_pct` it is "
-             "approved, up to `discount_single_max_pct` the rep's manager decides, above "
-             "that the manager and then an admin.",
-             responses={200: {"description": "replay of an order already stored",
-                              "model": OrderOut},
-                        409: {"description": "client_id reused with different content"}})
-def create_order(session: SessionDep, principal: PrincipalDep, body: OrderIn,
-                 response: Response):
-    order, created = order_service.create_order(session, principal=principal,
-                                                data=body.new_order())
+@router.post(
+    "/orders",
+    response_model=OrderOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Take an order (rep; idempotent by client_id)",
+    description="Unit prices come from the catalog. With `submit` (default) the "
+    "order goes to discount approval at once: up to `discount_auto_max_pct` it is "
+    "approved, up to `discount_single_max_pct` the rep's manager decides, above "
+    "that the manager and then an admin.",
+    responses={
+        200: {"description": "replay of an order already stored", "model": OrderOut},
+        409: {"description": "client_id reused with different content"},
+    },
+)
+def create_order(session: SessionDep, principal: PrincipalDep, body: OrderIn, response: Response):
+    order, created = order_service.create_order(session, principal=principal, data=body.new_order())
     if not created:
         response.status_code = status.HTTP_200_OK
     return order_out(session, order)
 
 
-@router.get("/orders", response_model=PageOut[OrderSummaryOut], summary="Orders visible to you",
-            description="Dates are company-local days of creation. `format=csv` for a file.",
-            responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/orders",
+    response_model=PageOut[OrderSummaryOut],
+    summary="Orders visible to you",
+    description="Dates are company-local days of creation. `format=csv` for a file.",
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def list_orders(
-    session: SessionDep, principal: PrincipalDep, state: OrderState | None = None,
-    rep_id: int | None = None, customer_id: int | None = None, date_from: date | None = None,
-    date_to: date | None = None, format: ListFormat = ListFormat.json,
-    limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: OrderState | None = None,
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    format: ListFormat = ListFormat.json,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
 ):
-    page = order_service.list_orders(session, principal=principal, state=state, rep_id=rep_id,
-                                     customer_id=customer_id, date_from=date_from,
-                                     date_to=date_to, limit=limit, offset=offset)
+    page = order_service.list_orders(
+        session,
+        principal=principal,
+        state=state,
+        rep_id=rep_id,
+        customer_id=customer_id,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        offset=offset,
+    )
     items = [OrderSummaryOut.of(o) for o in page.items]
     if format is ListFormat.csv:
         return csv_response(items, "orders.csv")
-    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
-            "next_offset": page.next_offset}
+    return {
+        "items": items,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
 
 
-@router.get("/orders/{order_id}", response_model=OrderOut,
-            summary="An order with its lines and approval steps")
+@router.get(
+    "/orders/{order_id}",
+    response_model=OrderOut,
+    summary="An order with its lines and approval steps",
+)
 def get_order(session: SessionDep, principal: PrincipalDep, order_id: int):
-    return order_out(session, order_service.get_order(session, principal=principal,
-                                                      order_id=order_id))
+    return order_out(
+        session, order_service.get_order(session, principal=principal, order_id=order_id)
+    )
 
 
-@router.post("/orders/{order_id}/submit", response_model=OrderOut,
-             summary="Submit a draft for discount approval (rep; repeatable)")
+@router.post(
+    "/orders/{order_id}/submit",
+    response_model=OrderOut,
+    summary="Submit a draft for discount approval (rep; repeatable)",
+)
 def submit_order(session: SessionDep, principal: PrincipalDep, order_id: int):
-    return order_out(session, order_service.submit_order(session, principal=principal,
-                                                         order_id=order_id))
+    return order_out(
+        session, order_service.submit_order(session, principal=principal, order_id=order_id)
+    )
 
 
-@router.post("/orders/{order_id}/cancel", response_model=OrderOut,
-             summary="Cancel an own order the ERP has not got yet (rep; repeatable)")
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderOut,
+    summary="Cancel an own order the ERP has not got yet (rep; repeatable)",
+)
 def cancel_order(session: SessionDep, principal: PrincipalDep, order_id: int):
-    return order_out(session, order_service.cancel_order(session, principal=principal,
-                                                         order_id=order_id))
+    return order_out(
+        session, order_service.cancel_order(session, principal=principal, order_id=order_id)
+    )
 
 
-@router.post("/orders/{order_id}/approve", response_model=OrderOut,
-             summary="Approve the pending discount level (its approver or an admin)")
-def approve_order(session: SessionDep, principal: PrincipalDep, order_id: int,
-                  body: DecisionIn | None = None):
-    return order_out(session, approval_service.approve_order(
-        session, principal=principal, order_id=order_id, note=body.note if body else None))
-
-
-@router.post("/orders/{order_id}/reject", response_model=OrderOut,
-             summary="Reject the discount: the order becomes rejected")
-def reject_order(session: SessionDep, principal: PrincipalDep, order_id: int,
-                 body: DecisionIn | None = None):
-    return order_out(session, approval_service.reject_order(
-        session, principal=principal, order_id=order_id, note=body.note if body else None))
-
-
-@router.get("/approvals", response_model=PageOut[PendingApprovalOut],
-            summary="Discount approvals you may decide (a manager: theirs; an admin: all)",
-            responses={200: {"content": {"text/csv": {}}}})
-def list_approvals(
-    session: SessionDep, principal: PrincipalDep,
-    state: ApprovalState | None = ApprovalState.pending, format: ListFormat = ListFormat.json,
-    limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
+@router.post(
+    "/orders/{order_id}/approve",
+    response_model=OrderOut,
+    summary="Approve the pending discount level (its approver or an admin)",
+)
+def approve_order(
+    session: SessionDep, principal: PrincipalDep, order_id: int, body: DecisionIn | None = None
 ):
-    page = approval_service.list_approvals(session, principal=principal, state=state,
-                                           limit=limit, offset=offset)
+    return order_out(
+        session,
+        approval_service.approve_order(
+            session, principal=principal, order_id=order_id, note=body.note if body else None
+        ),
+    )
+
+
+@router.post(
+    "/orders/{order_id}/reject",
+    response_model=OrderOut,
+    summary="Reject the discount: the order becomes rejected",
+)
+def reject_order(
+    session: SessionDep, principal: PrincipalDep, order_id: int, body: DecisionIn | None = None
+):
+    return order_out(
+        session,
+        approval_service.reject_order(
+            session, principal=principal, order_id=order_id, note=body.note if body else None
+        ),
+    )
+
+
+@router.get(
+    "/approvals",
+    response_model=PageOut[PendingApprovalOut],
+    summary="Discount approvals you may decide (a manager: theirs; an admin: all)",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def list_approvals(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: ApprovalState | None = ApprovalState.pending,
+    format: ListFormat = ListFormat.json,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    page = approval_service.list_approvals(
+        session, principal=principal, state=state, limit=limit, offset=offset
+    )
     items = [PendingApprovalOut.of_pair(a, o) for a, o in page.items]
     if format is ListFormat.csv:
         return csv_response(items, "approvals.csv")
-    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
-            "next_offset": page.next_offset}
+    return {
+        "items": items,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }

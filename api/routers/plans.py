@@ -31,8 +31,13 @@ DEFAULT_RATE_DAYS = 28
 
 
 def _page(page, items) -> dict:
-    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
-            "next_offset": page.next_offset}
+    return {
+        "items": items,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
 
 
 def _plan_out(session, plan) -> JourneyPlanOut:
@@ -40,31 +45,47 @@ def _plan_out(session, plan) -> JourneyPlanOut:
     return JourneyPlanOut.of(plan, active=plan_service.plan_is_active(plan, today))
 
 
-@router.get("/journey-plans", response_model=PageOut[JourneyPlanOut], responses=CSV,
-            summary="Journey plans visible to you (a rep: their own; a manager: their teams')")
+@router.get(
+    "/journey-plans",
+    response_model=PageOut[JourneyPlanOut],
+    responses=CSV,
+    summary="Journey plans visible to you (a rep: their own; a manager: their teams')",
+)
 def list_plans(
-    session: SessionDep, principal: PrincipalDep, rep_id: int | None = None,
+    session: SessionDep,
+    principal: PrincipalDep,
+    rep_id: int | None = None,
     customer_id: int | None = None,
     active: bool | None = Query(None, description="true: not ended today; false: ended"),
-    format: ReportFormat = ReportFormat.json, limit: int = Limit, offset: int = Offset,
+    format: ReportFormat = ReportFormat.json,
+    limit: int = Limit,
+    offset: int = Offset,
 ):
-    page = plan_service.list_plans(session, principal=principal, rep_id=rep_id,
-                                   customer_id=customer_id, active=active, limit=limit,
-                                   offset=offset)
+    page = plan_service.list_plans(
+        session,
+        principal=principal,
+        rep_id=rep_id,
+        customer_id=customer_id,
+        active=active,
+        limit=limit,
+        offset=offset,
+    )
     today = plan_service.company_today(session)
-    items = [JourneyPlanOut.of(p, active=plan_service.plan_is_active(p, today))
-             for p in page.items]
+    items = [JourneyPlanOut.of(p, active=plan_service.plan_is_active(p, today)) for p in page.items]
     if format is ReportFormat.csv:
         return csv_response(items, "journey-plans.csv")
     return _page(page, items)
 
 
-@router.post("/journey-plans", response_model=JourneyPlanOut,
-             status_code=status.HTTP_201_CREATED,
-             summary="Plan a recurring weekly visit (manager of the rep's team, or admin)",
-             description="The rep visits the customer on `weekday` every `every_n_weeks` "
-             "weeks counted from `anchor_week` (a Monday), between `valid_from` and "
-             "`valid_to`. The upcoming 14 days are expanded into planned visits at once.")
+@router.post(
+    "/journey-plans",
+    response_model=JourneyPlanOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Plan a recurring weekly visit (manager of the rep's team, or admin)",
+    description="The rep visits the customer on `weekday` every `every_n_weeks` "
+    "weeks counted from `anchor_week` (a Monday), between `valid_from` and "
+    "`valid_to`. The upcoming 14 days are expanded into planned visits at once.",
+)
 def create_plan(session: SessionDep, principal: PrincipalDep, body: JourneyPlanCreate):
     plan = plan_service.create_plan(session, principal=principal, data=body.model_dump())
     return _plan_out(session, plan)
@@ -72,84 +93,132 @@ def create_plan(session: SessionDep, principal: PrincipalDep, body: JourneyPlanC
 
 @router.get("/journey-plans/{plan_id}", response_model=JourneyPlanOut)
 def get_plan(session: SessionDep, principal: PrincipalDep, plan_id: int):
-    return _plan_out(session, plan_service.get_plan(session, principal=principal,
-                                                    plan_id=plan_id))
+    return _plan_out(session, plan_service.get_plan(session, principal=principal, plan_id=plan_id))
 
 
-@router.patch("/journey-plans/{plan_id}", response_model=JourneyPlanOut,
-              summary="Change a journey plan",
-              description="Past and fulfilled planned visits stay; open ones from today on "
-              "are re-expanded from the changed plan.")
-def update_plan(session: SessionDep, principal: PrincipalDep, plan_id: int,
-                body: JourneyPlanUpdate):
-    plan = plan_service.update_plan(session, principal=principal, plan_id=plan_id,
-                                    data=body.model_dump(exclude_unset=True))
+@router.patch(
+    "/journey-plans/{plan_id}",
+    response_model=JourneyPlanOut,
+    summary="Change a journey plan",
+    description="Past and fulfilled planned visits stay; open ones from today on "
+    "are re-expanded from the changed plan.",
+)
+def update_plan(
+    session: SessionDep, principal: PrincipalDep, plan_id: int, body: JourneyPlanUpdate
+):
+    plan = plan_service.update_plan(
+        session, principal=principal, plan_id=plan_id, data=body.model_dump(exclude_unset=True)
+    )
     return _plan_out(session, plan)
 
 
-@router.delete("/journey-plans/{plan_id}", response_model=JourneyPlanDeactivated,
-               summary="Deactivate a journey plan",
-               description="The plan ends yesterday (company day): its open planned visits "
-               "from today on are removed; past and fulfilled ones stay as history. A plan "
-               "that has not started yet is deleted (`deleted: true`).")
+@router.delete(
+    "/journey-plans/{plan_id}",
+    response_model=JourneyPlanDeactivated,
+    summary="Deactivate a journey plan",
+    description="The plan ends yesterday (company day): its open planned visits "
+    "from today on are removed; past and fulfilled ones stay as history. A plan "
+    "that has not started yet is deleted (`deleted: true`).",
+)
 def deactivate_plan(session: SessionDep, principal: PrincipalDep, plan_id: int):
     result = plan_service.deactivate_plan(session, principal=principal, plan_id=plan_id)
     out = JourneyPlanOut.of(result.plan, active=False)
-    return JourneyPlanDeactivated(**out.model_dump(), deleted=result.deleted,
-                                  removed_planned_visits=result.removed_planned_visits)
+    return JourneyPlanDeactivated(
+        **out.model_dump(),
+        deleted=result.deleted,
+        removed_planned_visits=result.removed_planned_visits,
+    )
 
 
-@router.get("/planned-visits", response_model=PageOut[PlannedVisitOut], responses=CSV,
-            summary="Planned visits visible to you, by day")
+@router.get(
+    "/planned-visits",
+    response_model=PageOut[PlannedVisitOut],
+    responses=CSV,
+    summary="Planned visits visible to you, by day",
+)
 def list_planned_visits(
-    session: SessionDep, principal: PrincipalDep, rep_id: int | None = None,
-    customer_id: int | None = None, date_from: date | None = None, date_to: date | None = None,
+    session: SessionDep,
+    principal: PrincipalDep,
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
     done: bool | None = Query(None, description="true: fulfilled by a check-in; false: open"),
-    source: PlannedVisitSource | None = None, format: ReportFormat = ReportFormat.json,
-    limit: int = Limit, offset: int = Offset,
+    source: PlannedVisitSource | None = None,
+    format: ReportFormat = ReportFormat.json,
+    limit: int = Limit,
+    offset: int = Offset,
 ):
     page = plan_service.list_planned_visits(
-        session, principal=principal, rep_id=rep_id, customer_id=customer_id,
-        date_from=date_from, date_to=date_to, done=done,
-        source=str(source) if source else None, limit=limit, offset=offset)
+        session,
+        principal=principal,
+        rep_id=rep_id,
+        customer_id=customer_id,
+        date_from=date_from,
+        date_to=date_to,
+        done=done,
+        source=str(source) if source else None,
+        limit=limit,
+        offset=offset,
+    )
     items = [PlannedVisitOut.of(p) for p in page.items]
     if format is ReportFormat.csv:
         return csv_response(items, "planned-visits.csv")
     return _page(page, items)
 
 
-@router.post("/planned-visits", response_model=PlannedVisitOut,
-             status_code=status.HTTP_201_CREATED,
-             summary="Plan a single visit (ad hoc), today or later",
-             responses={409: {"description": "the rep already has this customer planned "
-                                             "that day"}})
-def create_planned_visit(session: SessionDep, principal: PrincipalDep,
-                         body: PlannedVisitCreate):
-    return PlannedVisitOut.of(plan_service.create_planned_visit(
-        session, principal=principal, rep_id=body.rep_id, customer_id=body.customer_id,
-        day=body.day))
+@router.post(
+    "/planned-visits",
+    response_model=PlannedVisitOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Plan a single visit (ad hoc), today or later",
+    responses={409: {"description": "the rep already has this customer planned that day"}},
+)
+def create_planned_visit(session: SessionDep, principal: PrincipalDep, body: PlannedVisitCreate):
+    return PlannedVisitOut.of(
+        plan_service.create_planned_visit(
+            session,
+            principal=principal,
+            rep_id=body.rep_id,
+            customer_id=body.customer_id,
+            day=body.day,
+        )
+    )
 
 
-@router.delete("/planned-visits/{planned_visit_id}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Remove an open ad-hoc planned visit",
-               responses={409: {"description": "fulfilled, or a journey plan occurrence "
-                                               "(change the plan instead)"}})
+@router.delete(
+    "/planned-visits/{planned_visit_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove an open ad-hoc planned visit",
+    responses={
+        409: {"description": "fulfilled, or a journey plan occurrence (change the plan instead)"}
+    },
+)
 def delete_planned_visit(session: SessionDep, principal: PrincipalDep, planned_visit_id: int):
-    plan_service.delete_planned_visit(session, principal=principal,
-                                      planned_visit_id=planned_visit_id)
+    plan_service.delete_planned_visit(
+        session, principal=principal, planned_visit_id=planned_visit_id
+    )
 
 
-@router.post("/planned-visits/expand", response_model=ExpandOut,
-             summary="Expand journey plans into planned visits for a date range",
-             description="For your teams' reps (a manager) or every rep (admin). "
-             "Idempotent: existing planned visits are kept; check-ins already stored for a "
-             "new planned visit fulfil it. The scheduler does this daily for the next 14 "
-             "days.")
+@router.post(
+    "/planned-visits/expand",
+    response_model=ExpandOut,
+    summary="Expand journey plans into planned visits for a date range",
+    description="For your teams' reps (a manager) or every rep (admin). "
+    "Idempotent: existing planned visits are kept; check-ins already stored for a "
+    "new planned visit fulfil it. The scheduler does this daily for the next 14 "
+    "days.",
+)
 def expand(session: SessionDep, principal: PrincipalDep, body: ExpandIn):
-    result = plan_service.expand_for(session, principal=principal, date_from=body.date_from,
-                                     date_to=body.date_to)
-    return ExpandOut(date_from=result.date_from, date_to=result.date_to,
-                     created=result.created, linked=result.linked)
+    result = plan_service.expand_for(
+        session, principal=principal, date_from=body.date_from, date_to=body.date_to
+    )
+    return ExpandOut(
+        date_from=result.date_from,
+        date_to=result.date_to,
+        created=result.created,
+        linked=result.linked,
+    )
 
 
 def _label(start: date, by: RateBy) -> str:
@@ -159,30 +228,58 @@ def _label(start: date, by: RateBy) -> str:
     return f"{year}-W{week:02d}"
 
 
-@router.get("/reps/{rep_id}/visit-rate", response_model=VisitRateOut, responses=CSV,
-            summary="Visit rate (plan compliance): planned visits done / planned",
-            description="Per company day or per ISO week (Monday start; the range is "
-            "widened to whole weeks). Defaults to the last 28 days up to today.")
+@router.get(
+    "/reps/{rep_id}/visit-rate",
+    response_model=VisitRateOut,
+    responses=CSV,
+    summary="Visit rate (plan compliance): planned visits done / planned",
+    description="Per company day or per ISO week (Monday start; the range is "
+    "widened to whole weeks). Defaults to the last 28 days up to today.",
+)
 def visit_rate(
-    session: SessionDep, principal: PrincipalDep, rep_id: int,
-    date_from: date | None = None, date_to: date | None = None, by: RateBy = RateBy.day,
+    session: SessionDep,
+    principal: PrincipalDep,
+    rep_id: int,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    by: RateBy = RateBy.day,
     format: ReportFormat = ReportFormat.json,
 ):
     if date_to is None:
         date_to = plan_service.company_today(session)
     if date_from is None:
         date_from = date_to - timedelta(days=DEFAULT_RATE_DAYS - 1)
-    rows = plan_service.visit_rate(session, principal=principal, rep_id=rep_id,
-                                   date_from=date_from, date_to=date_to, by=str(by))
+    rows = plan_service.visit_rate(
+        session,
+        principal=principal,
+        rep_id=rep_id,
+        date_from=date_from,
+        date_to=date_to,
+        by=str(by),
+    )
     length = timedelta(days=6 if by is RateBy.week else 0)
-    periods = [RatePeriodOut(period_start=r.period_start, period_end=r.period_start + length,
-                             label=_label(r.period_start, by), planned=r.planned, done=r.done,
-                             rate=r.rate) for r in rows]
+    periods = [
+        RatePeriodOut(
+            period_start=r.period_start,
+            period_end=r.period_start + length,
+            label=_label(r.period_start, by),
+            planned=r.planned,
+            done=r.done,
+            rate=r.rate,
+        )
+        for r in rows
+    ]
     if format is ReportFormat.csv:
         return csv_response(periods, f"visit-rate-rep-{rep_id}-{by}.csv")
     planned = sum(p.planned for p in periods)
     done = sum(p.done for p in periods)
     return VisitRateOut(
-        rep_id=rep_id, by=by, date_from=periods[0].period_start,
-        date_to=periods[-1].period_end, planned=planned, done=done,
-        rate=round(done / planned, 4) if planned else None, periods=periods)
+        rep_id=rep_id,
+        by=by,
+        date_from=periods[0].period_start,
+        date_to=periods[-1].period_end,
+        planned=planned,
+        done=done,
+        rate=round(done / planned, 4) if planned else None,
+        periods=periods,
+    )

@@ -61,10 +61,15 @@ class ReportQuery:
     offset: int
 
     def filters(self) -> reports.Filters:
-        return reports.make_filters(team_id=self.team_id, rep_id=self.rep_id,
-                                    date_from=self.date_from, date_to=self.date_to,
-                                    week=self.week, week_from=self.week_from,
-                                    week_to=self.week_to)
+        return reports.make_filters(
+            team_id=self.team_id,
+            rep_id=self.rep_id,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            week=self.week,
+            week_from=self.week_from,
+            week_to=self.week_to,
+        )
 
     @property
     def page_limit(self) -> int | None:
@@ -84,9 +89,18 @@ def report_query(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> ReportQuery:
-    return ReportQuery(team_id=team_id, rep_id=rep_id, date_from=date_from, date_to=date_to,
-                       week=week, week_from=week_from, week_to=week_to, format=format,
-                       limit=limit, offset=offset)
+    return ReportQuery(
+        team_id=team_id,
+        rep_id=rep_id,
+        date_from=date_from,
+        date_to=date_to,
+        week=week,
+        week_from=week_from,
+        week_to=week_to,
+        format=format,
+        limit=limit,
+        offset=offset,
+    )
 
 
 QueryDep = Annotated[ReportQuery, Depends(report_query)]
@@ -107,72 +121,125 @@ def _csv(items: list[ReportRow], model: type[ReportRow], filename: str) -> Respo
     writer = csv.DictWriter(buffer, fieldnames=fixed + extra, restval=0)
     writer.writeheader()
     writer.writerows(rows)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _answer(page: Page[dict], model: type[ReportRow], query: ReportQuery, filename: str):
     items = [model.model_validate(row) for row in page.items]
     if query.format is ReportFormat.csv:
         return _csv(items, model, filename)
-    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
-            "next_offset": page.next_offset}
+    return {
+        "items": items,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
 
 
-@router.get("/suspicious-visits", response_model=PageOut[SuspiciousVisitOut], responses=_CSV,
-            summary="Visits with flags: who, where, when, trust score and reasons",
-            description="Visits with at least one flag, oldest first, each with all its "
-            "flag codes and their reasons in `lang`. `code` keeps "
-            "visits with one of these flags; `max_trust` those scored at most this (visits "
-            "not yet scored are left out). Times are in the company's timezone." + _PERIOD)
+@router.get(
+    "/suspicious-visits",
+    response_model=PageOut[SuspiciousVisitOut],
+    responses=_CSV,
+    summary="Visits with flags: who, where, when, trust score and reasons",
+    description="Visits with at least one flag, oldest first, each with all its "
+    "flag codes and their reasons in `lang`. `code` keeps "
+    "visits with one of these flags; `max_trust` those scored at most this (visits "
+    "not yet scored are left out). Times are in the company's timezone." + _PERIOD,
+)
 def suspicious_visits(
-    session: SessionDep, principal: PrincipalDep, query: QueryDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    query: QueryDep,
     code: list[str] | None = CodesQuery,
     max_trust: int | None = Query(None, ge=0, le=100, description="trust score at most"),
     lang: Lang | None = LangQuery,
 ):
     page = reports.suspicious_visits(
-        session, principal=principal, filters=query.filters(), codes=code,
-        max_trust=max_trust, lang=lang and lang.value, limit=query.page_limit,
-        offset=query.offset)
+        session,
+        principal=principal,
+        filters=query.filters(),
+        codes=code,
+        max_trust=max_trust,
+        lang=lang and lang.value,
+        limit=query.page_limit,
+        offset=query.offset,
+    )
     return _answer(page, SuspiciousVisitOut, query, "suspicious-visits.csv")
 
 
-@router.get("/weekly-anomalies", response_model=PageOut[WeeklyAnomalyOut], responses=_CSV,
-            summary="Weekly anomalies per rep, with their numbers and reasons",
-            description="Anomalies of every ISO week overlapping the period, oldest week "
-            "first; `code` keeps only these anomaly codes." + _PERIOD)
+@router.get(
+    "/weekly-anomalies",
+    response_model=PageOut[WeeklyAnomalyOut],
+    responses=_CSV,
+    summary="Weekly anomalies per rep, with their numbers and reasons",
+    description="Anomalies of every ISO week overlapping the period, oldest week "
+    "first; `code` keeps only these anomaly codes." + _PERIOD,
+)
 def weekly_anomalies(
-    session: SessionDep, principal: PrincipalDep, query: QueryDep,
-    code: list[str] | None = CodesQuery, lang: Lang | None = LangQuery,
+    session: SessionDep,
+    principal: PrincipalDep,
+    query: QueryDep,
+    code: list[str] | None = CodesQuery,
+    lang: Lang | None = LangQuery,
 ):
     page = reports.weekly_anomalies(
-        session, principal=principal, filters=query.filters(), codes=code,
-        lang=lang and lang.value, limit=query.page_limit, offset=query.offset)
+        session,
+        principal=principal,
+        filters=query.filters(),
+        codes=code,
+        lang=lang and lang.value,
+        limit=query.page_limit,
+        offset=query.offset,
+    )
     return _answer(page, WeeklyAnomalyOut, query, "weekly-anomalies.csv")
 
 
-@router.get("/plan-compliance", response_model=PageOut[PlanComplianceOut], responses=_CSV,
-            summary="Planned visits done, per rep per week (or per day)",
-            description="From the weekly (`by=week`, every week overlapping the period) or "
-            "daily (`by=day`) aggregates: planned visits, how many were done, and the rate "
-            "done / planned (null when nothing was planned)." + _PERIOD)
+@router.get(
+    "/plan-compliance",
+    response_model=PageOut[PlanComplianceOut],
+    responses=_CSV,
+    summary="Planned visits done, per rep per week (or per day)",
+    description="From the weekly (`by=week`, every week overlapping the period) or "
+    "daily (`by=day`) aggregates: planned visits, how many were done, and the rate "
+    "done / planned (null when nothing was planned)." + _PERIOD,
+)
 def plan_compliance(
-    session: SessionDep, principal: PrincipalDep, query: QueryDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    query: QueryDep,
     by: PlanGrouping = Query(PlanGrouping.week, description="one row per rep per week or day"),
 ):
     page = reports.plan_compliance(
-        session, principal=principal, filters=query.filters(), by=by.value,
-        limit=query.page_limit, offset=query.offset)
+        session,
+        principal=principal,
+        filters=query.filters(),
+        by=by.value,
+        limit=query.page_limit,
+        offset=query.offset,
+    )
     return _answer(page, PlanComplianceOut, query, f"plan-compliance-by-{by.value}.csv")
 
 
-@router.get("/team-days", response_model=PageOut[TeamDayOut], responses=_CSV,
-            summary="Per rep per day: visits, distance, dwell, coverage, activity, flags",
-            description="From the daily aggregates only (never single visits or pings), by "
-            "day then rep. In CSV, flag counts are one column per code (`flags.too_far`, "
-            "...)." + _PERIOD)
+@router.get(
+    "/team-days",
+    response_model=PageOut[TeamDayOut],
+    responses=_CSV,
+    summary="Per rep per day: visits, distance, dwell, coverage, activity, flags",
+    description="From the daily aggregates only (never single visits or pings), by "
+    "day then rep. In CSV, flag counts are one column per code (`flags.too_far`, "
+    "...)." + _PERIOD,
+)
 def team_days(session: SessionDep, principal: PrincipalDep, query: QueryDep):
-    page = reports.team_days(session, principal=principal, filters=query.filters(),
-                             limit=query.page_limit, offset=query.offset)
+    page = reports.team_days(
+        session,
+        principal=principal,
+        filters=query.filters(),
+        limit=query.page_limit,
+        offset=query.offset,
+    )
     return _answer(page, TeamDayOut, query, "team-days.csv")

@@ -11,23 +11,35 @@ from sfa.company.schema import CompanySettings
 router = APIRouter(prefix="/v1", tags=["settings"])
 
 
-@router.get("/settings", response_model=CompanySettings,
-            summary="Company settings: timezone, currency, language and every threshold")
+@router.get(
+    "/settings",
+    response_model=CompanySettings,
+    summary="Company settings: timezone, currency, language and every threshold",
+)
 def get_settings(session: SessionDep, principal: PrincipalDep):
     principal.require("settings:read")
     return company_service.get_settings(session)
 
 
-@router.patch("/settings", response_model=CompanySettings,
-              summary="Change settings (admin); every change is audited")
-def update_settings(session: SessionDep, principal: PrincipalDep,
-                    changes: dict = Body(..., examples=[{"verify_radius_m": 250}])):
+@router.patch(
+    "/settings",
+    response_model=CompanySettings,
+    summary="Change settings (admin); every change is audited",
+)
+def update_settings(
+    session: SessionDep,
+    principal: PrincipalDep,
+    changes: dict = Body(..., examples=[{"verify_radius_m": 250}]),
+):
     principal.require("settings:write")
     return company_service.update_settings(session, actor=principal.actor, changes=changes)
 
 
-@router.get("/audit", response_model=PageOut[AuditOut],
-            summary="Audit log (admin): who changed what, when, old → new")
+@router.get(
+    "/audit",
+    response_model=PageOut[AuditOut],
+    summary="Audit log (admin): who changed what, when, old → new",
+)
 def audit_log(
     session: SessionDep,
     principal: PrincipalDep,
@@ -38,10 +50,16 @@ def audit_log(
     offset: int = Query(0, ge=0),
 ):
     principal.require_admin()
-    page = audit_service.list_entries(session, entity=entity, entity_id=entity_id,
-                                      limit=limit, offset=offset)
+    page = audit_service.list_entries(
+        session, entity=entity, entity_id=entity_id, limit=limit, offset=offset
+    )
     items = [AuditOut.model_validate(e) for e in page.items]
     if format is ListFormat.csv:
         return csv_response(items, "audit.csv")
-    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
-            "next_offset": page.next_offset}
+    return {
+        "items": items,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }

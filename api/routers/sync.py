@@ -26,8 +26,10 @@ class SyncRunOut(BaseModel):
     started_at: datetime
     finished_at: datetime | None
     duration_ms: int | None
-    counts: dict = Field(description="per phase: push {due, sent, confirmed, retry_later, "
-                         "parked}, pull {entity: {pages, items, ...}}")
+    counts: dict = Field(
+        description="per phase: push {due, sent, confirmed, retry_later, "
+        "parked}, pull {entity: {pages, items, ...}}"
+    )
     errors: list = Field(description="what went wrong: phase, kind, message, ids")
 
 
@@ -52,44 +54,66 @@ class RequeueOut(BaseModel):
 
 
 def _page(page, schema) -> dict:
-    return {"items": [schema.model_validate(i) for i in page.items], "total": page.total,
-            "limit": page.limit, "offset": page.offset, "next_offset": page.next_offset}
+    return {
+        "items": [schema.model_validate(i) for i in page.items],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
 
 
 @router.get("/runs", response_model=PageOut[SyncRunOut], summary="ERP sync runs, newest first")
-def list_runs(session: SessionDep, principal: PrincipalDep, limit: int = Limit,
-              offset: int = Offset):
+def list_runs(
+    session: SessionDep, principal: PrincipalDep, limit: int = Limit, offset: int = Offset
+):
     principal.require_admin()
     return _page(sync.list_runs(session, limit=limit, offset=offset), SyncRunOut)
 
 
-@router.post("/run", response_model=SyncRunOut, summary="Run the ERP sync now",
-             description="Pushes due orders and pulls ERP changes, then answers with the "
-             "run. When another run is in progress the answer is a run with status "
-             "`skipped` that did nothing.")
+@router.post(
+    "/run",
+    response_model=SyncRunOut,
+    summary="Run the ERP sync now",
+    description="Pushes due orders and pulls ERP changes, then answers with the "
+    "run. When another run is in progress the answer is a run with status "
+    "`skipped` that did nothing.",
+)
 def run_now(session: SessionDep, principal: PrincipalDep):
     principal.require_admin()
     connector = factory.build_connector()
     if connector is None:
-        raise Conflict("the ERP sync is disabled",
-                       hint="set SFA_ERP_URL, SFA_ERP_DATABASE, SFA_ERP_USER and "
-                       "SFA_ERP_PASSWORD for the API process")
+        raise Conflict(
+            "the ERP sync is disabled",
+            hint="set SFA_ERP_URL, SFA_ERP_DATABASE, SFA_ERP_USER and "
+            "SFA_ERP_PASSWORD for the API process",
+        )
     with connector:
         run = sync.run_sync(session, connector=connector, trigger="manual")
     return SyncRunOut.model_validate(run)
 
 
-@router.get("/outbox", response_model=PageOut[OutboxOut],
-            summary="Orders waiting for, or parked on their way to, the ERP")
-def list_outbox(session: SessionDep, principal: PrincipalDep,
-                state: OutboxState | None = None, limit: int = Limit, offset: int = Offset):
+@router.get(
+    "/outbox",
+    response_model=PageOut[OutboxOut],
+    summary="Orders waiting for, or parked on their way to, the ERP",
+)
+def list_outbox(
+    session: SessionDep,
+    principal: PrincipalDep,
+    state: OutboxState | None = None,
+    limit: int = Limit,
+    offset: int = Offset,
+):
     principal.require_admin()
-    return _page(sync.list_outbox(session, state=state, limit=limit, offset=offset),
-                 OutboxOut)
+    return _page(sync.list_outbox(session, state=state, limit=limit, offset=offset), OutboxOut)
 
 
-@router.post("/outbox/retry", response_model=RequeueOut,
-             summary="Re-queue parked orders (after fixing what the ERP rejected)")
+@router.post(
+    "/outbox/retry",
+    response_model=RequeueOut,
+    summary="Re-queue parked orders (after fixing what the ERP rejected)",
+)
 def requeue(body: RequeueIn, session: SessionDep, principal: PrincipalDep):
     principal.require_admin()
     return {"requeued": sync.requeue(session, outbox_ids=body.outbox_ids)}

@@ -32,14 +32,16 @@ MAX_GPX_BYTES = 20 * 1024 * 1024
 
 
 def _problem(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}"
-                     for e in exc.errors())
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}" for e in exc.errors())
 
 
 def _ingest_out(result: IngestResult, invalid: list[tuple[int, str]]) -> IngestOut:
     rejected = sorted(invalid + result.rejected)
-    return IngestOut(accepted=result.accepted, duplicates=result.duplicates,
-                     rejected=[{"index": i, "reason": r} for i, r in rejected])
+    return IngestOut(
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        rejected=[{"index": i, "reason": r} for i, r in rejected],
+    )
 
 
 _PING = TypeAdapter(PingIn)
@@ -61,7 +63,8 @@ def _is_json(content_type: str | None) -> bool:
     message["content-type"] = content_type
     subtype = message.get_content_subtype()
     return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json"))
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 def _validate_items(items: list) -> tuple[list[tuple[int, PingIn]], list[tuple[int, str]]]:
@@ -72,8 +75,7 @@ def _validate_items(items: list) -> tuple[list[tuple[int, PingIn]], list[tuple[i
         bad = {e["loc"][0] for e in exc.errors() if e["loc"] and isinstance(e["loc"][0], int)}
     good = [i for i in range(len(items)) if i not in bad]
     try:
-        valid = list(zip(good, _PING_LIST.validate_python([items[i] for i in good]),
-                         strict=True))
+        valid = list(zip(good, _PING_LIST.validate_python([items[i] for i in good]), strict=True))
     except ValidationError:  # not expected: fall back to one item at a time
         valid, bad = [], set(range(len(items)))
     invalid = []
@@ -91,8 +93,9 @@ async def _ping_batch(request: Request) -> _PingBatch:
     it: before authentication, with the same errors for a missing or malformed body)."""
     body = await request.body()
     if not body:
-        raise RequestValidationError([{"type": "missing", "loc": ("body",),
-                                       "msg": "Field required", "input": None}])
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        )
     if not _is_json(request.headers.get("content-type")):
         return _PingBatch(0, [], [], shape_ok=False)
     if body.lstrip()[:1] == b"[":
@@ -106,9 +109,18 @@ async def _ping_batch(request: Request) -> _PingBatch:
     try:
         payload: Any = json.loads(body)
     except json.JSONDecodeError as exc:
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos),
-                                       "msg": "JSON decode error", "input": {},
-                                       "ctx": {"error": exc.msg}}], body=exc.doc) from exc
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", exc.pos),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": exc.msg},
+                }
+            ],
+            body=exc.doc,
+        ) from exc
     except Exception as exc:
         raise HTTPException(400, "There was an error parsing the body") from exc
     items = payload.get("pings") if isinstance(payload, dict) else payload
@@ -118,21 +130,31 @@ async def _ping_batch(request: Request) -> _PingBatch:
     return _PingBatch(len(items), valid, invalid)
 
 
-@router.post("/pings", response_model=IngestOut,
-             summary="Post a batch of GPS pings (up to 5,000)",
-             description="Body: a JSON array of pings, or `{\"pings\": [...]}`. Valid items "
-             "are stored even when others are rejected; each rejected item is reported with "
-             "its index and reason. Resending a batch stores nothing twice.",
-             openapi_extra={"requestBody": {
-                 "content": {"application/json": {"schema": {"title": "Payload"}}},
-                 "required": True}})
-async def post_pings(batch: Annotated[_PingBatch, Depends(_ping_batch)],
-                     session: LoopSessionDep, principal: LoopPrincipalDep):
+@router.post(
+    "/pings",
+    response_model=IngestOut,
+    summary="Post a batch of GPS pings (up to 5,000)",
+    description='Body: a JSON array of pings, or `{"pings": [...]}`. Valid items '
+    "are stored even when others are rejected; each rejected item is reported with "
+    "its index and reason. Resending a batch stores nothing twice.",
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": {"title": "Payload"}}},
+            "required": True,
+        }
+    },
+)
+async def post_pings(
+    batch: Annotated[_PingBatch, Depends(_ping_batch)],
+    session: LoopSessionDep,
+    principal: LoopPrincipalDep,
+):
     # On the event loop (api.deps.session_dependency): a 500-ping batch is ~2 ms of work.
     if not batch.shape_ok:
-        raise InvalidInput("the body must be a JSON array of pings or {\"pings\": [...]}")
-    result = tracking_service.post_pings(session, principal=principal, items=batch.valid,
-                                         batch_size=batch.size)
+        raise InvalidInput('the body must be a JSON array of pings or {"pings": [...]}')
+    result = tracking_service.post_pings(
+        session, principal=principal, items=batch.valid, batch_size=batch.size
+    )
     return _ingest_out(result, batch.invalid)
 
 
@@ -140,24 +162,33 @@ def _osmand(session, device_id: str, ping) -> IngestOut:
     # Runs on the event loop (LoopSessionDep): tracker apps post one ping every few
     # seconds per device, the most frequent request of all.
     rep_id = tracking_service.device_rep(session, device_id)
-    result = tracking_service.store_rep_pings(session, rep_id=rep_id, items=[(0, ping)],
-                                              batch_size=1)
+    result = tracking_service.store_rep_pings(
+        session, rep_id=rep_id, items=[(0, ping)], batch_size=1
+    )
     if result.rejected:
         raise InvalidInput(result.rejected[0][1])
     return _ingest_out(result, [])
 
 
-@router.get("/osmand", response_model=IngestOut, tags=["tracker apps"],
-            summary="OsmAnd / Traccar Client protocol (query parameters)",
-            description="For off-the-shelf tracker apps: `id`/`deviceid` must be a device "
-            "registered under /v1/devices; it authenticates the request.")
+@router.get(
+    "/osmand",
+    response_model=IngestOut,
+    tags=["tracker apps"],
+    summary="OsmAnd / Traccar Client protocol (query parameters)",
+    description="For off-the-shelf tracker apps: `id`/`deviceid` must be a device "
+    "registered under /v1/devices; it authenticates the request.",
+)
 async def osmand_get(request: Request, session: LoopSessionDep):
     device_id, ping = parse_osmand(dict(request.query_params))
     return _osmand(session, device_id, ping)
 
 
-@router.post("/osmand", response_model=IngestOut, tags=["tracker apps"],
-             summary="OsmAnd / Traccar Client protocol (form, query or JSON body)")
+@router.post(
+    "/osmand",
+    response_model=IngestOut,
+    tags=["tracker apps"],
+    summary="OsmAnd / Traccar Client protocol (form, query or JSON body)",
+)
 async def osmand_post(request: Request, session: LoopSessionDep):
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
@@ -174,8 +205,11 @@ async def osmand_post(request: Request, session: LoopSessionDep):
     return _osmand(session, device_id, ping)
 
 
-@router.post("/reps/{rep_id}/gpx", response_model=IngestOut,
-             summary="Import a GPX track as the rep's pings (admin)")
+@router.post(
+    "/reps/{rep_id}/gpx",
+    response_model=IngestOut,
+    summary="Import a GPX track as the rep's pings (admin)",
+)
 def import_gpx(session: SessionDep, principal: PrincipalDep, rep_id: int, file: UploadFile):
     principal.require_admin()
     tracking_service.visible_rep(session, principal, rep_id)
@@ -191,11 +225,16 @@ def list_devices(session: SessionDep, principal: PrincipalDep):
     return tracking_service.list_devices(session, principal=principal)
 
 
-@router.post("/devices", response_model=DeviceOut, status_code=status.HTTP_201_CREATED,
-             summary="Register a tracker app's device id for a rep (manager, admin)")
+@router.post(
+    "/devices",
+    response_model=DeviceOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a tracker app's device id for a rep (manager, admin)",
+)
 def register_device(session: SessionDep, principal: PrincipalDep, body: DeviceIn):
-    return tracking_service.register_device(session, principal=principal, device_id=body.id,
-                                            rep_id=body.rep_id, label=body.label)
+    return tracking_service.register_device(
+        session, principal=principal, device_id=body.id, rep_id=body.rep_id, label=body.label
+    )
 
 
 @router.delete("/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -212,43 +251,62 @@ def _day_out(session, result) -> DayOut:
     stops = []
     for s in result.stops:
         lat, lon = geo.lat_lon(s.position)
-        stops.append(StopOut(
-            start=s.start_at, end=s.end_at, minutes=round((s.end_at - s.start_at)
-                                                          .total_seconds() / 60, 1),
-            lat=lat, lon=lon, n_pings=s.n_pings, spans_gap=s.spans_gap,
-            gap_minutes=s.gap_minutes, customer_id=s.customer_id,
-            distance_to_customer_m=s.distance_to_customer_m, visit_id=s.visit_id,
-            unlogged_visit=s.customer_id is not None and s.visit_id is None))
+        stops.append(
+            StopOut(
+                start=s.start_at,
+                end=s.end_at,
+                minutes=round((s.end_at - s.start_at).total_seconds() / 60, 1),
+                lat=lat,
+                lon=lon,
+                n_pings=s.n_pings,
+                spans_gap=s.spans_gap,
+                gap_minutes=s.gap_minutes,
+                customer_id=s.customer_id,
+                distance_to_customer_m=s.distance_to_customer_m,
+                visit_id=s.visit_id,
+                unlogged_visit=s.customer_id is not None and s.visit_id is None,
+            )
+        )
     return DayOut(
-        rep_id=result.rep_id, day=result.day, distance_m=round(summary.distance_m, 1),
+        rep_id=result.rep_id,
+        day=result.day,
+        distance_m=round(summary.distance_m, 1),
         coverage=round(summary.coverage, 4),
         pings=len(summary.accepted) + len(summary.rejected),
-        accepted_pings=len(summary.accepted), rejected_pings=rejected,
+        accepted_pings=len(summary.accepted),
+        rejected_pings=rejected,
         first_at=summary.accepted[0].at if summary.accepted else None,
         last_at=summary.accepted[-1].at if summary.accepted else None,
-        gaps=[GapOut(start=g.start, end=g.end, minutes=round(g.minutes, 1))
-              for g in summary.gaps],
+        gaps=[GapOut(start=g.start, end=g.end, minutes=round(g.minutes, 1)) for g in summary.gaps],
         stops=stops,
-        trips=[TripOut(start=t.start, end=t.end, distance_m=round(t.distance_m, 1))
-               for t in summary.trips],
+        trips=[
+            TripOut(start=t.start, end=t.end, distance_m=round(t.distance_m, 1))
+            for t in summary.trips
+        ],
         visits=[VisitOut.of(v, flags[v.id]) for v in result.visits],
-        track={"type": "LineString",
-               "coordinates": [[p.lon, p.lat] for p in summary.accepted]},
+        track={"type": "LineString", "coordinates": [[p.lon, p.lat] for p in summary.accepted]},
     )
 
 
-@router.get("/reps/{rep_id}/days/{day}", response_model=DayOut,
-            summary="A rep's day: distance, coverage, gaps, stops, trips, visits, track")
+@router.get(
+    "/reps/{rep_id}/days/{day}",
+    response_model=DayOut,
+    summary="A rep's day: distance, coverage, gaps, stops, trips, visits, track",
+)
 def rep_day(session: SessionDep, principal: PrincipalDep, rep_id: int, day: date):
-    return _day_out(session, tracking_service.rep_day(session, principal=principal,
-                                                      rep_id=rep_id, day=day))
+    return _day_out(
+        session, tracking_service.rep_day(session, principal=principal, rep_id=rep_id, day=day)
+    )
 
 
 @router.get("/me/days/{day}", response_model=DayOut, summary="Your own day (reps)")
 def my_day(session: SessionDep, principal: PrincipalDep, day: date):
     principal.require("tracking:read")
     if principal.user_id is None:
-        raise InvalidInput("an API key has no day of its own",
-                           hint="use /v1/reps/{rep_id}/days/{day}")
-    return _day_out(session, tracking_service.rep_day(session, principal=principal,
-                                                      rep_id=principal.user_id, day=day))
+        raise InvalidInput(
+            "an API key has no day of its own", hint="use /v1/reps/{rep_id}/days/{day}"
+        )
+    return _day_out(
+        session,
+        tracking_service.rep_day(session, principal=principal, rep_id=principal.user_id, day=day),
+    )

@@ -13,8 +13,13 @@ Offset = Query(0, ge=0)
 
 
 def _page(page, schema) -> dict:
-    return {"items": [schema.model_validate(i) for i in page.items], "total": page.total,
-            "limit": page.limit, "offset": page.offset, "next_offset": page.next_offset}
+    return {
+        "items": [schema.model_validate(i) for i in page.items],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
 
 
 @router.get("/users", response_model=PageOut[UserOut], summary="Users visible to you")
@@ -27,8 +32,9 @@ def list_users(
     limit: int = Limit,
     offset: int = Offset,
 ):
-    page = user_service.list_users(session, principal=principal, role=role, team_id=team_id,
-                                   q=q, limit=limit, offset=offset)
+    page = user_service.list_users(
+        session, principal=principal, role=role, team_id=team_id, q=q, limit=limit, offset=offset
+    )
     return _page(page, UserOut)
 
 
@@ -44,21 +50,27 @@ def get_user(session: SessionDep, principal: PrincipalDep, user_id: int):
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 def update_user(session: SessionDep, principal: PrincipalDep, user_id: int, body: UserUpdate):
-    return user_service.update_user(session, principal=principal, user_id=user_id,
-                                    data=body.model_dump(exclude_unset=True))
+    return user_service.update_user(
+        session, principal=principal, user_id=user_id, data=body.model_dump(exclude_unset=True)
+    )
 
 
-@router.delete("/users/{user_id}", response_model=UserOut,
-               summary="Deactivate a user (kept for the history of their visits and orders)")
+@router.delete(
+    "/users/{user_id}",
+    response_model=UserOut,
+    summary="Deactivate a user (kept for the history of their visits and orders)",
+)
 def deactivate_user(session: SessionDep, principal: PrincipalDep, user_id: int):
     return user_service.deactivate_user(session, principal=principal, user_id=user_id)
 
 
 @router.get("/teams", response_model=PageOut[TeamOut], summary="Teams visible to you")
-def list_teams(session: SessionDep, principal: PrincipalDep, limit: int = Limit,
-               offset: int = Offset):
-    return _page(user_service.list_teams(session, principal=principal, limit=limit,
-                                         offset=offset), TeamOut)
+def list_teams(
+    session: SessionDep, principal: PrincipalDep, limit: int = Limit, offset: int = Offset
+):
+    return _page(
+        user_service.list_teams(session, principal=principal, limit=limit, offset=offset), TeamOut
+    )
 
 
 @router.post("/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED)
@@ -73,8 +85,9 @@ def get_team(session: SessionDep, principal: PrincipalDep, team_id: int):
 
 @router.patch("/teams/{team_id}", response_model=TeamOut)
 def update_team(session: SessionDep, principal: PrincipalDep, team_id: int, body: TeamUpdate):
-    return user_service.update_team(session, principal=principal, team_id=team_id,
-                                    data=body.model_dump(exclude_unset=True))
+    return user_service.update_team(
+        session, principal=principal, team_id=team_id, data=body.model_dump(exclude_unset=True)
+    )
 
 
 @router.delete("/teams/{team_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -26,19 +26,32 @@ def visit_out(session, visit) -> VisitOut:
     return VisitOut.of(visit, visit_repository.flags_for(session, [visit.id])[visit.id])
 
 
-@router.post("/visits/check-in", response_model=VisitOut, status_code=status.HTTP_201_CREATED,
-             summary="Check in at a customer (idempotent by client_id)",
-             responses={200: {"description": "replay of a check-in already stored",
-                              "model": VisitOut},
-                        409: {"description": "client_id reused with different content"}})
-async def check_in(session: LoopSessionDep, principal: LoopPrincipalDep, body: CheckInIn,
-                   response: Response):
+@router.post(
+    "/visits/check-in",
+    response_model=VisitOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Check in at a customer (idempotent by client_id)",
+    responses={
+        200: {"description": "replay of a check-in already stored", "model": VisitOut},
+        409: {"description": "client_id reused with different content"},
+    },
+)
+async def check_in(
+    session: LoopSessionDep, principal: LoopPrincipalDep, body: CheckInIn, response: Response
+):
     # On the event loop (api.deps.session_dependency): the hottest write of the API.
     visit, created, flags = visit_service.check_in_with_flags(
-        session, principal=principal, data=CheckIn(
-            client_id=body.client_id, customer_id=body.customer_id, position=body.position(),
-            device_id=body.device_id, planned_visit_id=body.planned_visit_id,
-            sent_at=body.sent_at))
+        session,
+        principal=principal,
+        data=CheckIn(
+            client_id=body.client_id,
+            customer_id=body.customer_id,
+            position=body.position(),
+            device_id=body.device_id,
+            planned_visit_id=body.planned_visit_id,
+            sent_at=body.sent_at,
+        ),
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     if flags is None:
@@ -47,76 +60,145 @@ async def check_in(session: LoopSessionDep, principal: LoopPrincipalDep, body: C
     return VisitOut.of(visit, flags)
 
 
-@router.post("/visits/{visit_id}/check-out", response_model=VisitOut,
-             summary="Check out of a visit (idempotent: the same body may be resent)")
+@router.post(
+    "/visits/{visit_id}/check-out",
+    response_model=VisitOut,
+    summary="Check out of a visit (idempotent: the same body may be resent)",
+)
 def check_out(session: SessionDep, principal: PrincipalDep, visit_id: int, body: CheckOutIn):
-    visit, changed = visit_service.check_out(session, principal=principal, visit_id=visit_id,
-                                             position=body.position())
+    visit, changed = visit_service.check_out(
+        session, principal=principal, visit_id=visit_id, position=body.position()
+    )
     if changed:
         # Duration flags and the trust score are known now; answer with them.
-        refresh.refresh_rep(session, rep_id=visit.rep_id, date_from=visit.local_day,
-                            date_to=visit.local_day,
-                            settings=company_service.get_settings(session))
+        refresh.refresh_rep(
+            session,
+            rep_id=visit.rep_id,
+            date_from=visit.local_day,
+            date_to=visit.local_day,
+            settings=company_service.get_settings(session),
+        )
         session.refresh(visit)
     return visit_out(session, visit)
 
 
-@router.get("/visits", response_model=PageOut[VisitOut], summary="Visits visible to you",
-            responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/visits",
+    response_model=PageOut[VisitOut],
+    summary="Visits visible to you",
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def list_visits(
-    session: SessionDep, principal: PrincipalDep, rep_id: int | None = None,
-    customer_id: int | None = None, date_from: date | None = None, date_to: date | None = None,
-    format: ListFormat = ListFormat.json, limit: int = Query(50, ge=1, le=1000),
+    session: SessionDep,
+    principal: PrincipalDep,
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    format: ListFormat = ListFormat.json,
+    limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    page = visit_service.list_visits(session, principal=principal, rep_id=rep_id,
-                                     customer_id=customer_id, date_from=date_from,
-                                     date_to=date_to, limit=limit, offset=offset)
+    page = visit_service.list_visits(
+        session,
+        principal=principal,
+        rep_id=rep_id,
+        customer_id=customer_id,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        offset=offset,
+    )
     flags = visit_repository.flags_for(session, [v.id for v in page.items])
     items = [VisitOut.of(v, flags[v.id]) for v in page.items]
     if format is ListFormat.csv:
         return csv_response(items, "visits.csv")
-    return {"items": items, "total": page.total, "limit": page.limit, "offset": page.offset,
-            "next_offset": page.next_offset}
+    return {
+        "items": items,
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut)
 def get_visit(session: SessionDep, principal: PrincipalDep, visit_id: int):
-    return visit_out(session, visit_service.get_visit(session, principal=principal,
-                                                      visit_id=visit_id))
+    return visit_out(
+        session, visit_service.get_visit(session, principal=principal, visit_id=visit_id)
+    )
 
 
-@router.get("/customers/{customer_id}/location-proposals",
-            response_model=list[LocationProposalOut], tags=["customers"],
-            summary="Location history and pending proposals of a customer")
+@router.get(
+    "/customers/{customer_id}/location-proposals",
+    response_model=list[LocationProposalOut],
+    tags=["customers"],
+    summary="Location history and pending proposals of a customer",
+)
 def list_proposals(session: SessionDep, principal: PrincipalDep, customer_id: int):
-    return [LocationProposalOut.of(p) for p in locations.list_proposals(
-        session, principal=principal, customer_id=customer_id)]
+    return [
+        LocationProposalOut.of(p)
+        for p in locations.list_proposals(session, principal=principal, customer_id=customer_id)
+    ]
 
 
-@router.post("/customers/{customer_id}/location-proposals", response_model=LocationProposalOut,
-             status_code=status.HTTP_201_CREATED, tags=["customers"],
-             summary="Propose a new location for a customer (a manager decides)")
-def propose_location(session: SessionDep, principal: PrincipalDep, customer_id: int,
-                     body: LocationProposalIn):
-    return LocationProposalOut.of(locations.propose(
-        session, principal=principal, customer_id=customer_id, lat=body.lat, lon=body.lon,
-        accuracy_m=body.accuracy_m, note=body.note, visit_id=body.visit_id))
+@router.post(
+    "/customers/{customer_id}/location-proposals",
+    response_model=LocationProposalOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["customers"],
+    summary="Propose a new location for a customer (a manager decides)",
+)
+def propose_location(
+    session: SessionDep, principal: PrincipalDep, customer_id: int, body: LocationProposalIn
+):
+    return LocationProposalOut.of(
+        locations.propose(
+            session,
+            principal=principal,
+            customer_id=customer_id,
+            lat=body.lat,
+            lon=body.lon,
+            accuracy_m=body.accuracy_m,
+            note=body.note,
+            visit_id=body.visit_id,
+        )
+    )
 
 
-@router.post("/customers/{customer_id}/location-proposals/{proposal_id}/approve",
-             response_model=LocationProposalOut, tags=["customers"])
-def approve_location(session: SessionDep, principal: PrincipalDep, customer_id: int,
-                     proposal_id: int):
-    return LocationProposalOut.of(locations.decide(
-        session, principal=principal, customer_id=customer_id, proposal_id=proposal_id,
-        approve=True))
+@router.post(
+    "/customers/{customer_id}/location-proposals/{proposal_id}/approve",
+    response_model=LocationProposalOut,
+    tags=["customers"],
+)
+def approve_location(
+    session: SessionDep, principal: PrincipalDep, customer_id: int, proposal_id: int
+):
+    return LocationProposalOut.of(
+        locations.decide(
+            session,
+            principal=principal,
+            customer_id=customer_id,
+            proposal_id=proposal_id,
+            approve=True,
+        )
+    )
 
 
-@router.post("/customers/{customer_id}/location-proposals/{proposal_id}/reject",
-             response_model=LocationProposalOut, tags=["customers"])
-def reject_location(session: SessionDep, principal: PrincipalDep, customer_id: int,
-                    proposal_id: int):
-    return LocationProposalOut.of(locations.decide(
-        session, principal=principal, customer_id=customer_id, proposal_id=proposal_id,
-        approve=False))
+@router.post(
+    "/customers/{customer_id}/location-proposals/{proposal_id}/reject",
+    response_model=LocationProposalOut,
+    tags=["customers"],
+)
+def reject_location(
+    session: SessionDep, principal: PrincipalDep, customer_id: int, proposal_id: int
+):
+    return LocationProposalOut.of(
+        locations.decide(
+            session,
+            principal=principal,
+            customer_id=customer_id,
+            proposal_id=proposal_id,
+            approve=False,
+        )
+    )

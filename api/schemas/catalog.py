@@ -22,9 +22,19 @@ class ProductOut(BaseModel):
 
     @classmethod
     def of(cls, p: Product) -> "ProductOut":
-        return cls(id=p.id, external_id=p.external_id, code=p.code, name=p.name, unit=p.unit,
-                   list_price=p.list_price, currency=p.currency, taxes=p.taxes or [],
-                   salable=p.salable, active=p.active, updated_at=p.updated_at)
+        return cls(
+            id=p.id,
+            external_id=p.external_id,
+            code=p.code,
+            name=p.name,
+            unit=p.unit,
+            list_price=p.list_price,
+            currency=p.currency,
+            taxes=p.taxes or [],
+            salable=p.salable,
+            active=p.active,
+            updated_at=p.updated_at,
+        )
 
 
 class PriceOut(BaseModel):
@@ -39,13 +49,20 @@ class PriceOut(BaseModel):
     source: str | None  # "customer" (customer-specific price) or "list"
 
     @classmethod
-    def of(cls, product: Product, price: EffectivePrice | None,
-           default_currency: str) -> "PriceOut":
-        return cls(product_id=product.id, code=product.code, name=product.name,
-                   unit=product.unit, active=product.active, salable=product.salable,
-                   price=price.price if price else None,
-                   currency=(price.currency or default_currency) if price else None,
-                   source=price.source if price else None)
+    def of(
+        cls, product: Product, price: EffectivePrice | None, default_currency: str
+    ) -> "PriceOut":
+        return cls(
+            product_id=product.id,
+            code=product.code,
+            name=product.name,
+            unit=product.unit,
+            active=product.active,
+            salable=product.salable,
+            price=price.price if price else None,
+            currency=(price.currency or default_currency) if price else None,
+            source=price.source if price else None,
+        )
 
 
 class CustomerPricesOut(BaseModel):

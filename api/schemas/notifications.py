@@ -97,9 +97,15 @@ class ProgressOut(BaseModel):
 
     @classmethod
     def of(cls, p) -> "ProgressOut":
-        return cls(target=TargetOut.model_validate(p.target), visits_done=p.visits_done,
-                   visits_pct=p.visits_pct, sales_done=p.sales_done, sales_pct=p.sales_pct,
-                   days_total=p.days_total, days_elapsed=p.days_elapsed)
+        return cls(
+            target=TargetOut.model_validate(p.target),
+            visits_done=p.visits_done,
+            visits_pct=p.visits_pct,
+            sales_done=p.sales_done,
+            sales_pct=p.sales_pct,
+            days_total=p.days_total,
+            days_elapsed=p.days_elapsed,
+        )
 
 
 class DeliveryDateIn(Strict):

@@ -19,8 +19,7 @@ from sfa.orders.service import LineIn, NewOrder, OrderDetails
 class OrderLineIn(Strict):
     product_id: int
     quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False)
-    discount_pct: Decimal = Field(Decimal(0), ge=0, le=100, decimal_places=3,
-                                  allow_inf_nan=False)
+    discount_pct: Decimal = Field(Decimal(0), ge=0, le=100, decimal_places=3, allow_inf_nan=False)
 
 
 class OrderIn(Strict):
@@ -31,14 +30,22 @@ class OrderIn(Strict):
     submit: bool = Field(True, description="false keeps the order as a draft")
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
     sent_at: AwareDatetime | None = Field(
-        None, description="the device clock when sending; not part of the order's identity")
+        None, description="the device clock when sending; not part of the order's identity"
+    )
 
     def new_order(self) -> NewOrder:
-        return NewOrder(client_id=self.client_id, customer_id=self.customer_id,
-                        visit_id=self.visit_id, note=self.note, submit=self.submit,
-                        sent_at=self.sent_at,
-                        lines=tuple(LineIn(product_id=ln.product_id, quantity=ln.quantity,
-                                           discount_pct=ln.discount_pct) for ln in self.lines))
+        return NewOrder(
+            client_id=self.client_id,
+            customer_id=self.customer_id,
+            visit_id=self.visit_id,
+            note=self.note,
+            submit=self.submit,
+            sent_at=self.sent_at,
+            lines=tuple(
+                LineIn(product_id=ln.product_id, quantity=ln.quantity, discount_pct=ln.discount_pct)
+                for ln in self.lines
+            ),
+        )
 
 
 class DecisionIn(Strict):
@@ -55,9 +62,14 @@ class OrderLineOut(BaseModel):
 
     @classmethod
     def of(cls, line: OrderLine) -> "OrderLineOut":
-        return cls(line_no=line.line_no, product_id=line.product_id, quantity=line.quantity,
-                   unit_price=line.unit_price, discount_pct=line.discount_pct,
-                   net_amount=line.net_amount)
+        return cls(
+            line_no=line.line_no,
+            product_id=line.product_id,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_pct=line.discount_pct,
+            net_amount=line.net_amount,
+        )
 
 
 class ApprovalOut(BaseModel):
@@ -73,9 +85,17 @@ class ApprovalOut(BaseModel):
 
     @classmethod
     def of(cls, a: OrderApproval) -> "ApprovalOut":
-        return cls(id=a.id, order_id=a.order_id, level=a.level, approver_id=a.approver_id,
-                   state=a.state, due_at=a.due_at, decided_by=a.decided_by,
-                   decided_at=a.decided_at, note=a.note)
+        return cls(
+            id=a.id,
+            order_id=a.order_id,
+            level=a.level,
+            approver_id=a.approver_id,
+            state=a.state,
+            due_at=a.due_at,
+            decided_by=a.decided_by,
+            decided_at=a.decided_at,
+            note=a.note,
+        )
 
 
 class OrderSummaryOut(BaseModel):
@@ -98,12 +118,24 @@ class OrderSummaryOut(BaseModel):
 
     @classmethod
     def of(cls, o: Order) -> "OrderSummaryOut":
-        return cls(id=o.id, client_id=o.client_id, rep_id=o.rep_id, customer_id=o.customer_id,
-                   visit_id=o.visit_id, state=o.state, approval_tier=o.approval_tier,
-                   currency=o.currency, gross_amount=o.gross_amount,
-                   discount_amount=o.discount_amount, net_amount=o.net_amount,
-                   discount_pct=o.discount_pct, note=o.note, erp_number=o.erp_number,
-                   created_at=o.created_at, submitted_at=o.submitted_at)
+        return cls(
+            id=o.id,
+            client_id=o.client_id,
+            rep_id=o.rep_id,
+            customer_id=o.customer_id,
+            visit_id=o.visit_id,
+            state=o.state,
+            approval_tier=o.approval_tier,
+            currency=o.currency,
+            gross_amount=o.gross_amount,
+            discount_amount=o.discount_amount,
+            net_amount=o.net_amount,
+            discount_pct=o.discount_pct,
+            note=o.note,
+            erp_number=o.erp_number,
+            created_at=o.created_at,
+            submitted_at=o.submitted_at,
+        )
 
 
 class OrderOut(OrderSummaryOut):
@@ -112,9 +144,11 @@ class OrderOut(OrderSummaryOut):
 
     @classmethod
     def of_details(cls, d: OrderDetails) -> "OrderOut":
-        return cls(**OrderSummaryOut.of(d.order).model_dump(),
-                   lines=[OrderLineOut.of(ln) for ln in d.lines],
-                   approvals=[ApprovalOut.of(a) for a in d.approvals])
+        return cls(
+            **OrderSummaryOut.of(d.order).model_dump(),
+            lines=[OrderLineOut.of(ln) for ln in d.lines],
+            approvals=[ApprovalOut.of(a) for a in d.approvals],
+        )
 
 
 class PendingApprovalOut(ApprovalOut):
@@ -131,8 +165,14 @@ class PendingApprovalOut(ApprovalOut):
 
     @classmethod
     def of_pair(cls, a: OrderApproval, o: Order) -> "PendingApprovalOut":
-        return cls(**ApprovalOut.of(a).model_dump(), rep_id=o.rep_id,
-                   customer_id=o.customer_id, order_state=o.state,
-                   approval_tier=o.approval_tier, currency=o.currency,
-                   gross_amount=o.gross_amount, net_amount=o.net_amount,
-                   discount_pct=o.discount_pct)
+        return cls(
+            **ApprovalOut.of(a).model_dump(),
+            rep_id=o.rep_id,
+            customer_id=o.customer_id,
+            order_state=o.state,
+            approval_tier=o.approval_tier,
+            currency=o.currency,
+            gross_amount=o.gross_amount,
+            net_amount=o.net_amount,
+            discount_pct=o.discount_pct,
+        )

@@ -11,16 +11,25 @@ from sfa.plans.models import JourneyPlan, PlannedVisit
 def _monday(value: date) -> date:
     if value.isoweekday() != 1:
         monday = value - timedelta(days=value.isoweekday() - 1)
-        raise ValueError(f"anchor_week must be a Monday; {value} is a {value:%A} "
-                         f"(the Monday of that week is {monday})")
+        raise ValueError(
+            f"anchor_week must be a Monday; {value} is a {value:%A} "
+            f"(the Monday of that week is {monday})"
+        )
     return value
 
 
 Weekday = Annotated[int, Field(ge=1, le=7, description="ISO weekday: 1 = Monday … 7 = Sunday")]
-EveryNWeeks = Annotated[int, Field(ge=1, le=52, description="1 = every week, 2 = every "
-                                   "other week counted from anchor_week, …")]
-AnchorWeek = Annotated[date, AfterValidator(_monday),
-                       Field(description="the Monday of a week in which the plan occurs")]
+EveryNWeeks = Annotated[
+    int,
+    Field(
+        ge=1, le=52, description="1 = every week, 2 = every other week counted from anchor_week, …"
+    ),
+]
+AnchorWeek = Annotated[
+    date,
+    AfterValidator(_monday),
+    Field(description="the Monday of a week in which the plan occurs"),
+]
 
 
 def _ordered(valid_from: date | None, valid_to: date | None) -> None:
@@ -54,8 +63,9 @@ class JourneyPlanUpdate(Strict):
 
     @model_validator(mode="after")
     def _not_null(self):
-        nulls = sorted(f for f in self.model_fields_set
-                       if f != "valid_to" and getattr(self, f) is None)
+        nulls = sorted(
+            f for f in self.model_fields_set if f != "valid_to" and getattr(self, f) is None
+        )
         if nulls:
             raise ValueError(f"{', '.join(nulls)} cannot be null (only valid_to can: no end)")
         _ordered(self.valid_from, self.valid_to)
@@ -76,17 +86,27 @@ class JourneyPlanOut(BaseModel):
 
     @classmethod
     def of(cls, plan: JourneyPlan, *, active: bool) -> "JourneyPlanOut":
-        return cls(id=plan.id, rep_id=plan.rep_id, customer_id=plan.customer_id,
-                   weekday=plan.weekday, every_n_weeks=plan.every_n_weeks,
-                   anchor_week=plan.anchor_week, valid_from=plan.valid_from,
-                   valid_to=plan.valid_to, active=active, created_at=plan.created_at)
+        return cls(
+            id=plan.id,
+            rep_id=plan.rep_id,
+            customer_id=plan.customer_id,
+            weekday=plan.weekday,
+            every_n_weeks=plan.every_n_weeks,
+            anchor_week=plan.anchor_week,
+            valid_from=plan.valid_from,
+            valid_to=plan.valid_to,
+            active=active,
+            created_at=plan.created_at,
+        )
 
 
 class JourneyPlanDeactivated(JourneyPlanOut):
-    deleted: bool = Field(description="the plan had not started yet, so it was removed "
-                          "instead of ended")
-    removed_planned_visits: int = Field(description="open planned visits from today on "
-                                        "that were removed")
+    deleted: bool = Field(
+        description="the plan had not started yet, so it was removed instead of ended"
+    )
+    removed_planned_visits: int = Field(
+        description="open planned visits from today on that were removed"
+    )
 
 
 class PlannedVisitCreate(Strict):
@@ -112,10 +132,16 @@ class PlannedVisitOut(BaseModel):
 
     @classmethod
     def of(cls, planned: PlannedVisit) -> "PlannedVisitOut":
-        return cls(id=planned.id, rep_id=planned.rep_id, customer_id=planned.customer_id,
-                   day=planned.day, source=planned.source,
-                   journey_plan_id=planned.journey_plan_id, visit_id=planned.visit_id,
-                   done=planned.visit_id is not None)
+        return cls(
+            id=planned.id,
+            rep_id=planned.rep_id,
+            customer_id=planned.customer_id,
+            day=planned.day,
+            source=planned.source,
+            journey_plan_id=planned.journey_plan_id,
+            visit_id=planned.visit_id,
+            done=planned.visit_id is not None,
+        )
 
 
 class ExpandIn(Strict):

@@ -104,7 +104,8 @@ class TeamDayOut(ReportRow):
     planned: int
     planned_done: int
     pending_recompute: bool = Field(
-        description="new pings or visits arrived since the numbers were computed")
+        description="new pings or visits arrived since the numbers were computed"
+    )
 
     def csv_row(self) -> dict[str, Any]:
         row = super().csv_row()

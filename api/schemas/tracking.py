@@ -39,8 +39,12 @@ class IngestOut(BaseModel):
 
 
 class DeviceIn(Strict):
-    id: str = Field(min_length=4, max_length=120, pattern=r"^[A-Za-z0-9_.:-]+$",
-                    description="the identifier the tracker app sends as id/deviceid")
+    id: str = Field(
+        min_length=4,
+        max_length=120,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="the identifier the tracker app sends as id/deviceid",
+    )
     rep_id: int
     label: str | None = Field(None, max_length=120)
 

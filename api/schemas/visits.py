@@ -8,8 +8,9 @@ from sfa import geo
 from sfa.visits.models import DwellSource, VerificationStatus, Visit, VisitFlag
 from sfa.visits.service import Position
 
-Accuracy = Field(None, ge=0, le=100_000, allow_inf_nan=False,
-                 description="metres; 0 or missing means unknown")
+Accuracy = Field(
+    None, ge=0, le=100_000, allow_inf_nan=False, description="metres; 0 or missing means unknown"
+)
 
 
 class FixIn(Strict):
@@ -26,8 +27,9 @@ class FixIn(Strict):
         return self
 
     def position(self) -> Position:
-        return Position(at=self.at, lat=self.lat, lon=self.lon, accuracy_m=self.accuracy_m,
-                        mock=self.mock)
+        return Position(
+            at=self.at, lat=self.lat, lon=self.lon, accuracy_m=self.accuracy_m, mock=self.mock
+        )
 
 
 class CheckInIn(FixIn):
@@ -36,7 +38,8 @@ class CheckInIn(FixIn):
     device_id: str | None = Field(None, max_length=120)
     planned_visit_id: int | None = None
     sent_at: AwareDatetime | None = Field(
-        None, description="the device clock when sending; used to detect clock skew")
+        None, description="the device clock when sending; used to detect clock skew"
+    )
 
 
 class CheckOutIn(FixIn):
@@ -51,8 +54,9 @@ class FlagOut(BaseModel):
 
     @classmethod
     def of(cls, flag: VisitFlag) -> "FlagOut":
-        return cls(code=flag.code, numbers=flag.numbers, reason_en=flag.reason_en,
-                   reason_id=flag.reason_id)
+        return cls(
+            code=flag.code, numbers=flag.numbers, reason_en=flag.reason_en, reason_id=flag.reason_id
+        )
 
 
 class VisitOut(BaseModel):
@@ -80,17 +84,30 @@ class VisitOut(BaseModel):
     def of(cls, visit: Visit, flags: list[VisitFlag]) -> "VisitOut":
         point = geo.lat_lon(visit.check_in_position)
         return cls(
-            id=visit.id, client_id=visit.client_id, rep_id=visit.rep_id,
-            customer_id=visit.customer_id, planned_visit_id=visit.planned_visit_id,
-            local_day=visit.local_day, check_in_at=visit.check_in_at,
-            lat=point[0] if point else None, lon=point[1] if point else None,
-            accuracy_m=visit.check_in_accuracy_m, mock=visit.check_in_mock,
+            id=visit.id,
+            client_id=visit.client_id,
+            rep_id=visit.rep_id,
+            customer_id=visit.customer_id,
+            planned_visit_id=visit.planned_visit_id,
+            local_day=visit.local_day,
+            check_in_at=visit.check_in_at,
+            lat=point[0] if point else None,
+            lon=point[1] if point else None,
+            accuracy_m=visit.check_in_accuracy_m,
+            mock=visit.check_in_mock,
             verification_status=visit.verification_status,
-            distance_to_customer_m=(round(visit.distance_to_customer_m, 1)
-                                    if visit.distance_to_customer_m is not None else None),
-            radius_m=visit.radius_m, check_out_at=visit.check_out_at,
-            dwell_seconds=visit.dwell_seconds, dwell_source=visit.dwell_source,
-            trust_score=visit.trust_score, flags=[FlagOut.of(f) for f in flags])
+            distance_to_customer_m=(
+                round(visit.distance_to_customer_m, 1)
+                if visit.distance_to_customer_m is not None
+                else None
+            ),
+            radius_m=visit.radius_m,
+            check_out_at=visit.check_out_at,
+            dwell_seconds=visit.dwell_seconds,
+            dwell_source=visit.dwell_source,
+            trust_score=visit.trust_score,
+            flags=[FlagOut.of(f) for f in flags],
+        )
 
 
 class LocationProposalIn(Strict):
@@ -121,9 +138,19 @@ class LocationProposalOut(BaseModel):
     def of(cls, p) -> "LocationProposalOut":
         point = geo.lat_lon(p.position)
         previous = geo.lat_lon(p.previous_position)
-        return cls(id=p.id, customer_id=p.customer_id, proposed_by=p.proposed_by,
-                   visit_id=p.visit_id, lat=point[0], lon=point[1], accuracy_m=p.accuracy_m,
-                   previous_lat=previous[0] if previous else None,
-                   previous_lon=previous[1] if previous else None, note=p.note,
-                   status=str(p.status), decided_by=p.decided_by, decided_at=p.decided_at,
-                   created_at=p.created_at)
+        return cls(
+            id=p.id,
+            customer_id=p.customer_id,
+            proposed_by=p.proposed_by,
+            visit_id=p.visit_id,
+            lat=point[0],
+            lon=point[1],
+            accuracy_m=p.accuracy_m,
+            previous_lat=previous[0] if previous else None,
+            previous_lon=previous[1] if previous else None,
+            note=p.note,
+            status=str(p.status),
+            decided_by=p.decided_by,
+            decided_at=p.decided_at,
+            created_at=p.created_at,
+        )

@@ -19,11 +19,20 @@ def build_connector(settings: Settings | None = None) -> TrytonConnector | None:
     settings = settings or get_settings()
     if not settings.erp_url:
         return None
-    missing = [name for name, value in (("SFA_ERP_DATABASE", settings.erp_database),
-                                        ("SFA_ERP_USER", settings.erp_user))
-               if not value]
+    missing = [
+        name
+        for name, value in (
+            ("SFA_ERP_DATABASE", settings.erp_database),
+            ("SFA_ERP_USER", settings.erp_user),
+        )
+        if not value
+    ]
     if missing:
         raise ErpNotConfigured(f"SFA_ERP_URL is set but {', '.join(missing)} is not")
     return TrytonConnector(
-        settings.erp_url.rstrip("/"), settings.erp_database, settings.erp_user,
-        settings.erp_password.get_secret_value(), timeout=settings.erp_timeout_s)
+        settings.erp_url.rstrip("/"),
+        settings.erp_database,
+        settings.erp_user,
+        settings.erp_password.get_secret_value(),
+        timeout=settings.erp_timeout_s,
+    )

@@ -14,8 +14,14 @@ from sfa.notifications.channels import Message, PermanentDeliveryError
 class HttpPushChannel:
     idempotent = True
 
-    def __init__(self, *, url: str, server_key: SecretStr | None, timeout_s: float = 10.0,
-                 client: httpx.Client | None = None):
+    def __init__(
+        self,
+        *,
+        url: str,
+        server_key: SecretStr | None,
+        timeout_s: float = 10.0,
+        client: httpx.Client | None = None,
+    ):
         self.url = url
         self._server_key = server_key
         self._client = client or httpx.Client(timeout=timeout_s)
@@ -26,13 +32,26 @@ class HttpPushChannel:
     def send(self, message: Message) -> str | None:
         if not message.to:
             raise PermanentDeliveryError("no push topic or token")
-        headers = ({"Authorization": f"key={self._server_key.get_secret_value()}"}
-                   if self._server_key else {})
-        body = post(self._client, self.url, headers=headers, what="push service", json={
-            "to": message.to, "collapse_key": message.reference,
-            "notification": {"title": message.subject, "body": message.body},
-            "data": {"notification_id": message.notification_id, **{
-                k: v for k, v in message.data.items() if v is not None}}})
+        headers = (
+            {"Authorization": f"key={self._server_key.get_secret_value()}"}
+            if self._server_key
+            else {}
+        )
+        body = post(
+            self._client,
+            self.url,
+            headers=headers,
+            what="push service",
+            json={
+                "to": message.to,
+                "collapse_key": message.reference,
+                "notification": {"title": message.subject, "body": message.body},
+                "data": {
+                    "notification_id": message.notification_id,
+                    **{k: v for k, v in message.data.items() if v is not None},
+                },
+            },
+        )
         results = body.get("results") or [{}]
         if results[0].get("error"):
             raise PermanentDeliveryError(f"push refused: {results[0]['error']}")

@@ -13,9 +13,17 @@ from sfa.notifications.channels import Message, PermanentDeliveryError, Transien
 class SmtpChannel:
     idempotent = False
 
-    def __init__(self, *, host: str, port: int, sender: str, username: str | None = None,
-                 password: SecretStr | None = None, starttls: bool = False,
-                 timeout_s: float = 10.0):
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: SecretStr | None = None,
+        starttls: bool = False,
+        timeout_s: float = 10.0,
+    ):
         self.host, self.port, self.sender = host, port, sender
         self.username, self._password = username, password
         self.starttls, self.timeout_s = starttls, timeout_s

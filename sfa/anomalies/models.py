@@ -20,8 +20,10 @@ class RepWeek(Base):
     """Per rep per company ISO week: the numbers weekly anomalies are computed from."""
 
     __tablename__ = "rep_weeks"
-    __table_args__ = (PrimaryKeyConstraint("rep_id", "week_start"),
-                      Index("ix_rep_weeks_week_start", "week_start"))
+    __table_args__ = (
+        PrimaryKeyConstraint("rep_id", "week_start"),
+        Index("ix_rep_weeks_week_start", "week_start"),
+    )
 
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     week_start: Mapped[date] = mapped_column(Date)  # Monday
@@ -35,8 +37,10 @@ class RepWeek(Base):
 
 class WeeklyAnomaly(Base):
     __tablename__ = "weekly_anomalies"
-    __table_args__ = (PrimaryKeyConstraint("rep_id", "week_start", "code"),
-                      Index("ix_weekly_anomalies_week_start", "week_start"))
+    __table_args__ = (
+        PrimaryKeyConstraint("rep_id", "week_start", "code"),
+        Index("ix_weekly_anomalies_week_start", "week_start"),
+    )
 
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     week_start: Mapped[date] = mapped_column(Date)
@@ -44,5 +48,6 @@ class WeeklyAnomaly(Base):
     numbers: Mapped[dict] = mapped_column(JSONB)
     reason_en: Mapped[str] = mapped_column(String(300))
     reason_id: Mapped[str] = mapped_column(String(300))
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                  server_default=func.now())
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

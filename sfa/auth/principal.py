@@ -45,15 +45,40 @@ ADMIN_ONLY_SCOPES = frozenset({"notifications:admin"})
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.admin: ALL_SCOPES | APPROVER_SCOPES | ADMIN_ONLY_SCOPES,
     Role.manager: frozenset(
-        {"users:read", "teams:read", "customers:read", "customers:write", "settings:read",
-         "visits:read", "tracking:read", "devices:write", "plans:read", "plans:write",
-         "reports:read", "catalog:read", "orders:read", "announcements:write"}
-    ) | APPROVER_SCOPES,
+        {
+            "users:read",
+            "teams:read",
+            "customers:read",
+            "customers:write",
+            "settings:read",
+            "visits:read",
+            "tracking:read",
+            "devices:write",
+            "plans:read",
+            "plans:write",
+            "reports:read",
+            "catalog:read",
+            "orders:read",
+            "announcements:write",
+        }
+    )
+    | APPROVER_SCOPES,
     Role.rep: frozenset(
-        {"users:read", "teams:read", "customers:read", "customers:write", "settings:read",
-         "visits:read", "tracking:read", "plans:read", "reports:read", "catalog:read",
-         "orders:read"}
-    ) | FIELD_SCOPES,
+        {
+            "users:read",
+            "teams:read",
+            "customers:read",
+            "customers:write",
+            "settings:read",
+            "visits:read",
+            "tracking:read",
+            "plans:read",
+            "reports:read",
+            "catalog:read",
+            "orders:read",
+        }
+    )
+    | FIELD_SCOPES,
 }
 
 

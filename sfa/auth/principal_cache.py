@@ -29,9 +29,16 @@ MAX_AGE_S = 60.0
 # How often the listener checks its connection (a query) between notifications; with TCP
 # keepalives and a user timeout, a connection that died silently is noticed in seconds.
 POLL_S = 1.0
-_CONNECT_ARGS = {"autocommit": True, "connect_timeout": 5, "keepalives": 1,
-                 "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
-                 "tcp_user_timeout": 10_000, "application_name": "sfa principal cache"}
+_CONNECT_ARGS = {
+    "autocommit": True,
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+    "application_name": "sfa principal cache",
+}
 
 T = TypeVar("T")
 
@@ -80,8 +87,9 @@ class PrincipalCache:
             if self._starts > 1:
                 return
             stop = self._current_stop = threading.Event()
-        threading.Thread(target=self._listen, args=(conninfo, stop), daemon=True,
-                         name="principal-cache").start()
+        threading.Thread(
+            target=self._listen, args=(conninfo, stop), daemon=True, name="principal-cache"
+        ).start()
 
     def stop(self) -> None:
         with self._lock:
@@ -113,8 +121,12 @@ class PrincipalCache:
                             self.clear()
                         conn.execute("SELECT 1")
             except psycopg.Error as exc:
-                log.warning("principal cache off, every request reads its principal: "
-                            "%s; listening again in %.0f s", type(exc).__name__, delay)
+                log.warning(
+                    "principal cache off, every request reads its principal: "
+                    "%s; listening again in %.0f s",
+                    type(exc).__name__,
+                    delay,
+                )
             finally:
                 self._set_listening(stop, False)
             stop.wait(delay)

@@ -87,7 +87,8 @@ def refresh(session: Session, *, refresh_token: str) -> TokenPair:
 _PRINCIPAL_SQL = text(
     "SELECT role, team_id, is_active, "
     "CASE WHEN role = 'manager' THEN ARRAY(SELECT id FROM teams WHERE manager_id = users.id) "
-    "END AS managed_team_ids FROM users WHERE id = :id")
+    "END AS managed_team_ids FROM users WHERE id = :id"
+)
 
 
 def principal_for_token(session: Session, *, access_token: str) -> Principal:
@@ -107,21 +108,26 @@ def _load_principal(session: Session, user_id: int) -> Principal | None:
 
 
 def principal_for_user(session: Session, user: User) -> Principal:
-    managed = (session.scalars(select(Team.id).where(Team.manager_id == user.id)).all()
-               if user.role is Role.manager else None)
+    managed = (
+        session.scalars(select(Team.id).where(Team.manager_id == user.id)).all()
+        if user.role is Role.manager
+        else None
+    )
     return _user_principal(user.id, user.role, user.team_id, managed)
 
 
-def _user_principal(user_id: int, role: Role, team_id: int | None,
-                    managed_team_ids: list[int] | None) -> Principal:
+def _user_principal(
+    user_id: int, role: Role, team_id: int | None, managed_team_ids: list[int] | None
+) -> Principal:
     if role is Role.admin:
         team_ids = None
     elif role is Role.manager:
         team_ids = frozenset(managed_team_ids or ())
     else:
         team_ids = frozenset({team_id} if team_id is not None else set())
-    return Principal(kind="user", id=user_id, role=role, scopes=ROLE_SCOPES[role],
-                     team_ids=team_ids)
+    return Principal(
+        kind="user", id=user_id, role=role, scopes=ROLE_SCOPES[role], team_ids=team_ids
+    )
 
 
 def _hash_secret(secret: str) -> str:
@@ -152,7 +158,11 @@ def create_api_key(
     session.add(key)
     session.flush()
     audit_service.record(
-        session, actor=actor.actor, entity="api_key", entity_id=key.id, action="create",
+        session,
+        actor=actor.actor,
+        entity="api_key",
+        entity_id=key.id,
+        action="create",
         new={"name": name, "scopes": key.scopes},
     )
     return key, f"{_KEY_PREFIX}_{prefix}_{secret}"

@@ -26,8 +26,9 @@ def decode(token: str, kind: str) -> int:
     """Return the user id of a valid token of the given kind."""
     sub, typ, exp = _verified(token, get_settings().jwt_secret.get_secret_value())
     if exp <= time.time():
-        raise Unauthenticated("the token has expired",
-                              hint="get a new one from POST /v1/auth/refresh")
+        raise Unauthenticated(
+            "the token has expired", hint="get a new one from POST /v1/auth/refresh"
+        )
     if typ != kind:
         raise Unauthenticated(f"a {kind} token is required here")
     try:
@@ -42,8 +43,12 @@ def _verified(token: str, secret: str) -> tuple[object, object, float]:
     the same few tokens and checking one costs ~20 µs; expiry is checked on every use by
     `decode` (a cached token still expires), and a failed check is never cached."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM],
-                            options={"require": ["sub", "typ", "exp"], "verify_exp": False})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[_ALGORITHM],
+            options={"require": ["sub", "typ", "exp"], "verify_exp": False},
+        )
         exp = float(claims["exp"])
     except (jwt.PyJWTError, TypeError, ValueError) as exc:
         raise Unauthenticated("the token is not valid", hint="log in again") from exc

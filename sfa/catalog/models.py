@@ -33,9 +33,9 @@ class Product(Base):
     salable: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     erp_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class CustomerPrice(Base):
@@ -48,6 +48,6 @@ class CustomerPrice(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     price: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -36,6 +36,9 @@ def customer_prices(
     ids = set(product_ids)
     if not ids:
         return {}
-    rows = session.scalars(select(CustomerPrice).where(
-        CustomerPrice.customer_id == customer_id, CustomerPrice.product_id.in_(ids)))
+    rows = session.scalars(
+        select(CustomerPrice).where(
+            CustomerPrice.customer_id == customer_id, CustomerPrice.product_id.in_(ids)
+        )
+    )
     return {row.product_id: row for row in rows}

@@ -41,12 +41,12 @@ def resolve_prices(
     for product_id in ids:
         if product_id in specific:
             row = specific[product_id]
-            result[product_id] = EffectivePrice(product_id, row.price, row.currency,
-                                                "customer")
+            result[product_id] = EffectivePrice(product_id, row.price, row.currency, "customer")
         elif product_id in found and found[product_id].list_price is not None:
             product = found[product_id]
-            result[product_id] = EffectivePrice(product_id, product.list_price,
-                                                product.currency, "list")
+            result[product_id] = EffectivePrice(
+                product_id, product.list_price, product.currency, "list"
+            )
     return result
 
 
@@ -58,53 +58,80 @@ def effective_prices(
     No visibility check (callers check the customer); unknown or unpriced products are
     absent from the result.
     """
-    return {pid: p.price for pid, p in resolve_prices(
-        session, customer_id=customer_id, product_ids=product_ids).items()}
+    return {
+        pid: p.price
+        for pid, p in resolve_prices(
+            session, customer_id=customer_id, product_ids=product_ids
+        ).items()
+    }
 
 
 def list_products(
-    session: Session, *, principal: Principal, q: str | None = None,
-    include_inactive: bool = False, limit: int = 50, offset: int = 0,
+    session: Session,
+    *,
+    principal: Principal,
+    q: str | None = None,
+    include_inactive: bool = False,
+    limit: int = 50,
+    offset: int = 0,
 ) -> Page[Product]:
     principal.require("catalog:read")
-    return paginate(session, repository.products(q=q, include_inactive=include_inactive),
-                    limit=limit, offset=offset)
+    return paginate(
+        session,
+        repository.products(q=q, include_inactive=include_inactive),
+        limit=limit,
+        offset=offset,
+    )
 
 
 def get_product(session: Session, *, principal: Principal, product_id: int) -> Product:
     principal.require("catalog:read")
     product = repository.get_product(session, product_id)
     if product is None:
-        raise NotFound(f"product {product_id} does not exist",
-                       hint="GET /v1/products lists the catalog")
+        raise NotFound(
+            f"product {product_id} does not exist", hint="GET /v1/products lists the catalog"
+        )
     return product
 
 
 def customer_prices(
-    session: Session, *, principal: Principal, customer_id: int,
-    product_ids: list[int] | None = None, limit: int = 50, offset: int = 0,
+    session: Session,
+    *,
+    principal: Principal,
+    customer_id: int,
+    product_ids: list[int] | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> Page[tuple[Product, EffectivePrice | None]]:
     """Prices for one visible customer: of the given products, else of the active catalog.
 
     Items are (product, effective price or None when the product has no price).
     """
     principal.require("catalog:read")
-    customer = customer_service.get_customer(session, principal=principal,
-                                             customer_id=customer_id)
+    customer = customer_service.get_customer(session, principal=principal, customer_id=customer_id)
     if product_ids is not None:
         ids = list(dict.fromkeys(product_ids))
         if not ids or len(ids) > MAX_PRICE_PRODUCTS:
-            raise InvalidInput(f"product_ids must name 1 to {MAX_PRICE_PRODUCTS} products",
-                               hint="for example product_ids=12,15,40")
+            raise InvalidInput(
+                f"product_ids must name 1 to {MAX_PRICE_PRODUCTS} products",
+                hint="for example product_ids=12,15,40",
+            )
         found = repository.get_products(session, ids)
         missing = [i for i in ids if i not in found]
         if missing:
-            raise NotFound(f"unknown product ids: {', '.join(map(str, missing))}",
-                           details={"product_ids": missing})
+            raise NotFound(
+                f"unknown product ids: {', '.join(map(str, missing))}",
+                details={"product_ids": missing},
+            )
         page = Page(items=[found[i] for i in ids], total=len(ids), limit=len(ids), offset=0)
     else:
         page = paginate(session, repository.products(), limit=limit, offset=offset)
-    prices = resolve_prices(session, customer_id=customer.id,
-                            product_ids=[p.id for p in page.items])
-    return Page(items=[(p, prices.get(p.id)) for p in page.items], total=page.total,
-                limit=page.limit, offset=page.offset)
+    prices = resolve_prices(
+        session, customer_id=customer.id, product_ids=[p.id for p in page.items]
+    )
+    return Page(
+        items=[(p, prices.get(p.id)) for p in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )

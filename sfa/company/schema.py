@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-
 class VisitDuration(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_minutes: float = Field(gt=0, allow_inf_nan=False)

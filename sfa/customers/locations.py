@@ -15,39 +15,55 @@ from sfa.customers.models import LocationProposal, LocationStatus, ProposalStatu
 from sfa.errors import Conflict, Forbidden, NotFound
 
 
-def propose(session: Session, *, principal: Principal, customer_id: int, lat: float,
-            lon: float, accuracy_m: float | None, note: str | None,
-            visit_id: int | None) -> LocationProposal:
+def propose(
+    session: Session,
+    *,
+    principal: Principal,
+    customer_id: int,
+    lat: float,
+    lon: float,
+    accuracy_m: float | None,
+    note: str | None,
+    visit_id: int | None,
+) -> LocationProposal:
     principal.require("customers:write")
-    customer = customer_service.get_customer(session, principal=principal,
-                                             customer_id=customer_id)
+    customer = customer_service.get_customer(session, principal=principal, customer_id=customer_id)
     proposal = LocationProposal(
-        customer_id=customer.id, proposed_by=principal.id, visit_id=visit_id,
-        position=geo.to_geography(lat, lon), accuracy_m=accuracy_m, note=note,
-        previous_position=customer.location)
+        customer_id=customer.id,
+        proposed_by=principal.id,
+        visit_id=visit_id,
+        position=geo.to_geography(lat, lon),
+        accuracy_m=accuracy_m,
+        note=note,
+        previous_position=customer.location,
+    )
     session.add(proposal)
     session.flush()
     return proposal
 
 
-def list_proposals(session: Session, *, principal: Principal,
-                   customer_id: int) -> list[LocationProposal]:
+def list_proposals(
+    session: Session, *, principal: Principal, customer_id: int
+) -> list[LocationProposal]:
     customer_service.get_customer(session, principal=principal, customer_id=customer_id)
-    return list(session.scalars(
-        select(LocationProposal).where(LocationProposal.customer_id == customer_id)
-        .order_by(LocationProposal.id)))
+    return list(
+        session.scalars(
+            select(LocationProposal)
+            .where(LocationProposal.customer_id == customer_id)
+            .order_by(LocationProposal.id)
+        )
+    )
 
 
-def decide(session: Session, *, principal: Principal, customer_id: int, proposal_id: int,
-           approve: bool) -> LocationProposal:
+def decide(
+    session: Session, *, principal: Principal, customer_id: int, proposal_id: int, approve: bool
+) -> LocationProposal:
     if principal.is_rep or principal.role is None:
         raise Forbidden("only a manager or an administrator approves location changes")
-    customer = customer_service.get_customer(session, principal=principal,
-                                             customer_id=customer_id)
+    customer = customer_service.get_customer(session, principal=principal, customer_id=customer_id)
     proposal = session.get(LocationProposal, proposal_id)
     if proposal is None or proposal.customer_id != customer.id:
-        raise NotFound(f"location proposal {proposal_id} does not exist for customer "
-                       f"{customer_id}")
+        raise NotFound(f"location proposal {proposal_id} does not exist for customer {customer_id}")
     if proposal.status is not ProposalStatus.pending:
         raise Conflict(f"location proposal {proposal_id} was already {proposal.status}")
     proposal.status = ProposalStatus.approved if approve else ProposalStatus.rejected
@@ -59,9 +75,14 @@ def decide(session: Session, *, principal: Principal, customer_id: int, proposal
         customer.location = proposal.position
         customer.location_status = LocationStatus.approved
         new = geo.lat_lon(proposal.position)
-        audit_service.record(session, actor=principal.actor, entity="customer",
-                             entity_id=customer.id, action="move_location",
-                             old={"location": old},
-                             new={"location": new, "proposal_id": proposal.id})
+        audit_service.record(
+            session,
+            actor=principal.actor,
+            entity="customer",
+            entity_id=customer.id,
+            action="move_location",
+            old={"location": old},
+            new={"location": new, "proposal_id": proposal.id},
+        )
     session.flush()
     return proposal

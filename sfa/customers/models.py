@@ -38,8 +38,7 @@ class Customer(TimestampMixin, Base):
         ),
         # Radius search runs on geography (metres); viewport search on the geometry cast.
         Index("ix_customers_location", "location", postgresql_using="gist"),
-        Index("ix_customers_location_geom", text("(location::geometry)"),
-              postgresql_using="gist"),
+        Index("ix_customers_location_geom", text("(location::geometry)"), postgresql_using="gist"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -51,9 +50,7 @@ class Customer(TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str | None] = mapped_column(String(8))
     # Geography so that distances are metres on the spheroid, not degrees.
-    location = mapped_column(
-        point_type(), nullable=True
-    )
+    location = mapped_column(point_type(), nullable=True)
     location_status: Mapped[LocationStatus] = mapped_column(
         Enum(LocationStatus, name="location_status"), default=LocationStatus.unknown
     )
@@ -85,7 +82,8 @@ class LocationProposal(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
     proposed_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
     position = mapped_column(point_type(), nullable=False)
@@ -93,11 +91,11 @@ class LocationProposal(Base):
     previous_position = mapped_column(point_type(), nullable=True)
     note: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[ProposalStatus] = mapped_column(
-        Enum(ProposalStatus, name="proposal_status"), default=ProposalStatus.pending)
+        Enum(ProposalStatus, name="proposal_status"), default=ProposalStatus.pending
+    )
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class CustomerFlag(Base):

@@ -39,8 +39,9 @@ class CustomerPoint(NamedTuple):
 
 def _point_query(all_teams: bool) -> Select:
     point = cast(Customer.location, Geometry)
-    stmt = (select(Customer.id, Customer.verify_radius_m, func.ST_Y(point), func.ST_X(point))
-            .where(Customer.id == bindparam("customer_id")))
+    stmt = select(Customer.id, Customer.verify_radius_m, func.ST_Y(point), func.ST_X(point)).where(
+        Customer.id == bindparam("customer_id")
+    )
     return stmt if all_teams else stmt.where(_in_teams(bindparam("team_ids", expanding=True)))
 
 
@@ -49,8 +50,9 @@ def _point_query(all_teams: bool) -> Select:
 _POINT_QUERIES = {all_teams: _point_query(all_teams) for all_teams in (True, False)}
 
 
-def get_visible_point(session: Session, principal: Principal,
-                      customer_id: int) -> CustomerPoint | None:
+def get_visible_point(
+    session: Session, principal: Principal, customer_id: int
+) -> CustomerPoint | None:
     all_teams = principal.team_ids is None
     params = {"customer_id": customer_id}
     if not all_teams:
@@ -62,10 +64,15 @@ def get_visible_point(session: Session, principal: Principal,
 def capture_location(session: Session, customer_id: int, location) -> bool:
     """Give a customer without a location this one; False when it has one meanwhile (the
     first capture wins, a later one never moves it: moves go through proposals)."""
-    return session.execute(
-        update(Customer).where(Customer.id == customer_id, Customer.location.is_(None))
-        .values(location=location, location_status=LocationStatus.captured)
-        .returning(Customer.id)).first() is not None
+    return (
+        session.execute(
+            update(Customer)
+            .where(Customer.id == customer_id, Customer.location.is_(None))
+            .values(location=location, location_status=LocationStatus.captured)
+            .returning(Customer.id)
+        ).first()
+        is not None
+    )
 
 
 def find_by_code(session: Session, code: str) -> Customer | None:
@@ -116,6 +123,4 @@ def within_bbox(
     degrees (on geography its edges would be great-circle arcs).
     """
     envelope = func.ST_MakeEnvelope(min_lon, min_lat, max_lon, max_lat, SRID)
-    return stmt.where(
-        func.ST_Intersects(cast(Customer.location, Geometry(srid=SRID)), envelope)
-    )
+    return stmt.where(func.ST_Intersects(cast(Customer.location, Geometry(srid=SRID)), envelope))

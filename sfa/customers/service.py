@@ -9,15 +9,28 @@ from sfa.geo import check_lat_lon, lat_lon, to_geography
 from sfa.pagination import Page, paginate
 from sfa.users.models import Team
 
-_PLAIN_FIELDS = ("code", "name", "address", "customer_class", "phone", "email", "language",
-                 "verify_radius_m", "is_distributor", "external_id")
+_PLAIN_FIELDS = (
+    "code",
+    "name",
+    "address",
+    "customer_class",
+    "phone",
+    "email",
+    "language",
+    "verify_radius_m",
+    "is_distributor",
+    "external_id",
+)
 
 
 def snapshot(customer: Customer) -> dict:
     data = {f: getattr(customer, f) for f in _PLAIN_FIELDS}
-    data |= {"team_id": customer.team_id, "distributor_id": customer.distributor_id,
-             "location": lat_lon(customer.location),
-             "location_status": str(customer.location_status)}
+    data |= {
+        "team_id": customer.team_id,
+        "distributor_id": customer.distributor_id,
+        "location": lat_lon(customer.location),
+        "location_status": str(customer.location_status),
+    }
     return data
 
 
@@ -46,8 +59,11 @@ def list_customers(
     """A page of customers; with `near`, items are (customer, distance_m) rows."""
     principal.require("customers:read")
     stmt = repository.filter_customers(
-        repository.visible_customers(principal), q=q, customer_class=customer_class,
-        team_id=team_id, distributor_id=distributor_id,
+        repository.visible_customers(principal),
+        q=q,
+        customer_class=customer_class,
+        team_id=team_id,
+        distributor_id=distributor_id,
     )
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox
@@ -55,8 +71,9 @@ def list_customers(
         check_lat_lon(max_lat, max_lon)
         if min_lon > max_lon or min_lat > max_lat:
             raise InvalidInput("bbox must be min_lon,min_lat,max_lon,max_lat with min <= max")
-        stmt = repository.within_bbox(stmt, min_lon=min_lon, min_lat=min_lat,
-                                      max_lon=max_lon, max_lat=max_lat)
+        stmt = repository.within_bbox(
+            stmt, min_lon=min_lon, min_lat=min_lat, max_lon=max_lon, max_lat=max_lat
+        )
     if near is not None:
         if radius_m is None or not 0 < radius_m <= 100_000:
             raise InvalidInput("near= needs radius_m= between 0 and 100000 metres")
@@ -72,8 +89,10 @@ def _check_team(session: Session, principal: Principal, team_id: int | None) -> 
     if team_id is not None and session.get(Team, team_id) is None:
         raise InvalidInput(f"team {team_id} does not exist")
     if not principal.can_see_team(team_id):
-        raise Forbidden("you can only manage customers of your own teams",
-                        hint="use one of your team ids as team_id")
+        raise Forbidden(
+            "you can only manage customers of your own teams",
+            hint="use one of your team ids as team_id",
+        )
 
 
 def _check_distributor(session: Session, distributor_id: int | None, own_id: int | None) -> None:
@@ -83,8 +102,10 @@ def _check_distributor(session: Session, distributor_id: int | None, own_id: int
         raise InvalidInput("a customer cannot be its own distributor")
     distributor = session.get(Customer, distributor_id)
     if distributor is None or not distributor.is_distributor:
-        raise InvalidInput(f"customer {distributor_id} is not a distributor",
-                           hint="distributor_id must point to a customer with is_distributor")
+        raise InvalidInput(
+            f"customer {distributor_id} is not a distributor",
+            hint="distributor_id must point to a customer with is_distributor",
+        )
 
 
 def _apply_location(customer: Customer, location: dict | None) -> None:
@@ -99,21 +120,32 @@ def _apply_location(customer: Customer, location: dict | None) -> None:
 def create_customer(session: Session, *, principal: Principal, data: dict) -> Customer:
     principal.require("customers:write")
     if repository.find_by_code(session, data["code"]) is not None:
-        raise Conflict(f"customer code {data['code']!r} is already used",
-                       hint="customer codes are unique; GET /v1/customers?q=CODE finds it")
+        raise Conflict(
+            f"customer code {data['code']!r} is already used",
+            hint="customer codes are unique; GET /v1/customers?q=CODE finds it",
+        )
     # A rep registers outlets in their own territory unless told otherwise.
     team_id = data.get("team_id")
     if team_id is None and principal.team_ids is not None and len(principal.team_ids) == 1:
         team_id = next(iter(principal.team_ids))
     _check_team(session, principal, team_id)
     _check_distributor(session, data.get("distributor_id"), None)
-    customer = Customer(**{f: data[f] for f in _PLAIN_FIELDS if f in data},
-                        team_id=team_id, distributor_id=data.get("distributor_id"))
+    customer = Customer(
+        **{f: data[f] for f in _PLAIN_FIELDS if f in data},
+        team_id=team_id,
+        distributor_id=data.get("distributor_id"),
+    )
     _apply_location(customer, data.get("location"))
     session.add(customer)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="customer",
-                         entity_id=customer.id, action="create", new=snapshot(customer))
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="customer",
+        entity_id=customer.id,
+        action="create",
+        new=snapshot(customer),
+    )
     return customer
 
 
@@ -123,8 +155,11 @@ def update_customer(
     principal.require("customers:write")
     customer = get_customer(session, principal=principal, customer_id=customer_id)
     before = snapshot(customer)
-    code_taken = "code" in data and data["code"] != customer.code and (
-        repository.find_by_code(session, data["code"]) is not None)
+    code_taken = (
+        "code" in data
+        and data["code"] != customer.code
+        and (repository.find_by_code(session, data["code"]) is not None)
+    )
     if code_taken:
         raise Conflict(f"customer code {data['code']!r} is already used")
     if "team_id" in data:
@@ -144,9 +179,15 @@ def update_customer(
         if field in data:
             setattr(customer, field, data[field])
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="customer",
-                         entity_id=customer.id, action="update", old=before,
-                         new=snapshot(customer))
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="customer",
+        entity_id=customer.id,
+        action="update",
+        old=before,
+        new=snapshot(customer),
+    )
     return customer
 
 
@@ -158,5 +199,11 @@ def delete_customer(session: Session, *, principal: Principal, customer_id: int)
     before = snapshot(customer)
     session.delete(customer)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="customer",
-                         entity_id=customer_id, action="delete", old=before)
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="customer",
+        entity_id=customer_id,
+        action="delete",
+        old=before,
+    )

@@ -109,11 +109,29 @@ CLUSTER_WEEKS = 9
 _NO_SHORT_NOISE = {"rep07"}
 
 _VISIT_COLUMNS = (
-    "rep_id", "client_id", "request_hash", "customer_id", "device_id", "check_in_at",
-    "sent_at", "received_at", "check_in_position", "check_in_accuracy_m", "check_in_mock",
-    "verification_status", "distance_to_customer_m", "radius_m", "check_out_at",
-    "check_out_position", "check_out_accuracy_m", "check_out_mock", "check_out_hash",
-    "dwell_seconds", "dwell_source", "local_day")
+    "rep_id",
+    "client_id",
+    "request_hash",
+    "customer_id",
+    "device_id",
+    "check_in_at",
+    "sent_at",
+    "received_at",
+    "check_in_position",
+    "check_in_accuracy_m",
+    "check_in_mock",
+    "verification_status",
+    "distance_to_customer_m",
+    "radius_m",
+    "check_out_at",
+    "check_out_position",
+    "check_out_accuracy_m",
+    "check_out_mock",
+    "check_out_hash",
+    "dwell_seconds",
+    "dwell_source",
+    "local_day",
+)
 
 
 @dataclass(frozen=True)
@@ -210,8 +228,9 @@ class _Team:
 
 
 class _Generator:
-    def __init__(self, session: Session, settings: CompanySettings, today: date,
-                 progress: Progress):
+    def __init__(
+        self, session: Session, settings: CompanySettings, today: date, progress: Progress
+    ):
         self.session = session
         self.settings = settings
         self.tz = settings.tz
@@ -232,18 +251,30 @@ class _Generator:
     # --- setup -------------------------------------------------------------------------
 
     def load(self) -> list[_Rep]:
-        teams = {t.name: t for t in self.session.scalars(
-            select(Team).where(Team.name.in_(list(TERRITORIES))))}
+        teams = {
+            t.name: t
+            for t in self.session.scalars(select(Team).where(Team.name.in_(list(TERRITORIES))))
+        }
         self.teams: dict[str, _Team] = {}
         for name, team in teams.items():
-            rows = self.session.execute(text(
-                "SELECT id, ST_Y(location::geometry), ST_X(location::geometry) FROM customers "
-                "WHERE team_id = :t AND location IS NOT NULL ORDER BY id"), {"t": team.id}).all()
+            rows = self.session.execute(
+                text(
+                    "SELECT id, ST_Y(location::geometry), ST_X(location::geometry) FROM customers "
+                    "WHERE team_id = :t AND location IS NOT NULL ORDER BY id"
+                ),
+                {"t": team.id},
+            ).all()
             self.teams[name] = _Team(name, [r[0] for r in rows], [(r[1], r[2]) for r in rows])
         team_names = {t.id: name for name, t in teams.items()}
         users = self.session.scalars(
-            select(User).where(User.role == Role.rep, User.team_id.in_(list(team_names)),
-                               User.username.like("rep%")).order_by(User.username)).all()
+            select(User)
+            .where(
+                User.role == Role.rep,
+                User.team_id.in_(list(team_names)),
+                User.username.like("rep%"),
+            )
+            .order_by(User.username)
+        ).all()
         reps = []
         by_team: dict[str, list[User]] = {}
         for user in users:
@@ -255,10 +286,11 @@ class _Generator:
             random.Random(SEED + len(name)).shuffle(pool)
             per_rep = min(CUSTOMERS_PER_REP, len(pool) // len(members))
             for i, user in enumerate(members):
-                mine = pool[i * per_rep:(i + 1) * per_rep]
+                mine = pool[i * per_rep : (i + 1) * per_rep]
                 # Group by bearing from the territory centre: one area per weekday.
-                mine.sort(key=lambda c: math.atan2(team.points[c][0] - lat0,
-                                                   team.points[c][1] - lon0))
+                mine.sort(
+                    key=lambda c: math.atan2(team.points[c][0] - lat0, team.points[c][1] - lon0)
+                )
                 reps.append(_Rep(user.id, user.username, name, mine, int(user.username[3:])))
         return reps
 
@@ -271,47 +303,73 @@ class _Generator:
             start = 0
             plans = []
             for weekday, size in enumerate(sizes, start=1):
-                for j, customer in enumerate(rep.customers[start:start + size]):
+                for j, customer in enumerate(rep.customers[start : start + size]):
                     if j < WEEKLY_PER_DAY:
                         plans.append((customer, weekday, 1, self.anchor))
                     else:
                         # Three of four fortnightly customers fall in the "even" weeks:
                         # weeks alternate between a longer and a shorter plan.
-                        plans.append((customer, weekday, 2, self.anchor + timedelta(
-                            weeks=1 if fortnightly % 4 == 3 else 0)))
+                        plans.append(
+                            (
+                                customer,
+                                weekday,
+                                2,
+                                self.anchor + timedelta(weeks=1 if fortnightly % 4 == 3 else 0),
+                            )
+                        )
                         fortnightly += 1
                 start += size
             self.plans[rep.id] = plans
-            rows += [{"rep_id": rep.id, "customer_id": c, "weekday": wd, "every_n_weeks": every,
-                      "anchor_week": anchor, "valid_from": self.anchor, "valid_to": None}
-                     for c, wd, every, anchor in plans]
+            rows += [
+                {
+                    "rep_id": rep.id,
+                    "customer_id": c,
+                    "weekday": wd,
+                    "every_n_weeks": every,
+                    "anchor_week": anchor,
+                    "valid_from": self.anchor,
+                    "valid_to": None,
+                }
+                for c, wd, every, anchor in plans
+            ]
         self.session.execute(insert(JourneyPlan), rows)
         return len(rows)
 
     def planned_on(self, rep: _Rep, day: date) -> list[int]:
         """The journey occurrences of a day: the rule of sfa.plans.repository.expand."""
         monday = _monday(day)
-        return [c for c, weekday, every, anchor in self.plans[rep.id]
-                if weekday == day.isoweekday() and day >= self.anchor
-                and ((monday - _monday(anchor)).days // 7) % every == 0]
+        return [
+            c
+            for c, weekday, every, anchor in self.plans[rep.id]
+            if weekday == day.isoweekday()
+            and day >= self.anchor
+            and ((monday - _monday(anchor)).days // 7) % every == 0
+        ]
 
     def make_cluster(self) -> list[tuple[int, tuple[float, float]]]:
         """Four customers registered from one spot (within 1 m) 9 weeks ago."""
         team = self.session.scalar(select(Team).where(Team.name == CLUSTER_TEAM))
         lat0, lon0, _ = TERRITORIES[CLUSTER_TEAM]
         spot = (lat0 + 0.0062, lon0 - 0.0041)
-        registered = datetime.combine(self.this_monday - timedelta(weeks=CLUSTER_WEEKS),
-                                      time(16, 40), tzinfo=self.tz)
+        registered = datetime.combine(
+            self.this_monday - timedelta(weeks=CLUSTER_WEEKS), time(16, 40), tzinfo=self.tz
+        )
         made = []
         for i, (metres, bearing) in enumerate([(0.4, 10), (0.7, 130), (0.6, 250), (0.2, 300)]):
             lat, lon = _offset(spot, metres, bearing)
             customer = Customer(
-                code=f"C3N{i + 1:02d}", name=f"Toko Baru {['Jaya', 'Indah', 'Sari', 'Mulya'][i]}",
-                address="Jl. Kyai Tapa No. 7, Jakarta Barat", customer_class="warung",
-                phone=f"+62215550{i:03d}", language="id", team_id=team.id,
-                location=geo.to_geography(lat, lon), location_status=LocationStatus.imported,
+                code=f"C3N{i + 1:02d}",
+                name=f"Toko Baru {['Jaya', 'Indah', 'Sari', 'Mulya'][i]}",
+                address="Jl. Kyai Tapa No. 7, Jakarta Barat",
+                customer_class="warung",
+                phone=f"+62215550{i:03d}",
+                language="id",
+                team_id=team.id,
+                location=geo.to_geography(lat, lon),
+                location_status=LocationStatus.imported,
                 created_at=registered + timedelta(minutes=3 * i),
-                updated_at=registered + timedelta(minutes=3 * i))
+                updated_at=registered + timedelta(minutes=3 * i),
+            )
             self.session.add(customer)
             made.append(customer)
         self.session.flush()
@@ -328,8 +386,11 @@ class _Generator:
         pinged_days = self._last_working_days(5) if name in PINGED_REPS else []
         for week in range(HISTORY_WEEKS + 1):
             monday = self.first_monday + timedelta(weeks=week)
-            days = [_Day(rep, monday + timedelta(days=i), week) for i in range(5)
-                    if monday + timedelta(days=i) <= self.yesterday]
+            days = [
+                _Day(rep, monday + timedelta(days=i), week)
+                for i in range(5)
+                if monday + timedelta(days=i) <= self.yesterday
+            ]
             if not days:
                 continue
             last_week = week == HISTORY_WEEKS - 1
@@ -354,9 +415,15 @@ class _Generator:
                 self._add_unplanned(rng, team, rep, d)
             if name == CLUSTER_REP and week >= HISTORY_WEEKS - CLUSTER_WEEKS:
                 for d, (cid, spot) in zip(days[:4], cluster, strict=False):
-                    d.stops.append(_Stop(cid, spot, rng.uniform(10, 25), customer=spot,
-                                         position=_offset(spot, rng.uniform(5, 30),
-                                                          rng.uniform(0, 360))))
+                    d.stops.append(
+                        _Stop(
+                            cid,
+                            spot,
+                            rng.uniform(10, 25),
+                            customer=spot,
+                            position=_offset(spot, rng.uniform(5, 30), rng.uniform(0, 360)),
+                        )
+                    )
             for d in days:
                 d.stops = self._tour(rng, d.stops)
                 d.pinged = d.day in pinged_days
@@ -382,8 +449,11 @@ class _Generator:
 
     def _add_unplanned(self, rng: random.Random, team: _Team, rep: _Rep, d: _Day) -> None:
         taken = {s.customer_id for s in d.stops} | set(self.planned_on(rep, d.day))
-        near = d.stops[rng.randrange(len(d.stops))].where if d.stops else \
-            team.points[rng.choice(team.ids)]
+        near = (
+            d.stops[rng.randrange(len(d.stops))].where
+            if d.stops
+            else team.points[rng.choice(team.ids)]
+        )
         choice = rng.choice(team.nearest(near, taken, 5))
         d.stops.append(self._visit(rng, team, choice, planned=False))
 
@@ -400,8 +470,9 @@ class _Generator:
             tour.append(left.pop(0))
         return tour
 
-    def _week_scenarios(self, rng: random.Random, team: _Team, rep: _Rep, week: int,
-                        days: list[_Day]) -> None:
+    def _week_scenarios(
+        self, rng: random.Random, team: _Team, rep: _Rep, week: int, days: list[_Day]
+    ) -> None:
         name = rep.username
         last_week = week == HISTORY_WEEKS - 1
         visits = [s for d in days for s in d.stops]
@@ -436,7 +507,7 @@ class _Generator:
                 s.where = _offset(s.customer, rng.uniform(350, 800), rng.uniform(0, 360))
                 s.position, s.touched = s.where, True
         elif name == "rep20" and (week == HISTORY_WEEKS - 8 or last_week):
-            for d in days[1:4 if not last_week else 3]:
+            for d in days[1 : 4 if not last_week else 3]:
                 d.skew_minutes = rng.uniform(25, 35)
         elif name == "rep09" and (week % 3 == 2 or last_week) and busy:
             d = rng.choice(busy)
@@ -446,8 +517,16 @@ class _Generator:
             km = _dist(last.where, point) / 1000
             if km >= 5:
                 # previous check-out -> departure (1 min) -> travel -> arrival -> check-in
-                d.stops.append(_Stop(far, point, rng.uniform(8, 15), customer=point, lag=0.1,
-                                     travel=max(0.2, km / 300 * 60 - 1.1)))
+                d.stops.append(
+                    _Stop(
+                        far,
+                        point,
+                        rng.uniform(8, 15),
+                        customer=point,
+                        lag=0.1,
+                        travel=max(0.2, km / 300 * 60 - 1.1),
+                    )
+                )
         elif name == "rep22" and week % 3 == 0 and busy:
             d = rng.choice(busy)
             d.stops[len(d.stops) // 2].checkout = False
@@ -464,14 +543,16 @@ class _Generator:
             taken.add(nxt)
             point = team.points[nxt]
             minutes = min(1.5, max(0.8, _dist(here, point) / 1000 / 22 * 60))
-            chain.append(_Stop(nxt, point, rng.uniform(5.5, 7), customer=point, lag=0.3,
-                               travel=minutes))
+            chain.append(
+                _Stop(nxt, point, rng.uniform(5.5, 7), customer=point, lag=0.3, travel=minutes)
+            )
             here = point
         first.lag = 0.3
         d.stops[2:2] = chain
 
-    def _ping_scenarios(self, rng: random.Random, rep: _Rep, days: list[_Day],
-                        pinged_days: list[date]) -> None:
+    def _ping_scenarios(
+        self, rng: random.Random, rep: _Rep, days: list[_Day], pinged_days: list[date]
+    ) -> None:
         order = sorted(pinged_days)
         for d in days:
             if not d.pinged or len(d.stops) < 4:
@@ -480,9 +561,13 @@ class _Generator:
             if rep.username == "rep08" and n in (1, 3):
                 # Drives past the shop and checks in without stopping: the shop farthest
                 # from its neighbours in the tour, so no stay nearby hides the drive-by.
-                s = max(d.stops[1:-1], key=lambda x, st=d.stops: min(
-                    _dist(x.where, st[st.index(x) - 1].where),
-                    _dist(x.where, st[st.index(x) + 1].where)))
+                s = max(
+                    d.stops[1:-1],
+                    key=lambda x, st=d.stops: min(
+                        _dist(x.where, st[st.index(x) - 1].where),
+                        _dist(x.where, st[st.index(x) + 1].where),
+                    ),
+                )
                 s.drive_by = True
                 s.where = _offset(s.customer, rng.uniform(20, 35), rng.uniform(0, 360))
             elif rep.username == "rep22" and n == 2:
@@ -514,26 +599,29 @@ class _Generator:
 
     def _schedule(self, rng: random.Random, d: _Day) -> list[_Stop]:
         tz = self.tz
-        t = datetime.combine(d.day, DAY_START, tzinfo=tz) + timedelta(
-            minutes=rng.uniform(0, 40))
+        t = datetime.combine(d.day, DAY_START, tzinfo=tz) + timedelta(minutes=rng.uniform(0, 40))
         latest = datetime.combine(d.day, LAST_ARRIVAL, tzinfo=tz)
         noon = datetime.combine(d.day, time(12, 0), tzinfo=tz)
         done: list[_Stop] = []
         prev: _Stop | None = None
         for s in d.stops:
             if prev is not None:
-                if (t >= noon and s.travel is None
-                        and not any(x.customer_id is None for x in done)):
-                    lunch = _Stop(None, _offset(prev.where, rng.uniform(250, 450),
-                                                rng.uniform(0, 360)), 0, lag=0)
+                if t >= noon and s.travel is None and not any(x.customer_id is None for x in done):
+                    lunch = _Stop(
+                        None,
+                        _offset(prev.where, rng.uniform(250, 450), rng.uniform(0, 360)),
+                        0,
+                        lag=0,
+                    )
                     t += timedelta(minutes=self._travel(rng, prev.where, lunch.where))
                     lunch.arrive = t
                     t += timedelta(minutes=rng.uniform(30, 45))
                     lunch.depart = t
                     done.append(lunch)
                     prev = lunch
-                minutes = s.travel if s.travel is not None else self._travel(
-                    rng, prev.where, s.where)
+                minutes = (
+                    s.travel if s.travel is not None else self._travel(rng, prev.where, s.where)
+                )
                 t += timedelta(minutes=minutes)
             if t > latest:
                 break
@@ -564,8 +652,20 @@ class _Generator:
             end = stops[-1].check_in - timedelta(seconds=5) if d.phone_dies else None
             device = f"demo-{d.rep.username}"
             for at, lat, lon, accuracy, speed, bearing, battery in track.pings(end):
-                self.ping_rows.append((d.rep.id, at, ewkb_hex(lat, lon), accuracy, speed,
-                                       bearing, None, battery, False, device))
+                self.ping_rows.append(
+                    (
+                        d.rep.id,
+                        at,
+                        ewkb_hex(lat, lon),
+                        accuracy,
+                        speed,
+                        bearing,
+                        None,
+                        battery,
+                        False,
+                        device,
+                    )
+                )
         if d.pinged or d.dirty:
             first = next((s.check_in for s in stops if s.check_in), None)
             if first is not None:
@@ -581,9 +681,14 @@ class _Generator:
             position = _offset(s.where, rng.uniform(5, 40), rng.uniform(0, 360))
         accuracy = s.accuracy if s.accuracy is not None else round(rng.uniform(5, 25), 1)
         distance = _dist(position, s.customer)
-        result = verification.verify(settings, mock=s.mock, has_position=True,
-                                     distance_m=distance, accuracy_m=accuracy,
-                                     customer_radius_m=None)
+        result = verification.verify(
+            settings,
+            mock=s.mock,
+            has_position=True,
+            distance_m=distance,
+            accuracy_m=accuracy,
+            customer_radius_m=None,
+        )
         skew = timedelta(minutes=d.skew_minutes)
         # Real instants: the device clock may run fast (skew); uploads may be late.
         received = s.check_in + timedelta(seconds=rng.uniform(1, 8))
@@ -597,26 +702,51 @@ class _Generator:
                 out_pos = track.position_at(s.check_out)
             else:
                 out_pos = _offset(s.where, rng.uniform(3, 25), rng.uniform(0, 360))
-            out = [s.check_out + skew, ewkb_hex(*out_pos), round(rng.uniform(5, 25), 1),
-                   s.mock, hashlib.sha256(f"out:{client_id}".encode()).hexdigest(),
-                   int((s.check_out - s.check_in).total_seconds())]
-        self.visit_rows.append((
-            d.rep.id, client_id, hashlib.sha256(str(client_id).encode()).hexdigest(),
-            s.customer_id, f"demo-{d.rep.username}", s.check_in + skew, sent, received,
-            ewkb_hex(*position), accuracy, s.mock, result.status.value,
-            round(result.distance_m, 2) if result.distance_m is not None else None,
-            result.radius_m, *out, "check_out" if s.checkout else None,
-            (s.check_in + skew).astimezone(self.tz).date()))
+            out = [
+                s.check_out + skew,
+                ewkb_hex(*out_pos),
+                round(rng.uniform(5, 25), 1),
+                s.mock,
+                hashlib.sha256(f"out:{client_id}".encode()).hexdigest(),
+                int((s.check_out - s.check_in).total_seconds()),
+            ]
+        self.visit_rows.append(
+            (
+                d.rep.id,
+                client_id,
+                hashlib.sha256(str(client_id).encode()).hexdigest(),
+                s.customer_id,
+                f"demo-{d.rep.username}",
+                s.check_in + skew,
+                sent,
+                received,
+                ewkb_hex(*position),
+                accuracy,
+                s.mock,
+                result.status.value,
+                round(result.distance_m, 2) if result.distance_m is not None else None,
+                result.radius_m,
+                *out,
+                "check_out" if s.checkout else None,
+                (s.check_in + skew).astimezone(self.tz).date(),
+            )
+        )
         flags = []
         if s.mock:
             flags.append(make_flag("mock_location"))
         if result.status == "too_far":
-            flags.append(make_flag("too_far", distance_m=round(distance, 1),
-                                   radius_m=result.radius_m))
+            flags.append(
+                make_flag("too_far", distance_m=round(distance, 1), radius_m=result.radius_m)
+            )
         minutes = abs((received - sent).total_seconds()) / 60
         if minutes > settings.clock_skew_minutes:
-            flags.append(make_flag("clock_skew", skew_minutes=round(minutes, 1),
-                                   limit_minutes=settings.clock_skew_minutes))
+            flags.append(
+                make_flag(
+                    "clock_skew",
+                    skew_minutes=round(minutes, 1),
+                    limit_minutes=settings.clock_skew_minutes,
+                )
+            )
         if flags:
             self.check_in_flags.append((client_id, d.rep.id, flags))
 
@@ -624,19 +754,34 @@ class _Generator:
 
     def store(self) -> tuple[int, int]:
         dbapi = self.session.connection().connection.dbapi_connection
-        with dbapi.cursor() as cursor, cursor.copy(
-            f"COPY visits ({', '.join(_VISIT_COLUMNS)}) FROM STDIN"
-        ) as copy:
+        with (
+            dbapi.cursor() as cursor,
+            cursor.copy(f"COPY visits ({', '.join(_VISIT_COLUMNS)}) FROM STDIN") as copy,
+        ):
             for row in self.visit_rows:
                 copy.write_row(row)
         if self.check_in_flags:
-            ids = dict(self.session.execute(text(
-                "SELECT client_id, id FROM visits WHERE client_id = ANY(:ids)"),
-                {"ids": [c for c, _, _ in self.check_in_flags]}).all())
-            self.session.execute(insert(VisitFlag), [
-                {"visit_id": ids[client_id], "code": f.code, "rep_id": rep_id,
-                 "numbers": f.numbers, "reason_en": f.reason_en, "reason_id": f.reason_id}
-                for client_id, rep_id, flags in self.check_in_flags for f in flags])
+            ids = dict(
+                self.session.execute(
+                    text("SELECT client_id, id FROM visits WHERE client_id = ANY(:ids)"),
+                    {"ids": [c for c, _, _ in self.check_in_flags]},
+                ).all()
+            )
+            self.session.execute(
+                insert(VisitFlag),
+                [
+                    {
+                        "visit_id": ids[client_id],
+                        "code": f.code,
+                        "rep_id": rep_id,
+                        "numbers": f.numbers,
+                        "reason_en": f.reason_en,
+                        "reason_id": f.reason_id,
+                    }
+                    for client_id, rep_id, flags in self.check_in_flags
+                    for f in flags
+                ],
+            )
         if self.ping_rows:
             ensure_partitions(self.session, [r[1] for r in self.ping_rows])
             copy_rows(self.session, "pings", self.ping_rows)
@@ -655,7 +800,8 @@ class _Track:
         start = first.arrive - timedelta(minutes=_dist(home, first.where) / 1000 / 22 * 60)
         # (start, end, from, to); a stay has from == to
         self.legs: list[tuple[datetime, datetime, tuple, tuple]] = [
-            (start, first.arrive, home, first.where)]
+            (start, first.arrive, home, first.where)
+        ]
         for s, nxt in itertools.pairwise(stops):
             self.legs.append((s.arrive, s.depart, s.where, s.where))
             self.legs.append((s.depart, nxt.arrive, s.where, nxt.where))
@@ -686,8 +832,15 @@ class _Track:
             lat, lon = _offset((lat, lon), abs(jitter), rng.uniform(0, 360))
             speed = round(rng.uniform(5, 8), 1) if moving else 0.0
             battery = round(95 - 50 * elapsed / max(total, 1), 1)
-            yield (t, lat, lon, round(rng.uniform(5, 18), 1), speed,
-                   round(rng.uniform(0, 360), 0) if moving else None, battery)
+            yield (
+                t,
+                lat,
+                lon,
+                round(rng.uniform(5, 18), 1),
+                speed,
+                round(rng.uniform(0, 360), 0) if moving else None,
+                battery,
+            )
             step = PING_SECONDS + rng.uniform(-3, 3)
             t += timedelta(seconds=step)
             elapsed += step
@@ -701,8 +854,9 @@ def history_exists(session: Session) -> bool:
 _BULK_TABLES = ("visits", "visit_flags", "pings", "planned_visits", "journey_plans", "rep_days")
 
 
-def generate_history(session: Session, *, today: date | None = None,
-                     progress: Progress = _noop) -> HistoryResult:
+def generate_history(
+    session: Session, *, today: date | None = None, progress: Progress = _noop
+) -> HistoryResult:
     """Add the demo history once; `today` is the company's today (default: now)."""
     settings = company_service.get_settings(session)
     today = today or datetime.now(settings.tz).date()
@@ -721,15 +875,22 @@ def generate_history(session: Session, *, today: date | None = None,
     visits, pings = gen.store()
     progress("pings", pings, pings)
     date_to = gen.yesterday
-    planned = plan_service.expand_plans(session, date_from=gen.first_monday, date_to=date_to,
-                                        rep_ids=[r.id for r in reps])
+    planned = plan_service.expand_plans(
+        session, date_from=gen.first_monday, date_to=date_to, rep_ids=[r.id for r in reps]
+    )
     progress("planned visits", planned, planned)
     # Tens of thousands of rows in one go: give the planner their statistics now rather
     # than whenever autovacuum gets to it, or the analysis that follows may plan for empty
     # tables (seen: minutes instead of seconds). ANALYZE counts this transaction's rows.
     for table in _BULK_TABLES:
         session.execute(text(f"ANALYZE {table}"))
-    return HistoryResult(created=True, date_from=gen.first_monday, date_to=date_to,
-                         last_complete_day=gen.this_monday - timedelta(days=1),
-                         journey_plans=plans, planned_visits=planned, visits=visits,
-                         pings=pings)
+    return HistoryResult(
+        created=True,
+        date_from=gen.first_monday,
+        date_to=date_to,
+        last_complete_day=gen.this_monday - timedelta(days=1),
+        journey_plans=plans,
+        planned_visits=planned,
+        visits=visits,
+        pings=pings,
+    )

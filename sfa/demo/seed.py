@@ -24,22 +24,81 @@ TERRITORIES = {
     "Jakarta Barat": (-6.1683, 106.7588, 0.028),
     "Jakarta Timur": (-6.2250, 106.9004, 0.030),
 }
-MANAGERS = {"manager.budi": ["Jakarta Pusat", "Jakarta Selatan"],
-            "manager.sari": ["Jakarta Barat", "Jakarta Timur"]}
+MANAGERS = {
+    "manager.budi": ["Jakarta Pusat", "Jakarta Selatan"],
+    "manager.sari": ["Jakarta Barat", "Jakarta Timur"],
+}
 REPS_PER_TEAM = 6
 CUSTOMERS_PER_TEAM = 300
 DISTRIBUTORS_PER_TEAM = 2
 CLASSES = [("warung", 0.45), ("toko", 0.30), ("minimarket", 0.12), ("grosir", 0.13)]
 
-_FIRST = ["Budi", "Siti", "Agus", "Dewi", "Rudi", "Wati", "Joko", "Rina", "Andi", "Yuni",
-          "Hendra", "Lestari", "Bambang", "Ayu", "Eko", "Fitri", "Slamet", "Nur", "Dedi", "Indah"]
-_LAST = ["Santoso", "Wijaya", "Saputra", "Hidayat", "Kusuma", "Pratama", "Siregar",
-         "Nasution", "Halim", "Gunawan", "Setiawan", "Lubis"]
-_SHOP = ["Sumber Rejeki", "Berkah Jaya", "Makmur", "Sentosa", "Lancar", "Maju Jaya",
-         "Barokah", "Harapan", "Sejahtera", "Mulia", "Abadi", "Sinar Terang", "Murah Meriah"]
-_STREETS = ["Jl. Kebon Sirih", "Jl. Fatmawati", "Jl. Daan Mogot", "Jl. Pemuda", "Jl. Panjang",
-            "Jl. Raya Bogor", "Jl. Tanah Abang", "Jl. Kemang Raya", "Jl. Kyai Tapa",
-            "Jl. Pramuka", "Jl. Salemba Raya", "Jl. Cipinang", "Jl. Ciledug Raya"]
+_FIRST = [
+    "Budi",
+    "Siti",
+    "Agus",
+    "Dewi",
+    "Rudi",
+    "Wati",
+    "Joko",
+    "Rina",
+    "Andi",
+    "Yuni",
+    "Hendra",
+    "Lestari",
+    "Bambang",
+    "Ayu",
+    "Eko",
+    "Fitri",
+    "Slamet",
+    "Nur",
+    "Dedi",
+    "Indah",
+]
+_LAST = [
+    "Santoso",
+    "Wijaya",
+    "Saputra",
+    "Hidayat",
+    "Kusuma",
+    "Pratama",
+    "Siregar",
+    "Nasution",
+    "Halim",
+    "Gunawan",
+    "Setiawan",
+    "Lubis",
+]
+_SHOP = [
+    "Sumber Rejeki",
+    "Berkah Jaya",
+    "Makmur",
+    "Sentosa",
+    "Lancar",
+    "Maju Jaya",
+    "Barokah",
+    "Harapan",
+    "Sejahtera",
+    "Mulia",
+    "Abadi",
+    "Sinar Terang",
+    "Murah Meriah",
+]
+_STREETS = [
+    "Jl. Kebon Sirih",
+    "Jl. Fatmawati",
+    "Jl. Daan Mogot",
+    "Jl. Pemuda",
+    "Jl. Panjang",
+    "Jl. Raya Bogor",
+    "Jl. Tanah Abang",
+    "Jl. Kemang Raya",
+    "Jl. Kyai Tapa",
+    "Jl. Pramuka",
+    "Jl. Salemba Raya",
+    "Jl. Cipinang",
+    "Jl. Ciledug Raya",
+]
 
 
 @dataclass(frozen=True)
@@ -63,11 +122,25 @@ def seed_demo(session: Session, *, progress: Progress = _noop) -> SeedResult:
     rng = random.Random(20261123)
     password_hash = hash_password(DEMO_PASSWORD)  # one hash: argon2 is slow on purpose
 
-    users = [User(username="admin", full_name="Demo Administrator", role=Role.admin,
-                  password_hash=password_hash, language="en")]
-    managers = {name: User(username=name, full_name=name.split(".")[1].title() + " (Manager)",
-                           role=Role.manager, password_hash=password_hash, language="id")
-                for name in MANAGERS}
+    users = [
+        User(
+            username="admin",
+            full_name="Demo Administrator",
+            role=Role.admin,
+            password_hash=password_hash,
+            language="en",
+        )
+    ]
+    managers = {
+        name: User(
+            username=name,
+            full_name=name.split(".")[1].title() + " (Manager)",
+            role=Role.manager,
+            password_hash=password_hash,
+            language="id",
+        )
+        for name in MANAGERS
+    }
     users += managers.values()
     session.add_all(users)
     session.flush()
@@ -83,10 +156,17 @@ def seed_demo(session: Session, *, progress: Progress = _noop) -> SeedResult:
     for t_index, team in enumerate(teams.values()):
         for r in range(REPS_PER_TEAM):
             n = t_index * REPS_PER_TEAM + r + 1
-            reps.append(User(username=f"rep{n:02d}",
-                             full_name=f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
-                             role=Role.rep, team_id=team.id, password_hash=password_hash,
-                             phone=f"+62812{rng.randrange(10**7, 10**8)}", language="id"))
+            reps.append(
+                User(
+                    username=f"rep{n:02d}",
+                    full_name=f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+                    role=Role.rep,
+                    team_id=team.id,
+                    password_hash=password_hash,
+                    phone=f"+62812{rng.randrange(10**7, 10**8)}",
+                    language="id",
+                )
+            )
     session.add_all(reps)
     session.flush()
     progress("users", len(users) + len(reps), len(users) + len(reps))
@@ -98,12 +178,19 @@ def seed_demo(session: Session, *, progress: Progress = _noop) -> SeedResult:
         distributors = []
         for i in range(CUSTOMERS_PER_TEAM):
             is_distributor = i < DISTRIBUTORS_PER_TEAM
-            cls = "distributor" if is_distributor else rng.choices(
-                [c for c, _ in CLASSES], weights=[w for _, w in CLASSES])[0]
+            cls = (
+                "distributor"
+                if is_distributor
+                else rng.choices([c for c, _ in CLASSES], weights=[w for _, w in CLASSES])[0]
+            )
             shop = rng.choice(_SHOP)
-            title = {"warung": f"Warung {rng.choice(_FIRST)}", "toko": f"Toko {shop}",
-                     "minimarket": f"Minimarket {shop}", "grosir": f"Grosir {shop}",
-                     "distributor": f"PT {shop} Distribusi"}[cls]
+            title = {
+                "warung": f"Warung {rng.choice(_FIRST)}",
+                "toko": f"Toko {shop}",
+                "minimarket": f"Minimarket {shop}",
+                "grosir": f"Grosir {shop}",
+                "distributor": f"PT {shop} Distribusi",
+            }[cls]
             # About one outlet in ten has no known location yet: captured at a first visit.
             located = is_distributor or rng.random() > 0.1
             customer = Customer(
@@ -116,7 +203,8 @@ def seed_demo(session: Session, *, progress: Progress = _noop) -> SeedResult:
                 team_id=team.id,
                 is_distributor=is_distributor,
                 location=to_geography(rng.gauss(lat0, spread), rng.gauss(lon0, spread))
-                if located else None,
+                if located
+                else None,
                 location_status=LocationStatus.imported if located else LocationStatus.unknown,
             )
             # Small outlets are often secondary customers served by a distributor.
@@ -132,5 +220,4 @@ def seed_demo(session: Session, *, progress: Progress = _noop) -> SeedResult:
                 progress("customers", made, total)
     session.flush()
     progress("customers", total, total)
-    return SeedResult(created=True, teams=len(teams), users=len(users) + len(reps),
-                      customers=total)
+    return SeedResult(created=True, teams=len(teams), users=len(users) + len(reps), customers=total)

@@ -28,6 +28,7 @@ Contract
 External ids are the ERP's record ids as strings; amounts are ``Decimal`` in
 the document's currency (ISO 4217 code); quantities are ``Decimal``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,29 +37,30 @@ from decimal import Decimal
 from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
-    'ErpConnector',
-    'ErpCursor',
-    'ErpCustomer',
-    'ErpError',
-    'ErpInvoice',
-    'ErpInvoiceState',
-    'ErpPage',
-    'ErpPayment',
-    'ErpProduct',
-    'ErpRejected',
-    'ErpSale',
-    'ErpSaleLine',
-    'ErpSaleRef',
-    'ErpSaleState',
-    'ErpTax',
-    'ErpUnavailable',
-    ]
+    "ErpConnector",
+    "ErpCursor",
+    "ErpCustomer",
+    "ErpError",
+    "ErpInvoice",
+    "ErpInvoiceState",
+    "ErpPage",
+    "ErpPayment",
+    "ErpProduct",
+    "ErpRejected",
+    "ErpSale",
+    "ErpSaleLine",
+    "ErpSaleRef",
+    "ErpSaleState",
+    "ErpTax",
+    "ErpUnavailable",
+]
 
 ErpCursor = str
 """Opaque position in an incremental pull (store it as text)."""
 
 
 # -- errors -------------------------------------------------------------------
+
 
 class ErpError(Exception):
     """Base class of ERP connector errors."""
@@ -80,8 +82,7 @@ class ErpRejected(ErpError):
     further text the ERP gave.
     """
 
-    def __init__(self, reason: str, *, code: str = 'rejected',
-            detail: str = '') -> None:
+    def __init__(self, reason: str, *, code: str = "rejected", detail: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
@@ -89,11 +90,12 @@ class ErpRejected(ErpError):
 
     def __str__(self) -> str:
         if self.detail:
-            return f'{self.reason} ({self.detail})'
+            return f"{self.reason} ({self.detail})"
         return self.reason
 
 
 # -- orders out -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ErpSaleLine:
@@ -105,6 +107,7 @@ class ErpSaleLine:
     (``Decimal('0.05')`` = 5 %). The net price sent to the ERP is
     ``unit_price * (1 - discount)``.
     """
+
     product_external_id: str
     quantity: Decimal
     unit_price: Decimal
@@ -113,8 +116,7 @@ class ErpSaleLine:
 
     def __post_init__(self) -> None:
         if not Decimal(0) <= self.discount <= Decimal(1):
-            raise ValueError(
-                f"discount must be a rate between 0 and 1, got {self.discount}")
+            raise ValueError(f"discount must be a rate between 0 and 1, got {self.discount}")
         if self.unit_price < 0:
             raise ValueError(f"unit_price must be >= 0, got {self.unit_price}")
 
@@ -122,6 +124,7 @@ class ErpSaleLine:
 @dataclass(frozen=True)
 class ErpSale:
     """A field order to create in the ERP; ``reference`` is our order id."""
+
     reference: str
     customer_external_id: str
     lines: tuple[ErpSaleLine, ...]
@@ -133,16 +136,16 @@ class ErpSale:
     def __post_init__(self) -> None:
         if not self.reference or not self.reference.strip():
             raise ValueError("reference must not be empty")
-        object.__setattr__(self, 'lines', tuple(self.lines))
+        object.__setattr__(self, "lines", tuple(self.lines))
 
 
-ErpSaleState = Literal[
-    'draft', 'quotation', 'confirmed', 'processing', 'done', 'cancelled']
+ErpSaleState = Literal["draft", "quotation", "confirmed", "processing", "done", "cancelled"]
 
 
 @dataclass(frozen=True)
 class ErpSaleRef:
     """What the ERP holds for one of our orders."""
+
     external_id: str
     reference: str
     number: str | None
@@ -155,10 +158,11 @@ class ErpSaleRef:
 
     @property
     def confirmed(self) -> bool:
-        return self.state in ('confirmed', 'processing', 'done')
+        return self.state in ("confirmed", "processing", "done")
 
 
 # -- master data and documents in ----------------------------------------------
+
 
 @dataclass(frozen=True)
 class ErpTax:
@@ -203,12 +207,13 @@ class ErpCustomer:
     updated_at: dt.datetime | None = None
 
 
-ErpInvoiceState = Literal['draft', 'validated', 'posted', 'paid', 'cancelled']
+ErpInvoiceState = Literal["draft", "validated", "posted", "paid", "cancelled"]
 
 
 @dataclass(frozen=True)
 class ErpInvoice:
     """A customer invoice (or credit note: negative total)."""
+
     external_id: str
     number: str | None
     state: str  # an ErpInvoiceState
@@ -228,6 +233,7 @@ class ErpInvoice:
 @dataclass(frozen=True)
 class ErpPayment:
     """Money received against a customer invoice."""
+
     external_id: str
     invoice_external_id: str
     customer_external_id: str | None
@@ -239,7 +245,7 @@ class ErpPayment:
     updated_at: dt.datetime | None = None
 
 
-T = TypeVar('T')
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -249,7 +255,7 @@ class ErpPage(Generic[T]):
     has_more: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, 'items', tuple(self.items))
+        object.__setattr__(self, "items", tuple(self.items))
 
 
 @runtime_checkable
@@ -268,18 +274,18 @@ class ErpConnector(Protocol):
         """
         ...
 
-    def pull_products(self, since: ErpCursor | None = None, *,
-            limit: int = 100) -> ErpPage[ErpProduct]:
-        ...
+    def pull_products(
+        self, since: ErpCursor | None = None, *, limit: int = 100
+    ) -> ErpPage[ErpProduct]: ...
 
-    def pull_customers(self, since: ErpCursor | None = None, *,
-            limit: int = 100) -> ErpPage[ErpCustomer]:
-        ...
+    def pull_customers(
+        self, since: ErpCursor | None = None, *, limit: int = 100
+    ) -> ErpPage[ErpCustomer]: ...
 
-    def pull_invoices(self, since: ErpCursor | None = None, *,
-            limit: int = 100) -> ErpPage[ErpInvoice]:
-        ...
+    def pull_invoices(
+        self, since: ErpCursor | None = None, *, limit: int = 100
+    ) -> ErpPage[ErpInvoice]: ...
 
-    def pull_payments(self, since: ErpCursor | None = None, *,
-            limit: int = 100) -> ErpPage[ErpPayment]:
-        ...
+    def pull_payments(
+        self, since: ErpCursor | None = None, *, limit: int = 100
+    ) -> ErpPage[ErpPayment]: ...

@@ -26,9 +26,9 @@ class SyncCursor(Base):
 
     entity: Mapped[str] = mapped_column(String(40), primary_key=True)
     cursor: Mapped[str | None] = mapped_column(String(500))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class SyncRun(Base):
@@ -36,8 +36,9 @@ class SyncRun(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     trigger: Mapped[str] = mapped_column(String(20))  # "schedule" or "manual"
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now(), index=True)
+    started_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(20))  # running, ok, partial, failed, skipped
     counts: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
@@ -51,10 +52,12 @@ class Invoice(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(80), unique=True)
     number: Mapped[str | None] = mapped_column(String(80))
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"),
-                                                 index=True)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
     customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
     state: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str | None] = mapped_column(String(3))
     invoice_date: Mapped[date | None] = mapped_column(Date)
@@ -63,9 +66,9 @@ class Invoice(Base):
     amount_to_pay: Mapped[Decimal] = mapped_column(Money)
     paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     erp_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class Payment(Base):
@@ -74,10 +77,10 @@ class Payment(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(80), unique=True)
     invoice_id: Mapped[int | None] = mapped_column(
-        ForeignKey("invoices.id", ondelete="SET NULL"), index=True)
+        ForeignKey("invoices.id", ondelete="SET NULL"), index=True
+    )
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
     paid_on: Mapped[date | None] = mapped_column(Date)
     method: Mapped[str | None] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -86,6 +86,7 @@ def backoff(attempts: int) -> timedelta:
 
 # -- transactions and the run lock -------------------------------------------------------
 
+
 @contextmanager
 def _tx(sessions: SessionSource) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error. A session passed in is the
@@ -111,12 +112,14 @@ def _engine(sessions: SessionSource) -> Engine:
 def _run_lock(sessions: SessionSource) -> Iterator[bool]:
     """Hold the ``erp-sync`` advisory lock on a dedicated connection for the whole run."""
     with _engine(sessions).connect() as conn, conn.begin():
-        got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
-                           {"key": advisory_key(LOCK_NAME)}).scalar()
+        got = conn.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": advisory_key(LOCK_NAME)}
+        ).scalar()
         yield bool(got)
 
 
 # -- the run ------------------------------------------------------------------------------
+
 
 @dataclass
 class _Run:
@@ -143,9 +146,17 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def run_sync(sessions: SessionSource, *, connector: ErpConnector, trigger: str = "manual",
-             page_size: int = 100, max_pages: int | None = None, push: bool = True,
-             pull: bool = True, now: Callable[[], datetime] = _utcnow) -> SyncRun:
+def run_sync(
+    sessions: SessionSource,
+    *,
+    connector: ErpConnector,
+    trigger: str = "manual",
+    page_size: int = 100,
+    max_pages: int | None = None,
+    push: bool = True,
+    pull: bool = True,
+    now: Callable[[], datetime] = _utcnow,
+) -> SyncRun:
     """Run one sync (push then pull) unless another is running; returns the run row."""
     started = time.perf_counter()
     with _run_lock(sessions) as locked:
@@ -153,27 +164,54 @@ def run_sync(sessions: SessionSource, *, connector: ErpConnector, trigger: str =
             log.info("erp sync already running elsewhere; skipped")
             with _tx(sessions) as s:
                 at = now()
-                run = SyncRun(trigger=trigger, status="skipped", started_at=at,
-                              finished_at=at, duration_ms=0, counts={},
-                              errors=[{"phase": "run", "kind": "skipped",
-                                       "message": "another sync run was in progress"}])
+                run = SyncRun(
+                    trigger=trigger,
+                    status="skipped",
+                    started_at=at,
+                    finished_at=at,
+                    duration_ms=0,
+                    counts={},
+                    errors=[
+                        {
+                            "phase": "run",
+                            "kind": "skipped",
+                            "message": "another sync run was in progress",
+                        }
+                    ],
+                )
                 s.add(run)
                 s.flush()
                 return _detached(s, sessions, run)
         with _tx(sessions) as s:
             # A run left "running" by a crashed process is over: the lock proves it.
-            s.execute(update(SyncRun).where(SyncRun.status == "running").values(
-                status="failed", finished_at=now(),
-                errors=[{"phase": "run", "kind": "interrupted",
-                         "message": "the process running this sync stopped before the end"}]))
-            run = SyncRun(trigger=trigger, status="running", started_at=now(), counts={},
-                          errors=[])
+            s.execute(
+                update(SyncRun)
+                .where(SyncRun.status == "running")
+                .values(
+                    status="failed",
+                    finished_at=now(),
+                    errors=[
+                        {
+                            "phase": "run",
+                            "kind": "interrupted",
+                            "message": "the process running this sync stopped before the end",
+                        }
+                    ],
+                )
+            )
+            run = SyncRun(trigger=trigger, status="running", started_at=now(), counts={}, errors=[])
             s.add(run)
             s.flush()
             run_id = run.id
             tz = company_service.get_settings(s).tz
-        ctx = _Run(sessions=sessions, connector=connector, now=now, tz=tz,
-                   page_size=page_size, max_pages=max_pages)
+        ctx = _Run(
+            sessions=sessions,
+            connector=connector,
+            now=now,
+            tz=tz,
+            page_size=page_size,
+            max_pages=max_pages,
+        )
         try:
             if push:
                 _push_phase(ctx)
@@ -211,6 +249,7 @@ def _detached(session: Session, sessions: SessionSource, run: SyncRun) -> SyncRu
 
 # -- push -----------------------------------------------------------------------------------
 
+
 class _Unpushable(Exception):
     """The order cannot be sent as it is: a person must fix it (parked)."""
 
@@ -223,23 +262,35 @@ def build_sale(session: Session, *, order: Order, tz: ZoneInfo) -> ErpSale:
     if customer is None or not customer.external_id:
         raise _Unpushable(
             f"customer {customer.code if customer else order.customer_id} has no ERP "
-            "external id: link it to its ERP party (customer external_id) and re-queue")
+            "external id: link it to its ERP party (customer external_id) and re-queue"
+        )
     rows = session.execute(
-        select(OrderLine, Product.external_id).join(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)).all()
+        select(OrderLine, Product.external_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id == order.id)
+        .order_by(OrderLine.line_no)
+    ).all()
     if not rows:
         raise _Unpushable(f"order {order.id} has no lines")
     try:
         lines = tuple(
-            ErpSaleLine(product_external_id=external_id, quantity=Decimal(line.quantity),
-                        unit_price=Decimal(line.unit_price),
-                        discount=Decimal(line.discount_pct or 0) / 100)
-            for line, external_id in rows)
+            ErpSaleLine(
+                product_external_id=external_id,
+                quantity=Decimal(line.quantity),
+                unit_price=Decimal(line.unit_price),
+                discount=Decimal(line.discount_pct or 0) / 100,
+            )
+            for line, external_id in rows
+        )
         return ErpSale(
             reference=upserts.sale_reference(order.id),
-            customer_external_id=customer.external_id, lines=lines,
-            currency=order.currency, sale_date=order.created_at.astimezone(tz).date(),
-            description=f"Field order {order.id}", comment=order.note)
+            customer_external_id=customer.external_id,
+            lines=lines,
+            currency=order.currency,
+            sale_date=order.created_at.astimezone(tz).date(),
+            description=f"Field order {order.id}",
+            comment=order.note,
+        )
     except ValueError as exc:
         raise _Unpushable(f"order {order.id}: {exc}") from exc
 
@@ -257,14 +308,19 @@ def _retry_later(box: ErpOutbox, reason: str, now: datetime) -> None:
 
 
 def _push_phase(ctx: _Run) -> None:
-    counts = ctx.counts.setdefault("push", {"due": 0, "sent": 0, "confirmed": 0,
-                                            "retry_later": 0, "parked": 0})
+    counts = ctx.counts.setdefault(
+        "push", {"due": 0, "sent": 0, "confirmed": 0, "retry_later": 0, "parked": 0}
+    )
     with _tx(ctx.sessions) as s:
-        due = list(s.scalars(
-            select(ErpOutbox.id)
-            .where(ErpOutbox.state == OutboxState.pending,
-                   ErpOutbox.next_attempt_at <= ctx.now())
-            .order_by(ErpOutbox.created_at, ErpOutbox.id)))
+        due = list(
+            s.scalars(
+                select(ErpOutbox.id)
+                .where(
+                    ErpOutbox.state == OutboxState.pending, ErpOutbox.next_attempt_at <= ctx.now()
+                )
+                .order_by(ErpOutbox.created_at, ErpOutbox.id)
+            )
+        )
     counts["due"] = len(due)
     unavailable_in_a_row = 0
     for outbox_id in due:
@@ -275,9 +331,12 @@ def _push_phase(ctx: _Run) -> None:
             unavailable_in_a_row += 1
             if unavailable_in_a_row >= MAX_CONSECUTIVE_UNAVAILABLE:
                 left = len(due) - sum(counts[k] for k in counts if k != "due")
-                ctx.error(phase="push", kind="stopped",
-                          message=f"{unavailable_in_a_row} transient failures in a row: "
-                          f"push stopped for this run, {left} order(s) left for the next")
+                ctx.error(
+                    phase="push",
+                    kind="stopped",
+                    message=f"{unavailable_in_a_row} transient failures in a row: "
+                    f"push stopped for this run, {left} order(s) left for the next",
+                )
                 counts["not_tried"] = left
                 break
         else:
@@ -288,9 +347,11 @@ def _push_one(ctx: _Run, outbox_id: int) -> str:
     order_id = None
     try:
         with _tx(ctx.sessions) as s:
-            box = s.scalar(select(ErpOutbox).where(
-                ErpOutbox.id == outbox_id, ErpOutbox.state == OutboxState.pending)
-                .with_for_update(skip_locked=True))
+            box = s.scalar(
+                select(ErpOutbox)
+                .where(ErpOutbox.id == outbox_id, ErpOutbox.state == OutboxState.pending)
+                .with_for_update(skip_locked=True)
+            )
             if box is None:
                 return "gone"  # done or re-queued meanwhile
             order_id = box.order_id
@@ -299,17 +360,29 @@ def _push_one(ctx: _Run, outbox_id: int) -> str:
                 sale = build_sale(s, order=order, tz=ctx.tz)
                 ref = ctx.connector.push_sale(sale)
                 if ref.state == "cancelled":
-                    raise ErpRejected(f"the ERP sale {ref.number or ref.external_id} for "
-                                      "this order is cancelled", code="cancelled")
+                    raise ErpRejected(
+                        f"the ERP sale {ref.number or ref.external_id} for this order is cancelled",
+                        code="cancelled",
+                    )
             except (_Unpushable, ErpRejected) as exc:
                 _park(box, str(exc))
-                ctx.error(phase="push", kind="parked", outbox_id=outbox_id,
-                          order_id=order_id, message=str(exc)[:500])
+                ctx.error(
+                    phase="push",
+                    kind="parked",
+                    outbox_id=outbox_id,
+                    order_id=order_id,
+                    message=str(exc)[:500],
+                )
                 return "parked"
             except ErpUnavailable as exc:
                 _retry_later(box, f"ERP unavailable: {exc}", ctx.now())
-                ctx.error(phase="push", kind="unavailable", outbox_id=outbox_id,
-                          order_id=order_id, message=str(exc)[:500])
+                ctx.error(
+                    phase="push",
+                    kind="unavailable",
+                    outbox_id=outbox_id,
+                    order_id=order_id,
+                    message=str(exc)[:500],
+                )
                 return "retry_later"
             order.erp_sale_id = ref.external_id
             order.erp_number = ref.number
@@ -327,8 +400,13 @@ def _push_one(ctx: _Run, outbox_id: int) -> str:
             box = s.get(ErpOutbox, outbox_id)
             if box is not None:
                 _retry_later(box, f"internal error: {exc!r}", ctx.now())
-        ctx.error(phase="push", kind="internal", outbox_id=outbox_id, order_id=order_id,
-                  message=repr(exc)[:500])
+        ctx.error(
+            phase="push",
+            kind="internal",
+            outbox_id=outbox_id,
+            order_id=order_id,
+            message=repr(exc)[:500],
+        )
         return "retry_later"
 
 
@@ -349,9 +427,12 @@ def get_cursor(session: Session, entity: str) -> str | None:
 
 def store_cursor(session: Session, entity: str, cursor: str | None) -> None:
     stmt = insert(SyncCursor).values(entity=entity, cursor=cursor)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[SyncCursor.entity],
-        set_={"cursor": stmt.excluded.cursor, "updated_at": datetime.now(UTC)}))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[SyncCursor.entity],
+            set_={"cursor": stmt.excluded.cursor, "updated_at": datetime.now(UTC)},
+        )
+    )
 
 
 def _pull_phase(ctx: _Run) -> None:
@@ -374,8 +455,7 @@ def _pull_phase(ctx: _Run) -> None:
                     store_cursor(s, entity, page.next_cursor)
             except Exception as exc:
                 log.exception("erp sync: applying a %s page failed", entity)
-                ctx.error(phase="pull", entity=entity, kind="internal",
-                          message=repr(exc)[:500])
+                ctx.error(phase="pull", entity=entity, kind="internal", message=repr(exc)[:500])
                 break
             cursor = page.next_cursor
             counts["pages"] += 1
@@ -392,6 +472,7 @@ def _pull_phase(ctx: _Run) -> None:
 
 # -- admin ------------------------------------------------------------------------------
 
+
 def requeue(session: Session, *, outbox_ids: list[int], now: datetime | None = None) -> int:
     """Put parked (or backing-off) outbox rows back in the queue, due now; returns how
     many. Done rows are left alone. Flushes; the caller commits."""
@@ -399,10 +480,13 @@ def requeue(session: Session, *, outbox_ids: list[int], now: datetime | None = N
         raise InvalidInput("give at least one outbox id")
     result = session.execute(
         update(ErpOutbox)
-        .where(ErpOutbox.id.in_(outbox_ids),
-               ErpOutbox.state.in_((OutboxState.parked, OutboxState.pending)))
+        .where(
+            ErpOutbox.id.in_(outbox_ids),
+            ErpOutbox.state.in_((OutboxState.parked, OutboxState.pending)),
+        )
         .values(state=OutboxState.pending, next_attempt_at=now or _utcnow(), attempts=0)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
     return result.rowcount or 0
 
@@ -412,8 +496,7 @@ def list_runs(session: Session, *, limit: int, offset: int) -> Page:
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
-def list_outbox(session: Session, *, state: OutboxState | None, limit: int,
-                offset: int) -> Page:
+def list_outbox(session: Session, *, state: OutboxState | None, limit: int, offset: int) -> Page:
     stmt = select(ErpOutbox).order_by(ErpOutbox.created_at.desc(), ErpOutbox.id.desc())
     if state is not None:
         stmt = stmt.where(ErpOutbox.state == state)

@@ -55,7 +55,7 @@ def sale_reference(order_id: int) -> str:
 def order_id_from_reference(reference: str) -> int | None:
     if not reference.startswith(SALE_REFERENCE_PREFIX):
         return None
-    digits = reference[len(SALE_REFERENCE_PREFIX):]
+    digits = reference[len(SALE_REFERENCE_PREFIX) :]
     return int(digits) if digits.isdigit() else None
 
 
@@ -84,36 +84,56 @@ def _latest_per_key(items: Sequence, key) -> list[tuple[int, object]]:
 
 # -- products -------------------------------------------------------------------------------
 
+
 def apply_products(session: Session, items: Sequence[ErpProduct]) -> Applied:
     """Insert or update products by external id, in one statement."""
     if not items:
         return Applied()
     rows = []
     for _, p in _latest_per_key(items, lambda p: p.external_id):
-        rows.append({
-            "external_id": p.external_id, "code": _cut(p.code, 80),
-            "name": _cut(p.name, 300) or p.external_id, "unit": _cut(p.unit, 20) or "",
-            "list_price": p.list_price, "currency": p.currency,
-            "taxes": [{"external_id": t.external_id, "name": t.name, "type": t.type,
-                       "rate": str(t.rate) if t.rate is not None else None,
-                       "amount": str(t.amount) if t.amount is not None else None}
-                      for t in p.taxes],
-            "salable": p.salable, "active": p.active, "erp_updated_at": _utc(p.updated_at),
-        })
+        rows.append(
+            {
+                "external_id": p.external_id,
+                "code": _cut(p.code, 80),
+                "name": _cut(p.name, 300) or p.external_id,
+                "unit": _cut(p.unit, 20) or "",
+                "list_price": p.list_price,
+                "currency": p.currency,
+                "taxes": [
+                    {
+                        "external_id": t.external_id,
+                        "name": t.name,
+                        "type": t.type,
+                        "rate": str(t.rate) if t.rate is not None else None,
+                        "amount": str(t.amount) if t.amount is not None else None,
+                    }
+                    for t in p.taxes
+                ],
+                "salable": p.salable,
+                "active": p.active,
+                "erp_updated_at": _utc(p.updated_at),
+            }
+        )
     stmt = insert(Product).values(rows)
     updates = {c: stmt.excluded[c] for c in rows[0] if c != "external_id"}
     updates["updated_at"] = datetime.now(UTC)
     # An older version than the stored one (late delivery) changes nothing.
     stmt = stmt.on_conflict_do_update(
-        index_elements=[Product.external_id], set_=updates,
-        where=or_(Product.erp_updated_at.is_(None), stmt.excluded.erp_updated_at.is_(None),
-                  stmt.excluded.erp_updated_at >= Product.erp_updated_at))
+        index_elements=[Product.external_id],
+        set_=updates,
+        where=or_(
+            Product.erp_updated_at.is_(None),
+            stmt.excluded.erp_updated_at.is_(None),
+            stmt.excluded.erp_updated_at >= Product.erp_updated_at,
+        ),
+    )
     session.execute(stmt)
     session.flush()
     return Applied(upserted=len(items))
 
 
 # -- customers ------------------------------------------------------------------------------
+
 
 def _address(c: ErpCustomer) -> str | None:
     city = " ".join(x for x in (c.postal_code, c.city) if x)
@@ -141,17 +161,23 @@ def apply_customers(session: Session, items: Sequence[ErpCustomer]) -> Applied:
     result = Applied(extra={"created": 0, "updated": 0})
     pairs = _latest_per_key(items, lambda c: c.external_id)
     known = {
-        c.external_id: c for c in session.scalars(
-            select(Customer).where(Customer.external_id.in_([p[1].external_id
-                                                             for p in pairs])))}
+        c.external_id: c
+        for c in session.scalars(
+            select(Customer).where(Customer.external_id.in_([p[1].external_id for p in pairs]))
+        )
+    }
     for _, item in pairs:
-        fields = {"name": _cut(item.name, 200) or f"ERP customer {item.external_id}",
-                  "phone": _cut(item.phone or item.mobile, 40),
-                  "email": _cut(item.email, 254), "address": _address(item)}
+        fields = {
+            "name": _cut(item.name, 200) or f"ERP customer {item.external_id}",
+            "phone": _cut(item.phone or item.mobile, 40),
+            "email": _cut(item.email, 254),
+            "address": _address(item),
+        }
         customer = known.get(item.external_id)
         if customer is None:
-            customer = Customer(code=_free_code(session, item), external_id=item.external_id,
-                                team_id=None, **fields)
+            customer = Customer(
+                code=_free_code(session, item), external_id=item.external_id, team_id=None, **fields
+            )
             session.add(customer)
             session.flush()  # the next generated code must see this one
             result.extra["created"] += 1
@@ -167,37 +193,63 @@ def apply_customers(session: Session, items: Sequence[ErpCustomer]) -> Applied:
 
 # -- customer prices ------------------------------------------------------------------------
 
+
 def apply_prices(session: Session, items: Sequence[PriceItem]) -> Applied:
     result = Applied()
     if not items:
         return result
-    customers = _id_map(session, select(Customer.external_id, Customer.id).where(
-        Customer.external_id.in_({i.customer_external_id for i in items})))
-    products = _id_map(session, select(Product.external_id, Product.id).where(
-        Product.external_id.in_({i.product_external_id for i in items})))
+    customers = _id_map(
+        session,
+        select(Customer.external_id, Customer.id).where(
+            Customer.external_id.in_({i.customer_external_id for i in items})
+        ),
+    )
+    products = _id_map(
+        session,
+        select(Product.external_id, Product.id).where(
+            Product.external_id.in_({i.product_external_id for i in items})
+        ),
+    )
     rows: dict[tuple[int, int], dict] = {}
     for index, item in enumerate(items):
         customer_id = customers.get(item.customer_external_id)
         product_id = products.get(item.product_external_id)
         if customer_id is None:
-            result.rejected.append((index, f"unknown customer external id "
-                                           f"{item.customer_external_id!r}: send the "
-                                           "customer first"))
+            result.rejected.append(
+                (
+                    index,
+                    f"unknown customer external id "
+                    f"{item.customer_external_id!r}: send the "
+                    "customer first",
+                )
+            )
         elif product_id is None:
-            result.rejected.append((index, f"unknown product external id "
-                                           f"{item.product_external_id!r}: send the "
-                                           "product first"))
+            result.rejected.append(
+                (
+                    index,
+                    f"unknown product external id "
+                    f"{item.product_external_id!r}: send the "
+                    "product first",
+                )
+            )
         else:
             rows[(customer_id, product_id)] = {
-                "customer_id": customer_id, "product_id": product_id, "price": item.price,
-                "currency": item.currency}
+                "customer_id": customer_id,
+                "product_id": product_id,
+                "price": item.price,
+                "currency": item.currency,
+            }
             result.upserted += 1
     if rows:
         stmt = insert(CustomerPrice).values(list(rows.values()))
         stmt = stmt.on_conflict_do_update(
             index_elements=[CustomerPrice.customer_id, CustomerPrice.product_id],
-            set_={"price": stmt.excluded.price, "currency": stmt.excluded.currency,
-                  "updated_at": datetime.now(UTC)})
+            set_={
+                "price": stmt.excluded.price,
+                "currency": stmt.excluded.currency,
+                "updated_at": datetime.now(UTC),
+            },
+        )
         session.execute(stmt)
         session.flush()
     return result
@@ -216,32 +268,52 @@ def apply_invoices(session: Session, items: Sequence[ErpInvoice]) -> Applied:
     if not items:
         return result
     pairs = _latest_per_key(items, lambda i: i.external_id)
-    customers = _id_map(session, select(Customer.external_id, Customer.id).where(
-        Customer.external_id.in_({i.customer_external_id for _, i in pairs})))
-    wanted = {oid for _, i in pairs for ref in i.sale_references
-              if (oid := order_id_from_reference(ref)) is not None}
+    customers = _id_map(
+        session,
+        select(Customer.external_id, Customer.id).where(
+            Customer.external_id.in_({i.customer_external_id for _, i in pairs})
+        ),
+    )
+    wanted = {
+        oid
+        for _, i in pairs
+        for ref in i.sale_references
+        if (oid := order_id_from_reference(ref)) is not None
+    }
     existing_orders = set(session.scalars(select(Order.id).where(Order.id.in_(wanted))))
-    stored = {inv.external_id: inv for inv in session.scalars(
-        select(Invoice).where(Invoice.external_id.in_([i.external_id for _, i in pairs])))}
+    stored = {
+        inv.external_id: inv
+        for inv in session.scalars(
+            select(Invoice).where(Invoice.external_id.in_([i.external_id for _, i in pairs]))
+        )
+    }
     touched: set[int] = set()
     for _, item in pairs:
-        order_ids = [oid for ref in item.sale_references
-                     if (oid := order_id_from_reference(ref)) in existing_orders]
+        order_ids = [
+            oid
+            for ref in item.sale_references
+            if (oid := order_id_from_reference(ref)) in existing_orders
+        ]
         values = {
-            "number": _cut(item.number, 80), "state": item.state[:20],
+            "number": _cut(item.number, 80),
+            "state": item.state[:20],
             "order_id": order_ids[0] if order_ids else None,
             "customer_id": customers.get(item.customer_external_id),
-            "currency": item.currency, "invoice_date": item.invoice_date,
-            "due_date": item.due_date, "total_amount": item.total_amount,
-            "amount_to_pay": item.amount_to_pay, "paid": item.paid,
-            "erp_updated_at": _utc(item.updated_at)}
+            "currency": item.currency,
+            "invoice_date": item.invoice_date,
+            "due_date": item.due_date,
+            "total_amount": item.total_amount,
+            "amount_to_pay": item.amount_to_pay,
+            "paid": item.paid,
+            "erp_updated_at": _utc(item.updated_at),
+        }
         invoice = stored.get(item.external_id)
         if invoice is None:
             invoice = Invoice(external_id=item.external_id, **values)
             session.add(invoice)
         else:
             newer = _utc(item.updated_at)
-            if (invoice.erp_updated_at and newer and newer < invoice.erp_updated_at):
+            if invoice.erp_updated_at and newer and newer < invoice.erp_updated_at:
                 continue  # a late copy of an older version
             for name, value in values.items():
                 setattr(invoice, name, value)
@@ -266,9 +338,13 @@ def advance_order_from_invoices(session: Session, *, order_id: int) -> OrderStat
     order = session.get(Order, order_id, with_for_update=True)
     if order is None:
         return None
-    states = [(s, paid) for s, paid in session.execute(
-        select(Invoice.state, Invoice.paid).where(Invoice.order_id == order_id)).all()
-        if s != "cancelled"]
+    states = [
+        (s, paid)
+        for s, paid in session.execute(
+            select(Invoice.state, Invoice.paid).where(Invoice.order_id == order_id)
+        ).all()
+        if s != "cancelled"
+    ]
     target = None
     if states and all(paid for _, paid in states):
         target = OrderState.paid
@@ -287,8 +363,10 @@ def advance_order_from_invoices(session: Session, *, order_id: int) -> OrderStat
 
 # -- payments -----------------------------------------------------------------------------
 
-def apply_payments(session: Session, items: Sequence[ErpPayment], *,
-                   require_invoice: bool = False) -> Applied:
+
+def apply_payments(
+    session: Session, items: Sequence[ErpPayment], *, require_invoice: bool = False
+) -> Applied:
     """Upsert payments linked to their invoice by the invoice's external id.
 
     ``require_invoice``: reject payments whose invoice we do not hold (inbound API);
@@ -296,29 +374,45 @@ def apply_payments(session: Session, items: Sequence[ErpPayment], *,
     result = Applied(extra={"unlinked": 0})
     if not items:
         return result
-    invoices = _id_map(session, select(Invoice.external_id, Invoice.id).where(
-        Invoice.external_id.in_({i.invoice_external_id for i in items})))
+    invoices = _id_map(
+        session,
+        select(Invoice.external_id, Invoice.id).where(
+            Invoice.external_id.in_({i.invoice_external_id for i in items})
+        ),
+    )
     rows: dict[str, dict] = {}
     for index, item in enumerate(items):
         invoice_id = invoices.get(item.invoice_external_id)
         if invoice_id is None:
             if require_invoice:
-                result.rejected.append((index, f"unknown invoice external id "
-                                               f"{item.invoice_external_id!r}: send the "
-                                               "invoice first"))
+                result.rejected.append(
+                    (
+                        index,
+                        f"unknown invoice external id "
+                        f"{item.invoice_external_id!r}: send the "
+                        "invoice first",
+                    )
+                )
                 continue
             result.extra["unlinked"] += 1
         rows[item.external_id] = {
-            "external_id": item.external_id, "invoice_id": invoice_id,
-            "amount": item.amount, "currency": item.currency, "paid_on": item.date,
-            "method": _cut(item.method, 80)}
+            "external_id": item.external_id,
+            "invoice_id": invoice_id,
+            "amount": item.amount,
+            "currency": item.currency,
+            "paid_on": item.date,
+            "method": _cut(item.method, 80),
+        }
         result.upserted += 1
     if rows:
         stmt = insert(Payment).values(list(rows.values()))
         stmt = stmt.on_conflict_do_update(
             index_elements=[Payment.external_id],
-            set_={c: stmt.excluded[c] for c in ("invoice_id", "amount", "currency",
-                                                 "paid_on", "method")})
+            set_={
+                c: stmt.excluded[c]
+                for c in ("invoice_id", "amount", "currency", "paid_on", "method")
+            },
+        )
         session.execute(stmt)
         session.flush()
     return result

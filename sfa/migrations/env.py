@@ -12,9 +12,11 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
-        "sqlalchemy.url"
-    ) or get_settings().database_url
+    return (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or config.get_main_option("sqlalchemy.url")
+        or get_settings().database_url
+    )
 
 
 def _include_object(obj, name, type_, reflected, compare_to):
@@ -42,8 +44,9 @@ def _run(connection) -> None:
     with context.begin_transaction():
         # Several replicas may start at once (API + scheduler): one migrates, the others
         # wait here and then find the schema already at head.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                           {"key": advisory_key("alembic-migrate")})
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key("alembic-migrate")}
+        )
         context.run_migrations()
 
 

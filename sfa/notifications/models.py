@@ -55,11 +55,11 @@ class Notification(Base):
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         # The sender's claim query: due pending rows, oldest first.
-        Index("ix_notifications_due", "next_attempt_at",
-              postgresql_where=text("state = 'pending'")),
+        Index(
+            "ix_notifications_due", "next_attempt_at", postgresql_where=text("state = 'pending'")
+        ),
         # Lease recovery: rows left 'sending'.
-        Index("ix_notifications_sending", "claimed_at",
-              postgresql_where=text("state = 'sending'")),
+        Index("ix_notifications_sending", "claimed_at", postgresql_where=text("state = 'sending'")),
         # In-app inbox of a user, newest first.
         Index("ix_notifications_user_channel", "recipient_user_id", "channel", "id"),
         # Per-recipient rate limit: sends of one recipient in the last hour.
@@ -75,9 +75,11 @@ class Notification(Base):
     language: Mapped[str] = mapped_column(String(8))
     payload: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     recipient_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"))
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
     recipient_customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
     # "user:5" / "customer:7": who the rate limit counts for.
     recipient_key: Mapped[str] = mapped_column(String(60))
     # Email address, phone number or push topic; None for in-app.
@@ -88,7 +90,8 @@ class Notification(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     state: Mapped[NotificationState] = mapped_column(
-        Enum(NotificationState, name="notification_state"), default=NotificationState.pending)
+        Enum(NotificationState, name="notification_state"), default=NotificationState.pending
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(1000))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -96,12 +99,12 @@ class Notification(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(200))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resend_of_id: Mapped[int | None] = mapped_column(
-        ForeignKey("notifications.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now(),
-                                                 onupdate=func.now())
+        ForeignKey("notifications.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class NotificationRule(Base):
@@ -113,9 +116,9 @@ class NotificationRule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     params: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     updated_by: Mapped[str | None] = mapped_column(String(80))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class AnnouncementKind(enum.StrEnum):
@@ -129,16 +132,14 @@ class Announcement(Base):
     __tablename__ = "announcements"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    kind: Mapped[AnnouncementKind] = mapped_column(
-        Enum(AnnouncementKind, name="announcement_kind"))
+    kind: Mapped[AnnouncementKind] = mapped_column(Enum(AnnouncementKind, name="announcement_kind"))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     effective_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # None: every team the author may address (an admin: all).
     team_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Target(Base):
@@ -158,5 +159,4 @@ class Target(Base):
     visits_target: Mapped[int] = mapped_column(Integer)
     sales_target: Mapped[Decimal] = mapped_column(Money)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -65,15 +65,32 @@ def enqueue(
     """Add a row unless one with this dedupe key exists; returns the new row or None."""
     if (recipient_user_id is None) == (recipient_customer_id is None):
         raise ValueError("a notification has exactly one recipient: a user or a customer")
-    recipient_key = (f"user:{recipient_user_id}" if recipient_user_id is not None
-                     else f"customer:{recipient_customer_id}")
+    recipient_key = (
+        f"user:{recipient_user_id}"
+        if recipient_user_id is not None
+        else f"customer:{recipient_customer_id}"
+    )
     next_attempt_at = quiet_until(settings, channel, due_at) or due_at
-    new_id = repository.insert_if_new(session, {
-        "dedupe_key": dedupe_key, "rule": rule, "channel": channel, "template": template,
-        "language": language, "payload": payload, "recipient_user_id": recipient_user_id,
-        "recipient_customer_id": recipient_customer_id, "recipient_key": recipient_key,
-        "address": address, "entity": entity, "entity_id": entity_id, "due_at": due_at,
-        "next_attempt_at": next_attempt_at, "state": NotificationState.pending,
-        "attempts": 0, "resend_of_id": resend_of_id,
-    })
+    new_id = repository.insert_if_new(
+        session,
+        {
+            "dedupe_key": dedupe_key,
+            "rule": rule,
+            "channel": channel,
+            "template": template,
+            "language": language,
+            "payload": payload,
+            "recipient_user_id": recipient_user_id,
+            "recipient_customer_id": recipient_customer_id,
+            "recipient_key": recipient_key,
+            "address": address,
+            "entity": entity,
+            "entity_id": entity_id,
+            "due_at": due_at,
+            "next_attempt_at": next_attempt_at,
+            "state": NotificationState.pending,
+            "attempts": 0,
+            "resend_of_id": resend_of_id,
+        },
+    )
     return session.get(Notification, new_id) if new_id is not None else None

@@ -41,21 +41,28 @@ def get_rule(session: Session, rule: str) -> tuple[bool, dict]:
 
 def list_rules(session: Session, *, principal: Principal) -> list[dict]:
     principal.require("notifications:admin")
-    return [{"rule": rule, "enabled": enabled, "params": params}
-            for rule in DEFAULTS for enabled, params in [get_rule(session, rule)]]
+    return [
+        {"rule": rule, "enabled": enabled, "params": params}
+        for rule in DEFAULTS
+        for enabled, params in [get_rule(session, rule)]
+    ]
 
 
-def update_rule(session: Session, *, principal: Principal, rule: str, enabled: bool | None,
-                params: dict | None) -> dict:
+def update_rule(
+    session: Session, *, principal: Principal, rule: str, enabled: bool | None, params: dict | None
+) -> dict:
     principal.require("notifications:admin")
     if rule not in DEFAULTS:
-        raise InvalidInput(f"unknown notification rule {rule!r}",
-                           hint=f"rules: {', '.join(DEFAULTS)}")
+        raise InvalidInput(
+            f"unknown notification rule {rule!r}", hint=f"rules: {', '.join(DEFAULTS)}"
+        )
     params = params or {}
     unknown = sorted(set(params) - set(DEFAULTS[rule]))
     if unknown:
-        raise InvalidInput(f"rule {rule!r} has no parameter(s) {', '.join(unknown)}",
-                           hint=f"parameters: {', '.join(DEFAULTS[rule]) or '(none)'}")
+        raise InvalidInput(
+            f"rule {rule!r} has no parameter(s) {', '.join(unknown)}",
+            hint=f"parameters: {', '.join(DEFAULTS[rule]) or '(none)'}",
+        )
     for key, value in params.items():
         low, high = _LIMITS[key]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -71,8 +78,13 @@ def update_rule(session: Session, *, principal: Principal, rule: str, enabled: b
     row.updated_by = principal.actor
     session.flush()
     new_enabled, new_params = get_rule(session, rule)
-    audit_service.record(session, actor=principal.actor, entity="notification_rule",
-                         entity_id=rule, action="update",
-                         old={"enabled": old_enabled, "params": old_params},
-                         new={"enabled": new_enabled, "params": new_params})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="notification_rule",
+        entity_id=rule,
+        action="update",
+        old={"enabled": old_enabled, "params": old_params},
+        new={"enabled": new_enabled, "params": new_params},
+    )
     return {"rule": rule, "enabled": new_enabled, "params": new_params}

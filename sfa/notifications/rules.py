@@ -47,8 +47,7 @@ def push_topic(user_id: int) -> str:
     return f"/topics/user-{user_id}"
 
 
-def notify_order_placed(session: Session, *, order: Order,
-                        now: datetime | None = None) -> int:
+def notify_order_placed(session: Session, *, order: Order, now: datetime | None = None) -> int:
     """Rule 1. Call once the order is submitted (same transaction). Idempotent."""
     enabled, _ = rule_settings.get_rule(session, ORDER_PLACED)
     customer = session.get(Customer, order.customer_id)
@@ -58,30 +57,59 @@ def notify_order_placed(session: Session, *, order: Order,
     rep = session.get(User, order.rep_id)
     settings = company_service.get_settings(session)
     now = now or datetime.now(UTC)
-    payload = {"order_id": order.id, "order_ref": _order_ref(order),
-               "customer_name": customer.name, "distributor_name": distributor.name,
-               "rep_name": rep.full_name if rep else "", "currency": order.currency,
-               "net_amount": _money(order.net_amount)}
+    payload = {
+        "order_id": order.id,
+        "order_ref": _order_ref(order),
+        "customer_name": customer.name,
+        "distributor_name": distributor.name,
+        "rep_name": rep.full_name if rep else "",
+        "currency": order.currency,
+        "net_amount": _money(order.net_amount),
+    }
     count = 0
     if distributor.email:
-        count += outbox.enqueue(
-            session, settings=settings, rule=ORDER_PLACED, channel=Channel.email,
-            template="order_placed_distributor",
-            dedupe_key=f"{ORDER_PLACED}:{order.id}:distributor",
-            language=pick_language(distributor.language, settings.language), payload=payload,
-            due_at=now, recipient_customer_id=distributor.id, address=distributor.email,
-            entity="order", entity_id=order.id) is not None
+        count += (
+            outbox.enqueue(
+                session,
+                settings=settings,
+                rule=ORDER_PLACED,
+                channel=Channel.email,
+                template="order_placed_distributor",
+                dedupe_key=f"{ORDER_PLACED}:{order.id}:distributor",
+                language=pick_language(distributor.language, settings.language),
+                payload=payload,
+                due_at=now,
+                recipient_customer_id=distributor.id,
+                address=distributor.email,
+                entity="order",
+                entity_id=order.id,
+            )
+            is not None
+        )
     if rep is not None:
-        count += outbox.enqueue(
-            session, settings=settings, rule=ORDER_PLACED, channel=Channel.in_app,
-            template="order_placed_rep", dedupe_key=f"{ORDER_PLACED}:{order.id}:rep",
-            language=pick_language(rep.language, settings.language), payload=payload,
-            due_at=now, recipient_user_id=rep.id, entity="order", entity_id=order.id) is not None
+        count += (
+            outbox.enqueue(
+                session,
+                settings=settings,
+                rule=ORDER_PLACED,
+                channel=Channel.in_app,
+                template="order_placed_rep",
+                dedupe_key=f"{ORDER_PLACED}:{order.id}:rep",
+                language=pick_language(rep.language, settings.language),
+                payload=payload,
+                due_at=now,
+                recipient_user_id=rep.id,
+                entity="order",
+                entity_id=order.id,
+            )
+            is not None
+        )
     return count
 
 
-def overdue_reminder_index(*, due_date: date, today: date, every_days: int,
-                           max_reminders: int) -> int | None:
+def overdue_reminder_index(
+    *, due_date: date, today: date, every_days: int, max_reminders: int
+) -> int | None:
     """Which reminder (0-based) is due by `today`: the first on the day after the due
     date, then every `every_days` days; None before the first or after the last. A missed
     day (scheduler down) sends the latest reminder reached, never a burst of old ones."""
@@ -92,8 +120,9 @@ def overdue_reminder_index(*, due_date: date, today: date, every_days: int,
     return index if index < max_reminders else None
 
 
-def schedule_overdue_invoice_reminders(session: Session, *, today: date,
-                                       now: datetime | None = None) -> int:
+def schedule_overdue_invoice_reminders(
+    session: Session, *, today: date, now: datetime | None = None
+) -> int:
     """Rule 2, a daily job: enqueue the reminder each unpaid overdue invoice has reached.
 
     Dedupe key `invoice_overdue:<invoice>:<k>`: running twice a day enqueues once. The
@@ -105,32 +134,60 @@ def schedule_overdue_invoice_reminders(session: Session, *, today: date,
     settings = company_service.get_settings(session)
     now = now or datetime.now(UTC)
     rows = session.execute(
-        select(Invoice, Customer).join(Customer, Customer.id == Invoice.customer_id)
-        .where(Invoice.paid.is_(False), Invoice.amount_to_pay > 0,
-               Invoice.due_date < today, Customer.phone.is_not(None))
-        .order_by(Invoice.id)).all()
+        select(Invoice, Customer)
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .where(
+            Invoice.paid.is_(False),
+            Invoice.amount_to_pay > 0,
+            Invoice.due_date < today,
+            Customer.phone.is_not(None),
+        )
+        .order_by(Invoice.id)
+    ).all()
     count = 0
     for invoice, customer in rows:
-        index = overdue_reminder_index(due_date=invoice.due_date, today=today,
-                                       every_days=every, max_reminders=most)
+        index = overdue_reminder_index(
+            due_date=invoice.due_date, today=today, every_days=every, max_reminders=most
+        )
         if index is None:
             continue
-        count += outbox.enqueue(
-            session, settings=settings, rule=INVOICE_OVERDUE, channel=Channel.sms,
-            template="invoice_overdue", dedupe_key=f"{INVOICE_OVERDUE}:{invoice.id}:{index}",
-            language=pick_language(customer.language, settings.language),
-            payload={"invoice_id": invoice.id, "reminder": index + 1,
-                     "invoice_number": invoice.number or invoice.external_id,
-                     "customer_name": customer.name, "currency": invoice.currency or "",
-                     "amount": _money(invoice.amount_to_pay),
-                     "due_date": invoice.due_date.isoformat()},
-            due_at=now, recipient_customer_id=customer.id, address=customer.phone,
-            entity="invoice", entity_id=invoice.id) is not None
+        count += (
+            outbox.enqueue(
+                session,
+                settings=settings,
+                rule=INVOICE_OVERDUE,
+                channel=Channel.sms,
+                template="invoice_overdue",
+                dedupe_key=f"{INVOICE_OVERDUE}:{invoice.id}:{index}",
+                language=pick_language(customer.language, settings.language),
+                payload={
+                    "invoice_id": invoice.id,
+                    "reminder": index + 1,
+                    "invoice_number": invoice.number or invoice.external_id,
+                    "customer_name": customer.name,
+                    "currency": invoice.currency or "",
+                    "amount": _money(invoice.amount_to_pay),
+                    "due_date": invoice.due_date.isoformat(),
+                },
+                due_at=now,
+                recipient_customer_id=customer.id,
+                address=customer.phone,
+                entity="invoice",
+                entity_id=invoice.id,
+            )
+            is not None
+        )
     return count
 
 
-def confirm_delivery_date(session: Session, *, principal: Principal, order_id: int,
-                          delivery_date: date, now: datetime | None = None) -> Order:
+def confirm_delivery_date(
+    session: Session,
+    *,
+    principal: Principal,
+    order_id: int,
+    delivery_date: date,
+    now: datetime | None = None,
+) -> Order:
     """Rule 3: the ERP (API key with 'erp:write') or an admin confirms a delivery date."""
     if not principal.is_admin:
         principal.require("erp:write")
@@ -141,32 +198,48 @@ def confirm_delivery_date(session: Session, *, principal: Principal, order_id: i
     order.delivery_date = delivery_date
     session.flush()
     if old != delivery_date:
-        audit_service.record(session, actor=principal.actor, entity="order",
-                             entity_id=order.id, action="delivery_date",
-                             old={"delivery_date": old.isoformat() if old else None},
-                             new={"delivery_date": delivery_date.isoformat()})
+        audit_service.record(
+            session,
+            actor=principal.actor,
+            entity="order",
+            entity_id=order.id,
+            action="delivery_date",
+            old={"delivery_date": old.isoformat() if old else None},
+            new={"delivery_date": delivery_date.isoformat()},
+        )
     notify_delivery_confirmed(session, order=order, now=now)
     return order
 
 
-def notify_delivery_confirmed(session: Session, *, order: Order,
-                              now: datetime | None = None) -> int:
+def notify_delivery_confirmed(
+    session: Session, *, order: Order, now: datetime | None = None
+) -> int:
     enabled, _ = rule_settings.get_rule(session, DELIVERY_CONFIRMED)
     customer = session.get(Customer, order.customer_id)
     if not enabled or order.delivery_date is None or customer is None or not customer.phone:
         return 0
     settings = company_service.get_settings(session)
     row = outbox.enqueue(
-        session, settings=settings, rule=DELIVERY_CONFIRMED, channel=Channel.sms,
+        session,
+        settings=settings,
+        rule=DELIVERY_CONFIRMED,
+        channel=Channel.sms,
         template="delivery_confirmed",
         # A new date is news (a new SMS); the same date confirmed again is not.
         dedupe_key=f"{DELIVERY_CONFIRMED}:{order.id}:{order.delivery_date.isoformat()}",
         language=pick_language(customer.language, settings.language),
-        payload={"order_id": order.id, "order_ref": _order_ref(order),
-                 "customer_name": customer.name,
-                 "delivery_date": _local_date(settings, order.delivery_date)},
-        due_at=now or datetime.now(UTC), recipient_customer_id=customer.id,
-        address=customer.phone, entity="order", entity_id=order.id)
+        payload={
+            "order_id": order.id,
+            "order_ref": _order_ref(order),
+            "customer_name": customer.name,
+            "delivery_date": _local_date(settings, order.delivery_date),
+        },
+        due_at=now or datetime.now(UTC),
+        recipient_customer_id=customer.id,
+        address=customer.phone,
+        entity="order",
+        entity_id=order.id,
+    )
     return int(row is not None)
 
 
@@ -174,9 +247,16 @@ def _local_date(settings: CompanySettings, day: date) -> str:
     return day.strftime("%d-%m-%Y") if settings.language == "id" else day.isoformat()
 
 
-def create_announcement(session: Session, *, principal: Principal, kind: AnnouncementKind,
-                        title: str, body: str, effective_at: datetime,
-                        team_ids: list[int] | None) -> tuple[Announcement, int]:
+def create_announcement(
+    session: Session,
+    *,
+    principal: Principal,
+    kind: AnnouncementKind,
+    title: str,
+    body: str,
+    effective_at: datetime,
+    team_ids: list[int] | None,
+) -> tuple[Announcement, int]:
     """Rule 4: a price change or promotion; its reps get in-app + push rows due at
     `effective_at` (push is held by quiet hours, in-app is not)."""
     principal.require("announcements:write")
@@ -185,18 +265,35 @@ def create_announcement(session: Session, *, principal: Principal, kind: Announc
     if team_ids is not None:
         hidden = sorted(t for t in team_ids if not principal.can_see_team(t))
         if hidden:
-            raise Forbidden(f"you cannot address team(s) {', '.join(map(str, hidden))}",
-                            hint="managers address only the teams they lead")
+            raise Forbidden(
+                f"you cannot address team(s) {', '.join(map(str, hidden))}",
+                hint="managers address only the teams they lead",
+            )
     elif principal.team_ids is not None:
         team_ids = sorted(principal.team_ids)
-    announcement = Announcement(kind=kind, title=title, body=body, effective_at=effective_at,
-                                team_ids=team_ids, created_by=principal.user_id)
+    announcement = Announcement(
+        kind=kind,
+        title=title,
+        body=body,
+        effective_at=effective_at,
+        team_ids=team_ids,
+        created_by=principal.user_id,
+    )
     session.add(announcement)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="announcement",
-                         entity_id=announcement.id, action="create",
-                         new={"kind": kind.value, "title": title, "team_ids": team_ids,
-                              "effective_at": effective_at.isoformat()})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="announcement",
+        entity_id=announcement.id,
+        action="create",
+        new={
+            "kind": kind.value,
+            "title": title,
+            "team_ids": team_ids,
+            "effective_at": effective_at.isoformat(),
+        },
+    )
     enabled, _ = rule_settings.get_rule(session, ANNOUNCEMENT)
     if not enabled:
         return announcement, 0
@@ -204,13 +301,22 @@ def create_announcement(session: Session, *, principal: Principal, kind: Announc
     count = 0
     for rep in repository.active_reps(session, team_ids=team_ids):
         for channel in (Channel.in_app, Channel.push):
-            count += outbox.enqueue(
-                session, settings=settings, rule=ANNOUNCEMENT, channel=channel,
-                template=f"announcement_{kind.value}",
-                dedupe_key=f"{ANNOUNCEMENT}:{announcement.id}:user:{rep.id}:{channel.value}",
-                language=pick_language(rep.language, settings.language),
-                payload={"announcement_id": announcement.id, "title": title, "body": body},
-                due_at=effective_at, recipient_user_id=rep.id,
-                address=push_topic(rep.id) if channel is Channel.push else None,
-                entity="announcement", entity_id=announcement.id) is not None
+            count += (
+                outbox.enqueue(
+                    session,
+                    settings=settings,
+                    rule=ANNOUNCEMENT,
+                    channel=channel,
+                    template=f"announcement_{kind.value}",
+                    dedupe_key=f"{ANNOUNCEMENT}:{announcement.id}:user:{rep.id}:{channel.value}",
+                    language=pick_language(rep.language, settings.language),
+                    payload={"announcement_id": announcement.id, "title": title, "body": body},
+                    due_at=effective_at,
+                    recipient_user_id=rep.id,
+                    address=push_topic(rep.id) if channel is Channel.push else None,
+                    entity="announcement",
+                    entity_id=announcement.id,
+                )
+                is not None
+            )
     return announcement, count

@@ -107,13 +107,21 @@ def run_sender(
     adapters: dict[Channel, ChannelAdapter] = {Channel.in_app: InAppChannel(), **channels}
     report = SendReport()
 
-    _recover_expired_leases(session_factory, adapters, now=now, lease=lease,
-                            batch_size=batch_size, report=report)
-    claims = _claim(session_factory, adapters, now=now, batch_size=batch_size,
-                    rate_limit=limit, report=report)
+    _recover_expired_leases(
+        session_factory, adapters, now=now, lease=lease, batch_size=batch_size, report=report
+    )
+    claims = _claim(
+        session_factory, adapters, now=now, batch_size=batch_size, rate_limit=limit, report=report
+    )
     for claim in claims:
-        _deliver(session_factory, adapters[claim.channel], claim, now=now,
-                 max_attempts=max_attempts, report=report)
+        _deliver(
+            session_factory,
+            adapters[claim.channel],
+            claim,
+            now=now,
+            max_attempts=max_attempts,
+            report=report,
+        )
     if claims or report.recovered or report.uncertain:
         log.info("notification sender: %s", report)
     return report
@@ -126,13 +134,14 @@ def _retry_safe(adapters: Mapping[Channel, ChannelAdapter], channel: Channel) ->
 
 def _recover_expired_leases(session_factory, adapters, *, now, lease, batch_size, report):
     with session_factory() as session:
-        for row in repository.lease_expired(session, claimed_before=now - lease,
-                                            limit=batch_size):
+        for row in repository.lease_expired(session, claimed_before=now - lease, limit=batch_size):
             if _retry_safe(adapters, row.channel):
                 row.state = NotificationState.pending
                 row.next_attempt_at = now
-                row.last_error = ("the sender stopped before recording the outcome; "
-                                  "retried: the provider drops duplicates of this reference")
+                row.last_error = (
+                    "the sender stopped before recording the outcome; "
+                    "retried: the provider drops duplicates of this reference"
+                )
                 report.recovered += 1
             else:
                 row.state = NotificationState.uncertain
@@ -140,7 +149,8 @@ def _recover_expired_leases(session_factory, adapters, *, now, lease, batch_size
                     f"the sender stopped after claiming it at {row.claimed_at.isoformat()} "
                     "and before recording the outcome: it may or may not have been "
                     "delivered, and this channel cannot dedupe a second copy; check and "
-                    "resend (POST /v1/notifications/{id}/resend) if it did not arrive")
+                    "resend (POST /v1/notifications/{id}/resend) if it did not arrive"
+                )
                 report.uncertain += 1
             row.claimed_at = None
         session.commit()
@@ -153,8 +163,9 @@ def _claim(session_factory, adapters, *, now, batch_size, rate_limit, report) ->
         enabled = rule_settings.enabled_map(session)
         window_start = now - timedelta(hours=1)
         batch_counts: dict[str, int] = {}
-        for row in repository.claim_due(session, now=now, limit=batch_size,
-                                        channels=list(adapters)):
+        for row in repository.claim_due(
+            session, now=now, limit=batch_size, channels=list(adapters)
+        ):
             reason = _cancel_reason(session, row, enabled)
             if reason:
                 row.state = NotificationState.cancelled
@@ -163,8 +174,14 @@ def _claim(session_factory, adapters, *, now, batch_size, rate_limit, report) ->
                 continue
             hold = outbox.quiet_until(settings, row.channel, now)
             if hold is None and row.channel != Channel.in_app:
-                hold = _rate_limited_until(session, row, now=now, window_start=window_start,
-                                           limit=rate_limit, batch_counts=batch_counts)
+                hold = _rate_limited_until(
+                    session,
+                    row,
+                    now=now,
+                    window_start=window_start,
+                    limit=rate_limit,
+                    batch_counts=batch_counts,
+                )
             if hold is not None:
                 row.next_attempt_at = hold
                 report.held += 1
@@ -180,13 +197,24 @@ def _claim(session_factory, adapters, *, now, batch_size, rate_limit, report) ->
             row.claimed_at = now
             row.attempts += 1
             batch_counts[row.recipient_key] = batch_counts.get(row.recipient_key, 0) + 1
-            claims.append(_Claim(
-                id=row.id, claimed_at=now, attempts=row.attempts, channel=row.channel,
-                message=Message(notification_id=row.id, channel=row.channel.value,
-                                to=row.address, subject=rendered.subject, body=rendered.body,
-                                language=row.language, reference=reference_for(row.id),
-                                data={"rule": row.rule, "entity": row.entity,
-                                      "entity_id": row.entity_id})))
+            claims.append(
+                _Claim(
+                    id=row.id,
+                    claimed_at=now,
+                    attempts=row.attempts,
+                    channel=row.channel,
+                    message=Message(
+                        notification_id=row.id,
+                        channel=row.channel.value,
+                        to=row.address,
+                        subject=rendered.subject,
+                        body=rendered.body,
+                        language=row.language,
+                        reference=reference_for(row.id),
+                        data={"rule": row.rule, "entity": row.entity, "entity_id": row.entity_id},
+                    ),
+                )
+            )
         session.commit()
     return claims
 
@@ -204,8 +232,7 @@ def _cancel_reason(session: Session, row: Notification, enabled: dict[str, bool]
 
 
 def _rate_limited_until(session, row, *, now, window_start, limit, batch_counts):
-    sent = repository.sends_since(session, recipient_key=row.recipient_key,
-                                  since=window_start)
+    sent = repository.sends_since(session, recipient_key=row.recipient_key, since=window_start)
     if len(sent) + batch_counts.get(row.recipient_key, 0) < limit:
         return None
     # The window frees a slot when its oldest send is an hour old.
@@ -213,8 +240,15 @@ def _rate_limited_until(session, row, *, now, window_start, limit, batch_counts)
     return max(oldest + timedelta(hours=1), now + timedelta(minutes=1))
 
 
-def _deliver(session_factory, adapter: ChannelAdapter, claim: _Claim, *, now, max_attempts,
-             report: SendReport) -> None:
+def _deliver(
+    session_factory,
+    adapter: ChannelAdapter,
+    claim: _Claim,
+    *,
+    now,
+    max_attempts,
+    report: SendReport,
+) -> None:
     try:
         provider_ref = adapter.send(claim.message)
     except DeliveryError as exc:
@@ -222,21 +256,28 @@ def _deliver(session_factory, adapter: ChannelAdapter, claim: _Claim, *, now, ma
         if exc.permanent or claim.attempts >= max_attempts:
             values["state"] = NotificationState.parked
             if not exc.permanent:
-                values["last_error"] = (f"gave up after {claim.attempts} attempts: "
-                                        f"{exc.message}")[:1000]
+                values["last_error"] = (f"gave up after {claim.attempts} attempts: {exc.message}")[
+                    :1000
+                ]
             report.parked += 1
         else:
             values["state"] = NotificationState.pending
             values["next_attempt_at"] = now + backoff(claim.attempts)
             report.retried += 1
     else:
-        values = {"state": NotificationState.sent, "sent_at": now,
-                  "provider_ref": provider_ref, "last_error": None}
+        values = {
+            "state": NotificationState.sent,
+            "sent_at": now,
+            "provider_ref": provider_ref,
+            "last_error": None,
+        }
         report.sent += 1
     with session_factory() as session:
-        if not repository.finish(session, notification_id=claim.id,
-                                 claimed_at=claim.claimed_at, values=values):
+        if not repository.finish(
+            session, notification_id=claim.id, claimed_at=claim.claimed_at, values=values
+        ):
             report.lost_claims += 1
-            log.warning("notification %s: claim lost before recording %s", claim.id,
-                        values["state"])
+            log.warning(
+                "notification %s: claim lost before recording %s", claim.id, values["state"]
+            )
         session.commit()

@@ -45,8 +45,16 @@ def _pct(done: Decimal, target: Decimal) -> float:
     return round(float(done / target * 100), 1) if target else 100.0
 
 
-def create_target(session: Session, *, principal: Principal, rep_id: int, period_start: date,
-                  period_end: date, visits_target: int, sales_target: Decimal) -> Target:
+def create_target(
+    session: Session,
+    *,
+    principal: Principal,
+    rep_id: int,
+    period_start: date,
+    period_end: date,
+    visits_target: int,
+    sales_target: Decimal,
+) -> Target:
     principal.require("plans:write")
     if principal.is_rep:
         raise Forbidden("reps cannot set targets", hint="ask your manager")
@@ -57,26 +65,35 @@ def create_target(session: Session, *, principal: Principal, rep_id: int, period
         raise NotFound(f"user {rep_id} does not exist or is not in your teams")
     if rep.role is not Role.rep:
         raise InvalidInput(f"user {rep_id} is not a rep", hint="targets are set for reps")
-    target = Target(rep_id=rep_id, period_start=period_start, period_end=period_end,
-                    visits_target=visits_target, sales_target=sales_target,
-                    created_by=principal.user_id)
+    target = Target(
+        rep_id=rep_id,
+        period_start=period_start,
+        period_end=period_end,
+        visits_target=visits_target,
+        sales_target=sales_target,
+        created_by=principal.user_id,
+    )
     try:
         with session.begin_nested():
             session.add(target)
     except IntegrityError as exc:
-        raise Conflict(f"rep {rep_id} already has a target for {period_start} to {period_end}",
-                       hint="GET /v1/targets?rep_id= lists it") from exc
+        raise Conflict(
+            f"rep {rep_id} already has a target for {period_start} to {period_end}",
+            hint="GET /v1/targets?rep_id= lists it",
+        ) from exc
     return target
 
 
-def list_targets(session: Session, *, principal: Principal, rep_id: int | None, limit: int,
-                 offset: int) -> Page[Target]:
+def list_targets(
+    session: Session, *, principal: Principal, rep_id: int | None, limit: int, offset: int
+) -> Page[Target]:
     principal.require("plans:read")
     stmt = repository.visible_targets(principal)
     if rep_id is not None:
         stmt = stmt.where(Target.rep_id == rep_id)
-    return paginate(session, stmt.order_by(Target.period_start.desc(), Target.id), limit=limit,
-                    offset=offset)
+    return paginate(
+        session, stmt.order_by(Target.period_start.desc(), Target.id), limit=limit, offset=offset
+    )
 
 
 def get_target(session: Session, *, principal: Principal, target_id: int) -> Target:
@@ -94,17 +111,24 @@ def progress(session: Session, *, target: Target, today: date | None = None) -> 
     elapsed = min(max((today - target.period_start).days + 1, 0), days_total)
     return Progress(
         target=target,
-        visits_done=repository.visits_in_period(session, rep_id=target.rep_id,
-                                                start=target.period_start,
-                                                end=target.period_end),
-        sales_done=Decimal(repository.sales_in_period(
-            session, rep_id=target.rep_id, start=target.period_start, end=target.period_end,
-            timezone=settings.timezone)),
-        days_total=days_total, days_elapsed=elapsed)
+        visits_done=repository.visits_in_period(
+            session, rep_id=target.rep_id, start=target.period_start, end=target.period_end
+        ),
+        sales_done=Decimal(
+            repository.sales_in_period(
+                session,
+                rep_id=target.rep_id,
+                start=target.period_start,
+                end=target.period_end,
+                timezone=settings.timezone,
+            )
+        ),
+        days_total=days_total,
+        days_elapsed=elapsed,
+    )
 
 
-def notify_target_progress(session: Session, *, today: date,
-                           now: datetime | None = None) -> int:
+def notify_target_progress(session: Session, *, today: date, now: datetime | None = None) -> int:
     """Rule 5, a daily job: one in-app progress note per active target and day."""
     enabled, _ = rule_settings.get_rule(session, TARGET_PROGRESS)
     if not enabled:
@@ -117,17 +141,32 @@ def notify_target_progress(session: Session, *, today: date,
         if rep is None or not rep.is_active:
             continue
         p = progress(session, target=target, today=today)
-        count += outbox.enqueue(
-            session, settings=settings, rule=TARGET_PROGRESS, channel=Channel.in_app,
-            template="target_progress",
-            dedupe_key=f"{TARGET_PROGRESS}:{target.id}:{today.isoformat()}",
-            language=pick_language(rep.language, settings.language),
-            payload={"target_id": target.id, "period_start": target.period_start.isoformat(),
-                     "period_end": target.period_end.isoformat(),
-                     "visits_done": p.visits_done, "visits_target": target.visits_target,
-                     "visits_pct": p.visits_pct, "sales_done": f"{p.sales_done:,.2f}",
-                     "sales_target": f"{target.sales_target:,.2f}", "sales_pct": p.sales_pct,
-                     "days_left": p.days_total - p.days_elapsed},
-            due_at=now, recipient_user_id=rep.id, entity="target",
-            entity_id=target.id) is not None
+        count += (
+            outbox.enqueue(
+                session,
+                settings=settings,
+                rule=TARGET_PROGRESS,
+                channel=Channel.in_app,
+                template="target_progress",
+                dedupe_key=f"{TARGET_PROGRESS}:{target.id}:{today.isoformat()}",
+                language=pick_language(rep.language, settings.language),
+                payload={
+                    "target_id": target.id,
+                    "period_start": target.period_start.isoformat(),
+                    "period_end": target.period_end.isoformat(),
+                    "visits_done": p.visits_done,
+                    "visits_target": target.visits_target,
+                    "visits_pct": p.visits_pct,
+                    "sales_done": f"{p.sales_done:,.2f}",
+                    "sales_target": f"{target.sales_target:,.2f}",
+                    "sales_pct": p.sales_pct,
+                    "days_left": p.days_total - p.days_elapsed,
+                },
+                due_at=now,
+                recipient_user_id=rep.id,
+                entity="target",
+                entity_id=target.id,
+            )
+            is not None
+        )
     return count

@@ -21,38 +21,51 @@ class Rendered:
 # template -> language -> (subject, body)
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "order_placed_distributor": {
-        "id": ("Pesanan baru {order_ref} dari {customer_name}",
-               "Pelanggan Anda {customer_name} telah membuat pesanan {order_ref} senilai "
-               "{currency} {net_amount} melalui {rep_name}. Mohon siapkan pengiriman."),
-        "en": ("New order {order_ref} from {customer_name}",
-               "Your customer {customer_name} placed order {order_ref} of {currency} "
-               "{net_amount} through {rep_name}. Please prepare the delivery."),
+        "id": (
+            "Pesanan baru {order_ref} dari {customer_name}",
+            "Pelanggan Anda {customer_name} telah membuat pesanan {order_ref} senilai "
+            "{currency} {net_amount} melalui {rep_name}. Mohon siapkan pengiriman.",
+        ),
+        "en": (
+            "New order {order_ref} from {customer_name}",
+            "Your customer {customer_name} placed order {order_ref} of {currency} "
+            "{net_amount} through {rep_name}. Please prepare the delivery.",
+        ),
     },
     "order_placed_rep": {
-        "id": ("Pesanan {order_ref} diteruskan ke distributor",
-               "Pesanan {order_ref} dari {customer_name} telah dikirim ke distributor "
-               "{distributor_name}."),
-        "en": ("Order {order_ref} passed to the distributor",
-               "Order {order_ref} of {customer_name} was sent to the distributor "
-               "{distributor_name}."),
+        "id": (
+            "Pesanan {order_ref} diteruskan ke distributor",
+            "Pesanan {order_ref} dari {customer_name} telah dikirim ke distributor "
+            "{distributor_name}.",
+        ),
+        "en": (
+            "Order {order_ref} passed to the distributor",
+            "Order {order_ref} of {customer_name} was sent to the distributor {distributor_name}.",
+        ),
     },
     "invoice_overdue": {
-        "id": ("Tagihan jatuh tempo",
-               "Yth. {customer_name}, tagihan {invoice_number} sebesar {currency} {amount} "
-               "telah jatuh tempo pada {due_date}. Mohon segera lakukan pembayaran. "
-               "Abaikan pesan ini jika sudah membayar."),
-        "en": ("Invoice overdue",
-               "Dear {customer_name}, invoice {invoice_number} of {currency} {amount} was "
-               "due on {due_date}. Please pay at your earliest convenience. Ignore this "
-               "message if you have already paid."),
+        "id": (
+            "Tagihan jatuh tempo",
+            "Yth. {customer_name}, tagihan {invoice_number} sebesar {currency} {amount} "
+            "telah jatuh tempo pada {due_date}. Mohon segera lakukan pembayaran. "
+            "Abaikan pesan ini jika sudah membayar.",
+        ),
+        "en": (
+            "Invoice overdue",
+            "Dear {customer_name}, invoice {invoice_number} of {currency} {amount} was "
+            "due on {due_date}. Please pay at your earliest convenience. Ignore this "
+            "message if you have already paid.",
+        ),
     },
     "delivery_confirmed": {
-        "id": ("Tanggal pengiriman dikonfirmasi",
-               "Yth. {customer_name}, pesanan {order_ref} akan dikirim pada "
-               "{delivery_date}."),
-        "en": ("Delivery date confirmed",
-               "Dear {customer_name}, order {order_ref} will be delivered on "
-               "{delivery_date}."),
+        "id": (
+            "Tanggal pengiriman dikonfirmasi",
+            "Yth. {customer_name}, pesanan {order_ref} akan dikirim pada {delivery_date}.",
+        ),
+        "en": (
+            "Delivery date confirmed",
+            "Dear {customer_name}, order {order_ref} will be delivered on {delivery_date}.",
+        ),
     },
     "announcement_price_change": {
         "id": ("Perubahan harga: {title}", "{body}"),
@@ -63,12 +76,16 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Promotion: {title}", "{body}"),
     },
     "target_progress": {
-        "id": ("Progres target {period_start} - {period_end}",
-               "Kunjungan {visits_done}/{visits_target} ({visits_pct}%), penjualan "
-               "{sales_done}/{sales_target} ({sales_pct}%). Sisa {days_left} hari."),
-        "en": ("Target progress {period_start} - {period_end}",
-               "Visits {visits_done}/{visits_target} ({visits_pct}%), sales "
-               "{sales_done}/{sales_target} ({sales_pct}%). {days_left} days left."),
+        "id": (
+            "Progres target {period_start} - {period_end}",
+            "Kunjungan {visits_done}/{visits_target} ({visits_pct}%), penjualan "
+            "{sales_done}/{sales_target} ({sales_pct}%). Sisa {days_left} hari.",
+        ),
+        "en": (
+            "Target progress {period_start} - {period_end}",
+            "Visits {visits_done}/{visits_target} ({visits_pct}%), sales "
+            "{sales_done}/{sales_target} ({sales_pct}%). {days_left} days left.",
+        ),
     },
 }
 
@@ -76,8 +93,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 def render(template: str, language: str, payload: dict) -> Rendered:
     variants = TEMPLATES.get(template)
     if variants is None:
-        raise InvalidInput(f"unknown notification template {template!r}",
-                           hint=f"known templates: {', '.join(sorted(TEMPLATES))}")
+        raise InvalidInput(
+            f"unknown notification template {template!r}",
+            hint=f"known templates: {', '.join(sorted(TEMPLATES))}",
+        )
     subject, body = variants.get(language) or variants[FALLBACK_LANGUAGE]
     try:
         return Rendered(subject=subject.format(**payload), body=body.format(**payload))

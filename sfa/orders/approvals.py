@@ -66,10 +66,13 @@ def tier_for(settings: CompanySettings, pct: Decimal) -> ApprovalTier:
 
 
 def _snapshot(order: Order, **extra) -> dict:
-    return {"state": str(order.state),
-            "approval_tier": str(order.approval_tier) if order.approval_tier else None,
-            "discount_pct": str(order.discount_pct), "net_amount": str(order.net_amount),
-            "currency": order.currency} | extra
+    return {
+        "state": str(order.state),
+        "approval_tier": str(order.approval_tier) if order.approval_tier else None,
+        "discount_pct": str(order.discount_pct),
+        "net_amount": str(order.net_amount),
+        "currency": order.currency,
+    } | extra
 
 
 def _queue_for_erp(session: Session, order: Order) -> None:
@@ -78,18 +81,30 @@ def _queue_for_erp(session: Session, order: Order) -> None:
     session.flush()
 
 
-def _open_step(session: Session, *, order: Order, level: int, approver_id: int | None,
-               settings: CompanySettings, now: datetime) -> OrderApproval:
-    step = OrderApproval(order_id=order.id, level=level, approver_id=approver_id,
-                         state=ApprovalState.pending,
-                         due_at=now + timedelta(hours=settings.discount_escalation_hours))
+def _open_step(
+    session: Session,
+    *,
+    order: Order,
+    level: int,
+    approver_id: int | None,
+    settings: CompanySettings,
+    now: datetime,
+) -> OrderApproval:
+    step = OrderApproval(
+        order_id=order.id,
+        level=level,
+        approver_id=approver_id,
+        state=ApprovalState.pending,
+        due_at=now + timedelta(hours=settings.discount_escalation_hours),
+    )
     session.add(step)
     session.flush()
     return step
 
 
-def start(session: Session, *, order: Order, actor: str, settings: CompanySettings,
-          now: datetime) -> None:
+def start(
+    session: Session, *, order: Order, actor: str, settings: CompanySettings, now: datetime
+) -> None:
     """Submit a draft order: pick its tier, approve it or open its first approval step."""
     before = _snapshot(order)
     pct = risk_pct(order)
@@ -102,26 +117,54 @@ def start(session: Session, *, order: Order, actor: str, settings: CompanySettin
         order.state = OrderState.approved
         session.flush()
         _queue_for_erp(session, order)
-        audit_service.record(session, actor=actor, entity="order", entity_id=order.id,
-                             action="submit", old=before, new=_snapshot(order))
         audit_service.record(
-            session, actor=SYSTEM_ACTOR, entity="order", entity_id=order.id, action="approve",
-            old=before, new=_snapshot(order, rule=f"discount ≤ {settings.discount_auto_max_pct}"
-                                                  " % is approved automatically"))
+            session,
+            actor=actor,
+            entity="order",
+            entity_id=order.id,
+            action="submit",
+            old=before,
+            new=_snapshot(order),
+        )
+        audit_service.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            entity="order",
+            entity_id=order.id,
+            action="approve",
+            old=before,
+            new=_snapshot(
+                order,
+                rule=f"discount ≤ {settings.discount_auto_max_pct} % is approved automatically",
+            ),
+        )
         return
     order.state = OrderState.submitted
     session.flush()
     manager_id = repository.team_manager_id(session, order.rep_id)
-    step = _open_step(session, order=order, level=1, approver_id=manager_id,
-                      settings=settings, now=now)
-    audit_service.record(session, actor=actor, entity="order", entity_id=order.id,
-                         action="submit", old=before,
-                         new=_snapshot(order, approval_id=step.id, level=1,
-                                       approver_id=manager_id))
+    step = _open_step(
+        session, order=order, level=1, approver_id=manager_id, settings=settings, now=now
+    )
+    audit_service.record(
+        session,
+        actor=actor,
+        entity="order",
+        entity_id=order.id,
+        action="submit",
+        old=before,
+        new=_snapshot(order, approval_id=step.id, level=1, approver_id=manager_id),
+    )
 
 
-def _decide(session: Session, *, principal: Principal, order_id: int, approve: bool,
-            note: str | None, now: datetime | None) -> Order:
+def _decide(
+    session: Session,
+    *,
+    principal: Principal,
+    order_id: int,
+    approve: bool,
+    note: str | None,
+    now: datetime | None,
+) -> Order:
     principal.require("orders:approve")
     now = now or datetime.now(UTC)
     order = repository.get_visible(session, principal, order_id, for_update=True)
@@ -129,13 +172,19 @@ def _decide(session: Session, *, principal: Principal, order_id: int, approve: b
         raise NotFound(f"order {order_id} does not exist or is not visible to you")
     step = repository.pending_approval(session, order.id)
     if order.state is not OrderState.submitted or step is None:
-        raise Conflict(f"order {order_id} is {order.state}, not waiting for an approval",
-                       hint="only submitted orders with a pending approval can be decided")
-    if not (principal.is_admin or (step.approver_id is not None
-                                   and step.approver_id == principal.user_id)):
+        raise Conflict(
+            f"order {order_id} is {order.state}, not waiting for an approval",
+            hint="only submitted orders with a pending approval can be decided",
+        )
+    if not (
+        principal.is_admin
+        or (step.approver_id is not None and step.approver_id == principal.user_id)
+    ):
         who = "an administrator" if step.approver_id is None else f"user {step.approver_id}"
-        raise Forbidden(f"approval level {step.level} of order {order_id} is for {who}",
-                        hint="only the approver of the pending level, or an admin, decides")
+        raise Forbidden(
+            f"approval level {step.level} of order {order_id} is for {who}",
+            hint="only the approver of the pending level, or an admin, decides",
+        )
     before = _snapshot(order, approval_id=step.id, level=step.level)
     step.state = ApprovalState.approved if approve else ApprovalState.rejected
     step.decided_by = principal.user_id
@@ -146,40 +195,74 @@ def _decide(session: Session, *, principal: Principal, order_id: int, approve: b
         order.state = OrderState.rejected
     elif step.level < LAST_LEVEL[order.approval_tier]:
         # Level 1 of a double-tier order: the second level goes to any admin.
-        nxt = _open_step(session, order=order, level=step.level + 1, approver_id=None,
-                         settings=company_service.get_settings(session), now=now)
+        nxt = _open_step(
+            session,
+            order=order,
+            level=step.level + 1,
+            approver_id=None,
+            settings=company_service.get_settings(session),
+            now=now,
+        )
         extra = {"next_approval_id": nxt.id, "next_level": nxt.level}
     else:
         order.state = OrderState.approved
     session.flush()
     if order.state is OrderState.approved:
         _queue_for_erp(session, order)
-    audit_service.record(session, actor=principal.actor, entity="order", entity_id=order.id,
-                         action="approve" if approve else "reject", old=before,
-                         new=_snapshot(order, approval_id=step.id, level=step.level,
-                                       note=note, **extra))
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="order",
+        entity_id=order.id,
+        action="approve" if approve else "reject",
+        old=before,
+        new=_snapshot(order, approval_id=step.id, level=step.level, note=note, **extra),
+    )
     return order
 
 
-def approve_order(session: Session, *, principal: Principal, order_id: int,
-                  note: str | None = None, now: datetime | None = None) -> Order:
-    return _decide(session, principal=principal, order_id=order_id, approve=True, note=note,
-                   now=now)
+def approve_order(
+    session: Session,
+    *,
+    principal: Principal,
+    order_id: int,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Order:
+    return _decide(
+        session, principal=principal, order_id=order_id, approve=True, note=note, now=now
+    )
 
 
-def reject_order(session: Session, *, principal: Principal, order_id: int,
-                 note: str | None = None, now: datetime | None = None) -> Order:
-    return _decide(session, principal=principal, order_id=order_id, approve=False, note=note,
-                   now=now)
+def reject_order(
+    session: Session,
+    *,
+    principal: Principal,
+    order_id: int,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Order:
+    return _decide(
+        session, principal=principal, order_id=order_id, approve=False, note=note, now=now
+    )
 
 
-def list_approvals(session: Session, *, principal: Principal,
-                   state: ApprovalState | None = ApprovalState.pending, limit: int = 50,
-                   offset: int = 0) -> Page[tuple[OrderApproval, Order]]:
+def list_approvals(
+    session: Session,
+    *,
+    principal: Principal,
+    state: ApprovalState | None = ApprovalState.pending,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[tuple[OrderApproval, Order]]:
     """Steps the caller may decide (admin: all; manager: theirs), oldest due first."""
     principal.require("orders:approve")
-    return paginate(session, repository.approvals_waiting_for(principal, state=state),
-                    limit=limit, offset=offset)
+    return paginate(
+        session,
+        repository.approvals_waiting_for(principal, state=state),
+        limit=limit,
+        offset=offset,
+    )
 
 
 def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
@@ -190,16 +273,34 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
     for step in repository.overdue_approvals(session, now):
         step.state = ApprovalState.escalated
         step.decided_at = now
-        replacement = _open_step(session, order=session.get(Order, step.order_id),
-                                 level=step.level, approver_id=None, settings=settings,
-                                 now=now)
+        replacement = _open_step(
+            session,
+            order=session.get(Order, step.order_id),
+            level=step.level,
+            approver_id=None,
+            settings=settings,
+            now=now,
+        )
         audit_service.record(
-            session, actor=SYSTEM_ACTOR, entity="order", entity_id=step.order_id,
+            session,
+            actor=SYSTEM_ACTOR,
+            entity="order",
+            entity_id=step.order_id,
             action="escalate",
-            old={"approval_id": step.id, "level": step.level, "approver_id": step.approver_id,
-                 "state": "pending", "due_at": step.due_at.isoformat()},
-            new={"approval_id": replacement.id, "level": replacement.level,
-                 "approver_id": None, "escalated_approval_state": "escalated",
-                 "reason": f"not decided within {settings.discount_escalation_hours:g} h"})
+            old={
+                "approval_id": step.id,
+                "level": step.level,
+                "approver_id": step.approver_id,
+                "state": "pending",
+                "due_at": step.due_at.isoformat(),
+            },
+            new={
+                "approval_id": replacement.id,
+                "level": replacement.level,
+                "approver_id": None,
+                "escalated_approval_state": "escalated",
+                "reason": f"not decided within {settings.discount_escalation_hours:g} h",
+            },
+        )
         count += 1
     return count

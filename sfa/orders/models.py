@@ -57,8 +57,9 @@ class Order(Base):
     client_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     request_hash: Mapped[str] = mapped_column(String(64))
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
-                                             index=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), index=True
+    )
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
     state: Mapped[OrderState] = mapped_column(Enum(OrderState, name="order_state"))
     currency: Mapped[str] = mapped_column(String(3))
@@ -67,18 +68,18 @@ class Order(Base):
     net_amount: Mapped[Decimal] = mapped_column(Money)
     discount_pct: Mapped[Decimal] = mapped_column(Percent)  # discount ÷ gross, the risk
     approval_tier: Mapped[ApprovalTier | None] = mapped_column(
-        Enum(ApprovalTier, name="approval_tier"))
+        Enum(ApprovalTier, name="approval_tier")
+    )
     note: Mapped[str | None] = mapped_column(String(1000))
     erp_sale_id: Mapped[str | None] = mapped_column(String(80))
     erp_number: Mapped[str | None] = mapped_column(String(80))
     # Confirmed by the ERP or an admin (PUT /v1/orders/{id}/delivery-date); SMS to the customer.
     delivery_date: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class OrderLine(Base):
@@ -109,11 +110,9 @@ class OrderApproval(Base):
     __table_args__ = (Index("ix_order_approvals_state_due_at", "state", "due_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
-                                          index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     level: Mapped[int] = mapped_column(SmallInteger)  # 1 = manager, 2 = second level
-    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
-                                                               ondelete="SET NULL"))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     state: Mapped[ApprovalState] = mapped_column(Enum(ApprovalState, name="approval_state"))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -134,13 +133,12 @@ class ErpOutbox(Base):
     __table_args__ = (Index("ix_erp_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
-                                          unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
     state: Mapped[OutboxState] = mapped_column(Enum(OutboxState, name="outbox_state"))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                      server_default=func.now())
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     last_error: Mapped[str | None] = mapped_column(String(1000))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -25,8 +25,9 @@ def visible_orders(principal: Principal) -> Select:
     return user_repository.only_visible_reps(select(Order), principal, Order.rep_id)
 
 
-def get_visible(session: Session, principal: Principal, order_id: int, *,
-                for_update: bool = False) -> Order | None:
+def get_visible(
+    session: Session, principal: Principal, order_id: int, *, for_update: bool = False
+) -> Order | None:
     stmt = visible_orders(principal).where(Order.id == order_id)
     if for_update:
         # Serialises decisions on one order (two approvers clicking at once).
@@ -35,13 +36,16 @@ def get_visible(session: Session, principal: Principal, order_id: int, *,
 
 
 def find_by_client_id(session: Session, rep_id: int, client_id: uuid.UUID) -> Order | None:
-    return session.scalar(
-        select(Order).where(Order.rep_id == rep_id, Order.client_id == client_id))
+    return session.scalar(select(Order).where(Order.rep_id == rep_id, Order.client_id == client_id))
 
 
 def filter_orders(
-    stmt: Select, *, state: OrderState | None = None, rep_id: int | None = None,
-    customer_id: int | None = None, created_from: datetime | None = None,
+    stmt: Select,
+    *,
+    state: OrderState | None = None,
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    created_from: datetime | None = None,
     created_before: datetime | None = None,
 ) -> Select:
     if state is not None:
@@ -61,8 +65,11 @@ def lines_for(session: Session, order_ids: Iterable[int]) -> dict[int, list[Orde
     ids = list(order_ids)
     result: dict[int, list[OrderLine]] = {i: [] for i in ids}
     if ids:
-        rows = session.scalars(select(OrderLine).where(OrderLine.order_id.in_(ids))
-                               .order_by(OrderLine.order_id, OrderLine.line_no))
+        rows = session.scalars(
+            select(OrderLine)
+            .where(OrderLine.order_id.in_(ids))
+            .order_by(OrderLine.order_id, OrderLine.line_no)
+        )
         for row in rows:
             result[row.order_id].append(row)
     return result
@@ -72,9 +79,11 @@ def approvals_for(session: Session, order_ids: Iterable[int]) -> dict[int, list[
     ids = list(order_ids)
     result: dict[int, list[OrderApproval]] = {i: [] for i in ids}
     if ids:
-        rows = session.scalars(select(OrderApproval).where(OrderApproval.order_id.in_(ids))
-                               .order_by(OrderApproval.order_id, OrderApproval.level,
-                                         OrderApproval.id))
+        rows = session.scalars(
+            select(OrderApproval)
+            .where(OrderApproval.order_id.in_(ids))
+            .order_by(OrderApproval.order_id, OrderApproval.level, OrderApproval.id)
+        )
         for row in rows:
             result[row.order_id].append(row)
     return result
@@ -84,10 +93,10 @@ def pending_approval(session: Session, order_id: int) -> OrderApproval | None:
     """The approval step an order waits for (at most one is pending at a time)."""
     return session.scalar(
         select(OrderApproval)
-        .where(OrderApproval.order_id == order_id,
-               OrderApproval.state == ApprovalState.pending)
+        .where(OrderApproval.order_id == order_id, OrderApproval.state == ApprovalState.pending)
         .order_by(OrderApproval.level, OrderApproval.id)
-        .limit(1))
+        .limit(1)
+    )
 
 
 def approvals_waiting_for(principal: Principal, *, state: ApprovalState | None) -> Select:
@@ -95,14 +104,15 @@ def approvals_waiting_for(principal: Principal, *, state: ApprovalState | None) 
 
     Steps of orders that no longer wait (cancelled by the rep) are left out.
     """
-    stmt = (select(OrderApproval, Order).join(Order, Order.id == OrderApproval.order_id))
+    stmt = select(OrderApproval, Order).join(Order, Order.id == OrderApproval.order_id)
     if state is not None:
         stmt = stmt.where(OrderApproval.state == state)
         if state is ApprovalState.pending:
             stmt = stmt.where(Order.state == OrderState.submitted)
     if not principal.is_admin:
-        stmt = stmt.where(or_(OrderApproval.approver_id == principal.id,
-                              OrderApproval.decided_by == principal.id))
+        stmt = stmt.where(
+            or_(OrderApproval.approver_id == principal.id, OrderApproval.decided_by == principal.id)
+        )
         stmt = user_repository.only_visible_reps(stmt, principal, Order.rep_id)
     return stmt.order_by(OrderApproval.due_at, OrderApproval.id)
 
@@ -113,21 +123,26 @@ def overdue_approvals(session: Session, now: datetime) -> list[OrderApproval]:
     Steps already with "any admin" (approver_id NULL) have nobody above them and never
     escalate. SKIP LOCKED: a step being decided right now is left for the next run.
     """
-    stmt = (select(OrderApproval)
-            .join(Order, Order.id == OrderApproval.order_id)
-            .where(OrderApproval.state == ApprovalState.pending,
-                   OrderApproval.approver_id.is_not(None),
-                   OrderApproval.due_at <= now,
-                   Order.state == OrderState.submitted)
-            .order_by(OrderApproval.due_at, OrderApproval.id)
-            .with_for_update(of=OrderApproval, skip_locked=True))
+    stmt = (
+        select(OrderApproval)
+        .join(Order, Order.id == OrderApproval.order_id)
+        .where(
+            OrderApproval.state == ApprovalState.pending,
+            OrderApproval.approver_id.is_not(None),
+            OrderApproval.due_at <= now,
+            Order.state == OrderState.submitted,
+        )
+        .order_by(OrderApproval.due_at, OrderApproval.id)
+        .with_for_update(of=OrderApproval, skip_locked=True)
+    )
     return list(session.scalars(stmt))
 
 
 def team_manager_id(session: Session, rep_id: int) -> int | None:
     """The manager of the rep's team (Team.manager_id), if the rep has a team with one."""
     return session.scalar(
-        select(Team.manager_id).join(User, User.team_id == Team.id).where(User.id == rep_id))
+        select(Team.manager_id).join(User, User.team_id == Team.id).where(User.id == rep_id)
+    )
 
 
 def outbox_for(session: Session, order_id: int, *, for_update: bool = False) -> ErpOutbox | None:

@@ -85,10 +85,18 @@ def _number(value: Decimal) -> str:
 
 def _fingerprint(data: NewOrder) -> str:
     payload = {
-        "customer_id": data.customer_id, "visit_id": data.visit_id, "note": data.note,
+        "customer_id": data.customer_id,
+        "visit_id": data.visit_id,
+        "note": data.note,
         "submit": data.submit,
-        "lines": [{"product_id": ln.product_id, "quantity": _number(ln.quantity),
-                   "discount_pct": _number(ln.discount_pct)} for ln in data.lines],
+        "lines": [
+            {
+                "product_id": ln.product_id,
+                "quantity": _number(ln.quantity),
+                "discount_pct": _number(ln.discount_pct),
+            }
+            for ln in data.lines
+        ],
     }
     return idempotency.fingerprint(payload)
 
@@ -113,8 +121,9 @@ def _check_lines(lines: tuple[LineIn, ...]) -> None:
             raise InvalidInput(f"lines[{i}].discount_pct has more than 3 decimals")
 
 
-def _price_lines(session: Session, *, customer_id: int, currency: str,
-                 lines: tuple[LineIn, ...]) -> list[tuple[LineIn, Decimal]]:
+def _price_lines(
+    session: Session, *, customer_id: int, currency: str, lines: tuple[LineIn, ...]
+) -> list[tuple[LineIn, Decimal]]:
     """Each line with its catalog unit price; refuses what cannot be sold to this customer."""
     ids = [ln.product_id for ln in lines]
     products = catalog_repository.get_products(session, ids)
@@ -133,13 +142,16 @@ def _price_lines(session: Session, *, customer_id: int, currency: str,
         elif price is None:
             problems.append(f"{where} ({product.name}) has no price")
         elif price.currency not in (None, currency):
-            problems.append(f"{where} ({product.name}) is priced in {price.currency}, "
-                            f"orders are in {currency}")
+            problems.append(
+                f"{where} ({product.name}) is priced in {price.currency}, orders are in {currency}"
+            )
     if problems:
-        raise InvalidInput("; ".join(problems),
-                           hint="GET /v1/customers/{customer_id}/prices lists what this "
-                           "customer can order and at which price",
-                           details={"problems": problems})
+        raise InvalidInput(
+            "; ".join(problems),
+            hint="GET /v1/customers/{customer_id}/prices lists what this "
+            "customer can order and at which price",
+            details={"problems": problems},
+        )
     return [(ln, prices[ln.product_id].price) for ln in lines]
 
 
@@ -163,29 +175,48 @@ def create_order(
         if visit is None:
             raise InvalidInput(f"visit {data.visit_id} does not exist or is not yours")
         if visit.customer_id != customer.id:
-            raise InvalidInput(f"visit {data.visit_id} was at customer {visit.customer_id}, "
-                               f"not {customer.id}")
+            raise InvalidInput(
+                f"visit {data.visit_id} was at customer {visit.customer_id}, not {customer.id}"
+            )
     settings = company_service.get_settings(session)
-    priced = _price_lines(session, customer_id=customer.id, currency=settings.currency,
-                          lines=data.lines)
+    priced = _price_lines(
+        session, customer_id=customer.id, currency=settings.currency, lines=data.lines
+    )
 
     order_lines = []
     for line_no, (line, unit_price) in enumerate(priced, start=1):
         gross = money(line.quantity * unit_price)
         net = money(gross * (100 - line.discount_pct) / 100)
-        order_lines.append((gross, OrderLine(
-            line_no=line_no, product_id=line.product_id, quantity=line.quantity,
-            unit_price=unit_price, discount_pct=line.discount_pct, net_amount=net)))
+        order_lines.append(
+            (
+                gross,
+                OrderLine(
+                    line_no=line_no,
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                    unit_price=unit_price,
+                    discount_pct=line.discount_pct,
+                    net_amount=net,
+                ),
+            )
+        )
     gross = sum((g for g, _ in order_lines), Decimal("0.00"))
     net = sum((ln.net_amount for _, ln in order_lines), Decimal("0.00"))
     discount = gross - net
     order = Order(
-        client_id=data.client_id, request_hash=fingerprint, rep_id=principal.id,
-        customer_id=customer.id, visit_id=data.visit_id, state=OrderState.draft,
-        currency=settings.currency, gross_amount=gross, discount_amount=discount,
+        client_id=data.client_id,
+        request_hash=fingerprint,
+        rep_id=principal.id,
+        customer_id=customer.id,
+        visit_id=data.visit_id,
+        state=OrderState.draft,
+        currency=settings.currency,
+        gross_amount=gross,
+        discount_amount=discount,
         net_amount=net,
         discount_pct=(discount * 100 / gross).quantize(PCT_PLACES, ROUND_HALF_UP)
-        if gross else Decimal("0.000"),
+        if gross
+        else Decimal("0.000"),
         note=data.note,
     )
     try:
@@ -202,25 +233,38 @@ def create_order(
         line.order_id = order.id
         session.add(line)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="order", entity_id=order.id,
-                         action="create",
-                         new={"state": str(order.state), "customer_id": order.customer_id,
-                              "gross_amount": str(gross), "net_amount": str(net),
-                              "discount_pct": str(order.discount_pct)})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="order",
+        entity_id=order.id,
+        action="create",
+        new={
+            "state": str(order.state),
+            "customer_id": order.customer_id,
+            "gross_amount": str(gross),
+            "net_amount": str(net),
+            "discount_pct": str(order.discount_pct),
+        },
+    )
     if data.submit:
-        approvals.start(session, order=order, actor=principal.actor, settings=settings,
-                        now=now)
+        approvals.start(session, order=order, actor=principal.actor, settings=settings, now=now)
     return order, True
 
 
 def _replayed(existing: Order, fingerprint: str) -> Order:
-    return idempotency.replayed(existing, stored_hash=existing.request_hash,
-                                new_hash=fingerprint, client_id=existing.client_id,
-                                what="order")
+    return idempotency.replayed(
+        existing,
+        stored_hash=existing.request_hash,
+        new_hash=fingerprint,
+        client_id=existing.client_id,
+        what="order",
+    )
 
 
-def _own_order(session: Session, principal: Principal, order_id: int, *,
-               for_update: bool = True) -> Order:
+def _own_order(
+    session: Session, principal: Principal, order_id: int, *, for_update: bool = True
+) -> Order:
     _require_rep(principal)
     order = repository.get_visible(session, principal, order_id, for_update=for_update)
     if order is None:
@@ -228,21 +272,27 @@ def _own_order(session: Session, principal: Principal, order_id: int, *,
     return order
 
 
-def submit_order(session: Session, *, principal: Principal, order_id: int,
-                 now: datetime | None = None) -> Order:
+def submit_order(
+    session: Session, *, principal: Principal, order_id: int, now: datetime | None = None
+) -> Order:
     """Submit a draft for approval. Resubmitting a submitted order returns it unchanged."""
     order = _own_order(session, principal, order_id)
     if order.state is OrderState.draft:
-        approvals.start(session, order=order, actor=principal.actor,
-                        settings=company_service.get_settings(session),
-                        now=now or datetime.now(UTC))
+        approvals.start(
+            session,
+            order=order,
+            actor=principal.actor,
+            settings=company_service.get_settings(session),
+            now=now or datetime.now(UTC),
+        )
     elif order.submitted_at is None:
         raise Conflict(f"order {order_id} is {order.state} and can no longer be submitted")
     return order
 
 
-def cancel_order(session: Session, *, principal: Principal, order_id: int,
-                 now: datetime | None = None) -> Order:
+def cancel_order(
+    session: Session, *, principal: Principal, order_id: int, now: datetime | None = None
+) -> Order:
     """Cancel an own order that the ERP has not got yet; cancelling twice is a no-op.
 
     An approved order is cancellable while its outbox row is pending and was never tried:
@@ -258,21 +308,31 @@ def cancel_order(session: Session, *, principal: Principal, order_id: int,
     if order.state is OrderState.cancelled:
         return order
     if order.state not in CANCELLABLE:
-        raise Conflict(f"order {order_id} is {order.state}: the ERP already has it",
-                       hint="ask the office to cancel the sale in the ERP")
+        raise Conflict(
+            f"order {order_id} is {order.state}: the ERP already has it",
+            hint="ask the office to cancel the sale in the ERP",
+        )
     before = {"state": str(order.state)}
     if order.state is OrderState.approved and outbox is not None:
         if outbox.state is not OutboxState.pending or outbox.attempts > 0:
-            raise Conflict(f"order {order_id} is already being sent to the ERP",
-                           hint="the ERP may already hold the sale; ask the office to cancel "
-                           "it there")
+            raise Conflict(
+                f"order {order_id} is already being sent to the ERP",
+                hint="the ERP may already hold the sale; ask the office to cancel it there",
+            )
         outbox.state = OutboxState.done
         outbox.last_error = CANCELLED_BEFORE_SENDING
         outbox.done_at = now
     order.state = OrderState.cancelled
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="order", entity_id=order.id,
-                         action="cancel", old=before, new={"state": str(order.state)})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="order",
+        entity_id=order.id,
+        action="cancel",
+        old=before,
+        new={"state": str(order.state)},
+    )
     return order
 
 
@@ -285,14 +345,24 @@ def get_order(session: Session, *, principal: Principal, order_id: int) -> Order
 
 
 def details(session: Session, *, order: Order) -> OrderDetails:
-    return OrderDetails(order=order, lines=repository.lines_for(session, [order.id])[order.id],
-                        approvals=repository.approvals_for(session, [order.id])[order.id])
+    return OrderDetails(
+        order=order,
+        lines=repository.lines_for(session, [order.id])[order.id],
+        approvals=repository.approvals_for(session, [order.id])[order.id],
+    )
 
 
 def list_orders(
-    session: Session, *, principal: Principal, state: OrderState | None = None,
-    rep_id: int | None = None, customer_id: int | None = None, date_from: date | None = None,
-    date_to: date | None = None, limit: int = 50, offset: int = 0,
+    session: Session,
+    *,
+    principal: Principal,
+    state: OrderState | None = None,
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> Page[Order]:
     """Visible orders, newest first; dates are company-local days of creation."""
     principal.require("orders:read")
@@ -301,7 +371,12 @@ def list_orders(
     tz = company_service.get_settings(session).tz
     start = datetime.combine(date_from, time(), tz) if date_from else None
     end = datetime.combine(date_to + timedelta(days=1), time(), tz) if date_to else None
-    stmt = repository.filter_orders(repository.visible_orders(principal), state=state,
-                                    rep_id=rep_id, customer_id=customer_id,
-                                    created_from=start, created_before=end)
+    stmt = repository.filter_orders(
+        repository.visible_orders(principal),
+        state=state,
+        rep_id=rep_id,
+        customer_id=customer_id,
+        created_from=start,
+        created_before=end,
+    )
     return paginate(session, stmt, limit=limit, offset=offset)

@@ -37,8 +37,7 @@ class JourneyPlan(Base):
     anchor_week: Mapped[date] = mapped_column(Date)  # the Monday of a week it occurs
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class PlannedVisit(Base):
@@ -57,5 +56,6 @@ class PlannedVisit(Base):
     day: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(10))  # "journey" or "adhoc"
     journey_plan_id: Mapped[int | None] = mapped_column(
-        ForeignKey("journey_plans.id", ondelete="SET NULL"))
+        ForeignKey("journey_plans.id", ondelete="SET NULL")
+    )
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))

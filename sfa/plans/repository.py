@@ -26,8 +26,14 @@ def get_visible_plan(session: Session, principal: Principal, plan_id: int) -> Jo
     return session.scalar(visible_plans(principal).where(JourneyPlan.id == plan_id))
 
 
-def filter_plans(stmt: Select, *, rep_id: int | None = None, customer_id: int | None = None,
-                 active_on: date | None = None, active: bool | None = None) -> Select:
+def filter_plans(
+    stmt: Select,
+    *,
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    active_on: date | None = None,
+    active: bool | None = None,
+) -> Select:
     """`active`: the plan has not ended on `active_on` (it may not have started yet)."""
     if rep_id is not None:
         stmt = stmt.where(JourneyPlan.rep_id == rep_id)
@@ -49,12 +55,18 @@ def get_visible_planned_visit(
     session: Session, principal: Principal, planned_visit_id: int
 ) -> PlannedVisit | None:
     return session.scalar(
-        visible_planned_visits(principal).where(PlannedVisit.id == planned_visit_id))
+        visible_planned_visits(principal).where(PlannedVisit.id == planned_visit_id)
+    )
 
 
 def filter_planned_visits(
-    stmt: Select, *, rep_id: int | None = None, customer_id: int | None = None,
-    date_from: date | None = None, date_to: date | None = None, done: bool | None = None,
+    stmt: Select,
+    *,
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    done: bool | None = None,
     source: str | None = None,
 ) -> Select:
     if rep_id is not None:
@@ -66,8 +78,9 @@ def filter_planned_visits(
     if date_to is not None:
         stmt = stmt.where(PlannedVisit.day <= date_to)
     if done is not None:
-        stmt = stmt.where(PlannedVisit.visit_id.is_not(None) if done
-                          else PlannedVisit.visit_id.is_(None))
+        stmt = stmt.where(
+            PlannedVisit.visit_id.is_not(None) if done else PlannedVisit.visit_id.is_(None)
+        )
     if source is not None:
         stmt = stmt.where(PlannedVisit.source == source)
     return stmt.order_by(PlannedVisit.day, PlannedVisit.rep_id, PlannedVisit.id)
@@ -76,18 +89,25 @@ def filter_planned_visits(
 def find_planned_visit(
     session: Session, *, rep_id: int, customer_id: int, day: date
 ) -> PlannedVisit | None:
-    return session.scalar(select(PlannedVisit).where(
-        PlannedVisit.rep_id == rep_id, PlannedVisit.customer_id == customer_id,
-        PlannedVisit.day == day))
+    return session.scalar(
+        select(PlannedVisit).where(
+            PlannedVisit.rep_id == rep_id,
+            PlannedVisit.customer_id == customer_id,
+            PlannedVisit.day == day,
+        )
+    )
 
 
 def visible_rep_ids(session: Session, principal: Principal) -> list[int] | None:
     """Active reps the principal may plan for; None means every rep (admin, API key)."""
     if principal.team_ids is None:
         return None
-    reps = (user_repository.visible_users(principal)
-            .where(User.role == Role.rep, User.is_active.is_(True))
-            .with_only_columns(User.id).order_by(User.id))
+    reps = (
+        user_repository.visible_users(principal)
+        .where(User.role == Role.rep, User.is_active.is_(True))
+        .with_only_columns(User.id)
+        .order_by(User.id)
+    )
     return list(session.scalars(reps))
 
 
@@ -135,7 +155,11 @@ SELECT count(*) FROM inserted
 
 
 def expand(
-    session: Session, *, date_from: date, date_to: date, rep_ids: Sequence[int] | None = None,
+    session: Session,
+    *,
+    date_from: date,
+    date_to: date,
+    rep_ids: Sequence[int] | None = None,
     plan_ids: Sequence[int] | None = None,
 ) -> int:
     """Insert the journey occurrences of the range; returns how many were new."""
@@ -173,7 +197,11 @@ SELECT count(*) FROM linked
 
 
 def link_existing_visits(
-    session: Session, *, date_from: date, date_to: date, rep_ids: Sequence[int] | None = None,
+    session: Session,
+    *,
+    date_from: date,
+    date_to: date,
+    rep_ids: Sequence[int] | None = None,
     planned_visit_ids: Sequence[int] | None = None,
 ) -> int:
     """Fulfil open planned visits by check-ins stored before them; returns how many."""
@@ -187,12 +215,18 @@ def link_existing_visits(
 def delete_open_occurrences(session: Session, *, plan_id: int, from_day: date) -> list[date]:
     """Remove the plan's not yet fulfilled occurrences on or after `from_day` (fulfilled
     and past ones are history); returns their days."""
-    return list(session.scalars(
-        delete(PlannedVisit)
-        .where(PlannedVisit.journey_plan_id == plan_id, PlannedVisit.day >= from_day,
-               PlannedVisit.visit_id.is_(None))
-        .returning(PlannedVisit.day)
-        .execution_options(synchronize_session="fetch")))
+    return list(
+        session.scalars(
+            delete(PlannedVisit)
+            .where(
+                PlannedVisit.journey_plan_id == plan_id,
+                PlannedVisit.day >= from_day,
+                PlannedVisit.visit_id.is_(None),
+            )
+            .returning(PlannedVisit.day)
+            .execution_options(synchronize_session="fetch")
+        )
+    )
 
 
 # Planned and done visits per rep and period (day, or ISO week starting on Monday) of
@@ -232,6 +266,16 @@ def visit_rate_rows(
     must be a Monday and a Sunday."""
     step = 7 if by == "week" else 1
     last_period = date_to if step == 1 else date.fromordinal(date_to.toordinal() - 6)
-    return list(session.execute(text(_RATE_SQL), {
-        "rep_ids": list(rep_ids), "date_from": date_from, "date_to": date_to,
-        "first_period": date_from, "last_period": last_period, "step": step}))
+    return list(
+        session.execute(
+            text(_RATE_SQL),
+            {
+                "rep_ids": list(rep_ids),
+                "date_from": date_from,
+                "date_to": date_to,
+                "first_period": date_from,
+                "last_period": last_period,
+                "step": step,
+            },
+        )
+    )

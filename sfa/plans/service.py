@@ -40,8 +40,15 @@ MAX_RANGE_DAYS = 366
 # How far ahead a single visit may be planned.
 MAX_PLAN_AHEAD_DAYS = 366
 
-_PLAN_FIELDS = ("rep_id", "customer_id", "weekday", "every_n_weeks", "anchor_week",
-                "valid_from", "valid_to")
+_PLAN_FIELDS = (
+    "rep_id",
+    "customer_id",
+    "weekday",
+    "every_n_weeks",
+    "anchor_week",
+    "valid_from",
+    "valid_to",
+)
 _REQUIRED_PLAN_FIELDS = ("rep_id", "customer_id", "weekday", "anchor_week", "valid_from")
 
 
@@ -70,23 +77,32 @@ def company_today(session: Session, now: datetime | None = None) -> date:
 
 def _check_range(date_from: date, date_to: date, what: str) -> None:
     if date_from > date_to:
-        raise InvalidInput(f"date_from {date_from} is after date_to {date_to}",
-                           hint="send date_from <= date_to")
+        raise InvalidInput(
+            f"date_from {date_from} is after date_to {date_to}", hint="send date_from <= date_to"
+        )
     days = (date_to - date_from).days + 1
     if days > MAX_RANGE_DAYS:
-        raise InvalidInput(f"{what} covers {days} days; at most {MAX_RANGE_DAYS} are allowed",
-                           hint="split the range into shorter ones")
+        raise InvalidInput(
+            f"{what} covers {days} days; at most {MAX_RANGE_DAYS} are allowed",
+            hint="split the range into shorter ones",
+        )
 
 
 def _plan_snapshot(plan: JourneyPlan) -> dict:
-    return {f: (v.isoformat() if isinstance(v := getattr(plan, f), date) else v)
-            for f in _PLAN_FIELDS}
+    return {
+        f: (v.isoformat() if isinstance(v := getattr(plan, f), date) else v) for f in _PLAN_FIELDS
+    }
 
 
 def _planned_snapshot(planned: PlannedVisit) -> dict:
-    return {"rep_id": planned.rep_id, "customer_id": planned.customer_id,
-            "day": planned.day.isoformat(), "source": planned.source,
-            "journey_plan_id": planned.journey_plan_id, "visit_id": planned.visit_id}
+    return {
+        "rep_id": planned.rep_id,
+        "customer_id": planned.customer_id,
+        "day": planned.day.isoformat(),
+        "source": planned.source,
+        "journey_plan_id": planned.journey_plan_id,
+        "visit_id": planned.visit_id,
+    }
 
 
 def _require_planner(principal: Principal) -> None:
@@ -98,25 +114,28 @@ def _require_planner(principal: Principal) -> None:
 def _visible_rep(session: Session, principal: Principal, rep_id: int) -> User:
     user = user_repository.get_visible_user(session, principal, rep_id)
     if user is None or user.role is not Role.rep:
-        raise NotFound(f"rep {rep_id} does not exist or is not visible to you",
-                       hint="GET /v1/users?role=rep lists the reps you may plan for")
+        raise NotFound(
+            f"rep {rep_id} does not exist or is not visible to you",
+            hint="GET /v1/users?role=rep lists the reps you may plan for",
+        )
     return user
 
 
-def _check_assignment(session: Session, principal: Principal, rep_id: int,
-                      customer_id: int) -> None:
+def _check_assignment(
+    session: Session, principal: Principal, rep_id: int, customer_id: int
+) -> None:
     """The rep is an active rep the principal plans for; the customer is in their territory."""
     rep = _visible_rep(session, principal, rep_id)
     if not rep.is_active:
-        raise InvalidInput(f"rep {rep_id} is deactivated",
-                           hint="plan visits for an active rep")
+        raise InvalidInput(f"rep {rep_id} is deactivated", hint="plan visits for an active rep")
     customer = customer_repository.get_visible(session, principal, customer_id)
     if customer is None:
         raise NotFound(f"customer {customer_id} does not exist or is not visible to you")
     if rep.team_id is None or customer.team_id != rep.team_id:
         raise InvalidInput(
             f"customer {customer_id} is not in the territory of rep {rep_id}'s team",
-            hint="plan customers whose team_id is the rep's team, or move the customer first")
+            hint="plan customers whose team_id is the rep's team, or move the customer first",
+        )
 
 
 def _check_plan(plan: JourneyPlan) -> None:
@@ -125,17 +144,21 @@ def _check_plan(plan: JourneyPlan) -> None:
         if getattr(plan, field) is None:
             raise InvalidInput(f"{field} is required and cannot be null")
     if not 1 <= plan.weekday <= 7:
-        raise InvalidInput(f"weekday must be an ISO weekday 1 (Monday) .. 7 (Sunday), "
-                           f"got {plan.weekday}")
+        raise InvalidInput(
+            f"weekday must be an ISO weekday 1 (Monday) .. 7 (Sunday), got {plan.weekday}"
+        )
     if not 1 <= plan.every_n_weeks <= 52:
         raise InvalidInput(f"every_n_weeks must be between 1 and 52, got {plan.every_n_weeks}")
     if plan.anchor_week.isoweekday() != 1:
         raise InvalidInput(
             f"anchor_week {plan.anchor_week} is a {plan.anchor_week:%A}, not a Monday",
-            hint=f"send the Monday of that week: {monday(plan.anchor_week)}")
+            hint=f"send the Monday of that week: {monday(plan.anchor_week)}",
+        )
     if plan.valid_to is not None and plan.valid_to < plan.valid_from:
-        raise InvalidInput(f"valid_to {plan.valid_to} is before valid_from {plan.valid_from}",
-                           hint="send valid_to >= valid_from, or null for no end")
+        raise InvalidInput(
+            f"valid_to {plan.valid_to} is before valid_from {plan.valid_from}",
+            hint="send valid_to >= valid_from, or null for no end",
+        )
 
 
 # --- journey plans -------------------------------------------------------------------
@@ -150,15 +173,24 @@ def get_plan(session: Session, *, principal: Principal, plan_id: int) -> Journey
 
 
 def list_plans(
-    session: Session, *, principal: Principal, rep_id: int | None = None,
-    customer_id: int | None = None, active: bool | None = None, limit: int = 50,
+    session: Session,
+    *,
+    principal: Principal,
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    active: bool | None = None,
+    limit: int = 50,
     offset: int = 0,
 ) -> Page[JourneyPlan]:
     """`active`: True for plans not ended today (including ones starting later)."""
     principal.require("plans:read")
     stmt = repository.filter_plans(
-        repository.visible_plans(principal), rep_id=rep_id, customer_id=customer_id,
-        active=active, active_on=company_today(session) if active is not None else None)
+        repository.visible_plans(principal),
+        rep_id=rep_id,
+        customer_id=customer_id,
+        active=active,
+        active_on=company_today(session) if active is not None else None,
+    )
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
@@ -166,11 +198,13 @@ def plan_is_active(plan: JourneyPlan, today: date) -> bool:
     return plan.valid_to is None or plan.valid_to >= today
 
 
-def _expand_plan_ahead(session: Session, plan_id: int, today: date,
-                       until: date | None = None) -> int:
+def _expand_plan_ahead(
+    session: Session, plan_id: int, today: date, until: date | None = None
+) -> int:
     last = today + timedelta(days=EXPAND_DAYS - 1)
-    return expand_plans(session, date_from=today, date_to=max(last, until or last),
-                        plan_ids=[plan_id])
+    return expand_plans(
+        session, date_from=today, date_to=max(last, until or last), plan_ids=[plan_id]
+    )
 
 
 def create_plan(session: Session, *, principal: Principal, data: dict) -> JourneyPlan:
@@ -183,15 +217,19 @@ def create_plan(session: Session, *, principal: Principal, data: dict) -> Journe
     _check_assignment(session, principal, plan.rep_id, plan.customer_id)
     session.add(plan)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="journey_plan",
-                         entity_id=plan.id, action="create", new=_plan_snapshot(plan))
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="journey_plan",
+        entity_id=plan.id,
+        action="create",
+        new=_plan_snapshot(plan),
+    )
     _expand_plan_ahead(session, plan.id, company_today(session))
     return plan
 
 
-def update_plan(
-    session: Session, *, principal: Principal, plan_id: int, data: dict
-) -> JourneyPlan:
+def update_plan(session: Session, *, principal: Principal, plan_id: int, data: dict) -> JourneyPlan:
     """Past and fulfilled occurrences stay; open ones from today on are re-expanded."""
     _require_planner(principal)
     plan = get_plan(session, principal=principal, plan_id=plan_id)
@@ -210,9 +248,15 @@ def update_plan(
     today = company_today(session)
     removed = repository.delete_open_occurrences(session, plan_id=plan.id, from_day=today)
     _expand_plan_ahead(session, plan.id, today, max(removed, default=None))
-    audit_service.record(session, actor=principal.actor, entity="journey_plan",
-                         entity_id=plan.id, action="update", old=before,
-                         new=_plan_snapshot(plan))
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="journey_plan",
+        entity_id=plan.id,
+        action="update",
+        old=before,
+        new=_plan_snapshot(plan),
+    )
     return plan
 
 
@@ -236,96 +280,141 @@ def deactivate_plan(session: Session, *, principal: Principal, plan_id: int) -> 
     if plan.valid_from > yesterday:
         session.delete(plan)
         session.flush()
-        audit_service.record(session, actor=principal.actor, entity="journey_plan",
-                             entity_id=plan_id, action="delete", old=before)
+        audit_service.record(
+            session,
+            actor=principal.actor,
+            entity="journey_plan",
+            entity_id=plan_id,
+            action="delete",
+            old=before,
+        )
         return Deactivation(plan, True, len(removed))
     if plan.valid_to is None or plan.valid_to > yesterday:
         plan.valid_to = yesterday
         session.flush()
-        audit_service.record(session, actor=principal.actor, entity="journey_plan",
-                             entity_id=plan_id, action="deactivate", old=before,
-                             new=_plan_snapshot(plan))
+        audit_service.record(
+            session,
+            actor=principal.actor,
+            entity="journey_plan",
+            entity_id=plan_id,
+            action="deactivate",
+            old=before,
+            new=_plan_snapshot(plan),
+        )
     return Deactivation(plan, False, len(removed))
 
 
 # --- planned visits ------------------------------------------------------------------
 
 
-def get_planned_visit(session: Session, *, principal: Principal,
-                      planned_visit_id: int) -> PlannedVisit:
+def get_planned_visit(
+    session: Session, *, principal: Principal, planned_visit_id: int
+) -> PlannedVisit:
     principal.require("plans:read")
     planned = repository.get_visible_planned_visit(session, principal, planned_visit_id)
     if planned is None:
-        raise NotFound(
-            f"planned visit {planned_visit_id} does not exist or is not visible to you")
+        raise NotFound(f"planned visit {planned_visit_id} does not exist or is not visible to you")
     return planned
 
 
 def list_planned_visits(
-    session: Session, *, principal: Principal, rep_id: int | None = None,
-    customer_id: int | None = None, date_from: date | None = None, date_to: date | None = None,
-    done: bool | None = None, source: str | None = None, limit: int = 50, offset: int = 0,
+    session: Session,
+    *,
+    principal: Principal,
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    done: bool | None = None,
+    source: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> Page[PlannedVisit]:
     principal.require("plans:read")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"date_from {date_from} is after date_to {date_to}")
     stmt = repository.filter_planned_visits(
-        repository.visible_planned_visits(principal), rep_id=rep_id, customer_id=customer_id,
-        date_from=date_from, date_to=date_to, done=done, source=source)
+        repository.visible_planned_visits(principal),
+        rep_id=rep_id,
+        customer_id=customer_id,
+        date_from=date_from,
+        date_to=date_to,
+        done=done,
+        source=source,
+    )
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
-def create_planned_visit(session: Session, *, principal: Principal, rep_id: int,
-                         customer_id: int, day: date) -> PlannedVisit:
+def create_planned_visit(
+    session: Session, *, principal: Principal, rep_id: int, customer_id: int, day: date
+) -> PlannedVisit:
     """Plan one visit (source "adhoc"), today or later. A check-in already stored for
     that rep, customer and day fulfils it at once."""
     _require_planner(principal)
     today = company_today(session)
     if day < today:
-        raise InvalidInput(f"day {day} is in the past (today is {today})",
-                           hint="plan visits for today or later")
+        raise InvalidInput(
+            f"day {day} is in the past (today is {today})", hint="plan visits for today or later"
+        )
     if day > today + timedelta(days=MAX_PLAN_AHEAD_DAYS):
         raise InvalidInput(f"day {day} is more than {MAX_PLAN_AHEAD_DAYS} days ahead")
     _check_assignment(session, principal, rep_id, customer_id)
-    existing = repository.find_planned_visit(session, rep_id=rep_id, customer_id=customer_id,
-                                             day=day)
+    existing = repository.find_planned_visit(
+        session, rep_id=rep_id, customer_id=customer_id, day=day
+    )
     if existing is not None:
         raise Conflict(
             f"rep {rep_id} already has planned visit {existing.id} at customer {customer_id} "
-            f"on {day}", hint="one planned visit per rep, customer and day",
-            details={"planned_visit_id": existing.id})
+            f"on {day}",
+            hint="one planned visit per rep, customer and day",
+            details={"planned_visit_id": existing.id},
+        )
     planned = PlannedVisit(rep_id=rep_id, customer_id=customer_id, day=day, source="adhoc")
     session.add(planned)
     session.flush()
-    repository.link_existing_visits(session, date_from=day, date_to=day,
-                                    planned_visit_ids=[planned.id])
+    repository.link_existing_visits(
+        session, date_from=day, date_to=day, planned_visit_ids=[planned.id]
+    )
     _expire_linked(session)
-    audit_service.record(session, actor=principal.actor, entity="planned_visit",
-                         entity_id=planned.id, action="create", new=_planned_snapshot(planned))
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="planned_visit",
+        entity_id=planned.id,
+        action="create",
+        new=_planned_snapshot(planned),
+    )
     return planned
 
 
-def delete_planned_visit(session: Session, *, principal: Principal,
-                         planned_visit_id: int) -> None:
+def delete_planned_visit(session: Session, *, principal: Principal, planned_visit_id: int) -> None:
     """Only an open ad-hoc planned visit can be removed: a fulfilled one is history, and
     a journey occurrence would come back at the next expansion (change the plan)."""
     _require_planner(principal)
-    planned = get_planned_visit(session, principal=principal,
-                                planned_visit_id=planned_visit_id)
+    planned = get_planned_visit(session, principal=principal, planned_visit_id=planned_visit_id)
     if planned.visit_id is not None:
-        raise Conflict(f"planned visit {planned_visit_id} was fulfilled by visit "
-                       f"{planned.visit_id}; it is kept for the visit rate")
+        raise Conflict(
+            f"planned visit {planned_visit_id} was fulfilled by visit "
+            f"{planned.visit_id}; it is kept for the visit rate"
+        )
     if planned.journey_plan_id is not None:
         raise Conflict(
             f"planned visit {planned_visit_id} comes from journey plan "
             f"{planned.journey_plan_id} and would be re-created by the next expansion",
             hint=f"change or end the plan: PATCH or DELETE "
-                 f"/v1/journey-plans/{planned.journey_plan_id}")
+            f"/v1/journey-plans/{planned.journey_plan_id}",
+        )
     before = _planned_snapshot(planned)
     session.delete(planned)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="planned_visit",
-                         entity_id=planned_visit_id, action="delete", old=before)
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="planned_visit",
+        entity_id=planned_visit_id,
+        action="delete",
+        old=before,
+    )
 
 
 # --- expansion and fulfilment ----------------------------------------------------------
@@ -338,37 +427,52 @@ def _expire_linked(session: Session) -> None:
             session.expire(obj)
 
 
-def _expand(session: Session, *, date_from: date, date_to: date,
-            rep_ids: list[int] | None, plan_ids: list[int] | None = None) -> tuple[int, int]:
+def _expand(
+    session: Session,
+    *,
+    date_from: date,
+    date_to: date,
+    rep_ids: list[int] | None,
+    plan_ids: list[int] | None = None,
+) -> tuple[int, int]:
     _check_range(date_from, date_to, "the expansion")
     session.flush()
-    created = repository.expand(session, date_from=date_from, date_to=date_to,
-                                rep_ids=rep_ids, plan_ids=plan_ids)
-    linked = repository.link_existing_visits(session, date_from=date_from, date_to=date_to,
-                                             rep_ids=rep_ids)
+    created = repository.expand(
+        session, date_from=date_from, date_to=date_to, rep_ids=rep_ids, plan_ids=plan_ids
+    )
+    linked = repository.link_existing_visits(
+        session, date_from=date_from, date_to=date_to, rep_ids=rep_ids
+    )
     _expire_linked(session)
     return created, linked
 
 
-def expand_plans(session: Session, *, date_from: date, date_to: date,
-                 rep_ids: list[int] | None = None, plan_ids: list[int] | None = None) -> int:
+def expand_plans(
+    session: Session,
+    *,
+    date_from: date,
+    date_to: date,
+    rep_ids: list[int] | None = None,
+    plan_ids: list[int] | None = None,
+) -> int:
     """Create the planned visits (source "journey") of every active plan occurrence in
     [date_from, date_to] and link check-ins already stored for them; idempotent. Returns
     how many planned visits were created. No authorisation: for jobs and services."""
-    created, _ = _expand(session, date_from=date_from, date_to=date_to, rep_ids=rep_ids,
-                         plan_ids=plan_ids)
+    created, _ = _expand(
+        session, date_from=date_from, date_to=date_to, rep_ids=rep_ids, plan_ids=plan_ids
+    )
     return created
 
 
 def expand_upcoming(session: Session, now: datetime | None = None) -> int:
     """Scheduler job: keep the next EXPAND_DAYS company days (today included) expanded."""
     today = company_today(session, now)
-    return expand_plans(session, date_from=today,
-                        date_to=today + timedelta(days=EXPAND_DAYS - 1))
+    return expand_plans(session, date_from=today, date_to=today + timedelta(days=EXPAND_DAYS - 1))
 
 
-def expand_for(session: Session, *, principal: Principal, date_from: date,
-               date_to: date) -> ExpandResult:
+def expand_for(
+    session: Session, *, principal: Principal, date_from: date, date_to: date
+) -> ExpandResult:
     """Expansion on request: a manager's reps, or every rep for an admin."""
     _require_planner(principal)
     rep_ids = repository.visible_rep_ids(session, principal)
@@ -380,7 +484,12 @@ def expand_for(session: Session, *, principal: Principal, date_from: date,
 
 
 def visit_rate(
-    session: Session, *, principal: Principal, rep_id: int, date_from: date, date_to: date,
+    session: Session,
+    *,
+    principal: Principal,
+    rep_id: int,
+    date_from: date,
+    date_to: date,
     by: str = "day",
 ) -> list[RatePeriod]:
     """Planned and fulfilled visits of a rep per company day, or per ISO week (Monday).
@@ -395,11 +504,18 @@ def visit_rate(
     _visible_rep(session, principal, rep_id)
     if by == "week":
         date_from, date_to = week_range(date_from, date_to)
-    rows = repository.visit_rate_rows(session, rep_ids=[rep_id], date_from=date_from,
-                                      date_to=date_to, by=by)
-    return [RatePeriod(row.period_start, row.planned, row.done,
-                       round(row.done / row.planned, 4) if row.planned else None)
-            for row in rows]
+    rows = repository.visit_rate_rows(
+        session, rep_ids=[rep_id], date_from=date_from, date_to=date_to, by=by
+    )
+    return [
+        RatePeriod(
+            row.period_start,
+            row.planned,
+            row.done,
+            round(row.done / row.planned, 4) if row.planned else None,
+        )
+        for row in rows
+    ]
 
 
 def week_range(date_from: date, date_to: date) -> tuple[date, date]:

@@ -63,38 +63,56 @@ def window(settings: CompanySettings, day: dt.date) -> DayWindow:
 
 def thresholds(settings: CompanySettings) -> TrackThresholds:
     return TrackThresholds(
-        max_accuracy_m=settings.max_accuracy_m, max_speed_kmh=settings.max_speed_kmh,
-        gap_minutes=settings.gap_minutes, stop_radius_m=settings.stop_radius_m,
-        stop_min_minutes=settings.stop_min_minutes)
+        max_accuracy_m=settings.max_accuracy_m,
+        max_speed_kmh=settings.max_speed_kmh,
+        gap_minutes=settings.gap_minutes,
+        stop_radius_m=settings.stop_radius_m,
+        stop_min_minutes=settings.stop_min_minutes,
+    )
 
 
-def compute_day(session: Session, *, rep_id: int, day: dt.date,
-                settings: CompanySettings | None = None) -> DayResult:
+def compute_day(
+    session: Session, *, rep_id: int, day: dt.date, settings: CompanySettings | None = None
+) -> DayResult:
     settings = settings or company_service.get_settings(session)
     win = window(settings, day)
     pings = repository.pings_between(session, rep_id, win.start, win.end)
-    summary = analyse_track(pings, thresholds=thresholds(settings),
-                            window_start=win.work_start, window_end=win.work_end)
+    summary = analyse_track(
+        pings, thresholds=thresholds(settings), window_start=win.work_start, window_end=win.work_end
+    )
     visits = visit_repository.day_visits(session, rep_id, day)
     rep = session.get(User, rep_id)
-    stops = _stops(session, rep_id, day, summary.stops, settings,
-                   rep.team_id if rep else None)
+    stops = _stops(session, rep_id, day, summary.stops, settings, rep.team_id if rep else None)
     _match_visits_to_stops(stops, visits, settings)
     _close_open_visits(session, visits, summary.accepted, settings, win)
     _flag_drive_bys(session, visits, stops, summary.accepted, settings)
     return DayResult(rep_id=rep_id, day=day, summary=summary, stops=stops, visits=visits)
 
 
-def _stops(session: Session, rep_id: int, day: dt.date, found: tuple[Stop, ...],
-           settings: CompanySettings, team_id: int | None) -> list[RepStop]:
-    near = repository.nearest_customers(session, [(s.lat, s.lon) for s in found],
-                                        settings.stop_radius_m, team_id)
+def _stops(
+    session: Session,
+    rep_id: int,
+    day: dt.date,
+    found: tuple[Stop, ...],
+    settings: CompanySettings,
+    team_id: int | None,
+) -> list[RepStop]:
+    near = repository.nearest_customers(
+        session, [(s.lat, s.lon) for s in found], settings.stop_radius_m, team_id
+    )
     return [
-        RepStop(rep_id=rep_id, day=day, start_at=s.start, end_at=s.end,
-                position=geo.to_geography(s.lat, s.lon), n_pings=s.n_pings,
-                spans_gap=s.spans_gap, gap_minutes=s.gap_minutes,
-                customer_id=n[0] if n else None,
-                distance_to_customer_m=round(n[1], 1) if n else None)
+        RepStop(
+            rep_id=rep_id,
+            day=day,
+            start_at=s.start,
+            end_at=s.end,
+            position=geo.to_geography(s.lat, s.lon),
+            n_pings=s.n_pings,
+            spans_gap=s.spans_gap,
+            gap_minutes=s.gap_minutes,
+            customer_id=n[0] if n else None,
+            distance_to_customer_m=round(n[1], 1) if n else None,
+        )
         for s, n in zip(found, near, strict=True)
     ]
 
@@ -107,8 +125,11 @@ def _stop_for(visit: Visit, stops: list[RepStop], radius_m: float) -> RepStop | 
     """The stop around a check-in: it covers the check-in time and lies near its position."""
     position = geo.lat_lon(visit.check_in_position)
     for stop in stops:
-        if not stop.start_at - _STOP_MATCH_MARGIN <= visit.check_in_at \
-                <= stop.end_at + _STOP_MATCH_MARGIN:
+        if (
+            not stop.start_at - _STOP_MATCH_MARGIN
+            <= visit.check_in_at
+            <= stop.end_at + _STOP_MATCH_MARGIN
+        ):
             continue
         if position is None:
             return stop
@@ -118,16 +139,22 @@ def _stop_for(visit: Visit, stops: list[RepStop], radius_m: float) -> RepStop | 
     return None
 
 
-def _match_visits_to_stops(stops: list[RepStop], visits: list[Visit],
-                           settings: CompanySettings) -> None:
+def _match_visits_to_stops(
+    stops: list[RepStop], visits: list[Visit], settings: CompanySettings
+) -> None:
     for visit in visits:
         stop = _stop_for(visit, stops, settings.stop_radius_m)
         if stop is not None and stop.visit_id is None:
             stop.visit_id = visit.id
 
 
-def _close_open_visits(session: Session, visits: list[Visit], pings: tuple[PingIn, ...],
-                       settings: CompanySettings, win: DayWindow) -> None:
+def _close_open_visits(
+    session: Session,
+    visits: list[Visit],
+    pings: tuple[PingIn, ...],
+    settings: CompanySettings,
+    win: DayWindow,
+) -> None:
     """Dwell without a check-out (DESIGN §3): pings within dwell_radius_m of the
     customer after the check-in; failing that, closed at the next check-in or end of
     day and marked not_checked_out."""
@@ -139,8 +166,9 @@ def _close_open_visits(session: Session, visits: list[Visit], pings: tuple[PingI
         next_check_in = visits[i + 1].check_in_at if i + 1 < len(visits) else None
         end_of_day = win.work_end if visit.check_in_at < win.work_end else win.end
         close_at = min(t for t in (next_check_in, end_of_day) if t is not None)
-        stayed_until = _stayed_until(visit, pings, points.get(visit.customer_id),
-                                     settings.dwell_radius_m, close_at)
+        stayed_until = _stayed_until(
+            visit, pings, points.get(visit.customer_id), settings.dwell_radius_m, close_at
+        )
         flags = []
         if stayed_until is not None:
             visit.dwell_seconds = int((stayed_until - visit.check_in_at).total_seconds())
@@ -149,13 +177,23 @@ def _close_open_visits(session: Session, visits: list[Visit], pings: tuple[PingI
             visit.dwell_seconds = int((close_at - visit.check_in_at).total_seconds())
             visit.dwell_source = DwellSource.not_checked_out
             closed_by = "the next check-in" if close_at == next_check_in else "the end of day"
-            flags.append(make_flag("not_checked_out", closed_by=closed_by,
-                                   dwell_minutes=round(visit.dwell_seconds / 60, 1)))
+            flags.append(
+                make_flag(
+                    "not_checked_out",
+                    closed_by=closed_by,
+                    dwell_minutes=round(visit.dwell_seconds / 60, 1),
+                )
+            )
         visit_repository.replace_flags(session, visit, {"not_checked_out"}, flags)
 
 
-def _stayed_until(visit: Visit, pings: tuple[PingIn, ...], customer: tuple[float, float] | None,
-                  radius_m: float, close_at: dt.datetime) -> dt.datetime | None:
+def _stayed_until(
+    visit: Visit,
+    pings: tuple[PingIn, ...],
+    customer: tuple[float, float] | None,
+    radius_m: float,
+    close_at: dt.datetime,
+) -> dt.datetime | None:
     """The last ping of the unbroken run near the customer that follows the check-in."""
     if customer is None:
         return None
@@ -165,30 +203,47 @@ def _stayed_until(visit: Visit, pings: tuple[PingIn, ...], customer: tuple[float
             continue
         if ping.at > close_at:
             break
-        if geo.distance_m(lat1=ping.lat, lon1=ping.lon, lat2=customer[0],
-                          lon2=customer[1]) > radius_m:
+        if (
+            geo.distance_m(lat1=ping.lat, lon1=ping.lon, lat2=customer[0], lon2=customer[1])
+            > radius_m
+        ):
             break
         last = ping.at
     return last if last is not None and last > visit.check_in_at else None
 
 
-def _flag_drive_bys(session: Session, visits: list[Visit], stops: list[RepStop],
-                    pings: tuple[PingIn, ...], settings: CompanySettings) -> None:
+def _flag_drive_bys(
+    session: Session,
+    visits: list[Visit],
+    stops: list[RepStop],
+    pings: tuple[PingIn, ...],
+    settings: CompanySettings,
+) -> None:
     """A check-in with pings around it but no stop: the rep did not stop there."""
     times = [p.at for p in pings]  # device-time order (analyse_track's accepted pings)
     for visit in visits:
         flags = []
-        around = pings[bisect_left(times, visit.check_in_at - _DRIVE_BY_EVIDENCE):
-                       bisect_right(times, visit.check_in_at + _DRIVE_BY_EVIDENCE)]
-        if (visit.check_in_position is not None and len(around) >= 2
-                and _stop_for(visit, stops, settings.stop_radius_m) is None):
+        around = pings[
+            bisect_left(times, visit.check_in_at - _DRIVE_BY_EVIDENCE) : bisect_right(
+                times, visit.check_in_at + _DRIVE_BY_EVIDENCE
+            )
+        ]
+        if (
+            visit.check_in_position is not None
+            and len(around) >= 2
+            and _stop_for(visit, stops, settings.stop_radius_m) is None
+        ):
             first, last = around[0], around[-1]
-            metres = geo.distance_m(lat1=first.lat, lon1=first.lon, lat2=last.lat,
-                                    lon2=last.lon)
+            metres = geo.distance_m(lat1=first.lat, lon1=first.lon, lat2=last.lat, lon2=last.lon)
             hours = (last.at - first.at).total_seconds() / 3600
-            flags.append(make_flag("drive_by", stop_radius_m=settings.stop_radius_m,
-                                   stop_min_minutes=settings.stop_min_minutes,
-                                   speed_kmh=round(metres / 1000 / hours, 1)))
+            flags.append(
+                make_flag(
+                    "drive_by",
+                    stop_radius_m=settings.stop_radius_m,
+                    stop_min_minutes=settings.stop_min_minutes,
+                    speed_kmh=round(metres / 1000 / hours, 1),
+                )
+            )
         visit_repository.replace_flags(session, visit, {"drive_by"}, flags)
 
 
@@ -207,10 +262,18 @@ def store_day(session: Session, result: DayResult) -> RepDay:
     row.ping_count = len(summary.accepted) + len(summary.rejected)
     row.accepted_count = len(summary.accepted)
     row.rejected = rejected
-    row.gaps = [{"start": g.start.isoformat(), "end": g.end.isoformat(),
-                 "minutes": round(g.minutes, 1)} for g in summary.gaps]
-    row.trips = [{"start": t.start.isoformat(), "end": t.end.isoformat(),
-                  "distance_m": round(t.distance_m, 1)} for t in summary.trips]
+    row.gaps = [
+        {"start": g.start.isoformat(), "end": g.end.isoformat(), "minutes": round(g.minutes, 1)}
+        for g in summary.gaps
+    ]
+    row.trips = [
+        {
+            "start": t.start.isoformat(),
+            "end": t.end.isoformat(),
+            "distance_m": round(t.distance_m, 1),
+        }
+        for t in summary.trips
+    ]
     row.first_at = summary.accepted[0].at if summary.accepted else None
     row.last_at = summary.accepted[-1].at if summary.accepted else None
     row.computed_at = dt.datetime.now(dt.UTC)
@@ -219,14 +282,14 @@ def store_day(session: Session, result: DayResult) -> RepDay:
     return row
 
 
-def refresh_day(session: Session, *, rep_id: int, day: dt.date,
-                settings: CompanySettings | None = None) -> tuple[RepDay, DayResult]:
+def refresh_day(
+    session: Session, *, rep_id: int, day: dt.date, settings: CompanySettings | None = None
+) -> tuple[RepDay, DayResult]:
     result = compute_day(session, rep_id=rep_id, day=day, settings=settings)
     return store_day(session, result), result
 
 
-def recompute_dirty_days(session: Session, limit: int = 200, *,
-                         commit_each: bool = False) -> int:
+def recompute_dirty_days(session: Session, limit: int = 200, *, commit_each: bool = False) -> int:
     """Bring up to `limit` stale days up to date, in the caller's transaction, or each in
     its own with `commit_each` (the scheduler job).
 
@@ -238,7 +301,7 @@ def recompute_dirty_days(session: Session, limit: int = 200, *,
     settings = company_service.get_settings(session)
     done = 0
     while done < limit and (claimed := repository.dirty_days(session, 1)):
-        (rep_id, day), = claimed
+        ((rep_id, day),) = claimed
         refresh_day(session, rep_id=rep_id, day=day, settings=settings)
         if commit_each:
             session.commit()

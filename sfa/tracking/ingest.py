@@ -20,14 +20,34 @@ from sfa.tracking.instants import Instants, instants_of
 from sfa.tracking.partitions import ensure_partitions
 
 MAX_BATCH = 5000
-_COLUMNS = ("rep_id", "at", "position", "accuracy_m", "speed_mps", "bearing", "altitude_m",
-            "battery_pct", "mock", "device_id")
+_COLUMNS = (
+    "rep_id",
+    "at",
+    "position",
+    "accuracy_m",
+    "speed_mps",
+    "bearing",
+    "altitude_m",
+    "battery_pct",
+    "mock",
+    "device_id",
+)
 _COPY_SQL = "COPY {table} ({cols}) FROM STDIN".format
 _COPY_BINARY_SQL = "COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)".format
 # Binary COPY sends each value in its column type's binary form; the position goes as the
 # EWKB bytes themselves (the geography's receive function parses (E)WKB).
-_BINARY_TYPES = ("int8", "timestamptz", "bytea", "float8", "float8", "float8", "float8",
-                 "float8", "bool", "text")
+_BINARY_TYPES = (
+    "int8",
+    "timestamptz",
+    "bytea",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "bool",
+    "text",
+)
 _EWKB_POINT = struct.Struct("<BIIdd")
 _EWKB_POINT_SRID = 0x20000001  # wkbPoint with the SRID flag set
 
@@ -65,9 +85,10 @@ def ewkb_hex(lat: float, lon: float) -> str:
 def copy_rows(session: Session, table: str, rows: Sequence[tuple]) -> None:
     """COPY rows (in `_COLUMNS` order) into `table` on the session's connection."""
     dbapi = session.connection().connection.dbapi_connection
-    with dbapi.cursor() as cursor, cursor.copy(
-        _COPY_SQL(table=table, cols=", ".join(_COLUMNS))
-    ) as copy:
+    with (
+        dbapi.cursor() as cursor,
+        cursor.copy(_COPY_SQL(table=table, cols=", ".join(_COLUMNS))) as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 
@@ -75,9 +96,10 @@ def copy_rows(session: Session, table: str, rows: Sequence[tuple]) -> None:
 def copy_binary_rows(session: Session, table: str, rows: Sequence[tuple]) -> None:
     """Binary COPY of rows made by `_row` (position as EWKB bytes) into `table`."""
     dbapi = session.connection().connection.dbapi_connection
-    with dbapi.cursor() as cursor, cursor.copy(
-        _COPY_BINARY_SQL(table=table, cols=", ".join(_COLUMNS))
-    ) as copy:
+    with (
+        dbapi.cursor() as cursor,
+        cursor.copy(_COPY_BINARY_SQL(table=table, cols=", ".join(_COLUMNS))) as copy,
+    ):
         copy.set_types(_BINARY_TYPES)
         for row in rows:
             copy.write_row(row)
@@ -85,9 +107,18 @@ def copy_binary_rows(session: Session, table: str, rows: Sequence[tuple]) -> Non
 
 def _row(rep_id: int, p: PingInput, _pack=_EWKB_POINT.pack) -> tuple:
     get = p.get
-    return (rep_id, p["at"], _pack(1, _EWKB_POINT_SRID, 4326, p["lon"], p["lat"]),
-            get("accuracy_m") or None, get("speed_mps"), get("bearing"), get("altitude_m"),
-            get("battery_pct"), get("mock", False), get("device_id"))
+    return (
+        rep_id,
+        p["at"],
+        _pack(1, _EWKB_POINT_SRID, 4326, p["lon"], p["lat"]),
+        get("accuracy_m") or None,
+        get("speed_mps"),
+        get("bearing"),
+        get("altitude_m"),
+        get("battery_pct"),
+        get("mock", False),
+        get("device_id"),
+    )
 
 
 def ingest_pings(
@@ -109,8 +140,9 @@ def ingest_pings(
     instants = Instants(ping["at"] for _, ping in items)
     latest_allowed = now + future_tolerance
     if instants.last > latest_allowed:
-        items = [item for item in items if not _too_late(item, latest_allowed,
-                                                         future_tolerance, result)]
+        items = [
+            item for item in items if not _too_late(item, latest_allowed, future_tolerance, result)
+        ]
         if not items:
             return result
         instants = Instants(ping["at"] for _, ping in items)
@@ -124,15 +156,23 @@ def ingest_pings(
     return result
 
 
-def _too_late(item: tuple[int, PingInput], latest_allowed: datetime,
-              future_tolerance: timedelta, result: IngestResult) -> bool:
+def _too_late(
+    item: tuple[int, PingInput],
+    latest_allowed: datetime,
+    future_tolerance: timedelta,
+    result: IngestResult,
+) -> bool:
     index, ping = item
     if ping["at"] <= latest_allowed:
         return False
     result.rejected.append(
-        (index, f"at {ping['at'].isoformat()} is more than "
-                f"{future_tolerance.total_seconds() / 3600:g} h in the future; "
-                "check the device clock"))
+        (
+            index,
+            f"at {ping['at'].isoformat()} is more than "
+            f"{future_tolerance.total_seconds() / 3600:g} h in the future; "
+            "check the device clock",
+        )
+    )
     return True
 
 
@@ -171,14 +211,24 @@ def _insert(session: Session, rows: list[tuple], instants: Instants) -> Sequence
     if not partitions_made:
         # The COPY may have stopped at a repeat before reaching a month without partition.
         ensure_partitions(session, instants)
-    session.execute(text(
-        "CREATE TEMP TABLE IF NOT EXISTS pings_stage (LIKE pings INCLUDING DEFAULTS) "
-        "ON COMMIT DELETE ROWS"))
+    session.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS pings_stage (LIKE pings INCLUDING DEFAULTS) "
+            "ON COMMIT DELETE ROWS"
+        )
+    )
     session.execute(text("TRUNCATE pings_stage"))
     copy_binary_rows(session, "pings_stage", rows)
-    inserted = session.execute(text(
-        "INSERT INTO pings SELECT * FROM pings_stage ON CONFLICT (rep_id, at) DO NOTHING "
-        "RETURNING at")).scalars().all()
+    inserted = (
+        session.execute(
+            text(
+                "INSERT INTO pings SELECT * FROM pings_stage ON CONFLICT (rep_id, at) DO NOTHING "
+                "RETURNING at"
+            )
+        )
+        .scalars()
+        .all()
+    )
     return list(inserted)
 
 
@@ -196,10 +246,12 @@ def dirty_days_sql(rep_id: str, day: str, source: str) -> str:
     """The statement that marks days stale: `rep_id` and `day` are SQL expressions over
     `source` (a FROM clause). One text for ingest and for check-in, which embeds it in its
     single statement."""
-    return ("INSERT INTO rep_days (rep_id, day, dirty, distance_m, coverage, ping_count, "
-            "accepted_count, rejected, gaps, trips) "
-            f"SELECT {rep_id}, {day}, true, 0, 0, 0, 0, '{{}}', '[]', '[]' FROM {source} "
-            "ON CONFLICT (rep_id, day) DO UPDATE SET dirty = true, flags_dirty = true")
+    return (
+        "INSERT INTO rep_days (rep_id, day, dirty, distance_m, coverage, ping_count, "
+        "accepted_count, rejected, gaps, trips) "
+        f"SELECT {rep_id}, {day}, true, 0, 0, 0, 0, '{{}}', '[]', '[]' FROM {source} "
+        "ON CONFLICT (rep_id, day) DO UPDATE SET dirty = true, flags_dirty = true"
+    )
 
 
 _MARK_DAYS_DIRTY = text(dirty_days_sql(":rep_id", "d", "unnest(:days) AS d"))

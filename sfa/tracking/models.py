@@ -28,8 +28,7 @@ class Device(Base):
     id: Mapped[str] = mapped_column(String(120), primary_key=True)
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     label: Mapped[str | None] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Ping(Base):
@@ -53,18 +52,21 @@ class Ping(Base):
     battery_pct: Mapped[float | None] = mapped_column(Float)
     mock: Mapped[bool] = mapped_column(Boolean, default=False)
     device_id: Mapped[str | None] = mapped_column(String(120))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                  server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class RepDay(Base):
     """Pre-aggregated tracking of one rep's local day; `dirty` when pings arrived since."""
 
     __tablename__ = "rep_days"
-    __table_args__ = (PrimaryKeyConstraint("rep_id", "day"),
-                      Index("ix_rep_days_dirty", "dirty", postgresql_where="dirty"),
-                      # Company-wide reports select a date range across all reps.
-                      Index("ix_rep_days_day", "day"))
+    __table_args__ = (
+        PrimaryKeyConstraint("rep_id", "day"),
+        Index("ix_rep_days_dirty", "dirty", postgresql_where="dirty"),
+        # Company-wide reports select a date range across all reps.
+        Index("ix_rep_days_day", "day"),
+    )
 
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)
@@ -110,7 +112,6 @@ class RepStop(Base):
     n_pings: Mapped[int] = mapped_column(Integer)
     spans_gap: Mapped[bool] = mapped_column(Boolean, default=False)
     gap_minutes: Mapped[float] = mapped_column(Float, default=0)
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     distance_to_customer_m: Mapped[float | None] = mapped_column(Float)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))

@@ -45,10 +45,13 @@ def ensure_partitions(session: Session, instants: Sequence[datetime]) -> None:
         if session.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar():
             continue
         # Serialise creators: two batches for a new month must not race on CREATE TABLE.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                        {"k": advisory_key("pings-partitions")})
-        session.execute(text(
-            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF pings "
-            f"FOR VALUES FROM ('{month.isoformat()} 00:00+00') "
-            f"TO ('{_next_month(month).isoformat()} 00:00+00')"
-        ))
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key("pings-partitions")}
+        )
+        session.execute(
+            text(
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF pings "
+                f"FOR VALUES FROM ('{month.isoformat()} 00:00+00') "
+                f"TO ('{_next_month(month).isoformat()} 00:00+00')"
+            )
+        )

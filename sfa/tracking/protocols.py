@@ -138,8 +138,9 @@ def _device_id(value: str | None, field: str, hint: str) -> str:
     if value is None:
         raise _invalid(field, "the device identifier is missing", hint)
     if len(value) > MAX_DEVICE_ID_LEN:
-        raise _invalid(field, f"the device identifier is longer than {MAX_DEVICE_ID_LEN}"
-                              " characters")
+        raise _invalid(
+            field, f"the device identifier is longer than {MAX_DEVICE_ID_LEN} characters"
+        )
     return value
 
 
@@ -155,12 +156,16 @@ def _osmand_position(params: Mapping[str, str]) -> tuple[float, float]:
         return lat, lon
     location = _param(params, "location")
     if location is None:
-        raise _invalid("lat", "no coordinates: neither lat and lon nor location is given",
-                       "send lat=52.6291&lon=-8.6617 or location=52.6291,-8.6617")
+        raise _invalid(
+            "lat",
+            "no coordinates: neither lat and lon nor location is given",
+            "send lat=52.6291&lon=-8.6617 or location=52.6291,-8.6617",
+        )
     parts = location.split(",")
     if len(parts) != 2:
-        raise _invalid("location", f"{location!r} is not 'latitude,longitude'",
-                       "send location=52.6291,-8.6617")
+        raise _invalid(
+            "location", f"{location!r} is not 'latitude,longitude'", "send location=52.6291,-8.6617"
+        )
     lat, lon = (_decimal(part.strip(), "location") for part in parts)
     _check_position(lat, lon, "location", "location")
     return lat, lon
@@ -199,7 +204,8 @@ def parse_osmand(params: Mapping[str, str]) -> tuple[str, PingInput]:
     as are all other parameters (`valid`, `charge`, `cell`, `wifi`, custom attributes).
     """
     device_id = _device_id(
-        _param(params, "id") or _param(params, "deviceid"), "id",
+        _param(params, "id") or _param(params, "deviceid"),
+        "id",
         "send id=<device identifier> (or deviceid=…), as registered for the rep",
     )
     timestamp = _param(params, "timestamp")
@@ -290,7 +296,8 @@ def parse_osmand_json(body: Any) -> tuple[str, PingInput]:
     elif raw_id is not None and not isinstance(raw_id, str):
         raise _invalid("device_id", f"must be a string, not {_kind(raw_id)}")
     device_id = _device_id(
-        (raw_id.strip() or None) if raw_id is not None else None, "device_id",
+        (raw_id.strip() or None) if raw_id is not None else None,
+        "device_id",
         'send "device_id": "<device identifier>", as registered for the rep',
     )
 
@@ -301,8 +308,9 @@ def parse_osmand_json(body: Any) -> tuple[str, PingInput]:
     if isinstance(stamp, int) and not isinstance(stamp, bool) and stamp >= 0:
         stamp = str(stamp)
     if not isinstance(stamp, str):
-        raise _invalid("location.timestamp", f"must be a string, not {_kind(stamp)}",
-                       _TIMESTAMP_HINT)
+        raise _invalid(
+            "location.timestamp", f"must be a string, not {_kind(stamp)}", _TIMESTAMP_HINT
+        )
     at = _parse_time(stamp, "location.timestamp")
 
     coords = _object(location.get("coords"), "location.coords", required=True)
@@ -322,8 +330,11 @@ def parse_osmand_json(body: Any) -> tuple[str, PingInput]:
     if battery is not None:
         level = _json_number(battery, "level", "location.battery.level")
         if level is not None and level > 1:
-            raise _invalid("location.battery.level", f"{level:g} is above 1",
-                           "send the battery level as a fraction from 0 to 1")
+            raise _invalid(
+                "location.battery.level",
+                f"{level:g} is above 1",
+                "send the battery level as a fraction from 0 to 1",
+            )
         if level is not None and level >= 0:
             battery_pct = round(level * 100, 1)
 
@@ -384,14 +395,18 @@ def _parse_xml(data: bytes) -> ET.Element:
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
     parser.StartElementHandler = lambda name, attrs: builder.start(
-        _local(name), {_local(k): v for k, v in attrs.items()})
+        _local(name), {_local(k): v for k, v in attrs.items()}
+    )
     parser.EndElementHandler = lambda name: builder.end(_local(name))
     parser.CharacterDataHandler = builder.data
     try:
         parser.Parse(data, True)
     except _Refused:
-        raise _invalid("gpx", "documents with a DOCTYPE or ENTITY declaration are refused",
-                       "GPX needs no DTD; export the track again without one") from None
+        raise _invalid(
+            "gpx",
+            "documents with a DOCTYPE or ENTITY declaration are refused",
+            "GPX needs no DTD; export the track again without one",
+        ) from None
     except expat.ExpatError as exc:
         raise _invalid("gpx", f"malformed XML: {exc}") from None
     return builder.close()
@@ -415,8 +430,11 @@ def _gpx_point(point: ET.Element, number: int) -> PingInput:
 
     time_text = _child_text(point, "time")
     if time_text is None:
-        raise _invalid(field, "has no <time>",
-                       "a track without times cannot be replayed; export it with timestamps")
+        raise _invalid(
+            field,
+            "has no <time>",
+            "a track without times cannot be replayed; export it with timestamps",
+        )
     # xsd:dateTime; the GPX schema says times are UTC, so a time without offset is UTC.
     at = _parse_time(time_text, f"{field} time")
 
@@ -446,8 +464,11 @@ def parse_gpx(data: bytes) -> list[PingInput]:
     Errors name the 1-based point number in file order ("trkpt 17: has no <time>").
     """
     if len(data) > MAX_GPX_BYTES:
-        raise _invalid("gpx", f"the file is larger than {MAX_GPX_BYTES // 2**20} MiB",
-                       "split the track into several files")
+        raise _invalid(
+            "gpx",
+            f"the file is larger than {MAX_GPX_BYTES // 2**20} MiB",
+            "split the track into several files",
+        )
     root = _parse_xml(data)
     if root.tag != "gpx":
         raise _invalid("gpx", f"the root element is <{root.tag}>, not <gpx>")
@@ -458,6 +479,9 @@ def parse_gpx(data: bytes) -> list[PingInput]:
         for point in segment.findall("trkpt")
     ]
     if not points:
-        raise _invalid("gpx", "the file has no track points (trk/trkseg/trkpt)",
-                       "export a recorded track, not only waypoints or a route")
+        raise _invalid(
+            "gpx",
+            "the file has no track points (trk/trkseg/trkpt)",
+            "export a recorded track, not only waypoints or a route",
+        )
     return [_gpx_point(point, number) for number, point in enumerate(points, start=1)]

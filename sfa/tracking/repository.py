@@ -46,8 +46,12 @@ def nearest_customers(
             "  ORDER BY dist, c.id LIMIT 1"
             ") c"
         ),
-        {"lats": [p[0] for p in points], "lons": [p[1] for p in points], "radius": radius_m,
-         "team_id": team_id},
+        {
+            "lats": [p[0] for p in points],
+            "lons": [p[1] for p in points],
+            "radius": radius_m,
+            "team_id": team_id,
+        },
     )
     found: list[tuple[int, float] | None] = [None] * len(points)
     for idx, customer_id, dist in rows:
@@ -59,8 +63,12 @@ def customer_points(session: Session, ids: set[int]) -> dict[int, tuple[float, f
     if not ids:
         return {}
     rows = session.execute(
-        text("SELECT id, ST_Y(location::geometry), ST_X(location::geometry) FROM customers "
-             "WHERE id = ANY(:ids) AND location IS NOT NULL"), {"ids": list(ids)})
+        text(
+            "SELECT id, ST_Y(location::geometry), ST_X(location::geometry) FROM customers "
+            "WHERE id = ANY(:ids) AND location IS NOT NULL"
+        ),
+        {"ids": list(ids)},
+    )
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
@@ -69,9 +77,13 @@ def get_day(session: Session, rep_id: int, day: date) -> RepDay | None:
 
 
 def day_stops(session: Session, rep_id: int, day: date) -> list[RepStop]:
-    return list(session.scalars(select(RepStop).where(RepStop.rep_id == rep_id,
-                                                      RepStop.day == day)
-                                .order_by(RepStop.start_at)))
+    return list(
+        session.scalars(
+            select(RepStop)
+            .where(RepStop.rep_id == rep_id, RepStop.day == day)
+            .order_by(RepStop.start_at)
+        )
+    )
 
 
 def replace_stops(session: Session, rep_id: int, day: date, stops: list[RepStop]) -> None:
@@ -82,6 +94,10 @@ def replace_stops(session: Session, rep_id: int, day: date, stops: list[RepStop]
 def dirty_days(session: Session, limit: int) -> list[tuple[int, date]]:
     """Stale days to recompute; SKIP LOCKED lets several workers share the queue."""
     rows = session.execute(
-        text("SELECT rep_id, day FROM rep_days WHERE dirty ORDER BY day, rep_id "
-             "LIMIT :limit FOR UPDATE SKIP LOCKED"), {"limit": limit})
+        text(
+            "SELECT rep_id, day FROM rep_days WHERE dirty ORDER BY day, rep_id "
+            "LIMIT :limit FOR UPDATE SKIP LOCKED"
+        ),
+        {"limit": limit},
+    )
     return [(r[0], r[1]) for r in rows]

@@ -25,42 +25,63 @@ def visible_rep(session: Session, principal: Principal, rep_id: int) -> User:
 
 
 def post_pings(
-    session: Session, *, principal: Principal, items: Sequence[tuple[int, PingInput]],
-    batch_size: int, now: dt.datetime | None = None,
+    session: Session,
+    *,
+    principal: Principal,
+    items: Sequence[tuple[int, PingInput]],
+    batch_size: int,
+    now: dt.datetime | None = None,
 ) -> IngestResult:
     """A rep posts their own pings; `batch_size` counts invalid items too."""
     principal.require("pings:write")
     if not principal.is_rep:
-        raise Forbidden("only reps post their own pings",
-                        hint="tracker apps post through /v1/osmand with a registered device")
-    return store_rep_pings(session, rep_id=principal.id, items=items, batch_size=batch_size,
-                           now=now)
+        raise Forbidden(
+            "only reps post their own pings",
+            hint="tracker apps post through /v1/osmand with a registered device",
+        )
+    return store_rep_pings(
+        session, rep_id=principal.id, items=items, batch_size=batch_size, now=now
+    )
 
 
 def store_rep_pings(
-    session: Session, *, rep_id: int, items: Sequence[tuple[int, PingInput]], batch_size: int,
+    session: Session,
+    *,
+    rep_id: int,
+    items: Sequence[tuple[int, PingInput]],
+    batch_size: int,
     now: dt.datetime | None = None,
 ) -> IngestResult:
     if batch_size > MAX_BATCH:
-        raise InvalidInput(f"a batch holds at most {MAX_BATCH} pings, got {batch_size}",
-                           hint="split it into several requests")
+        raise InvalidInput(
+            f"a batch holds at most {MAX_BATCH} pings, got {batch_size}",
+            hint="split it into several requests",
+        )
     settings = company_service.get_settings(session)
-    return ingest_pings(session, rep_id=rep_id, items=items, timezone=settings.tz,
-                        future_tolerance=dt.timedelta(hours=settings.future_tolerance_hours),
-                        now=now)
+    return ingest_pings(
+        session,
+        rep_id=rep_id,
+        items=items,
+        timezone=settings.tz,
+        future_tolerance=dt.timedelta(hours=settings.future_tolerance_hours),
+        now=now,
+    )
 
 
 def device_rep(session: Session, device_id: str) -> int:
     """The rep a tracker device reports for; the registered device id is its credential."""
     device = session.get(Device, device_id)
     if device is None:
-        raise Unauthenticated(f"unknown device {device_id!r}",
-                              hint="a manager registers the device under POST /v1/devices")
+        raise Unauthenticated(
+            f"unknown device {device_id!r}",
+            hint="a manager registers the device under POST /v1/devices",
+        )
     return device.rep_id
 
 
-def register_device(session: Session, *, principal: Principal, device_id: str, rep_id: int,
-                    label: str | None) -> Device:
+def register_device(
+    session: Session, *, principal: Principal, device_id: str, rep_id: int, label: str | None
+) -> Device:
     principal.require("devices:write")
     visible_rep(session, principal, rep_id)
     if session.get(Device, device_id) is not None:
@@ -68,8 +89,14 @@ def register_device(session: Session, *, principal: Principal, device_id: str, r
     device = Device(id=device_id, rep_id=rep_id, label=label)
     session.add(device)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="device", entity_id=device_id,
-                         action="register", new={"rep_id": rep_id, "label": label})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="device",
+        entity_id=device_id,
+        action="register",
+        new={"rep_id": rep_id, "label": label},
+    )
     return device
 
 
@@ -89,12 +116,17 @@ def remove_device(session: Session, *, principal: Principal, device_id: str) -> 
     if device is None:
         raise NotFound(f"device {device_id!r} does not exist or is not visible to you")
     session.delete(device)
-    audit_service.record(session, actor=principal.actor, entity="device", entity_id=device_id,
-                         action="remove", old={"rep_id": device.rep_id})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="device",
+        entity_id=device_id,
+        action="remove",
+        old={"rep_id": device.rep_id},
+    )
 
 
-def rep_day(session: Session, *, principal: Principal, rep_id: int,
-            day: dt.date) -> days.DayResult:
+def rep_day(session: Session, *, principal: Principal, rep_id: int, day: dt.date) -> days.DayResult:
     """The day as it is now; stored aggregates are refreshed when pings made them stale."""
     principal.require("tracking:read")
     visible_rep(session, principal, rep_id)
@@ -112,7 +144,7 @@ def import_pings(session: Session, *, rep_id: int, pings: Sequence[PingInput]) -
     """Store a whole imported track (GPX) in batches; one result for the whole file."""
     total = IngestResult()
     for start in range(0, len(pings), MAX_BATCH):
-        chunk = list(enumerate(pings[start:start + MAX_BATCH], start=start))
+        chunk = list(enumerate(pings[start : start + MAX_BATCH], start=start))
         result = store_rep_pings(session, rep_id=rep_id, items=chunk, batch_size=len(chunk))
         total.accepted += result.accepted
         total.duplicates += result.duplicates

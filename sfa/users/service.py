@@ -10,13 +10,22 @@ from sfa.pagination import Page, paginate
 from sfa.users import repository
 from sfa.users.models import Role, Team, User
 
-_AUDITED_USER_FIELDS = ("username", "full_name", "email", "phone", "role", "team_id",
-                        "language", "is_active")
+_AUDITED_USER_FIELDS = (
+    "username",
+    "full_name",
+    "email",
+    "phone",
+    "role",
+    "team_id",
+    "language",
+    "is_active",
+)
 
 
 def _user_snapshot(user: User) -> dict:
-    return {f: (str(v) if isinstance(v := getattr(user, f), Role) else v)
-            for f in _AUDITED_USER_FIELDS}
+    return {
+        f: (str(v) if isinstance(v := getattr(user, f), Role) else v) for f in _AUDITED_USER_FIELDS
+    }
 
 
 def get_user(session: Session, *, principal: Principal, user_id: int) -> User:
@@ -38,8 +47,9 @@ def list_users(
     offset: int = 0,
 ) -> Page[User]:
     principal.require("users:read")
-    stmt = repository.filter_users(repository.visible_users(principal), role=role,
-                                   team_id=team_id, q=q)
+    stmt = repository.filter_users(
+        repository.visible_users(principal), role=role, team_id=team_id, q=q
+    )
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
@@ -73,8 +83,14 @@ def create_user(session: Session, *, principal: Principal, data: dict) -> User:
     )
     session.add(user)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="user", entity_id=user.id,
-                         action="create", new=_user_snapshot(user))
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="user",
+        entity_id=user.id,
+        action="create",
+        new=_user_snapshot(user),
+    )
     return user
 
 
@@ -82,8 +98,11 @@ def update_user(session: Session, *, principal: Principal, user_id: int, data: d
     principal.require("users:write")
     user = get_user(session, principal=principal, user_id=user_id)
     before = _user_snapshot(user)
-    name_taken = "username" in data and data["username"] != user.username and (
-        repository.find_by_username(session, data["username"]) is not None)
+    name_taken = (
+        "username" in data
+        and data["username"] != user.username
+        and (repository.find_by_username(session, data["username"]) is not None)
+    )
     if name_taken:
         raise Conflict(f"username {data['username']!r} is already taken")
     role = Role(data.get("role", user.role))
@@ -95,8 +114,15 @@ def update_user(session: Session, *, principal: Principal, user_id: int, data: d
     if data.get("password"):
         user.password_hash = hash_password(data["password"])
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="user", entity_id=user.id,
-                         action="update", old=before, new=_user_snapshot(user))
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="user",
+        entity_id=user.id,
+        action="update",
+        old=before,
+        new=_user_snapshot(user),
+    )
     return user
 
 
@@ -126,8 +152,10 @@ def _check_manager(session: Session, manager_id: int | None) -> None:
         return
     manager = session.get(User, manager_id)
     if manager is None or manager.role is not Role.manager:
-        raise InvalidInput(f"user {manager_id} is not a manager",
-                           hint="a team's manager_id must be a user with role 'manager'")
+        raise InvalidInput(
+            f"user {manager_id} is not a manager",
+            hint="a team's manager_id must be a user with role 'manager'",
+        )
 
 
 def create_team(session: Session, *, principal: Principal, data: dict) -> Team:
@@ -138,8 +166,14 @@ def create_team(session: Session, *, principal: Principal, data: dict) -> Team:
     team = Team(name=data["name"], manager_id=data.get("manager_id"))
     session.add(team)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="team", entity_id=team.id,
-                         action="create", new={"name": team.name, "manager_id": team.manager_id})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="team",
+        entity_id=team.id,
+        action="create",
+        new={"name": team.name, "manager_id": team.manager_id},
+    )
     return team
 
 
@@ -155,9 +189,15 @@ def update_team(session: Session, *, principal: Principal, team_id: int, data: d
         _check_manager(session, data["manager_id"])
         team.manager_id = data["manager_id"]
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="team", entity_id=team.id,
-                         action="update", old=before,
-                         new={"name": team.name, "manager_id": team.manager_id})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="team",
+        entity_id=team.id,
+        action="update",
+        old=before,
+        new={"name": team.name, "manager_id": team.manager_id},
+    )
     return team
 
 
@@ -165,12 +205,21 @@ def delete_team(session: Session, *, principal: Principal, team_id: int) -> None
     principal.require("teams:write")
     team = get_team(session, principal=principal, team_id=team_id)
     if session.scalar(select(exists().where(User.team_id == team_id))):
-        raise Conflict(f"team {team_id} still has members",
-                       hint="move its reps to another team first")
+        raise Conflict(
+            f"team {team_id} still has members", hint="move its reps to another team first"
+        )
     if session.scalar(select(exists().where(Customer.team_id == team_id))):
-        raise Conflict(f"team {team_id} still has customers in its territory",
-                       hint="assign its customers to another team first")
+        raise Conflict(
+            f"team {team_id} still has customers in its territory",
+            hint="assign its customers to another team first",
+        )
     session.delete(team)
     session.flush()
-    audit_service.record(session, actor=principal.actor, entity="team", entity_id=team_id,
-                         action="delete", old={"name": team.name})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="team",
+        entity_id=team_id,
+        action="delete",
+        old={"name": team.name},
+    )

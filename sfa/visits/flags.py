@@ -35,9 +35,19 @@ REASONS: dict[str, tuple[str, str]] = {
 
 # How much each flag lowers a visit's trust score (from 100, floored at 0): faked
 # positions and impossible travel weigh most, sloppy but plausible behaviour least.
-WEIGHTS = {"mock_location": 60, "impossible_speed": 50, "clustered_customers": 50,
-           "too_far": 40, "drive_by": 35, "consecutive_near": 25, "rapid_visits": 25,
-           "clock_skew": 20, "too_short": 15, "overlong": 10, "not_checked_out": 10}
+WEIGHTS = {
+    "mock_location": 60,
+    "impossible_speed": 50,
+    "clustered_customers": 50,
+    "too_far": 40,
+    "drive_by": 35,
+    "consecutive_near": 25,
+    "rapid_visits": 25,
+    "clock_skew": 20,
+    "too_short": 15,
+    "overlong": 10,
+    "not_checked_out": 10,
+}
 
 
 def trust_score(codes: list[str]) -> int:
@@ -54,5 +64,9 @@ class Flag:
 
 def make_flag(code: str, **numbers) -> Flag:
     english, bahasa = REASONS[code]
-    return Flag(code=code, numbers=numbers, reason_en=english.format(**numbers),
-                reason_id=bahasa.format(**numbers))
+    return Flag(
+        code=code,
+        numbers=numbers,
+        reason_en=english.format(**numbers),
+        reason_id=bahasa.format(**numbers),
+    )

@@ -37,7 +37,6 @@ class DwellSource(enum.StrEnum):
     not_checked_out = "not_checked_out"  # closed at the next check-in or end of day
 
 
-
 class Visit(Base):
     __tablename__ = "visits"
     __table_args__ = (
@@ -58,13 +57,15 @@ class Visit(Base):
     device_id: Mapped[str | None] = mapped_column(String(120))
     check_in_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                  server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     check_in_position = mapped_column(point_type(), nullable=True)
     check_in_accuracy_m: Mapped[float | None] = mapped_column(Float)
     check_in_mock: Mapped[bool] = mapped_column(Boolean, default=False)
     verification_status: Mapped[VerificationStatus] = mapped_column(
-        Enum(VerificationStatus, name="verification_status"))
+        Enum(VerificationStatus, name="verification_status")
+    )
     distance_to_customer_m: Mapped[float | None] = mapped_column(Float)
     radius_m: Mapped[float | None] = mapped_column(Float)
     check_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -86,7 +87,8 @@ class VisitFlag(Base):
     __tablename__ = "visit_flags"
 
     visit_id: Mapped[int] = mapped_column(
-        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     rep_id: Mapped[int] = mapped_column(BigInteger, index=True)
     numbers: Mapped[dict] = mapped_column(JSONB)

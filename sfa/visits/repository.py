@@ -36,8 +36,7 @@ def get_visible(session: Session, principal: Principal, visit_id: int) -> Visit 
 
 
 def find_by_client_id(session: Session, rep_id: int, client_id: uuid.UUID) -> Visit | None:
-    return session.scalar(
-        select(Visit).where(Visit.rep_id == rep_id, Visit.client_id == client_id))
+    return session.scalar(select(Visit).where(Visit.rep_id == rep_id, Visit.client_id == client_id))
 
 
 # A new check-in in one statement (one round trip, no ORM unit of work): the visit, its
@@ -78,45 +77,90 @@ WITH planned AS (
 )
 SELECT id, planned_visit_id FROM visit
 """).bindparams(
-    bindparam("lat", type_=Float), bindparam("lon", type_=Float),
-    bindparam("rep_id", type_=BigInteger), bindparam("customer_id", type_=BigInteger),
-    bindparam("local_day", type_=Date), bindparam("check_in_at", type_=DateTime(True)),
-    bindparam("sent_at", type_=DateTime(True)), bindparam("received_at", type_=DateTime(True)),
-    bindparam("client_id", type_=UUID(as_uuid=True)))
+    bindparam("lat", type_=Float),
+    bindparam("lon", type_=Float),
+    bindparam("rep_id", type_=BigInteger),
+    bindparam("customer_id", type_=BigInteger),
+    bindparam("local_day", type_=Date),
+    bindparam("check_in_at", type_=DateTime(True)),
+    bindparam("sent_at", type_=DateTime(True)),
+    bindparam("received_at", type_=DateTime(True)),
+    bindparam("client_id", type_=UUID(as_uuid=True)),
+)
 
 
-def insert_check_in(session: Session, values: dict, *, lat: float | None, lon: float | None,
-                    flags: list[Flag]) -> tuple[Visit, list[VisitFlag]] | None:
+def insert_check_in(
+    session: Session, values: dict, *, lat: float | None, lon: float | None, flags: list[Flag]
+) -> tuple[Visit, list[VisitFlag]] | None:
     """Store a new check-in (see _INSERT_CHECK_IN): `values` are the visit's columns but
     its position, given as lat/lon. Returns the stored visit, in the session as if loaded,
     and its flags ordered like `flags_for`; None when the client_id is already taken."""
-    row = session.execute(_INSERT_CHECK_IN, {
-        **values, "lat": lat, "lon": lon,
-        "verification_status": str(values["verification_status"]),
-        "flags": json.dumps([{"code": f.code, "numbers": f.numbers, "reason_en": f.reason_en,
-                              "reason_id": f.reason_id} for f in flags])}).first()
+    row = session.execute(
+        _INSERT_CHECK_IN,
+        {
+            **values,
+            "lat": lat,
+            "lon": lon,
+            "verification_status": str(values["verification_status"]),
+            "flags": json.dumps(
+                [
+                    {
+                        "code": f.code,
+                        "numbers": f.numbers,
+                        "reason_en": f.reason_en,
+                        "reason_id": f.reason_id,
+                    }
+                    for f in flags
+                ]
+            ),
+        },
+    ).first()
     if row is None:
         return None
-    visit = Visit(**values, id=row.id, planned_visit_id=row.planned_visit_id,
-                  check_in_position=geo.to_geography(lat, lon) if lat is not None else None,
-                  check_out_at=None, check_out_position=None, check_out_accuracy_m=None,
-                  check_out_mock=None, check_out_hash=None, dwell_seconds=None,
-                  dwell_source=None)
+    visit = Visit(
+        **values,
+        id=row.id,
+        planned_visit_id=row.planned_visit_id,
+        check_in_position=geo.to_geography(lat, lon) if lat is not None else None,
+        check_out_at=None,
+        check_out_position=None,
+        check_out_accuracy_m=None,
+        check_out_mock=None,
+        check_out_hash=None,
+        dwell_seconds=None,
+        dwell_source=None,
+    )
     # The row is what was just written: make it a persistent object without reading it back.
     make_transient_to_detached(visit)
     session.add(visit)
-    flag_rows = sorted((VisitFlag(visit_id=visit.id, rep_id=visit.rep_id, code=f.code,
-                                  numbers=f.numbers, reason_en=f.reason_en,
-                                  reason_id=f.reason_id) for f in flags),
-                       key=lambda flag: flag.code)
+    flag_rows = sorted(
+        (
+            VisitFlag(
+                visit_id=visit.id,
+                rep_id=visit.rep_id,
+                code=f.code,
+                numbers=f.numbers,
+                reason_en=f.reason_en,
+                reason_id=f.reason_id,
+            )
+            for f in flags
+        ),
+        key=lambda flag: flag.code,
+    )
     for flag in flag_rows:
         make_transient_to_detached(flag)
         session.add(flag)
     return visit, flag_rows
 
 
-def filter_visits(stmt: Select, *, rep_id: int | None, customer_id: int | None,
-                  date_from: date | None, date_to: date | None) -> Select:
+def filter_visits(
+    stmt: Select,
+    *,
+    rep_id: int | None,
+    customer_id: int | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> Select:
     if rep_id is not None:
         stmt = stmt.where(Visit.rep_id == rep_id)
     if customer_id is not None:
@@ -129,16 +173,23 @@ def filter_visits(stmt: Select, *, rep_id: int | None, customer_id: int | None,
 
 
 def day_visits(session: Session, rep_id: int, day: date) -> list[Visit]:
-    return list(session.scalars(
-        select(Visit).where(Visit.rep_id == rep_id, Visit.local_day == day)
-        .order_by(Visit.check_in_at, Visit.id)))
+    return list(
+        session.scalars(
+            select(Visit)
+            .where(Visit.rep_id == rep_id, Visit.local_day == day)
+            .order_by(Visit.check_in_at, Visit.id)
+        )
+    )
 
 
 def flags_for(session: Session, visit_ids: list[int]) -> dict[int, list[VisitFlag]]:
     result: dict[int, list[VisitFlag]] = {i: [] for i in visit_ids}
     if visit_ids:
-        rows = session.scalars(select(VisitFlag).where(VisitFlag.visit_id.in_(visit_ids))
-                               .order_by(VisitFlag.visit_id, VisitFlag.code))
+        rows = session.scalars(
+            select(VisitFlag)
+            .where(VisitFlag.visit_id.in_(visit_ids))
+            .order_by(VisitFlag.visit_id, VisitFlag.code)
+        )
         for row in rows:
             result[row.visit_id].append(row)
     return result
@@ -146,9 +197,18 @@ def flags_for(session: Session, visit_ids: list[int]) -> dict[int, list[VisitFla
 
 def replace_flags(session: Session, visit: Visit, codes: set[str], flags: list[Flag]) -> None:
     """Replace this visit's flags among `codes` by `flags` (recomputing is idempotent)."""
-    session.execute(delete(VisitFlag).where(VisitFlag.visit_id == visit.id,
-                                            VisitFlag.code.in_(codes)))
-    session.add_all(VisitFlag(visit_id=visit.id, rep_id=visit.rep_id, code=f.code,
-                              numbers=f.numbers, reason_en=f.reason_en, reason_id=f.reason_id)
-                    for f in flags)
+    session.execute(
+        delete(VisitFlag).where(VisitFlag.visit_id == visit.id, VisitFlag.code.in_(codes))
+    )
+    session.add_all(
+        VisitFlag(
+            visit_id=visit.id,
+            rep_id=visit.rep_id,
+            code=f.code,
+            numbers=f.numbers,
+            reason_en=f.reason_en,
+            reason_id=f.reason_id,
+        )
+        for f in flags
+    )
     session.flush()

@@ -55,15 +55,17 @@ class CheckIn:
 def _check_time(settings: CompanySettings, at: datetime, now: datetime) -> None:
     if at > now + timedelta(hours=settings.future_tolerance_hours):
         raise InvalidInput(
-            f"at {at.isoformat()} is more than {settings.future_tolerance_hours:g} h in the "
-            "future", hint="check the device clock and timezone")
+            f"at {at.isoformat()} is more than {settings.future_tolerance_hours:g} h in the future",
+            hint="check the device clock and timezone",
+        )
 
 
 def _require_rep(principal: Principal) -> None:
     principal.require("visits:write")
     if not principal.is_rep:
-        raise Forbidden("only reps check in and out of visits",
-                        hint="log in with the rep's own account")
+        raise Forbidden(
+            "only reps check in and out of visits", hint="log in with the rep's own account"
+        )
 
 
 def check_in(
@@ -83,10 +85,10 @@ def check_in_with_flags(
     now = now or datetime.now(UTC)
     # sent_at differs on every retry by design, so it is not part of the identity.
     fingerprint = idempotency.fingerprint(
-        idempotency.content_of(data, exclude=frozenset({"sent_at"})))
+        idempotency.content_of(data, exclude=frozenset({"sent_at"}))
+    )
     try:
-        settings, customer, values, flags = _new_visit(session, principal, data, fingerprint,
-                                                       now)
+        settings, customer, values, flags = _new_visit(session, principal, data, fingerprint, now)
     except DomainError:
         # A replay is answered with the stored visit (or 409) even if the request would no
         # longer be accepted as new (customer moved out of the territory, settings changed).
@@ -101,8 +103,10 @@ def check_in_with_flags(
         # stored it first (the INSERT waited for it to commit).
         existing = repository.find_by_client_id(session, principal.id, data.client_id)
         if existing is None:
-            raise Conflict(f"check-in {data.client_id} is being stored by another request",
-                           hint="retry with the same body")
+            raise Conflict(
+                f"check-in {data.client_id} is being stored by another request",
+                hint="retry with the same body",
+            )
         return _replayed(existing, fingerprint), False, None
     visit, flag_rows = stored
     # The planned visit of this customer on this company day (if any) is now done; a
@@ -111,16 +115,25 @@ def check_in_with_flags(
     # fulfilled already) is replaced, never refused — an offline check-in must not be lost
     # over a stale plan.
     if data.planned_visit_id is not None and data.planned_visit_id != visit.planned_visit_id:
-        log.info("visit %s claimed planned visit %s, fulfilled %s instead", visit.id,
-                 data.planned_visit_id, visit.planned_visit_id)
-    if (customer.lat is None and pos.has_position and not pos.mock
-            and verification.can_capture_location(settings, pos.accuracy_m)):
+        log.info(
+            "visit %s claimed planned visit %s, fulfilled %s instead",
+            visit.id,
+            data.planned_visit_id,
+            visit.planned_visit_id,
+        )
+    if (
+        customer.lat is None
+        and pos.has_position
+        and not pos.mock
+        and verification.can_capture_location(settings, pos.accuracy_m)
+    ):
         _capture_location(session, principal, customer.id, visit, pos)
     return visit, True, flag_rows
 
 
-def _new_visit(session: Session, principal: Principal, data: CheckIn, fingerprint: str,
-               now: datetime) -> tuple[CompanySettings, CustomerPoint, dict, list[Flag]]:
+def _new_visit(
+    session: Session, principal: Principal, data: CheckIn, fingerprint: str, now: datetime
+) -> tuple[CompanySettings, CustomerPoint, dict, list[Flag]]:
     """Validate a new check-in: the settings, the customer, the visit's column values and
     its check-in flags (the trust score is among the values)."""
     settings = company_service.get_settings(session)
@@ -132,22 +145,42 @@ def _new_visit(session: Session, principal: Principal, data: CheckIn, fingerprin
     if customer is None:
         raise NotFound(f"customer {data.customer_id} does not exist or is not in your territory")
 
-    distance = (geo.distance_m(lat1=pos.lat, lon1=pos.lon, lat2=customer.lat,
-                               lon2=customer.lon)
-                if pos.has_position and customer.lat is not None else None)
-    result = verification.verify(settings, mock=pos.mock, has_position=pos.has_position,
-                                 distance_m=distance, accuracy_m=pos.accuracy_m,
-                                 customer_radius_m=customer.verify_radius_m)
-    flags = _check_in_flags(settings, mock=pos.mock, status=result.status,
-                            distance_m=result.distance_m, radius_m=result.radius_m,
-                            received_at=now, sent_at=data.sent_at)
+    distance = (
+        geo.distance_m(lat1=pos.lat, lon1=pos.lon, lat2=customer.lat, lon2=customer.lon)
+        if pos.has_position and customer.lat is not None
+        else None
+    )
+    result = verification.verify(
+        settings,
+        mock=pos.mock,
+        has_position=pos.has_position,
+        distance_m=distance,
+        accuracy_m=pos.accuracy_m,
+        customer_radius_m=customer.verify_radius_m,
+    )
+    flags = _check_in_flags(
+        settings,
+        mock=pos.mock,
+        status=result.status,
+        distance_m=result.distance_m,
+        radius_m=result.radius_m,
+        received_at=now,
+        sent_at=data.sent_at,
+    )
     values = dict(
-        rep_id=principal.id, client_id=data.client_id, request_hash=fingerprint,
-        customer_id=customer.id, device_id=data.device_id, check_in_at=pos.at,
-        sent_at=data.sent_at, received_at=now,
+        rep_id=principal.id,
+        client_id=data.client_id,
+        request_hash=fingerprint,
+        customer_id=customer.id,
+        device_id=data.device_id,
+        check_in_at=pos.at,
+        sent_at=data.sent_at,
+        received_at=now,
         check_in_accuracy_m=verification.known_accuracy(pos.accuracy_m),
-        check_in_mock=pos.mock, verification_status=result.status,
-        distance_to_customer_m=result.distance_m, radius_m=result.radius_m,
+        check_in_mock=pos.mock,
+        verification_status=result.status,
+        distance_to_customer_m=result.distance_m,
+        radius_m=result.radius_m,
         local_day=pos.at.astimezone(settings.tz).date(),
         # Scored at once from what check-in sees; analytics lowers it when the day reveals
         # more.
@@ -157,14 +190,24 @@ def _new_visit(session: Session, principal: Principal, data: CheckIn, fingerprin
 
 
 def _replayed(existing: Visit, fingerprint: str) -> Visit:
-    return idempotency.replayed(existing, stored_hash=existing.request_hash,
-                                new_hash=fingerprint, client_id=existing.client_id,
-                                what="check-in")
+    return idempotency.replayed(
+        existing,
+        stored_hash=existing.request_hash,
+        new_hash=fingerprint,
+        client_id=existing.client_id,
+        what="check-in",
+    )
 
 
 def _check_in_flags(
-    settings: CompanySettings, *, mock: bool, status: str, distance_m: float | None,
-    radius_m: float | None, received_at: datetime, sent_at: datetime | None,
+    settings: CompanySettings,
+    *,
+    mock: bool,
+    status: str,
+    distance_m: float | None,
+    radius_m: float | None,
+    received_at: datetime,
+    sent_at: datetime | None,
 ) -> list[Flag]:
     flags = []
     if mock:
@@ -174,25 +217,40 @@ def _check_in_flags(
     if sent_at is not None:
         skew = abs((received_at - sent_at).total_seconds()) / 60
         if skew > settings.clock_skew_minutes:
-            flags.append(make_flag("clock_skew", skew_minutes=round(skew, 1),
-                                   limit_minutes=settings.clock_skew_minutes))
+            flags.append(
+                make_flag(
+                    "clock_skew",
+                    skew_minutes=round(skew, 1),
+                    limit_minutes=settings.clock_skew_minutes,
+                )
+            )
     return flags
 
 
-def _capture_location(session: Session, principal: Principal, customer_id: int,
-                      visit: Visit, pos: Position) -> None:
+def _capture_location(
+    session: Session, principal: Principal, customer_id: int, visit: Visit, pos: Position
+) -> None:
     """A customer without a location gets the first accurate check-in's position."""
-    if not customer_repository.capture_location(session, customer_id,
-                                                geo.to_geography(pos.lat, pos.lon)):
+    if not customer_repository.capture_location(
+        session, customer_id, geo.to_geography(pos.lat, pos.lon)
+    ):
         return
-    audit_service.record(session, actor=principal.actor, entity="customer",
-                         entity_id=customer_id, action="capture_location",
-                         new={"lat": pos.lat, "lon": pos.lon, "accuracy_m": pos.accuracy_m,
-                              "visit_id": visit.id})
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="customer",
+        entity_id=customer_id,
+        action="capture_location",
+        new={"lat": pos.lat, "lon": pos.lon, "accuracy_m": pos.accuracy_m, "visit_id": visit.id},
+    )
 
 
 def check_out(
-    session: Session, *, principal: Principal, visit_id: int, position: Position,
+    session: Session,
+    *,
+    principal: Principal,
+    visit_id: int,
+    position: Position,
     now: datetime | None = None,
 ) -> tuple[Visit, bool]:
     _require_rep(principal)
@@ -201,15 +259,18 @@ def check_out(
     fingerprint = idempotency.fingerprint(idempotency.content_of(position))
     if visit.check_out_hash is not None:
         if visit.check_out_hash != fingerprint:
-            raise Conflict(f"visit {visit_id} is already checked out with different data",
-                           hint="a check-out can be retried with the same body only")
+            raise Conflict(
+                f"visit {visit_id} is already checked out with different data",
+                hint="a check-out can be retried with the same body only",
+            )
         return visit, False
     settings = company_service.get_settings(session)
     _check_time(settings, position.at, now)
     if position.at < visit.check_in_at:
         raise InvalidInput(
             f"check-out at {position.at.isoformat()} is before the check-in at "
-            f"{visit.check_in_at.isoformat()}")
+            f"{visit.check_in_at.isoformat()}"
+        )
     if position.has_position:
         geo.check_lat_lon(position.lat, position.lon)
         visit.check_out_position = geo.to_geography(position.lat, position.lon)
@@ -220,8 +281,9 @@ def check_out(
     visit.dwell_seconds = int((position.at - visit.check_in_at).total_seconds())
     visit.dwell_source = DwellSource.check_out
     session.flush()
-    mark_days_dirty(session, rep_id=visit.rep_id, instants=[visit.check_in_at],
-                    timezone=settings.tz)
+    mark_days_dirty(
+        session, rep_id=visit.rep_id, instants=[visit.check_in_at], timezone=settings.tz
+    )
     return visit, True
 
 
@@ -233,10 +295,23 @@ def get_visit(session: Session, *, principal: Principal, visit_id: int) -> Visit
     return visit
 
 
-def list_visits(session: Session, *, principal: Principal, rep_id=None, customer_id=None,
-                date_from=None, date_to=None, limit: int = 50, offset: int = 0) -> Page[Visit]:
+def list_visits(
+    session: Session,
+    *,
+    principal: Principal,
+    rep_id=None,
+    customer_id=None,
+    date_from=None,
+    date_to=None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[Visit]:
     principal.require("visits:read")
-    stmt = repository.filter_visits(repository.visible_visits(principal), rep_id=rep_id,
-                                    customer_id=customer_id, date_from=date_from,
-                                    date_to=date_to)
+    stmt = repository.filter_visits(
+        repository.visible_visits(principal),
+        rep_id=rep_id,
+        customer_id=customer_id,
+        date_from=date_from,
+        date_to=date_to,
+    )
     return paginate(session, stmt, limit=limit, offset=offset)

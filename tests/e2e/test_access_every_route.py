@@ -29,11 +29,16 @@ from sfa.tracking import service as tracking_service
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn, Position
 
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/v1/auth/token"),
-          ("POST", "/v1/auth/refresh"),
-          # Tracker apps authenticate with their registered device id, not a user or key
-          # (tests/e2e/test_pings_api.py: an unknown device is refused with 401).
-          ("GET", "/v1/osmand"), ("POST", "/v1/osmand")}
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("POST", "/v1/auth/token"),
+    ("POST", "/v1/auth/refresh"),
+    # Tracker apps authenticate with their registered device id, not a user or key
+    # (tests/e2e/test_pings_api.py: an unknown device is refused with 401).
+    ("GET", "/v1/osmand"),
+    ("POST", "/v1/osmand"),
+}
 # Strings that appear only in team B's objects; a page containing one leaks.
 FOREIGN_MARKERS = ("rep.b", "manager.b", "Team B", "B001", "BD01")
 
@@ -52,9 +57,11 @@ class Case:
     rep_own_ok: bool = False
 
 
-GPX = (b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
-       b'<trkpt lat="-6.3" lon="106.9"><time>2026-11-16T02:00:00Z</time></trkpt>'
-       b'</trkseg></trk></gpx>')
+GPX = (
+    b'<gpx xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+    b'<trkpt lat="-6.3" lon="106.9"><time>2026-11-16T02:00:00Z</time></trkpt>'
+    b"</trkseg></trk></gpx>"
+)
 
 CASES = {
     ("GET", "/healthz"): Case(),
@@ -66,9 +73,15 @@ CASES = {
     ("POST", "/v1/api-keys"): Case(body={"name": "k", "scopes": ["customers:read"]}),
     ("DELETE", "/v1/api-keys/{key_id}"): Case(),
     ("GET", "/v1/users"): Case(is_list=True),
-    ("POST", "/v1/users"): Case(body={"username": "intruder", "full_name": "I",
-                                      "password": "password123", "role": "rep",
-                                      "team_id": "{team_b}"}),
+    ("POST", "/v1/users"): Case(
+        body={
+            "username": "intruder",
+            "full_name": "I",
+            "password": "password123",
+            "role": "rep",
+            "team_id": "{team_b}",
+        }
+    ),
     ("GET", "/v1/users/{user_id}"): Case(),
     ("PATCH", "/v1/users/{user_id}"): Case(body={"full_name": "Hacked"}),
     ("DELETE", "/v1/users/{user_id}"): Case(),
@@ -78,8 +91,7 @@ CASES = {
     ("PATCH", "/v1/teams/{team_id}"): Case(body={"name": "Renamed"}),
     ("DELETE", "/v1/teams/{team_id}"): Case(),
     ("GET", "/v1/customers"): Case(is_list=True, readonly_key_ok=True),
-    ("POST", "/v1/customers"): Case(body={"code": "NEW1", "name": "New",
-                                          "team_id": "{team_b}"}),
+    ("POST", "/v1/customers"): Case(body={"code": "NEW1", "name": "New", "team_id": "{team_b}"}),
     ("GET", "/v1/customers/{customer_id}"): Case(readonly_key_ok=True),
     ("PATCH", "/v1/customers/{customer_id}"): Case(body={"name": "Hacked"}),
     ("DELETE", "/v1/customers/{customer_id}"): Case(),
@@ -88,16 +100,24 @@ CASES = {
     ("GET", "/v1/audit"): Case(),
     ("GET", "/v1/osmand"): Case(),
     ("POST", "/v1/osmand"): Case(),
-    ("POST", "/v1/visits/check-in"): Case(body={
-        "client_id": "6f1c1c1e-0000-4000-8000-000000000001", "customer_id": "{customer_id}",
-        "at": "2026-11-16T09:00:00+07:00", "lat": -6.3, "lon": 106.9}),
-    ("POST", "/v1/visits/{visit_id}/check-out"): Case(body={
-        "at": "2026-11-16T09:30:00+07:00", "lat": -6.3, "lon": 106.9}, reached_by="rep_b"),
+    ("POST", "/v1/visits/check-in"): Case(
+        body={
+            "client_id": "6f1c1c1e-0000-4000-8000-000000000001",
+            "customer_id": "{customer_id}",
+            "at": "2026-11-16T09:00:00+07:00",
+            "lat": -6.3,
+            "lon": 106.9,
+        }
+    ),
+    ("POST", "/v1/visits/{visit_id}/check-out"): Case(
+        body={"at": "2026-11-16T09:30:00+07:00", "lat": -6.3, "lon": 106.9}, reached_by="rep_b"
+    ),
     ("GET", "/v1/visits"): Case(is_list=True),
     ("GET", "/v1/visits/{visit_id}"): Case(),
     ("GET", "/v1/customers/{customer_id}/location-proposals"): Case(readonly_key_ok=True),
     ("POST", "/v1/customers/{customer_id}/location-proposals"): Case(
-        body={"lat": -6.31, "lon": 106.91}),
+        body={"lat": -6.31, "lon": 106.91}
+    ),
     ("POST", "/v1/customers/{customer_id}/location-proposals/{proposal_id}/approve"): Case(),
     ("POST", "/v1/customers/{customer_id}/location-proposals/{proposal_id}/reject"): Case(),
     ("POST", "/v1/pings"): Case(body=[], rep_own_ok=True),
@@ -115,32 +135,45 @@ CASES = {
     ("GET", "/v1/reports/team-days"): Case(is_list=True),
     # A manager computes for the reps of their own teams only: no foreign object to aim at.
     ("POST", "/v1/analytics/recompute"): Case(
-        body={"date_from": "2026-11-16", "date_to": "2026-11-22"}, is_list=True),
+        body={"date_from": "2026-11-16", "date_to": "2026-11-22"}, is_list=True
+    ),
     ("POST", "/v1/weekly-anomalies/compute"): Case(body={"week": "2026-W47"}, is_list=True),
     # Plans: managers plan for their teams' reps; reps only read their own.
     ("GET", "/v1/journey-plans"): Case(is_list=True),
-    ("POST", "/v1/journey-plans"): Case(body={
-        "rep_id": "{rep_id}", "customer_id": "{customer_id}", "weekday": 2,
-        "anchor_week": "2026-11-16", "valid_from": "2026-11-16"}),
+    ("POST", "/v1/journey-plans"): Case(
+        body={
+            "rep_id": "{rep_id}",
+            "customer_id": "{customer_id}",
+            "weekday": 2,
+            "anchor_week": "2026-11-16",
+            "valid_from": "2026-11-16",
+        }
+    ),
     ("GET", "/v1/journey-plans/{plan_id}"): Case(),
     ("PATCH", "/v1/journey-plans/{plan_id}"): Case(body={"weekday": 3}),
     ("DELETE", "/v1/journey-plans/{plan_id}"): Case(),
     ("GET", "/v1/planned-visits"): Case(is_list=True),
-    ("POST", "/v1/planned-visits"): Case(body={
-        "rep_id": "{rep_id}", "customer_id": "{customer_id}", "day": "{later_day}"}),
+    ("POST", "/v1/planned-visits"): Case(
+        body={"rep_id": "{rep_id}", "customer_id": "{customer_id}", "day": "{later_day}"}
+    ),
     ("DELETE", "/v1/planned-visits/{planned_visit_id}"): Case(),
     # A manager expands the plans of their own teams' reps only: no foreign object to aim at.
     ("POST", "/v1/planned-visits/expand"): Case(
-        body={"date_from": "2026-11-16", "date_to": "2026-11-29"}, is_list=True),
+        body={"date_from": "2026-11-16", "date_to": "2026-11-29"}, is_list=True
+    ),
     ("GET", "/v1/reps/{rep_id}/visit-rate"): Case(),
     # Catalog: company-wide, no team's object in it; pages/products must not leak team B.
     ("GET", "/v1/products"): Case(is_list=True),
     ("GET", "/v1/products/{product_id}"): Case(is_list=True),
     ("GET", "/v1/customers/{customer_id}/prices"): Case(),
     # Orders: {order_id} is rep B's submitted order waiting for manager B (tier single).
-    ("POST", "/v1/orders"): Case(body={
-        "client_id": "6f1c1c1e-0000-4000-8000-000000000002", "customer_id": "{customer_id}",
-        "lines": [{"product_id": "{product_id}", "quantity": 1}]}),
+    ("POST", "/v1/orders"): Case(
+        body={
+            "client_id": "6f1c1c1e-0000-4000-8000-000000000002",
+            "customer_id": "{customer_id}",
+            "lines": [{"product_id": "{product_id}", "quantity": 1}],
+        }
+    ),
     ("GET", "/v1/orders"): Case(is_list=True),
     ("GET", "/v1/orders/{order_id}"): Case(),
     # Submitting a submitted order again answers it unchanged (retries are safe).
@@ -170,13 +203,25 @@ CASES = {
     ("GET", "/v1/notification-rules"): Case(),
     ("PATCH", "/v1/notification-rules/{rule}"): Case(body={"enabled": False}),
     # A manager announces to the teams they lead only.
-    ("POST", "/v1/announcements"): Case(body={
-        "kind": "promotion", "title": "t", "body": "b",
-        "effective_at": "2026-12-01T09:00:00+07:00", "team_ids": ["{team_b}"]}),
+    ("POST", "/v1/announcements"): Case(
+        body={
+            "kind": "promotion",
+            "title": "t",
+            "body": "b",
+            "effective_at": "2026-12-01T09:00:00+07:00",
+            "team_ids": ["{team_b}"],
+        }
+    ),
     # Targets: set by managers for their teams' reps; {target_id} is rep B's.
-    ("POST", "/v1/targets"): Case(body={
-        "rep_id": "{rep_id}", "period_start": "2026-12-01", "period_end": "2026-12-31",
-        "visits_target": 1, "sales_target": "1"}),
+    ("POST", "/v1/targets"): Case(
+        body={
+            "rep_id": "{rep_id}",
+            "period_start": "2026-12-01",
+            "period_end": "2026-12-31",
+            "visits_target": 1,
+            "sales_target": "1",
+        }
+    ),
     ("GET", "/v1/targets"): Case(is_list=True),
     ("GET", "/v1/targets/{target_id}/progress"): Case(),
     ("GET", "/v1/me/targets"): Case(is_list=True),
@@ -202,57 +247,118 @@ def _ids(world, db) -> dict:
     admin = auth_service.principal_for_user(db, world.admin)
     rep_b = auth_service.principal_for_user(db, world.rep_b)
     key, _ = auth_service.create_api_key(db, actor=admin, name="erp", scopes=["customers:read"])
-    visit, _ = visit_service.check_in(db, principal=rep_b, data=CheckIn(
-        client_id=uuid.uuid4(), customer_id=world.customer_b.id,
-        position=Position(at=datetime(2026, 11, 16, 2, tzinfo=UTC), lat=-6.3, lon=106.9)))
-    proposal = locations.propose(db, principal=rep_b, customer_id=world.customer_b.id,
-                                 lat=-6.3002, lon=106.9002, accuracy_m=5, note=None,
-                                 visit_id=None)
-    device = tracking_service.register_device(db, principal=admin, device_id="rep-b-phone",
-                                              rep_id=world.rep_b.id, label=None)
-    plan = plan_service.create_plan(db, principal=admin, data={
-        "rep_id": world.rep_b.id, "customer_id": world.customer_b.id, "weekday": 1,
-        "anchor_week": date(2026, 11, 16), "valid_from": date(2026, 11, 16)})
+    visit, _ = visit_service.check_in(
+        db,
+        principal=rep_b,
+        data=CheckIn(
+            client_id=uuid.uuid4(),
+            customer_id=world.customer_b.id,
+            position=Position(at=datetime(2026, 11, 16, 2, tzinfo=UTC), lat=-6.3, lon=106.9),
+        ),
+    )
+    proposal = locations.propose(
+        db,
+        principal=rep_b,
+        customer_id=world.customer_b.id,
+        lat=-6.3002,
+        lon=106.9002,
+        accuracy_m=5,
+        note=None,
+        visit_id=None,
+    )
+    device = tracking_service.register_device(
+        db, principal=admin, device_id="rep-b-phone", rep_id=world.rep_b.id, label=None
+    )
+    plan = plan_service.create_plan(
+        db,
+        principal=admin,
+        data={
+            "rep_id": world.rep_b.id,
+            "customer_id": world.customer_b.id,
+            "weekday": 1,
+            "anchor_week": date(2026, 11, 16),
+            "valid_from": date(2026, 11, 16),
+        },
+    )
     tomorrow = plan_service.company_today(db) + timedelta(days=1)
-    planned = plan_service.create_planned_visit(db, principal=admin, rep_id=world.rep_b.id,
-                                                customer_id=world.distributor_b.id,
-                                                day=tomorrow)
-    product = Product(external_id="erp-p1", code="P1", name="Produk", unit="pcs",
-                      list_price=Decimal("25000"), currency="IDR")
+    planned = plan_service.create_planned_visit(
+        db, principal=admin, rep_id=world.rep_b.id, customer_id=world.distributor_b.id, day=tomorrow
+    )
+    product = Product(
+        external_id="erp-p1",
+        code="P1",
+        name="Produk",
+        unit="pcs",
+        list_price=Decimal("25000"),
+        currency="IDR",
+    )
     db.add(product)
     db.flush()
-    order, _ = order_service.create_order(db, principal=rep_b, data=NewOrder(
-        client_id=uuid.uuid4(), customer_id=world.customer_b.id,
-        lines=(LineIn(product.id, Decimal(1), Decimal(10)),)))
+    order, _ = order_service.create_order(
+        db,
+        principal=rep_b,
+        data=NewOrder(
+            client_id=uuid.uuid4(),
+            customer_id=world.customer_b.id,
+            lines=(LineIn(product.id, Decimal(1), Decimal(10)),),
+        ),
+    )
     notification = outbox.enqueue(
-        db, settings=company_service.get_settings(db), rule="order_placed",
-        channel=Channel.in_app, template="order_placed_rep",
-        dedupe_key="access-test:rep_b:in_app", language="en",
+        db,
+        settings=company_service.get_settings(db),
+        rule="order_placed",
+        channel=Channel.in_app,
+        template="order_placed_rep",
+        dedupe_key="access-test:rep_b:in_app",
+        language="en",
         payload={"order_ref": f"#{order.id}", "customer_name": "x", "distributor_name": "y"},
-        due_at=datetime.now(UTC), recipient_user_id=world.rep_b.id, entity="order",
-        entity_id=order.id)
+        due_at=datetime.now(UTC),
+        recipient_user_id=world.rep_b.id,
+        entity="order",
+        entity_id=order.id,
+    )
     notification.state, notification.sent_at = NotificationState.sent, datetime.now(UTC)
     target = target_service.create_target(
-        db, principal=admin, rep_id=world.rep_b.id, period_start=date(2026, 11, 16),
-        period_end=date(2026, 11, 22), visits_target=5, sales_target=Decimal(100))
+        db,
+        principal=admin,
+        rep_id=world.rep_b.id,
+        period_start=date(2026, 11, 16),
+        period_end=date(2026, 11, 22),
+        visits_target=5,
+        sales_target=Decimal(100),
+    )
     db.commit()
-    return {"product_id": product.id, "order_id": order.id,
-            "notification_id": notification.id, "target_id": target.id,
-            "rule": "order_placed",
-            "user_id": world.rep_b.id, "team_id": world.team_b.id,
-            "customer_id": world.customer_b.id, "key_id": key.id, "rep_id": world.rep_b.id,
-            "team_b": world.team_b.id, "manager_b": world.manager_b.id, "visit_id": visit.id,
-            "proposal_id": proposal.id, "device_id": device.id, "day": "2026-11-16",
-            "plan_id": plan.id, "planned_visit_id": planned.id,
-            "later_day": (tomorrow + timedelta(days=1)).isoformat()}
+    return {
+        "product_id": product.id,
+        "order_id": order.id,
+        "notification_id": notification.id,
+        "target_id": target.id,
+        "rule": "order_placed",
+        "user_id": world.rep_b.id,
+        "team_id": world.team_b.id,
+        "customer_id": world.customer_b.id,
+        "key_id": key.id,
+        "rep_id": world.rep_b.id,
+        "team_b": world.team_b.id,
+        "manager_b": world.manager_b.id,
+        "visit_id": visit.id,
+        "proposal_id": proposal.id,
+        "device_id": device.id,
+        "day": "2026-11-16",
+        "plan_id": plan.id,
+        "planned_visit_id": planned.id,
+        "later_day": (tomorrow + timedelta(days=1)).isoformat(),
+    }
 
 
 def _leaks(payload, world) -> list:
     """Team B's ids or names anywhere in a response body."""
-    foreign = {"rep_id": {world.rep_b.id, world.manager_b.id},
-               "user_id": {world.rep_b.id, world.manager_b.id},
-               "team_id": {world.team_b.id},
-               "customer_id": {world.customer_b.id, world.distributor_b.id}}
+    foreign = {
+        "rep_id": {world.rep_b.id, world.manager_b.id},
+        "user_id": {world.rep_b.id, world.manager_b.id},
+        "team_id": {world.team_b.id},
+        "customer_id": {world.customer_b.id, world.distributor_b.id},
+    }
     found = []
 
     def walk(node):
@@ -294,8 +400,9 @@ def _call(client, method, path, case, ids, headers):
 
 def _readonly_key_headers(db, world) -> dict[str, str]:
     admin = auth_service.principal_for_user(db, world.admin)
-    _, plaintext = auth_service.create_api_key(db, actor=admin, name="ro",
-                                               scopes=["customers:read"])
+    _, plaintext = auth_service.create_api_key(
+        db, actor=admin, name="ro", scopes=["customers:read"]
+    )
     db.commit()
     return {"X-API-Key": plaintext}
 
@@ -335,8 +442,9 @@ def test_foreign_objects_are_out_of_reach(client, world, db, who, method, path):
 
 
 # Routes that name an object in their path ({day} alone names none).
-@pytest.mark.parametrize(("method", "path"),
-                         [r for r in ROUTES if "{" in r[1].replace("{day}", "")])
+@pytest.mark.parametrize(
+    ("method", "path"), [r for r in ROUTES if "{" in r[1].replace("{day}", "")]
+)
 def test_owner_or_admin_reaches_the_same_objects(client, world, db, method, path):
     """Proves the ids used above exist: the refusals are about visibility, not typos."""
     ids = _ids(world, db)

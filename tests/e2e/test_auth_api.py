@@ -27,8 +27,10 @@ def test_refresh_token_gives_new_pair_but_is_no_access_token(client, world):
     refreshed = client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200
     new_access = refreshed.json()["access_token"]
-    assert client.get("/v1/me", headers={"Authorization": f"Bearer {new_access}"}).json()[
-        "username"] == "rep.a"
+    assert (
+        client.get("/v1/me", headers={"Authorization": f"Bearer {new_access}"}).json()["username"]
+        == "rep.a"
+    )
 
 
 def test_wrong_password_and_unknown_user_look_the_same(client, world):
@@ -60,14 +62,17 @@ def test_deactivated_user_cannot_log_in_or_use_old_token(client, world):
     # Used once first: the principal is cached now. The change below is never committed
     # (the test's transaction is rolled back), so no notification: the ORM event must do.
     assert client.get("/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 200
-    assert client.delete(f"/v1/users/{world.rep_a.id}",
-                         headers=world.headers("admin")).status_code == 200
+    assert (
+        client.delete(f"/v1/users/{world.rep_a.id}", headers=world.headers("admin")).status_code
+        == 200
+    )
     assert _login(client, "rep.a").status_code == 401
     assert client.get("/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
 
 
-FORGED = jwt.encode({"sub": "1", "typ": "access", "exp": 4102444800},
-                    "a-wrong-secret-of-enough-length-32b")
+FORGED = jwt.encode(
+    {"sub": "1", "typ": "access", "exp": 4102444800}, "a-wrong-secret-of-enough-length-32b"
+)
 
 
 @pytest.mark.parametrize("token", ["garbage", FORGED])
@@ -78,8 +83,11 @@ def test_forged_or_malformed_tokens_are_refused(client, world, token):
 
 
 def test_api_key_lifecycle(client, world, db):
-    created = client.post("/v1/api-keys", json={"name": "ERP", "scopes": ["customers:read"]},
-                          headers=world.headers("admin"))
+    created = client.post(
+        "/v1/api-keys",
+        json={"name": "ERP", "scopes": ["customers:read"]},
+        headers=world.headers("admin"),
+    )
     assert created.status_code == 201, created.text
     key = created.json()["key"]
     assert key.startswith("sfa_")
@@ -93,15 +101,22 @@ def test_api_key_lifecycle(client, world, db):
     headers = {"X-API-Key": key}
     assert client.get("/v1/customers", headers=headers).json()["total"] == 3
     assert client.get("/v1/users", headers=headers).status_code == 403  # not in scope
-    assert client.post("/v1/customers", json={"code": "K1", "name": "k"},
-                       headers=headers).status_code == 403
-    assert client.delete(f"/v1/api-keys/{created.json()['id']}",
-                         headers=world.headers("admin")).status_code == 200
+    assert (
+        client.post("/v1/customers", json={"code": "K1", "name": "k"}, headers=headers).status_code
+        == 403
+    )
+    assert (
+        client.delete(
+            f"/v1/api-keys/{created.json()['id']}", headers=world.headers("admin")
+        ).status_code
+        == 200
+    )
     assert client.get("/v1/customers", headers=headers).status_code == 401
 
 
 def test_api_key_with_unknown_scope_is_rejected(client, world):
-    response = client.post("/v1/api-keys", json={"name": "x", "scopes": ["everything"]},
-                           headers=world.headers("admin"))
+    response = client.post(
+        "/v1/api-keys", json={"name": "x", "scopes": ["everything"]}, headers=world.headers("admin")
+    )
     assert response.status_code == 422
     assert "everything" in response.json()["error"]["message"]

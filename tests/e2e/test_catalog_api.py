@@ -10,17 +10,39 @@ from sfa.catalog.models import CustomerPrice, Product
 @pytest.fixture
 def products(db, world):
     rows = {
-        "rice": Product(external_id="erp-1", code="BRS5", name="Beras 5 kg", unit="sak",
-                        list_price=Decimal("75000"), currency="IDR"),
-        "oil": Product(external_id="erp-2", code="MNY1", name="Minyak 1 L", unit="btl",
-                       list_price=Decimal("18500"), currency="IDR"),
-        "old": Product(external_id="erp-3", code="OLD1", name="Beras lama", unit="sak",
-                       list_price=Decimal("50000"), currency="IDR", active=False),
+        "rice": Product(
+            external_id="erp-1",
+            code="BRS5",
+            name="Beras 5 kg",
+            unit="sak",
+            list_price=Decimal("75000"),
+            currency="IDR",
+        ),
+        "oil": Product(
+            external_id="erp-2",
+            code="MNY1",
+            name="Minyak 1 L",
+            unit="btl",
+            list_price=Decimal("18500"),
+            currency="IDR",
+        ),
+        "old": Product(
+            external_id="erp-3",
+            code="OLD1",
+            name="Beras lama",
+            unit="sak",
+            list_price=Decimal("50000"),
+            currency="IDR",
+            active=False,
+        ),
     }
     db.add_all(rows.values())
     db.flush()
-    db.add(CustomerPrice(customer_id=world.customer_a.id, product_id=rows["rice"].id,
-                         price=Decimal("72000")))
+    db.add(
+        CustomerPrice(
+            customer_id=world.customer_a.id, product_id=rows["rice"].id, price=Decimal("72000")
+        )
+    )
     db.commit()
     return rows
 
@@ -38,8 +60,10 @@ def test_products_search_active_only_and_csv(client, world, products):
     response = client.get("/v1/products?format=csv", headers=headers)
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [(r["code"], r["list_price"]) for r in rows] == [("BRS5", "75000.00"),
-                                                             ("MNY1", "18500.00")]
+    assert [(r["code"], r["list_price"]) for r in rows] == [
+        ("BRS5", "75000.00"),
+        ("MNY1", "18500.00"),
+    ]
 
 
 def test_get_product(client, world, products):
@@ -51,29 +75,42 @@ def test_get_product(client, world, products):
 
 def test_customer_price_wins_over_list_price(client, world, products):
     ids = f"{products['rice'].id},{products['oil'].id}"
-    a = client.get(f"/v1/customers/{world.customer_a.id}/prices?product_ids={ids}",
-                   headers=world.headers("rep_a"))
+    a = client.get(
+        f"/v1/customers/{world.customer_a.id}/prices?product_ids={ids}",
+        headers=world.headers("rep_a"),
+    )
     assert a.status_code == 200, a.text
     assert [(i["code"], i["price"], i["source"], i["currency"]) for i in a.json()["items"]] == [
-        ("BRS5", "72000.00", "customer", "IDR"), ("MNY1", "18500.00", "list", "IDR")]
+        ("BRS5", "72000.00", "customer", "IDR"),
+        ("MNY1", "18500.00", "list", "IDR"),
+    ]
     # Customer B has no own price: list prices; the whole active catalog without product_ids.
-    b = client.get(f"/v1/customers/{world.customer_b.id}/prices",
-                   headers=world.headers("admin")).json()
+    b = client.get(
+        f"/v1/customers/{world.customer_b.id}/prices", headers=world.headers("admin")
+    ).json()
     assert [(i["code"], i["price"], i["source"]) for i in b["items"]] == [
-        ("BRS5", "75000.00", "list"), ("MNY1", "18500.00", "list")]
+        ("BRS5", "75000.00", "list"),
+        ("MNY1", "18500.00", "list"),
+    ]
 
 
 def test_prices_respect_customer_visibility_and_bad_ids(client, world, products):
-    foreign = client.get(f"/v1/customers/{world.customer_b.id}/prices",
-                         headers=world.headers("rep_a"))
+    foreign = client.get(
+        f"/v1/customers/{world.customer_b.id}/prices", headers=world.headers("rep_a")
+    )
     assert foreign.status_code == 404
-    bad = client.get(f"/v1/customers/{world.customer_a.id}/prices?product_ids=1,x",
-                     headers=world.headers("rep_a"))
+    bad = client.get(
+        f"/v1/customers/{world.customer_a.id}/prices?product_ids=1,x",
+        headers=world.headers("rep_a"),
+    )
     assert bad.status_code == 422 and "product_ids" in bad.json()["error"]["message"]
-    unknown = client.get(f"/v1/customers/{world.customer_a.id}/prices?product_ids=999999",
-                         headers=world.headers("rep_a"))
+    unknown = client.get(
+        f"/v1/customers/{world.customer_a.id}/prices?product_ids=999999",
+        headers=world.headers("rep_a"),
+    )
     assert unknown.status_code == 404 and unknown.json()["error"]["details"] == {
-        "product_ids": [999999]}
+        "product_ids": [999999]
+    }
 
 
 def test_catalog_needs_authentication(client, products):

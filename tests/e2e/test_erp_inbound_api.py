@@ -16,22 +16,30 @@ from sfa.orders.models import Order, OrderState
 @pytest.fixture
 def erp_key(db, world):
     admin = auth_service.principal_for_user(db, world.admin)
-    _, plaintext = auth_service.create_api_key(db, actor=admin, name="tryton",
-                                               scopes=["erp:write"])
+    _, plaintext = auth_service.create_api_key(db, actor=admin, name="tryton", scopes=["erp:write"])
     db.commit()
     return {"X-API-Key": plaintext}
 
 
 def product(external_id, price="25000.00", **extra):
-    return {"external_id": external_id, "code": f"P-{external_id}", "name": "Kopi 250g",
-            "unit": "u", "list_price": price, "currency": "IDR",
-            "taxes": [{"external_id": "1", "name": "PPN 11%", "type": "percentage",
-                       "rate": "0.11"}], **extra}
+    return {
+        "external_id": external_id,
+        "code": f"P-{external_id}",
+        "name": "Kopi 250g",
+        "unit": "u",
+        "list_price": price,
+        "currency": "IDR",
+        "taxes": [{"external_id": "1", "name": "PPN 11%", "type": "percentage", "rate": "0.11"}],
+        **extra,
+    }
 
 
 def test_products_are_upserted_by_external_id_and_bad_items_reported(client, db, erp_key):
-    body = [product("9001"), {"external_id": "9002", "name": "no unit"},
-            product("9003", price="-5")]
+    body = [
+        product("9001"),
+        {"external_id": "9002", "name": "no unit"},
+        product("9003", price="-5"),
+    ]
 
     response = client.post("/v1/erp/products", json=body, headers=erp_key)
 
@@ -41,8 +49,7 @@ def test_products_are_upserted_by_external_id_and_bad_items_reported(client, db,
     assert [r["index"] for r in out["rejected"]] == [1, 2]
     assert "unit" in out["rejected"][0]["reason"]
     # again, with a new price: one row, updated
-    again = client.post("/v1/erp/products", json=[product("9001", price="27500")],
-                        headers=erp_key)
+    again = client.post("/v1/erp/products", json=[product("9001", price="27500")], headers=erp_key)
     assert again.json() == {"upserted": 1, "rejected": []}
     rows = db.scalars(select(Product).where(Product.external_id == "9001")).all()
     assert len(rows) == 1 and rows[0].list_price == Decimal("27500")
@@ -52,11 +59,17 @@ def test_products_are_upserted_by_external_id_and_bad_items_reported(client, db,
 def test_customers_are_created_without_territory_or_updated(client, db, world, erp_key):
     world.customer_a.external_id = "501"
     db.commit()
-    body = [{"external_id": "501", "name": "Toko A Baru", "phone": "+62 21 1",
-             "street": "Jl. Merdeka 1", "city": "Jakarta"},
-            {"external_id": "777", "code": "C777", "name": "Toko Tujuh",
-             "email": "tujuh@example.com"},
-            {"external_id": "778", "name": ""}]
+    body = [
+        {
+            "external_id": "501",
+            "name": "Toko A Baru",
+            "phone": "+62 21 1",
+            "street": "Jl. Merdeka 1",
+            "city": "Jakarta",
+        },
+        {"external_id": "777", "code": "C777", "name": "Toko Tujuh", "email": "tujuh@example.com"},
+        {"external_id": "778", "name": ""},
+    ]
 
     out = client.post("/v1/erp/customers", json=body, headers=erp_key).json()
 
@@ -64,7 +77,10 @@ def test_customers_are_created_without_territory_or_updated(client, db, world, e
     db.expire_all()
     known = db.get(Customer, world.customer_a.id)
     assert (known.name, known.phone, known.address) == (
-        "Toko A Baru", "+62 21 1", "Jl. Merdeka 1, Jakarta")
+        "Toko A Baru",
+        "+62 21 1",
+        "Jl. Merdeka 1, Jakarta",
+    )
     assert known.team_id == world.team_a.id  # territory untouched
     new = db.scalar(select(Customer).where(Customer.external_id == "777"))
     assert new.code == "C777" and new.team_id is None and new.email == "tujuh@example.com"
@@ -74,33 +90,52 @@ def test_prices_need_a_known_customer_and_product(client, db, world, erp_key):
     world.customer_a.external_id = "601"
     db.commit()
     client.post("/v1/erp/products", json=[product("9101")], headers=erp_key)
-    body = [{"customer_external_id": "601", "product_external_id": "9101", "price": "24000"},
-            {"customer_external_id": "nope", "product_external_id": "9101", "price": "1"},
-            {"customer_external_id": "601", "product_external_id": "nope", "price": "1"}]
+    body = [
+        {"customer_external_id": "601", "product_external_id": "9101", "price": "24000"},
+        {"customer_external_id": "nope", "product_external_id": "9101", "price": "1"},
+        {"customer_external_id": "601", "product_external_id": "nope", "price": "1"},
+    ]
 
     out = client.post("/v1/erp/prices", json=body, headers=erp_key).json()
 
     assert out["upserted"] == 1
     assert [(r["index"], r["reason"].split(" external")[0]) for r in out["rejected"]] == [
-        (1, "unknown customer"), (2, "unknown product")]
-    price = db.scalar(select(CustomerPrice).where(
-        CustomerPrice.customer_id == world.customer_a.id))
+        (1, "unknown customer"),
+        (2, "unknown product"),
+    ]
+    price = db.scalar(select(CustomerPrice).where(CustomerPrice.customer_id == world.customer_a.id))
     assert price.price == Decimal("24000")
 
 
-def test_invoices_and_payments_move_the_order_to_invoiced_then_paid(
-        client, db, world, erp_key):
+def test_invoices_and_payments_move_the_order_to_invoiced_then_paid(client, db, world, erp_key):
     world.customer_a.external_id = "701"
-    order = Order(client_id=uuid.uuid4(), request_hash="h" * 64, rep_id=world.rep_a.id,
-                  customer_id=world.customer_a.id, state=OrderState.confirmed,
-                  currency="IDR", gross_amount=Decimal(100000), discount_amount=0,
-                  net_amount=Decimal(100000), discount_pct=0, erp_sale_id="55")
+    order = Order(
+        client_id=uuid.uuid4(),
+        request_hash="h" * 64,
+        rep_id=world.rep_a.id,
+        customer_id=world.customer_a.id,
+        state=OrderState.confirmed,
+        currency="IDR",
+        gross_amount=Decimal(100000),
+        discount_amount=0,
+        net_amount=Decimal(100000),
+        discount_pct=0,
+        erp_sale_id="55",
+    )
     db.add(order)
     db.commit()
-    invoice = {"external_id": "I-1", "number": "INV/1", "state": "posted",
-               "customer_external_id": "701", "sale_references": [f"SFA-{order.id}"],
-               "currency": "IDR", "invoice_date": "2026-11-20", "due_date": "2026-12-20",
-               "total_amount": "111000", "amount_to_pay": "111000"}
+    invoice = {
+        "external_id": "I-1",
+        "number": "INV/1",
+        "state": "posted",
+        "customer_external_id": "701",
+        "sale_references": [f"SFA-{order.id}"],
+        "currency": "IDR",
+        "invoice_date": "2026-11-20",
+        "due_date": "2026-12-20",
+        "total_amount": "111000",
+        "amount_to_pay": "111000",
+    }
 
     out = client.post("/v1/erp/invoices", json=[invoice], headers=erp_key).json()
 
@@ -110,9 +145,17 @@ def test_invoices_and_payments_move_the_order_to_invoiced_then_paid(
     stored = db.scalar(select(Invoice).where(Invoice.external_id == "I-1"))
     assert stored.order_id == order.id and stored.customer_id == world.customer_a.id
 
-    payments = [{"external_id": "P-1", "invoice_external_id": "I-1", "amount": "111000",
-                 "currency": "IDR", "date": "2026-11-25", "method": "Cash"},
-                {"external_id": "P-2", "invoice_external_id": "I-404", "amount": "5"}]
+    payments = [
+        {
+            "external_id": "P-1",
+            "invoice_external_id": "I-1",
+            "amount": "111000",
+            "currency": "IDR",
+            "date": "2026-11-25",
+            "method": "Cash",
+        },
+        {"external_id": "P-2", "invoice_external_id": "I-404", "amount": "5"},
+    ]
     out = client.post("/v1/erp/payments", json=payments, headers=erp_key).json()
     assert out["upserted"] == 1 and out["rejected"][0]["index"] == 1
     paid = dict(invoice, state="paid", amount_to_pay="0")
@@ -130,14 +173,16 @@ def test_batches_are_limited_and_need_the_erp_scope(client, world, erp_key):
     not_a_list = client.post("/v1/erp/products", json={"x": 1}, headers=erp_key)
     assert not_a_list.status_code == 422
     for who in ("rep_a", "manager_a"):
-        refused = client.post("/v1/erp/products", json=[product("1")],
-                              headers=world.headers(who))
+        refused = client.post("/v1/erp/products", json=[product("1")], headers=world.headers(who))
         assert refused.status_code == 403
 
 
 def test_sync_routes_are_for_admins(client, db, world, erp_key):
-    db.add(SyncRun(trigger="schedule", status="ok", counts={"push": {"due": 0}}, errors=[],
-                   duration_ms=12))
+    db.add(
+        SyncRun(
+            trigger="schedule", status="ok", counts={"push": {"due": 0}}, errors=[], duration_ms=12
+        )
+    )
     db.commit()
 
     page = client.get("/v1/sync/runs", headers=world.headers("admin")).json()

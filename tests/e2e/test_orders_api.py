@@ -13,17 +13,25 @@ from sfa.orders.models import ErpOutbox
 
 @pytest.fixture
 def product(db):
-    row = Product(external_id="erp-25k", code="K25", name="Kopi 25K", unit="pcs",
-                  list_price=Decimal("25000"), currency="IDR")
+    row = Product(
+        external_id="erp-25k",
+        code="K25",
+        name="Kopi 25K",
+        unit="pcs",
+        list_price=Decimal("25000"),
+        currency="IDR",
+    )
     db.add(row)
     db.commit()
     return row
 
 
 def body(world, product, discount=10, quantity=3, **extra):
-    return {"client_id": str(uuid.uuid4()), "customer_id": world.customer_a.id,
-            "lines": [{"product_id": product.id, "quantity": quantity,
-                       "discount_pct": discount}]} | extra
+    return {
+        "client_id": str(uuid.uuid4()),
+        "customer_id": world.customer_a.id,
+        "lines": [{"product_id": product.id, "quantity": quantity, "discount_pct": discount}],
+    } | extra
 
 
 def post(client, world, payload, who="rep_a"):
@@ -36,16 +44,28 @@ def test_order_amounts_replay_and_conflict(client, world, product):
     assert first.status_code == 201, first.text
     order = first.json()
     assert (order["gross_amount"], order["discount_amount"], order["net_amount"]) == (
-        "75000.00", "7500.00", "67500.00")
+        "75000.00",
+        "7500.00",
+        "67500.00",
+    )
     assert order["discount_pct"] == "10.000"
     assert (order["state"], order["approval_tier"], order["currency"]) == (
-        "submitted", "single", "IDR")
-    assert order["lines"] == [{"line_no": 1, "product_id": product.id, "quantity": "3.0000",
-                               "unit_price": "25000.00", "discount_pct": "10.000",
-                               "net_amount": "67500.00"}]
+        "submitted",
+        "single",
+        "IDR",
+    )
+    assert order["lines"] == [
+        {
+            "line_no": 1,
+            "product_id": product.id,
+            "quantity": "3.0000",
+            "unit_price": "25000.00",
+            "discount_pct": "10.000",
+            "net_amount": "67500.00",
+        }
+    ]
     [step] = order["approvals"]
-    assert (step["level"], step["approver_id"], step["state"]) == (
-        1, world.manager_a.id, "pending")
+    assert (step["level"], step["approver_id"], step["state"]) == (1, world.manager_a.id, "pending")
     replay = post(client, world, payload | {"sent_at": "2026-11-16T10:00:00+07:00"})
     assert replay.status_code == 200 and replay.json()["id"] == order["id"]
     changed = post(client, world, payload | {"note": "other"})
@@ -56,11 +76,14 @@ def test_client_cannot_set_prices_and_bad_lines_are_refused(client, world, produ
     priced = body(world, product)
     priced["lines"][0]["unit_price"] = 1
     assert post(client, world, priced).status_code == 422
-    for line in ({"product_id": product.id, "quantity": 0},
-                 {"product_id": product.id, "quantity": 1, "discount_pct": 101}):
+    for line in (
+        {"product_id": product.id, "quantity": 0},
+        {"product_id": product.id, "quantity": 1, "discount_pct": 101},
+    ):
         assert post(client, world, body(world, product) | {"lines": [line]}).status_code == 422
-    unknown = post(client, world, body(world, product) | {
-        "lines": [{"product_id": 999999, "quantity": 1}]})
+    unknown = post(
+        client, world, body(world, product) | {"lines": [{"product_id": 999999, "quantity": 1}]}
+    )
     assert unknown.status_code == 422
     assert "product 999999 does not exist" in unknown.json()["error"]["message"]
     foreign = post(client, world, body(world, product) | {"customer_id": world.customer_b.id})
@@ -76,20 +99,27 @@ def test_two_level_approval_over_http(client, world, product, db):
     assert client.post(f"{url}/approve", headers=world.headers("manager_b")).status_code == 404
     queue = client.get("/v1/approvals", headers=world.headers("manager_a")).json()
     assert [(i["order_id"], i["level"], i["discount_pct"]) for i in queue["items"]] == [
-        (order["id"], 1, "20.000")]
+        (order["id"], 1, "20.000")
+    ]
     assert client.get("/v1/approvals", headers=world.headers("manager_b")).json()["total"] == 0
-    step1 = client.post(f"{url}/approve", json={"note": "pelanggan lama"},
-                        headers=world.headers("manager_a"))
+    step1 = client.post(
+        f"{url}/approve", json={"note": "pelanggan lama"}, headers=world.headers("manager_a")
+    )
     assert step1.status_code == 200 and step1.json()["state"] == "submitted"
     assert client.post(f"{url}/approve", headers=world.headers("manager_a")).status_code == 403
     done = client.post(f"{url}/approve", headers=world.headers("admin")).json()
     assert done["state"] == "approved"
-    assert [(a["level"], a["state"]) for a in done["approvals"]] == [(1, "approved"),
-                                                                    (2, "approved")]
+    assert [(a["level"], a["state"]) for a in done["approvals"]] == [
+        (1, "approved"),
+        (2, "approved"),
+    ]
     rows = db.scalars(select(ErpOutbox).where(ErpOutbox.order_id == order["id"])).all()
     assert [r.state for r in rows] == ["pending"]
-    actions = db.scalars(select(AuditEntry.action).where(
-        AuditEntry.entity == "order", AuditEntry.entity_id == str(order["id"]))).all()
+    actions = db.scalars(
+        select(AuditEntry.action).where(
+            AuditEntry.entity == "order", AuditEntry.entity_id == str(order["id"])
+        )
+    ).all()
     assert actions.count("approve") == 2
     again = client.post(f"{url}/reject", headers=world.headers("admin"))
     assert again.status_code == 409
@@ -97,8 +127,11 @@ def test_two_level_approval_over_http(client, world, product, db):
 
 def test_rejection_over_http(client, world, product):
     order = post(client, world, body(world, product, discount=12)).json()
-    rejected = client.post(f"/v1/orders/{order['id']}/reject", json={"note": "terlalu besar"},
-                           headers=world.headers("manager_a"))
+    rejected = client.post(
+        f"/v1/orders/{order['id']}/reject",
+        json={"note": "terlalu besar"},
+        headers=world.headers("manager_a"),
+    )
     assert rejected.status_code == 200
     assert rejected.json()["state"] == "rejected"
     assert rejected.json()["approvals"][0]["note"] == "terlalu besar"
@@ -130,18 +163,23 @@ def test_visibility_filters_and_csv(client, world, product):
     other = post(client, world, body(world, product, discount=10), who="rep_a2").json()
     rep_view = client.get("/v1/orders", headers=world.headers("rep_a")).json()
     assert [o["id"] for o in rep_view["items"]] == [mine["id"]]
-    assert client.get(f"/v1/orders/{other['id']}", headers=world.headers("rep_a")).status_code \
-        == 404
+    assert (
+        client.get(f"/v1/orders/{other['id']}", headers=world.headers("rep_a")).status_code == 404
+    )
     manager = client.get("/v1/orders", headers=world.headers("manager_a")).json()
     assert {o["id"] for o in manager["items"]} == {mine["id"], other["id"]}
     assert client.get("/v1/orders", headers=world.headers("manager_b")).json()["total"] == 0
     submitted = client.get("/v1/orders?state=submitted", headers=world.headers("admin")).json()
     assert [o["id"] for o in submitted["items"]] == [other["id"]]
-    by_rep = client.get(f"/v1/orders?rep_id={world.rep_a2.id}&date_from=2000-01-01",
-                        headers=world.headers("manager_a")).json()
+    by_rep = client.get(
+        f"/v1/orders?rep_id={world.rep_a2.id}&date_from=2000-01-01",
+        headers=world.headers("manager_a"),
+    ).json()
     assert [o["id"] for o in by_rep["items"]] == [other["id"]]
-    assert client.get("/v1/orders?date_to=2000-01-01",
-                      headers=world.headers("admin")).json()["total"] == 0
+    assert (
+        client.get("/v1/orders?date_to=2000-01-01", headers=world.headers("admin")).json()["total"]
+        == 0
+    )
     response = client.get("/v1/orders?format=csv", headers=world.headers("manager_a"))
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert sorted(r["net_amount"] for r in rows) == ["67500.00", "75000.00"]

@@ -23,9 +23,14 @@ def offset(lat, lon, metres, azimuth=0.0):
 
 def check_in_body(customer, metres=20.0, **extra):
     lat, lon = offset(-6.2, 106.8, metres)
-    body = {"client_id": str(uuid.uuid4()), "customer_id": customer.id,
-            "at": (NOW - timedelta(minutes=30)).isoformat(), "lat": lat, "lon": lon,
-            "accuracy_m": 12}
+    body = {
+        "client_id": str(uuid.uuid4()),
+        "customer_id": customer.id,
+        "at": (NOW - timedelta(minutes=30)).isoformat(),
+        "lat": lat,
+        "lon": lon,
+        "accuracy_m": 12,
+    }
     return body | extra
 
 
@@ -38,26 +43,36 @@ def test_check_in_is_verified_and_replay_returns_the_same_visit(client, world):
     assert visit["distance_to_customer_m"] == pytest.approx(20, abs=0.2)
     assert visit["flags"] == [] and visit["trust_score"] == 100
     # A retry with a new sent_at (the device clock at resend) is the same check-in.
-    replay = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                         json=body | {"sent_at": NOW.isoformat()})
+    replay = client.post(
+        "/v1/visits/check-in",
+        headers=world.headers("rep_a"),
+        json=body | {"sent_at": NOW.isoformat()},
+    )
     assert replay.status_code == 200
     assert replay.json()["id"] == visit["id"]
-    changed = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                          json=body | {"accuracy_m": 40})
+    changed = client.post(
+        "/v1/visits/check-in", headers=world.headers("rep_a"), json=body | {"accuracy_m": 40}
+    )
     assert changed.status_code == 409
     assert "client_id" in changed.json()["error"]["message"]
 
 
 def test_too_far_and_mock_are_flagged_with_reasons(client, world):
-    far = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                      json=check_in_body(world.customer_a, metres=350)).json()
+    far = client.post(
+        "/v1/visits/check-in",
+        headers=world.headers("rep_a"),
+        json=check_in_body(world.customer_a, metres=350),
+    ).json()
     assert far["verification_status"] == "too_far"
     flag = far["flags"][0]
     assert flag["code"] == "too_far" and flag["numbers"]["radius_m"] == 300
     assert "350 m" in flag["reason_en"] and "350 m" in flag["reason_id"]
     assert far["trust_score"] == 60
-    mock = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                       json=check_in_body(world.customer_a, mock=True)).json()
+    mock = client.post(
+        "/v1/visits/check-in",
+        headers=world.headers("rep_a"),
+        json=check_in_body(world.customer_a, mock=True),
+    ).json()
     assert mock["verification_status"] == "mock_location"
     assert [f["code"] for f in mock["flags"]] == ["mock_location"]
 
@@ -65,8 +80,12 @@ def test_too_far_and_mock_are_flagged_with_reasons(client, world):
 def test_no_position_and_unknown_customer_location(client, world, db):
     body = check_in_body(world.customer_a)
     del body["lat"], body["lon"]
-    assert client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                       json=body).json()["verification_status"] == "no_position"
+    assert (
+        client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=body).json()[
+            "verification_status"
+        ]
+        == "no_position"
+    )
     half = check_in_body(world.customer_a)
     del half["lon"]
     response = client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=half)
@@ -75,11 +94,15 @@ def test_no_position_and_unknown_customer_location(client, world, db):
 
 @pytest.mark.parametrize(("accuracy", "captured"), [(50, True), (0, False), (60, False)])
 def test_customer_location_is_captured_from_first_accurate_check_in(
-        client, world, db, accuracy, captured):
+    client, world, db, accuracy, captured
+):
     new = make_customer(db, "A-NOLOC", world.team_a)
     db.commit()
-    response = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                           json=check_in_body(new, accuracy_m=accuracy))
+    response = client.post(
+        "/v1/visits/check-in",
+        headers=world.headers("rep_a"),
+        json=check_in_body(new, accuracy_m=accuracy),
+    )
     assert response.json()["verification_status"] == "customer_location_unknown"
     db.expire_all()
     customer = db.get(Customer, new.id)
@@ -88,13 +111,17 @@ def test_customer_location_is_captured_from_first_accurate_check_in(
 
 
 def test_clock_skew_is_flagged_but_an_old_offline_check_in_is_not(client, world):
-    old = check_in_body(world.customer_a, at=(NOW - timedelta(hours=6)).isoformat(),
-                        sent_at=NOW.isoformat())
-    assert client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                       json=old).json()["flags"] == []
+    old = check_in_body(
+        world.customer_a, at=(NOW - timedelta(hours=6)).isoformat(), sent_at=NOW.isoformat()
+    )
+    assert (
+        client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=old).json()["flags"]
+        == []
+    )
     skewed = check_in_body(world.customer_a, sent_at=(NOW - timedelta(minutes=11)).isoformat())
-    flags = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                        json=skewed).json()["flags"]
+    flags = client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=skewed).json()[
+        "flags"
+    ]
     assert [f["code"] for f in flags] == ["clock_skew"]
     assert flags[0]["numbers"]["skew_minutes"] >= 11
 
@@ -104,8 +131,10 @@ def test_future_check_in_is_refused(client, world):
     response = client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=ahead)
     assert response.status_code == 422 and "future" in response.json()["error"]["message"]
     within = check_in_body(world.customer_a, at=(NOW + timedelta(hours=23)).isoformat())
-    assert client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                       json=within).status_code == 201
+    assert (
+        client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=within).status_code
+        == 201
+    )
 
 
 def test_timestamp_without_offset_is_refused(client, world):
@@ -115,53 +144,76 @@ def test_timestamp_without_offset_is_refused(client, world):
 
 
 def test_foreign_customer_and_non_rep(client, world):
-    response = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                           json=check_in_body(world.customer_b))
+    response = client.post(
+        "/v1/visits/check-in", headers=world.headers("rep_a"), json=check_in_body(world.customer_b)
+    )
     assert response.status_code == 404
-    response = client.post("/v1/visits/check-in", headers=world.headers("manager_a"),
-                           json=check_in_body(world.customer_a))
+    response = client.post(
+        "/v1/visits/check-in",
+        headers=world.headers("manager_a"),
+        json=check_in_body(world.customer_a),
+    )
     assert response.status_code == 403
 
 
 def test_check_out_gives_dwell_and_is_idempotent(client, world):
-    visit = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                        json=check_in_body(world.customer_a)).json()
+    visit = client.post(
+        "/v1/visits/check-in", headers=world.headers("rep_a"), json=check_in_body(world.customer_a)
+    ).json()
     out = {"at": (NOW - timedelta(minutes=12)).isoformat(), "lat": -6.2, "lon": 106.8}
-    first = client.post(f"/v1/visits/{visit['id']}/check-out", json=out,
-                        headers=world.headers("rep_a"))
+    first = client.post(
+        f"/v1/visits/{visit['id']}/check-out", json=out, headers=world.headers("rep_a")
+    )
     assert first.status_code == 200, first.text
-    assert (first.json()["dwell_seconds"], first.json()["dwell_source"]) == (18 * 60,
-                                                                             "check_out")
-    assert client.post(f"/v1/visits/{visit['id']}/check-out", json=out,
-                       headers=world.headers("rep_a")).json() == first.json()
+    assert (first.json()["dwell_seconds"], first.json()["dwell_source"]) == (18 * 60, "check_out")
+    assert (
+        client.post(
+            f"/v1/visits/{visit['id']}/check-out", json=out, headers=world.headers("rep_a")
+        ).json()
+        == first.json()
+    )
     other = out | {"at": (NOW - timedelta(minutes=5)).isoformat()}
-    assert client.post(f"/v1/visits/{visit['id']}/check-out", json=other,
-                       headers=world.headers("rep_a")).status_code == 409
+    assert (
+        client.post(
+            f"/v1/visits/{visit['id']}/check-out", json=other, headers=world.headers("rep_a")
+        ).status_code
+        == 409
+    )
     # Another rep cannot even see the visit.
-    assert client.post(f"/v1/visits/{visit['id']}/check-out", json=out,
-                       headers=world.headers("rep_a2")).status_code == 404
+    assert (
+        client.post(
+            f"/v1/visits/{visit['id']}/check-out", json=out, headers=world.headers("rep_a2")
+        ).status_code
+        == 404
+    )
 
 
 def test_check_out_before_check_in_is_refused(client, world):
-    visit = client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                        json=check_in_body(world.customer_a)).json()
+    visit = client.post(
+        "/v1/visits/check-in", headers=world.headers("rep_a"), json=check_in_body(world.customer_a)
+    ).json()
     early = {"at": (NOW - timedelta(hours=2)).isoformat(), "lat": -6.2, "lon": 106.8}
-    response = client.post(f"/v1/visits/{visit['id']}/check-out", json=early,
-                           headers=world.headers("rep_a"))
+    response = client.post(
+        f"/v1/visits/{visit['id']}/check-out", json=early, headers=world.headers("rep_a")
+    )
     assert response.status_code == 422 and "before the check-in" in response.text
 
 
 def test_check_in_marks_its_local_day_for_recompute(client, world, db):
     at = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)  # 06:30 on the 21st in Jakarta
-    client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                json=check_in_body(world.customer_a, at=at.isoformat()))
+    client.post(
+        "/v1/visits/check-in",
+        headers=world.headers("rep_a"),
+        json=check_in_body(world.customer_a, at=at.isoformat()),
+    )
     days = db.scalars(select(RepDay.day).where(RepDay.rep_id == world.rep_a.id)).all()
     assert [d.isoformat() for d in days] == ["2026-11-21"]
 
 
 def test_visits_list_is_scoped(client, world):
-    client.post("/v1/visits/check-in", headers=world.headers("rep_a"),
-                json=check_in_body(world.customer_a))
+    client.post(
+        "/v1/visits/check-in", headers=world.headers("rep_a"), json=check_in_body(world.customer_a)
+    )
     assert client.get("/v1/visits", headers=world.headers("rep_a")).json()["total"] == 1
     assert client.get("/v1/visits", headers=world.headers("rep_a2")).json()["total"] == 0
     assert client.get("/v1/visits", headers=world.headers("manager_a")).json()["total"] == 1
@@ -170,37 +222,52 @@ def test_visits_list_is_scoped(client, world):
 
 def test_location_proposal_approved_by_manager_keeps_history(client, world, db):
     lat, lon = offset(-6.2, 106.8, 400)
-    proposal = client.post(f"/v1/customers/{world.customer_a.id}/location-proposals",
-                           headers=world.headers("rep_a"),
-                           json={"lat": lat, "lon": lon, "accuracy_m": 8,
-                                 "note": "shop moved"})
+    proposal = client.post(
+        f"/v1/customers/{world.customer_a.id}/location-proposals",
+        headers=world.headers("rep_a"),
+        json={"lat": lat, "lon": lon, "accuracy_m": 8, "note": "shop moved"},
+    )
     assert proposal.status_code == 201, proposal.text
     pid = proposal.json()["id"]
-    assert client.post(f"/v1/customers/{world.customer_a.id}/location-proposals/{pid}/approve",
-                       headers=world.headers("rep_a")).status_code == 403
-    assert client.post(f"/v1/customers/{world.customer_a.id}/location-proposals/{pid}/approve",
-                       headers=world.headers("manager_b")).status_code == 404
+    assert (
+        client.post(
+            f"/v1/customers/{world.customer_a.id}/location-proposals/{pid}/approve",
+            headers=world.headers("rep_a"),
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/v1/customers/{world.customer_a.id}/location-proposals/{pid}/approve",
+            headers=world.headers("manager_b"),
+        ).status_code
+        == 404
+    )
     approved = client.post(
         f"/v1/customers/{world.customer_a.id}/location-proposals/{pid}/approve",
-        headers=world.headers("manager_a"))
+        headers=world.headers("manager_a"),
+    )
     assert approved.status_code == 200
     assert approved.json()["status"] == "approved"
     assert (approved.json()["previous_lat"], approved.json()["previous_lon"]) == (-6.2, 106.8)
-    customer = client.get(f"/v1/customers/{world.customer_a.id}",
-                          headers=world.headers("rep_a")).json()
+    customer = client.get(
+        f"/v1/customers/{world.customer_a.id}", headers=world.headers("rep_a")
+    ).json()
     assert customer["location"] == {"lat": pytest.approx(lat), "lon": pytest.approx(lon)}
     assert customer["location_status"] == "approved"
     again = client.post(
         f"/v1/customers/{world.customer_a.id}/location-proposals/{pid}/reject",
-        headers=world.headers("manager_a"))
+        headers=world.headers("manager_a"),
+    )
     assert again.status_code == 409
-    history = client.get(f"/v1/customers/{world.customer_a.id}/location-proposals",
-                         headers=world.headers("manager_a")).json()
+    history = client.get(
+        f"/v1/customers/{world.customer_a.id}/location-proposals",
+        headers=world.headers("manager_a"),
+    ).json()
     assert [h["status"] for h in history] == ["approved"]
 
 
-def test_a_check_in_waits_for_a_lock_at_most_a_second_then_answers_busy(
-        client, world, db, engine):
+def test_a_check_in_waits_for_a_lock_at_most_a_second_then_answers_busy(client, world, db, engine):
     """Check-in runs on the event loop (api.deps): a lock held elsewhere must not stall it
     (and the process) indefinitely; the client is told to retry and nothing is kept."""
     with engine.connect() as other:

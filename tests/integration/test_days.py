@@ -37,23 +37,34 @@ def trace() -> list[PingInput]:
 def dublin(db):
     # The trace is a Limerick morning: the company day must be Irish for it to be one day.
     # Tighter stop thresholds, set the way a company would: a bus halts < 5 minutes.
-    company_service.update_settings(db, actor="test", changes={
-        "timezone": "Europe/Dublin", "stop_radius_m": 50, "stop_min_minutes": 1,
-        "workday_start": "07:00", "workday_end": "10:00"})
+    company_service.update_settings(
+        db,
+        actor="test",
+        changes={
+            "timezone": "Europe/Dublin",
+            "stop_radius_m": 50,
+            "stop_min_minutes": 1,
+            "workday_start": "07:00",
+            "workday_end": "10:00",
+        },
+    )
     return build_world(db)
 
 
 def _store(db, rep_id, pings):
     for start in range(0, len(pings), 500):
-        chunk = list(enumerate(pings[start:start + 500], start=start))
+        chunk = list(enumerate(pings[start : start + 500], start=start))
         tracking_service.store_rep_pings(db, rep_id=rep_id, items=chunk, batch_size=len(chunk))
 
 
 def _fingerprint(result):
     s = result.summary
-    return (round(s.distance_m, 3), round(s.coverage, 6),
-            [(st.start, st.end, round(st.lat, 7), round(st.lon, 7)) for st in s.stops],
-            [(g.start, g.end) for g in s.gaps])
+    return (
+        round(s.distance_m, 3),
+        round(s.coverage, 6),
+        [(st.start, st.end, round(st.lat, 7), round(st.lon, 7)) for st in s.stops],
+        [(g.start, g.end) for g in s.gaps],
+    )
 
 
 def test_limerick_same_day_whatever_order_or_repetition(db, dublin, trace):
@@ -97,8 +108,9 @@ def test_limerick_initial_jitter_adds_almost_nothing(db, dublin, trace):
     rep = make_user(db, "bus.still", Role.rep, dublin.team_a)
     _store(db, rep.id, still)
     result = days.compute_day(db, rep_id=rep.id, day=TRACE_DAY)
-    naive = sum(GEOD.inv(a["lon"], a["lat"], b["lon"], b["lat"])[2]
-                for a, b in itertools.pairwise(still))
+    naive = sum(
+        GEOD.inv(a["lon"], a["lat"], b["lon"], b["lat"])[2] for a, b in itertools.pairwise(still)
+    )
     assert naive > 30
     assert result.summary.distance_m < 2.0
 
@@ -115,9 +127,11 @@ def test_late_pings_recompute_the_day_to_the_same_result(db, dublin, trace):
     all_at_once = make_user(db, "bus.once", Role.rep, dublin.team_a)
     _store(db, all_at_once.id, trace)
     assert _fingerprint(days.compute_day(db, rep_id=rep.id, day=TRACE_DAY)) == _fingerprint(
-        days.compute_day(db, rep_id=all_at_once.id, day=TRACE_DAY))
+        days.compute_day(db, rep_id=all_at_once.id, day=TRACE_DAY)
+    )
     assert db.get(RepDay, (rep.id, TRACE_DAY)).distance_m == pytest.approx(
-        days.compute_day(db, rep_id=all_at_once.id, day=TRACE_DAY).summary.distance_m, abs=0.1)
+        days.compute_day(db, rep_id=all_at_once.id, day=TRACE_DAY).summary.distance_m, abs=0.1
+    )
 
 
 # --- Synthetic Jakarta days ---------------------------------------------------------
@@ -131,8 +145,9 @@ def walk(start, lat, lon, minutes, every_s=30, metres_per_step=0.0, azimuth=90.0
     pings = []
     for i in range(int(minutes * 60 / every_s) + 1):
         lon2, lat2, _ = GEOD.fwd(lon, lat, azimuth, metres_per_step * i)
-        pings.append(PingInput(at=start + timedelta(seconds=every_s * i), lat=lat2, lon=lon2,
-                               accuracy_m=8))
+        pings.append(
+            PingInput(at=start + timedelta(seconds=every_s * i), lat=lat2, lon=lon2, accuracy_m=8)
+        )
     return pings
 
 
@@ -142,9 +157,15 @@ def rep_principal(db, rep):
 
 def check_in(db, rep, customer, at, lat, lon):
     visit, _ = visit_service.check_in(
-        db, principal=rep_principal(db, rep), now=at + timedelta(minutes=1),
-        data=CheckIn(client_id=uuid.uuid4(), customer_id=customer.id,
-                     position=Position(at=at, lat=lat, lon=lon, accuracy_m=10)))
+        db,
+        principal=rep_principal(db, rep),
+        now=at + timedelta(minutes=1),
+        data=CheckIn(
+            client_id=uuid.uuid4(),
+            customer_id=customer.id,
+            position=Position(at=at, lat=lat, lon=lon, accuracy_m=10),
+        ),
+    )
     return visit
 
 
@@ -157,8 +178,7 @@ def test_dwell_from_pings_without_check_out(db):
     shop = make_customer(db, "DW1", world.team_a, -6.2100, 106.8200)
     # 20 minutes within 150 m of the shop, then driving away east.
     stay = walk(T0, -6.2100, 106.8201, 20, metres_per_step=1)
-    away = walk(T0 + timedelta(minutes=20, seconds=30), -6.2100, 106.8230, 10,
-                metres_per_step=150)
+    away = walk(T0 + timedelta(minutes=20, seconds=30), -6.2100, 106.8230, 10, metres_per_step=150)
     _store(db, world.rep_a.id, stay + away)
     visit = check_in(db, world.rep_a, shop, T0 + timedelta(minutes=1), -6.2100, 106.8201)
     days.refresh_day(db, rep_id=world.rep_a.id, day=JKT_DAY)
@@ -178,8 +198,9 @@ def test_not_checked_out_closes_at_next_check_in(db):
     assert (a.dwell_source, a.dwell_seconds) == ("not_checked_out", 45 * 60)
     assert "not_checked_out" in flags(db, a)
     # The last visit of the day closes at the end of the working day (18:00 local).
-    assert b.dwell_seconds == int((datetime(2026, 11, 16, 11, 0, tzinfo=UTC)
-                                   - b.check_in_at).total_seconds())
+    assert b.dwell_seconds == int(
+        (datetime(2026, 11, 16, 11, 0, tzinfo=UTC) - b.check_in_at).total_seconds()
+    )
 
 
 def test_drive_by_and_unlogged_visit(db):
@@ -206,9 +227,14 @@ def test_company_midnight_splits_days(db):
     pings = walk(before, -6.2, 106.8, 20, every_s=60)
     _store(db, world.rep_a.id, pings)
     assert {d.day for d in db.query(RepDay).filter_by(rep_id=world.rep_a.id)} == {
-        date(2026, 11, 16), date(2026, 11, 17)}
+        date(2026, 11, 16),
+        date(2026, 11, 17),
+    }
     first = days.compute_day(db, rep_id=world.rep_a.id, day=date(2026, 11, 16))
     second = days.compute_day(db, rep_id=world.rep_a.id, day=date(2026, 11, 17))
     assert len(first.summary.accepted) == 10 and len(second.summary.accepted) == 11
-    assert first.summary.accepted[-1].at < datetime(2026, 11, 16, 17, 0, tzinfo=UTC) <= \
-        second.summary.accepted[0].at
+    assert (
+        first.summary.accepted[-1].at
+        < datetime(2026, 11, 16, 17, 0, tzinfo=UTC)
+        <= second.summary.accepted[0].at
+    )

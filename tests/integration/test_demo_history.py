@@ -8,12 +8,31 @@ from api.cli import analyse_demo_history
 from sfa.demo.history import generate_history
 from sfa.demo.seed import seed_demo
 
-FLAG_CODES = {"consecutive_near", "rapid_visits", "clustered_customers", "overlong",
-              "too_short", "mock_location", "too_far", "clock_skew", "impossible_speed",
-              "drive_by", "not_checked_out"}
+FLAG_CODES = {
+    "consecutive_near",
+    "rapid_visits",
+    "clustered_customers",
+    "overlong",
+    "too_short",
+    "mock_location",
+    "too_far",
+    "clock_skew",
+    "impossible_speed",
+    "drive_by",
+    "not_checked_out",
+}
 ANOMALY_CODES = {"short_visits_spike", "visit_count_outlier", "low_visit_rate"}
-TABLES = ("journey_plans", "planned_visits", "visits", "visit_flags", "pings", "customers",
-          "weekly_anomalies", "rep_days", "rep_weeks")
+TABLES = (
+    "journey_plans",
+    "planned_visits",
+    "visits",
+    "visit_flags",
+    "pings",
+    "customers",
+    "weekly_anomalies",
+    "rep_days",
+    "rep_weeks",
+)
 
 
 def _counts(db) -> dict[str, int]:
@@ -33,47 +52,64 @@ def test_demo_history_shows_every_flag_and_anomaly_once(db):
     assert history.created
     analyse_demo_history(db, history)
 
-    weeks = db.execute(text(
-        "SELECT count(DISTINCT date_trunc('week', local_day)) FROM visits")).scalar()
+    weeks = db.execute(
+        text("SELECT count(DISTINCT date_trunc('week', local_day)) FROM visits")
+    ).scalar()
     assert weeks >= 20
 
-    flags = _by_rep(db, "SELECT DISTINCT f.code, u.username FROM visit_flags f "
-                        "JOIN users u ON u.id = f.rep_id")
+    flags = _by_rep(
+        db, "SELECT DISTINCT f.code, u.username FROM visit_flags f JOIN users u ON u.id = f.rep_id"
+    )
     assert set(flags) >= FLAG_CODES, FLAG_CODES - set(flags)
     # The documented reps carry their scenario (sfa/demo/history.py).
-    for code, rep in [("consecutive_near", "rep03"), ("rapid_visits", "rep05"),
-                      ("clustered_customers", "rep14"), ("overlong", "rep11"),
-                      ("too_short", "rep07"), ("mock_location", "rep15"), ("too_far", "rep17"),
-                      ("clock_skew", "rep20"), ("impossible_speed", "rep09"),
-                      ("drive_by", "rep08"), ("not_checked_out", "rep22")]:
+    for code, rep in [
+        ("consecutive_near", "rep03"),
+        ("rapid_visits", "rep05"),
+        ("clustered_customers", "rep14"),
+        ("overlong", "rep11"),
+        ("too_short", "rep07"),
+        ("mock_location", "rep15"),
+        ("too_far", "rep17"),
+        ("clock_skew", "rep20"),
+        ("impossible_speed", "rep09"),
+        ("drive_by", "rep08"),
+        ("not_checked_out", "rep22"),
+    ]:
         assert rep in flags[code], (code, flags[code])
     assert flags["mock_location"] == {"rep15"}
     assert flags["drive_by"] == {"rep08"}
     assert flags["clustered_customers"] == {"rep14"}
 
-    anomalies = _by_rep(db, "SELECT DISTINCT a.code, u.username FROM weekly_anomalies a "
-                            "JOIN users u ON u.id = a.rep_id")
+    anomalies = _by_rep(
+        db,
+        "SELECT DISTINCT a.code, u.username FROM weekly_anomalies a "
+        "JOIN users u ON u.id = a.rep_id",
+    )
     assert set(anomalies) >= ANOMALY_CODES, ANOMALY_CODES - set(anomalies)
     last_week = history.last_complete_day - timedelta(days=6)
-    in_last_week = _by_rep(db, "SELECT a.code, u.username FROM weekly_anomalies a "
-                               "JOIN users u ON u.id = a.rep_id WHERE a.week_start = :w",
-                           w=last_week)
+    in_last_week = _by_rep(
+        db,
+        "SELECT a.code, u.username FROM weekly_anomalies a "
+        "JOIN users u ON u.id = a.rep_id WHERE a.week_start = :w",
+        w=last_week,
+    )
     assert "rep07" in in_last_week["short_visits_spike"]
     assert "rep10" in in_last_week["visit_count_outlier"]
     assert "rep12" in in_last_week["low_visit_rate"]
     assert anomalies["low_visit_rate"] == {"rep12"}
     assert anomalies["short_visits_spike"] == {"rep07"}
 
-    total, flagged = db.execute(text(
-        "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM visit_flags f "
-        "WHERE f.visit_id = v.id)) FROM visits v")).one()
+    total, flagged = db.execute(
+        text(
+            "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM visit_flags f "
+            "WHERE f.visit_id = v.id)) FROM visits v"
+        )
+    ).one()
     assert flagged < 0.25 * total, (flagged, total)
-    rate = db.execute(text(
-        "SELECT count(visit_id)::float / count(*) FROM planned_visits")).scalar()
+    rate = db.execute(text("SELECT count(visit_id)::float / count(*) FROM planned_visits")).scalar()
     assert 0.85 < rate < 0.96
     # Every visit has a duration once the tracking days ran.
-    assert db.execute(text("SELECT count(*) FROM visits WHERE dwell_seconds IS NULL")).scalar() \
-        == 0
+    assert db.execute(text("SELECT count(*) FROM visits WHERE dwell_seconds IS NULL")).scalar() == 0
 
     before = _counts(db)
     assert not seed_demo(db).created

@@ -20,9 +20,12 @@ def test_demo_data_is_plausible_and_loaded_once(db):
     secondary = db.scalar(select(func.count()).where(Customer.distributor_id.is_not(None)))
     assert secondary > 50
     # Every located customer lies in greater Jakarta.
-    outside = db.execute(text(
-        "SELECT count(*) FROM customers WHERE location IS NOT NULL AND NOT ST_Intersects("
-        "ST_MakeEnvelope(106.6, -6.45, 107.05, -6.0, 4326), location::geometry)")).scalar()
+    outside = db.execute(
+        text(
+            "SELECT count(*) FROM customers WHERE location IS NOT NULL AND NOT ST_Intersects("
+            "ST_MakeEnvelope(106.6, -6.45, 107.05, -6.0, 4326), location::geometry)"
+        )
+    ).scalar()
     assert outside == 0
     classes = set(db.scalars(select(Customer.customer_class).distinct()))
     assert {"warung", "toko", "minimarket", "grosir", "distributor"} <= classes

@@ -30,6 +30,7 @@ def test_lock_is_released_when_a_job_fails(database_url):
         with contextlib.suppress(RuntimeError):
             run_locked(job)
     with session_scope() as session:
-        held = session.execute(text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")).scalar()
+        held = session.execute(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        ).scalar()
     assert held == 0

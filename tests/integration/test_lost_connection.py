@@ -27,7 +27,8 @@ def fresh_engine(database_url):
 
 
 def test_a_request_on_a_connection_the_server_closed_answers_503_and_the_next_one_works(
-        fresh_engine, engine):
+    fresh_engine, engine
+):
     with TestClient(create_app(), raise_server_exceptions=False) as client:
         assert client.get("/v1/me", headers=UNKNOWN_KEY).status_code == 401
         # One request at a time: the pool holds exactly the connection it used.
@@ -36,8 +37,9 @@ def test_a_request_on_a_connection_the_server_closed_answers_503_and_the_next_on
             pid = pooled.execute(text("SELECT pg_backend_pid()")).scalar_one()
             pooled.rollback()
         with engine.connect() as admin:
-            assert admin.execute(text("SELECT pg_terminate_backend(:pid)"),
-                                 {"pid": pid}).scalar_one()
+            assert admin.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}
+            ).scalar_one()
             admin.commit()
 
         lost = client.get("/v1/me", headers=UNKNOWN_KEY)

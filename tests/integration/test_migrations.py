@@ -51,10 +51,22 @@ def test_models_match_migrations(scratch_url):
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     # Only differences that matter: tables, columns, types, nullability.
-    relevant = [d for d in diff if (d[0] if isinstance(d, tuple) else d[0][0]) in {
-        "add_table", "remove_table", "add_column", "remove_column", "modify_type",
-        "modify_nullable"}]
-    relevant = [d for d in relevant
-                if not (isinstance(d, tuple) and d[0] == "remove_table"
-                        and d[1].name == "spatial_ref_sys")]
+    relevant = [
+        d
+        for d in diff
+        if (d[0] if isinstance(d, tuple) else d[0][0])
+        in {
+            "add_table",
+            "remove_table",
+            "add_column",
+            "remove_column",
+            "modify_type",
+            "modify_nullable",
+        }
+    ]
+    relevant = [
+        d
+        for d in relevant
+        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "spatial_ref_sys")
+    ]
     assert relevant == [], relevant

@@ -28,9 +28,15 @@ T0 = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)
 
 
 def make_product(db, code, list_price, **fields):
-    product = Product(external_id=f"erp-{code}", code=code, name=f"Produk {code}", unit="pcs",
-                      list_price=None if list_price is None else Decimal(list_price),
-                      currency=fields.pop("currency", "IDR"), **fields)
+    product = Product(
+        external_id=f"erp-{code}",
+        code=code,
+        name=f"Produk {code}",
+        unit="pcs",
+        list_price=None if list_price is None else Decimal(list_price),
+        currency=fields.pop("currency", "IDR"),
+        **fields,
+    )
     db.add(product)
     db.flush()
     return product
@@ -38,8 +44,10 @@ def make_product(db, code, list_price, **fields):
 
 @pytest.fixture
 def p(db, world):
-    return {who: auth_service.principal_for_user(db, getattr(world, who))
-            for who in ("admin", "manager_a", "manager_b", "rep_a", "rep_a2", "rep_b")}
+    return {
+        who: auth_service.principal_for_user(db, getattr(world, who))
+        for who in ("admin", "manager_a", "manager_b", "rep_a", "rep_a2", "rep_b")
+    }
 
 
 @pytest.fixture
@@ -48,10 +56,16 @@ def product(db):
 
 
 def order(db, principal, customer, lines, *, submit=True, client_id=None, now=T0, **extra):
-    data = NewOrder(client_id=client_id or uuid.uuid4(), customer_id=customer.id,
-                    lines=tuple(LineIn(product_id=pid, quantity=Decimal(q),
-                                       discount_pct=Decimal(d)) for pid, q, d in lines),
-                    submit=submit, **extra)
+    data = NewOrder(
+        client_id=client_id or uuid.uuid4(),
+        customer_id=customer.id,
+        lines=tuple(
+            LineIn(product_id=pid, quantity=Decimal(q), discount_pct=Decimal(d))
+            for pid, q, d in lines
+        ),
+        submit=submit,
+        **extra,
+    )
     created, _ = order_service.create_order(db, principal=principal, data=data, now=now)
     return created
 
@@ -61,25 +75,37 @@ def outbox_rows(db, order_id):
 
 
 def steps(db, order_id):
-    return list(db.scalars(select(OrderApproval).where(OrderApproval.order_id == order_id)
-                           .order_by(OrderApproval.id)))
+    return list(
+        db.scalars(
+            select(OrderApproval)
+            .where(OrderApproval.order_id == order_id)
+            .order_by(OrderApproval.id)
+        )
+    )
 
 
 def audit(db, order_id):
-    return [(e.actor, e.action) for e in db.scalars(
-        select(AuditEntry).where(AuditEntry.entity == "order",
-                                 AuditEntry.entity_id == str(order_id))
-        .order_by(AuditEntry.id))]
+    return [
+        (e.actor, e.action)
+        for e in db.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "order", AuditEntry.entity_id == str(order_id))
+            .order_by(AuditEntry.id)
+        )
+    ]
 
 
-@pytest.mark.parametrize(("discount", "tier", "state"), [
-    ("0", ApprovalTier.auto, OrderState.approved),
-    ("5", ApprovalTier.auto, OrderState.approved),
-    ("5.01", ApprovalTier.single, OrderState.submitted),
-    ("15", ApprovalTier.single, OrderState.submitted),
-    ("15.01", ApprovalTier.double, OrderState.submitted),
-    ("100", ApprovalTier.double, OrderState.submitted),
-])
+@pytest.mark.parametrize(
+    ("discount", "tier", "state"),
+    [
+        ("0", ApprovalTier.auto, OrderState.approved),
+        ("5", ApprovalTier.auto, OrderState.approved),
+        ("5.01", ApprovalTier.single, OrderState.submitted),
+        ("15", ApprovalTier.single, OrderState.submitted),
+        ("15.01", ApprovalTier.double, OrderState.submitted),
+        ("100", ApprovalTier.double, OrderState.submitted),
+    ],
+)
 def test_tier_boundaries(db, world, p, product, discount, tier, state):
     o = order(db, p["rep_a"], world.customer_a, [(product.id, "1", discount)])
     assert o.discount_pct == Decimal(discount)
@@ -88,8 +114,11 @@ def test_tier_boundaries(db, world, p, product, discount, tier, state):
     pending = [s for s in steps(db, o.id) if s.state is ApprovalState.pending]
     if tier is ApprovalTier.auto:
         assert pending == []
-        assert audit(db, o.id) == [(f"user:{world.rep_a.id}", "create"),
-                                   (f"user:{world.rep_a.id}", "submit"), ("system", "approve")]
+        assert audit(db, o.id) == [
+            (f"user:{world.rep_a.id}", "create"),
+            (f"user:{world.rep_a.id}", "submit"),
+            ("system", "approve"),
+        ]
     else:
         assert [(s.level, s.approver_id) for s in pending] == [(1, world.manager_a.id)]
         assert pending[0].due_at == T0 + timedelta(hours=24)
@@ -98,13 +127,15 @@ def test_tier_boundaries(db, world, p, product, discount, tier, state):
 def test_amounts_are_decimal_and_rounded_half_up(db, world, p):
     a = make_product(db, "A25K", "25000")
     b = make_product(db, "B", "3333.33")
-    o = order(db, p["rep_a"], world.customer_a, [(a.id, "3", "10"), (b.id, "1.5", "2.5")],
-              submit=False)
+    o = order(
+        db, p["rep_a"], world.customer_a, [(a.id, "3", "10"), (b.id, "1.5", "2.5")], submit=False
+    )
     lines = order_service.details(db, order=o).lines
     assert [(ln.line_no, ln.unit_price, ln.net_amount) for ln in lines] == [
         (1, Decimal("25000.00"), Decimal("67500.00")),
         # 1.5 × 3,333.33 = 4,999.995 → 5,000.00; × 0.975 = 4,875.00
-        (2, Decimal("3333.33"), Decimal("4875.00"))]
+        (2, Decimal("3333.33"), Decimal("4875.00")),
+    ]
     assert o.gross_amount == Decimal("80000.00")
     assert o.net_amount == Decimal("72375.00")
     assert o.discount_amount == Decimal("7625.00")
@@ -116,15 +147,15 @@ def test_customer_specific_price_wins_over_list_price(db, world, p):
     a = make_product(db, "A", "25000")
     b = make_product(db, "B", "10000")
     unpriced = make_product(db, "C", None)
-    db.add(CustomerPrice(customer_id=world.customer_a.id, product_id=a.id,
-                         price=Decimal("22000")))
+    db.add(CustomerPrice(customer_id=world.customer_a.id, product_id=a.id, price=Decimal("22000")))
     db.flush()
     assert catalog_service.effective_prices(
-        db, customer_id=world.customer_a.id, product_ids=[a.id, b.id, unpriced.id]) == {
-        a.id: Decimal("22000.00"), b.id: Decimal("10000.00")}
+        db, customer_id=world.customer_a.id, product_ids=[a.id, b.id, unpriced.id]
+    ) == {a.id: Decimal("22000.00"), b.id: Decimal("10000.00")}
     # Another customer pays the list price.
     assert catalog_service.effective_prices(
-        db, customer_id=world.customer_b.id, product_ids=[a.id]) == {a.id: Decimal("25000.00")}
+        db, customer_id=world.customer_b.id, product_ids=[a.id]
+    ) == {a.id: Decimal("25000.00")}
     o = order(db, p["rep_a"], world.customer_a, [(a.id, "2", "0")])
     assert o.gross_amount == Decimal("44000.00")
 
@@ -141,7 +172,10 @@ def test_single_tier_is_decided_by_the_reps_manager_only(db, world, p, product):
     assert [(r.state, r.attempts) for r in outbox_rows(db, o.id)] == [(OutboxState.pending, 0)]
     [step] = steps(db, o.id)
     assert (step.state, step.decided_by, step.note) == (
-        ApprovalState.approved, world.manager_a.id, "ok")
+        ApprovalState.approved,
+        world.manager_a.id,
+        "ok",
+    )
     assert audit(db, o.id)[-1] == (f"user:{world.manager_a.id}", "approve")
     with pytest.raises(Conflict):  # nothing left to decide
         approvals.approve_order(db, principal=p["manager_a"], order_id=o.id)
@@ -156,7 +190,9 @@ def test_double_tier_needs_manager_then_admin_and_queues_once(db, world, p, prod
     assert o.state is OrderState.submitted
     assert outbox_rows(db, o.id) == []
     assert [(s.level, s.approver_id, s.state) for s in steps(db, o.id)] == [
-        (1, world.manager_a.id, ApprovalState.approved), (2, None, ApprovalState.pending)]
+        (1, world.manager_a.id, ApprovalState.approved),
+        (2, None, ApprovalState.pending),
+    ]
     with pytest.raises(Forbidden):  # level 2 is for an admin
         approvals.approve_order(db, principal=p["manager_a"], order_id=o.id)
     approvals.approve_order(db, principal=p["admin"], order_id=o.id, now=T0)
@@ -172,8 +208,9 @@ def test_rejection_ends_the_order_without_outbox(db, world, p, product):
     assert o.state is OrderState.rejected
     assert outbox_rows(db, o.id) == []
     assert steps(db, o.id)[-1].state is ApprovalState.rejected
-    entry = db.scalars(select(AuditEntry).where(AuditEntry.entity == "order",
-                                                AuditEntry.action == "reject")).one()
+    entry = db.scalars(
+        select(AuditEntry).where(AuditEntry.entity == "order", AuditEntry.action == "reject")
+    ).one()
     assert entry.entity_id == str(o.id) and entry.actor == f"user:{world.admin.id}"
     assert (entry.old["state"], entry.new["state"]) == ("submitted", "rejected")
     assert entry.new["note"] == "too much"
@@ -186,7 +223,10 @@ def test_overdue_manager_step_escalates_to_admins(db, world, p, product):
     first, replacement = steps(db, o.id)
     assert (first.state, first.approver_id) == (ApprovalState.escalated, world.manager_a.id)
     assert (replacement.state, replacement.level, replacement.approver_id) == (
-        ApprovalState.pending, 1, None)
+        ApprovalState.pending,
+        1,
+        None,
+    )
     # The admins' step has nobody above it: it does not escalate again.
     assert approvals.escalate_overdue(db, now=T0 + timedelta(days=10)) == 0
     assert ("system", "escalate") in audit(db, o.id)
@@ -198,6 +238,7 @@ def test_overdue_manager_step_escalates_to_admins(db, world, p, product):
 
 def test_escalation_hours_are_a_setting(db, world, p, product):
     from sfa.company import service as company_service
+
     company_service.update_settings(db, actor="test", changes={"discount_escalation_hours": 2})
     order(db, p["rep_a"], world.customer_a, [(product.id, "1", "10")], now=T0)
     assert approvals.escalate_overdue(db, now=T0 + timedelta(hours=1)) == 0
@@ -212,7 +253,10 @@ def test_cancel_before_sending_closes_the_outbox_row(db, world, p, product):
     order_service.cancel_order(db, principal=p["rep_a"], order_id=o.id)
     [row] = outbox_rows(db, o.id)
     assert (o.state, row.state, row.last_error) == (
-        OrderState.cancelled, OutboxState.done, "cancelled before sending")
+        OrderState.cancelled,
+        OutboxState.done,
+        "cancelled before sending",
+    )
     assert row.done_at is not None
     # Cancelling again is a no-op.
     assert order_service.cancel_order(db, principal=p["rep_a"], order_id=o.id).state == "cancelled"
@@ -239,19 +283,36 @@ def test_submitted_order_cancelled_leaves_the_approval_queue(db, world, p, produ
 
 def test_draft_submit_and_replay(db, world, p, product):
     client_id = uuid.uuid4()
-    o = order(db, p["rep_a"], world.customer_a, [(product.id, "2", "10")], submit=False,
-              client_id=client_id)
+    o = order(
+        db,
+        p["rep_a"],
+        world.customer_a,
+        [(product.id, "2", "10")],
+        submit=False,
+        client_id=client_id,
+    )
     assert o.state is OrderState.draft and steps(db, o.id) == []
     # Same content (3 == 3.0 style differences and sent_at do not matter) → same order.
-    same = NewOrder(client_id=client_id, customer_id=world.customer_a.id, submit=False,
-                    lines=(LineIn(product.id, Decimal("2.000"), Decimal("10.0")),),
-                    sent_at=T0)
+    same = NewOrder(
+        client_id=client_id,
+        customer_id=world.customer_a.id,
+        submit=False,
+        lines=(LineIn(product.id, Decimal("2.000"), Decimal("10.0")),),
+        sent_at=T0,
+    )
     again, created = order_service.create_order(db, principal=p["rep_a"], data=same)
     assert (again.id, created) == (o.id, False)
     with pytest.raises(Conflict):
-        order_service.create_order(db, principal=p["rep_a"], data=NewOrder(
-            client_id=client_id, customer_id=world.customer_a.id, submit=False,
-            lines=(LineIn(product.id, Decimal("3")),)))
+        order_service.create_order(
+            db,
+            principal=p["rep_a"],
+            data=NewOrder(
+                client_id=client_id,
+                customer_id=world.customer_a.id,
+                submit=False,
+                lines=(LineIn(product.id, Decimal("3")),),
+            ),
+        )
     order_service.submit_order(db, principal=p["rep_a"], order_id=o.id, now=T0)
     assert o.state is OrderState.submitted and o.submitted_at == T0
     order_service.submit_order(db, principal=p["rep_a"], order_id=o.id)  # repeat: no-op
@@ -263,9 +324,13 @@ def test_unsellable_products_and_foreign_customers_are_refused(db, world, p, pro
     service_item = make_product(db, "SVC", "1000", salable=False)
     unpriced = make_product(db, "NOPRICE", None)
     usd = make_product(db, "USD", "10", currency="USD")
-    for pid, words in [(999_999, "does not exist"), (inactive.id, "no longer active"),
-                       (service_item.id, "not salable"), (unpriced.id, "has no price"),
-                       (usd.id, "priced in USD")]:
+    for pid, words in [
+        (999_999, "does not exist"),
+        (inactive.id, "no longer active"),
+        (service_item.id, "not salable"),
+        (unpriced.id, "has no price"),
+        (usd.id, "priced in USD"),
+    ]:
         with pytest.raises(InvalidInput, match=words):
             order(db, p["rep_a"], world.customer_a, [(pid, "1", "0")])
     with pytest.raises(NotFound):
@@ -282,6 +347,8 @@ def test_manager_approval_queue(db, world, p, product):
     mine = approvals.list_approvals(db, principal=p["manager_a"])
     assert [(s.order_id, o.id) for s, o in mine.items] == [(a.id, a.id)]
     assert {o.id for _, o in approvals.list_approvals(db, principal=p["admin"]).items} == {
-        a.id, b.id}
+        a.id,
+        b.id,
+    }
     with pytest.raises(Forbidden):
         approvals.list_approvals(db, principal=p["rep_a"])

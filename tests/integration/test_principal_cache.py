@@ -84,9 +84,12 @@ def test_a_lost_listening_connection_stops_caching_until_it_is_back(listening, e
     listening.lookup(7, load)
     with engine.connect() as other:
         # Every listener's connection (any other one reconnects the same way).
-        killed = other.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'sfa principal cache'")).all()
+        killed = other.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'sfa principal cache'"
+            )
+        ).all()
         other.commit()
     assert killed
     wait_until(lambda: not listening.enabled)
@@ -98,15 +101,15 @@ def test_a_lost_listening_connection_stops_caching_until_it_is_back(listening, e
 
 
 def test_deactivating_a_rep_in_another_process_refuses_their_token(
-        listening, committed_rep, monkeypatch):
+    listening, committed_rep, monkeypatch
+):
     rep_id, _ = committed_rep
     monkeypatch.setattr("sfa.auth.principal_cache.cache", listening)
     token = tokens.issue(rep_id, "access")
     with get_sessionmaker()() as session:
         assert auth_service.principal_for_token(session, access_token=token).id == rep_id
     with session_scope() as session:  # another process's commit, as far as ORM events go
-        session.execute(text("UPDATE users SET is_active = false WHERE id = :id"),
-                        {"id": rep_id})
+        session.execute(text("UPDATE users SET is_active = false WHERE id = :id"), {"id": rep_id})
 
     def refused():
         with get_sessionmaker()() as session:
@@ -119,8 +122,7 @@ def test_deactivating_a_rep_in_another_process_refuses_their_token(
     wait_until(refused)
 
 
-def test_a_team_given_to_a_manager_is_seen_once_committed(
-        listening, committed_rep, monkeypatch):
+def test_a_team_given_to_a_manager_is_seen_once_committed(listening, committed_rep, monkeypatch):
     _, team_id = committed_rep
     monkeypatch.setattr("sfa.auth.principal_cache.cache", listening)
     with session_scope() as session:
@@ -134,11 +136,14 @@ def test_a_team_given_to_a_manager_is_seen_once_committed(
 
         assert teams() == frozenset()
         with session_scope() as session:
-            session.execute(text("UPDATE teams SET manager_id = :m WHERE id = :t"),
-                            {"m": manager_id, "t": team_id})
+            session.execute(
+                text("UPDATE teams SET manager_id = :m WHERE id = :t"),
+                {"m": manager_id, "t": team_id},
+            )
         wait_until(lambda: teams() == frozenset({team_id}))
     finally:
         with session_scope() as session:
-            session.execute(text("UPDATE teams SET manager_id = NULL WHERE id = :t"),
-                            {"t": team_id})
+            session.execute(
+                text("UPDATE teams SET manager_id = NULL WHERE id = :t"), {"t": team_id}
+            )
             session.execute(delete(User).where(User.id == manager_id))

@@ -22,9 +22,22 @@ DAYS = [dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 4)]
 def rep_with_dirty_days(database_url):
     with session_scope() as session:
         rep_id = make_user(session, "lock-test-rep", Role.rep).id
-        session.add_all(RepDay(rep_id=rep_id, day=day, dirty=True, flags_dirty=True,
-                               distance_m=0, coverage=0, ping_count=0, accepted_count=0,
-                               rejected={}, gaps=[], trips=[]) for day in DAYS)
+        session.add_all(
+            RepDay(
+                rep_id=rep_id,
+                day=day,
+                dirty=True,
+                flags_dirty=True,
+                distance_m=0,
+                coverage=0,
+                ping_count=0,
+                accepted_count=0,
+                rejected={},
+                gaps=[],
+                trips=[],
+            )
+            for day in DAYS
+        )
     try:
         yield rep_id
     finally:
@@ -33,17 +46,19 @@ def rep_with_dirty_days(database_url):
             session.execute(delete(User).where(User.id == rep_id))
 
 
-def test_each_day_is_locked_only_while_it_is_recomputed(rep_with_dirty_days, engine,
-                                                        monkeypatch):
+def test_each_day_is_locked_only_while_it_is_recomputed(rep_with_dirty_days, engine, monkeypatch):
     rep_id = rep_with_dirty_days
     locked_during: dict[dt.date, set[dt.date]] = {}
     recompute = days.refresh_day
 
     def watched(session, *, rep_id, day, settings=None):
         with engine.connect() as other:  # what another request would find locked now
-            free = set(other.execute(text(
-                "SELECT day FROM rep_days WHERE rep_id = :r FOR UPDATE SKIP LOCKED"),
-                {"r": rep_id}).scalars())
+            free = set(
+                other.execute(
+                    text("SELECT day FROM rep_days WHERE rep_id = :r FOR UPDATE SKIP LOCKED"),
+                    {"r": rep_id},
+                ).scalars()
+            )
             other.rollback()
         locked_during[day] = set(DAYS) - free
         return recompute(session, rep_id=rep_id, day=day, settings=settings)
@@ -54,9 +69,10 @@ def test_each_day_is_locked_only_while_it_is_recomputed(rep_with_dirty_days, eng
     assert result.tracking_days == len(DAYS)
     assert locked_during == {day: {day} for day in DAYS}
     with session_scope() as session:
-        left = session.execute(text(
-            "SELECT count(*) FROM rep_days WHERE rep_id = :r AND (dirty OR flags_dirty)"),
-            {"r": rep_id}).scalar()
+        left = session.execute(
+            text("SELECT count(*) FROM rep_days WHERE rep_id = :r AND (dirty OR flags_dirty)"),
+            {"r": rep_id},
+        ).scalar()
     assert left == 0
 
 
@@ -71,6 +87,7 @@ def test_a_one_off_recompute_stays_in_its_callers_transaction(rep_with_dirty_day
     finally:
         session.close()
     with session_scope() as session:
-        still_dirty = session.execute(text(
-            "SELECT count(*) FROM rep_days WHERE rep_id = :r AND dirty"), {"r": rep_id}).scalar()
+        still_dirty = session.execute(
+            text("SELECT count(*) FROM rep_days WHERE rep_id = :r AND dirty"), {"r": rep_id}
+        ).scalar()
     assert still_dirty == len(DAYS)

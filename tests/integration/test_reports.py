@@ -46,11 +46,17 @@ def expected(r: int, d: int) -> dict:
     """The row _FILL_MONTH writes for rep index r (1-based) and day index d."""
     visits = 10 + (r + d) % 7
     flagged = (r + d) % 3
-    return {"distance_m": round(1000.0 * r + d, 1), "coverage": round(0.5 + d / 100, 4),
-            "visits": visits, "verified_visits": visits - r % 3,
-            "dwell_seconds": 600 * visits, "flagged_visits": flagged,
-            "flag_counts": {"rapid_visits": 1, "too_far": flagged} if flagged else {},
-            "planned": 12, "planned_done": 10 + (r + d) % 3}
+    return {
+        "distance_m": round(1000.0 * r + d, 1),
+        "coverage": round(0.5 + d / 100, 4),
+        "visits": visits,
+        "verified_visits": visits - r % 3,
+        "dwell_seconds": 600 * visits,
+        "flagged_visits": flagged,
+        "flag_counts": {"rapid_visits": 1, "too_far": flagged} if flagged else {},
+        "planned": 12,
+        "planned_done": 10 + (r + d) % 3,
+    }
 
 
 @pytest.fixture
@@ -63,21 +69,27 @@ def month(db):
     reps = [make_user(db, f"field.{i:02d}", Role.rep, field) for i in range(1, REPS + 1)]
     others = [make_user(db, f"other.{i}", Role.rep, other) for i in range(1, 3)]
     for group in (reps, others):
-        db.execute(text(_FILL_MONTH), {"first_day": MONTH[0], "days": len(MONTH),
-                                       "rep_ids": [u.id for u in group]})
+        db.execute(
+            text(_FILL_MONTH),
+            {"first_day": MONTH[0], "days": len(MONTH), "rep_ids": [u.id for u in group]},
+        )
     db.flush()
-    return {"manager": auth_service.principal_for_user(db, manager), "team": field,
-            "other": other, "reps": reps}
+    return {
+        "manager": auth_service.principal_for_user(db, manager),
+        "team": field,
+        "other": other,
+        "reps": reps,
+    }
 
 
 def test_a_month_of_a_50_rep_team(db, month):
-    filters = reports.make_filters(team_id=month["team"].id, date_from=MONTH[0],
-                                   date_to=MONTH[-1])
+    filters = reports.make_filters(team_id=month["team"].id, date_from=MONTH[0], date_to=MONTH[-1])
     page = reports.team_days(db, principal=month["manager"], filters=filters, limit=None)
     assert page.total == len(page.items) == REPS * 31
     # By day, then rep: the reps' usernames sort like their index.
     assert [(row["day"], row["rep_username"]) for row in page.items] == [
-        (day, f"field.{r:02d}") for day in MONTH for r in range(1, REPS + 1)]
+        (day, f"field.{r:02d}") for day in MONTH for r in range(1, REPS + 1)
+    ]
     for row in page.items:
         r, d = int(row["rep_username"][-2:]), (row["day"] - MONTH[0]).days
         want = expected(r, d)
@@ -87,22 +99,26 @@ def test_a_month_of_a_50_rep_team(db, month):
         local = row["first_activity_at"]
         assert local.utcoffset() == timedelta(hours=7)  # Asia/Jakarta
         assert local == datetime.combine(row["day"], datetime.min.time(), UTC) + timedelta(
-            hours=1, minutes=r)
+            hours=1, minutes=r
+        )
         assert row["pending_recompute"] is False
     assert sum(row["visits"] for row in page.items) == sum(
-        expected(r, d)["visits"] for r in range(1, REPS + 1) for d in range(31))
+        expected(r, d)["visits"] for r in range(1, REPS + 1) for d in range(31)
+    )
 
 
 def test_pages_of_the_month_add_up_to_the_export(db, month):
     filters = reports.make_filters(team_id=month["team"].id, week="2026-W41")  # Oct 5-11
     export = reports.team_days(db, principal=month["manager"], filters=filters, limit=None)
     assert export.total == REPS * 7
-    assert {row["day"] for row in export.items} == {date(2026, 10, 5) + timedelta(days=i)
-                                                    for i in range(7)}
+    assert {row["day"] for row in export.items} == {
+        date(2026, 10, 5) + timedelta(days=i) for i in range(7)
+    }
     pages, offset = [], 0
     while offset is not None:
-        page = reports.team_days(db, principal=month["manager"], filters=filters, limit=120,
-                                 offset=offset)
+        page = reports.team_days(
+            db, principal=month["manager"], filters=filters, limit=120, offset=offset
+        )
         assert page.total == REPS * 7
         pages.extend(page.items)
         offset = page.next_offset
@@ -110,23 +126,31 @@ def test_pages_of_the_month_add_up_to_the_export(db, month):
 
 
 def test_the_manager_sees_only_their_team(db, month):
-    everything = reports.team_days(db, principal=month["manager"],
-                                   filters=reports.make_filters(), limit=None)
+    everything = reports.team_days(
+        db, principal=month["manager"], filters=reports.make_filters(), limit=None
+    )
     assert everything.total == REPS * 31
     assert {row["team_name"] for row in everything.items} == {"Field"}
     with pytest.raises(NotFound):
-        reports.team_days(db, principal=month["manager"],
-                          filters=reports.make_filters(team_id=month["other"].id))
+        reports.team_days(
+            db, principal=month["manager"], filters=reports.make_filters(team_id=month["other"].id)
+        )
 
 
 def test_plan_compliance_of_the_month(db, month):
     by_day = reports.plan_compliance(
-        db, principal=month["manager"], by="day", limit=None,
-        filters=reports.make_filters(rep_id=month["reps"][0].id, date_from=MONTH[0],
-                                     date_to=MONTH[-1]))
+        db,
+        principal=month["manager"],
+        by="day",
+        limit=None,
+        filters=reports.make_filters(
+            rep_id=month["reps"][0].id, date_from=MONTH[0], date_to=MONTH[-1]
+        ),
+    )
     assert [(row["day"], row["planned"], row["done"], row["rate"]) for row in by_day.items] == [
         (day, 12, 10 + (1 + d) % 3, round((10 + (1 + d) % 3) / 12, 4))
-        for d, day in enumerate(MONTH)]
+        for d, day in enumerate(MONTH)
+    ]
 
 
 def _relations(plan) -> set[str]:
@@ -152,16 +176,21 @@ def test_team_days_reads_only_the_day_aggregates(db, month):
     connection = db.connection()
     event.listen(connection, "before_cursor_execute", capture)
     try:
-        reports.team_days(db, principal=month["manager"], limit=50,
-                          filters=reports.make_filters(team_id=month["team"].id,
-                                                       date_from=MONTH[0],
-                                                       date_to=MONTH[-1]))
+        reports.team_days(
+            db,
+            principal=month["manager"],
+            limit=50,
+            filters=reports.make_filters(
+                team_id=month["team"].id, date_from=MONTH[0], date_to=MONTH[-1]
+            ),
+        )
     finally:
         event.remove(connection, "before_cursor_execute", capture)
     touched = set()
     for statement, parameters in statements:
-        plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement,
-                                          parameters).scalar_one()
+        plan = connection.exec_driver_sql(
+            "EXPLAIN (FORMAT JSON) " + statement, parameters
+        ).scalar_one()
         touched |= _relations(plan)
     assert "rep_days" in touched
     assert touched <= {"rep_days", "users", "teams", "company_settings"}, touched
@@ -170,20 +199,29 @@ def test_team_days_reads_only_the_day_aggregates(db, month):
 def test_export_is_bounded(db, month, monkeypatch):
     monkeypatch.setattr(reports, "MAX_EXPORT_ROWS", 100)
     with pytest.raises(InvalidInput, match="more than 100 rows"):
-        reports.team_days(db, principal=month["manager"], filters=reports.make_filters(),
-                          limit=None)
-    fits = reports.team_days(db, principal=month["manager"], limit=None,
-                             filters=reports.make_filters(week="2026-W41",
-                                                          rep_id=month["reps"][0].id))
+        reports.team_days(
+            db, principal=month["manager"], filters=reports.make_filters(), limit=None
+        )
+    fits = reports.team_days(
+        db,
+        principal=month["manager"],
+        limit=None,
+        filters=reports.make_filters(week="2026-W41", rep_id=month["reps"][0].id),
+    )
     assert fits.total == 7
 
 
-@pytest.mark.parametrize(("value", "monday", "label"), [
-    ("2026-W47", date(2026, 11, 16), "2026-W47"), ("2026w47", date(2026, 11, 16), "2026-W47"),
-    ("2026-W1", date(2025, 12, 29), "2026-W01"), ("2026-W53", date(2026, 12, 28), "2026-W53"),
-    ("2026-11-22", date(2026, 11, 16), "2026-W47"), ("2027-01-01", date(2026, 12, 28),
-                                                     "2026-W53"),
-])
+@pytest.mark.parametrize(
+    ("value", "monday", "label"),
+    [
+        ("2026-W47", date(2026, 11, 16), "2026-W47"),
+        ("2026w47", date(2026, 11, 16), "2026-W47"),
+        ("2026-W1", date(2025, 12, 29), "2026-W01"),
+        ("2026-W53", date(2026, 12, 28), "2026-W53"),
+        ("2026-11-22", date(2026, 11, 16), "2026-W47"),
+        ("2027-01-01", date(2026, 12, 28), "2026-W53"),
+    ],
+)
 def test_parse_week(value, monday, label):
     assert reports.parse_week(value, name="week") == monday
     assert reports.iso_week_label(monday) == label

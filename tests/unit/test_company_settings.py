@@ -18,18 +18,27 @@ def test_defaults_are_design_numbers():
 
 
 def test_visit_duration_per_class_falls_back_to_default():
-    s = CompanySettings(visit_duration_by_class={
-        "grosir": VisitDuration(min_minutes=10, max_minutes=120)})
+    s = CompanySettings(
+        visit_duration_by_class={"grosir": VisitDuration(min_minutes=10, max_minutes=120)}
+    )
     assert s.visit_duration_for("grosir").max_minutes == 120
     assert s.visit_duration_for("warung") == VisitDuration(min_minutes=5, max_minutes=60)
     assert s.visit_duration_for(None).min_minutes == 5
 
 
-@pytest.mark.parametrize("change", [
-    {"timezone": "Asia/Atlantis"}, {"currency": "rupiah"}, {"workday_end": "7pm"},
-    {"verify_radius_m": float("nan")}, {"verify_radius_m": 0}, {"low_visit_rate_pct": 101},
-    {"visit_min_minutes": 90}, {"unknown": 1},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"timezone": "Asia/Atlantis"},
+        {"currency": "rupiah"},
+        {"workday_end": "7pm"},
+        {"verify_radius_m": float("nan")},
+        {"verify_radius_m": 0},
+        {"low_visit_rate_pct": 101},
+        {"visit_min_minutes": 90},
+        {"unknown": 1},
+    ],
+)
 def test_invalid_values_are_refused(change):
     with pytest.raises(ValidationError):
         CompanySettings(**change)

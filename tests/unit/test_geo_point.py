@@ -14,10 +14,17 @@ def test_valid_points(lat, lon):
     check_lat_lon(lat, lon)
 
 
-@pytest.mark.parametrize(("lat", "lon", "needle"), [
-    (90.000001, 0, "latitude"), (-91, 0, "latitude"), (0, 180.5, "longitude"),
-    (0, -180.000001, "longitude"), (math.nan, 0, "finite"), (0, math.inf, "finite"),
-])
+@pytest.mark.parametrize(
+    ("lat", "lon", "needle"),
+    [
+        (90.000001, 0, "latitude"),
+        (-91, 0, "latitude"),
+        (0, 180.5, "longitude"),
+        (0, -180.000001, "longitude"),
+        (math.nan, 0, "finite"),
+        (0, math.inf, "finite"),
+    ],
+)
 def test_invalid_points(lat, lon, needle):
     with pytest.raises(InvalidInput, match=needle):
         check_lat_lon(lat, lon)

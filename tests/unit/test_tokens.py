@@ -61,7 +61,10 @@ def test_a_token_checked_once_still_expires(monkeypatch):
 def test_a_token_is_checked_against_the_current_secret(monkeypatch):
     token = tokens.issue(7, "access")
     assert tokens.decode(token, "access") == 7
-    monkeypatch.setattr(get_settings(), "jwt_secret",
-                        type(get_settings().jwt_secret)("another-secret-0123456789abcdef-0123456789"))
+    monkeypatch.setattr(
+        get_settings(),
+        "jwt_secret",
+        type(get_settings().jwt_secret)("another-secret-0123456789abcdef-0123456789"),
+    )
     with pytest.raises(Unauthenticated, match="not valid"):
         tokens.decode(token, "access")

@@ -23,10 +23,12 @@ location_status = postgresql.ENUM(
 
 def _timestamps() -> list[sa.Column]:
     return [
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
     ]
 
 
@@ -52,9 +54,11 @@ def upgrade() -> None:
         sa.Column("email", sa.String(254)),
         sa.Column("phone", sa.String(40)),
         sa.Column("role", user_role, nullable=False),
-        sa.Column("team_id", sa.BigInteger(),
-                  sa.ForeignKey("teams.id", name=op.f("fk_users_team_id_teams"),
-                                ondelete="RESTRICT")),
+        sa.Column(
+            "team_id",
+            sa.BigInteger(),
+            sa.ForeignKey("teams.id", name=op.f("fk_users_team_id_teams"), ondelete="RESTRICT"),
+        ),
         sa.Column("language", sa.String(8)),
         sa.Column("password_hash", sa.String(200), nullable=False),
         sa.Column("is_active", sa.Boolean(), server_default="true", nullable=False),
@@ -62,8 +66,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
     op.create_index(op.f("ix_users_team_id"), "users", ["team_id"])
-    op.create_foreign_key(op.f("fk_teams_manager_id_users"), "teams", "users",
-                          ["manager_id"], ["id"], ondelete="SET NULL")
+    op.create_foreign_key(
+        op.f("fk_teams_manager_id_users"),
+        "teams",
+        "users",
+        ["manager_id"],
+        ["id"],
+        ondelete="SET NULL",
+    )
 
     op.create_table(
         "customers",
@@ -75,48 +85,58 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(40)),
         sa.Column("email", sa.String(254)),
         sa.Column("language", sa.String(8)),
-        sa.Column("location", Geography(geometry_type="POINT", srid=4326,
-                                        spatial_index=False)),
+        sa.Column("location", Geography(geometry_type="POINT", srid=4326, spatial_index=False)),
         sa.Column("location_status", location_status, nullable=False),
         sa.Column("verify_radius_m", sa.Float()),
         sa.Column("is_distributor", sa.Boolean(), server_default="false", nullable=False),
-        sa.Column("distributor_id", sa.BigInteger(),
-                  sa.ForeignKey("customers.id", name=op.f("fk_customers_distributor_id_customers"),
-                                ondelete="RESTRICT")),
-        sa.Column("team_id", sa.BigInteger(),
-                  sa.ForeignKey("teams.id", name=op.f("fk_customers_team_id_teams"),
-                                ondelete="RESTRICT")),
+        sa.Column(
+            "distributor_id",
+            sa.BigInteger(),
+            sa.ForeignKey(
+                "customers.id",
+                name=op.f("fk_customers_distributor_id_customers"),
+                ondelete="RESTRICT",
+            ),
+        ),
+        sa.Column(
+            "team_id",
+            sa.BigInteger(),
+            sa.ForeignKey("teams.id", name=op.f("fk_customers_team_id_teams"), ondelete="RESTRICT"),
+        ),
         sa.Column("external_id", sa.String(80)),
         *_timestamps(),
         sa.UniqueConstraint("code", name=op.f("uq_customers_code")),
         sa.UniqueConstraint("external_id", name=op.f("uq_customers_external_id")),
-        sa.CheckConstraint("verify_radius_m IS NULL OR verify_radius_m > 0",
-                           name=op.f("ck_customers_radius_positive")),
-        sa.CheckConstraint("distributor_id IS NULL OR distributor_id <> id",
-                           name=op.f("ck_customers_not_own_distributor")),
+        sa.CheckConstraint(
+            "verify_radius_m IS NULL OR verify_radius_m > 0",
+            name=op.f("ck_customers_radius_positive"),
+        ),
+        sa.CheckConstraint(
+            "distributor_id IS NULL OR distributor_id <> id",
+            name=op.f("ck_customers_not_own_distributor"),
+        ),
     )
     op.create_index(op.f("ix_customers_team_id"), "customers", ["team_id"])
     op.create_index(op.f("ix_customers_distributor_id"), "customers", ["distributor_id"])
     # Radius search runs on geography (metres); viewport search on the geometry cast.
     op.create_index("ix_customers_location", "customers", ["location"], postgresql_using="gist")
     op.execute(
-        "CREATE INDEX ix_customers_location_geom ON customers "
-        "USING gist ((location::geometry))"
+        "CREATE INDEX ix_customers_location_geom ON customers USING gist ((location::geometry))"
     )
 
     op.create_table(
         "company_settings",
         sa.Column("key", sa.String(80), primary_key=True),
         sa.Column("value", postgresql.JSONB(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("updated_by", sa.String(80)),
     )
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger(), primary_key=True),
-        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.Column("actor", sa.String(80), nullable=False),
         sa.Column("entity", sa.String(60), nullable=False),
         sa.Column("entity_id", sa.String(80), nullable=False),
@@ -132,11 +152,16 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(16), nullable=False),
         sa.Column("secret_hash", sa.String(128), nullable=False),
         sa.Column("scopes", postgresql.ARRAY(sa.String(60)), nullable=False),
-        sa.Column("created_by", sa.BigInteger(),
-                  sa.ForeignKey("users.id", name=op.f("fk_api_keys_created_by_users"),
-                                ondelete="SET NULL")),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "created_by",
+            sa.BigInteger(),
+            sa.ForeignKey(
+                "users.id", name=op.f("fk_api_keys_created_by_users"), ondelete="SET NULL"
+            ),
+        ),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("last_used_at", sa.DateTime(timezone=True)),
         sa.Column("revoked_at", sa.DateTime(timezone=True)),
         sa.UniqueConstraint("prefix", name=op.f("uq_api_keys_prefix")),

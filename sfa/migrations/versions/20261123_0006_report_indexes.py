@@ -12,9 +12,11 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-_INDEXES = (("ix_rep_days_day", "rep_days", "day"),
-            ("ix_rep_weeks_week_start", "rep_weeks", "week_start"),
-            ("ix_weekly_anomalies_week_start", "weekly_anomalies", "week_start"))
+_INDEXES = (
+    ("ix_rep_days_day", "rep_days", "day"),
+    ("ix_rep_weeks_week_start", "rep_weeks", "week_start"),
+    ("ix_weekly_anomalies_week_start", "weekly_anomalies", "week_start"),
+)
 
 
 def upgrade() -> None:

@@ -26,9 +26,11 @@ def upgrade() -> None:
             RETURN NULL;
         END $$""")
     for table in _TABLES:
-        op.execute(f"CREATE TRIGGER {table}_principals_changed "
-                   f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION sfa_principals_changed()")
+        op.execute(
+            f"CREATE TRIGGER {table}_principals_changed "
+            f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION sfa_principals_changed()"
+        )
 
 
 def downgrade() -> None:

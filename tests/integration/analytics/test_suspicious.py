@@ -30,10 +30,17 @@ def east(metres: float, origin=BASE) -> tuple[float, float]:
 def add_visit(db, rep, customer, at, position, dwell_minutes=None, checked_out=True):
     lat, lon = position
     visit = Visit(
-        rep_id=rep.id, client_id=uuid.uuid4(), request_hash="test", customer_id=customer.id,
-        check_in_at=at, received_at=at, check_in_position=geo.to_geography(lat, lon),
-        check_in_mock=False, verification_status=VerificationStatus.verified,
-        local_day=at.astimezone(company_service.get_settings(db).tz).date())
+        rep_id=rep.id,
+        client_id=uuid.uuid4(),
+        request_hash="test",
+        customer_id=customer.id,
+        check_in_at=at,
+        received_at=at,
+        check_in_position=geo.to_geography(lat, lon),
+        check_in_mock=False,
+        verification_status=VerificationStatus.verified,
+        local_day=at.astimezone(company_service.get_settings(db).tz).date(),
+    )
     if dwell_minutes is not None:
         visit.dwell_seconds = int(dwell_minutes * 60)
         visit.dwell_source = DwellSource.check_out if checked_out else DwellSource.not_checked_out
@@ -49,8 +56,9 @@ def flagged(db, code) -> set[int]:
 
 
 def run(db, day_from=DAY, day_to=DAY):
-    suspicious.recompute_flags(db, scope=Scope(day_from, day_to),
-                               settings=company_service.get_settings(db))
+    suspicious.recompute_flags(
+        db, scope=Scope(day_from, day_to), settings=company_service.get_settings(db)
+    )
 
 
 @pytest.fixture
@@ -63,11 +71,21 @@ def shops(db, world):
     return [make_customer(db, f"S{i}", world.team_a, *east(i * 500.0)) for i in range(6)]
 
 
-@pytest.mark.parametrize(("step_m", "count", "fires"), [
-    (49, 3, True), (51, 3, False), (49, 2, False), (49, 4, True)])
+@pytest.mark.parametrize(
+    ("step_m", "count", "fires"), [(49, 3, True), (51, 3, False), (49, 2, False), (49, 4, True)]
+)
 def test_consecutive_near(db, world, shops, step_m, count, fires):
-    visits = [add_visit(db, world.rep_a, shops[i], T0 + timedelta(minutes=20 * i),
-                        east(step_m * i), dwell_minutes=10) for i in range(count)]
+    visits = [
+        add_visit(
+            db,
+            world.rep_a,
+            shops[i],
+            T0 + timedelta(minutes=20 * i),
+            east(step_m * i),
+            dwell_minutes=10,
+        )
+        for i in range(count)
+    ]
     # A later visit far away does not join the run.
     far = add_visit(db, world.rep_a, shops[5], T0 + timedelta(hours=3), east(5000), 10)
     run(db)
@@ -76,29 +94,45 @@ def test_consecutive_near(db, world, shops, step_m, count, fires):
     assert far.id not in flagged(db, "consecutive_near")
     if fires:
         numbers = db.scalar(select(VisitFlag.numbers).where(VisitFlag.code == "consecutive_near"))
-        assert numbers == {"run_length": count, "max_step_m": pytest.approx(step_m, abs=0.2),
-                           "limit_m": 50}
+        assert numbers == {
+            "run_length": count,
+            "max_step_m": pytest.approx(step_m, abs=0.2),
+            "limit_m": 50,
+        }
 
 
 def test_consecutive_near_does_not_cross_company_midnight(db, world, shops):
     # 23:40, 23:50 and 00:05 Jakarta: one UTC day, but two company days.
     start = datetime(2026, 11, 16, 16, 40, tzinfo=UTC)
     for i, minutes in enumerate([0, 10, 25]):
-        add_visit(db, world.rep_a, shops[i], start + timedelta(minutes=minutes), east(40 * i),
-                  dwell_minutes=8)
+        add_visit(
+            db,
+            world.rep_a,
+            shops[i],
+            start + timedelta(minutes=minutes),
+            east(40 * i),
+            dwell_minutes=8,
+        )
     run(db, DAY, DAY + timedelta(days=1))
     assert flagged(db, "consecutive_near") == set()
 
 
-@pytest.mark.parametrize(("minutes", "fires"), [
-    ([0, 10, 20, 29], True),       # 4 within 29 min
-    ([0, 10, 20, 30], False),      # the 4th is exactly 30 min after the 1st: not within
-    ([0, 5, 10], False),           # 3 is not enough
-    ([0, 12, 24, 40, 41], True),   # 24, 40, 41 + 12: four in [12, 42)
-])
+@pytest.mark.parametrize(
+    ("minutes", "fires"),
+    [
+        ([0, 10, 20, 29], True),  # 4 within 29 min
+        ([0, 10, 20, 30], False),  # the 4th is exactly 30 min after the 1st: not within
+        ([0, 5, 10], False),  # 3 is not enough
+        ([0, 12, 24, 40, 41], True),  # 24, 40, 41 + 12: four in [12, 42)
+    ],
+)
 def test_rapid_visits(db, world, shops, minutes, fires):
-    visits = [add_visit(db, world.rep_a, shops[i], T0 + timedelta(minutes=m), east(500 * i),
-                        dwell_minutes=6) for i, m in enumerate(minutes)]
+    visits = [
+        add_visit(
+            db, world.rep_a, shops[i], T0 + timedelta(minutes=m), east(500 * i), dwell_minutes=6
+        )
+        for i, m in enumerate(minutes)
+    ]
     run(db)
     got = flagged(db, "rapid_visits")
     if not fires:
@@ -113,8 +147,14 @@ def test_rapid_visits_do_not_cross_company_midnight(db, world, shops):
     # 23:45, 23:50, 23:55 Jakarta, then 00:05 the next company day: 3 + 1, never 4.
     start = datetime(2026, 11, 16, 16, 45, tzinfo=UTC)
     for i, minutes in enumerate([0, 5, 10, 20]):
-        add_visit(db, world.rep_a, shops[i], start + timedelta(minutes=minutes),
-                  east(500 * i), dwell_minutes=4)
+        add_visit(
+            db,
+            world.rep_a,
+            shops[i],
+            start + timedelta(minutes=minutes),
+            east(500 * i),
+            dwell_minutes=4,
+        )
     run(db, DAY, DAY + timedelta(days=1))
     assert flagged(db, "rapid_visits") == set()
 
@@ -122,9 +162,12 @@ def test_rapid_visits_do_not_cross_company_midnight(db, world, shops):
 def test_clustered_customers_within_5_m2_but_not_3_m_apart(db, world):
     # Three customers inside a circle of radius 1.2 m (area 4.5 m² < 5 m²).
     centre = (-6.2500, 106.8500)
-    tight = [make_customer(db, f"F{i}", world.team_a,
-                           *GEOD.fwd(centre[1], centre[0], 120 * i, 1.2)[1::-1])
-             for i in range(3)]
+    tight = [
+        make_customer(
+            db, f"F{i}", world.team_a, *GEOD.fwd(centre[1], centre[0], 120 * i, 1.2)[1::-1]
+        )
+        for i in range(3)
+    ]
     # Three customers in a row 3 m apart elsewhere.
     start = (-6.2600, 106.8600)
     loose = [make_customer(db, f"L{i}", world.team_a, *east(3.0 * i, start)) for i in range(3)]
@@ -145,19 +188,26 @@ def test_cluster_needs_three_customers(db, world):
     assert db.scalar(select(CustomerFlag.customer_id)) is None
 
 
-@pytest.mark.parametrize(("dwell", "code"), [(61, "overlong"), (59, None), (4.9, "too_short"),
-                                             (5, None), (60, None)])
+@pytest.mark.parametrize(
+    ("dwell", "code"), [(61, "overlong"), (59, None), (4.9, "too_short"), (5, None), (60, None)]
+)
 def test_visit_duration_standards(db, world, shops, dwell, code):
     visit = add_visit(db, world.rep_a, shops[0], T0, east(0), dwell_minutes=dwell)
     run(db)
-    assert visit.id in flagged(db, "overlong") if code == "overlong" else \
-        visit.id not in flagged(db, "overlong")
+    assert (
+        visit.id in flagged(db, "overlong")
+        if code == "overlong"
+        else visit.id not in flagged(db, "overlong")
+    )
     assert (visit.id in flagged(db, "too_short")) is (code == "too_short")
 
 
 def test_duration_standard_per_customer_class(db, world):
-    company_service.update_settings(db, actor="test", changes={
-        "visit_duration_by_class": {"grosir": {"min_minutes": 10, "max_minutes": 120}}})
+    company_service.update_settings(
+        db,
+        actor="test",
+        changes={"visit_duration_by_class": {"grosir": {"min_minutes": 10, "max_minutes": 120}}},
+    )
     grosir = make_customer(db, "G1", world.team_a, *east(0), cls="grosir")
     warung = make_customer(db, "W1", world.team_a, *east(900), cls="warung")
     long_grosir = add_visit(db, world.rep_a, grosir, T0, east(0), dwell_minutes=90)
@@ -170,8 +220,7 @@ def test_duration_standard_per_customer_class(db, world):
 
 
 def test_not_checked_out_visit_is_not_judged_on_duration(db, world, shops):
-    visit = add_visit(db, world.rep_a, shops[0], T0, east(0), dwell_minutes=300,
-                      checked_out=False)
+    visit = add_visit(db, world.rep_a, shops[0], T0, east(0), dwell_minutes=300, checked_out=False)
     run(db)
     assert visit.id not in flagged(db, "overlong")
 
@@ -184,21 +233,30 @@ def test_impossible_speed(db, world, shops):
     slow = add_visit(db, world.rep_a, shops[2], T0 + timedelta(minutes=32), east(11_000), 10)
     run(db)
     assert flagged(db, "impossible_speed") == {fast.id}
-    numbers = db.scalar(select(VisitFlag.numbers).where(VisitFlag.visit_id == fast.id,
-                                                        VisitFlag.code == "impossible_speed"))
+    numbers = db.scalar(
+        select(VisitFlag.numbers).where(
+            VisitFlag.visit_id == fast.id, VisitFlag.code == "impossible_speed"
+        )
+    )
     assert numbers["speed_kmh"] == pytest.approx(300, rel=0.01)
     assert slow.id not in flagged(db, "impossible_speed")
 
 
 def test_trust_score_and_idempotent_recompute(db, world, shops):
-    visits = [add_visit(db, world.rep_a, shops[i], T0 + timedelta(minutes=15 * i),
-                        east(30 * i), dwell_minutes=3) for i in range(3)]
+    visits = [
+        add_visit(
+            db, world.rep_a, shops[i], T0 + timedelta(minutes=15 * i), east(30 * i), dwell_minutes=3
+        )
+        for i in range(3)
+    ]
     run(db)
-    rows = db.execute(text("SELECT visit_id, code, numbers, reason_en, reason_id "
-                           "FROM visit_flags ORDER BY 1, 2")).all()
+    rows = db.execute(
+        text("SELECT visit_id, code, numbers, reason_en, reason_id FROM visit_flags ORDER BY 1, 2")
+    ).all()
     run(db)
-    again = db.execute(text("SELECT visit_id, code, numbers, reason_en, reason_id "
-                            "FROM visit_flags ORDER BY 1, 2")).all()
+    again = db.execute(
+        text("SELECT visit_id, code, numbers, reason_en, reason_id FROM visit_flags ORDER BY 1, 2")
+    ).all()
     assert rows == again and len(rows) == 6  # consecutive_near + too_short, three visits
     db.expire_all()
     assert [db.get(Visit, v.id).trust_score for v in visits] == [60, 60, 60]
@@ -209,13 +267,21 @@ def test_trust_score_and_idempotent_recompute(db, world, shops):
 def test_refresh_dirty_updates_day_aggregates(db, world, shops):
     add_visit(db, world.rep_a, shops[0], T0, east(0), dwell_minutes=3)
     add_visit(db, world.rep_a, shops[1], T0 + timedelta(hours=1), east(500), dwell_minutes=20)
-    db.execute(text("INSERT INTO rep_days (rep_id, day, dirty, distance_m, coverage, "
-                    "ping_count, accepted_count, rejected, gaps, trips, flags_dirty) VALUES "
-                    "(:r, :d, false, 0, 0, 0, 0, '{}', '[]', '[]', true)"),
-               {"r": world.rep_a.id, "d": DAY})
+    db.execute(
+        text(
+            "INSERT INTO rep_days (rep_id, day, dirty, distance_m, coverage, "
+            "ping_count, accepted_count, rejected, gaps, trips, flags_dirty) VALUES "
+            "(:r, :d, false, 0, 0, 0, 0, '{}', '[]', '[]', true)"
+        ),
+        {"r": world.rep_a.id, "d": DAY},
+    )
     result = refresh.refresh_dirty(db)
     assert result.flag_days == 1
-    row = db.execute(text("SELECT visits, verified_visits, dwell_seconds, flagged_visits, "
-                          "flag_counts, flags_dirty FROM rep_days WHERE rep_id = :r"),
-                     {"r": world.rep_a.id}).one()
+    row = db.execute(
+        text(
+            "SELECT visits, verified_visits, dwell_seconds, flagged_visits, "
+            "flag_counts, flags_dirty FROM rep_days WHERE rep_id = :r"
+        ),
+        {"r": world.rep_a.id},
+    ).one()
     assert tuple(row) == (2, 2, 23 * 60, 1, {"too_short": 1}, False)

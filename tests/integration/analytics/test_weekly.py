@@ -24,30 +24,60 @@ def weeks(db, rep, rows, last=WEEK):
     for i, (visits, short, planned, done) in enumerate(rows):
         monday = start + timedelta(weeks=i)
         iso = monday.isocalendar()
-        db.add(RepWeek(rep_id=rep.id, week_start=monday, iso_year=iso.year, iso_week=iso.week,
-                       visits=visits, short_visits=short, planned=planned, planned_done=done))
+        db.add(
+            RepWeek(
+                rep_id=rep.id,
+                week_start=monday,
+                iso_year=iso.year,
+                iso_week=iso.week,
+                visits=visits,
+                short_visits=short,
+                planned=planned,
+                planned_done=done,
+            )
+        )
     db.flush()
 
 
 def anomalies(db, rep, week=WEEK) -> dict[str, dict]:
-    weekly.compute_anomalies(db, week_from=week, week_to=week, rep_ids=[rep.id],
-                             settings=company_service.get_settings(db),
-                             today=week + timedelta(days=7))
-    return {a.code: a.numbers for a in db.scalars(
-        select(WeeklyAnomaly).where(WeeklyAnomaly.rep_id == rep.id,
-                                    WeeklyAnomaly.week_start == week))}
+    weekly.compute_anomalies(
+        db,
+        week_from=week,
+        week_to=week,
+        rep_ids=[rep.id],
+        settings=company_service.get_settings(db),
+        today=week + timedelta(days=7),
+    )
+    return {
+        a.code: a.numbers
+        for a in db.scalars(
+            select(WeeklyAnomaly).where(
+                WeeklyAnomaly.rep_id == rep.id, WeeklyAnomaly.week_start == week
+            )
+        )
+    }
 
 
-@pytest.mark.parametrize(("prev", "this", "fires"), [
-    (100, 121, True), (100, 119, False), (100, 120, False), (4, 5, True), (3, 4, False),
-    (0, 5, True), (0, 4, False)])
+@pytest.mark.parametrize(
+    ("prev", "this", "fires"),
+    [
+        (100, 121, True),
+        (100, 119, False),
+        (100, 120, False),
+        (4, 5, True),
+        (3, 4, False),
+        (0, 5, True),
+        (0, 4, False),
+    ],
+)
 def test_short_visits_spike(db, rep, prev, this, fires):
     weeks(db, rep, [(40, prev, 0, 0), (40, this, 0, 0)])
     found = anomalies(db, rep)
     assert ("short_visits_spike" in found) is fires
     if fires and prev:
         assert found["short_visits_spike"]["rise_pct"] == pytest.approx(
-            (this - prev) * 100 / prev, abs=0.05)
+            (this - prev) * 100 / prev, abs=0.05
+        )
 
 
 def test_visit_count_outlier_needs_four_weeks_of_history(db, rep):
@@ -57,8 +87,7 @@ def test_visit_count_outlier_needs_four_weeks_of_history(db, rep):
 
 def test_visit_count_outlier_with_four_weeks(db, rep):
     # history 40, 42, 38, 40: mean 40, sample σ 1.633; 2σ band [36.73, 43.27]
-    weeks(db, rep, [(40, 0, 0, 0), (42, 0, 0, 0), (38, 0, 0, 0), (40, 0, 0, 0),
-                    (36, 0, 0, 0)])
+    weeks(db, rep, [(40, 0, 0, 0), (42, 0, 0, 0), (38, 0, 0, 0), (40, 0, 0, 0), (36, 0, 0, 0)])
     found = anomalies(db, rep)
     assert found["visit_count_outlier"]["mean"] == 40
     assert found["visit_count_outlier"]["sigma"] == pytest.approx(1.63, abs=0.01)
@@ -66,8 +95,7 @@ def test_visit_count_outlier_with_four_weeks(db, rep):
 
 
 def test_visit_count_inside_band_is_normal(db, rep):
-    weeks(db, rep, [(40, 0, 0, 0), (42, 0, 0, 0), (38, 0, 0, 0), (40, 0, 0, 0),
-                    (37, 0, 0, 0)])
+    weeks(db, rep, [(40, 0, 0, 0), (42, 0, 0, 0), (38, 0, 0, 0), (40, 0, 0, 0), (37, 0, 0, 0)])
     assert "visit_count_outlier" not in anomalies(db, rep)
 
 
@@ -78,12 +106,15 @@ def test_history_is_at_most_twenty_weeks(db, rep):
     assert "visit_count_outlier" not in anomalies(db, rep)
 
 
-@pytest.mark.parametrize(("rates", "fires"), [
-    ([(10, 7), (10, 7), (10, 9)], False),   # 2 low weeks then fine
-    ([(10, 9), (10, 7), (10, 7)], False),   # only 2 low weeks so far
-    ([(10, 7), (10, 7), (10, 7)], True),    # 3 low weeks in a row
-    ([(10, 8), (10, 8), (10, 8)], False),   # exactly 80 % is not below 80 %
-])
+@pytest.mark.parametrize(
+    ("rates", "fires"),
+    [
+        ([(10, 7), (10, 7), (10, 9)], False),  # 2 low weeks then fine
+        ([(10, 9), (10, 7), (10, 7)], False),  # only 2 low weeks so far
+        ([(10, 7), (10, 7), (10, 7)], True),  # 3 low weeks in a row
+        ([(10, 8), (10, 8), (10, 8)], False),  # exactly 80 % is not below 80 %
+    ],
+)
 def test_low_visit_rate_streak(db, rep, rates, fires):
     weeks(db, rep, [(p, 0, p, d) for p, d in rates])
     found = anomalies(db, rep)
@@ -118,10 +149,14 @@ def test_recompute_is_idempotent_and_reasons_are_bilingual(db, rep):
 
 
 def test_the_current_incomplete_week_is_not_judged(db, rep):
-    weeks(db, rep, [(40, 0, 0, 0), (42, 0, 0, 0), (38, 0, 0, 0), (40, 0, 0, 0),
-                    (3, 0, 0, 0)])
-    stored = weekly.compute_anomalies(db, week_from=WEEK, week_to=WEEK, rep_ids=[rep.id],
-                                      settings=company_service.get_settings(db),
-                                      today=WEEK + timedelta(days=6))  # Sunday of WEEK
+    weeks(db, rep, [(40, 0, 0, 0), (42, 0, 0, 0), (38, 0, 0, 0), (40, 0, 0, 0), (3, 0, 0, 0)])
+    stored = weekly.compute_anomalies(
+        db,
+        week_from=WEEK,
+        week_to=WEEK,
+        rep_ids=[rep.id],
+        settings=company_service.get_settings(db),
+        today=WEEK + timedelta(days=6),
+    )  # Sunday of WEEK
     assert stored == 0
     assert "visit_count_outlier" in anomalies(db, rep)  # once the week is over

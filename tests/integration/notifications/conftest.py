@@ -92,8 +92,9 @@ def gateway():
 @pytest.fixture
 def session_factory(connection):
     """New sessions on the test's connection: the sender's commits release savepoints."""
-    return lambda: Session(bind=connection, join_transaction_mode="create_savepoint",
-                           expire_on_commit=False)
+    return lambda: Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture
@@ -102,10 +103,18 @@ def make_order(db):
 
 
 def _make_order(session, *, rep, customer, state=OrderState.submitted, net="150000.00"):
-    order = Order(client_id=uuid.uuid4(), request_hash="x" * 64, rep_id=rep.id,
-                  customer_id=customer.id, state=state, currency="IDR",
-                  gross_amount=Decimal(net), discount_amount=Decimal(0),
-                  net_amount=Decimal(net), discount_pct=Decimal(0))
+    order = Order(
+        client_id=uuid.uuid4(),
+        request_hash="x" * 64,
+        rep_id=rep.id,
+        customer_id=customer.id,
+        state=state,
+        currency="IDR",
+        gross_amount=Decimal(net),
+        discount_amount=Decimal(0),
+        net_amount=Decimal(net),
+        discount_pct=Decimal(0),
+    )
     session.add(order)
     session.flush()
     return order

@@ -29,14 +29,20 @@ def rows(db, **where) -> list[Notification]:
 
 
 def test_smtp_receives_exactly_the_expected_emails_in_each_language(
-        db, world, smtp_server, session_factory, make_order):
+    db, world, smtp_server, session_factory, make_order
+):
     controller, received = smtp_server
     world.distributor_b.email = "distributor@example.id"
     world.distributor_b.language = "id"
     # A second distributor whose language is English.
-    other = type(world.distributor_b)(code="BD02", name="Toko BD02", team_id=world.team_b.id,
-                                      is_distributor=True, email="dist@example.com",
-                                      language="en")
+    other = type(world.distributor_b)(
+        code="BD02",
+        name="Toko BD02",
+        team_id=world.team_b.id,
+        is_distributor=True,
+        email="dist@example.com",
+        language="en",
+    )
     db.add(other)
     db.flush()
     world.customer_a.distributor_id = other.id
@@ -47,8 +53,9 @@ def test_smtp_receives_exactly_the_expected_emails_in_each_language(
         rules.notify_order_placed(db, order=order, now=MORNING)
     db.commit()
 
-    report = sender.run_sender(session_factory, channels={Channel.email: smtp(controller)},
-                               now=MORNING)
+    report = sender.run_sender(
+        session_factory, channels={Channel.email: smtp(controller)}, now=MORNING
+    )
 
     assert report.sent == 4  # 2 emails + 2 in-app
     assert sorted(m["To"] for m in received) == ["dist@example.com", "distributor@example.id"]
@@ -63,15 +70,28 @@ def test_smtp_receives_exactly_the_expected_emails_in_each_language(
     assert {n.recipient_user_id for n in in_app} == {world.rep_a.id, world.rep_b.id}
     assert all(n.state == NotificationState.sent for n in rows(db))
     # Nothing left to send: a second pass delivers nothing more.
-    assert sender.run_sender(session_factory, channels={Channel.email: smtp(controller)},
-                             now=MORNING + timedelta(minutes=1)).sent == 0
+    assert (
+        sender.run_sender(
+            session_factory,
+            channels={Channel.email: smtp(controller)},
+            now=MORNING + timedelta(minutes=1),
+        ).sent
+        == 0
+    )
     assert len(received) == 2
 
 
 def _invoice(db, customer, *, due: date) -> Invoice:
-    invoice = Invoice(external_id="INV-1", number="INV/2026/001", customer_id=customer.id,
-                      state="posted", currency="IDR", due_date=due,
-                      total_amount=Decimal("500000"), amount_to_pay=Decimal("500000"))
+    invoice = Invoice(
+        external_id="INV-1",
+        number="INV/2026/001",
+        customer_id=customer.id,
+        state="posted",
+        currency="IDR",
+        due_date=due,
+        total_amount=Decimal("500000"),
+        amount_to_pay=Decimal("500000"),
+    )
     db.add(invoice)
     db.flush()
     return invoice
@@ -102,14 +122,16 @@ def test_overdue_invoice_sms_sequence_stops_once_paid(db, world, gateway, sessio
     # after due (Nov 8) but the invoice was paid before the sender ran: cancelled.
     assert sent_on == [date(2026, 11, 2), date(2026, 11, 5)]
     assert [r.state for r in rows(db, channel=Channel.sms)] == [
-        NotificationState.sent, NotificationState.sent, NotificationState.cancelled]
+        NotificationState.sent,
+        NotificationState.sent,
+        NotificationState.cancelled,
+    ]
     texts = [r["text"] for r in gateway.requests]
     assert all("INV/2026/001" in t and "was due on 2026-11-01" in t for t in texts)
     assert all(r["to"] == "+6281100000001" for r in gateway.requests)
 
 
-def test_overdue_reminder_cancelled_at_send_time_when_paid(db, world, gateway,
-                                                           session_factory):
+def test_overdue_reminder_cancelled_at_send_time_when_paid(db, world, gateway, session_factory):
     world.customer_b.phone = "+6281100000001"
     invoice = _invoice(db, world.customer_b, due=date(2026, 11, 1))
     db.commit()
@@ -132,8 +154,7 @@ def test_overdue_reminder_cancelled_at_send_time_when_paid(db, world, gateway,
     assert rules.schedule_overdue_invoice_reminders(db, today=date(2026, 11, 8), now=at8) == 0
 
 
-def test_reminders_stop_after_max_and_follow_every_n_days(db, world, gateway,
-                                                          session_factory):
+def test_reminders_stop_after_max_and_follow_every_n_days(db, world, gateway, session_factory):
     world.customer_b.phone = "+6281100000001"
     _invoice(db, world.customer_b, due=date(2026, 11, 1))
     db.commit()
@@ -150,8 +171,7 @@ def test_reminders_stop_after_max_and_follow_every_n_days(db, world, gateway,
     assert sent_on == [2, 5, 8]  # every 3 days, 3 times (defaults)
 
 
-def test_quiet_hours_hold_an_sms_until_morning(db, world, gateway, session_factory,
-                                               make_order):
+def test_quiet_hours_hold_an_sms_until_morning(db, world, gateway, session_factory, make_order):
     world.customer_b.phone = "+6281100000002"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
     order.delivery_date = date(2026, 11, 25)
@@ -164,15 +184,15 @@ def test_quiet_hours_hold_an_sms_until_morning(db, world, gateway, session_facto
     for at in (night, night + timedelta(hours=3), datetime(2026, 11, 23, 23, 59, tzinfo=UTC)):
         sender.run_sender(session_factory, channels=sms, now=at)
     assert gateway.requests == []
-    sender.run_sender(session_factory, channels=sms, now=datetime(2026, 11, 24, 0, 0,
-                                                                  tzinfo=UTC))
+    sender.run_sender(session_factory, channels=sms, now=datetime(2026, 11, 24, 0, 0, tzinfo=UTC))
     assert len(gateway.requests) == 1
     assert "25-11-2026" in gateway.requests[0]["text"]  # company language: Indonesian
     assert "akan dikirim" in gateway.requests[0]["text"]
 
 
-def test_crash_between_sending_and_marking(db, world, gateway, smtp_server, session_factory,
-                                           make_order):
+def test_crash_between_sending_and_marking(
+    db, world, gateway, smtp_server, session_factory, make_order
+):
     """Documented policy: email left 'sending' past the lease → 'uncertain' (never resent
     blindly); SMS → retried, and the gateway drops the duplicate by reference."""
     controller, received = smtp_server
@@ -197,21 +217,25 @@ def test_crash_between_sending_and_marking(db, world, gateway, smtp_server, sess
             self.inner.send(message)
             raise Crash
 
-    channels = {Channel.email: smtp(controller),
-                Channel.sms: HttpSmsChannel(url=gateway.url, api_key=None, sender_id="SFA")}
+    channels = {
+        Channel.email: smtp(controller),
+        Channel.sms: HttpSmsChannel(url=gateway.url, api_key=None, sender_id="SFA"),
+    }
     crashing = {k: CrashAfterSend(v) for k, v in channels.items()}
     for minute in (0, 1):  # each pass dies right after its first delivery
         with contextlib.suppress(Crash):
-            sender.run_sender(session_factory, channels=crashing,
-                              now=MORNING + timedelta(minutes=minute))
+            sender.run_sender(
+                session_factory, channels=crashing, now=MORNING + timedelta(minutes=minute)
+            )
     assert len(received) == 1 and len(gateway.requests) == 1
     assert {r.state for r in rows(db)} == {NotificationState.sending}
 
     # Within the lease nothing is touched; after it, the policy applies.
     sender.run_sender(session_factory, channels=channels, now=MORNING + timedelta(minutes=5))
     assert len(received) == 1 and len(gateway.requests) == 1
-    report = sender.run_sender(session_factory, channels=channels,
-                               now=MORNING + timedelta(minutes=12))
+    report = sender.run_sender(
+        session_factory, channels=channels, now=MORNING + timedelta(minutes=12)
+    )
     assert report.uncertain == 1 and report.recovered == 2  # SMS and the rep's in-app
     [email] = rows(db, channel=Channel.email)
     assert email.state == NotificationState.uncertain and "may or may not" in email.last_error
@@ -222,8 +246,7 @@ def test_crash_between_sending_and_marking(db, world, gateway, smtp_server, sess
     assert gateway.requests[0]["reference"] == gateway.requests[1]["reference"]
 
 
-def test_transient_failures_back_off_then_park(db, world, gateway, session_factory,
-                                               make_order):
+def test_transient_failures_back_off_then_park(db, world, gateway, session_factory, make_order):
     world.customer_b.phone = "+6281100000004"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
     order.delivery_date = date(2026, 11, 25)
@@ -240,8 +263,9 @@ def test_transient_failures_back_off_then_park(db, world, gateway, session_facto
     assert row.state == NotificationState.parked and "gave up after 3" in row.last_error
 
 
-def test_rule_switched_off_enqueues_nothing_and_cancels_queued(db, world, session_factory,
-                                                               make_order):
+def test_rule_switched_off_enqueues_nothing_and_cancels_queued(
+    db, world, session_factory, make_order
+):
     from sfa.auth import service as auth_service
     from sfa.notifications import rule_settings
 
@@ -249,8 +273,7 @@ def test_rule_switched_off_enqueues_nothing_and_cancels_queued(db, world, sessio
     world.distributor_b.email = "d@example.id"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
     assert rules.notify_order_placed(db, order=order, now=MORNING) == 2
-    rule_settings.update_rule(db, principal=admin, rule="order_placed", enabled=False,
-                              params=None)
+    rule_settings.update_rule(db, principal=admin, rule="order_placed", enabled=False, params=None)
     other = make_order(rep=world.rep_b, customer=world.customer_b)
     assert rules.notify_order_placed(db, order=other, now=MORNING) == 0
     db.commit()

@@ -77,27 +77,43 @@ def committed_outbox(database_url):
     code = f"TS{uuid.uuid4().hex[:8]}"
     try:
         with Session(engine) as session:
-            customer = Customer(code=code, name="Toko Two Senders", customer_class="toko",
-                                phone="+6281100000999", language="en")
+            customer = Customer(
+                code=code,
+                name="Toko Two Senders",
+                customer_class="toko",
+                phone="+6281100000999",
+                language="en",
+            )
             session.add(customer)
             session.flush()
             settings = company_service.get_settings(session)
             for n in range(ROWS):
                 outbox.enqueue(
-                    session, settings=settings, rule="delivery_confirmed",
-                    channel=Channel.sms, template="delivery_confirmed",
-                    dedupe_key=f"two-senders:{code}:{n}", language="en",
-                    payload={"order_id": n, "order_ref": f"#{n}",
-                             "customer_name": customer.name, "delivery_date": "2026-11-25"},
+                    session,
+                    settings=settings,
+                    rule="delivery_confirmed",
+                    channel=Channel.sms,
+                    template="delivery_confirmed",
+                    dedupe_key=f"two-senders:{code}:{n}",
+                    language="en",
+                    payload={
+                        "order_id": n,
+                        "order_ref": f"#{n}",
+                        "customer_name": customer.name,
+                        "delivery_date": "2026-11-25",
+                    },
                     due_at=MORNING - timedelta(minutes=1),
-                    recipient_customer_id=customer.id, address=customer.phone)
+                    recipient_customer_id=customer.id,
+                    address=customer.phone,
+                )
             session.commit()
             customer_id = customer.id
         yield engine, customer_id
     finally:
         with Session(engine) as session:
-            session.execute(delete(Notification).where(
-                Notification.dedupe_key.like(f"two-senders:{code}:%")))
+            session.execute(
+                delete(Notification).where(Notification.dedupe_key.like(f"two-senders:{code}:%"))
+            )
             session.execute(delete(Customer).where(Customer.code == code))
             session.commit()
         engine.dispose()
@@ -106,16 +122,29 @@ def committed_outbox(database_url):
 def _start(database_url, gateway_url, go_file):
     env = os.environ | {"SFA_DATABASE_URL": database_url, "SFA_ENV": "test"}
     process = subprocess.Popen(
-        [sys.executable, "-c", SENDER, database_url, gateway_url, str(go_file),
-         MORNING.isoformat()],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            SENDER,
+            database_url,
+            gateway_url,
+            str(go_file),
+            MORNING.isoformat(),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = process.stdout.readline()
     assert line.strip() == "ready", process.stderr.read()
     return process
 
 
 def test_two_sender_processes_deliver_each_row_exactly_once(
-        database_url, committed_outbox, gateway, tmp_path):
+    database_url, committed_outbox, gateway, tmp_path
+):
     engine, customer_id = committed_outbox
     go_file = tmp_path / "go"
     processes = [_start(database_url, gateway.url, go_file) for _ in range(2)]
@@ -127,14 +156,26 @@ def test_two_sender_processes_deliver_each_row_exactly_once(
         reports.append(json.loads(out.strip().splitlines()[-1]))
 
     with Session(engine) as session:
-        rows = list(session.scalars(select(Notification)
-                                    .where(Notification.recipient_customer_id == customer_id)
-                                    .order_by(Notification.id)))
-        states = Counter(session.scalars(
-            select(Notification.state)
-            .where(Notification.recipient_customer_id == customer_id)))
-        assert session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.recipient_customer_id == customer_id)) == ROWS
+        rows = list(
+            session.scalars(
+                select(Notification)
+                .where(Notification.recipient_customer_id == customer_id)
+                .order_by(Notification.id)
+            )
+        )
+        states = Counter(
+            session.scalars(
+                select(Notification.state).where(Notification.recipient_customer_id == customer_id)
+            )
+        )
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.recipient_customer_id == customer_id)
+            )
+            == ROWS
+        )
     assert states == {NotificationState.sent: ROWS}
     assert all(r.attempts == 1 and r.provider_ref and r.sent_at == MORNING for r in rows)
 

@@ -109,7 +109,8 @@ def test_location_parameter_gives_the_coordinates():
 
 def test_deviceid_and_heading_aliases():
     device_id, ping = parse_osmand(
-        osmand(id=None, deviceid="imei-356938035643809", bearing=None, heading="90"))
+        osmand(id=None, deviceid="imei-356938035643809", bearing=None, heading="90")
+    )
     assert device_id == "imei-356938035643809"
     assert ping.get("bearing") == 90.0
 
@@ -131,7 +132,11 @@ def test_missing_optional_values_are_none():
     params = {"id": "p", "timestamp": str(EPOCH_S), "lat": "1.5", "lon": "2.5"}
     _, ping = parse_osmand(params)
     assert values(ping, "speed_mps", "bearing", "altitude_m", "battery_pct") == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
     assert ping.get("mock") is False
 
 
@@ -142,8 +147,7 @@ def test_negative_speed_bearing_battery_mean_unknown():
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("true", True), ("1", True), ("TRUE", True), ("false", False), ("0", False),
-     (None, False)],
+    [("true", True), ("1", True), ("TRUE", True), ("false", False), ("0", False), (None, False)],
 )
 def test_mock_flags(value, expected):
     _, ping = parse_osmand(osmand(mock=value))
@@ -151,9 +155,17 @@ def test_mock_flags(value, expected):
 
 
 def test_unknown_parameters_are_ignored():
-    _, ping = parse_osmand(osmand(
-        valid="true", charge="true", cell="208,10,12345,67890,50",
-        wifi="00-14-22-01-23-45,-80", driverUniqueId="D1", trip="Test 2", alarm="sos"))
+    _, ping = parse_osmand(
+        osmand(
+            valid="true",
+            charge="true",
+            cell="208,10,12345,67890,50",
+            wifi="00-14-22-01-23-45,-80",
+            driverUniqueId="D1",
+            trip="Test 2",
+            alarm="sos",
+        )
+    )
     assert ping["at"] == INSTANT
 
 
@@ -267,13 +279,20 @@ def test_json_unknown_values_are_none():
     body["location"]["coords"].update(speed=-1, heading=-1, accuracy=0)
     del body["location"]["coords"]["altitude"]
     _, ping = parse_osmand_json(body)
-    assert values(ping, "speed_mps", "bearing", "accuracy_m", "altitude_m",
-                  "battery_pct") == (None,) * 5
+    assert (
+        values(ping, "speed_mps", "bearing", "accuracy_m", "altitude_m", "battery_pct")
+        == (None,) * 5
+    )
 
 
 def test_json_minimal_body():
-    body = {"device_id": "p1", "location": {
-        "timestamp": "2024-05-01T12:00:00Z", "coords": {"latitude": 1.5, "longitude": 2.5}}}
+    body = {
+        "device_id": "p1",
+        "location": {
+            "timestamp": "2024-05-01T12:00:00Z",
+            "coords": {"latitude": 1.5, "longitude": 2.5},
+        },
+    }
     _, ping = parse_osmand_json(body)
     assert values(ping, "lat", "lon", "battery_pct", "mock") == (1.5, 2.5, None, False)
 
@@ -413,16 +432,15 @@ def test_gpx_point_without_time_is_refused_by_number():
     "bad_point, field",
     [
         ('<trkpt lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>', "trkpt 2"),
-        ('<trkpt lat="x" lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>',
-         "trkpt 2 lat"),
-        ('<trkpt lat="99" lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>',
-         "trkpt 2 lat"),
-        ('<trkpt lat="52.1" lon="-181"><time>2019-02-18T07:45:50Z</time></trkpt>',
-         "trkpt 2 lon"),
+        ('<trkpt lat="x" lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>', "trkpt 2 lat"),
+        ('<trkpt lat="99" lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>', "trkpt 2 lat"),
+        ('<trkpt lat="52.1" lon="-181"><time>2019-02-18T07:45:50Z</time></trkpt>', "trkpt 2 lon"),
         ('<trkpt lat="52.1" lon="-8.1"><time>later</time></trkpt>', "trkpt 2 time"),
         ('<trkpt lat="52.1" lon="-8.1"><time> </time></trkpt>', "trkpt 2"),
-        ('<trkpt lat="52.1" lon="-8.1"><ele>high</ele>'
-         "<time>2019-02-18T07:45:50Z</time></trkpt>", "trkpt 2 ele"),
+        (
+            '<trkpt lat="52.1" lon="-8.1"><ele>high</ele><time>2019-02-18T07:45:50Z</time></trkpt>',
+            "trkpt 2 ele",
+        ),
     ],
 )
 def test_gpx_point_errors_name_the_point(bad_point, field):
@@ -442,8 +460,10 @@ def test_gpx_doctype_is_refused():
     error = invalid(parse_gpx, bomb)
     assert "DOCTYPE" in error.message
     # Even a harmless DOCTYPE (or an external one) is refused: GPX never needs a DTD.
-    plain = b'<?xml version="1.0"?><!DOCTYPE gpx SYSTEM "file:///etc/passwd">' + _gpx11(
-        GOOD_POINT)[len(b'<?xml version="1.0"?>'):]
+    plain = (
+        b'<?xml version="1.0"?><!DOCTYPE gpx SYSTEM "file:///etc/passwd">'
+        + _gpx11(GOOD_POINT)[len(b'<?xml version="1.0"?>') :]
+    )
     assert "DOCTYPE" in invalid(parse_gpx, plain).message
 
 

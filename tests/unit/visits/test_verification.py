@@ -8,20 +8,29 @@ SETTINGS = CompanySettings()
 
 
 def check(distance, accuracy=10.0, mock=False, has_position=True, customer_radius=None):
-    return verify(SETTINGS, mock=mock, has_position=has_position, distance_m=distance,
-                  accuracy_m=accuracy, customer_radius_m=customer_radius)
+    return verify(
+        SETTINGS,
+        mock=mock,
+        has_position=has_position,
+        distance_m=distance,
+        accuracy_m=accuracy,
+        customer_radius_m=customer_radius,
+    )
 
 
-@pytest.mark.parametrize(("distance", "accuracy", "expected", "radius"), [
-    (300.0, 10, S.verified, 300),          # on the boundary: within
-    (300.01, 10, S.too_far, 300),
-    (300.01, 100, S.too_far, 300),         # 100 m is not "worse than" 100 m
-    (599.9, 100.5, S.verified, 600),       # worse than 100 m: the wider radius
-    (600.01, 150, S.too_far, 600),
-    (450, 0, S.too_far, 300),              # accuracy 0 = unknown: no relaxation
-    (450, None, S.too_far, 300),
-    (250, None, S.verified, 300),
-])
+@pytest.mark.parametrize(
+    ("distance", "accuracy", "expected", "radius"),
+    [
+        (300.0, 10, S.verified, 300),  # on the boundary: within
+        (300.01, 10, S.too_far, 300),
+        (300.01, 100, S.too_far, 300),  # 100 m is not "worse than" 100 m
+        (599.9, 100.5, S.verified, 600),  # worse than 100 m: the wider radius
+        (600.01, 150, S.too_far, 600),
+        (450, 0, S.too_far, 300),  # accuracy 0 = unknown: no relaxation
+        (450, None, S.too_far, 300),
+        (250, None, S.verified, 300),
+    ],
+)
 def test_radius_boundaries(distance, accuracy, expected, radius):
     result = check(distance, accuracy)
     assert (result.status, result.radius_m) == (expected, radius)
@@ -41,7 +50,8 @@ def test_other_statuses_take_precedence_in_order():
     assert check(None).status is S.customer_location_unknown
 
 
-@pytest.mark.parametrize(("accuracy", "ok"), [(50, True), (49.9, True), (50.1, False),
-                                              (0, False), (None, False)])
+@pytest.mark.parametrize(
+    ("accuracy", "ok"), [(50, True), (49.9, True), (50.1, False), (0, False), (None, False)]
+)
 def test_location_capture_needs_known_accuracy_of_50_m(accuracy, ok):
     assert can_capture_location(SETTINGS, accuracy) is ok
