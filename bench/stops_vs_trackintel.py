@@ -5,7 +5,7 @@ stop_min_minutes, gap_threshold = gap_minutes, include_last=True because we also
 stay still open at the end of the data):
 
 - 50 synthetic field days (bench/_days.py), 100 m / 5 min / 15 min (company defaults);
-- the real trace shared/data/limerick-bus-304/bus-304-2019-02-18.gpx, 50 m / 1 min.
+- the real trace tests/data/limerick-bus-304/bus-304-2019-02-18.gpx, 50 m / 1 min.
 
 Both get the pings our cleaning accepted (analyse_track's `accepted`), so the agreement
 compares the stop algorithms, not the outlier filters. Timed:
@@ -37,7 +37,7 @@ import numpy as np
 from _common import ROOT, banner, log, machine_line
 from _days import make_day
 
-GPX = ROOT.parent / "shared" / "data" / "limerick-bus-304" / "bus-304-2019-02-18.gpx"
+GPX = ROOT / "tests" / "data" / "limerick-bus-304" / "bus-304-2019-02-18.gpx"
 TARGET_SPEEDUP = 20.0
 MATCH_M = 50.0
 

@@ -8,7 +8,7 @@ HOST=${SFA_HOST:-127.0.0.1}
 
 if [ -z "${SFA_DATABASE_URL:-}" ]; then
   PG_PORT=${SFA_PG_PORT:-5544}
-  scripts/pg.sh ensure-packages
+  scripts/packages.sh run
   scripts/pg.sh start .pgdata "$PG_PORT" sfa
   export SFA_DATABASE_URL="postgresql+psycopg://sfa@127.0.0.1:$PG_PORT/sfa"
 fi

@@ -3,7 +3,7 @@
 # throwaway PostGIS cluster (tests/conftest.py), so only the packages are needed here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/pg.sh ensure-packages
+scripts/packages.sh test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports

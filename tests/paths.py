@@ -1,8 +1,7 @@
-"""Where tests find shared data: `../shared` beside the repository (as in CI), or
-SFA_SHARED_DIR."""
+"""Where tests find their data files: `tests/data/` (each folder says where its data
+comes from and under which licence)."""
 
-import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("SFA_SHARED_DIR", ROOT.parent / "shared")) / "data"
+TEST_DATA = ROOT / "tests" / "data"

@@ -10,7 +10,7 @@ import pytest
 from pyproj import Geod
 
 from factories import build_world, make_customer, make_user
-from paths import SHARED_DATA
+from paths import TEST_DATA
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
 from sfa.tracking import days
@@ -24,7 +24,7 @@ from sfa.visits.models import VisitFlag
 from sfa.visits.service import CheckIn, Position
 
 GEOD = Geod(ellps="WGS84")
-LIMERICK = SHARED_DATA / "limerick-bus-304"
+LIMERICK = TEST_DATA / "limerick-bus-304"
 TRACE_DAY = date(2019, 2, 18)
 
 

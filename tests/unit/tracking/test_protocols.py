@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from paths import SHARED_DATA
+from paths import TEST_DATA
 from sfa.errors import InvalidInput
 from sfa.tracking.protocols import (
     KNOT_MPS,
@@ -15,7 +15,7 @@ from sfa.tracking.protocols import (
     parse_osmand_json,
 )
 
-LIMERICK_GPX = SHARED_DATA / "limerick-bus-304" / "bus-304-2019-02-18.gpx"
+LIMERICK_GPX = TEST_DATA / "limerick-bus-304" / "bus-304-2019-02-18.gpx"
 
 # 2024-05-01T12:00:00Z
 INSTANT = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

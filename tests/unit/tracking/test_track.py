@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from paths import SHARED_DATA
+from paths import TEST_DATA
 from sfa import geo
 from sfa.tracking.track import (
     Gap,
@@ -26,7 +26,7 @@ from sfa.tracking.track import (
     analyse_track,
 )
 
-DATA = SHARED_DATA / "limerick-bus-304"
+DATA = TEST_DATA / "limerick-bus-304"
 GPX_NS = {"g": "http://www.topografix.com/GPX/1/1"}
 DEFAULT = TrackThresholds()
 # Per the data README: a bus halts for well under 5 minutes.

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# System packages the product and its tests need, installed from Debian/Ubuntu when
+# missing (like PostgreSQL + PostGIS in scripts/pg.sh). One `need` line per package:
+#
+#   need PATH-THAT-PROVES-IT-IS-THERE  DEBIAN-PACKAGE...
+#
+#   scripts/packages.sh run    what `make run` needs
+#   scripts/packages.sh test   what `make test` needs (a superset)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[packages] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+need() {
+  local proof=$1; shift
+  # A glob is allowed in the proof (e.g. a versioned path).
+  # shellcheck disable=SC2086
+  if ! compgen -G "$proof" >/dev/null; then missing+=("$@"); fi
+}
+
+run_needs() {
+  scripts/pg.sh ensure-packages
+}
+
+test_needs() {
+  run_needs
+}
+
+case "${1:-}" in
+  run) run_needs ;;
+  test) test_needs ;;
+  *) echo "usage: $0 run | test" >&2; exit 2 ;;
+esac
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing from the distribution: ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
