@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from analytics import suspicious, weekly
 from analytics.suspicious import Scope
 from sfa.company import service as company_service
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.tracking import days
 
 
@@ -47,7 +47,7 @@ def recompute(
     settings: CompanySettings | None = None,
 ) -> int:
     """Flags, aggregates and anomalies of a date range; returns the anomalies stored."""
-    settings = settings or company_service.get_settings(session)
+    settings = settings or company_service.get_company_settings(session)
     batch_settings(session)
     scope = Scope(date_from=date_from, date_to=date_to, rep_ids=rep_ids)
     suspicious.recompute_flags(session, scope=scope, settings=settings)
@@ -67,7 +67,7 @@ def compute_week(session: Session, *, week_start: dt.date, rep_ids: list[int] | 
 
 def compute_last_week(session: Session) -> int:
     """Scheduler job (Mondays 06:00 company time): last ISO week, every rep."""
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     today = dt.datetime.now(settings.tz).date()
     return compute_week(session, week_start=weekly.monday(today) - dt.timedelta(days=7))
 
@@ -79,7 +79,7 @@ def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
     that the rep_days rows that check-ins and ping batches mark dirty are locked only while
     their own step runs (see days.recompute_dirty_days). A crash leaves every finished
     step done and the rest still marked."""
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     tracking = days.recompute_dirty_days(session, limit=limit, commit_each=True)
     candidates = session.execute(
         text(

@@ -300,7 +300,7 @@ def suspicious_visits(
     `max_trust`: only visits whose computed trust score is at most this (visits not yet
     scored are left out). Times are in the company's timezone."""
     where = _rep_scope(session, principal=principal, filters=filters, rep_column="v.rep_id")
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     language = reason_language(lang, company_language=settings.language)
     if max_trust is not None and not 0 <= max_trust <= 100:
         raise InvalidInput(f"max_trust must be between 0 and 100, got {max_trust}")
@@ -358,7 +358,7 @@ def weekly_anomalies(
 ) -> Page[dict]:
     """Weekly anomalies of the weeks overlapping the period, oldest week first."""
     where = _rep_scope(session, principal=principal, filters=filters, rep_column="a.rep_id")
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     language = reason_language(lang, company_language=settings.language)
     _week_range(where, filters, week_column="a.week_start")
     if codes:
@@ -485,7 +485,7 @@ def team_days(
         limit=limit,
         offset=offset,
     )
-    tz = company_service.get_settings(session).tz
+    tz = company_service.get_company_settings(session).tz
     for row in page.items:
         row["verified_share"] = _rate(row["verified_visits"], row["visits"])
         row["distance_m"] = round(row["distance_m"], 1)

@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.visits.flags import WEIGHTS
 
 CODES = (

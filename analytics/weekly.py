@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from analytics.suspicious import Scope
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.weeks import monday
 
 # Visit side of every (rep, day) of the scope that has visits or plans. Days with

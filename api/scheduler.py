@@ -28,7 +28,7 @@ log = logging.getLogger("sfa.scheduler")
 
 
 def _company_today(session) -> date:
-    return datetime.now(UTC).astimezone(company_service.get_settings(session).tz).date()
+    return datetime.now(UTC).astimezone(company_service.get_company_settings(session).tz).date()
 
 
 def send_notifications(session) -> object:
@@ -118,7 +118,7 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
 def run_scheduler() -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     with session_scope() as session:
-        company = company_service.get_settings(session)
+        company = company_service.get_company_settings(session)
         timezone, erp_sync_minutes = company.timezone, company.erp_sync_minutes
     for job in all_jobs(timezone, erp_sync_minutes=erp_sync_minutes):
         # coalesce + max_instances=1: a late run is done once, not once per missed tick.

@@ -222,7 +222,7 @@ def main() -> int:
             raise RuntimeError(f"{base_n} pings stored, {stats['pings']} generated")
 
         with session_scope() as session:
-            settings = company_service.get_settings(session)
+            settings = company_service.get_company_settings(session)
         win = days.window(settings, DAY)
         t = time.perf_counter()
         for rep_id in rep_ids:
@@ -285,7 +285,7 @@ def main() -> int:
         f"{base_s:.2f} s ({base_n / base_s:,.0f} rows/s)"
     )
     print(
-        f"per-rep reads, pings_between for each day (PingIn objects): {per_rep_read_s:.2f} s "
+        f"per-rep reads, pings_between for each day (TrackPoint objects): {per_rep_read_s:.2f} s "
         f"(x{per_rep_read_s / base_s:.2f} the baseline)"
     )
     for number, (wall, per_day, seconds) in enumerate(passes, start=1):

@@ -82,7 +82,7 @@ def matched_share(ours: list[list[Span]], theirs: list[list[Span]]) -> float:
 
 
 def run_case(name: str, days_pings: list, thresholds, truth: list[list[Span]] | None):
-    """days_pings: per day, a list of PingIn (raw)."""
+    """days_pings: per day, a list of TrackPoint (raw)."""
     import geopandas as gpd
     import pandas as pd
     import trackintel as ti
@@ -232,7 +232,7 @@ def run_case(name: str, days_pings: list, thresholds, truth: list[list[Span]] | 
 
 
 def synthetic(n_days: int):
-    from sfa.tracking.track import PingIn
+    from sfa.tracking.track import TrackPoint
 
     days, truth = [], []
     for seed in range(1, n_days + 1):
@@ -240,7 +240,7 @@ def synthetic(n_days: int):
         instants = d.instants()
         days.append(
             [
-                PingIn(at=a, lat=la, lon=lo, accuracy_m=ac)
+                TrackPoint(at=a, lat=la, lon=lo, accuracy_m=ac)
                 for a, la, lo, ac in zip(
                     instants, d.lat.tolist(), d.lon.tolist(), d.accuracy_m.tolist(), strict=True
                 )
@@ -263,11 +263,11 @@ def synthetic(n_days: int):
 
 def gpx_day(path: Path):
     from sfa.tracking.protocols import parse_gpx
-    from sfa.tracking.track import PingIn
+    from sfa.tracking.track import TrackPoint
 
     pings = parse_gpx(path.read_bytes())
     return [
-        PingIn(at=p["at"], lat=p["lat"], lon=p["lon"], accuracy_m=p.get("accuracy_m"))
+        TrackPoint(at=p["at"], lat=p["lat"], lon=p["lon"], accuracy_m=p.get("accuracy_m"))
         for p in pings
     ]
 

@@ -88,7 +88,7 @@ def customer_prices(
         limit=limit,
         offset=offset,
     )
-    currency = company_service.get_settings(session).currency
+    currency = company_service.get_company_settings(session).currency
     items = [PriceOut.of(product, price, currency) for product, price in page.items]
     if format is ListFormat.csv:
         return csv_response(items, f"prices-customer-{customer_id}.csv")

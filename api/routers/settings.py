@@ -6,7 +6,7 @@ from api.schemas.auth import AuditOut
 from api.schemas.common import PageOut
 from sfa.audit import service as audit_service
 from sfa.company import service as company_service
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 
 router = APIRouter(prefix="/v1", tags=["settings"])
 
@@ -16,9 +16,9 @@ router = APIRouter(prefix="/v1", tags=["settings"])
     response_model=CompanySettings,
     summary="Company settings: timezone, currency, language and every threshold",
 )
-def get_settings(session: SessionDep, principal: PrincipalDep):
+def read_settings(session: SessionDep, principal: PrincipalDep):
     principal.require("settings:read")
-    return company_service.get_settings(session)
+    return company_service.get_company_settings(session)
 
 
 @router.patch(

@@ -76,7 +76,7 @@ def check_out(session: SessionDep, principal: PrincipalDep, visit_id: int, body:
             rep_id=visit.rep_id,
             date_from=visit.local_day,
             date_to=visit.local_day,
-            settings=company_service.get_settings(session),
+            settings=company_service.get_company_settings(session),
         )
         session.refresh(visit)
     return visit_out(session, visit)

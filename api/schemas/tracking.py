@@ -10,7 +10,7 @@ from api.schemas.visits import VisitOut
 
 class PingIn(TypedDict, total=False):
     """One ping of POST /v1/pings, validated into a plain dict: ingest reads it as its
-    `PingInput` (same keys) without building a model per ping (sfa.tracking.ingest).
+    `PingRecord` (same keys) without building a model per ping (sfa.tracking.ingest).
     Absent optional keys stay absent; an accuracy of 0 means unknown (ingest)."""
 
     __pydantic_config__ = STRICT  # type: ignore[misc]

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.company.models import SettingValue
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.errors import InvalidInput
 
 # Settings are read by nearly every request and change rarely: each process keeps the
@@ -42,7 +42,7 @@ def _read_settings(session: Session) -> CompanySettings:
     return CompanySettings.model_validate(known)
 
 
-def get_settings(session: Session) -> CompanySettings:
+def get_company_settings(session: Session) -> CompanySettings:
     global _cache
     engine = _cacheable_engine(session)
     if engine is None:
@@ -67,7 +67,7 @@ def _changed(session: Session) -> None:
 
 def update_settings(session: Session, *, actor: str, changes: dict) -> CompanySettings:
     """Apply a partial update, validate the whole result, audit each changed key."""
-    current = get_settings(session)
+    current = get_company_settings(session)
     unknown = sorted(set(changes) - set(CompanySettings.model_fields))
     if unknown:
         raise InvalidInput(

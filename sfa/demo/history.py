@@ -79,7 +79,7 @@ from sqlalchemy.orm import Session
 
 from sfa import geo
 from sfa.company import service as company_service
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.customers.models import Customer, LocationStatus
 from sfa.demo.seed import TERRITORIES
 from sfa.plans import service as plan_service
@@ -858,7 +858,7 @@ def generate_history(
     session: Session, *, today: date | None = None, progress: Progress = _noop
 ) -> HistoryResult:
     """Add the demo history once; `today` is the company's today (default: now)."""
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     today = today or datetime.now(settings.tz).date()
     if history_exists(session):
         return HistoryResult(created=False)

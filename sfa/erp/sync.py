@@ -203,7 +203,7 @@ def run_sync(
             s.add(run)
             s.flush()
             run_id = run.id
-            tz = company_service.get_settings(s).tz
+            tz = company_service.get_company_settings(s).tz
         ctx = _Run(
             sessions=sessions,
             connector=connector,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.notifications import repository
 from sfa.notifications.models import Channel, Notification, NotificationState
 

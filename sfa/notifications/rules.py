@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.company import service as company_service
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.customers.models import Customer
 from sfa.erp.models import Invoice
 from sfa.errors import Forbidden, InvalidInput, NotFound
@@ -55,7 +55,7 @@ def notify_order_placed(session: Session, *, order: Order, now: datetime | None 
         return 0
     distributor = session.get(Customer, customer.distributor_id)
     rep = session.get(User, order.rep_id)
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     now = now or datetime.now(UTC)
     payload = {
         "order_id": order.id,
@@ -131,7 +131,7 @@ def schedule_overdue_invoice_reminders(
     if not enabled:
         return 0
     every, most = int(params["every_days"]), int(params["max_reminders"])
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     now = now or datetime.now(UTC)
     rows = session.execute(
         select(Invoice, Customer)
@@ -218,7 +218,7 @@ def notify_delivery_confirmed(
     customer = session.get(Customer, order.customer_id)
     if not enabled or order.delivery_date is None or customer is None or not customer.phone:
         return 0
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     row = outbox.enqueue(
         session,
         settings=settings,
@@ -297,7 +297,7 @@ def create_announcement(
     enabled, _ = rule_settings.get_rule(session, ANNOUNCEMENT)
     if not enabled:
         return announcement, 0
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     count = 0
     for rep in repository.active_reps(session, team_ids=team_ids):
         for channel in (Channel.in_app, Channel.push):

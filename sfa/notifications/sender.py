@@ -159,7 +159,7 @@ def _recover_expired_leases(session_factory, adapters, *, now, lease, batch_size
 def _claim(session_factory, adapters, *, now, batch_size, rate_limit, report) -> list[_Claim]:
     claims: list[_Claim] = []
     with session_factory() as session:
-        settings = company_service.get_settings(session)
+        settings = company_service.get_company_settings(session)
         enabled = rule_settings.enabled_map(session)
         window_start = now - timedelta(hours=1)
         batch_counts: dict[str, int] = {}

@@ -59,7 +59,7 @@ def resend(
     original = session.get(Notification, notification_id)
     if original is None:
         raise NotFound(f"notification {notification_id} does not exist")
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     copy = outbox.enqueue(
         session,
         settings=settings,

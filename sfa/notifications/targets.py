@@ -105,7 +105,7 @@ def get_target(session: Session, *, principal: Principal, target_id: int) -> Tar
 
 
 def progress(session: Session, *, target: Target, today: date | None = None) -> Progress:
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     today = today or datetime.now(UTC).astimezone(settings.tz).date()
     days_total = (target.period_end - target.period_start).days + 1
     elapsed = min(max((today - target.period_start).days + 1, 0), days_total)
@@ -133,7 +133,7 @@ def notify_target_progress(session: Session, *, today: date, now: datetime | Non
     enabled, _ = rule_settings.get_rule(session, TARGET_PROGRESS)
     if not enabled:
         return 0
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     now = now or datetime.now(UTC)
     count = 0
     for target in repository.active_targets(session, day=today):

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.company import service as company_service
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.errors import Conflict, Forbidden, NotFound
 from sfa.notifications import rules as notification_rules
 from sfa.orders import repository
@@ -200,7 +200,7 @@ def _decide(
             order=order,
             level=step.level + 1,
             approver_id=None,
-            settings=company_service.get_settings(session),
+            settings=company_service.get_company_settings(session),
             now=now,
         )
         extra = {"next_approval_id": nxt.id, "next_level": nxt.level}
@@ -268,7 +268,7 @@ def list_approvals(
 def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
     """Pass every overdue manager step to the admins; returns how many were escalated."""
     now = now or datetime.now(UTC)
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     count = 0
     for step in repository.overdue_approvals(session, now):
         step.state = ApprovalState.escalated

@@ -178,7 +178,7 @@ def create_order(
             raise InvalidInput(
                 f"visit {data.visit_id} was at customer {visit.customer_id}, not {customer.id}"
             )
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     priced = _price_lines(
         session, customer_id=customer.id, currency=settings.currency, lines=data.lines
     )
@@ -282,7 +282,7 @@ def submit_order(
             session,
             order=order,
             actor=principal.actor,
-            settings=company_service.get_settings(session),
+            settings=company_service.get_company_settings(session),
             now=now or datetime.now(UTC),
         )
     elif order.submitted_at is None:
@@ -368,7 +368,7 @@ def list_orders(
     principal.require("orders:read")
     if date_from and date_to and date_from > date_to:
         raise InvalidInput("date_from must not be after date_to")
-    tz = company_service.get_settings(session).tz
+    tz = company_service.get_company_settings(session).tz
     start = datetime.combine(date_from, time(), tz) if date_from else None
     end = datetime.combine(date_to + timedelta(days=1), time(), tz) if date_to else None
     stmt = repository.filter_orders(

@@ -71,7 +71,7 @@ class ExpandResult:
 
 def company_today(session: Session, now: datetime | None = None) -> date:
     """Today in the company's time zone (a "day" always means the company's day)."""
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     return (now or datetime.now(UTC)).astimezone(settings.tz).date()
 
 

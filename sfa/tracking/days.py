@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from sfa import geo
 from sfa.company import service as company_service
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.tracking import repository
 from sfa.tracking.models import RepDay, RepStop
-from sfa.tracking.track import PingIn, Stop, TrackSummary, TrackThresholds, analyse_track
+from sfa.tracking.track import Stop, TrackPoint, TrackSummary, TrackThresholds, analyse_track
 from sfa.users.models import User
 from sfa.visits import repository as visit_repository
 from sfa.visits.flags import make_flag
@@ -74,7 +74,7 @@ def thresholds(settings: CompanySettings) -> TrackThresholds:
 def compute_day(
     session: Session, *, rep_id: int, day: dt.date, settings: CompanySettings | None = None
 ) -> DayResult:
-    settings = settings or company_service.get_settings(session)
+    settings = settings or company_service.get_company_settings(session)
     win = window(settings, day)
     pings = repository.pings_between(session, rep_id, win.start, win.end)
     summary = analyse_track(
@@ -151,7 +151,7 @@ def _match_visits_to_stops(
 def _close_open_visits(
     session: Session,
     visits: list[Visit],
-    pings: tuple[PingIn, ...],
+    pings: tuple[TrackPoint, ...],
     settings: CompanySettings,
     win: DayWindow,
 ) -> None:
@@ -189,7 +189,7 @@ def _close_open_visits(
 
 def _stayed_until(
     visit: Visit,
-    pings: tuple[PingIn, ...],
+    pings: tuple[TrackPoint, ...],
     customer: tuple[float, float] | None,
     radius_m: float,
     close_at: dt.datetime,
@@ -216,7 +216,7 @@ def _flag_drive_bys(
     session: Session,
     visits: list[Visit],
     stops: list[RepStop],
-    pings: tuple[PingIn, ...],
+    pings: tuple[TrackPoint, ...],
     settings: CompanySettings,
 ) -> None:
     """A check-in with pings around it but no stop: the rep did not stop there."""
@@ -298,7 +298,7 @@ def recompute_dirty_days(session: Session, limit: int = 200, *, commit_each: boo
     api.deps). So the job, which runs beside them, commits each day: one transaction
     over many days would hold every row for the whole run. A one-off load (seed-demo)
     keeps its single transaction."""
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     done = 0
     while done < limit and (claimed := repository.dirty_days(session, 1)):
         ((rep_id, day),) = claimed

@@ -52,7 +52,7 @@ _EWKB_POINT = struct.Struct("<BIIdd")
 _EWKB_POINT_SRID = 0x20000001  # wkbPoint with the SRID flag set
 
 
-class PingInput(TypedDict, total=False):
+class PingRecord(TypedDict, total=False):
     """A ping as ingest reads it: the API's validated JSON objects as they are (a dict
     per ping costs about half a model instance: ~0.45 ms of a 500-ping batch, measured in
     bench/README.md), and what the tracker protocols and GPX parse. Optional keys may be
@@ -105,7 +105,7 @@ def copy_binary_rows(session: Session, table: str, rows: Sequence[tuple]) -> Non
             copy.write_row(row)
 
 
-def _row(rep_id: int, p: PingInput, _pack=_EWKB_POINT.pack) -> tuple:
+def _row(rep_id: int, p: PingRecord, _pack=_EWKB_POINT.pack) -> tuple:
     get = p.get
     return (
         rep_id,
@@ -125,7 +125,7 @@ def ingest_pings(
     session: Session,
     *,
     rep_id: int,
-    items: Sequence[tuple[int, PingInput]],
+    items: Sequence[tuple[int, PingRecord]],
     timezone: ZoneInfo,
     future_tolerance: timedelta,
     now: datetime | None = None,
@@ -157,7 +157,7 @@ def ingest_pings(
 
 
 def _too_late(
-    item: tuple[int, PingInput],
+    item: tuple[int, PingRecord],
     latest_allowed: datetime,
     future_tolerance: timedelta,
     result: IngestResult,

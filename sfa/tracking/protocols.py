@@ -1,6 +1,6 @@
 """Parsers for the location formats that existing tracker apps already speak.
 
-Pure functions: text in, `PingInput` out, `InvalidInput` (naming the offending field) on
+Pure functions: text in, `PingRecord` out, `InvalidInput` (naming the offending field) on
 anything that cannot be stored faithfully. No database, no HTTP framework.
 
 - `parse_osmand`: the OsmAnd / Traccar HTTP protocol as query or form parameters, as sent
@@ -24,7 +24,7 @@ from xml.parsers import expat
 
 from sfa.errors import InvalidInput
 from sfa.geo import check_lat_lon
-from sfa.tracking.ingest import PingInput
+from sfa.tracking.ingest import PingRecord
 
 KNOT_MPS = 1852 / 3600  # one knot in m/s (international nautical mile per hour): 0.514444…
 MAX_DEVICE_ID_LEN = 120  # pings.device_id is VARCHAR(120)
@@ -182,7 +182,7 @@ def _mock_flag(value: str | None) -> bool:
     raise _invalid("mock", f"{value!r} is not a boolean", "send true, false, 1 or 0")
 
 
-def parse_osmand(params: Mapping[str, str]) -> tuple[str, PingInput]:
+def parse_osmand(params: Mapping[str, str]) -> tuple[str, PingRecord]:
     """One ping from OsmAnd-protocol query (GET) or form (POST) parameters.
 
     Returns (device id, ping). Parameters, as Traccar reads them:
@@ -222,7 +222,7 @@ def parse_osmand(params: Mapping[str, str]) -> tuple[str, PingInput]:
     if battery is not None and battery > 100:
         raise _invalid("batt", f"{battery:g} is above 100", "send the battery level in percent")
 
-    ping = PingInput(
+    ping = PingRecord(
         at=at,
         lat=lat,
         lon=lon,
@@ -266,7 +266,7 @@ def _json_number(obj: Mapping[str, Any], key: str, path: str) -> float | None:
     return float(value)
 
 
-def parse_osmand_json(body: Any) -> tuple[str, PingInput]:
+def parse_osmand_json(body: Any) -> tuple[str, PingRecord]:
     """One ping from the JSON body Traccar Client 9.0+ posts (Traccar server 6.7+).
 
     `body` is the decoded JSON (a str or bytes body is decoded first). Returns
@@ -344,7 +344,7 @@ def parse_osmand_json(body: Any) -> tuple[str, PingInput]:
     if not isinstance(mock, bool):
         raise _invalid("location.mock", f"must be true or false, not {_kind(mock)}")
 
-    ping = PingInput(
+    ping = PingRecord(
         at=at,
         lat=lat,
         lon=lon,
@@ -419,7 +419,7 @@ def _child_text(element: ET.Element, tag: str) -> str | None:
     return child.text.strip() or None
 
 
-def _gpx_point(point: ET.Element, number: int) -> PingInput:
+def _gpx_point(point: ET.Element, number: int) -> PingRecord:
     field = f"trkpt {number}"
     lat_text, lon_text = point.get("lat"), point.get("lon")
     if lat_text is None or lon_text is None:
@@ -446,7 +446,7 @@ def _gpx_point(point: ET.Element, number: int) -> PingInput:
     # vendor extensions, which are ignored (units and meaning vary). <hdop> is a dilution
     # of precision, not metres, so accuracy stays unknown.
     speed, course = number_of("speed"), number_of("course")
-    return PingInput(
+    return PingRecord(
         at=at,
         lat=lat,
         lon=lon,
@@ -456,7 +456,7 @@ def _gpx_point(point: ET.Element, number: int) -> PingInput:
     )
 
 
-def parse_gpx(data: bytes) -> list[PingInput]:
+def parse_gpx(data: bytes) -> list[PingRecord]:
     """All track points (gpx/trk/trkseg/trkpt) of a GPX 1.0 or 1.1 file, in file order.
 
     Every point needs lat/lon and a <time>; <ele> becomes the altitude. Waypoints and

@@ -6,10 +6,12 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from sfa.tracking.models import RepDay, RepStop
-from sfa.tracking.track import PingIn
+from sfa.tracking.track import TrackPoint
 
 
-def pings_between(session: Session, rep_id: int, start: datetime, end: datetime) -> list[PingIn]:
+def pings_between(
+    session: Session, rep_id: int, start: datetime, end: datetime
+) -> list[TrackPoint]:
     """A rep's pings in [start, end), by device time; the PK (rep_id, at) serves it."""
     rows = session.execute(
         text(
@@ -18,7 +20,7 @@ def pings_between(session: Session, rep_id: int, start: datetime, end: datetime)
         ),
         {"rep_id": rep_id, "start": start, "end": end},
     )
-    return [PingIn(at=r[0], lat=r[1], lon=r[2], accuracy_m=r[3]) for r in rows]
+    return [TrackPoint(at=r[0], lat=r[1], lon=r[2], accuracy_m=r[3]) for r in rows]
 
 
 def nearest_customers(

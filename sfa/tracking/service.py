@@ -11,7 +11,7 @@ from sfa.auth.principal import Principal
 from sfa.company import service as company_service
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from sfa.tracking import days
-from sfa.tracking.ingest import MAX_BATCH, IngestResult, PingInput, ingest_pings
+from sfa.tracking.ingest import MAX_BATCH, IngestResult, PingRecord, ingest_pings
 from sfa.tracking.models import Device
 from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
@@ -28,7 +28,7 @@ def post_pings(
     session: Session,
     *,
     principal: Principal,
-    items: Sequence[tuple[int, PingInput]],
+    items: Sequence[tuple[int, PingRecord]],
     batch_size: int,
     now: dt.datetime | None = None,
 ) -> IngestResult:
@@ -48,7 +48,7 @@ def store_rep_pings(
     session: Session,
     *,
     rep_id: int,
-    items: Sequence[tuple[int, PingInput]],
+    items: Sequence[tuple[int, PingRecord]],
     batch_size: int,
     now: dt.datetime | None = None,
 ) -> IngestResult:
@@ -57,7 +57,7 @@ def store_rep_pings(
             f"a batch holds at most {MAX_BATCH} pings, got {batch_size}",
             hint="split it into several requests",
         )
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     return ingest_pings(
         session,
         rep_id=rep_id,
@@ -130,7 +130,7 @@ def rep_day(session: Session, *, principal: Principal, rep_id: int, day: dt.date
     """The day as it is now; stored aggregates are refreshed when pings made them stale."""
     principal.require("tracking:read")
     visible_rep(session, principal, rep_id)
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     stored = days.repository.get_day(session, rep_id, day)
     if stored is None or stored.dirty:
         _, result = days.refresh_day(session, rep_id=rep_id, day=day, settings=settings)
@@ -140,7 +140,7 @@ def rep_day(session: Session, *, principal: Principal, rep_id: int, day: dt.date
     return result
 
 
-def import_pings(session: Session, *, rep_id: int, pings: Sequence[PingInput]) -> IngestResult:
+def import_pings(session: Session, *, rep_id: int, pings: Sequence[PingRecord]) -> IngestResult:
     """Store a whole imported track (GPX) in batches; one result for the whole file."""
     total = IngestResult()
     for start in range(0, len(pings), MAX_BATCH):

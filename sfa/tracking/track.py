@@ -100,7 +100,7 @@ class TrackThresholds:
 
 
 @dataclass(frozen=True, slots=True)
-class PingIn:
+class TrackPoint:
     at: datetime  # device time, tz-aware
     lat: float
     lon: float
@@ -145,7 +145,7 @@ class Trip:
 
 @dataclass(frozen=True, slots=True)
 class TrackSummary:
-    accepted: tuple[PingIn, ...]  # device-time order
+    accepted: tuple[TrackPoint, ...]  # device-time order
     rejected: tuple[Rejection, ...]  # by input index
     distance_m: float
     raw_distance_m: float
@@ -156,7 +156,7 @@ class TrackSummary:
 
 
 def analyse_track(
-    pings: Sequence[PingIn],
+    pings: Sequence[TrackPoint],
     *,
     thresholds: TrackThresholds,
     window_start: datetime,
@@ -206,7 +206,7 @@ def _to_us(at: datetime) -> int:
     return (at - _EPOCH) // _US
 
 
-def _times_us(pings: Sequence[PingIn]) -> NDArray[np.int64]:
+def _times_us(pings: Sequence[TrackPoint]) -> NDArray[np.int64]:
     # Inlined rather than calling _to_us per ping: this is a third of the run time.
     # Subtracting an aware epoch raises TypeError for naive datetimes, which is the check.
     try:
@@ -228,7 +228,7 @@ class _Cleaned(NamedTuple):
     raw_distance_m: float  # plain sum of consecutive geodesic segments
 
 
-def _clean(pings: Sequence[PingIn], th: TrackThresholds) -> _Cleaned:
+def _clean(pings: Sequence[TrackPoint], th: TrackThresholds) -> _Cleaned:
     """Reject invalid, too coarse, duplicate and too fast pings (module doc, points 1-2)."""
     n = len(pings)
     t = _times_us(pings)
@@ -319,7 +319,7 @@ def _speed_keep(
 
 def _gaps_and_coverage(
     t: NDArray[np.int64],
-    accepted: tuple[PingIn, ...],
+    accepted: tuple[TrackPoint, ...],
     gap_us: int,
     ws: int,
     we: int,
@@ -389,7 +389,7 @@ def _make_stop(
     t: NDArray[np.int64],
     lat: NDArray[np.float64],
     lon: NDArray[np.float64],
-    accepted: tuple[PingIn, ...],
+    accepted: tuple[TrackPoint, ...],
     gap_us: int,
 ) -> Stop:
     dt = np.diff(t[s : e + 1])
@@ -416,7 +416,7 @@ def _trips(
     xyz: NDArray[np.float64],
     spans: list[tuple[int, int]],
     stops: tuple[Stop, ...],
-    accepted: tuple[PingIn, ...],
+    accepted: tuple[TrackPoint, ...],
     *,
     jitter_m: float,
 ) -> tuple[Trip, ...]:

@@ -11,7 +11,7 @@ from sfa import geo, idempotency
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.company import service as company_service
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.customers import repository as customer_repository
 from sfa.customers.repository import CustomerPoint
 from sfa.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -136,7 +136,7 @@ def _new_visit(
 ) -> tuple[CompanySettings, CustomerPoint, dict, list[Flag]]:
     """Validate a new check-in: the settings, the customer, the visit's column values and
     its check-in flags (the trust score is among the values)."""
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     pos = data.position
     _check_time(settings, pos.at, now)
     if pos.has_position:
@@ -264,7 +264,7 @@ def check_out(
                 hint="a check-out can be retried with the same body only",
             )
         return visit, False
-    settings = company_service.get_settings(session)
+    settings = company_service.get_company_settings(session)
     _check_time(settings, position.at, now)
     if position.at < visit.check_in_at:
         raise InvalidInput(

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.visits.models import VerificationStatus
 
 

@@ -305,7 +305,7 @@ def _ids(world, db) -> dict:
     )
     notification = outbox.enqueue(
         db,
-        settings=company_service.get_settings(db),
+        settings=company_service.get_company_settings(db),
         rule="order_placed",
         channel=Channel.in_app,
         template="order_placed_rep",

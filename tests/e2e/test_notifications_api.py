@@ -50,7 +50,7 @@ def enqueue(
     }
     row = outbox.enqueue(
         db,
-        settings=company_service.get_settings(db),
+        settings=company_service.get_company_settings(db),
         rule=rule,
         channel=channel,
         template="order_placed_rep" if channel is Channel.in_app else "delivery_confirmed",

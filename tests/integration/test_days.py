@@ -15,7 +15,7 @@ from sfa.auth import service as auth_service
 from sfa.company import service as company_service
 from sfa.tracking import days
 from sfa.tracking import service as tracking_service
-from sfa.tracking.ingest import PingInput
+from sfa.tracking.ingest import PingRecord
 from sfa.tracking.models import RepDay
 from sfa.tracking.protocols import parse_gpx
 from sfa.users.models import Role
@@ -29,7 +29,7 @@ TRACE_DAY = date(2019, 2, 18)
 
 
 @pytest.fixture(scope="module")
-def trace() -> list[PingInput]:
+def trace() -> list[PingRecord]:
     return parse_gpx((LIMERICK / "bus-304-2019-02-18.gpx").read_bytes())
 
 
@@ -146,7 +146,7 @@ def walk(start, lat, lon, minutes, every_s=30, metres_per_step=0.0, azimuth=90.0
     for i in range(int(minutes * 60 / every_s) + 1):
         lon2, lat2, _ = GEOD.fwd(lon, lat, azimuth, metres_per_step * i)
         pings.append(
-            PingInput(at=start + timedelta(seconds=every_s * i), lat=lat2, lon=lon2, accuracy_m=8)
+            PingRecord(at=start + timedelta(seconds=every_s * i), lat=lat2, lon=lon2, accuracy_m=8)
         )
     return pings
 

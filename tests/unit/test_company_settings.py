@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from sfa.company.schema import CompanySettings, VisitDuration
+from sfa.company.settings import CompanySettings, VisitDuration
 
 
 def test_defaults_are_design_numbers():

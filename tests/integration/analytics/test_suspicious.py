@@ -39,7 +39,7 @@ def add_visit(db, rep, customer, at, position, dwell_minutes=None, checked_out=T
         check_in_position=geo.to_geography(lat, lon),
         check_in_mock=False,
         verification_status=VerificationStatus.verified,
-        local_day=at.astimezone(company_service.get_settings(db).tz).date(),
+        local_day=at.astimezone(company_service.get_company_settings(db).tz).date(),
     )
     if dwell_minutes is not None:
         visit.dwell_seconds = int(dwell_minutes * 60)
@@ -57,7 +57,7 @@ def flagged(db, code) -> set[int]:
 
 def run(db, day_from=DAY, day_to=DAY):
     suspicious.recompute_flags(
-        db, scope=Scope(day_from, day_to), settings=company_service.get_settings(db)
+        db, scope=Scope(day_from, day_to), settings=company_service.get_company_settings(db)
     )
 
 

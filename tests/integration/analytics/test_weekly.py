@@ -45,7 +45,7 @@ def anomalies(db, rep, week=WEEK) -> dict[str, dict]:
         week_from=week,
         week_to=week,
         rep_ids=[rep.id],
-        settings=company_service.get_settings(db),
+        settings=company_service.get_company_settings(db),
         today=week + timedelta(days=7),
     )
     return {
@@ -155,7 +155,7 @@ def test_the_current_incomplete_week_is_not_judged(db, rep):
         week_from=WEEK,
         week_to=WEEK,
         rep_ids=[rep.id],
-        settings=company_service.get_settings(db),
+        settings=company_service.get_company_settings(db),
         today=WEEK + timedelta(days=6),
     )  # Sunday of WEEK
     assert stored == 0

@@ -86,7 +86,7 @@ def committed_outbox(database_url):
             )
             session.add(customer)
             session.flush()
-            settings = company_service.get_settings(session)
+            settings = company_service.get_company_settings(session)
             for n in range(ROWS):
                 outbox.enqueue(
                     session,

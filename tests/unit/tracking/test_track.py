@@ -19,8 +19,8 @@ from paths import TEST_DATA
 from sfa import geo
 from sfa.tracking.track import (
     Gap,
-    PingIn,
     Rejection,
+    TrackPoint,
     TrackSummary,
     TrackThresholds,
     analyse_track,
@@ -40,10 +40,10 @@ HOME = (-6.2000, 106.8166)  # Jakarta; synthetic days start here
 
 
 @functools.cache
-def limerick_pings() -> tuple[PingIn, ...]:
+def limerick_pings() -> tuple[TrackPoint, ...]:
     root = ET.parse(DATA / "bus-304-2019-02-18.gpx").getroot()
     return tuple(
-        PingIn(
+        TrackPoint(
             at=datetime.fromisoformat(pt.find("g:time", GPX_NS).text.replace("Z", "+00:00")),
             lat=float(pt.get("lat")),
             lon=float(pt.get("lon")),
@@ -79,8 +79,8 @@ def dest(point: tuple[float, float], azimuth: float, dist_m: float) -> tuple[flo
     return lat, lon
 
 
-def ping(minutes: float, point: tuple[float, float], accuracy=None) -> PingIn:
-    return PingIn(
+def ping(minutes: float, point: tuple[float, float], accuracy=None) -> TrackPoint:
+    return TrackPoint(
         at=T0 + timedelta(minutes=minutes), lat=point[0], lon=point[1], accuracy_m=accuracy
     )
 
@@ -399,7 +399,7 @@ def test_a_coarse_copy_never_shadows_a_good_ping_with_the_same_time():
         assert reasons == ["accuracy", "duplicate"]
 
 
-def _speed_day(kmh: float) -> list[PingIn]:
+def _speed_day(kmh: float) -> list[TrackPoint]:
     # Out to a point one minute away at `kmh`, and back one minute later.
     a = HOME
     out = dest(a, 45, kmh / 3.6 * 60)
@@ -494,7 +494,7 @@ def test_coverage_of_a_known_day():
     # every 5 min to 17:30. Covered: 08:00-12:00 and 13:00-17:00 = 8 h of 9.
     base = T0.replace(hour=0, minute=0)
     minutes = [*range(450, 721, 5), 780, *range(795, 1051, 5)]
-    pings = [PingIn(at=base + timedelta(minutes=m), lat=HOME[0], lon=HOME[1]) for m in minutes]
+    pings = [TrackPoint(at=base + timedelta(minutes=m), lat=HOME[0], lon=HOME[1]) for m in minutes]
     s = analyse_track(
         pings,
         thresholds=DEFAULT,
@@ -530,7 +530,7 @@ def test_coverage_edge_cases():
 # ---------------------------------------------------------------- stops
 
 
-def _stay(duration_s: float) -> list[PingIn]:
+def _stay(duration_s: float) -> list[TrackPoint]:
     """Drive in at 60 km/h, stay at one spot for duration_s (pings every 30 s), drive on."""
     spot = dest(HOME, 90, 5000)
     pings = [ping(0, HOME), *drive(0, HOME, 90, 1000, 4)]  # ends 1 km before the spot
@@ -683,7 +683,7 @@ def test_empty_input():
 
 
 def test_naive_datetimes_are_refused():
-    naive = PingIn(at=datetime(2024, 5, 6, 8, 0), lat=0.0, lon=0.0)
+    naive = TrackPoint(at=datetime(2024, 5, 6, 8, 0), lat=0.0, lon=0.0)
     with pytest.raises(ValueError, match="timezone-aware"):
         analyse([ping(0, HOME), naive])
     with pytest.raises(ValueError, match="timezone-aware"):

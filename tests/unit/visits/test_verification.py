@@ -1,6 +1,6 @@
 import pytest
 
-from sfa.company.schema import CompanySettings
+from sfa.company.settings import CompanySettings
 from sfa.visits.models import VerificationStatus as S
 from sfa.visits.verification import can_capture_location, radius_for, verify
 
