@@ -494,3 +494,35 @@ def team_days(
         row["last_activity_at"] = _local(row["last_activity_at"], tz)
         row["flag_counts"] = {code: int(n) for code, n in sorted(row["flag_counts"].items())}
     return page
+
+
+# --- a rep's weeks, for the console's anomaly charts -----------------------------------
+
+
+def rep_week_history(
+    session: Session,
+    *,
+    principal: Principal,
+    rep_ids: list[int],
+    week_from: date,
+    week_to: date,
+) -> dict[int, list[dict]]:
+    """The weekly numbers (rep_weeks) of these reps, oldest first, for the weeks whose
+    Monday is in [week_from, week_to]; reps the caller cannot see are left out."""
+    if not rep_ids:
+        return {}
+    where = _rep_scope(session, principal=principal, filters=Filters(), rep_column="w.rep_id")
+    where.add("w.rep_id = ANY(:rep_ids)", rep_ids=sorted(set(rep_ids)))
+    where.add("w.week_start BETWEEN :first AND :last", first=monday(week_from), last=week_to)
+    rows = session.execute(
+        text(
+            "SELECT w.rep_id, w.week_start, w.visits, w.short_visits, w.planned, "
+            "w.planned_done FROM rep_weeks w JOIN users u ON u.id = w.rep_id "
+            f"WHERE {where.sql} ORDER BY w.rep_id, w.week_start"
+        ),
+        where.params,
+    ).mappings()
+    history: dict[int, list[dict]] = {}
+    for row in rows:
+        history.setdefault(row["rep_id"], []).append(dict(row))
+    return history

@@ -143,3 +143,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _operational_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+# The console (api/console) renders the same errors as pages, with the same statuses.
+status_for = _status_for

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import errors
+from api import console, errors
 from api.routers import (
     analytics,
     auth,
@@ -124,6 +124,7 @@ def create_app() -> FastAPI:
         erp_inbound,
     ):
         app.include_router(module.router)
+    console.install(app)  # the manager web console at /console (api/console)
 
     app.add_middleware(AccessLog)
     return app

@@ -13,6 +13,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from analytics import refresh
 from integrations.erp import factory as erp_factory
 from integrations.notify.wiring import channels_from_settings
+from sfa.auth import console_sessions
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
 from sfa.config import get_settings
@@ -66,6 +67,11 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
         Job(
             name="purge-login-throttle",
             func=auth_service.purge_login_throttle,
+            schedule={"trigger": "interval", "minutes": 30},
+        ),
+        Job(
+            name="purge-console-sessions",
+            func=console_sessions.purge_expired,
             schedule={"trigger": "interval", "minutes": 30},
         ),
         # Late pings and new visits make days stale: tracking, flags, day/week aggregates.

@@ -31,3 +31,21 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     first_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleSession(Base):
+    """A manager's or admin's login to the web console (cookie session).
+
+    The cookie holds a random token; only its hash is stored, so a database dump does
+    not hand out sessions. Logging out deletes the row: the cookie is then worthless."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Sent back in every form and htmx POST (double check against cross-site requests).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    # The language chosen in the console; None: the company's.
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

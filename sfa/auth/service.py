@@ -38,6 +38,12 @@ def _issue_pair(user_id: int) -> TokenPair:
 
 
 def login(session: Session, *, username: str, password: str) -> TokenPair:
+    return _issue_pair(authenticate(session, username=username, password=password).id)
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User:
+    """The active user with this password; failures count towards the login throttle
+    (shared by the API's token login and the console's form login)."""
     throttle = session.get(LoginThrottle, username, with_for_update=True)
     now = _now()
     if throttle and throttle.locked_until and throttle.locked_until > now:
@@ -52,7 +58,7 @@ def login(session: Session, *, username: str, password: str) -> TokenPair:
         raise LoginFailed("wrong username or password")
     if throttle:
         session.delete(throttle)
-    return _issue_pair(user.id)
+    return user
 
 
 def _count_failure(
@@ -92,7 +98,11 @@ _PRINCIPAL_SQL = text(
 
 
 def principal_for_token(session: Session, *, access_token: str) -> Principal:
-    user_id = tokens.decode(access_token, "access")
+    return principal_for_user_id(session, user_id=tokens.decode(access_token, "access"))
+
+
+def principal_for_user_id(session: Session, *, user_id: int) -> Principal:
+    """The principal of a user already authenticated (a token, a console session)."""
     principal = principal_cache.cache.lookup(user_id, lambda: _load_principal(session, user_id))
     if principal is None:
         raise Unauthenticated("this account no longer exists or is disabled")

@@ -74,6 +74,14 @@ class CompanySettings(BaseModel):
     quiet_hours_start: str = "21:00"
     quiet_hours_end: str = "07:00"
 
+    # Manager console (api/console): an optional base map. Without it the maps show only
+    # our own layers on a plain background and the page calls no other host; with it the
+    # browser loads tiles from this server, e.g. "https://tiles.example.com/{z}/{x}/{y}.png".
+    console_tile_url: str | None = Field(
+        None, max_length=500, pattern=r"^https?://[^\s\"'<>]+\{z\}[^\s\"'<>]*$"
+    )
+    console_tile_attribution: str = Field("", max_length=200)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

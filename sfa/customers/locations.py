@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from sfa import geo
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.customers import repository as customer_repository
 from sfa.customers import service as customer_service
-from sfa.customers.models import LocationProposal, LocationStatus, ProposalStatus
+from sfa.customers.models import Customer, LocationProposal, LocationStatus, ProposalStatus
 from sfa.errors import Conflict, Forbidden, NotFound
+from sfa.pagination import Page, paginate
 
 
 def propose(
@@ -86,3 +88,23 @@ def decide(
         )
     session.flush()
     return proposal
+
+
+def list_pending(
+    session: Session, *, principal: Principal, limit: int = 50, offset: int = 0
+) -> Page[tuple[LocationProposal, Customer]]:
+    """Proposals waiting for a decision on the customers the caller may see, oldest first."""
+    if principal.is_rep or principal.role is None:
+        raise Forbidden("only a manager or an administrator approves location changes")
+    stmt = (
+        select(LocationProposal, Customer)
+        .join(Customer, Customer.id == LocationProposal.customer_id)
+        .where(
+            LocationProposal.status == ProposalStatus.pending,
+            Customer.id.in_(
+                customer_repository.visible_customers(principal).with_only_columns(Customer.id)
+            ),
+        )
+        .order_by(LocationProposal.created_at, LocationProposal.id)
+    )
+    return paginate(session, stmt, limit=limit, offset=offset)

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
@@ -151,3 +151,9 @@ def outbox_for(session: Session, order_id: int, *, for_update: bool = False) -> 
         # Waits for an ERP push that holds the row, so a cancel never races a send.
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalar(stmt)
+
+
+def count_by_state(session: Session, principal: Principal) -> dict[OrderState, int]:
+    visible = visible_orders(principal).subquery()
+    rows = session.execute(select(visible.c.state, func.count()).group_by(visible.c.state)).all()
+    return {state: n for state, n in rows}

@@ -380,3 +380,10 @@ def list_orders(
         created_before=end,
     )
     return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def count_by_state(session: Session, *, principal: Principal) -> dict[OrderState, int]:
+    """How many visible orders are in each state (every state listed, 0 when none)."""
+    principal.require("orders:read")
+    counts = repository.count_by_state(session, principal)
+    return {state: counts.get(state, 0) for state in OrderState}

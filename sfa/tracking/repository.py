@@ -103,3 +103,26 @@ def dirty_days(session: Session, limit: int) -> list[tuple[int, date]]:
         {"limit": limit},
     )
     return [(r[0], r[1]) for r in rows]
+
+
+def last_positions(
+    session: Session, rep_ids: list[int], start: datetime, end: datetime
+) -> dict[int, TrackPoint]:
+    """Each rep's latest ping in [start, end): one backward step on the (rep_id, at) key
+    of each month's partition per rep (a LATERAL per rep, never a scan of the day)."""
+    if not rep_ids:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT r.rep_id, p.at, ST_Y(p.position::geometry), ST_X(p.position::geometry), "
+            "       p.accuracy_m "
+            "FROM unnest(CAST(:ids AS bigint[])) AS r(rep_id) "
+            "CROSS JOIN LATERAL ("
+            "  SELECT at, position, accuracy_m FROM pings"
+            "  WHERE rep_id = r.rep_id AND at >= :start AND at < :end"
+            "  ORDER BY at DESC LIMIT 1"
+            ") p"
+        ),
+        {"ids": rep_ids, "start": start, "end": end},
+    )
+    return {r[0]: TrackPoint(at=r[1], lat=r[2], lon=r[3], accuracy_m=r[4]) for r in rows}

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,11 +11,14 @@ from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.company import service as company_service
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from sfa.tracking import days
+from sfa.tracking import days, repository
 from sfa.tracking.ingest import MAX_BATCH, IngestResult, PingRecord, ingest_pings
 from sfa.tracking.models import Device
+from sfa.tracking.track import TrackPoint
 from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
+from sfa.visits import repository as visit_repository
+from sfa.visits.models import Visit, VisitFlag
 
 
 def visible_rep(session: Session, principal: Principal, rep_id: int) -> User:
@@ -150,3 +154,44 @@ def import_pings(session: Session, *, rep_id: int, pings: Sequence[PingRecord]) 
         total.duplicates += result.duplicates
         total.rejected += result.rejected
     return total
+
+
+@dataclass(frozen=True)
+class TeamToday:
+    """A team's day so far: every visible rep, their latest position and the day's visits."""
+
+    day: dt.date
+    reps: list[User]
+    last_positions: dict[int, TrackPoint]
+    visits: list[tuple[Visit, str, str]]  # (visit, customer code, customer name)
+    flags: dict[int, list[VisitFlag]]
+
+
+def team_today(
+    session: Session,
+    *,
+    principal: Principal,
+    team_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> TeamToday:
+    """What the manager's Today map shows: reps of the visible teams (or of one of them)."""
+    principal.require("tracking:read")
+    settings = company_service.get_company_settings(session)
+    now = now or dt.datetime.now(dt.UTC)
+    day = now.astimezone(settings.tz).date()
+    if (
+        team_id is not None
+        and user_repository.get_visible_team(session, principal, team_id) is None
+    ):
+        raise NotFound(f"team {team_id} does not exist or is not visible to you")
+    reps = user_repository.visible_reps(session, principal, team_id=team_id)
+    ids = [r.id for r in reps]
+    win = days.window(settings, day)
+    visits = visit_repository.day_visits_with_customers(session, principal, day=day, rep_ids=ids)
+    return TeamToday(
+        day=day,
+        reps=reps,
+        last_positions=repository.last_positions(session, ids, win.start, now),
+        visits=visits,
+        flags=visit_repository.flags_for(session, [v.id for v, _, _ in visits]),
+    )

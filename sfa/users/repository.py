@@ -69,3 +69,13 @@ def filter_users(
         like = f"%{q}%"
         stmt = stmt.where(or_(User.username.ilike(like), User.full_name.ilike(like)))
     return stmt.order_by(User.id)
+
+
+def visible_reps(
+    session: Session, principal: Principal, *, team_id: int | None = None
+) -> list[User]:
+    """Active reps the principal may see (of one team if given), by username."""
+    stmt = visible_users(principal).where(User.role == Role.rep, User.is_active)
+    if team_id is not None:
+        stmt = stmt.where(User.team_id == team_id)
+    return list(session.scalars(stmt.order_by(User.username, User.id)))

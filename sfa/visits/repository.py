@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from sfa import geo
 from sfa.auth.principal import Principal
+from sfa.customers.models import Customer
 from sfa.geo import SRID
 from sfa.tracking.ingest import dirty_days_sql
 from sfa.users import repository as user_repository
@@ -212,3 +213,18 @@ def replace_flags(session: Session, visit: Visit, codes: set[str], flags: list[F
         for f in flags
     )
     session.flush()
+
+
+def day_visits_with_customers(
+    session: Session, principal: Principal, *, day: date, rep_ids: list[int]
+) -> list[tuple[Visit, str, str]]:
+    """The visits of a company day of these reps (those visible to the principal), with
+    their customer's code and name, in check-in order."""
+    stmt = (
+        visible_visits(principal)
+        .join(Customer, Customer.id == Visit.customer_id)
+        .add_columns(Customer.code, Customer.name)
+        .where(Visit.local_day == day, Visit.rep_id.in_(rep_ids))
+        .order_by(Visit.check_in_at, Visit.id)
+    )
+    return [(row[0], row[1], row[2]) for row in session.execute(stmt)]

@@ -1,0 +1,17 @@
+"""The manager web console at /console: server-rendered pages (Jinja2 + htmx) and
+Leaflet maps, on the same services and visibility rules as the JSON API.
+
+It is an entrypoint like `api/routers`: pages call `sfa`/`analytics` services, never SQL.
+"""
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.console.nav import page_modules
+from api.console.web import HERE
+
+
+def install(app: FastAPI) -> None:
+    for module in page_modules():
+        app.include_router(module.router)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

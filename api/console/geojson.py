@@ -1,0 +1,92 @@
+"""The maps' GeoJSON layers, built at the edge (DESIGN §5.6): visits, reps' positions,
+stops, and tracks simplified for the zoom level they are drawn at.
+
+A day's track is thousands of points; a map 1,000 pixels wide cannot show more detail
+than a pixel, so the track is simplified (shapely, Douglas-Peucker) with a tolerance of
+half a pixel at the zoom the map opens with, and again for a closer zoom on request.
+Gaps in the data split the line: a gap is drawn as a gap, never as a straight jump."""
+
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+
+from shapely.geometry import LineString
+
+from sfa.tracking.track import TrackPoint
+
+COORD_DIGITS = 6  # ~0.1 m: more digits are bytes without information
+MAX_ZOOM = 18
+MIN_ZOOM = 3
+# The map a page opens with, in CSS pixels (a laptop's; a phone shows less, never more).
+MAP_PIXELS = (1000, 620)
+
+
+def point(lat: float, lon: float, **properties) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {
+            "type": "Point",
+            "coordinates": [round(lon, COORD_DIGITS), round(lat, COORD_DIGITS)],
+        },
+        "properties": properties,
+    }
+
+
+def collection(features: list[dict]) -> dict:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def trust_band(score: int | None) -> str:
+    if score is None:
+        return "none"
+    return "high" if score >= 80 else "mid" if score >= 50 else "low"
+
+
+def fit_zoom(points: Sequence[TrackPoint], pixels: tuple[int, int] = MAP_PIXELS) -> int:
+    """The zoom at which the points' bounding box fills the map (Web Mercator)."""
+    if len(points) < 2:
+        return 15
+    lats = [p.lat for p in points]
+    lons = [p.lon for p in points]
+    lon_span = max(max(lons) - min(lons), 1e-6)
+    lat_span = max(_mercator_y(max(lats)) - _mercator_y(min(lats)), 1e-9)
+    zoom_x = math.log2(pixels[0] / 256 * 360 / lon_span)
+    zoom_y = math.log2(pixels[1] / 256 * 2 * math.pi / lat_span)
+    return max(MIN_ZOOM, min(MAX_ZOOM, math.floor(min(zoom_x, zoom_y))))
+
+
+def _mercator_y(lat: float) -> float:
+    phi = math.radians(max(-85.0, min(85.0, lat)))
+    return math.log(math.tan(math.pi / 4 + phi / 2))
+
+
+def tolerance_deg(zoom: int) -> float:
+    """Half a pixel at this zoom, in degrees of longitude."""
+    return 360 / (256 * 2**zoom) / 2
+
+
+def track_pieces(points: Sequence[TrackPoint], gap: timedelta) -> list[list[TrackPoint]]:
+    """The track cut wherever the data has a gap longer than `gap`."""
+    pieces: list[list[TrackPoint]] = []
+    for p in points:
+        if not pieces or p.at - pieces[-1][-1].at > gap:
+            pieces.append([])
+        pieces[-1].append(p)
+    return [piece for piece in pieces if len(piece) >= 2]
+
+
+def track(points: Sequence[TrackPoint], *, gap: timedelta, zoom: int) -> dict:
+    """The day's track as one MultiLineString feature, simplified for `zoom`."""
+    zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+    tolerance = tolerance_deg(zoom)
+    lines = []
+    for piece in track_pieces(points, gap):
+        line = LineString([(p.lon, p.lat) for p in piece])
+        simple = line.simplify(tolerance, preserve_topology=False)
+        coords = simple.coords if not simple.is_empty else line.coords[:: len(piece) - 1]
+        lines.append([[round(x, COORD_DIGITS), round(y, COORD_DIGITS)] for x, y in coords])
+    return {
+        "type": "Feature",
+        "geometry": {"type": "MultiLineString", "coordinates": lines},
+        "properties": {"zoom": zoom, "points": len(points), "drawn": sum(map(len, lines))},
+    }
