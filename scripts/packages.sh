@@ -26,6 +26,8 @@ run_needs() {
 
 test_needs() {
   run_needs
+  # The console's end-to-end tests drive a real headless Chromium (tests/browser.py).
+  need /usr/bin/chromium chromium
 }
 
 case "${1:-}" in

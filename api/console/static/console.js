@@ -35,10 +35,6 @@
     return box;
   }
 
-  function icon(cls, size, label) {
-    return L.divIcon({ className: cls, iconSize: [size, size], html: label ? "" : null });
-  }
-
   function visitLayer(fc, onClick) {
     return L.geoJSON(fc, {
       pointToLayer: function (f, latlng) {
@@ -67,10 +63,10 @@
     document.dispatchEvent(new CustomEvent("sfa:map-drawn", { detail: name }));
   }
 
-  function fit(map, group, fallback) {
+  function fit(map, group, maxZoom) {
     var bounds = group.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
-    else map.setView(fallback || [-6.2, 106.82], 11);
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [32, 32], maxZoom: maxZoom || 16 });
+    else map.setView([-6.2, 106.82], 11);
   }
 
   // --- Today: reps' last positions and today's visits --------------------------------
@@ -185,7 +181,7 @@
       }).addTo(map);
       var pts = fc.features.map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; });
       if (pts.length === 2) L.polyline(pts, { color: "#475467", dashArray: "4 4", weight: 2 }).addTo(map);
-      fit(map, group);
+      fit(map, group, 18);
     });
     if (document.querySelector(".mini-map")) markReady("approvals");
   }
