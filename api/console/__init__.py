@@ -15,3 +15,14 @@ def install(app: FastAPI) -> None:
     for module in page_modules():
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+
+
+def routes() -> list[tuple[str, str]]:
+    """Every console endpoint as (method, path): HTML pages are not in the OpenAPI schema,
+    so tests/e2e/test_access_every_route.py lists them from here."""
+    return sorted(
+        (method, route.path)
+        for module in page_modules()
+        for route in module.router.routes
+        for method in route.methods
+    )

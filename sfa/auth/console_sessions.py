@@ -17,7 +17,7 @@ from sfa.auth import service as auth_service
 from sfa.auth.models import ConsoleSession
 from sfa.auth.principal import Principal
 from sfa.errors import Forbidden, Unauthenticated
-from sfa.users.models import Role
+from sfa.users.models import Role, User
 
 CONSOLE_ROLES = frozenset({Role.manager, Role.admin})
 SESSION_HOURS = 12
@@ -48,6 +48,11 @@ def _check_role(role: Role | None) -> None:
 def open_session(session: Session, *, username: str, password: str) -> Opened:
     """Log in with a password; the user's expired sessions are cleared on the way."""
     user = auth_service.authenticate(session, username=username, password=password)
+    return open_for_user(session, user=user)
+
+
+def open_for_user(session: Session, *, user: User) -> Opened:
+    """A session for a user whose password was checked (or a test's user)."""
     _check_role(user.role)
     now = _now()
     session.execute(

@@ -6,14 +6,17 @@ The admin gets through, which proves the foreign ids are real. A route missing f
 CASES fails the test: new routes must be classified here.
 """
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
 
 from api.main import create_app
+from sfa.auth import console_sessions
 from sfa.auth import service as auth_service
 from sfa.auth.principal import Principal
 from sfa.catalog.models import Product
@@ -466,3 +469,98 @@ def test_principal_team_scope(db, world):
     assert admin.team_ids is None
     assert isinstance(rep, Principal) and rep.can_see_team(world.team_a.id)
     assert not rep.can_see_team(world.team_b.id)
+
+
+# --- the manager console (api/console): HTML pages on a cookie session -------------------
+# Not in the OpenAPI schema; listed by api.console.routes(). Anonymous callers are sent to
+# the login page; reps cannot log in at all (tests/e2e/test_console_pages.py). Manager A
+# aims at team B's objects: 403/404, or a page that shows nothing of team B. "session"
+# routes act on the caller's own session only (logout, language).
+CONSOLE_PUBLIC = {("GET", "/console"), ("GET", "/console/login"), ("POST", "/console/login")}
+CONSOLE_CASES = {
+    ("GET", "/console"): "public",
+    ("GET", "/console/login"): "public",
+    ("POST", "/console/login"): "public",
+    ("POST", "/console/logout"): "session",
+    ("POST", "/console/language"): "session",
+    ("GET", "/console/today"): "page",
+    ("GET", "/console/today/panel"): "page",
+    ("GET", "/console/suspicious"): "page",
+    ("GET", "/console/suspicious.csv"): "page",
+    ("GET", "/console/anomalies"): "page",
+    ("GET", "/console/anomalies.csv"): "page",
+    ("GET", "/console/plan-compliance"): "page",
+    ("GET", "/console/plan-compliance.csv"): "page",
+    ("GET", "/console/team-days"): "page",
+    ("GET", "/console/team-days.csv"): "page",
+    ("GET", "/console/approvals"): "page",
+    ("GET", "/console/orders"): "page",
+    ("GET", "/console/reps/{rep_id}/days/{day}"): "object",
+    ("GET", "/console/reps/{rep_id}/days/{day}/track"): "object",
+    ("POST", "/console/approvals/orders/{order_id}/approve"): "object",
+    ("POST", "/console/approvals/orders/{order_id}/reject"): "object",
+    ("POST", "/console/approvals/customers/{customer_id}/locations/{proposal_id}/approve"): (
+        "object"
+    ),
+    ("POST", "/console/approvals/customers/{customer_id}/locations/{proposal_id}/reject"): (
+        "object"
+    ),
+    # ERP administration: the admin role only.
+    ("POST", "/console/orders/outbox/{outbox_id}/retry"): "object",
+}
+
+
+def test_every_console_route_is_classified():
+    from api import console
+
+    assert set(console.routes()) == set(CONSOLE_CASES), "classify new console routes"
+
+
+@contextlib.contextmanager
+def _console_client(app, db, user=None):
+    """A browser-like client (HTTPS: the session cookie is Secure) with a console session
+    of `user` (the login form itself is tested in test_console_pages.py); yields it with
+    the session's CSRF token."""
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        if user is None:
+            yield client, ""
+            return
+        opened = console_sessions.open_for_user(db, user=user)
+        db.commit()
+        client.headers["cookie"] = f"sfa_console={opened.token}"
+        yield client, opened.row.csrf_token
+
+
+def _console_call(client, csrf, method, path, ids):
+    url = path.format(**ids | {"outbox_id": 1})
+    headers = {"X-CSRF-Token": csrf} if method == "POST" and csrf else {}
+    return client.request(method, url, headers=headers, follow_redirects=False)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(CONSOLE_CASES))
+def test_console_anonymous_goes_to_the_login_page(app, world, db, method, path):
+    ids = _ids(world, db)
+    with _console_client(app, db) as (client, _):
+        response = _console_call(client, "", method, path, ids)
+    if CONSOLE_CASES[(method, path)] == "public":
+        assert response.status_code in (200, 303, 403), response.text  # 403: no login token
+    else:
+        assert response.status_code == 303, response.text
+        assert response.headers["location"].startswith("/console/login")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), sorted(k for k, v in CONSOLE_CASES.items() if v in ("page", "object"))
+)
+def test_console_foreign_objects_are_out_of_reach(app, world, db, method, path):
+    ids = _ids(world, db)
+    with _console_client(app, db, world.manager_a) as (client, csrf):
+        response = _console_call(client, csrf, method, path, ids)
+    if CONSOLE_CASES[(method, path)] == "page":
+        assert response.status_code == 200, response.text
+        assert not [m for m in FOREIGN_MARKERS if m in response.text], response.text
+        return
+    assert response.status_code in (403, 404), (method, path, response.text)
+    with _console_client(app, db, world.admin) as (admin, admin_csrf):
+        reached = _console_call(admin, admin_csrf, method, path, ids)
+    assert reached.status_code == 200, (method, path, reached.text)
