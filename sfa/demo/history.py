@@ -19,8 +19,13 @@ What is generated
   90 % of the planned visits done, one or two unplanned visits a week. A little noise
   everywhere: rare short or long visits, a weak GPS fix, uploads hours late from the
   offline queue (an old `at`, no clock skew).
-- GPS pings (30 s, straight-line driving with jitter, stays at the shops) for the last
-  5 working days of rep01, rep08 and rep22.
+- GPS tracks for every rep on the working days of the last 14 days (sfa/demo/tracks.py:
+  a fix every 30 s, driving along streets at city speeds with halts at lights, stays at
+  the shops, phone-like position error and the odd poor fix indoors): on some days lunch
+  is at a customer's warung without a check-in (an unlogged visit), and on some the app
+  was killed over lunch (a 17-25 min gap). Every visit of those days is a real stop of at
+  least 6.5 min (arrival, check-in, check-out, departure), so only rep08's drive-bys show
+  as drive-bys.
 
 Deliberate anomalies (weeks count back from the last complete week = "last week")
 ------------------------------------------------------------------------------
@@ -44,8 +49,8 @@ rep20      clock_skew           device clock 25-35 min fast on 3 days 8 weeks ag
                                 on 2 days last week
 rep09      impossible_speed     every 3rd week and last week: a last check-in of the day
                                 several km away, a minute or two after the previous one
-rep08      drive_by             2 of the last 5 working days: a check-in while driving
-                                past the shop (pings show no stop)
+rep08      drive_by             3 days of the last 14 (2 of the last 5 working days): a
+                                check-in while driving past the shop (pings show no stop)
 rep22      not_checked_out      every 3rd week one visit without check-out (closed at
                                 the next check-in); on one of the last 5 working days the
                                 phone died after the last check-in (closed at end of day)
@@ -81,7 +86,9 @@ from sfa import geo
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
 from sfa.customers.models import Customer, LocationStatus
+from sfa.demo import tracks
 from sfa.demo.seed import TERRITORIES
+from sfa.demo.tracks import PhoneTrack
 from sfa.plans import service as plan_service
 from sfa.plans.models import JourneyPlan
 from sfa.tracking.ingest import copy_rows, ewkb_hex, mark_days_dirty
@@ -98,10 +105,14 @@ CUSTOMERS_PER_REP = 42
 WEEKLY_PER_DAY = 6
 DAY_START = time(8, 0)
 LAST_ARRIVAL = time(17, 0)  # nothing starts later: the day ends by 17:30
-PING_SECONDS = 30
 SEED = 20261124
 
-PINGED_REPS = ("rep01", "rep08", "rep22")
+TRACK_DAYS = 14  # every rep has GPS tracks for the working days of the last 14 days
+# On a day with a track, the rep stays at a shop at least this long (a stop is 5 min).
+MIN_STAY_MINUTES = 6.5
+_PING_CHUNK = 20_000  # rows per COPY, for the progress bar
+LUNCH_AT_CUSTOMER_SHARE = 0.35
+LUNCH_GAP_SHARE = 0.15
 CLUSTER_TEAM = "Jakarta Barat"
 CLUSTER_REP = "rep14"
 CLUSTER_WEEKS = 9
@@ -138,7 +149,7 @@ _VISIT_COLUMNS = (
 class HistoryResult:
     created: bool
     date_from: date | None = None  # first day with planned visits (a Monday)
-    date_to: date | None = None  # yesterday, company time
+    date_to: date | None = None  # the last day with visits: today (so far) or yesterday
     last_complete_day: date | None = None  # Sunday of the last complete ISO week
     journey_plans: int = 0
     planned_visits: int = 0
@@ -182,6 +193,7 @@ class _Day:
     skew_minutes: float = 0.0
     pinged: bool = False
     phone_dies: bool = False
+    until: datetime | None = None  # today: only what happened before this instant
     dirty: bool = False  # recompute the tracking day (visits without check-out)
 
 
@@ -383,7 +395,11 @@ class _Generator:
         name = rep.username
         rate = 0.88 + 0.07 * rng.random()
         unplanned_per_week = 1 + rep.index % 2
-        pinged_days = self._last_working_days(5) if name in PINGED_REPS else []
+        pinged_days = [
+            d
+            for d in self._last_working_days(TRACK_DAYS)
+            if d > self.today - timedelta(TRACK_DAYS + 1)
+        ]
         for week in range(HISTORY_WEEKS + 1):
             monday = self.first_monday + timedelta(weeks=week)
             days = [
@@ -430,10 +446,24 @@ class _Generator:
             if complete:
                 self._week_scenarios(rng, team, rep, week, days)
             self._ping_scenarios(rng, rep, days, pinged_days)
-            week_stops = [(d, s) for d in days if not d.pinged for s in d.stops]
+            week_stops = [(d, s) for d in days for s in d.stops]
             self._noise(rng, rep, week_stops)
             for d in days:
                 self._store_day(rng, d)
+
+    def rep_today(self, rep: _Rep, now: datetime) -> None:
+        """Today so far (a working day): the plan's visits up to now, the rep's track to
+        now, the visit in progress without a check-out. Its own random stream."""
+        rng = random.Random(SEED * 7 + rep.index * 1000 + self.today.toordinal())
+        team = self.teams[rep.team]
+        d = _Day(rep, self.today, HISTORY_WEEKS, pinged=True, until=now)
+        d.stops = [
+            self._visit(rng, team, c, planned=True)
+            for c in self.planned_on(rep, self.today)
+            if rng.random() < 0.92
+        ]
+        d.stops = self._tour(rng, d.stops)
+        self._store_day(rng, d)
 
     def _last_working_days(self, n: int) -> list[date]:
         found, day = [], self.yesterday
@@ -557,8 +587,10 @@ class _Generator:
         for d in days:
             if not d.pinged or len(d.stops) < 4:
                 continue
-            n = order.index(d.day)
-            if rep.username == "rep08" and n in (1, 3):
+            # Counted within the last 5 working days (0 = the oldest of them; older days
+            # negative), as the scenarios were written when only those had pings.
+            n = order.index(d.day) - (len(order) - 5)
+            if rep.username == "rep08" and n in (-3, 1, 3):
                 # Drives past the shop and checks in without stopping: the shop farthest
                 # from its neighbours in the tour, so no stay nearby hides the drive-by.
                 s = max(
@@ -598,6 +630,12 @@ class _Generator:
     # --- one day ---------------------------------------------------------------------
 
     def _schedule(self, rng: random.Random, d: _Day) -> list[_Stop]:
+        if d.pinged:
+            # With a track, a visit is a real stay: a quick visit still means parking,
+            # walking in and out (the rep sits in the car a minute either side).
+            for s in d.stops:
+                if not s.drive_by and s.dwell + 2 * s.lag < MIN_STAY_MINUTES:
+                    s.lag = (MIN_STAY_MINUTES - s.dwell) / 2
         tz = self.tz
         t = datetime.combine(d.day, DAY_START, tzinfo=tz) + timedelta(minutes=rng.uniform(0, 40))
         latest = datetime.combine(d.day, LAST_ARRIVAL, tzinfo=tz)
@@ -644,14 +682,17 @@ class _Generator:
 
     def _store_day(self, rng: random.Random, d: _Day) -> None:
         stops = self._schedule(rng, d)
-        track = _Track(rng, stops) if d.pinged else None
+        if d.until is not None:
+            stops = self._so_far(stops, d.until)
+        track = self._track(d, stops) if d.pinged and stops else None
         for s in stops:
             if s.customer_id is not None:
                 self._visit_row(rng, d, s, track)
         if track is not None:
-            end = stops[-1].check_in - timedelta(seconds=5) if d.phone_dies else None
+            end = stops[-1].check_in - timedelta(seconds=5) if d.phone_dies else d.until
             device = f"demo-{d.rep.username}"
-            for at, lat, lon, accuracy, speed, bearing, battery in track.pings(end):
+            skew = timedelta(minutes=d.skew_minutes)
+            for at, lat, lon, accuracy, speed, bearing, battery in track.pings(end, skew):
                 self.ping_rows.append(
                     (
                         d.rep.id,
@@ -671,7 +712,47 @@ class _Generator:
             if first is not None:
                 self.dirty.append((d.rep.id, first))
 
-    def _visit_row(self, rng: random.Random, d: _Day, s: _Stop, track: "_Track | None") -> None:
+    @staticmethod
+    def _so_far(stops: list[_Stop], until: datetime) -> list[_Stop]:
+        """The stops begun before `until`; one still going on has no check-out yet."""
+        kept = [s for s in stops if s.arrive <= until and (s.check_in or s.arrive) <= until]
+        last = kept[-1] if kept else None
+        if last is not None and last.depart > until:
+            last.depart = until
+            if last.customer_id is not None and last.check_out > until:
+                last.checkout = False
+        return kept
+
+    def _track(self, d: _Day, stops: list[_Stop]) -> PhoneTrack:
+        """The phone's day: home, the scheduled stays and drives, home again. Its own
+        random stream, so a track never changes the visits."""
+        rng = random.Random(SEED * 1000 + d.rep.index * 100_000 + d.day.toordinal())
+        lunch = next((s for s in stops if s.customer_id is None), None)
+        if lunch is not None and rng.random() < LUNCH_AT_CUSTOMER_SHARE:
+            # Lunch at a customer's warung, no check-in: a stop near a customer (unlogged).
+            visited = {s.customer_id for s in stops}
+            team = self.teams[d.rep.team]
+            near = team.nearest(lunch.where, visited, 1)
+            if near and _dist(team.points[near[0]], lunch.where) < 800:
+                lunch.where = _offset(team.points[near[0]], rng.uniform(5, 20), rng.uniform(0, 360))
+        first, last = stops[0], stops[-1]
+        home = _offset(first.where, rng.uniform(2000, 3500), rng.uniform(0, 360))
+        start = first.arrive - timedelta(minutes=_dist(home, first.where) / 1000 / 22 * 60)
+        legs = [tracks.drive(rng, start, first.arrive, home, first.where)]
+        for s, nxt in itertools.pairwise(stops):
+            legs.append(tracks.Leg(s.arrive, s.depart, s.where, s.where))
+            legs.append(tracks.drive(rng, s.depart, nxt.arrive, s.where, nxt.where))
+        legs.append(tracks.Leg(last.arrive, last.depart, last.where, last.where))
+        back = _offset(last.where, rng.uniform(3000, 5000), rng.uniform(0, 360))
+        legs.append(
+            tracks.drive(rng, last.depart, last.depart + timedelta(minutes=12), last.where, back)
+        )
+        track = PhoneTrack(legs, seed=rng.getrandbits(32))
+        if lunch is not None and rng.random() < LUNCH_GAP_SHARE:
+            track.add_gap(lunch.arrive + timedelta(minutes=3), rng.uniform(17, 25))
+        return track
+
+    def _visit_row(self, rng: random.Random, d: _Day, s: _Stop, track: PhoneTrack | None) -> None:
         settings = self.settings
         if s.position is not None:
             position = s.position
@@ -784,66 +865,13 @@ class _Generator:
             )
         if self.ping_rows:
             ensure_partitions(self.session, [r[1] for r in self.ping_rows])
-            copy_rows(self.session, "pings", self.ping_rows)
+            total = len(self.ping_rows)
+            for start in range(0, total, _PING_CHUNK):
+                copy_rows(self.session, "pings", self.ping_rows[start : start + _PING_CHUNK])
+                self.progress("pings (COPY)", min(start + _PING_CHUNK, total), total)
         for rep_id, instant in self.dirty:
             mark_days_dirty(self.session, rep_id=rep_id, instants=[instant], timezone=self.tz)
         return len(self.visit_rows), len(self.ping_rows)
-
-
-class _Track:
-    """A day's movement as stays and straight drives; pings sampled every 30 s."""
-
-    def __init__(self, rng: random.Random, stops: list[_Stop]):
-        self.rng = rng
-        first = stops[0]
-        home = _offset(first.where, rng.uniform(2000, 3500), rng.uniform(0, 360))
-        start = first.arrive - timedelta(minutes=_dist(home, first.where) / 1000 / 22 * 60)
-        # (start, end, from, to); a stay has from == to
-        self.legs: list[tuple[datetime, datetime, tuple, tuple]] = [
-            (start, first.arrive, home, first.where)
-        ]
-        for s, nxt in itertools.pairwise(stops):
-            self.legs.append((s.arrive, s.depart, s.where, s.where))
-            self.legs.append((s.depart, nxt.arrive, s.where, nxt.where))
-        last = stops[-1]
-        self.legs.append((last.arrive, last.depart, last.where, last.where))
-        back = _offset(last.where, rng.uniform(3000, 5000), rng.uniform(0, 360))
-        self.legs.append((last.depart, last.depart + timedelta(minutes=12), last.where, back))
-
-    def position_at(self, at: datetime) -> tuple[float, float]:
-        for start, end, a, b in self.legs:
-            if start <= at <= end:
-                if a == b or end == start:
-                    return a
-                f = (at - start) / (end - start)
-                return a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f
-        return self.legs[-1][3]
-
-    def pings(self, until: datetime | None):
-        rng = self.rng
-        t = self.legs[0][0]
-        end = until or self.legs[-1][1]
-        total = (end - t).total_seconds()
-        elapsed = 0.0
-        while t <= end:
-            lat, lon = self.position_at(t)
-            moving = next((a != b for s, e, a, b in self.legs if s <= t <= e), False)
-            jitter = rng.gauss(0, 5 if moving else 4)
-            lat, lon = _offset((lat, lon), abs(jitter), rng.uniform(0, 360))
-            speed = round(rng.uniform(5, 8), 1) if moving else 0.0
-            battery = round(95 - 50 * elapsed / max(total, 1), 1)
-            yield (
-                t,
-                lat,
-                lon,
-                round(rng.uniform(5, 18), 1),
-                speed,
-                round(rng.uniform(0, 360), 0) if moving else None,
-                battery,
-            )
-            step = PING_SECONDS + rng.uniform(-3, 3)
-            t += timedelta(seconds=step)
-            elapsed += step
 
 
 def history_exists(session: Session) -> bool:
@@ -855,11 +883,20 @@ _BULK_TABLES = ("visits", "visit_flags", "pings", "planned_visits", "journey_pla
 
 
 def generate_history(
-    session: Session, *, today: date | None = None, progress: Progress = _noop
+    session: Session,
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+    progress: Progress = _noop,
 ) -> HistoryResult:
-    """Add the demo history once; `today` is the company's today (default: now)."""
+    """Add the demo history once; `today` is the company's today (default: now's). With
+    `now` on a working day of `today` (the default), today so far is added as well."""
     settings = company_service.get_company_settings(session)
-    today = today or datetime.now(settings.tz).date()
+    if today is None:
+        now = now or datetime.now(settings.tz)
+        today = now.astimezone(settings.tz).date()
+    elif now is not None and now.astimezone(settings.tz).date() != today:
+        now = None
     if history_exists(session):
         return HistoryResult(created=False)
     gen = _Generator(session, settings, today, progress)
@@ -869,12 +906,14 @@ def generate_history(
     plans = gen.make_plans(reps)
     progress("journey plans", plans, plans)
     cluster = gen.make_cluster()
+    live = now is not None and today.isoweekday() <= 5
     for i, rep in enumerate(reps, start=1):
         gen.rep_history(rep, cluster)
+        if live:
+            gen.rep_today(rep, now)
         progress("visit history", i, len(reps))
     visits, pings = gen.store()
-    progress("pings", pings, pings)
-    date_to = gen.yesterday
+    date_to = today if live else gen.yesterday
     planned = plan_service.expand_plans(
         session, date_from=gen.first_monday, date_to=date_to, rep_ids=[r.id for r in reps]
     )

@@ -1,6 +1,7 @@
 """The demo history: 20+ weeks, every flag and anomaly type, mostly normal, loaded once."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -8,6 +9,7 @@ from api.cli import analyse_demo_history
 from sfa.demo.history import generate_history
 from sfa.demo.seed import seed_demo
 
+JAKARTA = ZoneInfo("Asia/Jakarta")
 FLAG_CODES = {
     "consecutive_near",
     "rapid_visits",
@@ -46,10 +48,20 @@ def _by_rep(db, sql: str, **params) -> dict[str, set[str]]:
     return found
 
 
+def _working_afternoon() -> datetime:
+    """14:00 in Jakarta on the latest working day: "now" for a load with today so far."""
+    day = datetime.now(JAKARTA).date()
+    while day.isoweekday() > 5:
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(14, 0), tzinfo=JAKARTA)
+
+
 def test_demo_history_shows_every_flag_and_anomaly_once(db):
     seed_demo(db)
-    history = generate_history(db)
+    now = _working_afternoon()
+    history = generate_history(db, now=now)
     assert history.created
+    assert history.date_to == now.date()
     analyse_demo_history(db, history)
 
     weeks = db.execute(
@@ -110,6 +122,60 @@ def test_demo_history_shows_every_flag_and_anomaly_once(db):
     assert 0.85 < rate < 0.96
     # Every visit has a duration once the tracking days ran.
     assert db.execute(text("SELECT count(*) FROM visits WHERE dwell_seconds IS NULL")).scalar() == 0
+
+    # Every rep has a GPS track on the working days of the last 14 days, with stops at the
+    # customers they visit, a few unlogged visits (lunch at a warung) and gaps.
+    since = history.date_to - timedelta(days=13)
+    reps, days, unlogged, gaps = db.execute(
+        text(
+            "SELECT count(DISTINCT d.rep_id), count(*), "
+            "  (SELECT count(*) FROM rep_stops s WHERE s.day >= :since "
+            "   AND s.customer_id IS NOT NULL AND s.visit_id IS NULL), "
+            "  sum(jsonb_array_length(d.gaps)) "
+            "FROM rep_days d WHERE d.day >= :since AND d.accepted_count > 0"
+        ),
+        {"since": since},
+    ).one()
+    assert reps == 24, reps
+    assert days >= 24 * 8, days  # rep10 is off sick some of them
+    assert unlogged >= 20 and gaps >= 3, (unlogged, gaps)
+    # City driving: a day is tens of km, never hundreds; the stops are the visits.
+    km = db.execute(
+        text(
+            "SELECT min(distance_m), max(distance_m) FROM rep_days WHERE day >= :since "
+            "AND accepted_count > 100"
+        ),
+        {"since": since},
+    ).one()
+    assert km[0] > 3_000 and km[1] < 150_000, km
+    matched = db.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM rep_stops s "
+            "WHERE s.visit_id = v.id))::float / count(*) FROM visits v "
+            "WHERE v.local_day >= :since"
+        ),
+        {"since": since},
+    ).scalar()
+    assert matched > 0.9, matched
+
+    # Today so far: the reps are out, with visits and positions up to "now".
+    visits_today, last_ping, open_visits = db.execute(
+        text(
+            "SELECT count(*), (SELECT max(at) FROM pings WHERE at >= :start), "
+            "count(*) FILTER (WHERE check_out_at IS NULL) FROM visits WHERE local_day = :day"
+        ),
+        {"day": now.date(), "start": now - timedelta(hours=6)},
+    ).one()
+    assert visits_today >= 24 * 3, visits_today
+    assert open_visits >= 1  # someone is at a shop right now (no check-out yet)
+    assert now - timedelta(minutes=2) < last_ping <= now
+    assert (
+        db.execute(
+            text("SELECT count(*) FROM visits WHERE local_day = :day AND check_in_at > :now"),
+            {"day": now.date(), "now": now},
+        ).scalar()
+        == 0
+    )
 
     before = _counts(db)
     assert not seed_demo(db).created
