@@ -159,7 +159,10 @@ def serve(
     """Run the HTTP API (uvicorn)."""
     import uvicorn
 
-    console.print(f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    console.print(
+        f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs, "
+        f"console: http://{host}:{port}/console)"
+    )
     uvicorn.run(
         "api.main:app",
         host=host,

@@ -26,6 +26,7 @@ cat <<TXT
   SFA backend is starting
     API:        http://$HOST:$PORT
     API docs:   http://$HOST:$PORT/docs
+    Console:    http://$HOST:$PORT/console  (managers and admins: manager.budi, admin)
     Health:     http://$HOST:$PORT/readyz
     Scheduler:  pid $SCHEDULER_PID, log in .run/scheduler.log
     Demo logins (password demo1234): admin, manager.budi, manager.sari, rep01 … rep24

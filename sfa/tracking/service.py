@@ -191,7 +191,7 @@ def team_today(
     return TeamToday(
         day=day,
         reps=reps,
-        last_positions=repository.last_positions(session, ids, win.start, now),
+        last_positions=repository.last_positions(session, ids, win.start, win.end),
         visits=visits,
         flags=visit_repository.flags_for(session, [v.id for v, _, _ in visits]),
     )
