@@ -3,13 +3,14 @@ stops, and tracks simplified for the zoom level they are drawn at.
 
 A day's track is thousands of points; a map 1,000 pixels wide cannot show more detail
 than a pixel, so the track is simplified (shapely, Douglas-Peucker) with a tolerance of
-half a pixel at the zoom the map opens with, and again for a closer zoom on request.
+one pixel at the zoom the map opens with, and again for a closer zoom on request.
 Gaps in the data split the line: a gap is drawn as a gap, never as a straight jump."""
 
 import math
 from collections.abc import Sequence
 from datetime import timedelta
 
+import numpy as np
 from shapely.geometry import LineString
 
 from sfa.tracking.track import TrackPoint
@@ -61,18 +62,19 @@ def _mercator_y(lat: float) -> float:
 
 
 def tolerance_deg(zoom: int) -> float:
-    """Half a pixel at this zoom, in degrees of longitude."""
-    return 360 / (256 * 2**zoom) / 2
+    """One pixel at this zoom, in degrees of longitude (what Leaflet itself smooths away
+    when it draws a line: its default smoothFactor is one pixel)."""
+    return 360 / (256 * 2**zoom)
 
 
-def track_pieces(points: Sequence[TrackPoint], gap: timedelta) -> list[list[TrackPoint]]:
-    """The track cut wherever the data has a gap longer than `gap`."""
-    pieces: list[list[TrackPoint]] = []
-    for p in points:
-        if not pieces or p.at - pieces[-1][-1].at > gap:
-            pieces.append([])
-        pieces[-1].append(p)
-    return [piece for piece in pieces if len(piece) >= 2]
+def _pieces(points: Sequence[TrackPoint], gap: timedelta) -> list[np.ndarray]:
+    """The track as (lon, lat) arrays, cut wherever the data has a gap longer than `gap`."""
+    if len(points) < 2:
+        return []
+    xy = np.array([(p.lon, p.lat) for p in points], dtype=float)
+    seconds = np.array([p.at.timestamp() for p in points])
+    cuts = np.flatnonzero(np.diff(seconds) > gap.total_seconds()) + 1
+    return [piece for piece in np.split(xy, cuts) if len(piece) >= 2]
 
 
 def track(points: Sequence[TrackPoint], *, gap: timedelta, zoom: int) -> dict:
@@ -80,11 +82,10 @@ def track(points: Sequence[TrackPoint], *, gap: timedelta, zoom: int) -> dict:
     zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
     tolerance = tolerance_deg(zoom)
     lines = []
-    for piece in track_pieces(points, gap):
-        line = LineString([(p.lon, p.lat) for p in piece])
-        simple = line.simplify(tolerance, preserve_topology=False)
-        coords = simple.coords if not simple.is_empty else line.coords[:: len(piece) - 1]
-        lines.append([[round(x, COORD_DIGITS), round(y, COORD_DIGITS)] for x, y in coords])
+    for piece in _pieces(points, gap):
+        simple = LineString(piece).simplify(tolerance, preserve_topology=False)
+        coords = np.asarray(simple.coords) if not simple.is_empty else piece[[0, -1]]
+        lines.append(np.round(coords, COORD_DIGITS).tolist())
     return {
         "type": "Feature",
         "geometry": {"type": "MultiLineString", "coordinates": lines},
