@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -238,6 +239,14 @@ class ConsoleRoute(APIRoute):
                 return await handler(request)
             except LoginRequired:
                 return login_redirect(request)
+            except RequestValidationError as exc:
+                lang = getattr(request.state, "console_lang", None) or browser_language(request)
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
+                )
+                return render_public(
+                    request, "error.html", lang, status_code=422, message=problems, hint=None
+                )
             except DomainError as exc:
                 lang = getattr(request.state, "console_lang", None) or browser_language(request)
                 t = i18n.translator(lang)

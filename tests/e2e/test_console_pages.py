@@ -148,6 +148,15 @@ def test_every_page_renders(browser, world, discount_order, who):
         assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
 
 
+def test_a_bad_address_is_an_error_page_not_json(browser, world):
+    log_in(browser, "manager.a")
+    response = browser.get(f"/console/reps/{world.rep_a.id}/days/not-a-day")
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "day" in response.text
+    assert browser.get("/console/suspicious?date_from=31-12-2026").status_code == 422
+
+
 def test_a_manager_sees_only_their_teams(browser, world, discount_order):
     log_in(browser, "manager.a")
     today = browser.get("/console/today")
