@@ -161,6 +161,8 @@ def _load_once(browser, base: str, cookie: dict, path: str, ready: str) -> tuple
     page.goto(path)
     page.wait_for_function(f"document.documentElement.dataset.mapReady === '{ready}'")
     drawn = page.evaluate("window.sfaMapDrawnAt")
+    # The HTML's last byte (server time + transfer), ms since the navigation started.
+    html = page.evaluate("performance.getEntriesByType('navigation')[0].responseEnd")
     facts = page.evaluate(
         """() => ({markers: document.querySelectorAll('.leaflet-marker-icon').length,
                    paths: document.querySelectorAll('.leaflet-overlay-pane path').length,
@@ -171,15 +173,18 @@ def _load_once(browser, base: str, cookie: dict, path: str, ready: str) -> tuple
     context.close()
     if foreign:
         raise RuntimeError(f"the page called other hosts: {foreign}")
+    facts["html_ms"] = round(html)
     return drawn, sum(received), facts
 
 
 def measure(browser, base, cookie, path, ready, loads) -> dict:
-    times, sizes, facts = [], [], {}
+    times, sizes, html, facts = [], [], [], {}
     for _ in range(loads):
         ms, size, facts = _load_once(browser, base, cookie, path, ready)
         times.append(ms)
         sizes.append(size)
+        html.append(facts.pop("html_ms"))
+    facts["html_p50_ms"] = statistics.median(html)
     return {
         "p50_ms": statistics.median(times),
         "max_ms": max(times),

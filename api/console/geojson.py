@@ -91,3 +91,21 @@ def track(points: Sequence[TrackPoint], *, gap: timedelta, zoom: int) -> dict:
         "geometry": {"type": "MultiLineString", "coordinates": lines},
         "properties": {"zoom": zoom, "points": len(points), "drawn": sum(map(len, lines))},
     }
+
+
+def timeline(points: Sequence[TrackPoint], *, every: timedelta, tz) -> list[list]:
+    """[local "HH:MM", lon, lat] at most one per `every`: what the replay slider steps
+    through (the drawn line has no times; this is a few hundred points a day)."""
+    out: list[list] = []
+    last = None
+    for p in points:
+        if last is None or p.at - last >= every:
+            out.append(
+                [
+                    p.at.astimezone(tz).strftime("%H:%M"),
+                    round(p.lon, COORD_DIGITS),
+                    round(p.lat, COORD_DIGITS),
+                ]
+            )
+            last = p.at
+    return out

@@ -124,6 +124,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "repday.visits": ("Visits", "Kunjungan"),
     "repday.unlogged": ("unlogged visit", "kunjungan tidak dicatat"),
     "repday.drive_by": ("drive-by", "lewat saja"),
+    "repday.replay": ("Replay", "Putar ulang"),
+    "repday.play": ("Play", "Putar"),
     "repday.no_data": ("No GPS data for this day.", "Tidak ada data GPS untuk hari ini."),
     "repday.legend": (
         "Line: the track (a gap in the data is a gap in the line). Squares: stops "

@@ -276,6 +276,12 @@ def test_open_a_suspicious_visit_and_read_its_reason(context, console_db):
     assert selected.count() == 1
     assert reason in page.locator(f"#visit-{seeded.mock_visit}").inner_text()
     assert page.locator(".leaflet-overlay-pane path").count() >= 1  # the track
+    # Replay: the slider moves the rep's marker through the day, minute by minute.
+    clock = page.locator("#replay-clock")
+    first = clock.inner_text()
+    page.locator("#replay-time").fill("5")
+    assert clock.inner_text() != first
+    assert page.locator(".rep-marker.replay").inner_text() == clock.inner_text()
     shot(page, "rep-day")
 
 

@@ -13,6 +13,8 @@ from sfa.customers import service as customer_service
 from sfa.tracking import service as tracking_service
 from sfa.visits import repository as visit_repository
 
+REPLAY_STEP = timedelta(minutes=1)
+
 router = APIRouter(prefix="/console/reps", route_class=ConsoleRoute, include_in_schema=False)
 
 
@@ -93,6 +95,7 @@ def rep_day_page(console: ConsoleDep, rep_id: int, day: date, visit: int | None 
         "visits": geojson.collection(_visit_features(console, result, flags, customers)),
         "zoom": zoom,
         "track_url": f"/console/reps/{rep_id}/days/{day}/track",
+        "timeline": geojson.timeline(summary.accepted, every=REPLAY_STEP, tz=console.tz),
     }
     return render(
         console,

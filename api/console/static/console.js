@@ -144,6 +144,7 @@
         }
       });
     }
+    replay(map, data.timeline || []);
     markReady("rep-day");
     // Zoomed in past what the first drawing was simplified for: ask for more detail.
     map.on("zoomend", function () {
@@ -159,6 +160,39 @@
           markReady("rep-day-detail");
         });
     });
+  }
+
+  // Replay: a slider through the day (one step a minute) moves the rep's marker.
+  function replay(map, timeline) {
+    var slider = document.getElementById("replay-time");
+    var clock = document.getElementById("replay-clock");
+    var play = document.getElementById("replay-play");
+    if (!slider || !timeline.length) return;
+    var marker = L.marker([timeline[0][2], timeline[0][1]], {
+      icon: L.divIcon({ className: "rep-marker replay", html: "", iconSize: [null, 18] }),
+      keyboard: false,
+      zIndexOffset: 2000,
+    }).addTo(map);
+    function show(i) {
+      var step = timeline[i];
+      marker.setLatLng([step[2], step[1]]);
+      var node = marker.getElement();
+      if (node) node.textContent = step[0];
+      clock.textContent = step[0];
+    }
+    slider.addEventListener("input", function () { show(Number(slider.value)); });
+    var timer = null;
+    play.addEventListener("click", function () {
+      if (timer) { clearInterval(timer); timer = null; return; }
+      if (Number(slider.value) >= timeline.length - 1) slider.value = 0;
+      timer = setInterval(function () {
+        var next = Number(slider.value) + 1;
+        if (next >= timeline.length) { clearInterval(timer); timer = null; return; }
+        slider.value = next;
+        show(next);
+      }, 40);
+    });
+    show(0);
   }
 
   // --- Approvals: the current and the proposed point of a customer ---------------------
