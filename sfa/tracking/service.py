@@ -195,3 +195,14 @@ def team_today(
         visits=visits,
         flags=visit_repository.flags_for(session, [v.id for v, _, _ in visits]),
     )
+
+
+def stored_day_version(
+    session: Session, *, principal: Principal, rep_id: int, day: dt.date
+) -> dt.datetime | None:
+    """When the visible rep's day was last computed, if it is up to date (not dirty):
+    what was derived from it since may be reused until then; None: recompute."""
+    principal.require("tracking:read")
+    visible_rep(session, principal, rep_id)
+    stored = repository.get_day(session, rep_id, day)
+    return stored.computed_at if stored is not None and not stored.dirty else None

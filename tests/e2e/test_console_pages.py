@@ -148,6 +148,24 @@ def test_every_page_renders(browser, world, discount_order, who):
         assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
 
 
+def test_zooming_in_reuses_the_analysed_day(browser, world, monkeypatch):
+    from sfa.tracking import service as tracking_service
+
+    log_in(browser, "manager.a")
+    day = date.today().isoformat()
+    assert browser.get(f"/console/reps/{world.rep_a.id}/days/{day}").status_code == 200
+    calls = []
+    real = tracking_service.rep_day
+    monkeypatch.setattr(
+        tracking_service, "rep_day", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    for zoom in (16, 17, 18):
+        track = browser.get(f"/console/reps/{world.rep_a.id}/days/{day}/track?zoom={zoom}")
+        assert track.json()["properties"]["zoom"] == zoom
+    assert calls == []  # the stored day did not change: its points were kept
+    assert browser.get(f"/console/reps/{world.rep_b.id}/days/{day}/track").status_code == 404
+
+
 def test_a_bad_address_is_an_error_page_not_json(browser, world):
     log_in(browser, "manager.a")
     response = browser.get(f"/console/reps/{world.rep_a.id}/days/not-a-day")

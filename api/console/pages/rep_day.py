@@ -1,7 +1,9 @@
 """Rep day: the day's track replay (trips, stops, gaps drawn as gaps), visits with dwell,
 unlogged visits and drive-bys marked, distance and coverage; previous and next day."""
 
-from datetime import date, timedelta
+import threading
+from collections import OrderedDict
+from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Query
 
@@ -11,6 +13,7 @@ from api.console.web import Console, ConsoleDep, ConsoleRoute, render
 from sfa import geo
 from sfa.customers import service as customer_service
 from sfa.tracking import service as tracking_service
+from sfa.tracking.track import TrackPoint
 from sfa.visits import repository as visit_repository
 
 REPLAY_STEP = timedelta(minutes=1)
@@ -18,11 +21,38 @@ REPLAY_STEP = timedelta(minutes=1)
 router = APIRouter(prefix="/console/reps", route_class=ConsoleRoute, include_in_schema=False)
 
 
+# The accepted points of recently drawn days, by (rep, day, when the day was computed):
+# zooming in asks for the track again, and a 20,000-point day takes a second to analyse.
+_TRACKS: OrderedDict[tuple[int, date, datetime], tuple[TrackPoint, ...]] = OrderedDict()
+_TRACKS_KEPT = 16
+_TRACKS_LOCK = threading.Lock()  # endpoints run in worker threads
+
+
+def _remember(rep_id: int, day: date, version: datetime | None, points) -> None:
+    if version is None:
+        return
+    with _TRACKS_LOCK:
+        _TRACKS[(rep_id, day, version)] = points
+        while len(_TRACKS) > _TRACKS_KEPT:
+            _TRACKS.popitem(last=False)
+
+
+def _remembered(rep_id: int, day: date, version: datetime | None):
+    if version is None:
+        return None
+    with _TRACKS_LOCK:
+        return _TRACKS.get((rep_id, day, version))
+
+
 def _day(console: Console, rep_id: int, day: date):
     rep = tracking_service.visible_rep(console.db, console.principal, rep_id)
     result = tracking_service.rep_day(
         console.db, principal=console.principal, rep_id=rep_id, day=day
     )
+    version = tracking_service.stored_day_version(
+        console.db, principal=console.principal, rep_id=rep_id, day=day
+    )
+    _remember(rep_id, day, version, result.summary.accepted)
     return rep, result
 
 
@@ -118,5 +148,10 @@ def rep_day_page(console: ConsoleDep, rep_id: int, day: date, visit: int | None 
 @router.get("/{rep_id}/days/{day}/track")
 def rep_day_track(console: ConsoleDep, rep_id: int, day: date, zoom: int = Query(15, ge=1, le=22)):
     """The track again, simplified for a closer zoom (the map asks when zoomed in)."""
-    _, result = _day(console, rep_id, day)
-    return geojson.track(result.summary.accepted, gap=_gap(console), zoom=zoom)
+    version = tracking_service.stored_day_version(
+        console.db, principal=console.principal, rep_id=rep_id, day=day
+    )
+    points = _remembered(rep_id, day, version)
+    if points is None:
+        points = _day(console, rep_id, day)[1].summary.accepted
+    return geojson.track(points, gap=_gap(console), zoom=zoom)
