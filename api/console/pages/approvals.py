@@ -2,8 +2,6 @@
 or rejected with a comment; customer location proposals with both points on a map."""
 
 from dataclasses import dataclass
-from datetime import date
-
 from fastapi import APIRouter
 
 from api.console import geojson
@@ -87,7 +85,6 @@ def approvals_page(console: ConsoleDep):
             (p, c, _proposal_points(console, p, c), _moved_m(p, c)) for p, c in proposals.items
         ],
         proposal_total=proposals.total,
-        today=date.today(),
     )
 
 

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from analytics import reports
-from api.console.csv import csv_link, report_query, report_routes
+from api.console.downloads import csv_link, report_query, report_routes
 from api.console.filters import choices, read_filters
 from api.console.nav import NavEntry
 from api.console.web import ConsoleDep, ConsoleRoute, render
