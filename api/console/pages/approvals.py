@@ -2,6 +2,7 @@
 or rejected with a comment; customer location proposals with both points on a map."""
 
 from dataclasses import dataclass
+
 from fastapi import APIRouter
 
 from api.console import geojson
