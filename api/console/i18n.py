@@ -105,6 +105,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Refreshes every minute; last update {time}.",
         "Diperbarui tiap menit; terakhir {time}.",
     ),
+    "today.nothing_yet": (
+        "Nobody has checked in or sent a position yet today.",
+        "Belum ada check-in atau posisi hari ini.",
+    ),
+    "today.yesterday": ("Yesterday's team days", "Hari tim kemarin"),
     "today.no_position": ("no position today", "belum ada posisi hari ini"),
     "today.ago": ("{minutes} min ago", "{minutes} mnt lalu"),
     "today.legend": (

@@ -179,6 +179,7 @@ def test_a_manager_sees_only_their_teams(browser, world, discount_order):
     log_in(browser, "manager.a")
     today = browser.get("/console/today")
     assert "Rep.A" in today.text and "Rep.B" not in today.text
+    assert 'id="today-empty"' in today.text  # nobody has been out yet today
     day = date.today().isoformat()
     foreign = browser.get(f"/console/reps/{world.rep_b.id}/days/{day}")
     assert foreign.status_code == 404

@@ -2,7 +2,7 @@
 by trust score, flags on hover) with a list beside it, refreshed every minute."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Query
 
@@ -113,6 +113,7 @@ def _panel_values(console: Console, team_id: int | None) -> dict:
     rows, rep_features = _reps(console, today, now)
     return {
         "day": today.day,
+        "yesterday": today.day - timedelta(days=1),
         "rows": rows,
         "team_id": team_id,
         "updated": now,
