@@ -12,7 +12,9 @@ test: venv
 
 lint: venv
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 bench: venv
 	scripts/bench.sh

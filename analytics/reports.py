@@ -233,11 +233,11 @@ def _run(
     total = session.execute(
         text(f"SELECT count(*) FROM {from_sql} WHERE {where.sql}"), where.params
     ).scalar_one()
-    rows = session.execute(
+    page_rows = session.execute(
         text(rows_sql + " LIMIT :limit OFFSET :offset"),
         where.params | {"limit": limit, "offset": offset},
     ).mappings()
-    return Page(items=[dict(row) for row in rows], total=total, limit=limit, offset=offset)
+    return Page(items=[dict(row) for row in page_rows], total=total, limit=limit, offset=offset)
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:

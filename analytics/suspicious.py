@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from sfa.company.settings import CompanySettings
+from sfa.db import execute_dml
 from sfa.visits.flags import WEIGHTS
 
 CODES = (
@@ -248,7 +249,8 @@ def cluster_radius_m(area_m2: float) -> float:
 def refresh_customer_clusters(session: Session, settings: CompanySettings) -> int:
     """Company-wide: customers registered from one spot (fake-customer pattern)."""
     session.execute(text("DELETE FROM customer_flags WHERE code = 'clustered_customers'"))
-    result = session.execute(
+    return execute_dml(
+        session,
         text(_CUSTOMER_CLUSTERS),
         {
             "radius_m": cluster_radius_m(settings.cluster_area_m2),
@@ -256,7 +258,6 @@ def refresh_customer_clusters(session: Session, settings: CompanySettings) -> in
             "min_customers": settings.cluster_min_customers,
         },
     )
-    return result.rowcount
 
 
 def recompute_flags(
@@ -275,7 +276,7 @@ def recompute_flags(
     if refresh_clusters:
         refresh_customer_clusters(session, settings)
     classes = {k: v.model_dump() for k, v in settings.visit_duration_by_class.items()}
-    statements = [
+    statements: list[tuple[str, dict[str, object]]] = [
         (
             _CONSECUTIVE_NEAR,
             {"near_m": settings.consecutive_near_m, "near_count": settings.consecutive_near_count},

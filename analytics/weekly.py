@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from analytics.suspicious import Scope
 from sfa.company.settings import CompanySettings
+from sfa.db import execute_dml
 from sfa.weeks import monday
 
 # Visit side of every (rep, day) of the scope that has visits or plans. Days with
@@ -267,5 +268,5 @@ def compute_anomalies(
             {"rate_pct": settings.low_visit_rate_pct, "rate_weeks": settings.low_visit_rate_weeks},
         ),
     ]:
-        inserted += session.execute(text(sql), params | extra).rowcount
+        inserted += execute_dml(session, text(sql), params | extra)
     return inserted

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from sfa.config import get_settings
 from sfa.logging_setup import configure_logging
@@ -33,13 +33,13 @@ def migrate(revision: str = "head") -> None:
 @app.command("create-admin")
 def create_admin(
     username: str,
-    full_name: Annotated[str, typer.Option()] = "Administrator",
     password: Annotated[
         str,
         typer.Option(
             prompt=True, hide_input=True, confirmation_prompt=True, envvar="SFA_ADMIN_PASSWORD"
         ),
-    ] = ...,
+    ],
+    full_name: Annotated[str, typer.Option()] = "Administrator",
 ) -> None:
     """Create an administrator (password prompted, or SFA_ADMIN_PASSWORD)."""
     from sfa.auth.passwords import hash_password
@@ -73,7 +73,7 @@ def seed_demo() -> None:
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console) as bar, session_scope() as session:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(step: str, done: int, total: int) -> None:
             if step not in tasks:

@@ -1,10 +1,11 @@
 """Domain errors → HTTP, in one place. Every body says what was wrong and how to fix it."""
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sfa import errors
@@ -137,12 +138,20 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# Each handler takes its own exception class; Starlette types every handler as taking any
+# Exception, so the pairs are listed with a looser callable type.
+_HANDLERS: tuple[tuple[type[Exception], Callable[..., Awaitable[Response]]], ...] = (
+    (errors.DomainError, _domain_error),
+    (RequestValidationError, _validation_error),
+    (IntegrityError, _integrity_error),
+    (OperationalError, _operational_error),
+    (Exception, _unexpected),
+)
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(errors.DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(IntegrityError, _integrity_error)
-    app.add_exception_handler(OperationalError, _operational_error)
-    app.add_exception_handler(Exception, _unexpected)
+    for exc_class, handler in _HANDLERS:
+        app.add_exception_handler(exc_class, handler)
 
 
 # The console (api/console) renders the same errors as pages, with the same statuses.

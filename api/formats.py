@@ -5,9 +5,13 @@ import io
 import json
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any
 
 from fastapi.responses import Response
 from pydantic import BaseModel
+
+# OpenAPI: a list endpoint that also answers `format=csv`.
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
 
 class ListFormat(StrEnum):
@@ -25,7 +29,7 @@ class ReportFormat(StrEnum):
 
 def _flatten(data: dict, prefix: str = "") -> dict:
     """Nested objects become dotted columns (location.lat, location.lon)."""
-    flat = {}
+    flat: dict[str, object] = {}
     for key, value in data.items():
         if isinstance(value, dict):
             flat |= _flatten(value, f"{prefix}{key}.")

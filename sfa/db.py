@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, Numeric, create_engine, func, text
-from sqlalchemy.engine import Engine, make_url
+import psycopg
+from sqlalchemy import DateTime, Executable, MetaData, Numeric, create_engine, func, text
+from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from sfa.config import get_settings
@@ -100,6 +102,21 @@ def committing(session: Session, *, close: bool = True) -> Iterator[Session]:
 def session_scope() -> Iterator[Session]:
     with committing(get_sessionmaker()()) as session:
         yield session
+
+
+def execute_dml(session: Session, statement: Executable, params: Any = None) -> int:
+    """Run an INSERT, UPDATE or DELETE and return how many rows it touched. (Its result is
+    a CursorResult, which has `rowcount`; `Session.execute` is typed as a plain Result.)"""
+    return cast(CursorResult, session.execute(statement, params)).rowcount or 0
+
+
+def psycopg_connection(session: Session) -> psycopg.Connection:
+    """The psycopg connection under the session's current transaction, for what only the
+    driver offers (COPY, plain savepoints)."""
+    dbapi = session.connection().connection.dbapi_connection
+    if not isinstance(dbapi, psycopg.Connection):
+        raise TypeError(f"expected a psycopg connection, got {type(dbapi).__name__}")
+    return dbapi
 
 
 def advisory_key(name: str) -> int:

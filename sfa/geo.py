@@ -9,6 +9,7 @@ Arguments are always (lat, lon) and keyword-only, because pyproj itself takes
 """
 
 import math
+from typing import overload
 
 import numpy as np
 from geoalchemy2 import Geography
@@ -148,6 +149,10 @@ def to_geography(lat: float, lon: float) -> WKTElement:
     return _Point(lat, lon)
 
 
+@overload
+def lat_lon(value: WKBElement | WKTElement) -> tuple[float, float]: ...
+@overload
+def lat_lon(value: WKBElement | WKTElement | None) -> tuple[float, float] | None: ...
 def lat_lon(value: WKBElement | WKTElement | None) -> tuple[float, float] | None:
     if value is None:
         return None

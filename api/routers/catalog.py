@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, SessionDep
-from api.formats import ListFormat, csv_response
+from api.formats import CSV_RESPONSES, ListFormat, csv_response
 from api.schemas.catalog import CustomerPricesOut, PriceOut, ProductOut
 from api.schemas.common import PageOut
 from sfa.catalog import service as catalog_service
@@ -25,7 +25,7 @@ def _ids(raw: str) -> list[int]:
     "/products",
     response_model=PageOut[ProductOut],
     summary="The product catalog (active products unless include_inactive=true)",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
 )
 def list_products(
     session: SessionDep,
@@ -69,7 +69,7 @@ def get_product(session: SessionDep, principal: PrincipalDep, product_id: int):
     summary="What this customer pays: its own price if any, else the list price",
     description="`product_ids=1,2,3` for given products (up to 500); without it, "
     "the active catalog page by page. `format=csv` for a spreadsheet.",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
 )
 def customer_prices(
     session: SessionDep,

@@ -26,6 +26,16 @@ def _numbers(raw: str, count: int, name: str, example: str) -> tuple[float, ...]
     return values
 
 
+def _near(raw: str) -> tuple[float, float]:
+    lat, lon = _numbers(raw, 2, "near", "-6.2,106.8")
+    return lat, lon
+
+
+def _bbox(raw: str) -> tuple[float, float, float, float]:
+    min_lon, min_lat, max_lon, max_lat = _numbers(raw, 4, "bbox", "106.7,-6.3,106.9,-6.1")
+    return min_lon, min_lat, max_lon, max_lat
+
+
 def _wants_geojson(request: Request, fmt: ListFormat) -> bool:
     return fmt is ListFormat.geojson or "application/geo+json" in request.headers.get("accept", "")
 
@@ -57,9 +67,9 @@ def list_customers(
     page = customer_service.list_customers(
         session,
         principal=principal,
-        near=_numbers(near, 2, "near", "-6.2,106.8") if near else None,
+        near=_near(near) if near else None,
         radius_m=radius_m,
-        bbox=_numbers(bbox, 4, "bbox", "106.7,-6.3,106.9,-6.1") if bbox else None,
+        bbox=_bbox(bbox) if bbox else None,
         q=q,
         customer_class=customer_class,
         team_id=team_id,

@@ -29,6 +29,13 @@ ExternalId = Field(min_length=1, max_length=80)
 Money = Field(max_digits=18, decimal_places=2)
 
 
+class ErpItemIn(Strict):
+    """An item an ERP pushes: validated on its own, then turned into the domain's type."""
+
+    def to_domain(self) -> Any:
+        raise NotImplementedError
+
+
 class TaxIn(Strict):
     external_id: str = ExternalId
     name: str = Field(max_length=200)
@@ -37,7 +44,7 @@ class TaxIn(Strict):
     amount: Decimal | None = None
 
 
-class ProductIn(Strict):
+class ProductIn(ErpItemIn):
     external_id: str = ExternalId
     code: str | None = Field(None, max_length=80)
     name: str = Field(min_length=1, max_length=300)
@@ -56,7 +63,7 @@ class ProductIn(Strict):
         return ErpProduct(**data)
 
 
-class PriceIn(Strict):
+class PriceIn(ErpItemIn):
     customer_external_id: str = ExternalId
     product_external_id: str = ExternalId
     price: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
@@ -66,7 +73,7 @@ class PriceIn(Strict):
         return upserts.PriceItem(**self.model_dump())
 
 
-class CustomerIn(Strict):
+class CustomerIn(ErpItemIn):
     external_id: str = ExternalId
     code: str | None = Field(None, max_length=40)
     name: str = Field(min_length=1, max_length=200)
@@ -87,7 +94,7 @@ class CustomerIn(Strict):
         return ErpCustomer(**self.model_dump())
 
 
-class InvoiceIn(Strict):
+class InvoiceIn(ErpItemIn):
     external_id: str = ExternalId
     number: str | None = Field(None, max_length=80)
     state: Literal["draft", "validated", "posted", "paid", "cancelled"]
@@ -110,7 +117,7 @@ class InvoiceIn(Strict):
         return ErpInvoice(paid=self.state == "paid", **data)
 
 
-class PaymentIn(Strict):
+class PaymentIn(ErpItemIn):
     external_id: str = ExternalId
     invoice_external_id: str = ExternalId
     customer_external_id: str | None = None
@@ -135,7 +142,7 @@ def _problem(exc: ValidationError) -> str:
 
 
 def _upsert(
-    session, principal, payload: Any, schema: type[BaseModel], apply: Callable[..., upserts.Applied]
+    session, principal, payload: Any, schema: type[ErpItemIn], apply: Callable[..., upserts.Applied]
 ) -> UpsertOut:
     principal.require("erp:write")
     if not isinstance(payload, list):

@@ -244,4 +244,4 @@ def confirm_delivery_date(
     order = rules.confirm_delivery_date(
         session, principal=principal, order_id=order_id, delivery_date=body.delivery_date
     )
-    return DeliveryDateOut(order_id=order.id, delivery_date=order.delivery_date)
+    return DeliveryDateOut(order_id=order.id, delivery_date=body.delivery_date)

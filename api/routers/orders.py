@@ -3,7 +3,7 @@ from datetime import date
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import PrincipalDep, SessionDep
-from api.formats import ListFormat, csv_response
+from api.formats import CSV_RESPONSES, ListFormat, csv_response
 from api.schemas.common import PageOut
 from api.schemas.orders import (
     DecisionIn,
@@ -49,7 +49,7 @@ def create_order(session: SessionDep, principal: PrincipalDep, body: OrderIn, re
     response_model=PageOut[OrderSummaryOut],
     summary="Orders visible to you",
     description="Dates are company-local days of creation. `format=csv` for a file.",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
 )
 def list_orders(
     session: SessionDep,
@@ -155,7 +155,7 @@ def reject_order(
     "/approvals",
     response_model=PageOut[PendingApprovalOut],
     summary="Discount approvals you may decide (a manager: theirs; an admin: all)",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
 )
 def list_approvals(
     session: SessionDep,

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Query, status
 
 from api.deps import PrincipalDep, SessionDep
-from api.formats import ReportFormat, csv_response
+from api.formats import CSV_RESPONSES, ReportFormat, csv_response
 from api.schemas.common import PageOut
 from api.schemas.plans import (
     ExpandIn,
@@ -25,7 +25,6 @@ router = APIRouter(prefix="/v1", tags=["plans"])
 
 Limit = Query(50, ge=1, le=1000)
 Offset = Query(0, ge=0)
-CSV = {200: {"content": {"text/csv": {}}}}
 # Reports default to the last four weeks up to today (company day).
 DEFAULT_RATE_DAYS = 28
 
@@ -48,7 +47,7 @@ def _plan_out(session, plan) -> JourneyPlanOut:
 @router.get(
     "/journey-plans",
     response_model=PageOut[JourneyPlanOut],
-    responses=CSV,
+    responses=CSV_RESPONSES,
     summary="Journey plans visible to you (a rep: their own; a manager: their teams')",
 )
 def list_plans(
@@ -133,7 +132,7 @@ def deactivate_plan(session: SessionDep, principal: PrincipalDep, plan_id: int):
 @router.get(
     "/planned-visits",
     response_model=PageOut[PlannedVisitOut],
-    responses=CSV,
+    responses=CSV_RESPONSES,
     summary="Planned visits visible to you, by day",
 )
 def list_planned_visits(
@@ -231,7 +230,7 @@ def _label(start: date, by: RateBy) -> str:
 @router.get(
     "/reps/{rep_id}/visit-rate",
     response_model=VisitRateOut,
-    responses=CSV,
+    responses=CSV_RESPONSES,
     summary="Visit rate (plan compliance): planned visits done / planned",
     description="Per company day or per ISO week (Monday start; the range is "
     "widened to whole weeks). Defaults to the last 28 days up to today.",

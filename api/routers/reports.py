@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from analytics import reports
 from api.deps import PrincipalDep, SessionDep
-from api.formats import ReportFormat
+from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import PageOut
 from api.schemas.reports import (
     Lang,
@@ -42,7 +42,6 @@ Without a period, all time.
 
 **Formats**: JSON pages (`limit`, `offset`, `total`, `next_offset`), or `format=csv` with
 every matching row (at most {reports.MAX_EXPORT_ROWS:,}; `limit`/`offset` are ignored)."""
-_CSV = {200: {"content": {"text/csv": {}}}}
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def _answer(page: Page[dict], model: type[ReportRow], query: ReportQuery, filena
 @router.get(
     "/suspicious-visits",
     response_model=PageOut[SuspiciousVisitOut],
-    responses=_CSV,
+    responses=CSV_RESPONSES,
     summary="Visits with flags: who, where, when, trust score and reasons",
     description="Visits with at least one flag, oldest first, each with all its "
     "flag codes and their reasons in `lang`. `code` keeps "
@@ -175,7 +174,7 @@ def suspicious_visits(
 @router.get(
     "/weekly-anomalies",
     response_model=PageOut[WeeklyAnomalyOut],
-    responses=_CSV,
+    responses=CSV_RESPONSES,
     summary="Weekly anomalies per rep, with their numbers and reasons",
     description="Anomalies of every ISO week overlapping the period, oldest week "
     "first; `code` keeps only these anomaly codes." + _PERIOD,
@@ -202,7 +201,7 @@ def weekly_anomalies(
 @router.get(
     "/plan-compliance",
     response_model=PageOut[PlanComplianceOut],
-    responses=_CSV,
+    responses=CSV_RESPONSES,
     summary="Planned visits done, per rep per week (or per day)",
     description="From the weekly (`by=week`, every week overlapping the period) or "
     "daily (`by=day`) aggregates: planned visits, how many were done, and the rate "
@@ -228,7 +227,7 @@ def plan_compliance(
 @router.get(
     "/team-days",
     response_model=PageOut[TeamDayOut],
-    responses=_CSV,
+    responses=CSV_RESPONSES,
     summary="Per rep per day: visits, distance, dwell, coverage, activity, flags",
     description="From the daily aggregates only (never single visits or pings), by "
     "day then rep. In CSV, flag counts are one column per code (`flags.too_far`, "

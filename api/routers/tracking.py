@@ -15,6 +15,7 @@ from api.schemas.tracking import (
     GapOut,
     IngestOut,
     PingIn,
+    RejectedOut,
     StopOut,
     TripOut,
 )
@@ -40,7 +41,7 @@ def _ingest_out(result: IngestResult, invalid: list[tuple[int, str]]) -> IngestO
     return IngestOut(
         accepted=result.accepted,
         duplicates=result.duplicates,
-        rejected=[{"index": i, "reason": r} for i, r in rejected],
+        rejected=[RejectedOut(index=i, reason=r) for i, r in rejected],
     )
 
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from analytics import refresh
 from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
-from api.formats import ListFormat, csv_response
+from api.formats import CSV_RESPONSES, ListFormat, csv_response
 from api.schemas.common import PageOut
 from api.schemas.visits import (
     CheckInIn,
@@ -86,7 +86,7 @@ def check_out(session: SessionDep, principal: PrincipalDep, visit_id: int, body:
     "/visits",
     response_model=PageOut[VisitOut],
     summary="Visits visible to you",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_RESPONSES,
 )
 def list_visits(
     session: SessionDep,

@@ -137,7 +137,7 @@ class PlannedVisitOut(BaseModel):
             rep_id=planned.rep_id,
             customer_id=planned.customer_id,
             day=planned.day,
-            source=planned.source,
+            source=PlannedVisitSource(planned.source),
             journey_plan_id=planned.journey_plan_id,
             visit_id=planned.visit_id,
             done=planned.visit_id is not None,

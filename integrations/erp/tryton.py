@@ -831,7 +831,7 @@ class TrytonConnector:
                         unit=uom.get("symbol") or "",
                         list_price=r.get("list_price_used"),
                         currency=currency,
-                        taxes=taxes.get(_id(r.get("account_category")), ()),
+                        taxes=taxes.get(_id(r.get("account_category")) or 0, ()),
                         salable=bool(r.get("salable")),
                         active=bool(r.get("active")) and bool(template.get("active", True)),
                         type=r.get("type"),

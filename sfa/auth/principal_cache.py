@@ -29,7 +29,7 @@ MAX_AGE_S = 60.0
 # How often the listener checks its connection (a query) between notifications; with TCP
 # keepalives and a user timeout, a connection that died silently is noticed in seconds.
 POLL_S = 1.0
-_CONNECT_ARGS = {
+_CONNECT_ARGS: dict[str, Any] = {
     "autocommit": True,
     "connect_timeout": 5,
     "keepalives": 1,

@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -127,7 +128,7 @@ def principal_for_user(session: Session, user: User) -> Principal:
 
 
 def _user_principal(
-    user_id: int, role: Role, team_id: int | None, managed_team_ids: list[int] | None
+    user_id: int, role: Role, team_id: int | None, managed_team_ids: Sequence[int] | None
 ) -> Principal:
     if role is Role.admin:
         team_ids = None

@@ -38,7 +38,7 @@ def decode(token: str, kind: str) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _verified(token: str, secret: str) -> tuple[object, object, float]:
+def _verified(token: str, secret: str) -> tuple[str, object, float]:
     """(sub, typ, exp) of a token whose signature is valid. Cached: every request carries
     the same few tokens and checking one costs ~20 µs; expiry is checked on every use by
     `decode` (a cached token still expires), and a failed check is never cached."""

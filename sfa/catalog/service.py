@@ -42,8 +42,7 @@ def resolve_prices(
         if product_id in specific:
             row = specific[product_id]
             result[product_id] = EffectivePrice(product_id, row.price, row.currency, "customer")
-        elif product_id in found and found[product_id].list_price is not None:
-            product = found[product_id]
+        elif (product := found.get(product_id)) is not None and product.list_price is not None:
             result[product_id] = EffectivePrice(
                 product_id, product.list_price, product.currency, "list"
             )

@@ -54,11 +54,11 @@ _POINT_QUERIES = {all_teams: _point_query(all_teams) for all_teams in (True, Fal
 def get_visible_point(
     session: Session, principal: Principal, customer_id: int
 ) -> CustomerPoint | None:
-    all_teams = principal.team_ids is None
-    params = {"customer_id": customer_id}
-    if not all_teams:
-        params["team_ids"] = list(principal.team_ids)
-    row = session.connection().execute(_POINT_QUERIES[all_teams], params).first()
+    team_ids = principal.team_ids
+    params: dict[str, object] = {"customer_id": customer_id}
+    if team_ids is not None:
+        params["team_ids"] = list(team_ids)
+    row = session.connection().execute(_POINT_QUERIES[team_ids is None], params).first()
     return CustomerPoint(*row) if row is not None else None
 
 

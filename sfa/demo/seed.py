@@ -175,7 +175,7 @@ def seed_demo(session: Session, *, progress: Progress = _noop) -> SeedResult:
     made = 0
     for t_index, (name, team) in enumerate(teams.items()):
         lat0, lon0, spread = TERRITORIES[name]
-        distributors = []
+        distributors: list[Customer] = []
         for i in range(CUSTOMERS_PER_TEAM):
             is_distributor = i < DISTRIBUTORS_PER_TEAM
             cls = (

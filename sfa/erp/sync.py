@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text, update
@@ -50,7 +51,7 @@ from sqlalchemy.orm import Session
 from sfa.catalog.models import Product
 from sfa.company import service as company_service
 from sfa.customers.models import Customer
-from sfa.db import advisory_key, committing
+from sfa.db import advisory_key, committing, execute_dml
 from sfa.erp import upserts
 from sfa.erp.connector import (
     ErpConnector,
@@ -91,9 +92,12 @@ def backoff(attempts: int) -> timedelta:
 def _tx(sessions: SessionSource) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error. A session passed in is the
     caller's to close; one made from a factory is closed here."""
-    given = isinstance(sessions, Session)
-    with committing(sessions if given else sessions(), close=not given) as session:
-        yield session
+    if isinstance(sessions, Session):
+        session, close = sessions, False
+    else:
+        session, close = sessions(), True
+    with committing(session, close=close) as unit:
+        yield unit
 
 
 def _engine(sessions: SessionSource) -> Engine:
@@ -229,7 +233,7 @@ def run_sync(
         else:
             status = "failed"
         with _tx(sessions) as s:
-            run = s.get(SyncRun, run_id)
+            run = s.get_one(SyncRun, run_id)
             run.status = status
             run.counts = ctx.counts
             run.errors = ctx.errors
@@ -355,7 +359,7 @@ def _push_one(ctx: _Run, outbox_id: int) -> str:
             if box is None:
                 return "gone"  # done or re-queued meanwhile
             order_id = box.order_id
-            order = s.get(Order, box.order_id)
+            order = s.get_one(Order, box.order_id)
             try:
                 sale = build_sale(s, order=order, tz=ctx.tz)
                 ref = ctx.connector.push_sale(sale)
@@ -412,7 +416,7 @@ def _push_one(ctx: _Run, outbox_id: int) -> str:
 
 # -- pull -----------------------------------------------------------------------------------
 
-_APPLY = {
+_APPLY: dict[str, Callable[[Session, Sequence[Any]], upserts.Applied]] = {
     "products": upserts.apply_products,
     "customers": upserts.apply_customers,
     "invoices": upserts.apply_invoices,
@@ -478,17 +482,18 @@ def requeue(session: Session, *, outbox_ids: list[int], now: datetime | None = N
     many. Done rows are left alone. Flushes; the caller commits."""
     if not outbox_ids:
         raise InvalidInput("give at least one outbox id")
-    result = session.execute(
+    count = execute_dml(
+        session,
         update(ErpOutbox)
         .where(
             ErpOutbox.id.in_(outbox_ids),
             ErpOutbox.state.in_((OutboxState.parked, OutboxState.pending)),
         )
         .values(state=OutboxState.pending, next_attempt_at=now or _utcnow(), attempts=0)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.flush()
-    return result.rowcount or 0
+    return count
 
 
 def list_runs(session: Session, *, limit: int, offset: int) -> Page:

@@ -12,10 +12,11 @@ as ``(index, reason)`` so that callers can report them per item.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -29,6 +30,8 @@ from sfa.orders.models import Order, OrderState
 
 #: Our order id travels to the ERP as the sale reference ``SFA-<order id>`` (see sync.py).
 SALE_REFERENCE_PREFIX = "SFA-"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,9 @@ def _cut(value: str | None, size: int) -> str | None:
     return value[:size] if value else None
 
 
-def _latest_per_key(items: Sequence, key) -> list[tuple[int, object]]:
+def _latest_per_key(items: Sequence[T], key: Callable[[T], str]) -> list[tuple[int, T]]:
     """(index, item) keeping, for repeated keys in one batch, the last occurrence."""
-    last: dict[str, tuple[int, object]] = {}
+    last: dict[str, tuple[int, T]] = {}
     for index, item in enumerate(items):
         last[key(item)] = (index, item)
     return sorted(last.values(), key=lambda pair: pair[0])
@@ -115,7 +118,7 @@ def apply_products(session: Session, items: Sequence[ErpProduct]) -> Applied:
             }
         )
     stmt = insert(Product).values(rows)
-    updates = {c: stmt.excluded[c] for c in rows[0] if c != "external_id"}
+    updates: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c != "external_id"}
     updates["updated_at"] = datetime.now(UTC)
     # An older version than the stored one (late delivery) changes nothing.
     stmt = stmt.on_conflict_do_update(

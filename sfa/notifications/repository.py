@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
+from sfa.db import execute_dml
 from sfa.notifications.models import Channel, Notification, NotificationState, Target
 from sfa.orders.models import Order, OrderState
 from sfa.users import repository as user_repository
@@ -70,16 +71,17 @@ def lease_expired(session: Session, *, claimed_before: datetime, limit: int) -> 
 
 def finish(session: Session, *, notification_id: int, claimed_at: datetime, values: dict) -> bool:
     """Record a delivery outcome, only if this sender's claim still holds (fencing)."""
-    result = session.execute(
+    changed = execute_dml(
+        session,
         update(Notification)
         .where(
             Notification.id == notification_id,
             Notification.state == NotificationState.sending,
             Notification.claimed_at == claimed_at,
         )
-        .values(**values)
+        .values(**values),
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
 def sends_since(session: Session, *, recipient_key: str, since: datetime) -> list[datetime]:

@@ -53,7 +53,7 @@ def notify_order_placed(session: Session, *, order: Order, now: datetime | None 
     customer = session.get(Customer, order.customer_id)
     if not enabled or customer is None or customer.distributor_id is None:
         return 0
-    distributor = session.get(Customer, customer.distributor_id)
+    distributor = session.get_one(Customer, customer.distributor_id)
     rep = session.get(User, order.rep_id)
     settings = company_service.get_company_settings(session)
     now = now or datetime.now(UTC)
@@ -146,8 +146,10 @@ def schedule_overdue_invoice_reminders(
     ).all()
     count = 0
     for invoice, customer in rows:
+        due_date = invoice.due_date
+        assert due_date is not None  # the query keeps invoices with a due date only
         index = overdue_reminder_index(
-            due_date=invoice.due_date, today=today, every_days=every, max_reminders=most
+            due_date=due_date, today=today, every_days=every, max_reminders=most
         )
         if index is None:
             continue
@@ -167,7 +169,7 @@ def schedule_overdue_invoice_reminders(
                     "customer_name": customer.name,
                     "currency": invoice.currency or "",
                     "amount": _money(invoice.amount_to_pay),
-                    "due_date": invoice.due_date.isoformat(),
+                    "due_date": due_date.isoformat(),
                 },
                 due_at=now,
                 recipient_customer_id=customer.id,

@@ -145,8 +145,9 @@ def _recover_expired_leases(session_factory, adapters, *, now, lease, batch_size
                 report.recovered += 1
             else:
                 row.state = NotificationState.uncertain
+                claimed = row.claimed_at.isoformat() if row.claimed_at else "an unknown time"
                 row.last_error = (
-                    f"the sender stopped after claiming it at {row.claimed_at.isoformat()} "
+                    f"the sender stopped after claiming it at {claimed} "
                     "and before recording the outcome: it may or may not have been "
                     "delivered, and this channel cannot dedupe a second copy; check and "
                     "resend (POST /v1/notifications/{id}/resend) if it did not arrive"

@@ -77,6 +77,8 @@ def resend(
         entity_id=original.entity_id,
         resend_of_id=original.id,
     )
+    if copy is None:  # the key is a fresh uuid: it cannot exist already
+        raise RuntimeError(f"resend of notification {original.id} was deduplicated")
     if original.state in (NotificationState.uncertain, NotificationState.parked):
         original.last_error = f"{original.last_error or ''} [resent as {copy.id}]"[:1000]
     audit_service.record(

@@ -193,7 +193,7 @@ def _decide(
     extra = {}
     if not approve:
         order.state = OrderState.rejected
-    elif step.level < LAST_LEVEL[order.approval_tier]:
+    elif order.approval_tier is not None and step.level < LAST_LEVEL[order.approval_tier]:
         # Level 1 of a double-tier order: the second level goes to any admin.
         nxt = _open_step(
             session,
@@ -275,7 +275,7 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
         step.decided_at = now
         replacement = _open_step(
             session,
-            order=session.get(Order, step.order_id),
+            order=session.get_one(Order, step.order_id),
             level=step.level,
             approver_id=None,
             settings=settings,

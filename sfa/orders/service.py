@@ -229,9 +229,9 @@ def create_order(
         if existing is None:
             raise
         return _replayed(existing, fingerprint), False
-    for _, line in order_lines:
-        line.order_id = order.id
-        session.add(line)
+    for _, order_line in order_lines:
+        order_line.order_id = order.id
+        session.add(order_line)
     session.flush()
     audit_service.record(
         session,

@@ -16,6 +16,7 @@ from psycopg.errors import CheckViolation, UniqueViolation
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from sfa.db import psycopg_connection
 from sfa.tracking.instants import Instants, instants_of
 from sfa.tracking.partitions import ensure_partitions
 
@@ -84,7 +85,7 @@ def ewkb_hex(lat: float, lon: float) -> str:
 
 def copy_rows(session: Session, table: str, rows: Sequence[tuple]) -> None:
     """COPY rows (in `_COLUMNS` order) into `table` on the session's connection."""
-    dbapi = session.connection().connection.dbapi_connection
+    dbapi = psycopg_connection(session)
     with (
         dbapi.cursor() as cursor,
         cursor.copy(_COPY_SQL(table=table, cols=", ".join(_COLUMNS))) as copy,
@@ -95,7 +96,7 @@ def copy_rows(session: Session, table: str, rows: Sequence[tuple]) -> None:
 
 def copy_binary_rows(session: Session, table: str, rows: Sequence[tuple]) -> None:
     """Binary COPY of rows made by `_row` (position as EWKB bytes) into `table`."""
-    dbapi = session.connection().connection.dbapi_connection
+    dbapi = psycopg_connection(session)
     with (
         dbapi.cursor() as cursor,
         cursor.copy(_COPY_BINARY_SQL(table=table, cols=", ".join(_COLUMNS))) as copy,
@@ -190,7 +191,7 @@ def _insert(session: Session, rows: list[tuple], instants: Instants) -> Sequence
     # also flushes and tracks a nested ORM transaction, which costs more than the
     # statements themselves (~20 % of a batch's CPU). The savepoint is released or rolled
     # back before this returns, so the session's view of its transaction is unchanged.
-    dbapi = session.connection().connection.dbapi_connection
+    dbapi = psycopg_connection(session)
     partitions_made = False
     while True:
         dbapi.execute("SAVEPOINT pings_copy")

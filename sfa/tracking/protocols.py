@@ -242,13 +242,15 @@ def parse_osmand(params: Mapping[str, str]) -> tuple[str, PingRecord]:
 # --------------------------------------------------------------------------------------
 
 
-def _object(value: Any, path: str, *, required: bool) -> Mapping[str, Any] | None:
-    if value is None and not required:
-        return None
+def _object(value: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         problem = "missing" if value is None else f"must be an object, not {_kind(value)}"
         raise _invalid(path, problem)
     return value
+
+
+def _optional_object(value: Any, path: str) -> Mapping[str, Any] | None:
+    return None if value is None else _object(value, path)
 
 
 def _kind(value: Any) -> str:
@@ -289,7 +291,7 @@ def parse_osmand_json(body: Any) -> tuple[str, PingRecord]:
             body = json.loads(body)
         except ValueError as exc:
             raise _invalid("body", f"is not valid JSON ({exc})") from None
-    root = _object(body, "body", required=True)
+    root = _object(body, "body")
     raw_id = root.get("device_id")
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
         raw_id = str(raw_id)
@@ -301,7 +303,7 @@ def parse_osmand_json(body: Any) -> tuple[str, PingRecord]:
         'send "device_id": "<device identifier>", as registered for the rep',
     )
 
-    location = _object(root.get("location"), "location", required=True)
+    location = _object(root.get("location"), "location")
     stamp = location.get("timestamp")
     if stamp is None:
         raise _invalid("location.timestamp", "missing", _TIMESTAMP_HINT)
@@ -313,7 +315,7 @@ def parse_osmand_json(body: Any) -> tuple[str, PingRecord]:
         )
     at = _parse_time(stamp, "location.timestamp")
 
-    coords = _object(location.get("coords"), "location.coords", required=True)
+    coords = _object(location.get("coords"), "location.coords")
     lat = _json_number(coords, "latitude", "location.coords.latitude")
     lon = _json_number(coords, "longitude", "location.coords.longitude")
     if lat is None:
@@ -326,7 +328,7 @@ def parse_osmand_json(body: Any) -> tuple[str, PingRecord]:
     heading = _json_number(coords, "heading", "location.coords.heading")
 
     battery_pct = None
-    battery = _object(location.get("battery"), "location.battery", required=False)
+    battery = _optional_object(location.get("battery"), "location.battery")
     if battery is not None:
         level = _json_number(battery, "level", "location.battery.level")
         if level is not None and level > 1:

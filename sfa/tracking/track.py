@@ -109,7 +109,7 @@ class TrackPoint:
 
 
 class Rejection(NamedTuple):
-    index: int  # position in the input sequence
+    item: int  # position in the input sequence (not `index`: that is tuple.index)
     reason: RejectReason
 
 

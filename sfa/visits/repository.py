@@ -122,7 +122,9 @@ def insert_check_in(
         **values,
         id=row.id,
         planned_visit_id=row.planned_visit_id,
-        check_in_position=geo.to_geography(lat, lon) if lat is not None else None,
+        check_in_position=(
+            geo.to_geography(lat, lon) if lat is not None and lon is not None else None
+        ),
         check_out_at=None,
         check_out_position=None,
         check_out_accuracy_m=None,

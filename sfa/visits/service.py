@@ -40,6 +40,12 @@ class Position:
     def has_position(self) -> bool:
         return self.lat is not None and self.lon is not None
 
+    def point(self) -> tuple[float, float] | None:
+        """(lat, lon), or None when the device had no position."""
+        if self.lat is None or self.lon is None:
+            return None
+        return self.lat, self.lon
+
 
 @dataclass(frozen=True)
 class CheckIn:
@@ -139,15 +145,16 @@ def _new_visit(
     settings = company_service.get_company_settings(session)
     pos = data.position
     _check_time(settings, pos.at, now)
-    if pos.has_position:
-        geo.check_lat_lon(pos.lat, pos.lon)
+    point = pos.point()
+    if point is not None:
+        geo.check_lat_lon(*point)
     customer = customer_repository.get_visible_point(session, principal, data.customer_id)
     if customer is None:
         raise NotFound(f"customer {data.customer_id} does not exist or is not in your territory")
 
     distance = (
-        geo.distance_m(lat1=pos.lat, lon1=pos.lon, lat2=customer.lat, lon2=customer.lon)
-        if pos.has_position and customer.lat is not None
+        geo.distance_m(lat1=point[0], lon1=point[1], lat2=customer.lat, lon2=customer.lon)
+        if point is not None and customer.lat is not None and customer.lon is not None
         else None
     )
     result = verification.verify(
@@ -212,7 +219,7 @@ def _check_in_flags(
     flags = []
     if mock:
         flags.append(make_flag("mock_location"))
-    if status == "too_far":
+    if status == "too_far" and distance_m is not None:  # too_far is measured, never None
         flags.append(make_flag("too_far", distance_m=round(distance_m, 1), radius_m=radius_m))
     if sent_at is not None:
         skew = abs((received_at - sent_at).total_seconds()) / 60
@@ -231,8 +238,9 @@ def _capture_location(
     session: Session, principal: Principal, customer_id: int, visit: Visit, pos: Position
 ) -> None:
     """A customer without a location gets the first accurate check-in's position."""
-    if not customer_repository.capture_location(
-        session, customer_id, geo.to_geography(pos.lat, pos.lon)
+    point = pos.point()
+    if point is None or not customer_repository.capture_location(
+        session, customer_id, geo.to_geography(*point)
     ):
         return
     audit_service.record(
@@ -271,9 +279,10 @@ def check_out(
             f"check-out at {position.at.isoformat()} is before the check-in at "
             f"{visit.check_in_at.isoformat()}"
         )
-    if position.has_position:
-        geo.check_lat_lon(position.lat, position.lon)
-        visit.check_out_position = geo.to_geography(position.lat, position.lon)
+    point = position.point()
+    if point is not None:
+        geo.check_lat_lon(*point)
+        visit.check_out_position = geo.to_geography(*point)
     visit.check_out_at = position.at
     visit.check_out_accuracy_m = verification.known_accuracy(position.accuracy_m)
     visit.check_out_mock = position.mock
