@@ -44,16 +44,10 @@ def list_products(
         limit=limit,
         offset=offset,
     )
-    items = [ProductOut.of(p) for p in page.items]
+    out = PageOut.of(page, ProductOut.of)
     if format is ListFormat.csv:
-        return csv_response(items, "products.csv")
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+        return csv_response(out.items, "products.csv")
+    return out
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
@@ -89,14 +83,9 @@ def customer_prices(
         offset=offset,
     )
     currency = company_service.get_company_settings(session).currency
-    items = [PriceOut.of(product, price, currency) for product, price in page.items]
+    out = CustomerPricesOut.of(
+        page, lambda pair: PriceOut.of(pair[0], pair[1], currency), customer_id=customer_id
+    )
     if format is ListFormat.csv:
-        return csv_response(items, f"prices-customer-{customer_id}.csv")
-    return {
-        "customer_id": customer_id,
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+        return csv_response(out.items, f"prices-customer-{customer_id}.csv")
+    return out

@@ -77,27 +77,16 @@ def list_customers(
         limit=limit,
         offset=offset,
     )
-    items = [
-        CustomerOut.of(*row) if isinstance(row, tuple) else CustomerOut.of(row)
-        for row in page.items
-    ]
+    out = PageOut.of(
+        page, lambda row: CustomerOut.of(*row) if isinstance(row, tuple) else CustomerOut.of(row)
+    )
     if format is ListFormat.csv:
-        return csv_response(items, "customers.csv")
+        return csv_response(out.items, "customers.csv")
     if _wants_geojson(request, format):
         return geojson_response(
-            [i.geojson_feature() for i in items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            next_offset=page.next_offset,
+            [i.geojson_feature() for i in out.items], **out.model_dump(exclude={"items"})
         )
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+    return out
 
 
 @router.post("", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)

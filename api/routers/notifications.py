@@ -28,16 +28,6 @@ from sfa.notifications.models import Channel, NotificationState
 router = APIRouter(prefix="/v1", tags=["notifications"])
 
 
-def _page(page, convert) -> dict:
-    return {
-        "items": [convert(i) for i in page.items],
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
-
-
 def _inbox_item(row) -> InboxItemOut:
     rendered = templates.render(row.template, row.language, row.payload)
     return InboxItemOut(
@@ -64,7 +54,7 @@ def my_notifications(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    return _page(
+    return PageOut.of(
         notification_service.my_notifications(
             session, principal=principal, unread_only=unread_only, limit=limit, offset=offset
         ),
@@ -105,7 +95,7 @@ def list_notifications(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    return _page(
+    return PageOut.of(
         notification_service.list_notifications(
             session,
             principal=principal,
@@ -202,7 +192,7 @@ def list_targets(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    return _page(
+    return PageOut.of(
         targets.list_targets(
             session, principal=principal, rep_id=rep_id, limit=limit, offset=offset
         ),

@@ -74,16 +74,10 @@ def list_orders(
         limit=limit,
         offset=offset,
     )
-    items = [OrderSummaryOut.of(o) for o in page.items]
+    out = PageOut.of(page, OrderSummaryOut.of)
     if format is ListFormat.csv:
-        return csv_response(items, "orders.csv")
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+        return csv_response(out.items, "orders.csv")
+    return out
 
 
 @router.get(
@@ -168,13 +162,7 @@ def list_approvals(
     page = approval_service.list_approvals(
         session, principal=principal, state=state, limit=limit, offset=offset
     )
-    items = [PendingApprovalOut.of_pair(a, o) for a, o in page.items]
+    out = PageOut.of(page, lambda pair: PendingApprovalOut.of_pair(*pair))
     if format is ListFormat.csv:
-        return csv_response(items, "approvals.csv")
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+        return csv_response(out.items, "approvals.csv")
+    return out

@@ -29,16 +29,6 @@ Offset = Query(0, ge=0)
 DEFAULT_RATE_DAYS = 28
 
 
-def _page(page, items) -> dict:
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
-
-
 def _plan_out(session, plan) -> JourneyPlanOut:
     today = plan_service.company_today(session)
     return JourneyPlanOut.of(plan, active=plan_service.plan_is_active(plan, today))
@@ -70,10 +60,12 @@ def list_plans(
         offset=offset,
     )
     today = plan_service.company_today(session)
-    items = [JourneyPlanOut.of(p, active=plan_service.plan_is_active(p, today)) for p in page.items]
+    out = PageOut.of(
+        page, lambda p: JourneyPlanOut.of(p, active=plan_service.plan_is_active(p, today))
+    )
     if format is ReportFormat.csv:
-        return csv_response(items, "journey-plans.csv")
-    return _page(page, items)
+        return csv_response(out.items, "journey-plans.csv")
+    return out
 
 
 @router.post(
@@ -160,10 +152,10 @@ def list_planned_visits(
         limit=limit,
         offset=offset,
     )
-    items = [PlannedVisitOut.of(p) for p in page.items]
+    out = PageOut.of(page, PlannedVisitOut.of)
     if format is ReportFormat.csv:
-        return csv_response(items, "planned-visits.csv")
-    return _page(page, items)
+        return csv_response(out.items, "planned-visits.csv")
+    return out
 
 
 @router.post(

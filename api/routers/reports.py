@@ -128,16 +128,10 @@ def _csv(items: list[ReportRow], model: type[ReportRow], filename: str) -> Respo
 
 
 def _answer(page: Page[dict], model: type[ReportRow], query: ReportQuery, filename: str):
-    items = [model.model_validate(row) for row in page.items]
+    out = PageOut.of(page, model.model_validate)
     if query.format is ReportFormat.csv:
-        return _csv(items, model, filename)
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+        return _csv(out.items, model, filename)
+    return out
 
 
 @router.get(

@@ -53,13 +53,7 @@ def audit_log(
     page = audit_service.list_entries(
         session, entity=entity, entity_id=entity_id, limit=limit, offset=offset
     )
-    items = [AuditOut.model_validate(e) for e in page.items]
+    out = PageOut.of(page, AuditOut.model_validate)
     if format is ListFormat.csv:
-        return csv_response(items, "audit.csv")
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+        return csv_response(out.items, "audit.csv")
+    return out

@@ -53,22 +53,14 @@ class RequeueOut(BaseModel):
     requeued: int
 
 
-def _page(page, schema) -> dict:
-    return {
-        "items": [schema.model_validate(i) for i in page.items],
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
-
-
 @router.get("/runs", response_model=PageOut[SyncRunOut], summary="ERP sync runs, newest first")
 def list_runs(
     session: SessionDep, principal: PrincipalDep, limit: int = Limit, offset: int = Offset
 ):
     principal.require_admin()
-    return _page(sync.list_runs(session, limit=limit, offset=offset), SyncRunOut)
+    return PageOut.of(
+        sync.list_runs(session, limit=limit, offset=offset), SyncRunOut.model_validate
+    )
 
 
 @router.post(
@@ -106,7 +98,8 @@ def list_outbox(
     offset: int = Offset,
 ):
     principal.require_admin()
-    return _page(sync.list_outbox(session, state=state, limit=limit, offset=offset), OutboxOut)
+    page = sync.list_outbox(session, state=state, limit=limit, offset=offset)
+    return PageOut.of(page, OutboxOut.model_validate)
 
 
 @router.post(

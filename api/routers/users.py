@@ -12,16 +12,6 @@ Limit = Query(50, ge=1, le=1000)
 Offset = Query(0, ge=0)
 
 
-def _page(page, schema) -> dict:
-    return {
-        "items": [schema.model_validate(i) for i in page.items],
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
-
-
 @router.get("/users", response_model=PageOut[UserOut], summary="Users visible to you")
 def list_users(
     session: SessionDep,
@@ -35,7 +25,7 @@ def list_users(
     page = user_service.list_users(
         session, principal=principal, role=role, team_id=team_id, q=q, limit=limit, offset=offset
     )
-    return _page(page, UserOut)
+    return PageOut.of(page, UserOut.model_validate)
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
@@ -68,9 +58,8 @@ def deactivate_user(session: SessionDep, principal: PrincipalDep, user_id: int):
 def list_teams(
     session: SessionDep, principal: PrincipalDep, limit: int = Limit, offset: int = Offset
 ):
-    return _page(
-        user_service.list_teams(session, principal=principal, limit=limit, offset=offset), TeamOut
-    )
+    page = user_service.list_teams(session, principal=principal, limit=limit, offset=offset)
+    return PageOut.of(page, TeamOut.model_validate)
 
 
 @router.post("/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED)

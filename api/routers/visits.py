@@ -110,16 +110,10 @@ def list_visits(
         offset=offset,
     )
     flags = visit_repository.flags_for(session, [v.id for v in page.items])
-    items = [VisitOut.of(v, flags[v.id]) for v in page.items]
+    out = PageOut.of(page, lambda v: VisitOut.of(v, flags[v.id]))
     if format is ListFormat.csv:
-        return csv_response(items, "visits.csv")
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+        return csv_response(out.items, "visits.csv")
+    return out
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut)

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from api.schemas.common import PageOut
 from sfa.catalog.models import Product
 from sfa.catalog.service import EffectivePrice
 
@@ -65,10 +66,5 @@ class PriceOut(BaseModel):
         )
 
 
-class CustomerPricesOut(BaseModel):
+class CustomerPricesOut(PageOut[PriceOut]):
     customer_id: int
-    items: list[PriceOut]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None

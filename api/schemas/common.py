@@ -1,6 +1,9 @@
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from sfa.pagination import Page
 
 T = TypeVar("T")
 
@@ -20,6 +23,19 @@ class PageOut(BaseModel, Generic[T]):
     limit: int
     offset: int
     next_offset: int | None
+
+    @classmethod
+    def of(cls, page: Page[Any], convert: Callable[[Any], T], **extra: Any) -> "PageOut[T]":
+        """The answer for one page: each item through `convert`; `extra` fills the fields
+        a subclass adds beside the page (e.g. the customer of a price list)."""
+        return cls(
+            items=[convert(item) for item in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            next_offset=page.next_offset,
+            **extra,
+        )
 
 
 # Request bodies: unknown fields are an error, not silently dropped.
