@@ -33,11 +33,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
-from sfa.errors import InvalidInput, NotFound
+from sfa.errors import InvalidInput
 from sfa.pagination import MAX_LIMIT, Page
 from sfa.users import repository as user_repository
-from sfa.users.models import Role
 from sfa.weeks import iso_week_label, monday, parse_week
 
 # A CSV export holds every matching row, built in memory: this bounds it (a year of a
@@ -143,21 +143,24 @@ def _rep_scope(
     joined on it. Conditions on the fact table's rep id let its (rep_id, …) key serve."""
     principal.require("reports:read")
     where = _Where()
-    if (
-        filters.team_id is not None
-        and user_repository.get_visible_team(session, principal, filters.team_id) is None
-    ):
-        raise NotFound(
-            f"team {filters.team_id} does not exist or is not visible to you",
+    if filters.team_id is not None:
+        get_visible_or_raise(
+            user_repository.get_visible_team,
+            session,
+            principal,
+            filters.team_id,
+            what="team",
             hint="GET /v1/teams lists the teams you can see",
         )
     if filters.rep_id is not None:
-        rep = user_repository.get_visible_user(session, principal, filters.rep_id)
-        if rep is None or rep.role is not Role.rep:
-            raise NotFound(
-                f"rep {filters.rep_id} does not exist or is not visible to you",
-                hint="GET /v1/users?role=rep lists the reps you can see",
-            )
+        get_visible_or_raise(
+            user_repository.get_visible_rep,
+            session,
+            principal,
+            filters.rep_id,
+            what="rep",
+            hint="GET /v1/users?role=rep lists the reps you can see",
+        )
     if principal.team_ids is not None:
         if principal.is_rep:
             # A rep sees their own rows only, whatever their team shows.

@@ -2,9 +2,10 @@ from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.customers import repository
 from sfa.customers.models import Customer, LocationStatus
-from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sfa.errors import Conflict, Forbidden, InvalidInput
 from sfa.geo import check_lat_lon, lat_lon, to_geography
 from sfa.pagination import Page, paginate
 from sfa.users.models import Team
@@ -36,10 +37,9 @@ def snapshot(customer: Customer) -> dict:
 
 def get_customer(session: Session, *, principal: Principal, customer_id: int) -> Customer:
     principal.require("customers:read")
-    customer = repository.get_visible(session, principal, customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist or is not visible to you")
-    return customer
+    return get_visible_or_raise(
+        repository.get_visible, session, principal, customer_id, what="customer"
+    )
 
 
 def list_customers(

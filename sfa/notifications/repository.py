@@ -161,6 +161,10 @@ def visible_targets(principal: Principal) -> Select:
     return select(Target).where(Target.rep_id.in_(reps.scalar_subquery()))
 
 
+def get_visible_target(session: Session, principal: Principal, target_id: int) -> Target | None:
+    return session.scalar(visible_targets(principal).where(Target.id == target_id))
+
+
 def active_targets(session: Session, *, day: date) -> list[Target]:
     return list(
         session.scalars(

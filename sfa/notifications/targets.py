@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
-from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sfa.errors import Conflict, Forbidden, InvalidInput
 from sfa.notifications import outbox, repository, rule_settings
 from sfa.notifications.models import Channel, Target
 from sfa.notifications.rule_settings import TARGET_PROGRESS
@@ -60,9 +61,9 @@ def create_target(
         raise Forbidden("reps cannot set targets", hint="ask your manager")
     if period_end < period_start:
         raise InvalidInput("period_end is before period_start")
-    rep = user_repository.get_visible_user(session, principal, rep_id)
-    if rep is None:
-        raise NotFound(f"user {rep_id} does not exist or is not in your teams")
+    rep = get_visible_or_raise(
+        user_repository.get_visible_user, session, principal, rep_id, what="user"
+    )
     if rep.role is not Role.rep:
         raise InvalidInput(f"user {rep_id} is not a rep", hint="targets are set for reps")
     target = Target(
@@ -98,10 +99,9 @@ def list_targets(
 
 def get_target(session: Session, *, principal: Principal, target_id: int) -> Target:
     principal.require("plans:read")
-    target = session.scalar(repository.visible_targets(principal).where(Target.id == target_id))
-    if target is None:
-        raise NotFound(f"target {target_id} does not exist or is not visible to you")
-    return target
+    return get_visible_or_raise(
+        repository.get_visible_target, session, principal, target_id, what="target"
+    )
 
 
 def progress(session: Session, *, target: Target, today: date | None = None) -> Progress:

@@ -25,14 +25,16 @@ under entity "order".
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
-from sfa.errors import Conflict, Forbidden, NotFound
+from sfa.errors import Conflict, Forbidden
 from sfa.notifications import rules as notification_rules
 from sfa.orders import repository
 from sfa.orders.models import (
@@ -167,9 +169,13 @@ def _decide(
 ) -> Order:
     principal.require("orders:approve")
     now = now or datetime.now(UTC)
-    order = repository.get_visible(session, principal, order_id, for_update=True)
-    if order is None:
-        raise NotFound(f"order {order_id} does not exist or is not visible to you")
+    order = get_visible_or_raise(
+        partial(repository.get_visible, for_update=True),
+        session,
+        principal,
+        order_id,
+        what="order",
+    )
     step = repository.pending_approval(session, order.id)
     if order.state is not OrderState.submitted or step is None:
         raise Conflict(

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,11 +25,12 @@ from sqlalchemy.orm import Session
 from sfa import idempotency
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.catalog import repository as catalog_repository
 from sfa.catalog import service as catalog_service
 from sfa.company import service as company_service
 from sfa.customers import repository as customer_repository
-from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sfa.errors import Conflict, Forbidden, InvalidInput
 from sfa.orders import approvals, repository
 from sfa.orders.models import (
     Order,
@@ -167,9 +169,14 @@ def create_order(
         return _replayed(existing, fingerprint), False
 
     _check_lines(data.lines)
-    customer = customer_repository.get_visible(session, principal, data.customer_id)
-    if customer is None:
-        raise NotFound(f"customer {data.customer_id} does not exist or is not in your territory")
+    customer = get_visible_or_raise(
+        customer_repository.get_visible,
+        session,
+        principal,
+        data.customer_id,
+        what="customer",
+        hint="reps take orders from the customers of their team's territory",
+    )
     if data.visit_id is not None:
         visit = visit_repository.get_visible(session, principal, data.visit_id)
         if visit is None:
@@ -266,10 +273,13 @@ def _own_order(
     session: Session, principal: Principal, order_id: int, *, for_update: bool = True
 ) -> Order:
     _require_rep(principal)
-    order = repository.get_visible(session, principal, order_id, for_update=for_update)
-    if order is None:
-        raise NotFound(f"order {order_id} does not exist or is not yours")
-    return order
+    return get_visible_or_raise(
+        partial(repository.get_visible, for_update=for_update),
+        session,
+        principal,
+        order_id,
+        what="order",
+    )
 
 
 def submit_order(
@@ -338,10 +348,7 @@ def cancel_order(
 
 def get_order(session: Session, *, principal: Principal, order_id: int) -> Order:
     principal.require("orders:read")
-    order = repository.get_visible(session, principal, order_id)
-    if order is None:
-        raise NotFound(f"order {order_id} does not exist or is not visible to you")
-    return order
+    return get_visible_or_raise(repository.get_visible, session, principal, order_id, what="order")
 
 
 def details(session: Session, *, order: Order) -> OrderDetails:

@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.customers import repository as customer_repository
-from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sfa.errors import Conflict, Forbidden, InvalidInput
 from sfa.pagination import Page, paginate
 from sfa.plans import repository
 from sfa.plans.models import JourneyPlan, PlannedVisit
 from sfa.users import repository as user_repository
-from sfa.users.models import Role, User
+from sfa.users.models import User
 from sfa.visits.models import Visit
 from sfa.weeks import monday
 
@@ -112,13 +113,14 @@ def _require_planner(principal: Principal) -> None:
 
 
 def _visible_rep(session: Session, principal: Principal, rep_id: int) -> User:
-    user = user_repository.get_visible_user(session, principal, rep_id)
-    if user is None or user.role is not Role.rep:
-        raise NotFound(
-            f"rep {rep_id} does not exist or is not visible to you",
-            hint="GET /v1/users?role=rep lists the reps you may plan for",
-        )
-    return user
+    return get_visible_or_raise(
+        user_repository.get_visible_rep,
+        session,
+        principal,
+        rep_id,
+        what="rep",
+        hint="GET /v1/users?role=rep lists the reps you may plan for",
+    )
 
 
 def _check_assignment(
@@ -128,9 +130,9 @@ def _check_assignment(
     rep = _visible_rep(session, principal, rep_id)
     if not rep.is_active:
         raise InvalidInput(f"rep {rep_id} is deactivated", hint="plan visits for an active rep")
-    customer = customer_repository.get_visible(session, principal, customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist or is not visible to you")
+    customer = get_visible_or_raise(
+        customer_repository.get_visible, session, principal, customer_id, what="customer"
+    )
     if rep.team_id is None or customer.team_id != rep.team_id:
         raise InvalidInput(
             f"customer {customer_id} is not in the territory of rep {rep_id}'s team",
@@ -166,10 +168,9 @@ def _check_plan(plan: JourneyPlan) -> None:
 
 def get_plan(session: Session, *, principal: Principal, plan_id: int) -> JourneyPlan:
     principal.require("plans:read")
-    plan = repository.get_visible_plan(session, principal, plan_id)
-    if plan is None:
-        raise NotFound(f"journey plan {plan_id} does not exist or is not visible to you")
-    return plan
+    return get_visible_or_raise(
+        repository.get_visible_plan, session, principal, plan_id, what="journey plan"
+    )
 
 
 def list_plans(
@@ -311,10 +312,13 @@ def get_planned_visit(
     session: Session, *, principal: Principal, planned_visit_id: int
 ) -> PlannedVisit:
     principal.require("plans:read")
-    planned = repository.get_visible_planned_visit(session, principal, planned_visit_id)
-    if planned is None:
-        raise NotFound(f"planned visit {planned_visit_id} does not exist or is not visible to you")
-    return planned
+    return get_visible_or_raise(
+        repository.get_visible_planned_visit,
+        session,
+        principal,
+        planned_visit_id,
+        what="planned visit",
+    )
 
 
 def list_planned_visits(

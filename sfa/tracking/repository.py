@@ -2,11 +2,24 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Select, delete, select, text
 from sqlalchemy.orm import Session
 
-from sfa.tracking.models import RepDay, RepStop
+from sfa.auth.principal import Principal
+from sfa.tracking.models import Device, RepDay, RepStop
 from sfa.tracking.track import TrackPoint
+from sfa.users import repository as user_repository
+from sfa.users.models import User
+
+
+def visible_devices(principal: Principal) -> Select:
+    """Tracker devices of the reps the principal may see."""
+    reps = user_repository.visible_users(principal).with_only_columns(User.id)
+    return select(Device).where(Device.rep_id.in_(reps)).order_by(Device.id)
+
+
+def get_visible_device(session: Session, principal: Principal, device_id: str) -> Device | None:
+    return session.scalar(visible_devices(principal).where(Device.id == device_id))
 
 
 def pings_between(

@@ -4,28 +4,27 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
-from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from sfa.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from sfa.tracking import days, repository
 from sfa.tracking.ingest import MAX_BATCH, IngestResult, PingRecord, ingest_pings
 from sfa.tracking.models import Device
 from sfa.tracking.track import TrackPoint
 from sfa.users import repository as user_repository
-from sfa.users.models import Role, User
+from sfa.users.models import User
 from sfa.visits import repository as visit_repository
 from sfa.visits.models import Visit, VisitFlag
 
 
 def visible_rep(session: Session, principal: Principal, rep_id: int) -> User:
-    user = user_repository.get_visible_user(session, principal, rep_id)
-    if user is None or user.role is not Role.rep:
-        raise NotFound(f"rep {rep_id} does not exist or is not visible to you")
-    return user
+    return get_visible_or_raise(
+        user_repository.get_visible_rep, session, principal, rep_id, what="rep"
+    )
 
 
 def post_pings(
@@ -104,21 +103,16 @@ def register_device(
     return device
 
 
-def _visible_devices(principal: Principal):
-    reps = user_repository.visible_users(principal).with_only_columns(User.id)
-    return select(Device).where(Device.rep_id.in_(reps)).order_by(Device.id)
-
-
 def list_devices(session: Session, *, principal: Principal) -> list[Device]:
     principal.require("tracking:read")
-    return list(session.scalars(_visible_devices(principal)))
+    return list(session.scalars(repository.visible_devices(principal)))
 
 
 def remove_device(session: Session, *, principal: Principal, device_id: str) -> None:
     principal.require("devices:write")
-    device = session.scalar(_visible_devices(principal).where(Device.id == device_id))
-    if device is None:
-        raise NotFound(f"device {device_id!r} does not exist or is not visible to you")
+    device = get_visible_or_raise(
+        repository.get_visible_device, session, principal, device_id, what="device"
+    )
     session.delete(device)
     audit_service.record(
         session,
@@ -179,11 +173,10 @@ def team_today(
     settings = company_service.get_company_settings(session)
     now = now or dt.datetime.now(dt.UTC)
     day = now.astimezone(settings.tz).date()
-    if (
-        team_id is not None
-        and user_repository.get_visible_team(session, principal, team_id) is None
-    ):
-        raise NotFound(f"team {team_id} does not exist or is not visible to you")
+    if team_id is not None:
+        get_visible_or_raise(
+            user_repository.get_visible_team, session, principal, team_id, what="team"
+        )
     reps = user_repository.visible_reps(session, principal, team_id=team_id)
     ids = [r.id for r in reps]
     win = days.window(settings, day)

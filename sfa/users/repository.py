@@ -46,6 +46,11 @@ def get_visible_user(session: Session, principal: Principal, user_id: int) -> Us
     return session.scalar(visible_users(principal).where(User.id == user_id))
 
 
+def get_visible_rep(session: Session, principal: Principal, rep_id: int) -> User | None:
+    """A user with the rep role that the principal may see (any other user: None)."""
+    return session.scalar(visible_users(principal).where(User.id == rep_id, User.role == Role.rep))
+
+
 def get_visible_team(session: Session, principal: Principal, team_id: int) -> Team | None:
     return session.scalar(visible_teams(principal).where(Team.id == team_id))
 

@@ -4,8 +4,9 @@ from sqlalchemy.orm import Session
 from sfa.audit import service as audit_service
 from sfa.auth.passwords import hash_password
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.customers.models import Customer
-from sfa.errors import Conflict, InvalidInput, NotFound
+from sfa.errors import Conflict, InvalidInput
 from sfa.pagination import Page, paginate
 from sfa.users import repository
 from sfa.users.models import Role, Team, User
@@ -30,10 +31,9 @@ def _user_snapshot(user: User) -> dict:
 
 def get_user(session: Session, *, principal: Principal, user_id: int) -> User:
     principal.require("users:read")
-    user = repository.get_visible_user(session, principal, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} does not exist or is not visible to you")
-    return user
+    return get_visible_or_raise(
+        repository.get_visible_user, session, principal, user_id, what="user"
+    )
 
 
 def list_users(
@@ -133,10 +133,9 @@ def deactivate_user(session: Session, *, principal: Principal, user_id: int) -> 
 
 def get_team(session: Session, *, principal: Principal, team_id: int) -> Team:
     principal.require("teams:read")
-    team = repository.get_visible_team(session, principal, team_id)
-    if team is None:
-        raise NotFound(f"team {team_id} does not exist or is not visible to you")
-    return team
+    return get_visible_or_raise(
+        repository.get_visible_team, session, principal, team_id, what="team"
+    )
 
 
 def list_teams(

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 from sfa import geo, idempotency
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
 from sfa.customers import repository as customer_repository
 from sfa.customers.repository import CustomerPoint
-from sfa.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from sfa.errors import Conflict, DomainError, Forbidden, InvalidInput
 from sfa.pagination import Page, paginate
 from sfa.tracking.ingest import mark_days_dirty
 from sfa.visits import repository, verification
@@ -148,9 +149,14 @@ def _new_visit(
     point = pos.point()
     if point is not None:
         geo.check_lat_lon(*point)
-    customer = customer_repository.get_visible_point(session, principal, data.customer_id)
-    if customer is None:
-        raise NotFound(f"customer {data.customer_id} does not exist or is not in your territory")
+    customer = get_visible_or_raise(
+        customer_repository.get_visible_point,
+        session,
+        principal,
+        data.customer_id,
+        what="customer",
+        hint="reps check in at the customers of their team's territory",
+    )
 
     distance = (
         geo.distance_m(lat1=point[0], lon1=point[1], lat2=customer.lat, lon2=customer.lon)
@@ -298,10 +304,7 @@ def check_out(
 
 def get_visit(session: Session, *, principal: Principal, visit_id: int) -> Visit:
     principal.require("visits:read")
-    visit = repository.get_visible(session, principal, visit_id)
-    if visit is None:
-        raise NotFound(f"visit {visit_id} does not exist or is not visible to you")
-    return visit
+    return get_visible_or_raise(repository.get_visible, session, principal, visit_id, what="visit")
 
 
 def list_visits(
