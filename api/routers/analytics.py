@@ -1,54 +1,18 @@
 """On-demand analytics: recompute a date range, compute any week's anomalies."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator, model_validator
 
 from analytics import refresh
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.common import Strict
-from sfa.errors import Forbidden, InvalidInput
+from api.schemas.analytics import ComputedOut, RecomputeIn, WeekIn
+from sfa.errors import Forbidden
 from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
 from sfa.weeks import parse_week
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
-
-MAX_RANGE_DAYS = 400
-
-
-class RecomputeIn(Strict):
-    date_from: date
-    date_to: date
-
-    @model_validator(mode="after")
-    def _range(self):
-        if self.date_to < self.date_from:
-            raise ValueError("date_to is before date_from")
-        if (self.date_to - self.date_from).days > MAX_RANGE_DAYS:
-            raise ValueError(f"at most {MAX_RANGE_DAYS} days at once; split the range")
-        return self
-
-
-class WeekIn(Strict):
-    week: str = Field(examples=["2026-W47", "2026-11-18"])
-
-    @field_validator("week")
-    @classmethod
-    def _week(cls, value: str) -> str:
-        try:
-            parse_week(value)
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from exc
-        return value
-
-
-class ComputedOut(BaseModel):
-    date_from: date
-    date_to: date
-    reps: int | None = Field(description="reps covered; null means every rep")
-    anomalies: int
 
 
 def _rep_scope(session, principal) -> list[int] | None:

@@ -1,12 +1,10 @@
 """ERP sync administration: what each run did, run now, re-queue parked orders."""
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.common import PageOut, Strict
+from api.schemas.common import PageOut
+from api.schemas.sync import OutboxOut, RequeueIn, RequeueOut, SyncRunOut
 from integrations.erp import factory
 from sfa.erp import sync
 from sfa.errors import Conflict
@@ -16,41 +14,6 @@ router = APIRouter(prefix="/v1/sync", tags=["ERP sync"])
 
 Limit = Query(50, ge=1, le=1000)
 Offset = Query(0, ge=0)
-
-
-class SyncRunOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    trigger: str
-    status: str = Field(description="running, ok, partial, failed or skipped")
-    started_at: datetime
-    finished_at: datetime | None
-    duration_ms: int | None
-    counts: dict = Field(
-        description="per phase: push {due, sent, confirmed, retry_later, "
-        "parked}, pull {entity: {pages, items, ...}}"
-    )
-    errors: list = Field(description="what went wrong: phase, kind, message, ids")
-
-
-class OutboxOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    order_id: int
-    state: OutboxState
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    created_at: datetime
-    done_at: datetime | None
-
-
-class RequeueIn(Strict):
-    outbox_ids: list[int] = Field(min_length=1, max_length=1000)
-
-
-class RequeueOut(BaseModel):
-    requeued: int
 
 
 @router.get("/runs", response_model=PageOut[SyncRunOut], summary="ERP sync runs, newest first")
