@@ -22,6 +22,24 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("SFA_ENV", "test")
 
 
+# The markers of pyproject.toml, set by folder: `-m "not integration"` runs the unit tests
+# alone, `-m "not erp"` everything but the Tryton tests.
+_MARKERS_BY_FOLDER = {
+    ROOT / "tests" / "integration": ("integration",),
+    ROOT / "tests" / "e2e": ("integration",),
+    ROOT / "tests" / "integration" / "erp": ("erp",),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.path)
+        for folder, names in _MARKERS_BY_FOLDER.items():
+            if path.is_relative_to(folder):
+                for name in names:
+                    item.add_marker(name)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

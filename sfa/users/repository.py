@@ -1,6 +1,6 @@
 """User and team queries, filtered by what the principal may see."""
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, or_, select, text
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
@@ -53,6 +53,21 @@ def get_visible_rep(session: Session, principal: Principal, rep_id: int) -> User
 
 def get_visible_team(session: Session, principal: Principal, team_id: int) -> Team | None:
     return session.scalar(visible_teams(principal).where(Team.id == team_id))
+
+
+def team_has_members(session: Session, team_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(User.team_id == team_id))))
+
+
+def team_has_customers(session: Session, team_id: int) -> bool:
+    """Whether a team still has a territory. Plain SQL on purpose: customers belong to
+    teams (sfa.customers imports sfa.users), so users must not import customers back."""
+    return bool(
+        session.scalar(
+            text("SELECT EXISTS (SELECT 1 FROM customers WHERE team_id = :team_id)"),
+            {"team_id": team_id},
+        )
+    )
 
 
 def find_by_username(session: Session, username: str) -> User | None:

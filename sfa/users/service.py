@@ -1,11 +1,9 @@
-from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.auth.passwords import hash_password
 from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
-from sfa.customers.models import Customer
 from sfa.errors import Conflict, InvalidInput
 from sfa.pagination import Page, paginate
 from sfa.users import repository
@@ -203,11 +201,11 @@ def update_team(session: Session, *, principal: Principal, team_id: int, data: d
 def delete_team(session: Session, *, principal: Principal, team_id: int) -> None:
     principal.require("teams:write")
     team = get_team(session, principal=principal, team_id=team_id)
-    if session.scalar(select(exists().where(User.team_id == team_id))):
+    if repository.team_has_members(session, team_id):
         raise Conflict(
             f"team {team_id} still has members", hint="move its reps to another team first"
         )
-    if session.scalar(select(exists().where(Customer.team_id == team_id))):
+    if repository.team_has_customers(session, team_id):
         raise Conflict(
             f"team {team_id} still has customers in its territory",
             hint="assign its customers to another team first",

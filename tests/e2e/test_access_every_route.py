@@ -1,9 +1,12 @@
 """Walks every route of the app with every role and a foreign object.
 
 A rep and a manager of team A, and a read-only API key, try each route against team B's
-objects: they must get 401/403/404 — or, for lists, a page without any of team B's data.
-The admin gets through, which proves the foreign ids are real. A route missing from
-CASES fails the test: new routes must be classified here.
+objects. Each case says the exact status each of them gets: 403 (not allowed at all),
+404 (the object is not visible to them: the same answer as for a missing id), or, for
+lists, 200 with a page without any of team B's data. Without credentials every route
+answers 401, the public ones their own exact status. The admin gets through, which
+proves the foreign ids are real. A route missing from CASES fails the test: new routes
+must be classified here.
 """
 
 import contextlib
@@ -56,8 +59,18 @@ class Case:
     readonly_key_ok: bool = False
     # Who proves the foreign ids exist: the admin, or the owner for field-only actions.
     reached_by: str = "admin"
-    # A rep acting on their own data (posting their pings) has no foreign object to aim at.
-    rep_own_ok: bool = False
+    # The exact answer to the rep and the manager of team A: by default a list is a page
+    # (200) and an object of team B is not found (404); 403 where the role may not act.
+    rep: int | None = None
+    manager: int | None = None
+    # The exact answer without credentials (public routes only; all others answer 401).
+    anonymous: int = 401
+
+    def expected(self, who: str) -> int:
+        given = {"rep_a": self.rep, "manager_a": self.manager}[who]
+        if given is not None:
+            return given
+        return 200 if self.is_list else 404
 
 
 GPX = (
@@ -67,53 +80,64 @@ GPX = (
 )
 
 CASES = {
-    ("GET", "/healthz"): Case(),
-    ("GET", "/readyz"): Case(),
+    ("GET", "/healthz"): Case(anonymous=200),
+    ("GET", "/readyz"): Case(anonymous=200),
     ("POST", "/v1/auth/token"): Case(form={"username": "rep.b", "password": "wrong-password"}),
     ("POST", "/v1/auth/refresh"): Case(body={"refresh_token": "not-a-token"}),
     ("GET", "/v1/me"): Case(is_list=True),
-    ("GET", "/v1/api-keys"): Case(),
-    ("POST", "/v1/api-keys"): Case(body={"name": "k", "scopes": ["customers:read"]}),
-    ("DELETE", "/v1/api-keys/{key_id}"): Case(),
+    ("GET", "/v1/api-keys"): Case(rep=403, manager=403),
+    ("POST", "/v1/api-keys"): Case(
+        rep=403, manager=403, body={"name": "k", "scopes": ["customers:read"]}
+    ),
+    ("DELETE", "/v1/api-keys/{key_id}"): Case(rep=403, manager=403),
     ("GET", "/v1/users"): Case(is_list=True),
     ("POST", "/v1/users"): Case(
+        rep=403,
+        manager=403,
         body={
             "username": "intruder",
             "full_name": "I",
             "password": "password123",
             "role": "rep",
             "team_id": "{team_b}",
-        }
+        },
     ),
     ("GET", "/v1/users/{user_id}"): Case(),
-    ("PATCH", "/v1/users/{user_id}"): Case(body={"full_name": "Hacked"}),
-    ("DELETE", "/v1/users/{user_id}"): Case(),
+    ("PATCH", "/v1/users/{user_id}"): Case(rep=403, manager=403, body={"full_name": "Hacked"}),
+    ("DELETE", "/v1/users/{user_id}"): Case(rep=403, manager=403),
     ("GET", "/v1/teams"): Case(is_list=True),
-    ("POST", "/v1/teams"): Case(body={"name": "Team C", "manager_id": "{manager_b}"}),
+    ("POST", "/v1/teams"): Case(
+        rep=403, manager=403, body={"name": "Team C", "manager_id": "{manager_b}"}
+    ),
     ("GET", "/v1/teams/{team_id}"): Case(),
-    ("PATCH", "/v1/teams/{team_id}"): Case(body={"name": "Renamed"}),
-    ("DELETE", "/v1/teams/{team_id}"): Case(),
+    ("PATCH", "/v1/teams/{team_id}"): Case(rep=403, manager=403, body={"name": "Renamed"}),
+    ("DELETE", "/v1/teams/{team_id}"): Case(rep=403, manager=403),
     ("GET", "/v1/customers"): Case(is_list=True, readonly_key_ok=True),
-    ("POST", "/v1/customers"): Case(body={"code": "NEW1", "name": "New", "team_id": "{team_b}"}),
+    ("POST", "/v1/customers"): Case(
+        rep=403, manager=403, body={"code": "NEW1", "name": "New", "team_id": "{team_b}"}
+    ),
     ("GET", "/v1/customers/{customer_id}"): Case(readonly_key_ok=True),
     ("PATCH", "/v1/customers/{customer_id}"): Case(body={"name": "Hacked"}),
-    ("DELETE", "/v1/customers/{customer_id}"): Case(),
+    ("DELETE", "/v1/customers/{customer_id}"): Case(rep=403),
     ("GET", "/v1/settings"): Case(is_list=True),
-    ("PATCH", "/v1/settings"): Case(body={"verify_radius_m": 1000}),
-    ("GET", "/v1/audit"): Case(),
-    ("GET", "/v1/osmand"): Case(),
-    ("POST", "/v1/osmand"): Case(),
+    ("PATCH", "/v1/settings"): Case(rep=403, manager=403, body={"verify_radius_m": 1000}),
+    ("GET", "/v1/audit"): Case(rep=403, manager=403),
+    ("GET", "/v1/osmand"): Case(anonymous=422),
+    ("POST", "/v1/osmand"): Case(anonymous=422),
     ("POST", "/v1/visits/check-in"): Case(
+        manager=403,
         body={
             "client_id": "6f1c1c1e-0000-4000-8000-000000000001",
             "customer_id": "{customer_id}",
             "at": "2026-11-16T09:00:00+07:00",
             "lat": -6.3,
             "lon": 106.9,
-        }
+        },
     ),
     ("POST", "/v1/visits/{visit_id}/check-out"): Case(
-        body={"at": "2026-11-16T09:30:00+07:00", "lat": -6.3, "lon": 106.9}, reached_by="rep_b"
+        manager=403,
+        body={"at": "2026-11-16T09:30:00+07:00", "lat": -6.3, "lon": 106.9},
+        reached_by="rep_b",
     ),
     ("GET", "/v1/visits"): Case(is_list=True),
     ("GET", "/v1/visits/{visit_id}"): Case(),
@@ -121,15 +145,16 @@ CASES = {
     ("POST", "/v1/customers/{customer_id}/location-proposals"): Case(
         body={"lat": -6.31, "lon": 106.91}
     ),
-    ("POST", "/v1/customers/{customer_id}/location-proposals/{proposal_id}/approve"): Case(),
-    ("POST", "/v1/customers/{customer_id}/location-proposals/{proposal_id}/reject"): Case(),
-    ("POST", "/v1/pings"): Case(body=[], rep_own_ok=True),
-    ("POST", "/v1/reps/{rep_id}/gpx"): Case(files={"file": ("t.gpx", GPX)}),
+    ("POST", "/v1/customers/{customer_id}/location-proposals/{proposal_id}/approve"): Case(rep=403),
+    ("POST", "/v1/customers/{customer_id}/location-proposals/{proposal_id}/reject"): Case(rep=403),
+    # A rep posts their own pings: there is no foreign object to aim at.
+    ("POST", "/v1/pings"): Case(rep=200, manager=403, body=[]),
+    ("POST", "/v1/reps/{rep_id}/gpx"): Case(rep=403, manager=403, files={"file": ("t.gpx", GPX)}),
     ("GET", "/v1/devices"): Case(is_list=True),
-    ("POST", "/v1/devices"): Case(body={"id": "intruder-device", "rep_id": "{rep_id}"}),
-    ("DELETE", "/v1/devices/{device_id}"): Case(),
+    ("POST", "/v1/devices"): Case(rep=403, body={"id": "intruder-device", "rep_id": "{rep_id}"}),
+    ("DELETE", "/v1/devices/{device_id}"): Case(rep=403),
     ("GET", "/v1/reps/{rep_id}/days/{day}"): Case(),
-    ("GET", "/v1/me/days/{day}"): Case(is_list=True),
+    ("GET", "/v1/me/days/{day}"): Case(manager=404, is_list=True),
     # Reports: pages of the caller's visible reps (a rep: themself); the readonly key
     # lacks 'reports:read' and is refused.
     ("GET", "/v1/reports/suspicious-visits"): Case(is_list=True),
@@ -138,31 +163,34 @@ CASES = {
     ("GET", "/v1/reports/team-days"): Case(is_list=True),
     # A manager computes for the reps of their own teams only: no foreign object to aim at.
     ("POST", "/v1/analytics/recompute"): Case(
-        body={"date_from": "2026-11-16", "date_to": "2026-11-22"}, is_list=True
+        rep=403, body={"date_from": "2026-11-16", "date_to": "2026-11-22"}, is_list=True
     ),
-    ("POST", "/v1/weekly-anomalies/compute"): Case(body={"week": "2026-W47"}, is_list=True),
+    ("POST", "/v1/weekly-anomalies/compute"): Case(
+        rep=403, body={"week": "2026-W47"}, is_list=True
+    ),
     # Plans: managers plan for their teams' reps; reps only read their own.
     ("GET", "/v1/journey-plans"): Case(is_list=True),
     ("POST", "/v1/journey-plans"): Case(
+        rep=403,
         body={
             "rep_id": "{rep_id}",
             "customer_id": "{customer_id}",
             "weekday": 2,
             "anchor_week": "2026-11-16",
             "valid_from": "2026-11-16",
-        }
+        },
     ),
     ("GET", "/v1/journey-plans/{plan_id}"): Case(),
-    ("PATCH", "/v1/journey-plans/{plan_id}"): Case(body={"weekday": 3}),
-    ("DELETE", "/v1/journey-plans/{plan_id}"): Case(),
+    ("PATCH", "/v1/journey-plans/{plan_id}"): Case(rep=403, body={"weekday": 3}),
+    ("DELETE", "/v1/journey-plans/{plan_id}"): Case(rep=403),
     ("GET", "/v1/planned-visits"): Case(is_list=True),
     ("POST", "/v1/planned-visits"): Case(
-        body={"rep_id": "{rep_id}", "customer_id": "{customer_id}", "day": "{later_day}"}
+        rep=403, body={"rep_id": "{rep_id}", "customer_id": "{customer_id}", "day": "{later_day}"}
     ),
-    ("DELETE", "/v1/planned-visits/{planned_visit_id}"): Case(),
+    ("DELETE", "/v1/planned-visits/{planned_visit_id}"): Case(rep=403),
     # A manager expands the plans of their own teams' reps only: no foreign object to aim at.
     ("POST", "/v1/planned-visits/expand"): Case(
-        body={"date_from": "2026-11-16", "date_to": "2026-11-29"}, is_list=True
+        rep=403, body={"date_from": "2026-11-16", "date_to": "2026-11-29"}, is_list=True
     ),
     ("GET", "/v1/reps/{rep_id}/visit-rate"): Case(),
     # Catalog: company-wide, no team's object in it; pages/products must not leak team B.
@@ -171,65 +199,71 @@ CASES = {
     ("GET", "/v1/customers/{customer_id}/prices"): Case(),
     # Orders: {order_id} is rep B's submitted order waiting for manager B (tier single).
     ("POST", "/v1/orders"): Case(
+        manager=403,
         body={
             "client_id": "6f1c1c1e-0000-4000-8000-000000000002",
             "customer_id": "{customer_id}",
             "lines": [{"product_id": "{product_id}", "quantity": 1}],
-        }
+        },
     ),
     ("GET", "/v1/orders"): Case(is_list=True),
     ("GET", "/v1/orders/{order_id}"): Case(),
     # Submitting a submitted order again answers it unchanged (retries are safe).
-    ("POST", "/v1/orders/{order_id}/submit"): Case(reached_by="rep_b"),
-    ("POST", "/v1/orders/{order_id}/cancel"): Case(reached_by="rep_b"),
-    ("POST", "/v1/orders/{order_id}/approve"): Case(body={"note": "ok"}),
-    ("POST", "/v1/orders/{order_id}/reject"): Case(body={"note": "no"}),
-    ("GET", "/v1/approvals"): Case(is_list=True),
+    ("POST", "/v1/orders/{order_id}/submit"): Case(manager=403, reached_by="rep_b"),
+    ("POST", "/v1/orders/{order_id}/cancel"): Case(manager=403, reached_by="rep_b"),
+    ("POST", "/v1/orders/{order_id}/approve"): Case(rep=403, body={"note": "ok"}),
+    ("POST", "/v1/orders/{order_id}/reject"): Case(rep=403, body={"note": "no"}),
+    ("GET", "/v1/approvals"): Case(rep=403, is_list=True),
     # ERP sync administration: the admin role only (403 for everyone else, keys included).
-    ("GET", "/v1/sync/runs"): Case(),
-    ("POST", "/v1/sync/run"): Case(),
-    ("GET", "/v1/sync/outbox"): Case(),
-    ("POST", "/v1/sync/outbox/retry"): Case(body={"outbox_ids": [1]}),
+    ("GET", "/v1/sync/runs"): Case(rep=403, manager=403),
+    ("POST", "/v1/sync/run"): Case(rep=403, manager=403),
+    ("GET", "/v1/sync/outbox"): Case(rep=403, manager=403),
+    ("POST", "/v1/sync/outbox/retry"): Case(rep=403, manager=403, body={"outbox_ids": [1]}),
     # Inbound ERP data: the 'erp:write' scope (an ERP's API key, or an admin) only.
-    ("POST", "/v1/erp/products"): Case(body=[]),
-    ("POST", "/v1/erp/prices"): Case(body=[]),
-    ("POST", "/v1/erp/customers"): Case(body=[]),
-    ("POST", "/v1/erp/invoices"): Case(body=[]),
-    ("POST", "/v1/erp/payments"): Case(body=[]),
+    ("POST", "/v1/erp/products"): Case(rep=403, manager=403, body=[]),
+    ("POST", "/v1/erp/prices"): Case(rep=403, manager=403, body=[]),
+    ("POST", "/v1/erp/customers"): Case(rep=403, manager=403, body=[]),
+    ("POST", "/v1/erp/invoices"): Case(rep=403, manager=403, body=[]),
+    ("POST", "/v1/erp/payments"): Case(rep=403, manager=403, body=[]),
     # Notifications. The inbox is the caller's own (an API key has none: 403); marking
     # another user's notification read is a 404. {notification_id} is rep B's in-app row.
     ("GET", "/v1/me/notifications"): Case(is_list=True),
     ("POST", "/v1/me/notifications/{notification_id}/read"): Case(reached_by="rep_b"),
     # The outbox and the rule switches: the admin role only (never an API key).
-    ("GET", "/v1/notifications"): Case(),
-    ("POST", "/v1/notifications/{notification_id}/resend"): Case(),
-    ("GET", "/v1/notification-rules"): Case(),
-    ("PATCH", "/v1/notification-rules/{rule}"): Case(body={"enabled": False}),
+    ("GET", "/v1/notifications"): Case(rep=403, manager=403),
+    ("POST", "/v1/notifications/{notification_id}/resend"): Case(rep=403, manager=403),
+    ("GET", "/v1/notification-rules"): Case(rep=403, manager=403),
+    ("PATCH", "/v1/notification-rules/{rule}"): Case(rep=403, manager=403, body={"enabled": False}),
     # A manager announces to the teams they lead only.
     ("POST", "/v1/announcements"): Case(
+        rep=403,
+        manager=403,
         body={
             "kind": "promotion",
             "title": "t",
             "body": "b",
             "effective_at": "2026-12-01T09:00:00+07:00",
             "team_ids": ["{team_b}"],
-        }
+        },
     ),
     # Targets: set by managers for their teams' reps; {target_id} is rep B's.
     ("POST", "/v1/targets"): Case(
+        rep=403,
         body={
             "rep_id": "{rep_id}",
             "period_start": "2026-12-01",
             "period_end": "2026-12-31",
             "visits_target": 1,
             "sales_target": "1",
-        }
+        },
     ),
     ("GET", "/v1/targets"): Case(is_list=True),
     ("GET", "/v1/targets/{target_id}/progress"): Case(),
     ("GET", "/v1/me/targets"): Case(is_list=True),
     # Delivery dates: the 'erp:write' scope (an ERP's key, or an admin) only.
-    ("PUT", "/v1/orders/{order_id}/delivery-date"): Case(body={"delivery_date": "2026-12-01"}),
+    ("PUT", "/v1/orders/{order_id}/delivery-date"): Case(
+        rep=403, manager=403, body={"delivery_date": "2026-12-01"}
+    ),
 }
 
 # From the OpenAPI document: FastAPI includes routers lazily, so app.routes does not list
@@ -415,11 +449,11 @@ def test_anonymous_is_refused(client, world, db, method, path):
     case = CASES[(method, path)]
     ids = _ids(world, db)
     response = _call(client, method, path, case, ids, {})
-    if (method, path) in PUBLIC:
-        assert response.status_code != 403
-    else:
-        assert response.status_code == 401, response.text
+    assert response.status_code == case.anonymous, response.text
+    if (method, path) not in PUBLIC:
         assert response.json()["error"]["code"] == "unauthenticated"
+    elif case.anonymous >= 400:
+        assert "error" in response.json(), response.text
 
 
 @pytest.mark.parametrize("who", ["rep_a", "manager_a", "readonly_key"])
@@ -429,14 +463,19 @@ def test_foreign_objects_are_out_of_reach(client, world, db, who, method, path):
     ids = _ids(world, db)
     headers = _readonly_key_headers(db, world) if who == "readonly_key" else world.headers(who)
     response = _call(client, method, path, case, ids, headers)
-    if who == "readonly_key" and case.readonly_key_ok:
-        # API keys are company-wide (an ERP reads every customer): in scope, it gets through.
-        assert response.status_code == 200, response.text
-        return
-    if (case.is_list or (case.rep_own_ok and who == "rep_a")) and response.status_code == 200:
+    if who == "readonly_key":
+        # API keys are company-wide (an ERP reads every customer): in scope, it gets through;
+        # out of scope (everything but reading customers) it is refused.
+        expected = 200 if case.readonly_key_ok else 403
+        assert response.status_code == expected, (who, method, path, response.text)
+        if expected == 200:
+            return
+    else:
+        expected = case.expected(who)
+        assert response.status_code == expected, (who, method, path, response.text)
+    if expected == 200:
         assert not _leaks(response.json(), world), response.text
         return
-    assert response.status_code in (403, 404), (who, method, path, response.text)
     # Nothing changed behind the refusal.
     db.expire_all()
     assert db.get(type(world.rep_b), world.rep_b.id).full_name == "Rep.B"
