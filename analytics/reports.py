@@ -1,14 +1,15 @@
-"""Manager reports (DESIGN §2 items 3-5, §6): suspicious visits, weekly anomalies, plan
-compliance and team days.
+"""Manager reports: suspicious visits, weekly anomalies, plan compliance and team days.
 
-Every report is one parameterised SQL statement (plus a count for pagination). Three of
+Every report is one parameterised SQL statement (plus a count for a page), returned as
+a `Report`: `.page()` for JSON, `.batches()` for an export of every row through a
+server-side cursor. Three of
 them read only the pre-aggregated tables that analytics keeps up to date — rep_days,
 rep_weeks, weekly_anomalies — joined with users and teams, so their cost grows with
 reps × days of the answer, never with visits or pings. The suspicious-visits report lists
 single visits, so it reads visits, but only those of the visible reps in the period
 (through ix_visits_rep_id_local_day) and their flags (through the visit_flags primary key).
 
-Visibility (DESIGN §5.5): the rows are the reps'. An admin and a company-wide API key see
+Visibility (docs/architecture.md): the rows are the reps'. An admin and a company-wide API key see
 every rep; a manager the reps whose team they lead; a rep only their own rows. A rep's
 team is their current `users.team_id` (reports do not keep team history). A `team_id` or
 `rep_id` filter that names something the caller cannot see is a 404, exactly as if it did
@@ -24,6 +25,7 @@ a bound parameter. The one column chosen at run time, the reason's language, com
 a fixed mapping.
 """
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,13 +38,9 @@ from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.errors import InvalidInput
-from sfa.pagination import MAX_LIMIT, Page
+from sfa.pagination import EXPORT_BATCH, MAX_LIMIT, Page
 from sfa.users import repository as user_repository
 from sfa.weeks import iso_week_label, monday, parse_week
-
-# A CSV export holds every matching row, built in memory: this bounds it (a year of a
-# 250-rep company in team-days is ~90,000 rows). Larger exports must be narrowed.
-MAX_EXPORT_ROWS = 100_000
 
 LANGUAGES = ("en", "id")
 # Language -> the column holding reasons in it (never built from the request).
@@ -194,53 +192,49 @@ def _week_range(where: _Where, filters: Filters, *, week_column: str) -> None:
 # --- running a report -----------------------------------------------------------------
 
 
-def _run(
-    session: Session,
-    *,
-    select_sql: str,
-    from_sql: str,
-    where: _Where,
-    order_by: str,
-    limit: int | None,
-    offset: int,
-    row_joins: str = "",
-) -> Page[dict]:
-    """One page of rows (limit given) or every row for an export (limit None).
+@dataclass(frozen=True)
+class Report:
+    """One report's statement, narrowed to what the caller may see, and how a row is
+    shaped for the answer: `page` for JSON, `batches` for an export of every row."""
 
-    The count runs on `from_sql` and the WHERE alone; `row_joins` add columns to the rows
-    returned without changing which rows match. `order_by` must make the order total (end
-    with a unique key) so that pages neither repeat nor skip rows."""
-    rows_sql = (
-        f"SELECT {select_sql} FROM {from_sql} {row_joins} WHERE {where.sql} ORDER BY {order_by}"
-    )
-    if limit is None:
-        rows = (
-            session.execute(
-                text(rows_sql + " LIMIT :limit"), where.params | {"limit": MAX_EXPORT_ROWS + 1}
-            )
-            .mappings()
-            .all()
+    select_sql: str
+    from_sql: str
+    where: _Where
+    order_by: str  # must make the order total (end with a unique key)
+    row_joins: str = ""  # columns for the rows returned, not needed to count them
+    shape: Callable[[dict], dict] = field(default=lambda row: row)
+
+    @property
+    def _rows_sql(self) -> str:
+        return (
+            f"SELECT {self.select_sql} FROM {self.from_sql} {self.row_joins} "
+            f"WHERE {self.where.sql} ORDER BY {self.order_by}"
         )
-        if len(rows) > MAX_EXPORT_ROWS:
-            raise InvalidInput(
-                f"the export would have more than {MAX_EXPORT_ROWS:,} rows",
-                hint="narrow it with date_from/date_to, team_id or rep_id, or page through "
-                "the JSON with limit/offset",
-            )
-        items = [dict(row) for row in rows]
-        return Page(items=items, total=len(items), limit=max(len(items), 1), offset=0)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
-    if offset < 0:
-        raise InvalidInput(f"offset cannot be negative, got {offset}")
-    total = session.execute(
-        text(f"SELECT count(*) FROM {from_sql} WHERE {where.sql}"), where.params
-    ).scalar_one()
-    page_rows = session.execute(
-        text(rows_sql + " LIMIT :limit OFFSET :offset"),
-        where.params | {"limit": limit, "offset": offset},
-    ).mappings()
-    return Page(items=[dict(row) for row in page_rows], total=total, limit=limit, offset=offset)
+
+    def page(self, session: Session, *, limit: int = 50, offset: int = 0) -> Page[dict]:
+        """One page; the count runs on `from_sql` and the WHERE alone."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+        if offset < 0:
+            raise InvalidInput(f"offset cannot be negative, got {offset}")
+        total = session.execute(
+            text(f"SELECT count(*) FROM {self.from_sql} WHERE {self.where.sql}"),
+            self.where.params,
+        ).scalar_one()
+        rows = session.execute(
+            text(self._rows_sql + " LIMIT :limit OFFSET :offset"),
+            self.where.params | {"limit": limit, "offset": offset},
+        ).mappings()
+        items = [self.shape(dict(row)) for row in rows]
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    def batches(self, session: Session, *, size: int = EXPORT_BATCH) -> Iterator[list[dict]]:
+        """Every row (an export), `size` at a time through a server-side cursor."""
+        result = session.execute(
+            text(self._rows_sql), self.where.params, execution_options={"yield_per": size}
+        )
+        for part in result.mappings().partitions(size):
+            yield [self.shape(dict(row)) for row in part]
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -294,9 +288,7 @@ def suspicious_visits(
     codes: list[str] | None = None,
     max_trust: int | None = None,
     lang: str | None = None,
-    limit: int | None = 50,
-    offset: int = 0,
-) -> Page[dict]:
+) -> Report:
     """Visits with at least one flag, oldest first.
 
     `codes`: only visits with one of these flags (every flag of the visit is listed).
@@ -318,24 +310,24 @@ def suspicious_visits(
         )
     if max_trust is not None:
         where.add("v.trust_score <= :max_trust", max_trust=max_trust)
-    page = _run(
-        session,
-        select_sql=_SUSPICIOUS_SELECT.format(rep=_REP_COLUMNS),
-        from_sql=_SUSPICIOUS_FROM,
-        row_joins=_SUSPICIOUS_ROW_JOINS.format(reason_column=_REASON_COLUMN[language]),
-        where=where,
-        order_by="v.local_day, v.check_in_at, v.id",
-        limit=limit,
-        offset=offset,
-    )
     tz = settings.tz
-    for row in page.items:
+
+    def shape(row: dict) -> dict:
         row["check_in_at"] = _local(row["check_in_at"], tz)
         row["check_out_at"] = _local(row["check_out_at"], tz)
         row["codes"] = list(row["codes"])
         if row["distance_to_customer_m"] is not None:
             row["distance_to_customer_m"] = round(row["distance_to_customer_m"], 1)
-    return page
+        return row
+
+    return Report(
+        select_sql=_SUSPICIOUS_SELECT.format(rep=_REP_COLUMNS),
+        from_sql=_SUSPICIOUS_FROM,
+        row_joins=_SUSPICIOUS_ROW_JOINS.format(reason_column=_REASON_COLUMN[language]),
+        where=where,
+        order_by="v.local_day, v.check_in_at, v.id",
+        shape=shape,
+    )
 
 
 # --- weekly anomalies -----------------------------------------------------------------
@@ -356,9 +348,7 @@ def weekly_anomalies(
     filters: Filters,
     codes: list[str] | None = None,
     lang: str | None = None,
-    limit: int | None = 50,
-    offset: int = 0,
-) -> Page[dict]:
+) -> Report:
     """Weekly anomalies of the weeks overlapping the period, oldest week first."""
     where = _rep_scope(session, principal=principal, filters=filters, rep_column="a.rep_id")
     settings = company_service.get_company_settings(session)
@@ -366,22 +356,22 @@ def weekly_anomalies(
     _week_range(where, filters, week_column="a.week_start")
     if codes:
         where.add("a.code = ANY(:codes)", codes=sorted(set(codes)))
-    page = _run(
-        session,
+    tz = settings.tz
+
+    def shape(row: dict) -> dict:
+        row["week"] = iso_week_label(row["week_start"])
+        row["computed_at"] = _local(row["computed_at"], tz)
+        return row
+
+    return Report(
         select_sql=_ANOMALIES_SELECT.format(
             rep=_REP_COLUMNS, reason_column=_REASON_COLUMN[language]
         ),
         from_sql=_ANOMALIES_FROM,
         where=where,
         order_by="a.week_start, u.username, a.rep_id, a.code",
-        limit=limit,
-        offset=offset,
+        shape=shape,
     )
-    tz = settings.tz
-    for row in page.items:
-        row["week"] = iso_week_label(row["week_start"])
-        row["computed_at"] = _local(row["computed_at"], tz)
-    return page
 
 
 # --- plan compliance ------------------------------------------------------------------
@@ -410,9 +400,7 @@ def plan_compliance(
     principal: Principal,
     filters: Filters,
     by: str = "week",
-    limit: int | None = 50,
-    offset: int = 0,
-) -> Page[dict]:
+) -> Report:
     """Planned visits and how many were done, per rep per week (or per day with
     by="day"); rate = done / planned, None when nothing was planned."""
     if by not in PLAN_GROUPINGS:
@@ -420,36 +408,33 @@ def plan_compliance(
             f"by={by!r} is not a grouping of this report",
             hint=f"choose one of: {', '.join(PLAN_GROUPINGS)}",
         )
+
+    def shape(row: dict) -> dict:
+        if by == "day":
+            row["week_start"] = monday(row["day"])
+        row["week"] = iso_week_label(row["week_start"])
+        row["rate"] = _rate(row["done"], row["planned"])
+        return row
+
     if by == "week":
         where = _rep_scope(session, principal=principal, filters=filters, rep_column="w.rep_id")
         _week_range(where, filters, week_column="w.week_start")
-        page = _run(
-            session,
+        return Report(
             select_sql=_PLAN_WEEKS_SELECT.format(rep=_REP_COLUMNS),
             from_sql=_PLAN_WEEKS_FROM,
             where=where,
             order_by="w.week_start, u.username, w.rep_id",
-            limit=limit,
-            offset=offset,
+            shape=shape,
         )
-    else:
-        where = _rep_scope(session, principal=principal, filters=filters, rep_column="d.rep_id")
-        _day_range(where, filters, day_column="d.day")
-        page = _run(
-            session,
-            select_sql=_PLAN_DAYS_SELECT.format(rep=_REP_COLUMNS),
-            from_sql=_PLAN_DAYS_FROM,
-            where=where,
-            order_by="d.day, u.username, d.rep_id",
-            limit=limit,
-            offset=offset,
-        )
-        for row in page.items:
-            row["week_start"] = monday(row["day"])
-    for row in page.items:
-        row["week"] = iso_week_label(row["week_start"])
-        row["rate"] = _rate(row["done"], row["planned"])
-    return page
+    where = _rep_scope(session, principal=principal, filters=filters, rep_column="d.rep_id")
+    _day_range(where, filters, day_column="d.day")
+    return Report(
+        select_sql=_PLAN_DAYS_SELECT.format(rep=_REP_COLUMNS),
+        from_sql=_PLAN_DAYS_FROM,
+        where=where,
+        order_by="d.day, u.username, d.rep_id",
+        shape=shape,
+    )
 
 
 # --- team days ------------------------------------------------------------------------
@@ -473,30 +458,28 @@ def team_days(
     *,
     principal: Principal,
     filters: Filters,
-    limit: int | None = 50,
-    offset: int = 0,
-) -> Page[dict]:
+) -> Report:
     """One row per rep per day that has a rep_days row, by day then rep."""
     where = _rep_scope(session, principal=principal, filters=filters, rep_column="d.rep_id")
     _day_range(where, filters, day_column="d.day")
-    page = _run(
-        session,
-        select_sql=_TEAM_DAYS_SELECT.format(rep=_REP_COLUMNS),
-        from_sql=_TEAM_DAYS_FROM,
-        where=where,
-        order_by="d.day, u.username, d.rep_id",
-        limit=limit,
-        offset=offset,
-    )
     tz = company_service.get_company_settings(session).tz
-    for row in page.items:
+
+    def shape(row: dict) -> dict:
         row["verified_share"] = _rate(row["verified_visits"], row["visits"])
         row["distance_m"] = round(row["distance_m"], 1)
         row["coverage"] = round(row["coverage"], 4)
         row["first_activity_at"] = _local(row["first_activity_at"], tz)
         row["last_activity_at"] = _local(row["last_activity_at"], tz)
         row["flag_counts"] = {code: int(n) for code, n in sorted(row["flag_counts"].items())}
-    return page
+        return row
+
+    return Report(
+        select_sql=_TEAM_DAYS_SELECT.format(rep=_REP_COLUMNS),
+        from_sql=_TEAM_DAYS_FROM,
+        where=where,
+        order_by="d.day, u.username, d.rep_id",
+        shape=shape,
+    )
 
 
 # --- a rep's weeks, for the console's anomaly charts -----------------------------------

@@ -1,5 +1,6 @@
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -9,6 +10,8 @@ from sfa.errors import InvalidInput
 T = TypeVar("T")
 
 MAX_LIMIT = 1000
+# Rows fetched per round trip by an export's server-side cursor.
+EXPORT_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,12 @@ def paginate(session: Session, stmt: Select, *, limit: int, offset: int) -> Page
     else:
         items = [tuple(row) for row in session.execute(page_stmt)]
     return Page(items=items, total=total or 0, limit=limit, offset=offset)
+
+
+def each_batch(session: Session, stmt: Select, *, size: int = EXPORT_BATCH) -> Iterator[list[Any]]:
+    """Every row of `stmt` (an export), `size` at a time through a server-side cursor:
+    memory stays flat however many rows match. Items are shaped as in `paginate`."""
+    result = session.execute(stmt, execution_options={"yield_per": size})
+    single = len(stmt.column_descriptions) == 1
+    for partition in result.partitions(size):
+        yield [row[0] for row in partition] if single else [tuple(row) for row in partition]

@@ -1,12 +1,14 @@
 from fastapi import APIRouter, Query
 
+from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
-from api.formats import CSV_RESPONSES, ListFormat, csv_response
+from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.catalog import CustomerPricesOut, PriceOut, ProductOut
 from api.schemas.common import PageOut
 from sfa.catalog import service as catalog_service
 from sfa.company import service as company_service
 from sfa.errors import InvalidInput
+from sfa.pagination import each_batch, paginate
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -36,18 +38,12 @@ def list_products(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    page = catalog_service.list_products(
-        session,
-        principal=principal,
-        q=q,
-        include_inactive=include_inactive,
-        limit=limit,
-        offset=offset,
+    stmt = catalog_service.products_query(
+        principal=principal, q=q, include_inactive=include_inactive
     )
-    out = PageOut.of(page, ProductOut.of)
     if format is ListFormat.csv:
-        return csv_response(out.items, "products.csv")
-    return out
+        return csv_export(ProductOut, each_batch(session, stmt), "products.csv", ProductOut.of)
+    return PageOut.of(paginate(session, stmt, limit=limit, offset=offset), ProductOut.of)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
@@ -62,7 +58,8 @@ def get_product(session: SessionDep, principal: PrincipalDep, product_id: int):
     response_model=CustomerPricesOut,
     summary="What this customer pays: its own price if any, else the list price",
     description="`product_ids=1,2,3` for given products (up to 500); without it, "
-    "the active catalog page by page. `format=csv` for a spreadsheet.",
+    "the active catalog page by page. `format=csv`: every price (the given products, or "
+    "the whole active catalog) as a file.",
     responses=CSV_RESPONSES,
 )
 def customer_prices(
@@ -74,18 +71,23 @@ def customer_prices(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
+    ids = _ids(product_ids) if product_ids is not None else None
+    currency = company_service.get_company_settings(session).currency
+
+    def convert(pair) -> PriceOut:
+        return PriceOut.of(pair[0], pair[1], currency)
+
+    if format is ListFormat.csv:
+        batches = catalog_service.customer_price_batches(
+            session, principal=principal, customer_id=customer_id, product_ids=ids
+        )
+        return csv_export(PriceOut, batches, f"prices-customer-{customer_id}.csv", convert)
     page = catalog_service.customer_prices(
         session,
         principal=principal,
         customer_id=customer_id,
-        product_ids=_ids(product_ids) if product_ids is not None else None,
+        product_ids=ids,
         limit=limit,
         offset=offset,
     )
-    currency = company_service.get_company_settings(session).currency
-    out = CustomerPricesOut.of(
-        page, lambda pair: PriceOut.of(pair[0], pair[1], currency), customer_id=customer_id
-    )
-    if format is ListFormat.csv:
-        return csv_response(out.items, f"prices-customer-{customer_id}.csv")
-    return out
+    return CustomerPricesOut.of(page, convert, customer_id=customer_id)

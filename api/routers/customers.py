@@ -2,12 +2,14 @@ import math
 
 from fastapi import APIRouter, Query, Request, status
 
+from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
-from api.formats import ListFormat, csv_response, geojson_response
+from api.formats import ListFormat, geojson_response
 from api.schemas.common import PageOut
 from api.schemas.customers import CustomerCreate, CustomerOut, CustomerUpdate
 from sfa.customers import service as customer_service
 from sfa.errors import InvalidInput
+from sfa.pagination import each_batch, paginate
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -36,6 +38,11 @@ def _bbox(raw: str) -> tuple[float, float, float, float]:
     return min_lon, min_lat, max_lon, max_lat
 
 
+def _customer_out(row) -> CustomerOut:
+    """A customer, or a (customer, distance_m) row of a `near` search."""
+    return CustomerOut.of(*row) if isinstance(row, tuple) else CustomerOut.of(row)
+
+
 def _wants_geojson(request: Request, fmt: ListFormat) -> bool:
     return fmt is ListFormat.geojson or "application/geo+json" in request.headers.get("accept", "")
 
@@ -46,7 +53,8 @@ def _wants_geojson(request: Request, fmt: ListFormat) -> bool:
     summary="Customers visible to you",
     description="Search by radius (`near=lat,lon&radius_m=`, nearest first, with `distance_m`) "
     "or map viewport (`bbox=min_lon,min_lat,max_lon,max_lat`). `format=geojson` (or "
-    "`Accept: application/geo+json`) returns a FeatureCollection; `format=csv` a CSV file.",
+    "`Accept: application/geo+json`) returns a FeatureCollection (a page); `format=csv` "
+    "every matching customer as a CSV file.",
     responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}},
 )
 def list_customers(
@@ -64,7 +72,7 @@ def list_customers(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    page = customer_service.list_customers(
+    stmt = customer_service.customers_query(
         session,
         principal=principal,
         near=_near(near) if near else None,
@@ -74,14 +82,10 @@ def list_customers(
         customer_class=customer_class,
         team_id=team_id,
         distributor_id=distributor_id,
-        limit=limit,
-        offset=offset,
-    )
-    out = PageOut.of(
-        page, lambda row: CustomerOut.of(*row) if isinstance(row, tuple) else CustomerOut.of(row)
     )
     if format is ListFormat.csv:
-        return csv_response(out.items, "customers.csv")
+        return csv_export(CustomerOut, each_batch(session, stmt), "customers.csv", _customer_out)
+    out = PageOut.of(paginate(session, stmt, limit=limit, offset=offset), _customer_out)
     if _wants_geojson(request, format):
         return geojson_response(
             [i.geojson_feature() for i in out.items], **out.model_dump(exclude={"items"})

@@ -2,8 +2,9 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response, status
 
+from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
-from api.formats import CSV_RESPONSES, ListFormat, csv_response
+from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.common import PageOut
 from api.schemas.orders import (
     DecisionIn,
@@ -15,6 +16,7 @@ from api.schemas.orders import (
 from sfa.orders import approvals as approval_service
 from sfa.orders import service as order_service
 from sfa.orders.models import ApprovalState, OrderState
+from sfa.pagination import each_batch, paginate
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
@@ -48,7 +50,8 @@ def create_order(session: SessionDep, principal: PrincipalDep, body: OrderIn, re
     "/orders",
     response_model=PageOut[OrderSummaryOut],
     summary="Orders visible to you",
-    description="Dates are company-local days of creation. `format=csv` for a file.",
+    description="Dates are company-local days of creation. `format=csv`: every matching "
+    "order as a file.",
     responses=CSV_RESPONSES,
 )
 def list_orders(
@@ -63,7 +66,7 @@ def list_orders(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    page = order_service.list_orders(
+    stmt = order_service.orders_query(
         session,
         principal=principal,
         state=state,
@@ -71,13 +74,12 @@ def list_orders(
         customer_id=customer_id,
         date_from=date_from,
         date_to=date_to,
-        limit=limit,
-        offset=offset,
     )
-    out = PageOut.of(page, OrderSummaryOut.of)
     if format is ListFormat.csv:
-        return csv_response(out.items, "orders.csv")
-    return out
+        return csv_export(
+            OrderSummaryOut, each_batch(session, stmt), "orders.csv", OrderSummaryOut.of
+        )
+    return PageOut.of(paginate(session, stmt, limit=limit, offset=offset), OrderSummaryOut.of)
 
 
 @router.get(
@@ -159,10 +161,11 @@ def list_approvals(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    page = approval_service.list_approvals(
-        session, principal=principal, state=state, limit=limit, offset=offset
-    )
-    out = PageOut.of(page, lambda pair: PendingApprovalOut.of_pair(*pair))
+    stmt = approval_service.approvals_query(principal=principal, state=state)
+
+    def convert(pair) -> PendingApprovalOut:
+        return PendingApprovalOut.of_pair(*pair)
+
     if format is ListFormat.csv:
-        return csv_response(out.items, "approvals.csv")
-    return out
+        return csv_export(PendingApprovalOut, each_batch(session, stmt), "approvals.csv", convert)
+    return PageOut.of(paginate(session, stmt, limit=limit, offset=offset), convert)

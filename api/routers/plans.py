@@ -2,8 +2,9 @@ from datetime import date, timedelta
 
 from fastapi import APIRouter, Query, status
 
+from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
-from api.formats import CSV_RESPONSES, ReportFormat, csv_response
+from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import PageOut
 from api.schemas.plans import (
     ExpandIn,
@@ -19,6 +20,7 @@ from api.schemas.plans import (
     RatePeriodOut,
     VisitRateOut,
 )
+from sfa.pagination import each_batch, paginate
 from sfa.plans import service as plan_service
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -50,22 +52,17 @@ def list_plans(
     limit: int = Limit,
     offset: int = Offset,
 ):
-    page = plan_service.list_plans(
-        session,
-        principal=principal,
-        rep_id=rep_id,
-        customer_id=customer_id,
-        active=active,
-        limit=limit,
-        offset=offset,
+    stmt = plan_service.plans_query(
+        session, principal=principal, rep_id=rep_id, customer_id=customer_id, active=active
     )
     today = plan_service.company_today(session)
-    out = PageOut.of(
-        page, lambda p: JourneyPlanOut.of(p, active=plan_service.plan_is_active(p, today))
-    )
+
+    def convert(plan) -> JourneyPlanOut:
+        return JourneyPlanOut.of(plan, active=plan_service.plan_is_active(plan, today))
+
     if format is ReportFormat.csv:
-        return csv_response(out.items, "journey-plans.csv")
-    return out
+        return csv_export(JourneyPlanOut, each_batch(session, stmt), "journey-plans.csv", convert)
+    return PageOut.of(paginate(session, stmt, limit=limit, offset=offset), convert)
 
 
 @router.post(
@@ -140,8 +137,7 @@ def list_planned_visits(
     limit: int = Limit,
     offset: int = Offset,
 ):
-    page = plan_service.list_planned_visits(
-        session,
+    stmt = plan_service.planned_visits_query(
         principal=principal,
         rep_id=rep_id,
         customer_id=customer_id,
@@ -149,13 +145,12 @@ def list_planned_visits(
         date_to=date_to,
         done=done,
         source=str(source) if source else None,
-        limit=limit,
-        offset=offset,
     )
-    out = PageOut.of(page, PlannedVisitOut.of)
     if format is ReportFormat.csv:
-        return csv_response(out.items, "planned-visits.csv")
-    return out
+        return csv_export(
+            PlannedVisitOut, each_batch(session, stmt), "planned-visits.csv", PlannedVisitOut.of
+        )
+    return PageOut.of(paginate(session, stmt, limit=limit, offset=offset), PlannedVisitOut.of)
 
 
 @router.post(
@@ -261,7 +256,7 @@ def visit_rate(
         for r in rows
     ]
     if format is ReportFormat.csv:
-        return csv_response(periods, f"visit-rate-rep-{rep_id}-{by}.csv")
+        return csv_export(RatePeriodOut, [periods], f"visit-rate-rep-{rep_id}-{by}.csv")
     planned = sum(p.planned for p in periods)
     done = sum(p.done for p in periods)
     return VisitRateOut(

@@ -4,16 +4,14 @@ The SQL and the visibility rules live in `analytics/reports.py`; this module onl
 the query, calls it and shapes the answer.
 """
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
 
 from analytics import reports
+from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import PageOut
@@ -26,11 +24,10 @@ from api.schemas.reports import (
     TeamDayOut,
     WeeklyAnomalyOut,
 )
-from sfa.pagination import Page
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
-_PERIOD = f"""
+_PERIOD = """
 
 **Who sees what**: an admin or an API key with `reports:read` every rep; a manager the reps
 of the teams they lead; a rep only their own rows. `team_id` / `rep_id` naming a team or rep
@@ -41,7 +38,7 @@ you cannot see is a 404.
 Without a period, all time.
 
 **Formats**: JSON pages (`limit`, `offset`, `total`, `next_offset`), or `format=csv` with
-every matching row (at most {reports.MAX_EXPORT_ROWS:,}; `limit`/`offset` are ignored)."""
+every matching row, however many (`limit`/`offset` are ignored)."""
 
 
 @dataclass(frozen=True)
@@ -69,11 +66,6 @@ class ReportQuery:
             week_from=self.week_from,
             week_to=self.week_to,
         )
-
-    @property
-    def page_limit(self) -> int | None:
-        """None asks the report for every row (CSV)."""
-        return None if self.format is ReportFormat.csv else self.limit
 
 
 def report_query(
@@ -107,31 +99,12 @@ CodesQuery = Query(None, description="only these codes; repeat for several (code
 LangQuery = Query(None, description="language of the reasons; default: the company's")
 
 
-def _csv(items: list[ReportRow], model: type[ReportRow], filename: str) -> Response:
-    """A CSV of the rows; a column per field, nested values flattened by `csv_row()`.
-    Columns a row adds beyond the fields (team-days' flags.<code>) come after them, sorted,
-    and default to 0 in rows without them."""
-    rows = [item.csv_row() for item in items]
-    fixed = [name for name in model.model_fields if name not in {"flags", "flag_counts"}]
-    if model is SuspiciousVisitOut:
-        fixed.append("reasons")
-    extra = sorted({key for row in rows for key in row} - set(fixed))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fixed + extra, restval=0)
-    writer.writeheader()
-    writer.writerows(rows)
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _answer(page: Page[dict], model: type[ReportRow], query: ReportQuery, filename: str):
-    out = PageOut.of(page, model.model_validate)
+def _answer(session, report: reports.Report, model: type[ReportRow], query: ReportQuery, name: str):
+    """A JSON page, or every row of the report as a CSV file."""
     if query.format is ReportFormat.csv:
-        return _csv(out.items, model, filename)
-    return out
+        return csv_export(model, report.batches(session), name, model.model_validate)
+    page = report.page(session, limit=query.limit, offset=query.offset)
+    return PageOut.of(page, model.model_validate)
 
 
 @router.get(
@@ -152,17 +125,15 @@ def suspicious_visits(
     max_trust: int | None = Query(None, ge=0, le=100, description="trust score at most"),
     lang: Lang | None = LangQuery,
 ):
-    page = reports.suspicious_visits(
+    report = reports.suspicious_visits(
         session,
         principal=principal,
         filters=query.filters(),
         codes=code,
         max_trust=max_trust,
         lang=lang and lang.value,
-        limit=query.page_limit,
-        offset=query.offset,
     )
-    return _answer(page, SuspiciousVisitOut, query, "suspicious-visits.csv")
+    return _answer(session, report, SuspiciousVisitOut, query, "suspicious-visits.csv")
 
 
 @router.get(
@@ -180,16 +151,14 @@ def weekly_anomalies(
     code: list[str] | None = CodesQuery,
     lang: Lang | None = LangQuery,
 ):
-    page = reports.weekly_anomalies(
+    report = reports.weekly_anomalies(
         session,
         principal=principal,
         filters=query.filters(),
         codes=code,
         lang=lang and lang.value,
-        limit=query.page_limit,
-        offset=query.offset,
     )
-    return _answer(page, WeeklyAnomalyOut, query, "weekly-anomalies.csv")
+    return _answer(session, report, WeeklyAnomalyOut, query, "weekly-anomalies.csv")
 
 
 @router.get(
@@ -207,15 +176,13 @@ def plan_compliance(
     query: QueryDep,
     by: PlanGrouping = Query(PlanGrouping.week, description="one row per rep per week or day"),
 ):
-    page = reports.plan_compliance(
+    report = reports.plan_compliance(
         session,
         principal=principal,
         filters=query.filters(),
         by=by.value,
-        limit=query.page_limit,
-        offset=query.offset,
     )
-    return _answer(page, PlanComplianceOut, query, f"plan-compliance-by-{by.value}.csv")
+    return _answer(session, report, PlanComplianceOut, query, f"plan-compliance-by-{by.value}.csv")
 
 
 @router.get(
@@ -228,11 +195,9 @@ def plan_compliance(
     "...)." + _PERIOD,
 )
 def team_days(session: SessionDep, principal: PrincipalDep, query: QueryDep):
-    page = reports.team_days(
+    report = reports.team_days(
         session,
         principal=principal,
         filters=query.filters(),
-        limit=query.page_limit,
-        offset=query.offset,
     )
-    return _answer(page, TeamDayOut, query, "team-days.csv")
+    return _answer(session, report, TeamDayOut, query, "team-days.csv")

@@ -1,12 +1,14 @@
 from fastapi import APIRouter, Body, Query
 
+from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
-from api.formats import ListFormat, csv_response
+from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.auth import AuditOut
 from api.schemas.common import PageOut
 from sfa.audit import service as audit_service
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
+from sfa.pagination import each_batch, paginate
 
 router = APIRouter(prefix="/v1", tags=["settings"])
 
@@ -39,6 +41,8 @@ def update_settings(
     "/audit",
     response_model=PageOut[AuditOut],
     summary="Audit log (admin): who changed what, when, old → new",
+    description="`format=csv`: every matching entry as a file (old/new as JSON).",
+    responses=CSV_RESPONSES,
 )
 def audit_log(
     session: SessionDep,
@@ -50,10 +54,9 @@ def audit_log(
     offset: int = Query(0, ge=0),
 ):
     principal.require_admin()
-    page = audit_service.list_entries(
-        session, entity=entity, entity_id=entity_id, limit=limit, offset=offset
-    )
-    out = PageOut.of(page, AuditOut.model_validate)
+    stmt = audit_service.entries_query(entity=entity, entity_id=entity_id)
     if format is ListFormat.csv:
-        return csv_response(out.items, "audit.csv")
-    return out
+        return csv_export(
+            AuditOut, each_batch(session, stmt), "audit.csv", convert=AuditOut.model_validate
+        )
+    return PageOut.of(paginate(session, stmt, limit=limit, offset=offset), AuditOut.model_validate)

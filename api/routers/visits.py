@@ -3,8 +3,9 @@ from datetime import date
 from fastapi import APIRouter, Query, Response, status
 
 from analytics import refresh
+from api.csv_export import csv_export
 from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
-from api.formats import CSV_RESPONSES, ListFormat, csv_response
+from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.common import PageOut
 from api.schemas.visits import (
     CheckInIn,
@@ -15,6 +16,7 @@ from api.schemas.visits import (
 )
 from sfa.company import service as company_service
 from sfa.customers import locations
+from sfa.pagination import each_batch, paginate
 from sfa.visits import repository as visit_repository
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn
@@ -24,6 +26,12 @@ router = APIRouter(prefix="/v1", tags=["visits"])
 
 def visit_out(session, visit) -> VisitOut:
     return VisitOut.of(visit, visit_repository.flags_for(session, [visit.id])[visit.id])
+
+
+def visits_out(session, visits: list) -> list[VisitOut]:
+    """Visits with their flags, read in one query."""
+    flags = visit_repository.flags_for(session, [v.id for v in visits])
+    return [VisitOut.of(v, flags[v.id]) for v in visits]
 
 
 @router.post(
@@ -99,21 +107,19 @@ def list_visits(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    page = visit_service.list_visits(
-        session,
+    stmt = visit_service.visits_query(
         principal=principal,
         rep_id=rep_id,
         customer_id=customer_id,
         date_from=date_from,
         date_to=date_to,
-        limit=limit,
-        offset=offset,
     )
-    flags = visit_repository.flags_for(session, [v.id for v in page.items])
-    out = PageOut.of(page, lambda v: VisitOut.of(v, flags[v.id]))
     if format is ListFormat.csv:
-        return csv_response(out.items, "visits.csv")
-    return out
+        batches = (visits_out(session, batch) for batch in each_batch(session, stmt))
+        return csv_export(VisitOut, batches, "visits.csv")
+    page = paginate(session, stmt, limit=limit, offset=offset)
+    flags = visit_repository.flags_for(session, [v.id for v in page.items])
+    return PageOut.of(page, lambda v: VisitOut.of(v, flags[v.id]))
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut)

@@ -3,6 +3,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Strict
+from api.schemas.csv_rows import CsvRow
 
 
 class TokenOut(BaseModel):
@@ -36,7 +37,7 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The secret key. Shown only once: store it now.")
 
 
-class AuditOut(BaseModel):
+class AuditOut(CsvRow):
     model_config = ConfigDict(from_attributes=True)
     id: int
     at: datetime

@@ -1,14 +1,13 @@
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel
-
 from api.schemas.common import PageOut
+from api.schemas.csv_rows import CsvRow
 from sfa.catalog.models import Product
 from sfa.catalog.service import EffectivePrice
 
 
-class ProductOut(BaseModel):
+class ProductOut(CsvRow):
     id: int
     external_id: str
     code: str | None
@@ -38,7 +37,7 @@ class ProductOut(BaseModel):
         )
 
 
-class PriceOut(BaseModel):
+class PriceOut(CsvRow):
     product_id: int
     code: str | None
     name: str

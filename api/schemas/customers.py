@@ -1,8 +1,9 @@
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.schemas.common import LatLon, Strict
+from api.schemas.csv_rows import CsvRow
 from sfa.customers.models import Customer, LocationStatus
 from sfa.geo import lat_lon
 
@@ -31,7 +32,7 @@ class CustomerUpdate(CustomerFields):
     code: str | None = Field(None, min_length=1, max_length=40)
 
 
-class CustomerOut(BaseModel):
+class CustomerOut(CsvRow):
     id: int
     code: str
     name: str

@@ -5,6 +5,7 @@ from decimal import Decimal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas.common import Strict
+from api.schemas.csv_rows import CsvRow
 from sfa.orders.models import (
     ApprovalState,
     ApprovalTier,
@@ -72,7 +73,7 @@ class OrderLineOut(BaseModel):
         )
 
 
-class ApprovalOut(BaseModel):
+class ApprovalOut(CsvRow):
     id: int
     order_id: int
     level: int
@@ -98,7 +99,7 @@ class ApprovalOut(BaseModel):
         )
 
 
-class OrderSummaryOut(BaseModel):
+class OrderSummaryOut(CsvRow):
     id: int
     client_id: uuid.UUID
     rep_id: int

@@ -5,6 +5,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from api.schemas.common import Strict
+from api.schemas.csv_rows import CsvRow
 from sfa.plans.models import JourneyPlan, PlannedVisit
 
 
@@ -72,7 +73,7 @@ class JourneyPlanUpdate(Strict):
         return self
 
 
-class JourneyPlanOut(BaseModel):
+class JourneyPlanOut(CsvRow):
     id: int
     rep_id: int
     customer_id: int
@@ -120,7 +121,7 @@ class PlannedVisitSource(StrEnum):
     adhoc = "adhoc"
 
 
-class PlannedVisitOut(BaseModel):
+class PlannedVisitOut(CsvRow):
     id: int
     rep_id: int
     customer_id: int
@@ -167,7 +168,7 @@ class RateBy(StrEnum):
     week = "week"
 
 
-class RatePeriodOut(BaseModel):
+class RatePeriodOut(CsvRow):
     period_start: date
     period_end: date
     label: str = Field(examples=["2026-11-23", "2026-W48"])

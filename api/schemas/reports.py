@@ -1,17 +1,21 @@
 """Report rows, as JSON items and as flat CSV rows.
 
 Every row names its rep and team with flat keys (rep_id, rep_username, rep_name, team_id,
-team_name) so that a spreadsheet gets one column each. `csv_row()` is the JSON row made
-flat: lists are joined, nested objects become columns or compact JSON; numbers are the
-same values as in the JSON.
+team_name) so that a spreadsheet gets one column each. In CSV (`CsvRow`) lists are
+joined and objects are compact JSON; numbers are the same values as in the JSON.
 """
 
-import json
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from api.schemas.csv_rows import CsvRow
+from sfa.visits.flags import WEIGHTS
+
+# Every flag code, for the team-days CSV columns.
+FLAG_CODES = tuple(sorted(WEIGHTS))
 
 
 class Lang(StrEnum):
@@ -24,22 +28,12 @@ class PlanGrouping(StrEnum):
     day = "day"
 
 
-class ReportRow(BaseModel):
+class ReportRow(CsvRow):
     rep_id: int
     rep_username: str
     rep_name: str
     team_id: int | None
     team_name: str | None
-
-    def csv_row(self) -> dict[str, Any]:
-        row = {}
-        for key, value in self.model_dump(mode="json").items():
-            if isinstance(value, list):
-                value = ";".join(map(str, value))
-            elif isinstance(value, dict):
-                value = json.dumps(value, sort_keys=True, separators=(",", ":"))
-            row[key] = "" if value is None else value
-        return row
 
 
 class VisitFlagOut(BaseModel):
@@ -63,9 +57,15 @@ class SuspiciousVisitOut(ReportRow):
     codes: list[str]
     flags: list[VisitFlagOut]
 
+    # In CSV the flags are their reasons, in one column.
+    csv_exclude = frozenset({"flags"})
+
+    @classmethod
+    def csv_columns(cls) -> list[str]:
+        return [*super().csv_columns(), "reasons"]
+
     def csv_row(self) -> dict[str, Any]:
         row = super().csv_row()
-        del row["flags"]
         # Reasons contain ';' themselves; ' | ' keeps them apart, in the order of `codes`.
         row["reasons"] = " | ".join(f.reason for f in self.flags)
         return row
@@ -107,9 +107,14 @@ class TeamDayOut(ReportRow):
         description="new pings or visits arrived since the numbers were computed"
     )
 
+    # In CSV, one column per flag code (flags.too_far, …), 0 where the day had none.
+    csv_exclude = frozenset({"flag_counts"})
+
+    @classmethod
+    def csv_columns(cls) -> list[str]:
+        return [*super().csv_columns(), *(f"flags.{code}" for code in FLAG_CODES)]
+
     def csv_row(self) -> dict[str, Any]:
-        row = super().csv_row()
-        del row["flag_counts"]
-        # One column per flag code (flags.too_far, ...); the CSV fills absent codes with 0.
-        row |= {f"flags.{code}": n for code, n in self.flag_counts.items()}
-        return row
+        return super().csv_row() | {
+            f"flags.{code}": self.flag_counts.get(code, 0) for code in FLAG_CODES
+        }

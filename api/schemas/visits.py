@@ -4,6 +4,7 @@ from datetime import date, datetime
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from api.schemas.common import Latitude, Longitude, Strict
+from api.schemas.csv_rows import CsvRow
 from sfa import geo
 from sfa.visits.models import DwellSource, VerificationStatus, Visit, VisitFlag
 from sfa.visits.service import Position
@@ -59,7 +60,7 @@ class FlagOut(BaseModel):
         )
 
 
-class VisitOut(BaseModel):
+class VisitOut(CsvRow):
     id: int
     client_id: uuid.UUID
     rep_id: int

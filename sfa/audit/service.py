@@ -1,8 +1,7 @@
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from sfa.audit.models import AuditEntry
-from sfa.pagination import Page, paginate
 
 
 def record(
@@ -23,12 +22,12 @@ def record(
     return entry
 
 
-def list_entries(
-    session: Session, *, entity: str | None, entity_id: str | None, limit: int, offset: int
-) -> Page[AuditEntry]:
+def entries_query(*, entity: str | None, entity_id: str | None) -> Select:
+    """Audit entries, newest first (for `paginate` or an export); admins only, checked
+    by the caller."""
     stmt = select(AuditEntry)
     if entity:
         stmt = stmt.where(AuditEntry.entity == entity)
     if entity_id:
         stmt = stmt.where(AuditEntry.entity_id == entity_id)
-    return paginate(session, stmt.order_by(AuditEntry.id.desc()), limit=limit, offset=offset)
+    return stmt.order_by(AuditEntry.id.desc())

@@ -6,10 +6,11 @@ one, else the product's list price; a product with neither has no price and cann
 ordered.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
@@ -17,7 +18,7 @@ from sfa.catalog import repository
 from sfa.catalog.models import Product
 from sfa.customers import service as customer_service
 from sfa.errors import InvalidInput, NotFound
-from sfa.pagination import Page, paginate
+from sfa.pagination import Page, each_batch, paginate
 
 MAX_PRICE_PRODUCTS = 500
 
@@ -65,22 +66,12 @@ def effective_prices(
     }
 
 
-def list_products(
-    session: Session,
-    *,
-    principal: Principal,
-    q: str | None = None,
-    include_inactive: bool = False,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[Product]:
+def products_query(
+    *, principal: Principal, q: str | None = None, include_inactive: bool = False
+) -> Select:
+    """The catalog asked for, in a total order (for `paginate` or an export)."""
     principal.require("catalog:read")
-    return paginate(
-        session,
-        repository.products(q=q, include_inactive=include_inactive),
-        limit=limit,
-        offset=offset,
-    )
+    return repository.products(q=q, include_inactive=include_inactive)
 
 
 def get_product(session: Session, *, principal: Principal, product_id: int) -> Product:
@@ -93,6 +84,30 @@ def get_product(session: Session, *, principal: Principal, product_id: int) -> P
     return product
 
 
+def _named_products(session: Session, product_ids: list[int]) -> list[Product]:
+    ids = list(dict.fromkeys(product_ids))
+    if not ids or len(ids) > MAX_PRICE_PRODUCTS:
+        raise InvalidInput(
+            f"product_ids must name 1 to {MAX_PRICE_PRODUCTS} products",
+            hint="for example product_ids=12,15,40",
+        )
+    found = repository.get_products(session, ids)
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(
+            f"unknown product ids: {', '.join(map(str, missing))}",
+            details={"product_ids": missing},
+        )
+    return [found[i] for i in ids]
+
+
+def _priced(
+    session: Session, customer_id: int, products: list[Product]
+) -> list[tuple[Product, EffectivePrice | None]]:
+    prices = resolve_prices(session, customer_id=customer_id, product_ids=[p.id for p in products])
+    return [(p, prices.get(p.id)) for p in products]
+
+
 def customer_prices(
     session: Session,
     *,
@@ -102,35 +117,33 @@ def customer_prices(
     limit: int = 50,
     offset: int = 0,
 ) -> Page[tuple[Product, EffectivePrice | None]]:
-    """Prices for one visible customer: of the given products, else of the active catalog.
-
-    Items are (product, effective price or None when the product has no price).
+    """Prices for one visible customer: of the given products, else a page of the active
+    catalog. Items are (product, effective price or None when the product has no price).
     """
     principal.require("catalog:read")
     customer = customer_service.get_customer(session, principal=principal, customer_id=customer_id)
     if product_ids is not None:
-        ids = list(dict.fromkeys(product_ids))
-        if not ids or len(ids) > MAX_PRICE_PRODUCTS:
-            raise InvalidInput(
-                f"product_ids must name 1 to {MAX_PRICE_PRODUCTS} products",
-                hint="for example product_ids=12,15,40",
-            )
-        found = repository.get_products(session, ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise NotFound(
-                f"unknown product ids: {', '.join(map(str, missing))}",
-                details={"product_ids": missing},
-            )
-        page = Page(items=[found[i] for i in ids], total=len(ids), limit=len(ids), offset=0)
+        products = _named_products(session, product_ids)
+        page = Page(items=products, total=len(products), limit=len(products), offset=0)
     else:
         page = paginate(session, repository.products(), limit=limit, offset=offset)
-    prices = resolve_prices(
-        session, customer_id=customer.id, product_ids=[p.id for p in page.items]
-    )
     return Page(
-        items=[(p, prices.get(p.id)) for p in page.items],
+        items=_priced(session, customer.id, page.items),
         total=page.total,
         limit=page.limit,
         offset=page.offset,
     )
+
+
+def customer_price_batches(
+    session: Session, *, principal: Principal, customer_id: int, product_ids: list[int] | None
+) -> Iterator[list[tuple[Product, EffectivePrice | None]]]:
+    """Every price of `customer_prices` (the given products, else the whole active
+    catalog) in batches, for an export."""
+    principal.require("catalog:read")
+    customer = customer_service.get_customer(session, principal=principal, customer_id=customer_id)
+    if product_ids is not None:
+        yield _priced(session, customer.id, _named_products(session, product_ids))
+        return
+    for products in each_batch(session, repository.products()):
+        yield _priced(session, customer.id, products)

@@ -1,3 +1,4 @@
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
@@ -7,7 +8,6 @@ from sfa.customers import repository
 from sfa.customers.models import Customer, LocationStatus
 from sfa.errors import Conflict, Forbidden, InvalidInput
 from sfa.geo import check_lat_lon, lat_lon, to_geography
-from sfa.pagination import Page, paginate
 from sfa.users.models import Team
 
 _PLAIN_FIELDS = (
@@ -42,7 +42,7 @@ def get_customer(session: Session, *, principal: Principal, customer_id: int) ->
     )
 
 
-def list_customers(
+def customers_query(
     session: Session,
     *,
     principal: Principal,
@@ -53,10 +53,9 @@ def list_customers(
     customer_class: str | None = None,
     team_id: int | None = None,
     distributor_id: int | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page:
-    """A page of customers; with `near`, items are (customer, distance_m) rows."""
+) -> Select:
+    """The visible customers asked for, in a total order (for `paginate` or an export);
+    with `near`, rows are (customer, distance_m), nearest first."""
     principal.require("customers:read")
     stmt = repository.filter_customers(
         repository.visible_customers(principal),
@@ -82,7 +81,7 @@ def list_customers(
         raise InvalidInput("radius_m= needs near=lat,lon")
     else:
         stmt = stmt.order_by(Customer.id)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return stmt
 
 
 def _check_team(session: Session, principal: Principal, team_id: int | None) -> None:

@@ -1,4 +1,4 @@
-"""Discount approval by risk tier (DESIGN §3 "Discount approval").
+"""Discount approval by risk tier (docs/rules.md, "Orders and discounts").
 
 The risk measure is the order's discount: discount_amount ÷ gross_amount × 100, compared
 exactly (before the 3-decimal rounding shown on the order) with the company settings:
@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
@@ -46,7 +47,6 @@ from sfa.orders.models import (
     OrderState,
     OutboxState,
 )
-from sfa.pagination import Page, paginate
 
 SYSTEM_ACTOR = "system"
 LAST_LEVEL = {ApprovalTier.single: 1, ApprovalTier.double: 2}
@@ -253,22 +253,13 @@ def reject_order(
     )
 
 
-def list_approvals(
-    session: Session,
-    *,
-    principal: Principal,
-    state: ApprovalState | None = ApprovalState.pending,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[tuple[OrderApproval, Order]]:
-    """Steps the caller may decide (admin: all; manager: theirs), oldest due first."""
+def approvals_query(
+    *, principal: Principal, state: ApprovalState | None = ApprovalState.pending
+) -> Select:
+    """(step, order) rows the caller may decide (admin: all; manager: theirs), oldest due
+    first (for `paginate` or an export)."""
     principal.require("orders:approve")
-    return paginate(
-        session,
-        repository.approvals_waiting_for(principal, state=state),
-        limit=limit,
-        offset=offset,
-    )
+    return repository.approvals_waiting_for(principal, state=state)
 
 
 def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +40,6 @@ from sfa.orders.models import (
     OrderState,
     OutboxState,
 )
-from sfa.pagination import Page, paginate
 from sfa.visits import repository as visit_repository
 
 CENT = Decimal("0.01")
@@ -359,7 +359,7 @@ def details(session: Session, *, order: Order) -> OrderDetails:
     )
 
 
-def list_orders(
+def orders_query(
     session: Session,
     *,
     principal: Principal,
@@ -368,10 +368,9 @@ def list_orders(
     customer_id: int | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[Order]:
-    """Visible orders, newest first; dates are company-local days of creation."""
+) -> Select:
+    """Visible orders, newest first (for `paginate` or an export); dates are
+    company-local days of creation."""
     principal.require("orders:read")
     if date_from and date_to and date_from > date_to:
         raise InvalidInput("date_from must not be after date_to")
@@ -386,7 +385,7 @@ def list_orders(
         created_from=start,
         created_before=end,
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return stmt
 
 
 def count_by_state(session: Session, *, principal: Principal) -> dict[OrderState, int]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
@@ -24,7 +25,6 @@ from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.customers import repository as customer_repository
 from sfa.errors import Conflict, Forbidden, InvalidInput
-from sfa.pagination import Page, paginate
 from sfa.plans import repository
 from sfa.plans.models import JourneyPlan, PlannedVisit
 from sfa.users import repository as user_repository
@@ -173,26 +173,24 @@ def get_plan(session: Session, *, principal: Principal, plan_id: int) -> Journey
     )
 
 
-def list_plans(
+def plans_query(
     session: Session,
     *,
     principal: Principal,
     rep_id: int | None = None,
     customer_id: int | None = None,
     active: bool | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[JourneyPlan]:
-    """`active`: True for plans not ended today (including ones starting later)."""
+) -> Select:
+    """Visible journey plans (for `paginate` or an export). `active`: True for plans not
+    ended today (including ones starting later)."""
     principal.require("plans:read")
-    stmt = repository.filter_plans(
+    return repository.filter_plans(
         repository.visible_plans(principal),
         rep_id=rep_id,
         customer_id=customer_id,
         active=active,
         active_on=company_today(session) if active is not None else None,
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
 
 
 def plan_is_active(plan: JourneyPlan, today: date) -> bool:
@@ -321,8 +319,7 @@ def get_planned_visit(
     )
 
 
-def list_planned_visits(
-    session: Session,
+def planned_visits_query(
     *,
     principal: Principal,
     rep_id: int | None = None,
@@ -331,13 +328,12 @@ def list_planned_visits(
     date_to: date | None = None,
     done: bool | None = None,
     source: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[PlannedVisit]:
+) -> Select:
+    """Visible planned visits by day (for `paginate` or an export)."""
     principal.require("plans:read")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"date_from {date_from} is after date_to {date_to}")
-    stmt = repository.filter_planned_visits(
+    return repository.filter_planned_visits(
         repository.visible_planned_visits(principal),
         rep_id=rep_id,
         customer_id=customer_id,
@@ -346,7 +342,6 @@ def list_planned_visits(
         done=done,
         source=source,
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
 
 
 def create_planned_visit(

@@ -3,8 +3,9 @@
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from sfa import geo, idempotency
@@ -16,7 +17,6 @@ from sfa.company.settings import CompanySettings
 from sfa.customers import repository as customer_repository
 from sfa.customers.repository import CustomerPoint
 from sfa.errors import Conflict, DomainError, Forbidden, InvalidInput
-from sfa.pagination import Page, paginate
 from sfa.tracking.ingest import mark_days_dirty
 from sfa.visits import repository, verification
 from sfa.visits.flags import Flag, make_flag, trust_score
@@ -307,23 +307,20 @@ def get_visit(session: Session, *, principal: Principal, visit_id: int) -> Visit
     return get_visible_or_raise(repository.get_visible, session, principal, visit_id, what="visit")
 
 
-def list_visits(
-    session: Session,
+def visits_query(
     *,
     principal: Principal,
-    rep_id=None,
-    customer_id=None,
-    date_from=None,
-    date_to=None,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[Visit]:
+    rep_id: int | None = None,
+    customer_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Select:
+    """The visible visits asked for, in a total order (for `paginate` or an export)."""
     principal.require("visits:read")
-    stmt = repository.filter_visits(
+    return repository.filter_visits(
         repository.visible_visits(principal),
         rep_id=rep_id,
         customer_id=customer_id,
         date_from=date_from,
         date_to=date_to,
     )
-    return paginate(session, stmt, limit=limit, offset=offset)

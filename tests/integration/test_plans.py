@@ -12,6 +12,7 @@ from factories import make_customer
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sfa.pagination import paginate
 from sfa.plans import service as plan_service
 from sfa.plans.models import JourneyPlan, PlannedVisit
 from sfa.plans.service import RatePeriod
@@ -543,15 +544,19 @@ def test_who_may_plan_for_whom(db, world):
         plan_service.deactivate_plan(db, principal=manager_b, plan_id=plan.id)
     with pytest.raises(NotFound):
         plan_service.get_plan(db, principal=principal(db, world.rep_a2), plan_id=plan.id)
-    assert plan_service.list_plans(db, principal=manager_b).total == 0
-    assert plan_service.list_plans(db, principal=principal(db, world.rep_a2)).total == 0
-    assert [
-        p.id for p in plan_service.list_plans(db, principal=principal(db, world.rep_a)).items
-    ] == [plan.id]
-    assert plan_service.list_planned_visits(db, principal=manager_b).total == 0
-    assert plan_service.list_planned_visits(db, principal=principal(db, world.rep_a)).total == len(
-        planned_days(db, world.rep_a)
-    )
+
+    def plans(who):
+        return paginate(db, plan_service.plans_query(db, principal=who), limit=50, offset=0)
+
+    def planned(who):
+        stmt = plan_service.planned_visits_query(principal=who)
+        return paginate(db, stmt, limit=50, offset=0)
+
+    assert plans(manager_b).total == 0
+    assert plans(principal(db, world.rep_a2)).total == 0
+    assert [p.id for p in plans(principal(db, world.rep_a)).items] == [plan.id]
+    assert planned(manager_b).total == 0
+    assert planned(principal(db, world.rep_a)).total == len(planned_days(db, world.rep_a))
 
 
 def test_plan_rules_on_the_merged_plan(db, world):
