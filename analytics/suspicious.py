@@ -1,4 +1,4 @@
-"""Suspicious-visit indicators (DESIGN §3), computed set-based in PostGIS SQL.
+"""Suspicious-visit indicators (docs/rules.md), computed set-based in PostGIS SQL.
 
 Each indicator is one INSERT … SELECT into `visit_flags` over the visits of a date range
 (window functions over each rep's company-local day, spatial clustering of customers);

@@ -1,4 +1,4 @@
-"""Day and week aggregates, and weekly anomalies (DESIGN §3), in SQL.
+"""Day and week aggregates, and weekly anomalies (docs/rules.md), in SQL.
 
 rep_days gets the visit side of each day (counts, dwell, flags, plan fulfilment) so that
 reports never scan visits; rep_weeks sums the days per company ISO week; anomalies

@@ -97,7 +97,7 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
                 "timezone": timezone,
             },
         ),
-        # Orders out, master data and documents in (DESIGN §2 item 7).
+        # Orders out, master data and documents in (docs/rules.md, "ERP sync").
         Job(
             name="erp-sync",
             func=erp_sync_job,

@@ -1,4 +1,4 @@
-"""Company settings: every number of DESIGN §3 with its default.
+"""Company settings: every number of docs/rules.md with its default.
 
 Stored as overrides in `company_settings`; reading merges them over these defaults, so a
 new setting needs no data migration.

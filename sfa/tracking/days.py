@@ -155,7 +155,7 @@ def _close_open_visits(
     settings: CompanySettings,
     win: DayWindow,
 ) -> None:
-    """Dwell without a check-out (DESIGN §3): pings within dwell_radius_m of the
+    """Dwell without a check-out (docs/rules.md): pings within dwell_radius_m of the
     customer after the check-in; failing that, closed at the next check-in or end of
     day and marked not_checked_out."""
     points = repository.customer_points(session, {v.customer_id for v in visits})

@@ -1,6 +1,6 @@
 """Track analysis of one rep's GPS pings for one day: pure functions, no database.
 
-Pipeline (DESIGN.md §3, "Distance travelled" and "Stops"):
+Pipeline (docs/rules.md, "Tracking"):
 
 1. Clean. Pings are put in device-time order (never arrival order). Rejected, in this
    order: "invalid" (NaN / out-of-range coordinates, NaN or negative accuracy),

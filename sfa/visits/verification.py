@@ -1,4 +1,4 @@
-"""Check-in verification against the customer's location (DESIGN §3), as pure functions."""
+"""Check-in verification against the customer's location (docs/rules.md), as pure functions."""
 
 from dataclasses import dataclass
 
