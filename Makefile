@@ -1,13 +1,16 @@
 # The two commands a newcomer needs: `make run` and `make test` (see README.md).
-.PHONY: run test venv lint bench db-stop clean
+.PHONY: run stop test venv lint bench db-stop clean
 
+# The virtualenv with the test tools (lint, bench, and helpers' worktrees use it).
 venv:
-	scripts/bootstrap.sh
+	scripts/bootstrap.sh test
 
-run: venv
+# Installs only what running needs, after checking that no instance is running already.
+run:
 	scripts/run.sh
 
-test: venv
+test:
+	scripts/bootstrap.sh test
 	scripts/test.sh $(PYTEST_ARGS)
 
 lint: venv
@@ -18,6 +21,11 @@ lint: venv
 
 bench: venv
 	scripts/bench.sh
+
+# Stops what `make run` started in the background (the scheduler) and the API, by the
+# pids in .run/; the database keeps running (make db-stop).
+stop:
+	scripts/run.sh stop
 
 db-stop:
 	scripts/pg.sh stop .pgdata

@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# Create the project virtualenv (.venv) with every dependency, installing Python's venv
-# support from the distribution's packages when it is missing. Re-runs are cheap: pip is
-# only called again when pyproject.toml changed.
+# Create the project virtualenv (.venv), installing Python's venv support from the
+# distribution's packages when it is missing.
+#
+#   scripts/bootstrap.sh run    what running needs: the package alone (`pip install -e .`)
+#   scripts/bootstrap.sh test   and the test tools too (`.[dev]`: pytest, ruff, mypy,
+#                               import-linter, a real Tryton, ...); the default
+#
+# Re-runs are cheap: pip is only called again when pyproject.toml changed since that
+# kind of install last ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+MODE=${1:-test}
+case "$MODE" in
+  run) spec='.' ;;
+  test) spec='.[dev]' ;;
+  *) echo "usage: $0 [run | test]" >&2; exit 2 ;;
+esac
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -37,10 +49,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   fi
 fi
 
-stamp="$VENV/.installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "[bootstrap] installing Python dependencies into $VENV" >&2
+# A test install covers a run install; a run install does not cover a test one.
+stamp="$VENV/.installed-$MODE"
+fresh() { [ -f "$1" ] && [ ! pyproject.toml -nt "$1" ]; }
+if ! fresh "$stamp" && ! { [ "$MODE" = run ] && fresh "$VENV/.installed-test"; }; then
+  echo "[bootstrap] installing Python dependencies ($spec) into $VENV" >&2
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e '.[dev]'
+  "$VENV/bin/pip" install -q -e "$spec"
   touch "$stamp"
 fi
