@@ -1,4 +1,5 @@
-"""The `sfa` command line: migrate, create-admin, seed-demo, serve, scheduler."""
+"""The `sfa` command line: migrate, create-admin, seed-demo, import-gpx, import-plans,
+serve, scheduler."""
 
 import os
 from pathlib import Path
@@ -148,6 +149,64 @@ def import_gpx(
     )
     for index, reason in result.rejected[:20]:
         console.print(f"  point {index}: {reason}")
+
+
+@app.command("import-plans")
+def import_plans(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    admin: Annotated[str, typer.Option(help="the administrator the import is recorded for")] = (
+        "admin"
+    ),
+    dry_run: Annotated[bool, typer.Option(help="check and count, store nothing")] = False,
+) -> None:
+    """Import journey plans and planned visits from a CSV or JSON file (docs/plans-import.md)."""
+    from sfa.auth import service as auth_service
+    from sfa.db import session_scope
+    from sfa.errors import DomainError
+    from sfa.plans import import_file, imports
+    from sfa.users import repository
+    from sfa.users.models import Role
+
+    try:
+        rows = import_file.read_rows(
+            path.read_bytes(), "json" if path.suffix.lower() == ".json" else "csv"
+        )
+    except DomainError as exc:
+        console.print(f"[red]{path}: {exc.message}")
+        raise typer.Exit(1) from None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console) as bar, session_scope() as session:
+        user = repository.find_by_username(session, admin)
+        if user is None or user.role is not Role.admin or not user.is_active:
+            console.print(f"[red]{admin!r} is not an active administrator; pass --admin NAME")
+            raise typer.Exit(1)
+        tasks: dict[str, TaskID] = {}
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done)
+
+        result = imports.import_plans(
+            session,
+            principal=auth_service.principal_for_user(session, user),
+            rows=rows,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    verb = "would be" if dry_run else "were"
+    console.print(
+        f"[green]{result.rows} rows: {result.journey_plans_created} journey plans and "
+        f"{result.planned_visits_created} planned visits {verb} created "
+        f"({result.journey_plans_unchanged} plans and {result.planned_visits_unchanged} "
+        f"planned visits already there, {result.fulfilled} fulfilled by stored check-ins), "
+        f"{len(result.rejected)} rows rejected"
+    )
+    for raw, reason in result.rejected[:50]:
+        where = f"line {raw.line}" if raw.line is not None else f"item {raw.index}"
+        console.print(f"  {where}: {reason}")
+    if len(result.rejected) > 50:
+        console.print(f"  … and {len(result.rejected) - 50} more")
 
 
 @app.command()

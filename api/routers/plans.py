@@ -1,6 +1,8 @@
 from datetime import date, timedelta
+from typing import Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
@@ -13,6 +15,7 @@ from api.schemas.plans import (
     JourneyPlanDeactivated,
     JourneyPlanOut,
     JourneyPlanUpdate,
+    PlanImportOut,
     PlannedVisitCreate,
     PlannedVisitOut,
     PlannedVisitSource,
@@ -20,7 +23,10 @@ from api.schemas.plans import (
     RatePeriodOut,
     VisitRateOut,
 )
+from sfa.errors import InvalidInput
 from sfa.pagination import each_batch, paginate
+from sfa.plans import import_file as plan_import_file
+from sfa.plans import imports as plan_imports
 from sfa.plans import service as plan_service
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -116,6 +122,70 @@ def deactivate_plan(session: SessionDep, principal: PrincipalDep, plan_id: int):
         deleted=result.deleted,
         removed_planned_visits=result.removed_planned_visits,
     )
+
+
+MAX_IMPORT_BYTES = 20 * 2**20
+_IMPORT_TYPES: dict[str, Literal["csv", "json"]] = {"text/csv": "csv", "application/json": "json"}
+
+
+async def _import_file(request: Request) -> tuple[bytes, Literal["csv", "json"]]:
+    """The request's body, at most MAX_IMPORT_BYTES, and its format."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = _IMPORT_TYPES.get(media)
+    if fmt is None:
+        raise InvalidInput(
+            f"send the file as text/csv or application/json, not {media or 'no type'!r}",
+            hint="curl --data-binary @plans.csv -H 'Content-Type: text/csv' ...",
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_IMPORT_BYTES:
+            raise InvalidInput(
+                f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MiB",
+                hint="split it into several imports",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks), fmt
+
+
+def _run_import(session, principal, data: bytes, fmt, dry_run: bool) -> PlanImportOut:
+    rows = plan_import_file.read_rows(data, fmt)
+    return PlanImportOut.of(
+        plan_imports.import_plans(session, principal=principal, rows=rows, dry_run=dry_run)
+    )
+
+
+@router.post(
+    "/plans/import",
+    response_model=PlanImportOut,
+    summary="Import journey plans and planned visits, history included (admin)",
+    description="The body is a CSV file (`Content-Type: text/csv`, a header line) or a "
+    "JSON array of rows (`application/json`), up to 20 MiB and 50,000 rows. Each row is "
+    "a `journey_plan` or a `planned_visit`; reps are named by username, customers by "
+    "code; past dates are allowed. Good rows are stored, bad ones reported with their "
+    "reason; importing the same file again stores nothing twice. `dry_run=true` checks "
+    "and counts without storing. Format: docs/plans-import.md.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            },
+        }
+    },
+)
+async def import_plans(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    dry_run: bool = Query(False, description="check and count, store nothing"),
+):
+    # Allowed before the body is read: a caller who may not import never uploads a file.
+    plan_imports.require_importer(principal)
+    data, fmt = await _import_file(request)
+    return await run_in_threadpool(_run_import, session, principal, data, fmt, dry_run)
 
 
 @router.get(

@@ -6,6 +6,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from api.schemas.common import Strict
 from api.schemas.csv_rows import CsvRow
+from sfa.plans.imports import ImportResult
 from sfa.plans.models import JourneyPlan, PlannedVisit
 
 
@@ -117,8 +118,9 @@ class PlannedVisitCreate(Strict):
 
 
 class PlannedVisitSource(StrEnum):
-    journey = "journey"
-    adhoc = "adhoc"
+    journey = "journey"  # an occurrence of a journey plan
+    adhoc = "adhoc"  # planned on its own (POST /v1/planned-visits)
+    imported = "imported"  # a dated planned visit of a bulk import
 
 
 class PlannedVisitOut(CsvRow):
@@ -186,3 +188,36 @@ class VisitRateOut(BaseModel):
     done: int
     rate: float | None
     periods: list[RatePeriodOut]
+
+
+class ImportRejectionOut(BaseModel):
+    index: int = Field(description="0-based position of the row among the data rows")
+    line: int | None = Field(description="the CSV line (the header is line 1); null for JSON")
+    reason: str
+
+
+class PlanImportOut(BaseModel):
+    dry_run: bool = Field(description="true: checked and counted, nothing stored")
+    rows: int
+    journey_plans_created: int
+    journey_plans_unchanged: int = Field(description="the rep has this plan already")
+    planned_visits_created: int = Field(description="dated rows and journey occurrences")
+    planned_visits_unchanged: int = Field(description="already planned that day")
+    fulfilled: int = Field(description="new planned visits done by check-ins stored before")
+    rejected: list[ImportRejectionOut]
+
+    @classmethod
+    def of(cls, result: ImportResult) -> "PlanImportOut":
+        return cls(
+            dry_run=result.dry_run,
+            rows=result.rows,
+            journey_plans_created=result.journey_plans_created,
+            journey_plans_unchanged=result.journey_plans_unchanged,
+            planned_visits_created=result.planned_visits_created,
+            planned_visits_unchanged=result.planned_visits_unchanged,
+            fulfilled=result.fulfilled,
+            rejected=[
+                ImportRejectionOut(index=raw.index, line=raw.line, reason=reason)
+                for raw, reason in result.rejected
+            ],
+        )

@@ -54,7 +54,7 @@ class PlannedVisit(Base):
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)
-    source: Mapped[str] = mapped_column(String(10))  # "journey" or "adhoc"
+    source: Mapped[str] = mapped_column(String(10))  # "journey", "adhoc" or "imported"
     journey_plan_id: Mapped[int | None] = mapped_column(
         ForeignKey("journey_plans.id", ondelete="SET NULL")
     )

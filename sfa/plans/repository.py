@@ -7,7 +7,8 @@ never a Python loop over days.
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Row, Select, delete, or_, select, text
+from sqlalchemy import Row, Select, delete, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
@@ -279,3 +280,75 @@ def visit_rate_rows(
             },
         )
     )
+
+
+def plan_keys(session: Session, rep_ids: Sequence[int]) -> set[tuple]:
+    """(rep_id, customer_id, weekday, every_n_weeks, anchor_week, valid_from, valid_to) of
+    every plan of these reps: what makes an imported plan one we already have."""
+    rows = session.execute(
+        select(
+            JourneyPlan.rep_id,
+            JourneyPlan.customer_id,
+            JourneyPlan.weekday,
+            JourneyPlan.every_n_weeks,
+            JourneyPlan.anchor_week,
+            JourneyPlan.valid_from,
+            JourneyPlan.valid_to,
+        ).where(JourneyPlan.rep_id.in_(list(rep_ids)))
+    )
+    return {tuple(row) for row in rows}
+
+
+def insert_planned_visits(session: Session, rows: Sequence[dict]) -> list[int]:
+    """Insert planned visits, leaving alone those whose (rep, customer, day) is planned
+    already; returns the ids of the new ones."""
+    if not rows:
+        return []
+    stmt = (
+        insert(PlannedVisit)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["rep_id", "customer_id", "day"])
+        .returning(PlannedVisit.id)
+    )
+    return list(session.scalars(stmt))
+
+
+# The visit side of the days of these planned visits (plans and their fulfilment) is stale:
+# the scheduler's refresh recomputes days marked flags_dirty. A day without a row yet has
+# no pings (ingest would have made one), so its tracking numbers are the zeros below.
+_MARK_PLANNED_DAYS = text(
+    """
+    INSERT INTO rep_days AS r (rep_id, day, dirty, flags_dirty, distance_m, coverage,
+                               ping_count, accepted_count, rejected, gaps, trips)
+    SELECT DISTINCT rep_id, day, false, true, 0, 0, 0, 0, '{}'::jsonb, '[]'::jsonb, '[]'::jsonb
+    FROM planned_visits WHERE id = ANY(CAST(:ids AS bigint[])) AND day <= :until
+    ON CONFLICT (rep_id, day) DO UPDATE SET flags_dirty = true
+    """
+)
+
+
+def mark_planned_days_stale(
+    session: Session, planned_visit_ids: Sequence[int], until: date
+) -> None:
+    """Have the refresh job recompute the aggregates of these planned visits' days, up
+    to `until` (later days have nothing to report yet)."""
+    if planned_visit_ids:
+        session.execute(_MARK_PLANNED_DAYS, {"ids": list(planned_visit_ids), "until": until})
+
+
+def journey_occurrence_ids(session: Session, plan_ids: Sequence[int]) -> list[int]:
+    return list(
+        session.scalars(
+            select(PlannedVisit.id).where(PlannedVisit.journey_plan_id.in_(list(plan_ids)))
+        )
+    )
+
+
+def day_span(session: Session, planned_visit_ids: Sequence[int]) -> tuple[date, date]:
+    """The first and last day of these planned visits (there is at least one)."""
+    row = session.execute(
+        select(func.min(PlannedVisit.day), func.max(PlannedVisit.day)).where(
+            PlannedVisit.id.in_(list(planned_visit_ids))
+        )
+    ).one()
+    return row[0], row[1]

@@ -140,7 +140,7 @@ def _check_assignment(
         )
 
 
-def _check_plan(plan: JourneyPlan) -> None:
+def check_plan(plan: JourneyPlan) -> None:
     """Rules on the merged plan (a PATCH may change one side of a pair)."""
     for field in (*_REQUIRED_PLAN_FIELDS, "every_n_weeks"):
         if getattr(plan, field) is None:
@@ -212,7 +212,7 @@ def create_plan(session: Session, *, principal: Principal, data: dict) -> Journe
     plan = JourneyPlan(**{f: data.get(f) for f in _PLAN_FIELDS})
     if plan.every_n_weeks is None:
         plan.every_n_weeks = 1
-    _check_plan(plan)
+    check_plan(plan)
     _check_assignment(session, principal, plan.rep_id, plan.customer_id)
     session.add(plan)
     session.flush()
@@ -238,7 +238,7 @@ def update_plan(session: Session, *, principal: Principal, plan_id: int, data: d
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
     for field, value in data.items():
         setattr(plan, field, value)
-    _check_plan(plan)
+    check_plan(plan)
     if "rep_id" in data or "customer_id" in data:
         _check_assignment(session, principal, plan.rep_id, plan.customer_id)
     session.flush()
@@ -374,7 +374,7 @@ def create_planned_visit(
     repository.link_existing_visits(
         session, date_from=day, date_to=day, planned_visit_ids=[planned.id]
     )
-    _expire_linked(session)
+    expire_linked(session)
     audit_service.record(
         session,
         actor=principal.actor,
@@ -419,7 +419,7 @@ def delete_planned_visit(session: Session, *, principal: Principal, planned_visi
 # --- expansion and fulfilment ----------------------------------------------------------
 
 
-def _expire_linked(session: Session) -> None:
+def expire_linked(session: Session) -> None:
     """Linking writes planned_visits and visits in SQL: reload loaded rows on next access."""
     for obj in list(session.identity_map.values()):
         if isinstance(obj, PlannedVisit | Visit):
@@ -442,7 +442,7 @@ def _expand(
     linked = repository.link_existing_visits(
         session, date_from=date_from, date_to=date_to, rep_ids=rep_ids
     )
-    _expire_linked(session)
+    expire_linked(session)
     return created, linked
 
 

@@ -1,5 +1,7 @@
 """User and team queries, filtered by what the principal may see."""
 
+from collections.abc import Sequence
+
 from sqlalchemy import Select, exists, or_, select, text
 from sqlalchemy.orm import Session
 
@@ -72,6 +74,12 @@ def team_has_customers(session: Session, team_id: int) -> bool:
 
 def find_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
+
+
+def find_by_usernames(session: Session, usernames: Sequence[str]) -> dict[str, User]:
+    """{username: user} of those that exist, in one query."""
+    found = session.scalars(select(User).where(User.username.in_(list(set(usernames)))))
+    return {user.username: user for user in found}
 
 
 def find_team_by_name(session: Session, name: str) -> Team | None:

@@ -193,6 +193,13 @@ CASES = {
         rep=403, body={"date_from": "2026-11-16", "date_to": "2026-11-29"}, is_list=True
     ),
     ("GET", "/v1/reps/{rep_id}/visit-rate"): Case(),
+    # Bulk import: company-wide (an admin, or a key with 'plans:write'); refused before
+    # the body is read for everyone else.
+    ("POST", "/v1/plans/import"): Case(
+        rep=403,
+        manager=403,
+        body=[{"kind": "planned_visit", "rep": "rep.b", "customer": "B001", "day": "2026-11-16"}],
+    ),
     # Catalog: company-wide, no team's object in it; pages/products must not leak team B.
     ("GET", "/v1/products"): Case(is_list=True),
     ("GET", "/v1/products/{product_id}"): Case(is_list=True),
