@@ -4,21 +4,16 @@ from datetime import date
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from api.schemas.common import Strict
+from api.schemas.common import DateRangeIn, Strict
 from sfa.errors import InvalidInput
 from sfa.weeks import parse_week
 
 MAX_RANGE_DAYS = 400
 
 
-class RecomputeIn(Strict):
-    date_from: date
-    date_to: date
-
+class RecomputeIn(DateRangeIn):
     @model_validator(mode="after")
-    def _range(self):
-        if self.date_to < self.date_from:
-            raise ValueError("date_to is before date_from")
+    def _not_too_long(self):
         if (self.date_to - self.date_from).days > MAX_RANGE_DAYS:
             raise ValueError(f"at most {MAX_RANGE_DAYS} days at once; split the range")
         return self

@@ -1,7 +1,8 @@
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sfa.pagination import Page
 
@@ -44,3 +45,16 @@ STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 class Strict(BaseModel):
     model_config = STRICT
+
+
+class DateRangeIn(Strict):
+    """A range of company days, both ends included."""
+
+    date_from: date
+    date_to: date
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.date_to < self.date_from:
+            raise ValueError(f"date_to {self.date_to} is before date_from {self.date_from}")
+        return self

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from api.schemas.common import Strict
+from api.schemas.common import DateRangeIn, Strict
 from api.schemas.csv_rows import CsvRow
 from sfa.plans.imports import ImportResult
 from sfa.plans.models import JourneyPlan, PlannedVisit
@@ -147,15 +147,8 @@ class PlannedVisitOut(CsvRow):
         )
 
 
-class ExpandIn(Strict):
-    date_from: date
-    date_to: date
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.date_to < self.date_from:
-            raise ValueError(f"date_to {self.date_to} is before date_from {self.date_from}")
-        return self
+class ExpandIn(DateRangeIn):
+    pass
 
 
 class ExpandOut(BaseModel):
