@@ -109,4 +109,9 @@ cat <<TXT
 
 TXT
 # In the foreground (Ctrl-C reaches it); the wrapper records the API's pid, then becomes it.
-bash -c 'echo $$ >"$0"; exec "$@"' "$RUN/api.pid" .venv/bin/sfa serve --host "$HOST" --port "$PORT"
+status=0
+bash -c 'echo $$ >"$0"; exec "$@"' "$RUN/api.pid" .venv/bin/sfa serve --host "$HOST" --port "$PORT" ||
+  status=$?
+# Stopped by Ctrl-C or `make stop` (SIGINT, SIGTERM): the normal end of a run.
+if [ "$status" -eq 130 ] || [ "$status" -eq 143 ]; then status=0; fi
+exit "$status"
