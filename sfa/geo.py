@@ -17,6 +17,7 @@ from geoalchemy2.elements import WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from numpy.typing import ArrayLike, NDArray
 from pyproj import Geod
+from shapely.geometry import Point
 
 from sfa.errors import InvalidInput
 
@@ -159,4 +160,6 @@ def lat_lon(value: WKBElement | WKTElement | None) -> tuple[float, float] | None
     if isinstance(value, _Point):
         return value.coordinates
     point = to_shape(value)
+    if not isinstance(point, Point):  # every geography column of ours holds points
+        raise ValueError(f"expected a point, got a {point.geom_type}")
     return point.y, point.x

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sfa.auth import service as auth_service
 from sfa.auth.models import ConsoleSession
 from sfa.auth.principal import Principal
+from sfa.db import execute_dml
 from sfa.errors import Forbidden, Unauthenticated
 from sfa.users.models import Role, User
 
@@ -97,5 +98,4 @@ def close_session(session: Session, *, token: str) -> None:
 
 
 def purge_expired(session: Session) -> int:
-    result = session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= _now()))
-    return result.rowcount or 0
+    return execute_dml(session, delete(ConsoleSession).where(ConsoleSession.expires_at <= _now()))

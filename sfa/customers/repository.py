@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
 from sfa.customers.models import Customer, LocationStatus
-from sfa.erp.models import Invoice
 from sfa.geo import SRID, to_geography
 
 
@@ -139,14 +138,3 @@ def visible_by_ids(session: Session, principal: Principal, ids: set[int]) -> dic
         return {}
     stmt = visible_customers(principal).where(Customer.id.in_(sorted(ids)))
     return {c.id: c for c in session.scalars(stmt)}
-
-
-def outstanding_invoices(session: Session, customer_id: int) -> list[Invoice]:
-    """The customer's unpaid invoices from the ERP, oldest due first."""
-    return list(
-        session.scalars(
-            select(Invoice)
-            .where(Invoice.customer_id == customer_id, Invoice.paid.is_(False))
-            .order_by(Invoice.due_date.nulls_last(), Invoice.id)
-        )
-    )

@@ -214,9 +214,3 @@ def customers_by_id(
     """The visible ones among these customers (a map's labels); the others are left out."""
     principal.require("customers:read")
     return repository.visible_by_ids(session, principal, ids)
-
-
-def outstanding_invoices(session: Session, *, principal: Principal, customer_id: int) -> list:
-    """The visible customer's unpaid ERP invoices (what an approver weighs a discount by)."""
-    get_customer(session, principal=principal, customer_id=customer_id)
-    return repository.outstanding_invoices(session, customer_id)

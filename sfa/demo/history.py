@@ -74,9 +74,11 @@ import itertools
 import math
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import exists, insert, select, text
@@ -86,6 +88,7 @@ from sfa import geo
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
 from sfa.customers.models import Customer, LocationStatus
+from sfa.db import psycopg_connection
 from sfa.demo import tracks
 from sfa.demo.seed import TERRITORIES
 from sfa.demo.tracks import PhoneTrack
@@ -99,6 +102,7 @@ from sfa.visits.flags import make_flag
 from sfa.visits.models import VisitFlag
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 HISTORY_WEEKS = 20  # complete ISO weeks before the current one
 CUSTOMERS_PER_REP = 42
@@ -206,6 +210,14 @@ class _Rep:
     index: int
 
 
+def _known(value: T | None) -> T:
+    """A stop's field that the generator has set by now (a visit's customer point, the
+    times `_schedule` gives every stop it keeps)."""
+    if value is None:
+        raise ValueError("the demo generator read a stop field before setting it")
+    return value
+
+
 def _offset(point: tuple[float, float], metres: float, bearing: float) -> tuple[float, float]:
     lon, lat, _ = geo.GEOD.fwd(point[1], point[0], bearing, metres)
     return lat, lon
@@ -213,6 +225,12 @@ def _offset(point: tuple[float, float], metres: float, bearing: float) -> tuple[
 
 def _dist(a: tuple[float, float], b: tuple[float, float]) -> float:
     return geo.distance_m(lat1=a[0], lon1=a[1], lat2=b[0], lon2=b[1])
+
+
+def _isolation(stops: list[_Stop], stop: _Stop) -> float:
+    """How far a stop of a tour is from its nearer neighbour (never the first or last)."""
+    i = stops.index(stop)
+    return min(_dist(stop.where, stops[i - 1].where), _dist(stop.where, stops[i + 1].where))
 
 
 def _monday(day: date) -> date:
@@ -228,12 +246,12 @@ class _Team:
         self.points = dict(zip(ids, points, strict=True))
         self._xyz = geo.to_ecef(lat=[p[0] for p in points], lon=[p[1] for p in points])
 
-    def nearest(self, point: tuple[float, float], exclude: set[int], k: int) -> list[int]:
+    def nearest(self, point: tuple[float, float], exclude: Set[int | None], k: int) -> list[int]:
         xyz = geo.to_ecef(lat=[point[0]], lon=[point[1]])[0]
         order = np.argsort(((self._xyz - xyz) ** 2).sum(axis=1))
         return [self.ids[i] for i in order if self.ids[i] not in exclude][:k]
 
-    def farthest(self, point: tuple[float, float], exclude: set[int]) -> int:
+    def farthest(self, point: tuple[float, float], exclude: Set[int | None]) -> int:
         xyz = geo.to_ecef(lat=[point[0]], lon=[point[1]])[0]
         order = np.argsort(-((self._xyz - xyz) ** 2).sum(axis=1))
         return next(self.ids[i] for i in order if self.ids[i] not in exclude)
@@ -268,16 +286,16 @@ class _Generator:
             for t in self.session.scalars(select(Team).where(Team.name.in_(list(TERRITORIES))))
         }
         self.teams: dict[str, _Team] = {}
-        for name, team in teams.items():
+        for name, db_team in teams.items():
             rows = self.session.execute(
                 text(
                     "SELECT id, ST_Y(location::geometry), ST_X(location::geometry) FROM customers "
                     "WHERE team_id = :t AND location IS NOT NULL ORDER BY id"
                 ),
-                {"t": team.id},
+                {"t": db_team.id},
             ).all()
             self.teams[name] = _Team(name, [r[0] for r in rows], [(r[1], r[2]) for r in rows])
-        team_names = {t.id: name for name, t in teams.items()}
+        team_names: dict[int | None, str] = {t.id: name for name, t in teams.items()}
         users = self.session.scalars(
             select(User)
             .where(
@@ -360,7 +378,7 @@ class _Generator:
 
     def make_cluster(self) -> list[tuple[int, tuple[float, float]]]:
         """Four customers registered from one spot (within 1 m) 9 weeks ago."""
-        team = self.session.scalar(select(Team).where(Team.name == CLUSTER_TEAM))
+        team = self.session.execute(select(Team).where(Team.name == CLUSTER_TEAM)).scalar_one()
         lat0, lon0, _ = TERRITORIES[CLUSTER_TEAM]
         spot = (lat0 + 0.0062, lon0 - 0.0041)
         registered = datetime.combine(
@@ -466,7 +484,8 @@ class _Generator:
         self._store_day(rng, d)
 
     def _last_working_days(self, n: int) -> list[date]:
-        found, day = [], self.yesterday
+        found: list[date] = []
+        day = self.yesterday
         while len(found) < n:
             if day.isoweekday() <= 5:
                 found.append(day)
@@ -531,10 +550,10 @@ class _Generator:
         elif name == "rep15" and week >= HISTORY_WEEKS - 10:
             for s in pick(2):
                 s.mock, s.accuracy = True, round(rng.uniform(3, 5), 1)
-                s.position = _offset(s.customer, rng.uniform(0, 2), rng.uniform(0, 360))
+                s.position = _offset(_known(s.customer), rng.uniform(0, 2), rng.uniform(0, 360))
         elif name == "rep17":
             for s in pick(3):
-                s.where = _offset(s.customer, rng.uniform(350, 800), rng.uniform(0, 360))
+                s.where = _offset(_known(s.customer), rng.uniform(350, 800), rng.uniform(0, 360))
                 s.position, s.touched = s.where, True
         elif name == "rep20" and (week == HISTORY_WEEKS - 8 or last_week):
             for d in days[1 : 4 if not last_week else 3]:
@@ -593,15 +612,9 @@ class _Generator:
             if rep.username == "rep08" and n in (-3, 1, 3):
                 # Drives past the shop and checks in without stopping: the shop farthest
                 # from its neighbours in the tour, so no stay nearby hides the drive-by.
-                s = max(
-                    d.stops[1:-1],
-                    key=lambda x, st=d.stops: min(
-                        _dist(x.where, st[st.index(x) - 1].where),
-                        _dist(x.where, st[st.index(x) + 1].where),
-                    ),
-                )
+                s = max(d.stops[1:-1], key=partial(_isolation, d.stops))
                 s.drive_by = True
-                s.where = _offset(s.customer, rng.uniform(20, 35), rng.uniform(0, 360))
+                s.where = _offset(_known(s.customer), rng.uniform(20, 35), rng.uniform(0, 360))
             elif rep.username == "rep22" and n == 2:
                 # The phone dies right after the last check-in: no check-out, no pings.
                 last = d.stops[-1]
@@ -624,7 +637,7 @@ class _Generator:
             elif r < 0.014 and rep.username != "rep11":
                 s.dwell = rng.uniform(62, 85)
             elif r < 0.018:  # a weak fix under a roof, far from the shop
-                s.where = _offset(s.customer, rng.uniform(320, 700), rng.uniform(0, 360))
+                s.where = _offset(_known(s.customer), rng.uniform(320, 700), rng.uniform(0, 360))
                 s.accuracy = round(rng.uniform(30, 80), 1)
 
     # --- one day ---------------------------------------------------------------------
@@ -689,7 +702,7 @@ class _Generator:
             if s.customer_id is not None:
                 self._visit_row(rng, d, s, track)
         if track is not None:
-            end = stops[-1].check_in - timedelta(seconds=5) if d.phone_dies else d.until
+            end = _known(stops[-1].check_in) - timedelta(seconds=5) if d.phone_dies else d.until
             device = f"demo-{d.rep.username}"
             skew = timedelta(minutes=d.skew_minutes)
             for at, lat, lon, accuracy, speed, bearing, battery in track.pings(end, skew):
@@ -715,11 +728,15 @@ class _Generator:
     @staticmethod
     def _so_far(stops: list[_Stop], until: datetime) -> list[_Stop]:
         """The stops begun before `until`; one still going on has no check-out yet."""
-        kept = [s for s in stops if s.arrive <= until and (s.check_in or s.arrive) <= until]
+        kept = [
+            s
+            for s in stops
+            if _known(s.arrive) <= until and (s.check_in or _known(s.arrive)) <= until
+        ]
         last = kept[-1] if kept else None
-        if last is not None and last.depart > until:
+        if last is not None and _known(last.depart) > until:
             last.depart = until
-            if last.customer_id is not None and last.check_out > until:
+            if last.customer_id is not None and _known(last.check_out) > until:
                 last.checkout = False
         return kept
 
@@ -737,19 +754,19 @@ class _Generator:
                 lunch.where = _offset(team.points[near[0]], rng.uniform(5, 20), rng.uniform(0, 360))
         first, last = stops[0], stops[-1]
         home = _offset(first.where, rng.uniform(2000, 3500), rng.uniform(0, 360))
-        start = first.arrive - timedelta(minutes=_dist(home, first.where) / 1000 / 22 * 60)
-        legs = [tracks.drive(rng, start, first.arrive, home, first.where)]
+        arrive = _known(first.arrive)
+        start = arrive - timedelta(minutes=_dist(home, first.where) / 1000 / 22 * 60)
+        legs = [tracks.drive(rng, start, arrive, home, first.where)]
         for s, nxt in itertools.pairwise(stops):
-            legs.append(tracks.Leg(s.arrive, s.depart, s.where, s.where))
-            legs.append(tracks.drive(rng, s.depart, nxt.arrive, s.where, nxt.where))
-        legs.append(tracks.Leg(last.arrive, last.depart, last.where, last.where))
+            legs.append(tracks.Leg(_known(s.arrive), _known(s.depart), s.where, s.where))
+            legs.append(tracks.drive(rng, _known(s.depart), _known(nxt.arrive), s.where, nxt.where))
+        depart = _known(last.depart)
+        legs.append(tracks.Leg(_known(last.arrive), depart, last.where, last.where))
         back = _offset(last.where, rng.uniform(3000, 5000), rng.uniform(0, 360))
-        legs.append(
-            tracks.drive(rng, last.depart, last.depart + timedelta(minutes=12), last.where, back)
-        )
+        legs.append(tracks.drive(rng, depart, depart + timedelta(minutes=12), last.where, back))
         track = PhoneTrack(legs, seed=rng.getrandbits(32))
         if lunch is not None and rng.random() < LUNCH_GAP_SHARE:
-            track.add_gap(lunch.arrive + timedelta(minutes=3), rng.uniform(17, 25))
+            track.add_gap(_known(lunch.arrive) + timedelta(minutes=3), rng.uniform(17, 25))
         return track
 
     def _visit_row(self, rng: random.Random, d: _Day, s: _Stop, track: PhoneTrack | None) -> None:
@@ -761,7 +778,7 @@ class _Generator:
         else:
             position = _offset(s.where, rng.uniform(5, 40), rng.uniform(0, 360))
         accuracy = s.accuracy if s.accuracy is not None else round(rng.uniform(5, 25), 1)
-        distance = _dist(position, s.customer)
+        distance = _dist(position, _known(s.customer))
         result = verification.verify(
             settings,
             mock=s.mock,
@@ -770,26 +787,27 @@ class _Generator:
             accuracy_m=accuracy,
             customer_radius_m=None,
         )
+        check_in, check_out = _known(s.check_in), _known(s.check_out)
         skew = timedelta(minutes=d.skew_minutes)
         # Real instants: the device clock may run fast (skew); uploads may be late.
-        received = s.check_in + timedelta(seconds=rng.uniform(1, 8))
+        received = check_in + timedelta(seconds=rng.uniform(1, 8))
         if rng.random() < 0.03:
             received += timedelta(minutes=rng.uniform(20, 180))  # offline queue
         sent = received + skew - timedelta(seconds=rng.uniform(0.3, 1.5))
         client_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-        out = [None] * 6
+        out: list[object] = [None] * 6
         if s.checkout:
             if track is not None and s.drive_by:
-                out_pos = track.position_at(s.check_out)
+                out_pos = track.position_at(check_out)
             else:
                 out_pos = _offset(s.where, rng.uniform(3, 25), rng.uniform(0, 360))
             out = [
-                s.check_out + skew,
+                check_out + skew,
                 ewkb_hex(*out_pos),
                 round(rng.uniform(5, 25), 1),
                 s.mock,
                 hashlib.sha256(f"out:{client_id}".encode()).hexdigest(),
-                int((s.check_out - s.check_in).total_seconds()),
+                int((check_out - check_in).total_seconds()),
             ]
         self.visit_rows.append(
             (
@@ -798,7 +816,7 @@ class _Generator:
                 hashlib.sha256(str(client_id).encode()).hexdigest(),
                 s.customer_id,
                 f"demo-{d.rep.username}",
-                s.check_in + skew,
+                check_in + skew,
                 sent,
                 received,
                 ewkb_hex(*position),
@@ -809,7 +827,7 @@ class _Generator:
                 result.radius_m,
                 *out,
                 "check_out" if s.checkout else None,
-                (s.check_in + skew).astimezone(self.tz).date(),
+                (check_in + skew).astimezone(self.tz).date(),
             )
         )
         flags = []
@@ -834,7 +852,7 @@ class _Generator:
     # --- storage ---------------------------------------------------------------------
 
     def store(self) -> tuple[int, int]:
-        dbapi = self.session.connection().connection.dbapi_connection
+        dbapi = psycopg_connection(self.session)
         with (
             dbapi.cursor() as cursor,
             cursor.copy(f"COPY visits ({', '.join(_VISIT_COLUMNS)}) FROM STDIN") as copy,
@@ -842,7 +860,7 @@ class _Generator:
             for row in self.visit_rows:
                 copy.write_row(row)
         if self.check_in_flags:
-            ids = dict(
+            ids: dict[uuid.UUID, int] = dict(
                 self.session.execute(
                     text("SELECT client_id, id FROM visits WHERE client_id = ANY(:ids)"),
                     {"ids": [c for c, _, _ in self.check_in_flags]},
@@ -909,7 +927,7 @@ def generate_history(
     live = now is not None and today.isoweekday() <= 5
     for i, rep in enumerate(reps, start=1):
         gen.rep_history(rep, cluster)
-        if live:
+        if live and now is not None:  # (live implies now; said again for the type checker)
             gen.rep_today(rep, now)
         progress("visit history", i, len(reps))
     visits, pings = gen.store()

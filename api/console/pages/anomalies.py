@@ -37,9 +37,7 @@ def anomalies_page(console: ConsoleDep):
         filters=f.filters(),
         codes=_codes(f),
         lang=console.lang,
-        limit=PAGE_SIZE,
-        offset=f.offset,
-    )
+    ).page(console.db, limit=PAGE_SIZE, offset=f.offset)
     rows = [WeeklyAnomalyOut.model_validate(row) for row in page.items]
     history = {}
     if rows:

@@ -12,8 +12,10 @@ from sfa import geo
 from sfa.catalog import repository as catalog_repository
 from sfa.customers import locations
 from sfa.customers import service as customer_service
+from sfa.erp import service as erp_service
 from sfa.orders import approvals as approval_service
 from sfa.orders import service as order_service
+from sfa.pagination import paginate
 from sfa.users import service as user_service
 
 router = APIRouter(prefix="/console/approvals", route_class=ConsoleRoute, include_in_schema=False)
@@ -46,7 +48,7 @@ def _discount(console: Console, approval, order) -> Discount:
         customer=customer_service.get_customer(
             db, principal=principal, customer_id=order.customer_id
         ),
-        invoices=customer_service.outstanding_invoices(
+        invoices=erp_service.outstanding_invoices(
             db, principal=principal, customer_id=order.customer_id
         ),
         rep_name=rep.full_name,
@@ -75,7 +77,8 @@ def _moved_m(proposal, customer) -> int | None:
 @router.get("")
 def approvals_page(console: ConsoleDep):
     db, principal = console.db, console.principal
-    page = approval_service.list_approvals(db, principal=principal, limit=PAGE_SIZE, offset=0)
+    stmt = approval_service.approvals_query(principal=principal)
+    page = paginate(db, stmt, limit=PAGE_SIZE, offset=0)
     proposals = locations.list_pending(db, principal=principal, limit=PAGE_SIZE, offset=0)
     return render(
         console,

@@ -9,6 +9,7 @@ from sfa.erp import sync
 from sfa.errors import InvalidInput
 from sfa.orders import service as order_service
 from sfa.orders.models import OrderState, OutboxState
+from sfa.pagination import paginate
 
 router = APIRouter(prefix="/console/orders", route_class=ConsoleRoute, include_in_schema=False)
 NAV = NavEntry(path="/console/orders", label="nav.orders", order=70)
@@ -39,9 +40,8 @@ def _offset(console: Console) -> int:
 def orders_page(console: ConsoleDep):
     db, principal = console.db, console.principal
     state = _state(console)
-    page = order_service.list_orders(
-        db, principal=principal, state=state, limit=PAGE_SIZE, offset=_offset(console)
-    )
+    stmt = order_service.orders_query(db, principal=principal, state=state)
+    page = paginate(db, stmt, limit=PAGE_SIZE, offset=_offset(console))
     runs = parked = None
     if console.is_admin:
         runs = sync.list_runs(db, limit=RUNS_SHOWN, offset=0)

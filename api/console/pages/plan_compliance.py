@@ -34,9 +34,7 @@ def plan_compliance_page(console: ConsoleDep):
         principal=console.principal,
         filters=f.filters(),
         by=_by(f).value,
-        limit=PAGE_SIZE,
-        offset=f.offset,
-    )
+    ).page(console.db, limit=PAGE_SIZE, offset=f.offset)
     t = console.t
     return render(
         console,

@@ -41,9 +41,7 @@ def suspicious_page(console: ConsoleDep):
         codes=_codes(f),
         max_trust=_max_trust(f),
         lang=console.lang,
-        limit=PAGE_SIZE,
-        offset=f.offset,
-    )
+    ).page(console.db, limit=PAGE_SIZE, offset=f.offset)
     return render(
         console,
         "suspicious.html",

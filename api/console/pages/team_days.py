@@ -23,9 +23,7 @@ def team_days_page(console: ConsoleDep):
         console.db,
         principal=console.principal,
         filters=f.filters(),
-        limit=PAGE_SIZE,
-        offset=f.offset,
-    )
+    ).page(console.db, limit=PAGE_SIZE, offset=f.offset)
     return render(
         console,
         "team_days.html",
