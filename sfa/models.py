@@ -5,11 +5,14 @@ from sfa.audit import models as audit_models
 from sfa.auth import models as auth_models
 from sfa.catalog import models as catalog_models
 from sfa.company import models as company_models
+from sfa.contracts import models as contract_models
 from sfa.customers import models as customer_models
 from sfa.erp import models as erp_models
 from sfa.notifications import models as notification_models
 from sfa.orders import models as order_models
+from sfa.pipeline import models as pipeline_models
 from sfa.plans import models as plan_models
+from sfa.surveys import models as survey_models
 from sfa.tracking import models as tracking_models
 from sfa.users import models as user_models
 from sfa.visits import models as visit_models
@@ -20,11 +23,14 @@ __all__ = [
     "auth_models",
     "catalog_models",
     "company_models",
+    "contract_models",
     "customer_models",
     "erp_models",
     "notification_models",
     "order_models",
+    "pipeline_models",
     "plan_models",
+    "survey_models",
     "tracking_models",
     "user_models",
     "visit_models",

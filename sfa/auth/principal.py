@@ -29,13 +29,20 @@ ALL_SCOPES = frozenset(
         "catalog:read",
         "orders:read",
         "announcements:write",
+        # Contracts and renewals, the sales pipeline, pulse surveys (issue 15).
+        "contracts:read",
+        "contracts:write",
+        "pipeline:read",
+        "pipeline:write",
+        "surveys:read",
+        "surveys:write",
         # ERPs that push: delivery dates (PUT /v1/orders/{id}/delivery-date) and master data and
         # documents (POST /v1/erp/*). Admin role (ALL_SCOPES) only, no other role.
         "erp:write",
     }
 )
 # Only a rep acts in the field (check-in, pings); these are never given to API keys.
-FIELD_SCOPES = frozenset({"visits:write", "pings:write", "orders:write"})
+FIELD_SCOPES = frozenset({"visits:write", "pings:write", "orders:write", "surveys:answer"})
 # Deciding discounts is a person's job (the rep's manager, an admin): never an API key's.
 APPROVER_SCOPES = frozenset({"orders:approve"})
 # Outbox administration (every notification, resend): the admin role only, never an API
@@ -60,6 +67,12 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "catalog:read",
             "orders:read",
             "announcements:write",
+            "contracts:read",
+            "contracts:write",
+            "pipeline:read",
+            "pipeline:write",
+            "surveys:read",
+            "surveys:write",
         }
     )
     | APPROVER_SCOPES,
@@ -76,6 +89,9 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "reports:read",
             "catalog:read",
             "orders:read",
+            "contracts:read",
+            "pipeline:read",
+            "pipeline:write",
         }
     )
     | FIELD_SCOPES,

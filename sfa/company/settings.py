@@ -5,11 +5,17 @@ new setting needs no data migration.
 """
 
 import re
+from decimal import Decimal
+from typing import Literal
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+# Who can own a renewal (issue 15): the names of the owner roles on a contract.
+RenewalRole = Literal["account_manager", "renewal_manager", "customer_success", "sales_rep"]
 
 
 class VisitDuration(BaseModel):
@@ -82,6 +88,29 @@ class CompanySettings(BaseModel):
     )
     console_tile_attribution: str = Field("", max_length=200)
 
+    # Contracts, renewals (CURE), pipeline and pulse surveys (issue 15; docs/contracts.md).
+    # ACV tiers in the company currency: below the first is low (automated renewal),
+    # below the second mid (a renewal manager), from the second on enterprise.
+    renewal_low_tier_max: Decimal = Field(Decimal(50_000_000), ge=0, allow_inf_nan=False)
+    renewal_enterprise_tier_min: Decimal = Field(Decimal(500_000_000), ge=0, allow_inf_nan=False)
+    # A contract with at least this many stakeholders counts as enterprise (null: off).
+    renewal_enterprise_min_stakeholders: int | None = Field(10, ge=1)
+    # Upsell potential: any upsell product, or an upsell score (0-100) at least this.
+    renewal_upsell_min_score: int = Field(50, ge=0, le=100)
+    renewal_upsell_roles: list[RenewalRole] = Field(
+        default_factory=lambda: ["account_manager", "sales_rep"], min_length=1
+    )
+    renewal_fallback_order: list[RenewalRole] = Field(
+        default_factory=lambda: ["renewal_manager", "account_manager", "sales_rep"], min_length=1
+    )
+    renewal_alert_days: int = Field(90, ge=1, le=730)
+    renewal_reminder_days: list[int] = Field(default_factory=lambda: [60, 30, 7], min_length=1)
+    renewal_reminder_channels: list[Literal["email", "sms"]] = Field(
+        default_factory=lambda: ["email", "sms"]
+    )
+    # Pulse surveys: results of fewer answers than this are hidden (anonymity).
+    survey_min_group_size: int = Field(5, ge=1)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -104,6 +133,10 @@ class CompanySettings(BaseModel):
             raise ValueError("discount_auto_max_pct cannot exceed discount_single_max_pct")
         if self.visit_min_minutes >= self.visit_max_minutes:
             raise ValueError("visit_min_minutes must be below visit_max_minutes")
+        if self.renewal_low_tier_max > self.renewal_enterprise_tier_min:
+            raise ValueError("renewal_low_tier_max cannot exceed renewal_enterprise_tier_min")
+        if any(not 0 < d <= 730 for d in self.renewal_reminder_days):
+            raise ValueError("renewal_reminder_days must be days between 1 and 730")
         return self
 
     @property

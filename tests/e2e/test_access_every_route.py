@@ -19,11 +19,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from crm_factories import make_contract, make_opportunity, make_pipeline, make_survey
 from sfa.auth import console_sessions
 from sfa.auth import service as auth_service
 from sfa.auth.principal import Principal
 from sfa.catalog.models import Product
 from sfa.company import service as company_service
+from sfa.contracts import staff as contract_staff
 from sfa.customers import locations
 from sfa.notifications import outbox
 from sfa.notifications import targets as target_service
@@ -271,6 +273,82 @@ CASES = {
     ("PUT", "/v1/orders/{order_id}/delivery-date"): Case(
         rep=403, manager=403, body={"delivery_date": "2026-12-01"}
     ),
+    # Contracts: visible as their customers are; written by managers of the customer's team.
+    # {contract_id} is customer B's contract.
+    ("GET", "/v1/contracts"): Case(is_list=True),
+    ("POST", "/v1/contracts"): Case(
+        rep=403,
+        body={
+            "customer_id": "{customer_id}",
+            "title": "t",
+            "acv": "1000",
+            "start_date": "2026-01-01",
+            "end_date": "2026-12-31",
+        },
+    ),
+    ("GET", "/v1/contracts/{contract_id}"): Case(),
+    ("PATCH", "/v1/contracts/{contract_id}"): Case(rep=403, body={"title": "Hacked"}),
+    ("POST", "/v1/contracts/{contract_id}/route"): Case(rep=403),
+    ("GET", "/v1/contracts/{contract_id}/decisions"): Case(),
+    ("GET", "/v1/contracts/{contract_id}/history"): Case(),
+    ("POST", "/v1/contracts/{contract_id}/renew"): Case(rep=403, body={}),
+    # Renewal staff: company-wide, kept by admins; {staff_user_id} is the admin.
+    ("GET", "/v1/contract-staff"): Case(is_list=True),
+    ("POST", "/v1/contract-staff"): Case(
+        rep=403, manager=403, body={"user_id": "{manager_b}", "role": "account_manager"}
+    ),
+    ("DELETE", "/v1/contract-staff/{staff_user_id}/{role}"): Case(rep=403, manager=403),
+    # Pipelines: company configuration everyone reads (no team's object in it); admins edit.
+    ("GET", "/v1/pipelines"): Case(is_list=True),
+    ("POST", "/v1/pipelines"): Case(
+        rep=403,
+        manager=403,
+        body={
+            "name": "Intruder",
+            "stages": [
+                {"name": "Open", "probability": "10"},
+                {"name": "Won", "probability": "100", "outcome": "won"},
+                {"name": "Lost", "probability": "0", "outcome": "lost"},
+            ],
+        },
+    ),
+    ("GET", "/v1/pipelines/{pipeline_id}"): Case(is_list=True),
+    ("PATCH", "/v1/pipelines/{pipeline_id}"): Case(
+        rep=403, manager=403, body={"name": "Renamed pipeline"}
+    ),
+    # Opportunities: a rep's own data; {opportunity_id} is rep B's.
+    ("GET", "/v1/opportunities"): Case(is_list=True),
+    # A rep creates only their own (403); rep B is not visible to manager A (404).
+    ("POST", "/v1/opportunities"): Case(
+        rep=403, body={"title": "t", "prospect_name": "p", "owner_id": "{rep_id}"}
+    ),
+    ("GET", "/v1/opportunities/{opportunity_id}"): Case(),
+    ("PATCH", "/v1/opportunities/{opportunity_id}"): Case(body={"title": "Hacked"}),
+    ("POST", "/v1/opportunities/{opportunity_id}/move"): Case(body={"stage_id": "{stage_id}"}),
+    ("GET", "/v1/opportunities/{opportunity_id}/history"): Case(),
+    # Pulse surveys: {survey_id} is team B's; reps answer only their own team's.
+    # Reps answer surveys but do not read them or their results (403).
+    ("GET", "/v1/surveys"): Case(is_list=True, rep=403),
+    ("POST", "/v1/surveys"): Case(
+        rep=403,
+        body={
+            "team_id": "{team_b}",
+            "title": "t",
+            "cadence": "weekly",
+            "questions": [{"kind": "text", "text": "q"}],
+        },
+    ),
+    ("GET", "/v1/surveys/{survey_id}"): Case(rep=403),
+    ("PATCH", "/v1/surveys/{survey_id}"): Case(rep=403, body={"title": "Hacked"}),
+    ("GET", "/v1/surveys/{survey_id}/results"): Case(rep=403),
+    # Only reps answer (a manager: 403).
+    ("GET", "/v1/me/surveys"): Case(is_list=True, manager=403),
+    ("POST", "/v1/me/surveys/{survey_id}/responses"): Case(
+        manager=403, body={"answers": {"q1": "fine"}}, reached_by="rep_b"
+    ),
+    ("GET", "/v1/reports/renewals"): Case(is_list=True),
+    ("GET", "/v1/reports/pipeline"): Case(is_list=True),
+    ("GET", "/v1/reports/enps"): Case(is_list=True, rep=403),
 }
 
 # From the OpenAPI document: FastAPI includes routers lazily, so app.routes does not list
@@ -371,8 +449,9 @@ def _ids(world, db) -> dict:
         visits_target=5,
         sales_target=Decimal(100),
     )
+    crm = _crm_ids(world, db)
     db.commit()
-    return {
+    return crm | {
         "product_id": product.id,
         "order_id": order.id,
         "notification_id": notification.id,
@@ -392,6 +471,27 @@ def _ids(world, db) -> dict:
         "plan_id": plan.id,
         "planned_visit_id": planned.id,
         "later_day": (tomorrow + timedelta(days=1)).isoformat(),
+    }
+
+
+def _crm_ids(world, db) -> dict:
+    """Team B's contract, opportunity and survey; a pipeline; the admin as renewal staff."""
+    contract = make_contract(db, world.admin, world.customer_b, 100_000_000)
+    _, stages = make_pipeline(db, world.admin)
+    opportunity = make_opportunity(db, world.rep_b)
+    survey = make_survey(
+        db, world.manager_b, world.team_b, questions=[{"kind": "text", "text": "q"}]
+    )
+    admin = auth_service.principal_for_user(db, world.admin)
+    contract_staff.add_staff(db, principal=admin, user_id=world.admin.id, role="account_manager")
+    return {
+        "contract_id": contract.id,
+        "pipeline_id": opportunity.pipeline_id,
+        "stage_id": stages["Qualified"].id,
+        "opportunity_id": opportunity.id,
+        "survey_id": survey.id,
+        "staff_user_id": world.admin.id,
+        "role": "account_manager",
     }
 
 

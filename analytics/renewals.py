@@ -1,0 +1,144 @@
+"""The renewal audit: the N largest and the N smallest contracts by ACV, each with who
+owns its renewal and why, the days left, the step the renewal is in and how long it has
+spent in each step so far — where renewals stall.
+
+The steps are the contract's statuses (active → renewal_due → renewed / churned) with
+their times from `contract_status_history`; docs/contracts.md says how the workflow
+engine's run steps are to join them.
+"""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sfa.auth.principal import Principal
+from sfa.company import service as company_service
+from sfa.contracts import repository as contract_repository
+from sfa.contracts.models import OPEN_STATUSES, Contract, ContractStatus, ContractStatusSpan
+from sfa.customers.models import Customer
+from sfa.errors import InvalidInput, NotFound
+from sfa.users import repository as user_repository
+from sfa.users.models import Team, User
+
+MAX_N = 100
+
+
+def _steps(spans: list[ContractStatusSpan], now: datetime) -> list[dict]:
+    return [
+        {
+            "step": str(s.status),
+            "entered_at": s.entered_at,
+            "left_at": s.left_at,
+            "days": round(((s.left_at or now) - s.entered_at).total_seconds() / 86400, 2),
+        }
+        for s in spans
+    ]
+
+
+def _spans(session: Session, ids: list[int]) -> dict[int, list[ContractStatusSpan]]:
+    result: dict[int, list[ContractStatusSpan]] = {i: [] for i in ids}
+    stmt = (
+        select(ContractStatusSpan)
+        .where(ContractStatusSpan.contract_id.in_(ids))
+        .order_by(ContractStatusSpan.entered_at, ContractStatusSpan.id)
+    )
+    for span in session.scalars(stmt):
+        result[span.contract_id].append(span)
+    return result
+
+
+def _rows(session: Session, contracts: list[Contract], *, today: date, lang: str) -> list[dict]:
+    ids = [c.id for c in contracts]
+    if not ids:
+        return []
+    now = datetime.now(UTC)
+    decisions = contract_repository.latest_decisions(session, ids)
+    spans = _spans(session, ids)
+    customers = {
+        c.id: c
+        for c in session.scalars(
+            select(Customer).where(Customer.id.in_({c.customer_id for c in contracts}))
+        )
+    }
+    team_ids = {c.team_id for c in customers.values() if c.team_id is not None}
+    teams = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
+    owner_ids = {c.renewal_owner_id for c in contracts if c.renewal_owner_id is not None}
+    owners = dict(
+        session.execute(select(User.id, User.full_name).where(User.id.in_(owner_ids))).all()
+    )
+    rows = []
+    for rank, contract in enumerate(contracts, start=1):
+        customer = customers[contract.customer_id]
+        decision = decisions.get(contract.id)
+        steps = _steps(spans[contract.id], now)
+        current = steps[-1] if steps else None
+        rows.append(
+            {
+                "rank": rank,
+                "contract_id": contract.id,
+                "title": contract.title,
+                "customer_id": customer.id,
+                "customer_code": customer.code,
+                "customer_name": customer.name,
+                "team_id": customer.team_id,
+                "team_name": teams.get(customer.team_id),
+                "acv": contract.acv,
+                "currency": contract.currency,
+                "status": str(contract.status),
+                "end_date": contract.end_date,
+                "days_to_end": (contract.end_date - today).days,
+                "owner_id": contract.renewal_owner_id,
+                "owner_name": owners.get(contract.renewal_owner_id),
+                "owner_role": decision.owner_role if decision else None,
+                "mode": contract.renewal_mode,
+                "routing_reason": (
+                    (decision.summary_id if lang == "id" else decision.summary_en)
+                    if decision
+                    else None
+                ),
+                "decided_at": decision.decided_at if decision else None,
+                "current_step": current["step"] if current else None,
+                "current_step_days": current["days"] if current else None,
+                "steps": steps,
+            }
+        )
+    return rows
+
+
+def renewal_audit(
+    session: Session,
+    *,
+    principal: Principal,
+    largest: int = 10,
+    smallest: int = 10,
+    team_id: int | None = None,
+    statuses: list[ContractStatus] | None = None,
+    lang: str | None = None,
+) -> dict:
+    """{"largest": [...], "smallest": [...]} among the visible contracts with these
+    statuses (default: the open ones, active and renewal_due); ties by contract id."""
+    principal.require("reports:read")
+    principal.require("contracts:read")
+    for name, n in (("largest", largest), ("smallest", smallest)):
+        if not 0 <= n <= MAX_N:
+            raise InvalidInput(f"{name} must be between 0 and {MAX_N}, got {n}")
+    settings = company_service.get_company_settings(session)
+    lang = lang or ("id" if settings.language == "id" else "en")
+    stmt = contract_repository.visible_contracts(principal).where(
+        Contract.status.in_(statuses or OPEN_STATUSES)
+    )
+    if team_id is not None:
+        if user_repository.get_visible_team(session, principal, team_id) is None:
+            raise NotFound(f"team {team_id} does not exist or is not visible to you")
+        stmt = stmt.where(
+            Contract.customer_id.in_(select(Customer.id).where(Customer.team_id == team_id))
+        )
+    today = datetime.now(UTC).astimezone(settings.tz).date()
+    top = list(session.scalars(stmt.order_by(Contract.acv.desc(), Contract.id).limit(largest)))
+    bottom = list(session.scalars(stmt.order_by(Contract.acv, Contract.id).limit(smallest)))
+    return {
+        "today": today,
+        "largest": _rows(session, top, today=today, lang=lang),
+        "smallest": _rows(session, bottom, today=today, lang=lang),
+    }
