@@ -69,6 +69,7 @@ def create_admin(
 def seed_demo() -> None:
     """Load the Jakarta demo data once (does nothing if it is already there)."""
     from sfa.db import session_scope
+    from sfa.demo.crm import seed_crm
     from sfa.demo.history import generate_history
     from sfa.demo.seed import DEMO_PASSWORD, seed_demo
 
@@ -85,6 +86,7 @@ def seed_demo() -> None:
         history = generate_history(session, progress=progress)
         if history.created:
             anomalies = analyse_demo_history(session, history, progress=progress)
+        crm = seed_crm(session, progress=progress)
     if result.created:
         console.print(
             f"[green]demo data loaded: {result.teams} teams, {result.users} users, "
@@ -97,7 +99,13 @@ def seed_demo() -> None:
             f"{history.pings} pings, {anomalies} weekly anomalies "
             "(who carries which anomaly: sfa/demo/history.py)"
         )
-    if not result.created and not history.created:
+    if crm.created:
+        console.print(
+            f"[green]demo contracts and pipeline loaded: {crm.contracts} contracts "
+            f"({crm.routed} renewals due and routed), {crm.opportunities} opportunities, "
+            f"{crm.responses} survey answers (what shows what: sfa/demo/crm.py)"
+        )
+    if not result.created and not history.created and not crm.created:
         console.print("demo data already present; nothing to do")
     console.print(
         f"demo logins: admin / manager.budi / manager.sari / rep01..rep24, password {DEMO_PASSWORD}"
