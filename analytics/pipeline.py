@@ -18,6 +18,7 @@ Money is summed in one currency (`currency`, default the company's); deals in an
 are counted in `other_currency_deals` and never added in.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -99,7 +100,10 @@ def _in_period(column: str, t0, t1) -> str:
 
 
 def _rows(session: Session, statement: str, where: _Where, grp: str, period: str, params):
-    stmt = statement.format(where=where.sql, grp=grp, in_period=period)
+    # Only the stage-times statement reads the history first; it needs the opportunity
+    # for the filters (every clause is on `o`) and the per-team/rep key.
+    join = sql.JOIN_OPPORTUNITY if where.clauses or grp.startswith("o.") else ""
+    stmt = statement.format(where=where.sql, grp=grp, in_period=period, join=join)
     return session.execute(text(stmt), where.params | params).mappings().all()
 
 
@@ -128,6 +132,15 @@ class _Group:
 
 def _collect(session: Session, where: _Where, query: PipelineQuery, currency: str):
     t0, t1 = _period(session, query)
+    # For this report's statements only (SET LOCAL: until the transaction ends). A
+    # company-wide report may sort every stay's duration: in memory, not on disk (~60 MB
+    # for a million stays). JIT compiling and parallel workers cost more than they save
+    # on these statements: a team's are small, the company's are index walks and hash
+    # aggregates; bench/pipeline_metrics.py measured a team's quarter 2-4x and the
+    # company 1.5x faster without workers on a 2-core machine.
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     grp = GROUPINGS[query.by]
     params = {"currency": currency} | ({"t0": t0} if t0 else {}) | ({"t1": t1} if t1 else {})
     groups: dict[tuple[int, object], _Group] = {}
@@ -144,12 +157,43 @@ def _collect(session: Session, where: _Where, query: PipelineQuery, currency: st
         group(row).lost_reasons.append(
             {"reason": row["reason"], "deals": row["deals"], "amount": _money(row["amount"])}
         )
-    stays = _in_period("h.left_at", t0, t1)
-    for row in _rows(session, sql.STAGE_TIMES, where, grp, stays, params):
-        group(row).stage_times[row["stage_id"]] = dict(row)
+    pipeline_of = dict(session.execute(select(Stage.id, Stage.pipeline_id)).all())
+    for row in _stage_times(session, where, query, grp, (t0, t1), params, pipeline_of):
+        group(row).stage_times[row["stage_id"]] = row
     for row in _rows(session, sql.OPEN, where, grp, "TRUE", params):
         group(row).open.append(dict(row))
     return groups
+
+
+def percentile(around: list[float], fraction: float, count: int) -> float:
+    """percentile_cont from the two values around the rank fraction × (count - 1)."""
+    position = fraction * (count - 1)
+    low = around[0]
+    high = around[1] if len(around) > 1 else low
+    return low + (position - math.floor(position)) * (high - low)
+
+
+def _stage_times(session, where: _Where, query, grp: str, period, params, pipeline_of):
+    t0, t1 = period
+    company_wide = not where.clauses or where.clauses == ["o.pipeline_id = :pipeline_id"]
+    if company_wide and query.by == "all" and t0 is None and t1 is None:
+        stage_ids = [s for s, p in pipeline_of.items() if query.pipeline_id in (None, p)]
+        rows = session.execute(text(sql.STAGE_TIMES_BY_RANK), {"stage_ids": stage_ids})
+        return [
+            {
+                "pipeline_id": pipeline_of[r.stage_id],
+                "grp": 0,
+                "stage_id": r.stage_id,
+                "stays": r.stays,
+                "p": [
+                    percentile(r.around_p50, 0.5, r.stays),
+                    percentile(r.around_p90, 0.9, r.stays),
+                ],
+            }
+            for r in rows
+        ]
+    rows = _rows(session, sql.STAGE_TIMES, where, grp, _in_period("h.left_at", t0, t1), params)
+    return [dict(r) | {"pipeline_id": pipeline_of[r["stage_id"]]} for r in rows]
 
 
 def _stages(stages: list[Stage], found: _Group) -> list[dict]:
@@ -172,8 +216,8 @@ def _stages(stages: list[Stage], found: _Group) -> list[dict]:
             "drop_off": None,
             "lost_after": None,
             "stays": times.get("stays", 0),
-            "median_days": _days(times.get("median_s")),
-            "p90_days": _days(times.get("p90_s")),
+            "median_days": _days(times["p"][0]) if times else None,
+            "p90_days": _days(times["p"][1]) if times else None,
         }
         if stage in funnel:
             here = reached(stage.position)
@@ -200,7 +244,9 @@ def _summary(found: _Group) -> dict:
     in_currency = open_deals - open_other
     velocity = None
     if win_rate is not None and average is not None and cycle:
-        velocity = _money(Decimal(in_currency) * Decimal(str(win_rate)) * average / Decimal(cycle))
+        velocity = _money(
+            Decimal(in_currency) * Decimal(str(win_rate)) * average / Decimal(str(cycle))
+        )
     return {
         "cohort_deals": sum(n for n, _ in found.funnel.values()),
         "won": won_n,

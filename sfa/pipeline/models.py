@@ -9,9 +9,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -116,6 +119,10 @@ class Opportunity(TimestampMixin, Base):
     contract_id: Mapped[int | None] = mapped_column(
         ForeignKey("contracts.id", ondelete="SET NULL"), index=True
     )
+    # The furthest non-lost stage (by position) the deal has ever been in: what the funnel
+    # counts. Kept by every move (the maximum, whatever order moves arrive in) and
+    # recomputed from the history when a pipeline's stages are re-ordered.
+    reached_position: Mapped[int | None] = mapped_column(SmallInteger)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     stage_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -130,7 +137,20 @@ class StageSpan(Base):
     __table_args__ = (
         UniqueConstraint("opportunity_id", "client_id"),
         CheckConstraint("left_at IS NULL OR left_at >= entered_at", name="span_ordered"),
-        Index("ix_opportunity_stage_history_opportunity_id", "opportunity_id", "entered_at"),
+        # Order statistics of a stage's ended stays (median, p90) by index position.
+        Index(
+            "ix_opportunity_stage_history_seconds",
+            "stage_id",
+            "seconds",
+            postgresql_where=text("left_at IS NOT NULL"),
+        ),
+        # Covering: a team's stays are read from it alone (index-only), not the table.
+        Index(
+            "ix_opportunity_stage_history_opportunity_id",
+            "opportunity_id",
+            "entered_at",
+            postgresql_include=["stage_id", "left_at"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -140,6 +160,11 @@ class StageSpan(Base):
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     left_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The stay's length in seconds once it has ended (kept by PostgreSQL): the company-wide
+    # time-in-stage percentiles read it in order from ix_opportunity_stage_history_seconds.
+    seconds: Mapped[float | None] = mapped_column(
+        Float, Computed("date_part('epoch', left_at - entered_at)", persisted=True)
+    )
     # The move's id from the client (a retried move is recorded once).
     client_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     recorded_at: Mapped[datetime] = mapped_column(

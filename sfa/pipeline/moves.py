@@ -93,6 +93,8 @@ def move_opportunity(
     covering.left_at, covering.left_by = at, principal.user_id
     session.add(span)
     session.flush()
+    if stage.outcome is not StageOutcome.lost:
+        opportunity.reached_position = max(opportunity.reached_position or 0, stage.position)
     current = span.left_at is None
     if current:
         opportunity.stage_id, opportunity.stage_entered_at = stage.id, at

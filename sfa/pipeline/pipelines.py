@@ -152,6 +152,7 @@ def _replace_stages(session: Session, pipeline: Pipeline, old: list[Stage], new:
         session.add(stage)
         result.append(stage)
     session.flush()
+    repository.recompute_reached(session, pipeline.id)
     return result
 
 

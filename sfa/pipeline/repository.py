@@ -8,7 +8,7 @@ Pipelines and their stages are company configuration: everyone may read them.
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, text
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
@@ -116,6 +116,26 @@ def stages_of(session: Session, pipeline_ids: list[int]) -> dict[int, list[Stage
 def stage_in_use(session: Session, stage_id: int) -> bool:
     used = select(StageSpan.id).where(StageSpan.stage_id == stage_id).limit(1)
     return session.scalar(used) is not None
+
+
+def recompute_reached(session: Session, pipeline_id: int) -> None:
+    """Every opportunity's furthest non-lost stage position, from its history (after the
+    pipeline's stages were re-ordered)."""
+    session.execute(
+        text("""
+            UPDATE opportunities o SET reached_position = r.position
+            FROM (
+                SELECT h.opportunity_id,
+                       max(s.position) FILTER (WHERE s.outcome <> 'lost') AS position
+                FROM opportunity_stage_history h
+                JOIN pipeline_stages s ON s.id = h.stage_id
+                WHERE s.pipeline_id = :pipeline_id
+                GROUP BY h.opportunity_id
+            ) r
+            WHERE o.id = r.opportunity_id
+              AND o.reached_position IS DISTINCT FROM r.position"""),
+        {"pipeline_id": pipeline_id},
+    )
 
 
 # --- stage history ----------------------------------------------------------------------

@@ -223,6 +223,7 @@ def create_opportunity(
         team_id=team,
         lost_reason=data.get("lost_reason"),
         contract_id=data.get("contract_id"),
+        reached_position=stage.position if stage.outcome is not StageOutcome.lost else None,
         opened_at=opened_at,
         stage_entered_at=opened_at,
         closed_at=opened_at if stage.outcome is not StageOutcome.open else None,

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm_factories import STAGES, make_opportunity, make_pipeline
+from crm_factories import STAGES, make_opportunity, make_pipeline, principal
+from sfa.pipeline import moves
 
 
 @pytest.fixture
@@ -59,12 +60,19 @@ def test_bad_stage_lists_are_refused(client, world, stages, problem):
 
 
 def test_stages_are_edited_in_place_and_used_ones_are_kept(client, db, world, sales):
-    pipeline, _ = sales
-    make_opportunity(db, world.rep_a)
+    pipeline, stages = sales
+    deal = make_opportunity(db, world.rep_a, opened_at=datetime.now(UTC) - timedelta(hours=2))
+    moves.move_opportunity(
+        db,
+        principal=principal(db, world.rep_a),
+        opportunity_id=deal.id,
+        stage_id=stages["Proposal"].id,
+    )
     db.commit()
+    assert deal.reached_position == 3
     current = client.get(f"/v1/pipelines/{pipeline.id}", headers=world.headers("admin")).json()
     kept = [{k: s[k] for k in ("id", "name", "probability", "outcome")} for s in current["stages"]]
-    # Re-order Qualified and Proposal, rename, drop an unused stage (Negotiation).
+    # Swap Qualified and Proposal, rename Proposal, drop an unused stage (Negotiation).
     kept[1], kept[2] = kept[2], kept[1]
     kept[1]["name"] = "Offer"
     edited = [kept[0], kept[1], kept[2], kept[4], kept[5]]
@@ -79,6 +87,10 @@ def test_stages_are_edited_in_place_and_used_ones_are_kept(client, db, world, sa
         "Won",
         "Lost",
     ]
+    # The funnel's furthest position follows the new order: Proposal, where the deal got
+    # to, is second now (as Offer); the deal was never in Qualified, now third.
+    db.refresh(deal)
+    assert deal.reached_position == 2
     # Prospect holds the new deal: it cannot be removed.
     without_prospect = [s for s in edited if s["name"] != "Prospect"]
     refused = client.patch(

@@ -213,3 +213,22 @@ def test_usd_report_sums_only_usd(db, world, fixture):
     (group,) = report(db, world.manager_a, currency="USD", **MARCH)
     assert group["summary"]["open_amount"] == Decimal("5000.00")
     assert group["summary"]["other_currency_deals"] == 2 + 5  # D5, D6 open; 3 won + 2 lost
+
+
+def test_time_in_stage_for_the_whole_company_all_time(db, world, fixture):
+    """The company-wide path reads ranks from the index; the per-team path sorts: both
+    must give percentile_cont's numbers."""
+    (company,) = report(db, world.admin)
+    stages = {s["name"]: s for s in company["stages"]}
+    # Prospect, every stay: D1 2, D2 1, D3 4, D4 2, D5 3, D6 1, D7 10, D9 3 days.
+    # Sorted 1 1 2 2 3 3 4 10: median at rank 3.5 = 2.5; p90 at 6.3 = 4 + 0.3 × 6 = 5.8.
+    assert (stages["Prospect"]["stays"], stages["Prospect"]["median_days"]) == (8, 2.5)
+    assert stages["Prospect"]["p90_days"] == 5.8
+    assert (stages["Qualified"]["median_days"], stages["Qualified"]["p90_days"]) == (3.0, 9.4)
+    assert (stages["Negotiation"]["stays"], stages["Negotiation"]["p90_days"]) == (1, 5.0)
+    by_team = {g["group_name"]: g for g in report(db, world.admin, by="team")}
+    team_a = {s["name"]: s for s in by_team["Team A"]["stages"]}
+    # Team A without D9: 1 1 2 2 3 4 10: median 2; p90 at rank 5.4 = 4 + 0.4 × 6 = 6.4.
+    assert (team_a["Prospect"]["median_days"], team_a["Prospect"]["p90_days"]) == (2.0, 6.4)
+    team_b = {s["name"]: s for s in by_team["Team B"]["stages"]}
+    assert (team_b["Prospect"]["stays"], team_b["Prospect"]["median_days"]) == (1, 3.0)

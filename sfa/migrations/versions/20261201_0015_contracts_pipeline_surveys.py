@@ -306,6 +306,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=40), nullable=True),
         sa.Column("lost_reason", sa.String(length=200), nullable=True),
         sa.Column("score", sa.Integer(), nullable=True),
+        sa.Column("reached_position", sa.SmallInteger(), nullable=True),
         sa.Column("contract_id", sa.BigInteger(), nullable=True),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("stage_entered_at", sa.DateTime(timezone=True), nullable=False),
@@ -512,6 +513,12 @@ def upgrade() -> None:
         sa.Column("left_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("entered_by", sa.BigInteger(), nullable=True),
         sa.Column("left_by", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "seconds",
+            sa.Float(),
+            sa.Computed("date_part('epoch', left_at - entered_at)", persisted=True),
+            nullable=True,
+        ),
         sa.Column("client_id", sa.UUID(), nullable=True),
         sa.Column(
             "recorded_at",
@@ -559,10 +566,19 @@ def upgrade() -> None:
         "opportunity_stage_history",
         ["opportunity_id", "entered_at"],
         unique=False,
+        postgresql_include=["stage_id", "left_at"],
+    )
+    op.create_index(
+        "ix_opportunity_stage_history_seconds",
+        "opportunity_stage_history",
+        ["stage_id", "seconds"],
+        unique=False,
+        postgresql_where=sa.text("left_at IS NOT NULL"),
     )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_opportunity_stage_history_seconds", table_name="opportunity_stage_history")
     op.drop_index(
         "ix_opportunity_stage_history_opportunity_id", table_name="opportunity_stage_history"
     )
