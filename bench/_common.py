@@ -369,6 +369,17 @@ def insert_customers(session, team_id: int, prefix: str, lats, lons):
     return [(cid, float(la), float(lo)) for cid, la, lo in zip(rows, lats, lons, strict=True)]
 
 
+def copy_in(session, table: str, columns: str, buffer) -> None:
+    """COPY the tab-separated text in `buffer` (a StringIO) into `table` (`columns`), in
+    8 MB writes, on the session's connection (its transaction)."""
+    raw = session.connection().connection.driver_connection
+    data = buffer.getvalue()
+    step = 8 << 20
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for i in range(0, len(data), step):
+            copy.write(data[i : i + step])
+
+
 def access_token(user_id: int) -> str:
     from sfa.auth import tokens
 

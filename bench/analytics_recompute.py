@@ -61,7 +61,7 @@ from pathlib import Path
 
 os.environ.setdefault("SFA_PG_FSYNC", "off")
 
-from _common import ROOT, banner, insert_customers, log, machine_line, pg_cluster
+from _common import ROOT, banner, copy_in, insert_customers, log, machine_line, pg_cluster
 
 TARGET_RECOMPUTE_S = 20.0
 TARGET_REPORT_MS = 300.0
@@ -348,15 +348,6 @@ VISIT_COLUMNS = (
     "dwell_seconds, dwell_source, local_day"
 )
 PLANNED_COLUMNS = "id, rep_id, customer_id, day, source, visit_id"
-
-
-def copy_in(session, table: str, columns: str, buffer: io.StringIO) -> None:
-    raw = session.connection().connection.driver_connection
-    data = buffer.getvalue()
-    step = 8 << 20
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for i in range(0, len(data), step):
-            copy.write(data[i : i + step])
 
 
 def load(session, reps_n: int, weeks: int):

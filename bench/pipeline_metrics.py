@@ -44,7 +44,7 @@ from pathlib import Path
 
 os.environ.setdefault("SFA_PG_FSYNC", "off")
 
-from _common import ROOT, banner, log, machine_line, pg_cluster
+from _common import ROOT, banner, copy_in, log, machine_line, pg_cluster
 
 sys.path.insert(0, str(ROOT))
 
@@ -157,15 +157,6 @@ def generate(rng: random.Random, deals: int, rows: int, stage_ids, reps, now: da
             f"{closed}\n"
         )
     return opps, spans
-
-
-def copy_in(session, table: str, columns: str, buffer: io.StringIO) -> None:
-    raw = session.connection().connection.driver_connection
-    data = buffer.getvalue()
-    step = 8 << 20
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for i in range(0, len(data), step):
-            copy.write(data[i : i + step])
 
 
 def load(session_factory, deals: int, rows: int):

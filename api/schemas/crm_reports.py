@@ -44,32 +44,11 @@ class RenewalRowOut(BaseModel):
         return RenewalCsvRow(group=group, **self.model_dump(exclude={"steps"}), steps=steps)
 
 
-class RenewalCsvRow(BaseModel):
-    """A renewal-audit row flat: which list it is in, and the steps as one text."""
+class RenewalCsvRow(RenewalRowOut):
+    """A renewal-audit row flat: the steps as one text, and which list it is in."""
 
+    steps: str = Field(description="e.g. 'active 300d; renewal_due 12.5d'")  # type: ignore[assignment]
     group: str = Field(description="largest or smallest")
-    rank: int
-    contract_id: int
-    title: str
-    customer_id: int
-    customer_code: str
-    customer_name: str
-    team_id: int | None
-    team_name: str | None
-    acv: Decimal
-    currency: str
-    status: str
-    end_date: date
-    days_to_end: int
-    owner_id: int | None
-    owner_name: str | None
-    owner_role: str | None
-    mode: str | None
-    routing_reason: str | None
-    decided_at: datetime | None
-    current_step: str | None
-    current_step_days: float | None
-    steps: str = Field(description="e.g. 'active 300d; renewal_due 12.5d'")
 
 
 class RenewalAuditOut(BaseModel):
