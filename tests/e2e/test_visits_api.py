@@ -13,7 +13,12 @@ from sfa.tracking.models import RepDay
 from sfa.visits.models import Visit
 
 GEOD = Geod(ellps="WGS84")
-NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def now() -> datetime:
+    """The time at the call: the suite may reach a test long after importing it (a
+    module-level "now" made a check-in look 11 minutes skewed after a slow suite)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def offset(lat, lon, metres, azimuth=0.0):
@@ -26,7 +31,7 @@ def check_in_body(customer, metres=20.0, **extra):
     body = {
         "client_id": str(uuid.uuid4()),
         "customer_id": customer.id,
-        "at": (NOW - timedelta(minutes=30)).isoformat(),
+        "at": (now() - timedelta(minutes=30)).isoformat(),
         "lat": lat,
         "lon": lon,
         "accuracy_m": 12,
@@ -46,7 +51,7 @@ def test_check_in_is_verified_and_replay_returns_the_same_visit(client, world):
     replay = client.post(
         "/v1/visits/check-in",
         headers=world.headers("rep_a"),
-        json=body | {"sent_at": NOW.isoformat()},
+        json=body | {"sent_at": now().isoformat()},
     )
     assert replay.status_code == 200
     assert replay.json()["id"] == visit["id"]
@@ -112,13 +117,13 @@ def test_customer_location_is_captured_from_first_accurate_check_in(
 
 def test_clock_skew_is_flagged_but_an_old_offline_check_in_is_not(client, world):
     old = check_in_body(
-        world.customer_a, at=(NOW - timedelta(hours=6)).isoformat(), sent_at=NOW.isoformat()
+        world.customer_a, at=(now() - timedelta(hours=6)).isoformat(), sent_at=now().isoformat()
     )
     assert (
         client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=old).json()["flags"]
         == []
     )
-    skewed = check_in_body(world.customer_a, sent_at=(NOW - timedelta(minutes=11)).isoformat())
+    skewed = check_in_body(world.customer_a, sent_at=(now() - timedelta(minutes=11)).isoformat())
     flags = client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=skewed).json()[
         "flags"
     ]
@@ -127,10 +132,10 @@ def test_clock_skew_is_flagged_but_an_old_offline_check_in_is_not(client, world)
 
 
 def test_future_check_in_is_refused(client, world):
-    ahead = check_in_body(world.customer_a, at=(NOW + timedelta(hours=25)).isoformat())
+    ahead = check_in_body(world.customer_a, at=(now() + timedelta(hours=25)).isoformat())
     response = client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=ahead)
     assert response.status_code == 422 and "future" in response.json()["error"]["message"]
-    within = check_in_body(world.customer_a, at=(NOW + timedelta(hours=23)).isoformat())
+    within = check_in_body(world.customer_a, at=(now() + timedelta(hours=23)).isoformat())
     assert (
         client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=within).status_code
         == 201
@@ -160,7 +165,7 @@ def test_check_out_gives_dwell_and_is_idempotent(client, world):
     visit = client.post(
         "/v1/visits/check-in", headers=world.headers("rep_a"), json=check_in_body(world.customer_a)
     ).json()
-    out = {"at": (NOW - timedelta(minutes=12)).isoformat(), "lat": -6.2, "lon": 106.8}
+    out = {"at": (now() - timedelta(minutes=12)).isoformat(), "lat": -6.2, "lon": 106.8}
     first = client.post(
         f"/v1/visits/{visit['id']}/check-out", json=out, headers=world.headers("rep_a")
     )
@@ -172,7 +177,7 @@ def test_check_out_gives_dwell_and_is_idempotent(client, world):
         ).json()
         == first.json()
     )
-    other = out | {"at": (NOW - timedelta(minutes=5)).isoformat()}
+    other = out | {"at": (now() - timedelta(minutes=5)).isoformat()}
     assert (
         client.post(
             f"/v1/visits/{visit['id']}/check-out", json=other, headers=world.headers("rep_a")
@@ -192,7 +197,7 @@ def test_check_out_before_check_in_is_refused(client, world):
     visit = client.post(
         "/v1/visits/check-in", headers=world.headers("rep_a"), json=check_in_body(world.customer_a)
     ).json()
-    early = {"at": (NOW - timedelta(hours=2)).isoformat(), "lat": -6.2, "lon": 106.8}
+    early = {"at": (now() - timedelta(hours=2)).isoformat(), "lat": -6.2, "lon": 106.8}
     response = client.post(
         f"/v1/visits/{visit['id']}/check-out", json=early, headers=world.headers("rep_a")
     )
