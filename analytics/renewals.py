@@ -82,14 +82,16 @@ def _rows(session: Session, contracts: list[Contract], *, today: date, lang: str
                 "customer_code": customer.code,
                 "customer_name": customer.name,
                 "team_id": customer.team_id,
-                "team_name": teams.get(customer.team_id),
+                "team_name": teams.get(customer.team_id) if customer.team_id else None,
                 "acv": contract.acv,
                 "currency": contract.currency,
                 "status": str(contract.status),
                 "end_date": contract.end_date,
                 "days_to_end": (contract.end_date - today).days,
                 "owner_id": contract.renewal_owner_id,
-                "owner_name": owners.get(contract.renewal_owner_id),
+                "owner_name": owners.get(contract.renewal_owner_id)
+                if contract.renewal_owner_id
+                else None,
                 "owner_role": decision.owner_role if decision else None,
                 "mode": contract.renewal_mode,
                 "routing_reason": (

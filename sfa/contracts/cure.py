@@ -157,7 +157,10 @@ def _size(facts: Facts, policy: Policy) -> tuple[Tier, Reason]:
 
 def _upsell(facts: Facts, policy: Policy) -> Reason:
     score, products = facts.upsell_score, facts.upsell_products
-    numbers = {"upsell_score": score, "upsell_min_score": policy.upsell_min_score}
+    numbers: dict[str, object] = {
+        "upsell_score": score,
+        "upsell_min_score": policy.upsell_min_score,
+    }
     parts_en, parts_id = [], []
     if score is not None and score >= policy.upsell_min_score:
         parts_en.append(f"score {score} ≥ {policy.upsell_min_score}")

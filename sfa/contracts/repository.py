@@ -7,7 +7,7 @@ manager of another team must see the contracts they are given.
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
@@ -27,11 +27,11 @@ from sfa.customers.models import Customer
 from sfa.users.models import Role, User
 
 
-def visibility_condition(principal: Principal):
+def visibility_condition(principal: Principal) -> ColumnElement[bool] | None:
     """The contracts the principal may see, as a SQL condition (None: every contract)."""
     if principal.team_ids is None:
         return None
-    condition = Contract.customer_id.in_(
+    condition: ColumnElement[bool] = Contract.customer_id.in_(
         select(Customer.id).where(Customer.team_id.in_(principal.team_ids))
     )
     if principal.user_id is not None:
@@ -122,7 +122,7 @@ def successor_ids(session: Session, contract_ids: Iterable[int]) -> dict[int, in
     rows = session.execute(
         select(Contract.renewal_of_id, Contract.id).where(Contract.renewal_of_id.in_(ids))
     )
-    return {row[0]: row[1] for row in rows}
+    return {old: new for old, new in rows if old is not None}
 
 
 def latest_decisions(session: Session, contract_ids: Iterable[int]) -> dict[int, RenewalDecision]:

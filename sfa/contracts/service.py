@@ -306,7 +306,7 @@ def renew(session: Session, contract: Contract, *, actor: str, data: dict) -> tu
     retried renewal never makes a second successor. Also used by automated renewals."""
     existing = repository.successor_ids(session, [contract.id]).get(contract.id)
     if existing is not None:
-        return session.get(Contract, existing), False
+        return session.get_one(Contract, existing), False
     if contract.status not in (ContractStatus.active, ContractStatus.renewal_due):
         raise Conflict(f"a {contract.status} contract cannot be renewed")
     start = data.get("start_date") or contract.end_date + timedelta(days=1)

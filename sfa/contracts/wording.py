@@ -34,7 +34,7 @@ def _localise(number: str, lang: str) -> str:
     """'1,234.5' → '1.234,5' in Bahasa Indonesia."""
     if lang != "id":
         return number
-    return number.translate(str.maketrans({",": ".", ".": ","}))
+    return number.translate(str.maketrans(",.", ".,"))
 
 
 def short_amount(value: Decimal, lang: str) -> str:

@@ -38,6 +38,7 @@ from sfa.company import service as company_service
 from sfa.contracts import routing, staff
 from sfa.contracts import service as contract_service
 from sfa.contracts.models import Contract, ContractStatus, ContractStatusSpan
+from sfa.contracts.roles import RenewalRole
 from sfa.customers.models import Customer
 from sfa.demo.seed import DEMO_PASSWORD, Progress
 from sfa.pipeline import moves, pipelines
@@ -113,9 +114,10 @@ def _staff(session: Session, admin: User) -> User:
         if role == "renewal_manager":
             late = user
         else:
-            staff.add_staff(session, principal=who, user_id=user.id, role=role)
-    sari = session.scalar(select(User).where(User.username == "manager.sari"))
-    staff.add_staff(session, principal=who, user_id=sari.id, role="account_manager")
+            staff.add_staff(session, principal=who, user_id=user.id, role=RenewalRole(role))
+    sari = session.scalars(select(User).where(User.username == "manager.sari")).one()
+    staff.add_staff(session, principal=who, user_id=sari.id, role=RenewalRole.account_manager)
+    assert late is not None  # STAFF has a renewal manager
     return late
 
 
@@ -233,12 +235,14 @@ def _route_due(
             continue
         if not joined and alert_day >= today - timedelta(days=JOINED_DAYS_AGO):
             who = auth_service.principal_for_user(session, admin)
-            staff.add_staff(session, principal=who, user_id=late.id, role="renewal_manager")
+            staff.add_staff(
+                session, principal=who, user_id=late.id, role=RenewalRole.renewal_manager
+            )
             joined = True
         at = _as_of(alert_day, settings.tz)
-        span = session.scalar(
+        span = session.scalars(
             select(ContractStatusSpan).where(ContractStatusSpan.contract_id == contract.id)
-        )
+        ).one()
         span.entered_at = _as_of(contract.start_date, settings.tz)
         contract_service.change_status(
             session, contract, ContractStatus.renewal_due, actor="demo", at=at
@@ -349,7 +353,7 @@ _NOTES = (
 def _surveys(session: Session, rng: random.Random, today: date) -> int:
     answered = 0
     for team in session.scalars(select(Team).order_by(Team.id)):
-        manager = session.get(User, team.manager_id)
+        manager = session.get_one(User, team.manager_id)
         survey = survey_service.create_survey(
             session,
             principal=auth_service.principal_for_user(session, manager),

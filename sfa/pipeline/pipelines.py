@@ -135,7 +135,8 @@ def _replace_stages(session: Session, pipeline: Pipeline, old: list[Stage], new:
     session.flush()
     result = []
     for position, spec in enumerate(new, start=1):
-        stage = by_id.get(spec.get("id")) or Stage(pipeline_id=pipeline.id)
+        known = by_id.get(spec["id"]) if spec.get("id") is not None else None
+        stage = known or Stage(pipeline_id=pipeline.id)
         outcome = StageOutcome(spec["outcome"])
         if (
             stage.id is not None

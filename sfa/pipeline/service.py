@@ -56,7 +56,7 @@ class OpportunityView:
 
 
 def view(session: Session, opportunity: Opportunity) -> OpportunityView:
-    return OpportunityView(opportunity, session.get(Stage, opportunity.stage_id))
+    return OpportunityView(opportunity, session.get_one(Stage, opportunity.stage_id))
 
 
 def snapshot(opportunity: Opportunity) -> dict:
@@ -233,8 +233,10 @@ def create_opportunity(
             session.add(opportunity)
             session.flush()
     except IntegrityError:
-        existing = client_id and repository.find_by_client_id(session, principal.user_id, client_id)
-        if not existing:
+        if client_id is None or principal.user_id is None:
+            raise
+        existing = repository.find_by_client_id(session, principal.user_id, client_id)
+        if existing is None:
             raise
         return _replayed(existing, data), False
     session.add(
@@ -262,7 +264,7 @@ def _replayed(existing: Opportunity, data: dict) -> Opportunity:
         existing,
         stored_hash=existing.request_hash or "",
         new_hash=_fingerprint(data),
-        client_id=existing.client_id,
+        client_id=existing.client_id or uuid.UUID(int=0),
         what="opportunity",
     )
 

@@ -127,7 +127,8 @@ def enps_report(
 ) -> list[dict]:
     """eNPS per team per period (per survey), oldest period first."""
     principal.require("surveys:read")
-    clauses, params = ["TRUE"], {}
+    clauses: list[str] = ["TRUE"]
+    params: dict[str, object] = {}
     if principal.team_ids is not None:
         clauses.append("r.team_id = ANY(:scope)")
         params["scope"] = sorted(principal.team_ids)

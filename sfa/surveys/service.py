@@ -141,7 +141,10 @@ def _rep(session: Session, principal: Principal) -> User:
     if not principal.is_rep:
         raise Forbidden("only reps answer pulse surveys", hint="managers read the results")
     principal.require("surveys:answer")
-    return session.get(User, principal.id)
+    rep = session.get(User, principal.id)
+    if rep is None:  # a token outliving its user is refused before this
+        raise NotFound(f"user {principal.id} does not exist")
+    return rep
 
 
 def my_surveys(session: Session, *, principal: Principal) -> list[OpenSurvey]:
