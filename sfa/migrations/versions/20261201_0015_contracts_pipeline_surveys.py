@@ -1,7 +1,7 @@
 """contracts and renewal routing (CURE), pipelines with stage history, pulse surveys
 
 Revision ID: 0015
-Revises: 0007
+Revises: 0014
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ from geoalchemy2 import Geography
 from sqlalchemy.dialects import postgresql
 
 revision = "0015"
-down_revision = "0007"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
