@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from analytics import pipeline_sql as sql
 from analytics.reports import _Where
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.errors import InvalidInput, NotFound
 from sfa.pipeline.models import Pipeline, Stage, StageOutcome
@@ -62,12 +63,14 @@ def _scope(session: Session, principal: Principal, query: PipelineQuery) -> _Whe
             raise NotFound(f"pipeline {query.pipeline_id} does not exist", hint="GET /v1/pipelines")
         where.add("o.pipeline_id = :pipeline_id", pipeline_id=query.pipeline_id)
     if query.team_id is not None:
-        if user_repository.get_visible_team(session, principal, query.team_id) is None:
-            raise NotFound(f"team {query.team_id} does not exist or is not visible to you")
+        get_visible_or_raise(
+            user_repository.get_visible_team, session, principal, query.team_id, what="team"
+        )
         where.add("o.team_id = :team_id", team_id=query.team_id)
     if query.rep_id is not None:
-        if user_repository.get_visible_user(session, principal, query.rep_id) is None:
-            raise NotFound(f"rep {query.rep_id} does not exist or is not visible to you")
+        get_visible_or_raise(
+            user_repository.get_visible_user, session, principal, query.rep_id, what="user"
+        )
         where.add("o.owner_id = :rep_id", rep_id=query.rep_id)
     if principal.team_ids is not None:
         if principal.is_rep:

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.contracts import repository as contract_repository
 from sfa.contracts.models import OPEN_STATUSES, Contract, ContractStatus, ContractStatusSpan
 from sfa.customers.models import Customer
-from sfa.errors import InvalidInput, NotFound
+from sfa.errors import InvalidInput
 from sfa.users import repository as user_repository
 from sfa.users.models import Team, User
 
@@ -131,8 +132,9 @@ def renewal_audit(
         Contract.status.in_(statuses or OPEN_STATUSES)
     )
     if team_id is not None:
-        if user_repository.get_visible_team(session, principal, team_id) is None:
-            raise NotFound(f"team {team_id} does not exist or is not visible to you")
+        get_visible_or_raise(
+            user_repository.get_visible_team, session, principal, team_id, what="team"
+        )
         stmt = stmt.where(
             Contract.customer_id.in_(select(Customer.id).where(Customer.team_id == team_id))
         )

@@ -4,8 +4,9 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response, status
 
+from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
-from api.formats import ReportFormat, csv_response
+from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import PageOut
 from api.schemas.contracts import (
     ContractCreate,
@@ -24,6 +25,7 @@ from sfa.contracts import routing, staff
 from sfa.contracts import service as contract_service
 from sfa.contracts.models import ContractStatus
 from sfa.contracts.roles import RenewalRole
+from sfa.pagination import each_batch, paginate
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
 LangQuery = Query(Lang.en, description="language of the routing reasons")
@@ -33,11 +35,17 @@ def _out(session, contract, lang: Lang = Lang.en) -> ContractOut:
     return ContractOut.of(contract_service.details(session, [contract])[0], lang.value)
 
 
+def _outs(session, contracts, lang: Lang) -> list[ContractOut]:
+    return [ContractOut.of(d, lang.value) for d in contract_service.details(session, contracts)]
+
+
 @router.get(
     "/contracts",
     response_model=PageOut[ContractOut],
     summary="Contracts visible to you (as their customers are), soonest end first",
-    responses={200: {"content": {"text/csv": {}}}},
+    description="`format=csv`: every matching contract, one row each, with the routing "
+    "reason in `lang`.",
+    responses=CSV_RESPONSES,
 )
 def list_contracts(
     session: SessionDep,
@@ -53,8 +61,7 @@ def list_contracts(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    page = contract_service.list_contracts(
-        session,
+    stmt = contract_service.contracts_query(
         principal=principal,
         status=status_,
         customer_id=customer_id,
@@ -62,19 +69,17 @@ def list_contracts(
         team_id=team_id,
         ending_before=ending_before,
         q=q,
-        limit=limit,
-        offset=offset,
     )
-    items = [ContractOut.of(d, lang.value) for d in contract_service.details(session, page.items)]
     if format is ReportFormat.csv:
-        return csv_response([ContractCsvRow.of(i) for i in items], "contracts.csv")
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+        # Each batch's roles, products and decisions are read together (a query each).
+        batches = (
+            [ContractCsvRow.of(out) for out in _outs(session, batch, lang)]
+            for batch in each_batch(session, stmt)
+        )
+        return csv_export(ContractCsvRow, batches, "contracts.csv")
+    page = paginate(session, stmt, limit=limit, offset=offset)
+    outs = {out.id: out for out in _outs(session, page.items, lang)}
+    return PageOut.of(page, lambda contract: outs[contract.id])
 
 
 @router.post("/contracts", response_model=ContractOut, status_code=status.HTTP_201_CREATED)

@@ -10,13 +10,16 @@ from fastapi import APIRouter, Query
 
 from analytics import pipeline as pipeline_metrics
 from analytics import renewals
+from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
-from api.formats import ReportFormat, csv_response
+from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.crm_reports import (
     EnpsReportOut,
+    PipelineCsvRow,
     PipelineGroupOut,
     PipelineReportOut,
     RenewalAuditOut,
+    RenewalCsvRow,
 )
 from api.schemas.reports import Lang
 from api.schemas.surveys import EnpsRowOut
@@ -24,13 +27,12 @@ from sfa.contracts.models import ContractStatus
 from sfa.surveys import results
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-_CSV = {200: {"content": {"text/csv": {}}}}
 
 
 @router.get(
     "/renewals",
     response_model=RenewalAuditOut,
-    responses=_CSV,
+    responses=CSV_RESPONSES,
     summary="Renewal audit: the N largest and N smallest contracts, who owns them and why",
     description="Among the contracts you can see with these statuses (default active and "
     "renewal_due): each with its renewal owner, the routing reason, days to the end, the "
@@ -59,16 +61,16 @@ def renewal_audit(
         )
     )
     if format is ReportFormat.csv:
-        rows = [r.csv_row("largest") for r in audit.largest]
-        rows += [r.csv_row("smallest") for r in audit.smallest]
-        return csv_response(rows, "renewals.csv")
+        rows = [r.flat("largest") for r in audit.largest]
+        rows += [r.flat("smallest") for r in audit.smallest]
+        return csv_export(RenewalCsvRow, [rows], "renewals.csv")
     return audit
 
 
 @router.get(
     "/pipeline",
     response_model=PipelineReportOut,
-    responses=_CSV,
+    responses=CSV_RESPONSES,
     summary="Pipeline metrics per pipeline (and per team or rep) over a period",
     description="Conversion and drop-off between stages (deals opened in the period), "
     "median and p90 days in each stage (stays that ended in the period), win rate, "
@@ -104,14 +106,14 @@ def pipeline_report(
     )
     items = [PipelineGroupOut.model_validate(g) for g in groups]
     if format is ReportFormat.csv:
-        return csv_response([row for g in items for row in g.csv_rows()], "pipeline.csv")
+        return csv_export(PipelineCsvRow, (g.csv_rows() for g in items), "pipeline.csv")
     return PipelineReportOut(items=items)
 
 
 @router.get(
     "/enps",
     response_model=EnpsReportOut,
-    responses=_CSV,
+    responses=CSV_RESPONSES,
     summary="eNPS per team per period (hidden below the minimum group size)",
     description="From the surveys' eNPS question (0-10): % answering 9-10 minus % "
     "answering 0-6. A team and period with fewer answers than `survey_min_group_size` "
@@ -138,5 +140,5 @@ def enps_report(
         )
     ]
     if format is ReportFormat.csv:
-        return csv_response(rows, "enps.csv")
+        return csv_export(EnpsRowOut, [rows], "enps.csv")
     return EnpsReportOut(items=rows)

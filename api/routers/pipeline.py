@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter, Query, Response, status
 
+from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
-from api.formats import ReportFormat, csv_response
+from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import PageOut
 from api.schemas.pipeline import (
     MoveIn,
@@ -16,6 +17,7 @@ from api.schemas.pipeline import (
     PipelineUpdate,
     StageSpanOut,
 )
+from sfa.pagination import each_batch, paginate
 from sfa.pipeline import moves, pipelines
 from sfa.pipeline import service as opportunity_service
 from sfa.pipeline.models import OpportunityKind, StageOutcome
@@ -72,7 +74,8 @@ def update_pipeline(
     "/opportunities",
     response_model=PageOut[OpportunityOut],
     summary="Leads and opportunities visible to you (a rep: their own)",
-    responses={200: {"content": {"text/csv": {}}}},
+    description="`format=csv`: every matching one.",
+    responses=CSV_RESPONSES,
 )
 def list_opportunities(
     session: SessionDep,
@@ -89,8 +92,7 @@ def list_opportunities(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    page = opportunity_service.list_opportunities(
-        session,
+    stmt = opportunity_service.opportunities_query(
         principal=principal,
         pipeline_id=pipeline_id,
         stage_id=stage_id,
@@ -100,19 +102,14 @@ def list_opportunities(
         kind=kind,
         outcome=outcome,
         q=q,
-        limit=limit,
-        offset=offset,
     )
-    items = [OpportunityOut.of(opportunity_service.view(session, o)) for o in page.items]
+
+    def out(opportunity) -> OpportunityOut:
+        return OpportunityOut.of(opportunity_service.view(session, opportunity))
+
     if format is ReportFormat.csv:
-        return csv_response(items, "opportunities.csv")
-    return {
-        "items": items,
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+        return csv_export(OpportunityOut, each_batch(session, stmt), "opportunities.csv", out)
+    return PageOut.of(paginate(session, stmt, limit=limit, offset=offset), out)
 
 
 @router.post(

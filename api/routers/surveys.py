@@ -29,13 +29,7 @@ def list_surveys(
     page = survey_service.list_surveys(
         session, principal=principal, team_id=team_id, limit=limit, offset=offset
     )
-    return {
-        "items": [SurveyOut.of(s) for s in page.items],
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-        "next_offset": page.next_offset,
-    }
+    return PageOut.of(page, SurveyOut.of)
 
 
 @router.post(

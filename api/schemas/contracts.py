@@ -1,20 +1,23 @@
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from api.schemas.common import Strict
+from api.schemas.csv_rows import CsvRow
 from sfa.contracts.models import ContractStatus, ContractStatusSpan, RenewalDecision, StaffRole
 from sfa.contracts.roles import RenewalRole
 from sfa.contracts.service import ContractDetails
 from sfa.users.models import User
 
-_ACV = {"ge": 0, "max_digits": 18, "decimal_places": 2, "allow_inf_nan": False}
+# An amount in the company currency: exact, two decimals, never negative.
+Acv = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
 
 
 class ContractFields(Strict):
     title: str | None = Field(None, min_length=1, max_length=200)
-    acv: Decimal | None = Field(None, description="annual contract value", **_ACV)
+    acv: Acv | None = Field(None, description="annual contract value")
     currency: str | None = Field(
         None, pattern=r"^[A-Z]{3}$", description="must be the company currency (or left out)"
     )
@@ -39,7 +42,7 @@ class ContractFields(Strict):
 class ContractCreate(ContractFields):
     customer_id: int
     title: str = Field(min_length=1, max_length=200)
-    acv: Decimal = Field(description="annual contract value, company currency", **_ACV)
+    acv: Acv = Field(description="annual contract value, company currency")
     start_date: date
     end_date: date
     status: ContractStatus | None = Field(None, description="draft or active (default)")
@@ -54,7 +57,7 @@ class ContractUpdate(ContractFields):
 class RenewIn(Strict):
     start_date: date | None = Field(None, description="default: the day after the end")
     end_date: date | None = Field(None, description="default: as long as the old term")
-    acv: Decimal | None = Field(None, **_ACV)
+    acv: Acv | None = None
     title: str | None = Field(None, min_length=1, max_length=200)
     auto_renew: bool | None = None
     notice_days: int | None = Field(None, ge=0, le=3650)
@@ -208,7 +211,7 @@ class StaffOut(BaseModel):
         )
 
 
-class ContractCsvRow(BaseModel):
+class ContractCsvRow(CsvRow):
     """A contract as one flat CSV row (the routing reason as text, products joined)."""
 
     id: int

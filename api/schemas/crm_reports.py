@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.csv_rows import CsvRow
 from api.schemas.surveys import EnpsRowOut
 
 
@@ -15,7 +16,7 @@ class RenewalStepOut(BaseModel):
     days: float = Field(description="time spent in the step so far (to now while in it)")
 
 
-class RenewalRowOut(BaseModel):
+class RenewalRowOut(CsvRow):
     rank: int
     contract_id: int
     title: str
@@ -39,7 +40,7 @@ class RenewalRowOut(BaseModel):
     current_step_days: float | None
     steps: list[RenewalStepOut]
 
-    def csv_row(self, group: str) -> "RenewalCsvRow":
+    def flat(self, group: str) -> "RenewalCsvRow":
         steps = "; ".join(f"{s.step} {s.days:g}d" for s in self.steps)
         return RenewalCsvRow(group=group, **self.model_dump(exclude={"steps"}), steps=steps)
 
@@ -142,7 +143,7 @@ class PipelineGroupOut(BaseModel):
         return rows
 
 
-class PipelineCsvRow(BaseModel):
+class PipelineCsvRow(CsvRow):
     pipeline_id: int
     pipeline: str
     group_by: str

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.common import Strict
+from api.schemas.csv_rows import CsvRow
 from sfa.surveys.models import Cadence, Survey
 from sfa.surveys.service import OpenSurvey
 
@@ -89,7 +90,7 @@ class AnswersIn(Strict):
     )
 
 
-class EnpsOut(BaseModel):
+class EnpsOut(CsvRow):
     answers: int
     hidden: bool = Field(description="fewer answers than the minimum group size")
     promoters: int | None

@@ -16,6 +16,10 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 # Who can own a renewal (issue 15): the names of the owner roles on a contract.
 RenewalRole = Literal["account_manager", "renewal_manager", "customer_success", "sales_rep"]
+ReminderChannel = Literal["email", "sms"]
+_UPSELL_ROLES: tuple[RenewalRole, ...] = ("account_manager", "sales_rep")
+_FALLBACK_ORDER: tuple[RenewalRole, ...] = ("renewal_manager", "account_manager", "sales_rep")
+_REMINDER_CHANNELS: tuple[ReminderChannel, ...] = ("email", "sms")
 
 
 class VisitDuration(BaseModel):
@@ -98,15 +102,15 @@ class CompanySettings(BaseModel):
     # Upsell potential: any upsell product, or an upsell score (0-100) at least this.
     renewal_upsell_min_score: int = Field(50, ge=0, le=100)
     renewal_upsell_roles: list[RenewalRole] = Field(
-        default_factory=lambda: ["account_manager", "sales_rep"], min_length=1
+        default_factory=lambda: list(_UPSELL_ROLES), min_length=1
     )
     renewal_fallback_order: list[RenewalRole] = Field(
-        default_factory=lambda: ["renewal_manager", "account_manager", "sales_rep"], min_length=1
+        default_factory=lambda: list(_FALLBACK_ORDER), min_length=1
     )
     renewal_alert_days: int = Field(90, ge=1, le=730)
     renewal_reminder_days: list[int] = Field(default_factory=lambda: [60, 30, 7], min_length=1)
-    renewal_reminder_channels: list[Literal["email", "sms"]] = Field(
-        default_factory=lambda: ["email", "sms"]
+    renewal_reminder_channels: list[ReminderChannel] = Field(
+        default_factory=lambda: list(_REMINDER_CHANNELS)
     )
     # Pulse surveys: results of fewer answers than this are hidden (anonymity).
     survey_min_group_size: int = Field(5, ge=1)

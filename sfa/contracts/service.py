@@ -3,11 +3,12 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.catalog.models import Product
 from sfa.company import service as company_service
 from sfa.contracts import repository
@@ -23,7 +24,6 @@ from sfa.contracts.models import (
 from sfa.contracts.roles import RenewalRole
 from sfa.customers import repository as customer_repository
 from sfa.errors import Conflict, InvalidInput, NotFound
-from sfa.pagination import Page, paginate
 from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
 
@@ -97,18 +97,32 @@ def snapshot(session: Session, contract: Contract) -> dict:
 
 def get_contract(session: Session, *, principal: Principal, contract_id: int) -> Contract:
     principal.require("contracts:read")
-    contract = repository.get_visible(session, principal, contract_id)
-    if contract is None:
-        raise NotFound(f"contract {contract_id} does not exist or is not visible to you")
-    return contract
+    return get_visible_or_raise(
+        repository.get_visible, session, principal, contract_id, what="contract"
+    )
 
 
-def list_contracts(
-    session: Session, *, principal: Principal, limit: int = 50, offset: int = 0, **filters
-) -> Page[Contract]:
+def contracts_query(
+    *,
+    principal: Principal,
+    status: ContractStatus | None = None,
+    customer_id: int | None = None,
+    owner_id: int | None = None,
+    team_id: int | None = None,
+    ending_before: date | None = None,
+    q: str | None = None,
+) -> Select:
+    """The visible contracts asked for, soonest end first (for `paginate` or an export)."""
     principal.require("contracts:read")
-    stmt = repository.filter_contracts(repository.visible_contracts(principal), **filters)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return repository.filter_contracts(
+        repository.visible_contracts(principal),
+        status=status,
+        customer_id=customer_id,
+        owner_id=owner_id,
+        team_id=team_id,
+        ending_before=ending_before,
+        q=q,
+    )
 
 
 # --- checks -----------------------------------------------------------------------------
@@ -122,9 +136,9 @@ def writable_contract(session: Session, *, principal: Principal, contract_id: in
 
 
 def _check_customer(session: Session, principal: Principal, customer_id: int) -> None:
-    customer = customer_repository.get_visible(session, principal, customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist or is not visible to you")
+    get_visible_or_raise(
+        customer_repository.get_visible, session, principal, customer_id, what="customer"
+    )
 
 
 def _check_not_null(data: dict) -> None:

@@ -6,18 +6,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfa import idempotency
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.customers import repository as customer_repository
-from sfa.errors import Forbidden, InvalidInput, NotFound
+from sfa.errors import Forbidden, InvalidInput
 from sfa.geo import lat_lon, to_geography
-from sfa.pagination import Page, paginate
 from sfa.pipeline import repository
 from sfa.pipeline.models import (
     Opportunity,
@@ -79,18 +81,20 @@ def get_opportunity(
     session: Session, *, principal: Principal, opportunity_id: int, lock: bool = False
 ) -> Opportunity:
     principal.require("pipeline:read")
-    found = repository.get_visible(session, principal, opportunity_id, lock=lock)
-    if found is None:
-        raise NotFound(f"opportunity {opportunity_id} does not exist or is not visible to you")
-    return found
+    return get_visible_or_raise(
+        partial(repository.get_visible, lock=lock),
+        session,
+        principal,
+        opportunity_id,
+        what="opportunity",
+    )
 
 
-def list_opportunities(
-    session: Session, *, principal: Principal, limit: int = 50, offset: int = 0, **filters
-) -> Page[Opportunity]:
+def opportunities_query(*, principal: Principal, **filters) -> Select:
+    """The visible opportunities asked for, by id (for `paginate` or an export); filters
+    as `repository.filter_opportunities` takes them."""
     principal.require("pipeline:read")
-    stmt = repository.filter_opportunities(repository.visible_opportunities(principal), **filters)
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return repository.filter_opportunities(repository.visible_opportunities(principal), **filters)
 
 
 # --- checks -----------------------------------------------------------------------------
@@ -139,12 +143,12 @@ def _owner(session: Session, principal: Principal, owner_id: int | None) -> User
     if principal.is_rep:
         if owner_id not in (None, principal.id):
             raise Forbidden("a rep owns their own opportunities only", hint="leave owner_id out")
-        return session.get(User, principal.id)
+        return session.get_one(User, principal.id)
     if owner_id is None:
         return None
-    owner = user_repository.get_visible_user(session, principal, owner_id)
-    if owner is None:
-        raise NotFound(f"user {owner_id} does not exist or is not visible to you")
+    owner = get_visible_or_raise(
+        user_repository.get_visible_user, session, principal, owner_id, what="user"
+    )
     if not owner.is_active:
         raise InvalidInput(f"user {owner_id} is deactivated and cannot own opportunities")
     return owner
@@ -169,9 +173,9 @@ def _team(
 def _customer_team(session: Session, principal: Principal, customer_id: int | None) -> int | None:
     if customer_id is None:
         return None
-    customer = customer_repository.get_visible(session, principal, customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist or is not visible to you")
+    customer = get_visible_or_raise(
+        customer_repository.get_visible, session, principal, customer_id, what="customer"
+    )
     return customer.team_id
 
 

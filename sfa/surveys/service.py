@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.errors import Conflict, Forbidden, NotFound
 from sfa.pagination import Page, paginate
@@ -36,10 +37,11 @@ def _visible(principal: Principal):
 
 def get_survey(session: Session, *, principal: Principal, survey_id: int) -> Survey:
     principal.require("surveys:read")
-    survey = session.scalar(_visible(principal).where(Survey.id == survey_id))
-    if survey is None:
-        raise NotFound(f"survey {survey_id} does not exist or is not visible to you")
-    return survey
+    return get_visible_or_raise(_get_visible, session, principal, survey_id, what="survey")
+
+
+def _get_visible(session: Session, principal: Principal, survey_id: int) -> Survey | None:
+    return session.scalar(_visible(principal).where(Survey.id == survey_id))
 
 
 def list_surveys(
@@ -70,8 +72,9 @@ def _snapshot(survey: Survey) -> dict:
 
 def create_survey(session: Session, *, principal: Principal, data: dict) -> Survey:
     principal.require("surveys:write")
-    if user_repository.get_visible_team(session, principal, data["team_id"]) is None:
-        raise NotFound(f"team {data['team_id']} does not exist or is not yours")
+    get_visible_or_raise(
+        user_repository.get_visible_team, session, principal, data["team_id"], what="team"
+    )
     checked = questions.normalise(data["questions"])
     survey = Survey(
         team_id=data["team_id"],
