@@ -3,6 +3,7 @@ renewal chain, status rules, staff."""
 
 import csv
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -238,14 +239,17 @@ def test_status_follows_the_lifecycle(client, db, world):
 
 def test_contracts_export_as_csv_with_the_routing_reason(client, db, world, account_manager):
     contract = make_contract(db, world.admin, world.customer_a, 700_000_000)
+    other = make_contract(db, world.admin, world.customer_a, 1_000_000, end_date=date(2027, 6, 30))
     db.commit()
     client.post(f"/v1/contracts/{contract.id}/route", headers=world.headers("admin"))
-    response = client.get("/v1/contracts?format=csv", headers=world.headers("manager_a"))
+    # Every matching contract, whatever the page size.
+    response = client.get("/v1/contracts?format=csv&limit=1", headers=world.headers("manager_a"))
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert len(rows) == 1
+    assert [int(r["id"]) for r in rows] == [contract.id, other.id]
     assert rows[0]["routing_reason"].startswith("ACV 700 M ≥ enterprise tier 500 M")
     assert rows[0]["renewal_owner_id"] == str(account_manager.id)
+    assert rows[1]["routing_reason"] == ""
 
 
 def test_staff_is_kept_by_admins(client, db, world):

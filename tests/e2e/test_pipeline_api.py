@@ -1,6 +1,8 @@
 """Pipelines and opportunities over HTTP: configurable stages, idempotent creation,
 visibility, and a stage history that stays complete whatever order moves arrive in."""
 
+import csv
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -236,3 +238,18 @@ def test_moves_are_checked(client, db, world, sales):
     assert reopened["opportunity"]["lost_reason"] is None
     foreign = client.post(url, json={"stage_id": stages["Won"].id}, headers=world.headers("rep_a2"))
     assert foreign.status_code == 404
+
+
+def test_opportunities_export_every_row_as_csv(client, db, world, sales):
+    first = make_opportunity(db, world.rep_a, location={"lat": -6.2, "lon": 106.8})
+    second = make_opportunity(db, world.rep_a2, title="Second")
+    make_opportunity(db, world.rep_b)  # another team's: not in manager A's export
+    db.commit()
+    response = client.get(
+        "/v1/opportunities?format=csv&limit=1", headers=world.headers("manager_a")
+    )
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [int(r["id"]) for r in rows] == [first.id, second.id]
+    assert (rows[0]["location.lat"], rows[0]["location.lon"]) == ("-6.2", "106.8")
+    assert rows[1]["location.lat"] == "" and rows[1]["stage_name"] == "Prospect"
