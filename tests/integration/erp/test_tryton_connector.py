@@ -12,7 +12,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from integrations.erp.tryton import TrytonConnector, _map_fault, _Scan
+from integrations.erp.tryton import TrytonConnector
 from sfa.erp.connector import (
     ErpConnector,
     ErpCustomer,
@@ -548,29 +548,3 @@ def test_an_expired_session_is_renewed_transparently(connector, tryton):
     # the old session is gone on the server: the connector logs in again
     assert connector.find_sale("none-such") is None
     assert connector.rpc._session[1] != token
-
-
-# -- pure helpers (no server) ------------------------------------------------------
-
-
-def test_cursor_round_trip():
-    scan = _Scan("products", dt.datetime(2026, 1, 2, 3, 4, 5), dt.datetime(2026, 1, 2, 3, 9, 0), 42)
-    assert _Scan.decode("products", scan.encode()) == scan
-    assert _Scan.decode("products", None) == _Scan("products", None, None, 0)
-
-
-@pytest.mark.parametrize(
-    ("error", "expected", "code"),
-    [
-        (["UserError", ["Product is not salable.", "detail", None]], ErpRejected, "user_error"),
-        (["UserWarning", ["sale_warning", "Are you sure?", ""]], ErpRejected, "warning"),
-        (["ConcurrencyException", "Records were modified"], ErpUnavailable, None),
-        (["database is locked", "Traceback ..."], ErpUnavailable, None),
-        (["KeyError: 'foo'", "Traceback ..."], ErpUnavailable, None),
-    ],
-)
-def test_fault_mapping(error, expected, code):
-    exc = _map_fault("model.sale.sale.create", error)
-    assert isinstance(exc, expected)
-    if code:
-        assert exc.code == code
