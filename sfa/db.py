@@ -31,6 +31,9 @@ NAMING_CONVENTION = {
 # Amounts in a document's currency: exact decimals, two places (IDR has none in practice,
 # but ERPs keep two).
 Money = Numeric(18, 2)
+# Unit prices keep the ERP's precision (Tryton: 4 decimals by default), never cut to cents
+# (sfa/money.py).
+Price = Numeric(18, 6)
 
 
 class Base(DeclarativeBase):

@@ -7,6 +7,8 @@ from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.common import PageOut
 from api.schemas.orders import (
+    CancelIn,
+    CorrectionIn,
     DecisionIn,
     OrderIn,
     OrderOut,
@@ -14,6 +16,7 @@ from api.schemas.orders import (
     PendingApprovalOut,
 )
 from sfa.orders import approvals as approval_service
+from sfa.orders import changes as order_changes
 from sfa.orders import service as order_service
 from sfa.orders.models import ApprovalState, OrderState
 from sfa.pagination import each_batch, paginate
@@ -107,11 +110,41 @@ def submit_order(session: SessionDep, principal: PrincipalDep, order_id: int):
 @router.post(
     "/orders/{order_id}/cancel",
     response_model=OrderOut,
-    summary="Cancel an own order the ERP has not got yet (rep; repeatable)",
+    summary="Cancel an order the ERP has not confirmed (its rep, or an admin; repeatable)",
+    description="Possible before the order was sent, and after the ERP refused it "
+    "(`erp_status` parked): the next sync then removes the draft the ERP may hold. An "
+    "admin gives a `reason`, which the rep is told; a distributor who heard of the order "
+    "is told it is cancelled.",
 )
-def cancel_order(session: SessionDep, principal: PrincipalDep, order_id: int):
+def cancel_order(
+    session: SessionDep, principal: PrincipalDep, order_id: int, body: CancelIn | None = None
+):
     return order_out(
-        session, order_service.cancel_order(session, principal=principal, order_id=order_id)
+        session,
+        order_changes.cancel_order(
+            session, principal=principal, order_id=order_id, reason=body.reason if body else None
+        ),
+    )
+
+
+@router.post(
+    "/orders/{order_id}/correct",
+    response_model=OrderOut,
+    summary="Correct the quantities of an order the ERP refused, and send it again (admin)",
+    description="Only for an order parked on its way to the ERP (`erp_status` parked, "
+    "`erp_problem` says why). Lines keep their unit prices and discounts; the amounts "
+    "follow. The rep is told.",
+)
+def correct_order(session: SessionDep, principal: PrincipalDep, order_id: int, body: CorrectionIn):
+    return order_out(
+        session,
+        order_changes.correct_order(
+            session,
+            principal=principal,
+            order_id=order_id,
+            quantities={line.line_no: line.quantity for line in body.lines},
+            note=body.note,
+        ),
     )
 
 

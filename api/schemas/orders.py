@@ -2,8 +2,9 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from api.schemas.catalog import PriceValue
 from api.schemas.common import Strict
 from api.schemas.csv_rows import CsvRow
 from sfa.orders.models import (
@@ -13,6 +14,7 @@ from sfa.orders.models import (
     OrderApproval,
     OrderLine,
     OrderState,
+    OutboxState,
 )
 from sfa.orders.service import LineIn, NewOrder, OrderDetails
 
@@ -53,12 +55,34 @@ class DecisionIn(Strict):
     note: str | None = Field(None, max_length=1000)
 
 
+class CancelIn(Strict):
+    reason: str | None = Field(None, max_length=1000, description="told to the rep")
+
+
+class LineCorrectionIn(Strict):
+    line_no: int = Field(ge=1)
+    quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False)
+
+
+class CorrectionIn(Strict):
+    lines: list[LineCorrectionIn] = Field(min_length=1, max_length=500)
+    note: str | None = Field(None, max_length=1000, description="told to the rep")
+
+    @model_validator(mode="after")
+    def _each_line_once(self) -> "CorrectionIn":
+        numbers = [line.line_no for line in self.lines]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError("each line_no at most once")
+        return self
+
+
 class OrderLineOut(BaseModel):
     line_no: int
     product_id: int
     quantity: Decimal
-    unit_price: Decimal
+    unit_price: PriceValue
     discount_pct: Decimal
+    net_price: PriceValue = Field(description="unit price after discount, as the ERP gets it")
     net_amount: Decimal
 
     @classmethod
@@ -69,6 +93,7 @@ class OrderLineOut(BaseModel):
             quantity=line.quantity,
             unit_price=line.unit_price,
             discount_pct=line.discount_pct,
+            net_price=line.net_price,
             net_amount=line.net_amount,
         )
 
@@ -142,6 +167,12 @@ class OrderSummaryOut(CsvRow):
 class OrderOut(OrderSummaryOut):
     lines: list[OrderLineOut]
     approvals: list[ApprovalOut]
+    erp_status: OutboxState | None = Field(
+        description="on its way to the ERP: pending (waiting to be sent), parked (the ERP "
+        "refused it: see erp_problem; an admin corrects or cancels it), done; null: not "
+        "approved yet"
+    )
+    erp_problem: str | None = Field(description="why the ERP refused it, or the last failure")
 
     @classmethod
     def of_details(cls, d: OrderDetails) -> "OrderOut":
@@ -149,6 +180,8 @@ class OrderOut(OrderSummaryOut):
             **OrderSummaryOut.of(d.order).model_dump(),
             lines=[OrderLineOut.of(ln) for ln in d.lines],
             approvals=[ApprovalOut.of(a) for a in d.approvals],
+            erp_status=d.outbox.state if d.outbox else None,
+            erp_problem=d.outbox.last_error if d.outbox else None,
         )
 
 

@@ -8,14 +8,16 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.db import Base, Money
+from sfa.db import Base, Price
 
 
 class Product(Base):
@@ -26,7 +28,11 @@ class Product(Base):
     code: Mapped[str | None] = mapped_column(String(80), index=True)
     name: Mapped[str] = mapped_column(String(300))
     unit: Mapped[str] = mapped_column(String(20))
-    list_price: Mapped[Decimal | None] = mapped_column(Money)
+    # What a quantity in this unit may be (the ERP's unit digits and rounding): at most
+    # `unit_digits` decimals, a multiple of `unit_rounding`. NULL: not known, not checked.
+    unit_digits: Mapped[int | None] = mapped_column(SmallInteger)
+    unit_rounding: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
+    list_price: Mapped[Decimal | None] = mapped_column(Price)
     currency: Mapped[str | None] = mapped_column(String(3))
     # [{"external_id", "name", "type": "percentage"|"fixed", "rate"?, "amount"?}]
     taxes: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
@@ -46,7 +52,7 @@ class CustomerPrice(Base):
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    price: Mapped[Decimal] = mapped_column(Money)
+    price: Mapped[Decimal] = mapped_column(Price)
     currency: Mapped[str | None] = mapped_column(String(3))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

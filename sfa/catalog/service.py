@@ -50,6 +50,26 @@ def resolve_prices(
     return result
 
 
+def unit_problem(product: Product, quantity: Decimal) -> str | None:
+    """Why ``quantity`` does not fit the product's unit, or None. The ERP refuses a
+    quantity with more decimals than its unit keeps (Tryton: ``product.uom.digits``) and
+    its users count in steps of the unit's rounding (``product.uom.rounding``)."""
+    unit = product.unit or "units"
+    digits, step = product.unit_digits, product.unit_rounding
+    shown = f"{quantity.normalize():f}"
+    if digits is not None and -quantity.normalize().as_tuple().exponent > digits:
+        if digits == 0:
+            return f"is sold in whole {unit!r}: quantity {shown} is not possible"
+        return (
+            f"is sold in {unit!r} with at most {digits} decimals: quantity {shown} is not possible"
+        )
+    if step and quantity % step:
+        return (
+            f"is sold in steps of {step.normalize():f} {unit!r}: quantity {shown} is not possible"
+        )
+    return None
+
+
 def effective_prices(
     session: Session, *, customer_id: int, product_ids: Iterable[int]
 ) -> dict[int, Decimal]:

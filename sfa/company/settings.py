@@ -7,6 +7,7 @@ new setting needs no data migration.
 import re
 from decimal import Decimal
 from typing import Literal
+
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -114,6 +115,16 @@ class CompanySettings(BaseModel):
     )
     # Pulse surveys: results of fewer answers than this are hidden (anonymity).
     survey_min_group_size: int = Field(5, ge=1)
+
+    # ERP round trip (docs/erp.md): figures as the ERP keeps them, and new customers.
+    # Decimals of unit prices (Tryton's [product] price_decimal) and the rounding of
+    # amounts (the company currency's rounding in the ERP): an order's net prices and line
+    # amounts are then the sale's in the ERP, to the last digit.
+    price_decimals: int = Field(4, ge=0, le=6)
+    amount_rounding: Decimal = Field(Decimal("0.01"), gt=0, le=1, decimal_places=2)
+    # A customer new from the ERP with a known position joins the team of the nearest
+    # customer within this distance; otherwise it waits, unassigned, for an admin.
+    customer_team_radius_m: float = Field(2000, gt=0, allow_inf_nan=False)
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sfa.auth.passwords import hash_password
 from sfa.customers.models import Customer, LocationStatus
+from sfa.demo.catalog import seed_catalog
 from sfa.geo import to_geography
 from sfa.users.models import Role, Team, User
 
@@ -220,4 +221,5 @@ def seed_demo(session: Session, *, progress: Progress = _noop) -> SeedResult:
                 progress("customers", made, total)
     session.flush()
     progress("customers", total, total)
+    seed_catalog(session, language="id")
     return SeedResult(created=True, teams=len(teams), users=len(users) + len(reps), customers=total)

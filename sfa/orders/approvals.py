@@ -19,7 +19,9 @@ admins have nobody above them and do not escalate again.
 
 ERP contract: the moment an order becomes ``approved`` (auto, or its last level), one
 ``erp_outbox`` row (state ``pending``) is inserted in the same transaction; the ERP sync
-reads those rows. Every decision (submit, approve, reject, escalate) is in the audit log
+reads those rows. At that same moment, and not before, the distributor and the rep hear
+of the order (``notifications.order_rules``): an order still waiting for its discount
+approval may yet be rejected. Every decision (submit, approve, reject, escalate) is in the audit log
 under entity "order".
 """
 
@@ -77,10 +79,12 @@ def _snapshot(order: Order, **extra) -> dict:
     } | extra
 
 
-def _queue_for_erp(session: Session, order: Order) -> None:
-    """The order is approved: hand it to the ERP sync in this same transaction."""
+def _approved(session: Session, order: Order, now: datetime) -> None:
+    """The order is approved: hand it to the ERP sync and tell whom it concerns, in this
+    same transaction (the notice exists exactly when the approved order does)."""
     session.add(ErpOutbox(order_id=order.id, state=OutboxState.pending, attempts=0))
     session.flush()
+    notification_rules.notify_order_placed(session, order=order, now=now)
 
 
 def _open_step(
@@ -112,13 +116,10 @@ def start(
     pct = risk_pct(order)
     order.approval_tier = tier_for(settings, pct)
     order.submitted_at = now
-    # Placed now (whatever the approval path): the distributor and rep hear of it in the
-    # same transaction, so the notice exists exactly when the order does.
-    notification_rules.notify_order_placed(session, order=order, now=now)
     if order.approval_tier is ApprovalTier.auto:
         order.state = OrderState.approved
         session.flush()
-        _queue_for_erp(session, order)
+        _approved(session, order, now)
         audit_service.record(
             session,
             actor=actor,
@@ -214,7 +215,7 @@ def _decide(
         order.state = OrderState.approved
     session.flush()
     if order.state is OrderState.approved:
-        _queue_for_erp(session, order)
+        _approved(session, order, now)
     audit_service.record(
         session,
         actor=principal.actor,

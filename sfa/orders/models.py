@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sfa.db import Base, Money
+from sfa.db import Base, Money, Price
 
 Quantity = Numeric(18, 4)
 Percent = Numeric(6, 3)
@@ -91,8 +91,10 @@ class OrderLine(Base):
     line_no: Mapped[int] = mapped_column(SmallInteger)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
     quantity: Mapped[Decimal] = mapped_column(Quantity)
-    unit_price: Mapped[Decimal] = mapped_column(Money)  # before discount
+    unit_price: Mapped[Decimal] = mapped_column(Price)  # before discount
     discount_pct: Mapped[Decimal] = mapped_column(Percent)
+    # unit price after discount, at the ERP's price precision: the price the ERP gets
+    net_price: Mapped[Decimal] = mapped_column(Price)
     net_amount: Mapped[Decimal] = mapped_column(Money)
 
 
@@ -126,6 +128,12 @@ class OutboxState(enum.StrEnum):
     parked = "parked"  # the ERP rejected it: needs a person; retried on request
 
 
+class OutboxAction(enum.StrEnum):
+    push = "push"  # create and confirm the sale
+    # the order was cancelled after an attempt to send it: remove what the ERP may hold
+    cancel = "cancel"
+
+
 class ErpOutbox(Base):
     """An approved order waiting to reach the ERP; written in the approving transaction."""
 
@@ -135,6 +143,11 @@ class ErpOutbox(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
     state: Mapped[OutboxState] = mapped_column(Enum(OutboxState, name="outbox_state"))
+    action: Mapped[OutboxAction] = mapped_column(
+        Enum(OutboxAction, name="outbox_action"),
+        default=OutboxAction.push,
+        server_default=OutboxAction.push.value,
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

@@ -4,11 +4,18 @@ Idempotent like check-ins: the app generates a ``client_id`` per order; the same
 client_id with the same content returns the first order, with other content it is a
 conflict. ``sent_at`` (the device clock at sending) differs on each retry and is not part
 of the content. Unit prices always come from the catalog (``catalog.service``), never
-from the client. Amounts are Decimal, rounded half-up to cents per line:
+from the client. Amounts are Decimal and rounded as the ERP rounds them (``sfa.money``,
+half to even; ``price_decimals`` and ``amount_rounding`` are company settings), so that
+the ERP's sale carries the same net price and line amount as the order:
 
-    line gross = quantity × unit price;  line net = line gross × (1 - discount % / 100)
+    net price  = unit price × (1 - discount % / 100), to price_decimals
+    line net   = quantity × net price, to amount_rounding
+    line gross = quantity × unit price, to amount_rounding
     order gross/net = sums of the lines;  discount = gross - net
     order discount_pct = discount ÷ gross × 100 (the risk measure of the approval tier)
+
+A quantity must fit the product's unit (the ERP's digits and rounding of it): 2.5 of a
+unit sold whole is refused here rather than by the ERP after approval.
 
 Prices are fixed when the order is created; submitting a draft later does not re-price.
 """
@@ -24,30 +31,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfa import idempotency
+from sfa import money as rounding
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
 from sfa.catalog import repository as catalog_repository
 from sfa.catalog import service as catalog_service
 from sfa.company import service as company_service
+from sfa.company.settings import CompanySettings
 from sfa.customers import repository as customer_repository
 from sfa.errors import Conflict, Forbidden, InvalidInput
 from sfa.orders import approvals, repository
 from sfa.orders.models import (
+    ErpOutbox,
     Order,
     OrderApproval,
     OrderLine,
     OrderState,
-    OutboxState,
 )
 from sfa.visits import repository as visit_repository
 
-CENT = Decimal("0.01")
 PCT_PLACES = Decimal("0.001")
 QTY_PLACES = Decimal("0.0001")
 MAX_LINES = 500
-CANCELLED_BEFORE_SENDING = "cancelled before sending"
-CANCELLABLE = {OrderState.draft, OrderState.submitted, OrderState.approved}
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,7 @@ class OrderDetails:
     order: Order
     lines: list[OrderLine]
     approvals: list[OrderApproval]
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    outbox: ErpOutbox | None = None  # its way to the ERP, once approved
 
 
 def _number(value: Decimal) -> str:
@@ -109,14 +112,18 @@ def _require_rep(principal: Principal) -> None:
         raise Forbidden("only reps take orders", hint="log in with the rep's own account")
 
 
+def check_quantity(where: str, quantity: Decimal) -> None:
+    if not quantity.is_finite() or quantity <= 0:
+        raise InvalidInput(f"{where}.quantity must be greater than 0")
+    if quantity != quantity.quantize(QTY_PLACES):
+        raise InvalidInput(f"{where}.quantity has more than 4 decimals")
+
+
 def _check_lines(lines: tuple[LineIn, ...]) -> None:
     if not 1 <= len(lines) <= MAX_LINES:
         raise InvalidInput(f"an order needs 1 to {MAX_LINES} lines, got {len(lines)}")
     for i, line in enumerate(lines):
-        if not line.quantity.is_finite() or line.quantity <= 0:
-            raise InvalidInput(f"lines[{i}].quantity must be greater than 0")
-        if line.quantity != line.quantity.quantize(QTY_PLACES):
-            raise InvalidInput(f"lines[{i}].quantity has more than 4 decimals")
+        check_quantity(f"lines[{i}]", line.quantity)
         if not line.discount_pct.is_finite() or not 0 <= line.discount_pct <= 100:
             raise InvalidInput(f"lines[{i}].discount_pct must be between 0 and 100")
         if line.discount_pct != line.discount_pct.quantize(PCT_PLACES):
@@ -143,6 +150,8 @@ def _price_lines(
             problems.append(f"{where} ({product.name}) is not salable")
         elif price is None:
             problems.append(f"{where} ({product.name}) has no price")
+        elif unfit := catalog_service.unit_problem(product, line.quantity):
+            problems.append(f"{where} ({product.name}) {unfit}")
         elif price.currency not in (None, currency):
             problems.append(
                 f"{where} ({product.name}) is priced in {price.currency}, orders are in {currency}"
@@ -151,10 +160,48 @@ def _price_lines(
         raise InvalidInput(
             "; ".join(problems),
             hint="GET /v1/customers/{customer_id}/prices lists what this "
-            "customer can order and at which price",
+            "customer can order, at which price and in which unit (unit_digits: the "
+            "decimals a quantity may have)",
             details={"problems": problems},
         )
     return [(ln, prices[ln.product_id].price) for ln in lines]
+
+
+def price_line(
+    settings: CompanySettings,
+    *,
+    line_no: int,
+    product_id: int,
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount_pct: Decimal,
+) -> tuple[Decimal, OrderLine]:
+    """(line gross, the line) with its net price and amount rounded as the ERP does."""
+    net_price = rounding.net_unit_price(unit_price, discount_pct / 100, settings.price_decimals)
+    gross = rounding.round_amount(quantity * unit_price, settings.amount_rounding)
+    line = OrderLine(
+        line_no=line_no,
+        product_id=product_id,
+        quantity=quantity,
+        unit_price=unit_price,
+        discount_pct=discount_pct,
+        net_price=net_price,
+        net_amount=rounding.round_amount(quantity * net_price, settings.amount_rounding),
+    )
+    return gross, line
+
+
+def set_totals(order: Order, priced: list[tuple[Decimal, OrderLine]]) -> None:
+    """The order's amounts and discount share from its priced lines."""
+    gross = sum((g for g, _ in priced), Decimal("0.00"))
+    net = sum((ln.net_amount for _, ln in priced), Decimal("0.00"))
+    discount = gross - net
+    order.gross_amount = gross
+    order.net_amount = net
+    order.discount_amount = discount
+    order.discount_pct = (
+        (discount * 100 / gross).quantize(PCT_PLACES, ROUND_HALF_UP) if gross else Decimal("0.000")
+    )
 
 
 def create_order(
@@ -190,26 +237,17 @@ def create_order(
         session, customer_id=customer.id, currency=settings.currency, lines=data.lines
     )
 
-    order_lines = []
-    for line_no, (line, unit_price) in enumerate(priced, start=1):
-        gross = money(line.quantity * unit_price)
-        net = money(gross * (100 - line.discount_pct) / 100)
-        order_lines.append(
-            (
-                gross,
-                OrderLine(
-                    line_no=line_no,
-                    product_id=line.product_id,
-                    quantity=line.quantity,
-                    unit_price=unit_price,
-                    discount_pct=line.discount_pct,
-                    net_amount=net,
-                ),
-            )
+    order_lines = [
+        price_line(
+            settings,
+            line_no=line_no,
+            product_id=line.product_id,
+            quantity=line.quantity,
+            unit_price=unit_price,
+            discount_pct=line.discount_pct,
         )
-    gross = sum((g for g, _ in order_lines), Decimal("0.00"))
-    net = sum((ln.net_amount for _, ln in order_lines), Decimal("0.00"))
-    discount = gross - net
+        for line_no, (line, unit_price) in enumerate(priced, start=1)
+    ]
     order = Order(
         client_id=data.client_id,
         request_hash=fingerprint,
@@ -218,14 +256,9 @@ def create_order(
         visit_id=data.visit_id,
         state=OrderState.draft,
         currency=settings.currency,
-        gross_amount=gross,
-        discount_amount=discount,
-        net_amount=net,
-        discount_pct=(discount * 100 / gross).quantize(PCT_PLACES, ROUND_HALF_UP)
-        if gross
-        else Decimal("0.000"),
         note=data.note,
     )
+    set_totals(order, order_lines)
     try:
         with session.begin_nested():
             session.add(order)
@@ -249,8 +282,8 @@ def create_order(
         new={
             "state": str(order.state),
             "customer_id": order.customer_id,
-            "gross_amount": str(gross),
-            "net_amount": str(net),
+            "gross_amount": str(order.gross_amount),
+            "net_amount": str(order.net_amount),
             "discount_pct": str(order.discount_pct),
         },
     )
@@ -269,7 +302,7 @@ def _replayed(existing: Order, fingerprint: str) -> Order:
     )
 
 
-def _own_order(
+def own_order(
     session: Session, principal: Principal, order_id: int, *, for_update: bool = True
 ) -> Order:
     _require_rep(principal)
@@ -286,7 +319,7 @@ def submit_order(
     session: Session, *, principal: Principal, order_id: int, now: datetime | None = None
 ) -> Order:
     """Submit a draft for approval. Resubmitting a submitted order returns it unchanged."""
-    order = _own_order(session, principal, order_id)
+    order = own_order(session, principal, order_id)
     if order.state is OrderState.draft:
         approvals.start(
             session,
@@ -300,52 +333,6 @@ def submit_order(
     return order
 
 
-def cancel_order(
-    session: Session, *, principal: Principal, order_id: int, now: datetime | None = None
-) -> Order:
-    """Cancel an own order that the ERP has not got yet; cancelling twice is a no-op.
-
-    An approved order is cancellable while its outbox row is pending and was never tried:
-    the row is then closed ('done', "cancelled before sending") so the sync never pushes
-    it. After a send attempt the ERP may already hold the sale, so it is refused.
-    """
-    now = now or datetime.now(UTC)
-    order = _own_order(session, principal, order_id, for_update=False)
-    # Lock order as the ERP push does (outbox row, then order) so the two never deadlock;
-    # a push in progress holds the row and we wait for its outcome.
-    outbox = repository.outbox_for(session, order.id, for_update=True)
-    session.refresh(order, with_for_update=True)
-    if order.state is OrderState.cancelled:
-        return order
-    if order.state not in CANCELLABLE:
-        raise Conflict(
-            f"order {order_id} is {order.state}: the ERP already has it",
-            hint="ask the office to cancel the sale in the ERP",
-        )
-    before = {"state": str(order.state)}
-    if order.state is OrderState.approved and outbox is not None:
-        if outbox.state is not OutboxState.pending or outbox.attempts > 0:
-            raise Conflict(
-                f"order {order_id} is already being sent to the ERP",
-                hint="the ERP may already hold the sale; ask the office to cancel it there",
-            )
-        outbox.state = OutboxState.done
-        outbox.last_error = CANCELLED_BEFORE_SENDING
-        outbox.done_at = now
-    order.state = OrderState.cancelled
-    session.flush()
-    audit_service.record(
-        session,
-        actor=principal.actor,
-        entity="order",
-        entity_id=order.id,
-        action="cancel",
-        old=before,
-        new={"state": str(order.state)},
-    )
-    return order
-
-
 def get_order(session: Session, *, principal: Principal, order_id: int) -> Order:
     principal.require("orders:read")
     return get_visible_or_raise(repository.get_visible, session, principal, order_id, what="order")
@@ -356,6 +343,7 @@ def details(session: Session, *, order: Order) -> OrderDetails:
         order=order,
         lines=repository.lines_for(session, [order.id])[order.id],
         approvals=repository.approvals_for(session, [order.id])[order.id],
+        outbox=repository.outbox_for(session, order.id),
     )
 
 

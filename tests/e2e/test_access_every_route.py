@@ -30,7 +30,9 @@ from sfa.customers import locations
 from sfa.notifications import outbox
 from sfa.notifications import targets as target_service
 from sfa.notifications.models import Channel, NotificationState
+from sfa.orders import repository as order_repository
 from sfa.orders import service as order_service
+from sfa.orders.models import OutboxState
 from sfa.orders.service import LineIn, NewOrder
 from sfa.plans import service as plan_service
 from sfa.tracking import service as tracking_service
@@ -67,6 +69,8 @@ class Case:
     manager: int | None = None
     # The exact answer without credentials (public routes only; all others answer 401).
     anonymous: int = 401
+    # Path parameters taken from other ids, e.g. {"order_id": "parked_order_id"}.
+    path_ids: dict | None = None
 
     def expected(self, who: str) -> int:
         given = {"rep_a": self.rep, "manager_a": self.manager}[who]
@@ -220,6 +224,13 @@ CASES = {
     # Submitting a submitted order again answers it unchanged (retries are safe).
     ("POST", "/v1/orders/{order_id}/submit"): Case(manager=403, reached_by="rep_b"),
     ("POST", "/v1/orders/{order_id}/cancel"): Case(manager=403, reached_by="rep_b"),
+    # An order the ERP refused (parked): the admin corrects it.
+    ("POST", "/v1/orders/{order_id}/correct"): Case(
+        rep=403,
+        manager=403,
+        body={"lines": [{"line_no": 1, "quantity": "2"}]},
+        path_ids={"order_id": "parked_order_id"},
+    ),
     ("POST", "/v1/orders/{order_id}/approve"): Case(rep=403, body={"note": "ok"}),
     ("POST", "/v1/orders/{order_id}/reject"): Case(rep=403, body={"note": "no"}),
     ("GET", "/v1/approvals"): Case(rep=403, is_list=True),
@@ -425,6 +436,16 @@ def _ids(world, db) -> dict:
             lines=(LineIn(product.id, Decimal(1), Decimal(10)),),
         ),
     )
+    parked, _ = order_service.create_order(
+        db,
+        principal=rep_b,
+        data=NewOrder(
+            client_id=uuid.uuid4(),
+            customer_id=world.customer_b.id,
+            lines=(LineIn(product.id, Decimal(3)),),
+        ),
+    )
+    order_repository.outbox_for(db, parked.id).state = OutboxState.parked
     notification = outbox.enqueue(
         db,
         settings=company_service.get_company_settings(db),
@@ -454,6 +475,7 @@ def _ids(world, db) -> dict:
     return crm | {
         "product_id": product.id,
         "order_id": order.id,
+        "parked_order_id": parked.id,
         "notification_id": notification.id,
         "target_id": target.id,
         "rule": "order_placed",
@@ -531,7 +553,7 @@ def _fill(value, ids):
 
 
 def _call(client, method, path, case, ids, headers):
-    url = path.format(**ids)
+    url = path.format(**(ids | {k: ids[v] for k, v in (case.path_ids or {}).items()}))
     kwargs = {"headers": headers}
     if case.body is not None:
         kwargs["json"] = _fill(case.body, ids)

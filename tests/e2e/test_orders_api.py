@@ -61,6 +61,7 @@ def test_order_amounts_replay_and_conflict(client, world, product):
             "quantity": "3.0000",
             "unit_price": "25000.00",
             "discount_pct": "10.000",
+            "net_price": "22500.00",
             "net_amount": "67500.00",
         }
     ]

@@ -1,5 +1,8 @@
+from decimal import Decimal
+
 from sqlalchemy import func, select, text
 
+from sfa.catalog.models import Product
 from sfa.customers.models import Customer
 from sfa.demo.seed import seed_demo
 from sfa.users.models import Role, Team, User
@@ -29,6 +32,13 @@ def test_demo_data_is_plausible_and_loaded_once(db):
     assert outside == 0
     classes = set(db.scalars(select(Customer.customer_class).distinct()))
     assert {"warung", "toko", "minimarket", "grosir", "distributor"} <= classes
+
+    # The catalog as the ERP brings it: units with their decimals, 4-decimal prices, and
+    # new customers waiting for a team.
+    units = {p.unit: p.unit_digits for p in db.scalars(select(Product))}
+    assert units == {"u": 0, "kg": 2}
+    assert Decimal("3100.1250") in set(db.scalars(select(Product.list_price)))
+    assert db.scalar(select(func.count()).where(Customer.team_id.is_(None))) == 2
 
     again = seed_demo(db)
     assert not again.created

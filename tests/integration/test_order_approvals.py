@@ -13,6 +13,7 @@ from sfa.catalog import service as catalog_service
 from sfa.catalog.models import CustomerPrice, Product
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sfa.orders import approvals
+from sfa.orders import changes as order_changes
 from sfa.orders import service as order_service
 from sfa.orders.models import (
     ApprovalState,
@@ -125,23 +126,56 @@ def test_tier_boundaries(db, world, p, product, discount, tier, state):
         assert pending[0].due_at == T0 + timedelta(hours=24)
 
 
-def test_amounts_are_decimal_and_rounded_half_up(db, world, p):
+def test_amounts_are_decimal_and_rounded_as_the_erp_rounds_them(db, world, p):
     a = make_product(db, "A25K", "25000")
     b = make_product(db, "B", "3333.33")
     o = order(
         db, p["rep_a"], world.customer_a, [(a.id, "3", "10"), (b.id, "1.5", "2.5")], submit=False
     )
     lines = order_service.details(db, order=o).lines
-    assert [(ln.line_no, ln.unit_price, ln.net_amount) for ln in lines] == [
-        (1, Decimal("25000.00"), Decimal("67500.00")),
-        # 1.5 × 3,333.33 = 4,999.995 → 5,000.00; × 0.975 = 4,875.00
-        (2, Decimal("3333.33"), Decimal("4875.00")),
+    assert [(ln.line_no, ln.unit_price, ln.net_price, ln.net_amount) for ln in lines] == [
+        (1, Decimal("25000"), Decimal("22500"), Decimal("67500.00")),
+        # net price 3,333.33 × 0.975 = 3,249.99675 → 3,249.9968 (4 decimals, half even);
+        # × 1.5 = 4,874.9952 → 4,875.00
+        (2, Decimal("3333.33"), Decimal("3249.9968"), Decimal("4875.00")),
     ]
+    # gross 1.5 × 3,333.33 = 4,999.995 → 5,000.00 (half to even: 9 is odd, it goes up)
     assert o.gross_amount == Decimal("80000.00")
     assert o.net_amount == Decimal("72375.00")
     assert o.discount_amount == Decimal("7625.00")
     assert o.discount_pct == Decimal("9.531")  # 7,625 ÷ 80,000 = 9.53125 %
     assert (o.state, o.approval_tier, o.currency) == (OrderState.draft, None, "IDR")
+
+
+def test_net_price_first_then_the_line_amount_as_tryton_does(db, world, p):
+    """Tryton rounds the net unit price to its price digits, then quantity × that price to
+    the currency: 3 × 12,345.6789 at 10 % is 3 × 11,111.1110 = 33,333.33. Rounding the
+    gross first (3 × 12,345.6789 = 37,037.0367 → 37,037.04, less 10 %) gives 33,333.34."""
+    a = make_product(db, "A4D", "12345.6789")
+    half = make_product(db, "H", "1000.125")
+    o = order(db, p["rep_a"], world.customer_a, [(a.id, "3", "10"), (half.id, "1", "0")])
+    first, second = order_service.details(db, order=o).lines
+    assert (first.unit_price, first.net_price, first.net_amount) == (
+        Decimal("12345.6789"),
+        Decimal("11111.1110"),
+        Decimal("33333.33"),
+    )
+    # 1,000.125 → 1,000.12: half to even, as Tryton's Currency.round (half up: 1,000.13)
+    assert second.net_amount == Decimal("1000.12")
+    assert o.net_amount == Decimal("34333.45")
+
+
+def test_settings_give_the_price_decimals_and_the_amount_rounding(db, world, p):
+    from sfa.company import service as company_service
+
+    company_service.update_settings(
+        db, actor="test", changes={"price_decimals": 2, "amount_rounding": "1"}
+    )
+    a = make_product(db, "R", "1234.5678")
+    o = order(db, p["rep_a"], world.customer_a, [(a.id, "3", "10")], submit=False)
+    (line,) = order_service.details(db, order=o).lines
+    # 1,234.5678 × 0.9 = 1,111.11102 → 1,111.11; × 3 = 3,333.33 → 3,333 (whole rupiah)
+    assert (line.net_price, line.net_amount) == (Decimal("1111.11"), Decimal("3333.00"))
 
 
 def test_customer_specific_price_wins_over_list_price(db, world, p):
@@ -250,8 +284,8 @@ def test_cancel_before_sending_closes_the_outbox_row(db, world, p, product):
     o = order(db, p["rep_a"], world.customer_a, [(product.id, "1", "0")])
     assert o.state is OrderState.approved
     with pytest.raises(NotFound):  # another rep's order
-        order_service.cancel_order(db, principal=p["rep_a2"], order_id=o.id)
-    order_service.cancel_order(db, principal=p["rep_a"], order_id=o.id)
+        order_changes.cancel_order(db, principal=p["rep_a2"], order_id=o.id)
+    order_changes.cancel_order(db, principal=p["rep_a"], order_id=o.id)
     [row] = outbox_rows(db, o.id)
     assert (o.state, row.state, row.last_error) == (
         OrderState.cancelled,
@@ -260,7 +294,7 @@ def test_cancel_before_sending_closes_the_outbox_row(db, world, p, product):
     )
     assert row.done_at is not None
     # Cancelling again is a no-op.
-    assert order_service.cancel_order(db, principal=p["rep_a"], order_id=o.id).state == "cancelled"
+    assert order_changes.cancel_order(db, principal=p["rep_a"], order_id=o.id).state == "cancelled"
 
 
 def test_cancel_is_refused_once_a_send_was_attempted(db, world, p, product):
@@ -269,13 +303,13 @@ def test_cancel_is_refused_once_a_send_was_attempted(db, world, p, product):
     row.attempts = 1
     db.flush()
     with pytest.raises(Conflict):
-        order_service.cancel_order(db, principal=p["rep_a"], order_id=o.id)
+        order_changes.cancel_order(db, principal=p["rep_a"], order_id=o.id)
     assert o.state is OrderState.approved and row.state is OutboxState.pending
 
 
 def test_submitted_order_cancelled_leaves_the_approval_queue(db, world, p, product):
     o = order(db, p["rep_a"], world.customer_a, [(product.id, "1", "10")], now=T0)
-    order_service.cancel_order(db, principal=p["rep_a"], order_id=o.id)
+    order_changes.cancel_order(db, principal=p["rep_a"], order_id=o.id)
     assert queue(db, p["manager_a"]).total == 0
     assert approvals.escalate_overdue(db, now=T0 + timedelta(days=3)) == 0
     with pytest.raises(Conflict):
