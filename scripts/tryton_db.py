@@ -31,6 +31,8 @@ invoice posted and paid):
 * an invoice payment method "Cash" on the cash journal (needed by the
   ``account.invoice.pay`` wizard);
 * the warehouse ``WH`` created by the stock module (the sale's default);
+* the party categories "Customer" (parties the SFA imports as customers, see
+  ``integrations/erp/tryton/pulls.py``) and "Supplier";
 * a connector user ``sfa`` (groups Sales + Accounting, same company) for the
   SFA backend, distinct from the ``admin`` user that acts as "a Tryton user".
 
@@ -406,6 +408,13 @@ def _master_data(conf: Path) -> dict:
     )
     payment_method.save()
 
+    # -- party categories: how the company marks its customers ------------------
+    PartyCategory = Model.get("party.category")
+    customer_category = PartyCategory(name="Customer")
+    customer_category.save()
+    supplier_category = PartyCategory(name="Supplier")
+    supplier_category.save()
+
     # -- warehouse (created by the stock module) -----------------------------
     Location = Model.get("stock.location")
     (warehouse,) = Location.find([("type", "=", "warehouse")])
@@ -432,6 +441,8 @@ def _master_data(conf: Path) -> dict:
         "payment_term_immediate_id": immediate.id,
         "payment_method_cash_id": payment_method.id,
         "warehouse_id": warehouse.id,
+        "customer_category_id": customer_category.id,
+        "supplier_category_id": supplier_category.id,
         "connector_user_id": user.id,
         "accounts": {
             "receivable": receivable.id,

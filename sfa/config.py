@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     erp_user: str = ""
     erp_password: SecretStr = SecretStr("")  # never logged (SecretStr hides it in repr)
     erp_timeout_s: float = 30.0
+    # The Tryton party category that marks customers (integrations/erp/tryton/pulls.py).
+    erp_customer_category: str = "Customer"
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "Settings":

@@ -21,9 +21,18 @@ Contract
 * Cursors are opaque strings; they belong to one pull (a product cursor is
   not valid for invoices).
 * ``ErpUnavailable`` means "try again later, nothing is wrong with what you
-  sent" (network, timeout, ERP down or overloaded, session/credentials or
-  other ERP-side problem). ``ErpRejected`` means the ERP refused this request
-  for a reason that will not go away by retrying (``reason`` says why).
+  sent" (network, timeout, ERP down or overloaded, session or other ERP-side
+  problem). Its subclass ``ErpMisconfigured`` says that the connection settings
+  themselves are wrong (URL, database, login, password): no request can succeed
+  until a person fixes them, so callers stop at once rather than try each item.
+  ``ErpRejected`` means the ERP refused this request for a reason that will not
+  go away by retrying (``reason`` says why).
+* ``check()`` logs in and reports what the ERP is (version, price precision,
+  currency rounding), or raises ``ErpMisconfigured`` / ``ErpUnavailable`` with a
+  message that says what to fix.
+* ``cancel_sale`` removes the sale of an order we cancelled after an attempt to
+  send it (a draft or quotation left in the ERP); a sale the ERP confirmed
+  meanwhile is refused (``ErpRejected``): it must be cancelled in the ERP.
 
 External ids are the ERP's record ids as strings; amounts are ``Decimal`` in
 the document's currency (ISO 4217 code); quantities are ``Decimal``.
@@ -36,13 +45,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 
+from sfa import money
+
 __all__ = [
     "ErpConnector",
     "ErpCursor",
     "ErpCustomer",
     "ErpError",
+    "ErpFacts",
     "ErpInvoice",
     "ErpInvoiceState",
+    "ErpMisconfigured",
     "ErpPage",
     "ErpPayment",
     "ErpProduct",
@@ -70,6 +83,12 @@ class ErpUnavailable(ErpError):
     """Transient: the ERP could not be reached or could not serve the request
     now (connection refused, timeout, 5xx, database locked, concurrent
     update, expired or refused session). Retry later with backoff."""
+
+
+class ErpMisconfigured(ErpUnavailable):
+    """The connection settings are wrong (ERP URL, database, login or password): the
+    message says which and how to fix it. Nothing succeeds until a person fixes them;
+    callers stop their work at once instead of charging each item a failed attempt."""
 
 
 class ErpRejected(ErpError):
@@ -104,8 +123,9 @@ class ErpSaleLine:
     ``quantity`` and ``unit_price`` are in the product's catalogue unit
     (``ErpProduct.unit``). ``unit_price`` is the price before discount,
     excluding tax; ``discount`` is a rate between 0 and 1
-    (``Decimal('0.05')`` = 5 %). The net price sent to the ERP is
-    ``unit_price * (1 - discount)``.
+    (``Decimal('0.05')`` = 5 %). ``net_price`` is the price per unit sent to
+    the ERP: the order's own (``sfa.money.net_unit_price`` at the company's
+    price precision), else computed here at the ERP's default precision.
     """
 
     product_external_id: str
@@ -113,12 +133,17 @@ class ErpSaleLine:
     unit_price: Decimal
     discount: Decimal = Decimal(0)
     description: str | None = None
+    net_price: Decimal | None = None
 
     def __post_init__(self) -> None:
         if not Decimal(0) <= self.discount <= Decimal(1):
             raise ValueError(f"discount must be a rate between 0 and 1, got {self.discount}")
         if self.unit_price < 0:
             raise ValueError(f"unit_price must be >= 0, got {self.unit_price}")
+        if self.net_price is None:
+            object.__setattr__(
+                self, "net_price", money.net_unit_price(self.unit_price, self.discount)
+            )
 
 
 @dataclass(frozen=True)
@@ -179,13 +204,17 @@ class ErpProduct:
     code: str | None
     name: str
     unit: str  # symbol of the unit quantities and list_price refer to
-    list_price: Decimal | None  # excluding tax, per ``unit``
+    list_price: Decimal | None  # excluding tax, per ``unit``, at the ERP's precision
     currency: str | None
     taxes: tuple[ErpTax, ...]
     salable: bool
     active: bool
     type: str | None = None  # 'goods', 'service', ...
     updated_at: dt.datetime | None = None  # ERP change time, UTC
+    # What a quantity in ``unit`` may be: at most ``unit_digits`` decimals, a multiple of
+    # ``unit_rounding`` (Tryton's product.uom digits and rounding). None: not known.
+    unit_digits: int | None = None
+    unit_rounding: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +234,10 @@ class ErpCustomer:
     email: str | None = None
     payment_term: str | None = None
     updated_at: dt.datetime | None = None
+    language: str | None = None  # ISO 639-1 code of the party's language, if set
+    # WGS84 position of the address, when the ERP has one (Tryton 8.2 addresses do not).
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 ErpInvoiceState = Literal["draft", "validated", "posted", "paid", "cancelled"]
@@ -253,14 +286,38 @@ class ErpPage(Generic[T]):
     items: tuple[T, ...]
     next_cursor: ErpCursor
     has_more: bool = False
+    # Records the scan passed over without delivering them (e.g. parties that are not
+    # customers): counted so that a run can say so.
+    skipped: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "items", tuple(self.items))
 
 
+@dataclass(frozen=True)
+class ErpFacts:
+    """What ``check()`` found: the ERP answers, the login works, and how it rounds."""
+
+    server_version: str
+    price_decimals: int | None = None  # decimals of unit prices on sale lines
+    currency: str | None = None  # the company currency (ISO code)
+    currency_rounding: Decimal | None = None  # its rounding, e.g. 0.01
+    warnings: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class ErpConnector(Protocol):
     """What the domain needs from an ERP."""
+
+    def check(self) -> ErpFacts:
+        """Reach the ERP and log in; raise ``ErpMisconfigured`` or ``ErpUnavailable``
+        with a message that says what to fix."""
+        ...
+
+    def cancel_sale(self, reference: str) -> ErpSaleRef | None:
+        """Cancel the draft or quotation the ERP holds for our order, if any; returns
+        it (cancelled) or None. A confirmed sale is refused with ``ErpRejected``."""
+        ...
 
     def find_sale(self, reference: str) -> ErpSaleRef | None:
         """The ERP sale whose reference is our order id, if any."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from integrations.erp.tryton.records import many2one_id, related
 from integrations.erp.tryton.rpc import TrytonRpc
 from sfa.erp.connector import ErpRejected
@@ -24,6 +26,17 @@ class Company:
             (record,) = self.rpc.model("company.company", "read", [company], ["currency.code"])
             self._currency_codes[company] = related(record, "currency").get("code")
         return self._currency_codes[company]
+
+    def currency(self) -> tuple[str | None, Decimal | None]:
+        """The company currency's code and rounding (Tryton's ``currency.rounding``)."""
+        company = self.id
+        if not company:
+            return None, None
+        (record,) = self.rpc.model(
+            "company.company", "read", [company], ["currency.code", "currency.rounding"]
+        )
+        currency = related(record, "currency")
+        return currency.get("code"), currency.get("rounding")
 
     def currency_id(self) -> int | None:
         company = self.id

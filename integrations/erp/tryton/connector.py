@@ -13,12 +13,24 @@ from integrations.erp.tryton.sales import Sales
 from sfa.erp.connector import (
     ErpCursor,
     ErpCustomer,
+    ErpFacts,
     ErpInvoice,
+    ErpMisconfigured,
     ErpPage,
     ErpPayment,
     ErpProduct,
+    ErpRejected,
     ErpSale,
     ErpSaleRef,
+)
+
+SUPPORTED_SERIES = "8.2"
+# What the sync reads and writes, with the Tryton group that grants it.
+_NEEDED_ACCESS = (
+    ("sale.sale", "Sales"),
+    ("account.invoice", "Accounting"),
+    ("product.product", "Sales"),
+    ("party.party", "Sales"),
 )
 
 
@@ -42,13 +54,14 @@ class TrytonConnector:
         overlap: dt.timedelta = dt.timedelta(minutes=5),
         language: str = "en",
         client: httpx.Client | None = None,
+        customer_category: str | None = "Customer",
     ) -> None:
         self.rpc = TrytonRpc(
             base_url, database, login, password, timeout=timeout, language=language, client=client
         )
-        company = Company(self.rpc)
-        self._sales = Sales(self.rpc, company)
-        self._pulls = Pulls(self.rpc, company, overlap)
+        self.company = Company(self.rpc)
+        self._sales = Sales(self.rpc, self.company)
+        self._pulls = Pulls(self.rpc, self.company, overlap, customer_category)
 
     @property
     def overlap(self) -> dt.timedelta:
@@ -63,7 +76,54 @@ class TrytonConnector:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def check(self) -> ErpFacts:
+        """Reach the server, log in, and read what the sync depends on; every problem
+        is raised with what to change (``ErpMisconfigured``)."""
+        version = self.rpc.server_version()
+        login = self.rpc.login
+        self.rpc.user_id  # noqa: B018 - logs in (or raises why not)
+        if not self.company.id:
+            raise ErpMisconfigured(
+                f"the Tryton user {login!r} has no current company: choose one in its "
+                "preferences in Tryton (the sync works for that company)"
+            )
+        for model, group in _NEEDED_ACCESS:
+            try:
+                self.rpc.model(model, "search", [], 0, 1, None)
+            except ErpRejected as exc:
+                raise ErpMisconfigured(
+                    f"the Tryton user {login!r} may not read {model} ({exc.reason}): add "
+                    f"it to the group {group} (the sync needs Sales and Accounting)"
+                ) from None
+        warnings = []
+        if not version.startswith(SUPPORTED_SERIES):
+            warnings.append(
+                f"Tryton {version}: this connector is made and tested for {SUPPORTED_SERIES}"
+            )
+        if "base_price" not in self._sales.line_fields():
+            warnings.append(
+                "the Tryton module sale_discount is not activated: sales carry only the "
+                "net price of each line, not the price before discount"
+            )
+        if self._pulls.customer_category and not self._pulls.customer_categories():
+            warnings.append(
+                f"Tryton has no party category {self._pulls.customer_category!r}: only "
+                "parties with a confirmed sale are pulled as customers (create the "
+                "category, or set SFA_ERP_CUSTOMER_CATEGORY to the one you use)"
+            )
+        currency, rounding = self.company.currency()
+        return ErpFacts(
+            server_version=version,
+            price_decimals=self._sales.price_decimals(),
+            currency=currency,
+            currency_rounding=rounding,
+            warnings=tuple(warnings),
+        )
+
     # -- orders out --------------------------------------------------------
+
+    def cancel_sale(self, reference: str) -> ErpSaleRef | None:
+        return self._sales.cancel_sale(reference)
 
     def find_sale(self, reference: str) -> ErpSaleRef | None:
         return self._sales.find_sale(reference)

@@ -6,10 +6,11 @@ maturities) are fetched by the caller and passed in, so they are tested without 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from integrations.erp.tryton.records import latest, many2one_id, related
+from sfa import money
 from sfa.erp.connector import (
     ErpCustomer,
     ErpInvoice,
@@ -21,9 +22,6 @@ from sfa.erp.connector import (
 )
 
 Record = Mapping[str, Any]
-
-#: Tryton's default price precision (``[product] price_decimal`` = 4)
-PRICE_QUANTUM = Decimal("0.0001")
 
 # -- sales ---------------------------------------------------------------------
 
@@ -56,10 +54,14 @@ def sale_line(
     unit_id: int | None,
     tax_ids: list[int],
     with_base_price: bool,
+    price_decimals: int = money.DEFAULT_PRICE_DECIMALS,
 ) -> dict[str, Any]:
     """The ``sale.line`` values of one of our lines: our net price replaces Tryton's;
-    with ``sale_discount`` activated the price before discount goes in ``base_price``."""
-    net = (line.unit_price * (1 - line.discount)).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+    with ``sale_discount`` activated the price before discount goes in ``base_price``.
+    Prices are sent as the order has them; a price with more decimals than the ERP keeps
+    (``price_decimals``) is rounded as the ERP would round it."""
+    assert line.net_price is not None  # set by ErpSaleLine itself
+    net = money.round_price(line.net_price, price_decimals)
     result: dict[str, Any] = {
         "sequence": sequence,
         "type": "line",
@@ -73,7 +75,7 @@ def sale_line(
     if line.description:
         result["description"] = line.description
     if with_base_price:
-        result["base_price"] = line.unit_price.quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+        result["base_price"] = money.round_price(line.unit_price, price_decimals)
     return result
 
 
@@ -97,6 +99,7 @@ def product(
     are the customer taxes per accounting category id."""
     template = related(record, "template")
     uom = related(record, "default_uom")
+    rounding = uom.get("rounding")
     return ErpProduct(
         external_id=str(record["id"]),
         code=record.get("code") or None,
@@ -109,6 +112,9 @@ def product(
         active=bool(record.get("active")) and bool(template.get("active", True)),
         type=record.get("type"),
         updated_at=latest(record.get("last_modified_at"), template.get("last_modified_at")),
+        unit_digits=uom.get("digits"),
+        # a Float in Tryton: its shortest repr is the value people typed (0.01, 1.0)
+        unit_rounding=Decimal(repr(rounding)) if rounding is not None else None,
     )
 
 
@@ -148,7 +154,13 @@ def customer(record: Record, addresses: Mapping[int, Record]) -> ErpCustomer:
         updated_at=latest(
             record.get("last_modified_at"), *(a.get("last_modified_at") for a in own)
         ),
+        language=language(related(record, "lang").get("code")),
     )
+
+
+def language(code: str | None) -> str | None:
+    """ISO 639-1 code of a Tryton language code ("id", "en", "zh_CN" → "zh")."""
+    return code.split("_")[0].lower()[:2] if code else None
 
 
 # -- invoices and payments -----------------------------------------------------

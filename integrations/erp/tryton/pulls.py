@@ -4,6 +4,21 @@ payments (see the package docstring for how a scan pages and where the next one 
 Each pull names its model, the domain of "changed since", the fields it reads and a
 ``convert`` that fetches the related records a page needs (in one call per model) and
 hands everything to the pure converters of ``convert.py``.
+
+Customers: Tryton 8.2 has no "is a customer" flag on a party (the modules party, company,
+account, account_invoice, sale and stock add none: payment terms, receivable accounts and
+customer locations have company-wide defaults that every party gets). A party is pulled
+as a customer when it is not one of the company's own parties (the company's party, its
+employees) and either
+
+* carries the party category named ``customer_category`` ("Customer" by default) or one
+  of its sub-categories — how a new customer is announced before its first order; or
+* has bought: it has a confirmed (or processing, done) sale.
+
+Suppliers, the company itself and any other party are passed over (counted in
+``ErpPage.skipped``). A party becomes a customer either by a change of its own (a
+category is a field of the party) or by a sale: the incremental scan also takes the
+parties of sales changed since its lower bound.
 """
 
 from __future__ import annotations
@@ -39,6 +54,8 @@ PRODUCT_FIELDS = [
     "active",
     "list_price_used",
     "default_uom.symbol",
+    "default_uom.digits",
+    "default_uom.rounding",
     "account_category",
     "template.active",
     "last_modified_at",
@@ -54,6 +71,8 @@ PARTY_FIELDS = [
     "tax_identifier.code",
     "customer_payment_term.name",
     "addresses",
+    "categories",
+    "lang.code",
     "last_modified_at",
 ]
 ADDRESS_FIELDS = [
@@ -95,6 +114,7 @@ PAYMENT_FIELDS = [
     "last_modified_at",
 ]
 _INACTIVE_TOO = {"active_test": False}
+_BOUGHT = ("confirmed", "processing", "done")  # a sale in these states: a customer
 
 
 def _changed(*paths: str) -> Callable[[dt.datetime], list[Any]]:
@@ -107,10 +127,19 @@ def _changed(*paths: str) -> Callable[[dt.datetime], list[Any]]:
 
 
 class Pulls:
-    def __init__(self, rpc: TrytonRpc, company: Company, overlap: dt.timedelta) -> None:
+    def __init__(
+        self,
+        rpc: TrytonRpc,
+        company: Company,
+        overlap: dt.timedelta,
+        customer_category: str | None = "Customer",
+    ) -> None:
         self.rpc = rpc
         self.company = company
         self.overlap = overlap
+        self.customer_category = customer_category
+        self._customer_categories: set[int] | None = None
+        self._own_parties: set[int] | None = None
 
     def _scan(
         self,
@@ -143,7 +172,7 @@ class Pulls:
             next_scan = dataclasses.replace(scan, after_id=ids[-1])
         else:
             next_scan = Scan(kind, scan.started, None, 0)
-        return ErpPage(tuple(items), next_scan.encode(), has_more)
+        return ErpPage(tuple(items), next_scan.encode(), has_more, len(records) - len(items))
 
     def _read(
         self, model: str, ids: Iterable[int], fields: list[str], **kwargs: Any
@@ -193,11 +222,18 @@ class Pulls:
 
     def customers(self, since: ErpCursor | None, limit: int) -> ErpPage[ErpCustomer]:
         def page(records: Records) -> list[ErpCustomer]:
+            records = self._only_customers(records)
             address_ids = {a for r in records for a in (r.get("addresses") or [])}
             addresses = self._read(
                 "party.address", address_ids, ADDRESS_FIELDS, context=_INACTIVE_TOO
             )
             return [convert.customer(r, addresses) for r in records]
+
+        own_changes = _changed("addresses.", "contact_mechanisms.", "identifiers.")
+
+        def changed(after: dt.datetime) -> list[Any]:
+            # a party that bought for the first time has not changed itself
+            return ["OR", own_changes(after), ("id", "in", self._recent_buyers(after))]
 
         return self._scan(
             "customers",
@@ -205,11 +241,76 @@ class Pulls:
             limit,
             model="party.party",
             domain=[],
-            changed_since=_changed("addresses.", "contact_mechanisms.", "identifiers."),
+            changed_since=changed,
             fields=PARTY_FIELDS,
             convert=page,
             context=_INACTIVE_TOO,
         )
+
+    def _only_customers(self, records: Records) -> Records:
+        """The parties of a page that are customers (module docstring)."""
+        own = self.own_parties()
+        categories = self.customer_categories()
+        candidates = [r for r in records if r["id"] not in own]
+        flagged = {r["id"] for r in candidates if categories & set(r.get("categories") or [])}
+        others = [r["id"] for r in candidates if r["id"] not in flagged]
+        buyers = self._buyers([("party", "in", others)]) if others else set()
+        return [r for r in candidates if r["id"] in flagged or r["id"] in buyers]
+
+    def _buyers(self, domain: list[Any]) -> set[int]:
+        """Parties of the confirmed (processing, done) sales matching ``domain``. Tryton
+        offers no "distinct": this reads the party of each such sale (a few bytes each;
+        the sale module's own sale.reporting.customer would aggregate, but it joins on
+        currency rates and is empty without them)."""
+        sales = self.rpc.model(
+            "sale.sale",
+            "search_read",
+            [*domain, ("state", "in", _BOUGHT)],
+            0,
+            None,
+            None,
+            ["party"],
+        )
+        return {p for s in sales if (p := many2one_id(s.get("party")))}
+
+    def _recent_buyers(self, after: dt.datetime) -> list[int]:
+        return sorted(self._buyers([("last_modified_at", ">=", after)]))
+
+    def customer_categories(self) -> set[int]:
+        """Ids of the customer category and its sub-categories (read once)."""
+        if self._customer_categories is None:
+            found: list[int] = []
+            if self.customer_category:
+                roots = self.rpc.model(
+                    "party.category", "search", [("name", "=", self.customer_category)]
+                )
+                if roots:
+                    found = self.rpc.model(
+                        "party.category", "search", [("parent", "child_of", roots)]
+                    )
+            self._customer_categories = set(found)
+        return self._customer_categories
+
+    def own_parties(self) -> set[int]:
+        """The parties of the companies and their employees (read once)."""
+        if self._own_parties is None:
+            companies = self.rpc.model(
+                "company.company", "search_read", [], 0, None, None, ["party"]
+            )
+            employees = self.rpc.model(
+                "company.employee",
+                "search_read",
+                [],
+                0,
+                None,
+                None,
+                ["party"],
+                context=_INACTIVE_TOO,
+            )
+            self._own_parties = {
+                p for r in (*companies, *employees) if (p := many2one_id(r.get("party")))
+            }
+        return self._own_parties
 
     # -- invoices and payments -------------------------------------------------
 

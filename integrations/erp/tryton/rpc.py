@@ -15,13 +15,28 @@ import httpx
 
 from integrations.erp.tryton import codec
 from integrations.erp.tryton.faults import map_fault, short
-from sfa.erp.connector import ErpRejected, ErpUnavailable
+from sfa.erp.connector import ErpMisconfigured, ErpRejected, ErpUnavailable
 
 log = logging.getLogger("integrations.erp.tryton")
 
 
 class SessionExpired(Exception):
     """HTTP 401: the session is unknown to the server (expired or logged out)."""
+
+
+class HttpStatus(ErpUnavailable):
+    """Tryton (or whatever answers at the URL) replied with an HTTP error status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def safe_url(url: str) -> str:
+    """scheme://host:port/path of a URL, never a user or password written into it."""
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
 
 
 class TrytonRpc:
@@ -55,6 +70,10 @@ class TrytonRpc:
         self._ids = itertools.count(1)
         self._session: tuple[int, str] | None = None
         self._context: dict[str, Any] | None = None
+        # A refused login is not tried again by this client: every failed attempt makes
+        # Tryton wait longer before it answers the next (up to 2^n - 1 s, n = recent
+        # failures) and, after [session] max_attempt, locks the login out.
+        self._refused: ErpMisconfigured | None = None
         self.last_server_time: dt.datetime | None = None
 
     # -- session -----------------------------------------------------------
@@ -79,6 +98,10 @@ class TrytonRpc:
             log.debug("Tryton logout failed", exc_info=True)
 
     @property
+    def login(self) -> str:
+        return self._login
+
+    @property
     def user_id(self) -> int:
         self._ensure_session()
         assert self._session
@@ -93,6 +116,8 @@ class TrytonRpc:
 
     def _ensure_session(self) -> None:
         with self._lock:
+            if self._refused is not None:
+                raise self._refused
             if self._session is None:
                 self._do_login()
 
@@ -105,12 +130,16 @@ class TrytonRpc:
                 auth=None,
             )
         except SessionExpired:
-            raise ErpUnavailable(
-                f"Tryton refused the login of {self._login!r} on database "
-                f"{self.database!r}: check the credentials"
-            ) from None
+            result = None
+        except HttpStatus as exc:
+            raise self._login_failure(exc) from None
         if not result:
-            raise ErpUnavailable(f"Tryton refused the login of {self._login!r}")
+            self._refused = ErpMisconfigured(
+                f"Tryton refused the login of {self._login!r} on database "
+                f"{self.database!r}: check SFA_ERP_USER and SFA_ERP_PASSWORD (the user "
+                "must exist in that database and be active)"
+            )
+            raise self._refused
         user_id, token = result[0], result[1]
         self._session = (int(user_id), str(token))
         try:
@@ -122,6 +151,29 @@ class TrytonRpc:
             raise ErpUnavailable("Tryton session refused right after login") from None
         # keep only plain context keys (drop "company.rec_name", locale, ...)
         self._context = {k: v for k, v in context.items() if "." not in k and k != "locale"}
+
+    def _login_failure(self, exc: HttpStatus) -> ErpUnavailable:
+        """What an HTTP error answer to the login means, in the settings' words."""
+        if exc.status == 404:
+            self._refused = ErpMisconfigured(
+                f"Tryton has no database {self.database!r} (HTTP 404 at "
+                f"{safe_url(self.url)}): set SFA_ERP_DATABASE to the name of the Tryton "
+                "database the sync uses"
+            )
+            return self._refused
+        if exc.status == 405:
+            self._refused = ErpMisconfigured(
+                f"no Tryton database API at {safe_url(self.url)} (HTTP 405): SFA_ERP_URL "
+                "must be the server's root, e.g. http://erp.example.com:8000, without a path"
+            )
+            return self._refused
+        if exc.status == 429:
+            return ErpUnavailable(
+                f"Tryton refuses logins of {self._login!r} for now (HTTP 429, too many "
+                "failed attempts): fix SFA_ERP_PASSWORD if it is wrong and wait for "
+                "Tryton's [session] timeout"
+            )
+        return exc
 
     # -- calls -------------------------------------------------------------
 
@@ -151,7 +203,24 @@ class TrytonRpc:
         return self.call(f"model.{model}.{method}", *params, context=context)
 
     def server_version(self) -> str:
-        return self._post(f"{self.base_url}/rpc/", "common.server.version", [], auth=None)
+        url = f"{self.base_url}/rpc/"
+        hint = "SFA_ERP_URL must be the server's root, e.g. http://erp.example.com:8000"
+        try:
+            version = self._post(url, "common.server.version", [], auth=None)
+        except SessionExpired:
+            raise ErpMisconfigured(
+                f"{safe_url(url)} asks for a login: SFA_ERP_URL points to a database, not "
+                f"to the server ({hint}; the database goes in SFA_ERP_DATABASE)"
+            ) from None
+        except HttpStatus as exc:
+            if exc.status in (404, 405):
+                raise ErpMisconfigured(
+                    f"no Tryton server answers at {safe_url(url)} (HTTP {exc.status}): {hint}"
+                ) from None
+            raise
+        if not isinstance(version, str):
+            raise ErpMisconfigured(f"the server at {safe_url(url)} is not a Tryton server")
+        return version
 
     def server_time(self) -> dt.datetime:
         """The ERP's current time (naive UTC, second precision)."""
@@ -174,15 +243,15 @@ class TrytonRpc:
         except httpx.TimeoutException as exc:
             raise ErpUnavailable(f"Tryton did not answer {method} in time: {exc!r}") from exc
         except httpx.TransportError as exc:
-            raise ErpUnavailable(f"cannot reach Tryton at {url} ({method}): {exc!r}") from exc
+            raise ErpUnavailable(
+                f"cannot reach Tryton at {safe_url(url)} ({method}): {exc!r}"
+            ) from exc
         self._remember_date(response)
         status = response.status_code
         if status == 401:
             raise SessionExpired()
-        if status == 429 or status >= 500 or status in (403, 404, 408, 423):
-            raise ErpUnavailable(
-                f"Tryton answered HTTP {status} to {method}: {short(response.text)}"
-            )
+        if status == 429 or status >= 500 or status in (403, 404, 405, 408, 423):
+            raise HttpStatus(f"Tryton answered HTTP {status} to {method}", status)
         if status >= 400:
             raise ErpRejected(
                 f"Tryton refused {method} (HTTP {status})",
@@ -193,7 +262,7 @@ class TrytonRpc:
             payload = codec.loads(response.text)
         except ValueError as exc:
             raise ErpUnavailable(
-                f"Tryton sent a non-JSON answer to {method}: {short(response.text)}"
+                f"the server sent a non-JSON answer to {method} (not Tryton's JSON-RPC?)"
             ) from exc
         if not isinstance(payload, dict):
             raise ErpUnavailable(f"unexpected Tryton answer to {method}")

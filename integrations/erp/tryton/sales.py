@@ -8,6 +8,7 @@ lines, and two pushes racing each other keep the lowest sale id.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from integrations.erp.tryton import convert
 from integrations.erp.tryton.company import Company
 from integrations.erp.tryton.records import int_id, many2one_id, plain_changes, x2many_ids
 from integrations.erp.tryton.rpc import TrytonRpc
+from sfa import money
 from sfa.erp.connector import ErpRejected, ErpSale, ErpSaleLine, ErpSaleRef, ErpUnavailable
 
 log = logging.getLogger("integrations.erp.tryton")
@@ -62,7 +64,7 @@ class Sales:
     def __init__(self, rpc: TrytonRpc, company: Company) -> None:
         self.rpc = rpc
         self.company = company
-        self._has_discount: bool | None = None
+        self._line_fields: dict[str, Any] | None = None
 
     def find_sale(self, reference: str) -> ErpSaleRef | None:
         found = self._find_sales(reference)
@@ -110,6 +112,25 @@ class Sales:
             raise
         ref = self._read_sale(sale_id)
         return dataclasses.replace(ref, created=created)
+
+    def cancel_sale(self, reference: str) -> ErpSaleRef | None:
+        """Cancel the drafts and quotations carrying our reference (Tryton's "Cancel"
+        button); a confirmed sale is refused: cancelling it is a decision for the ERP's
+        users (stock moves, invoices)."""
+        found = self._find_sales(reference)
+        alive = [s for s in found if s.state != "cancelled"]
+        confirmed = [s for s in alive if s.state in CONFIRMED]
+        if confirmed:
+            sale = confirmed[0]
+            raise ErpRejected(
+                f"the ERP sale {sale.number or sale.external_id} of {reference} is "
+                f"{sale.state}: cancel it in the ERP",
+                code="confirmed_in_erp",
+            )
+        if alive:
+            self.rpc.model("sale.sale", "cancel", [int(s.external_id) for s in alive])
+            return self._read_sale(int(alive[0].external_id))
+        return convert.pick(found) if found else None
 
     def _read_sale(self, sale_id: int) -> ErpSaleRef:
         (record,) = self.rpc.model("sale.sale", "read", [sale_id], SALE_FIELDS)
@@ -264,7 +285,7 @@ class Sales:
             values[f"_parent_sale.{name}"] = header.get(name)
         values["_parent_sale.state"] = "draft"
         changes = plain_changes(self.rpc.model("sale.line", "on_change", values, ["product"]))
-        with_discount = self._discount_supported()
+        with_discount = "base_price" in self.line_fields()
         if line.discount and not with_discount:
             log.info(
                 "sale_discount is not activated in Tryton: only the net price of %s is recorded",
@@ -277,10 +298,26 @@ class Sales:
             unit_id=many2one_id(products[product_id]["default_uom"]),
             tax_ids=x2many_ids(changes.get("taxes")),
             with_base_price=with_discount,
+            price_decimals=self.price_decimals(),
         )
 
-    def _discount_supported(self) -> bool:
-        if self._has_discount is None:
-            fields = self.rpc.model("sale.line", "fields_get", ["base_price"])
-            self._has_discount = "base_price" in fields
-        return self._has_discount
+    def line_fields(self) -> dict[str, Any]:
+        """``fields_get`` of the sale line's price fields (``base_price`` exists only
+        with the ``sale_discount`` module), read once."""
+        if self._line_fields is None:
+            self._line_fields = self.rpc.model(
+                "sale.line", "fields_get", ["base_price", "unit_price"]
+            )
+        return self._line_fields
+
+    def price_decimals(self) -> int:
+        """The decimals Tryton keeps for sale prices (``[product] price_decimal``)."""
+        digits = self.line_fields().get("unit_price", {}).get("digits")
+        if isinstance(digits, str):  # fields_get sends it PYSON-encoded: "[null, 4]"
+            try:
+                digits = json.loads(digits)
+            except ValueError:
+                digits = None
+        if isinstance(digits, list | tuple) and len(digits) == 2 and isinstance(digits[1], int):
+            return digits[1]
+        return money.DEFAULT_PRICE_DECIMALS

@@ -203,7 +203,9 @@ class TrytonUser:
 
     # -- master data ------------------------------------------------------
 
-    def create_customer(self, name: str, **extra: Any) -> int:
+    def create_customer(self, name: str, *, category: str | None = "customer", **extra: Any) -> int:
+        """A party with an address, in the category "Customer" (how the company marks
+        its customers; ``category="supplier"`` or ``None`` for other parties)."""
         values = {
             "name": name,
             "addresses": [
@@ -225,18 +227,23 @@ class TrytonUser:
                 mechanisms.append({"type": kind, "value": extra.pop(kind)})
         if mechanisms:
             values["contact_mechanisms"] = [("create", mechanisms)]
+        if category:
+            values["categories"] = [("add", [self.server.meta[f"{category}_category_id"]])]
         values.update(extra)
         (party_id,) = self("party.party", "create", [values])
         return party_id
 
-    def create_product(self, name: str, code: str, price: Decimal, **extra: Any) -> int:
+    def create_product(
+        self, name: str, code: str, price: Decimal, *, unit: str = "u", **extra: Any
+    ) -> int:
+        unit_id = self.uom_id(unit)
         values = {
             "name": name,
             "type": "goods",
             "salable": True,
             "list_price": price,
-            "default_uom": self.unit_id,
-            "sale_uom": self.unit_id,
+            "default_uom": unit_id,
+            "sale_uom": unit_id,
             "account_category": self.server.meta["account_category_id"],
             "products": [("create", [{"suffix_code": code}])],
         }
@@ -247,7 +254,11 @@ class TrytonUser:
 
     @property
     def unit_id(self) -> int:
-        unit_ids = self("product.uom", "search", [("symbol", "=", "u")], 0, 1, None)
+        return self.uom_id("u")
+
+    def uom_id(self, symbol: str) -> int:
+        """A unit of Tryton's product module: "u" (whole units), "kg" (2 decimals)..."""
+        unit_ids = self("product.uom", "search", [("symbol", "=", symbol)], 0, 1, None)
         return unit_ids[0]
 
     def template_of(self, product_id: int) -> int:
@@ -332,3 +343,40 @@ def connector(tryton: TrytonServer):
     )
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def erp_env(monkeypatch, tryton):
+    """The API process configured for the test's Tryton, as SFA_ERP_* would do it."""
+    from integrations.erp import health
+    from sfa.config import get_settings
+
+    def configure(**overrides):
+        values = {
+            "SFA_ERP_URL": tryton.url,
+            "SFA_ERP_DATABASE": tryton.database,
+            "SFA_ERP_USER": tryton.meta["connector_login"],
+            "SFA_ERP_PASSWORD": tryton.meta["connector_password"],
+        } | overrides
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        health.clear_cache()
+
+    configure()
+    yield configure
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    health.clear_cache()
+
+
+@pytest.fixture
+def sync_now(client, world):
+    """An admin's POST /v1/sync/run; returns the run it answers with."""
+
+    def run() -> dict:
+        response = client.post("/v1/sync/run", headers=world.headers("admin"))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return run

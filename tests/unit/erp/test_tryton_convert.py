@@ -34,6 +34,17 @@ def test_product_takes_unit_price_taxes_and_the_latest_change():
     assert product.currency == "IDR" and product.taxes == (PPN,)
     assert product.salable and product.active and product.type == "goods"
     assert product.updated_at == T0 + dt.timedelta(hours=1)
+    assert (product.unit_digits, product.unit_rounding) == (None, None)
+
+
+def test_product_keeps_its_unit_digits_and_rounding():
+    kg = {"id": 2, "symbol": "kg", "digits": 2, "rounding": 0.01}
+    whole = {"id": 1, "symbol": "u", "digits": 0, "rounding": 1.0}
+    base = {"id": 43, "name": "Gula", "active": True, "template.": {}}
+    sugar = convert.product(base | {"default_uom.": kg}, taxes={}, currency="IDR")
+    soap = convert.product(base | {"default_uom.": whole}, taxes={}, currency="IDR")
+    assert (sugar.unit, sugar.unit_digits, sugar.unit_rounding) == ("kg", 2, Decimal("0.01"))
+    assert (soap.unit, soap.unit_digits, soap.unit_rounding) == ("u", 0, Decimal("1"))
 
 
 def test_a_product_of_an_inactive_template_is_inactive_and_without_category_untaxed():
@@ -96,6 +107,13 @@ def test_customer_uses_the_first_active_address_by_sequence():
     assert customer.payment_term == "Net 30"
     # an address changed later than the party makes the party newer
     assert customer.updated_at == T0 + dt.timedelta(days=1)
+
+
+def test_customer_language_from_the_partys_language():
+    record = {"id": 9, "name": "T", "active": True, "lang.": {"code": "en"}}
+    assert convert.customer(record, {}).language == "en"
+    assert convert.customer(record | {"lang.": {"code": "zh_CN"}}, {}).language == "zh"
+    assert convert.customer(record | {"lang.": None}, {}).language is None
 
 
 def test_customer_without_address():
