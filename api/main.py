@@ -31,6 +31,7 @@ from api.routers import (
     users,
     visits,
 )
+from integrations.erp import health as erp_health
 from sfa.auth import principal_cache
 from sfa.config import get_settings
 from sfa.db import libpq_url
@@ -99,6 +100,9 @@ async def lifespan(app: FastAPI):
     gc.collect()
     gc.freeze()
     principal_cache.cache.start(libpq_url(settings.database_url))
+    # The ERP settings are checked now, and their problems logged with their fixes; in
+    # the background: a slow or absent ERP must not hold up the API.
+    erp_health.log_at_start_in_background(settings)
     try:
         yield
     finally:

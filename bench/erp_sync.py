@@ -131,6 +131,7 @@ def create_orders(count: int, party: int, product_ids: list[int]) -> None:
                         quantity=Decimal(no),
                         unit_price=Decimal(10000),
                         discount_pct=Decimal(5),
+                        net_price=Decimal(9500),
                         net_amount=Decimal(9500) * no,
                     )
                 )

@@ -52,7 +52,9 @@ def _wants_geojson(request: Request, fmt: ListFormat) -> bool:
     response_model=PageOut[CustomerOut],
     summary="Customers visible to you",
     description="Search by radius (`near=lat,lon&radius_m=`, nearest first, with `distance_m`) "
-    "or map viewport (`bbox=min_lon,min_lat,max_lon,max_lat`). `format=geojson` (or "
+    "or map viewport (`bbox=min_lon,min_lat,max_lon,max_lat`). `unassigned=true`: the "
+    "customers without a team, e.g. new from the ERP, waiting for an admin to give them "
+    "one (PATCH `team_id`). `format=geojson` (or "
     "`Accept: application/geo+json`) returns a FeatureCollection (a page); `format=csv` "
     "every matching customer as a CSV file.",
     responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}},
@@ -68,6 +70,7 @@ def list_customers(
     customer_class: str | None = Query(None, alias="class"),
     team_id: int | None = None,
     distributor_id: int | None = None,
+    unassigned: bool = False,
     format: ListFormat = ListFormat.json,
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
@@ -82,6 +85,7 @@ def list_customers(
         customer_class=customer_class,
         team_id=team_id,
         distributor_id=distributor_id,
+        unassigned=unassigned,
     )
     if format is ListFormat.csv:
         return csv_export(CustomerOut, each_batch(session, stmt), "customers.csv", _customer_out)

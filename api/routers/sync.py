@@ -21,22 +21,29 @@ def list_runs(
     session: SessionDep, principal: PrincipalDep, limit: int = Limit, offset: int = Offset
 ):
     principal.require_admin()
-    return PageOut.of(
-        sync.list_runs(session, limit=limit, offset=offset), SyncRunOut.model_validate
-    )
+    return PageOut.of(sync.list_runs(session, limit=limit, offset=offset), SyncRunOut.of)
 
 
 @router.post(
     "/run",
     response_model=SyncRunOut,
     summary="Run the ERP sync now",
-    description="Pushes due orders and pulls ERP changes, then answers with the "
-    "run. When another run is in progress the answer is a run with status "
-    "`skipped` that did nothing.",
+    description="Checks the ERP connection, pushes the waiting orders (also those "
+    "still waiting out a retry delay after an ERP failure) and pulls ERP changes, then "
+    "answers with the run. When another run is in progress the answer is a run with "
+    "status `skipped` that did nothing. Wrong ERP settings answer 409 with each problem.",
 )
 def run_now(session: SessionDep, principal: PrincipalDep):
     principal.require_admin()
-    connector = factory.build_connector()
+    try:
+        connector = factory.build_connector()
+    except factory.ErpNotConfigured as exc:
+        raise Conflict(
+            f"the ERP settings cannot work: {exc}",
+            hint="fix the SFA_ERP_* settings of the API process and restart it; "
+            "GET /readyz shows the ERP connection's state",
+            details={"problems": exc.problems},
+        ) from None
     if connector is None:
         raise Conflict(
             "the ERP sync is disabled",
@@ -44,8 +51,8 @@ def run_now(session: SessionDep, principal: PrincipalDep):
             "SFA_ERP_PASSWORD for the API process",
         )
     with connector:
-        run = sync.run_sync(session, connector=connector, trigger="manual")
-    return SyncRunOut.model_validate(run)
+        run = sync.run_sync(session, connector=connector, trigger="manual", push_waiting=True)
+    return SyncRunOut.of(run)
 
 
 @router.get(

@@ -15,6 +15,8 @@ from sfa.erp.connector import ErpCustomer, ErpInvoice, ErpPayment, ErpProduct, E
 
 ExternalId = Field(min_length=1, max_length=80)
 Money = Field(max_digits=18, decimal_places=2)
+# Unit prices keep the ERP's precision, up to sfa.db.Price's 6 decimals.
+PRICE_DECIMALS = 6
 
 
 class ErpItemIn(Strict):
@@ -37,7 +39,13 @@ class ProductIn(ErpItemIn):
     code: str | None = Field(None, max_length=80)
     name: str = Field(min_length=1, max_length=300)
     unit: str = Field(min_length=1, max_length=20)
-    list_price: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)
+    unit_digits: int | None = Field(
+        None, ge=0, le=4, description="decimals a quantity in this unit may have (0: whole)"
+    )
+    unit_rounding: Decimal | None = Field(
+        None, gt=0, max_digits=18, decimal_places=4, description="quantities are multiples of it"
+    )
+    list_price: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=PRICE_DECIMALS)
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     taxes: list[TaxIn] = []
     salable: bool = True
@@ -54,7 +62,7 @@ class ProductIn(ErpItemIn):
 class PriceIn(ErpItemIn):
     customer_external_id: str = ExternalId
     product_external_id: str = ExternalId
-    price: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+    price: Decimal = Field(ge=0, max_digits=18, decimal_places=PRICE_DECIMALS)
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
 
     def to_domain(self) -> upserts.PriceItem:
@@ -77,6 +85,9 @@ class CustomerIn(ErpItemIn):
     email: str | None = Field(None, max_length=254)
     payment_term: str | None = None
     updated_at: datetime | None = None
+    language: str | None = Field(None, pattern=r"^[a-z]{2}$", description="ISO 639-1")
+    latitude: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    longitude: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
 
     def to_domain(self) -> ErpCustomer:
         return ErpCustomer(**self.model_dump())

@@ -93,6 +93,7 @@ def filter_customers(
     customer_class: str | None = None,
     team_id: int | None = None,
     distributor_id: int | None = None,
+    unassigned: bool = False,
 ) -> Select:
     if q:
         like = f"%{q}%"
@@ -103,6 +104,8 @@ def filter_customers(
         stmt = stmt.where(Customer.team_id == team_id)
     if distributor_id is not None:
         stmt = stmt.where(Customer.distributor_id == distributor_id)
+    if unassigned:
+        stmt = stmt.where(Customer.team_id.is_(None))
     return stmt
 
 
@@ -138,3 +141,21 @@ def visible_by_ids(session: Session, principal: Principal, ids: set[int]) -> dic
         return {}
     stmt = visible_customers(principal).where(Customer.id.in_(sorted(ids)))
     return {c.id: c for c in session.scalars(stmt)}
+
+
+def nearest_team(session: Session, *, lat: float, lon: float, radius_m: float) -> int | None:
+    """The team of the nearest located customer with a team within `radius_m` metres of a
+    point (the "territory" a new customer falls in), or None. ST_DWithin on geography uses
+    the GiST index on `customers.location`; the few rows within the radius are then
+    ordered by their exact distance."""
+    here = to_geography(lat, lon)
+    return session.scalar(
+        select(Customer.team_id)
+        .where(
+            Customer.team_id.is_not(None),
+            Customer.location.is_not(None),
+            func.ST_DWithin(Customer.location, here, radius_m),
+        )
+        .order_by(func.ST_Distance(Customer.location, here), Customer.id)
+        .limit(1)
+    )

@@ -53,16 +53,22 @@ def customers_query(
     customer_class: str | None = None,
     team_id: int | None = None,
     distributor_id: int | None = None,
+    unassigned: bool = False,
 ) -> Select:
     """The visible customers asked for, in a total order (for `paginate` or an export);
-    with `near`, rows are (customer, distance_m), nearest first."""
+    with `near`, rows are (customer, distance_m), nearest first. `unassigned`: the queue of
+    customers without a team (new from the ERP), which only principals who see every team
+    (admins) can see."""
     principal.require("customers:read")
+    if unassigned and team_id is not None:
+        raise InvalidInput("unassigned=true lists customers without a team: drop team_id")
     stmt = repository.filter_customers(
         repository.visible_customers(principal),
         q=q,
         customer_class=customer_class,
         team_id=team_id,
         distributor_id=distributor_id,
+        unassigned=unassigned,
     )
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox

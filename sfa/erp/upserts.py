@@ -1,4 +1,5 @@
-"""Apply ERP master data and documents to our tables, keyed on the ERP's external ids.
+"""Apply ERP master data (products, customers, customer prices) to our tables, keyed on
+the ERP's external ids; invoices and payments are in ``documents.py`` (re-exported here).
 
 Used by the pull phase of the sync (``sfa.erp.sync``) and by the inbound API for ERPs that
 push instead. Every function is an idempotent upsert: applying the same items twice (the
@@ -12,26 +13,32 @@ as ``(index, reason)`` so that callers can report them per item.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sfa.catalog.models import CustomerPrice, Product
-from sfa.customers.models import Customer
-from sfa.erp.connector import ErpCustomer, ErpInvoice, ErpPayment, ErpProduct
-from sfa.erp.models import Invoice, Payment
-from sfa.orders.models import Order, OrderState
-
-#: Our order id travels to the ERP as the sale reference ``SFA-<order id>`` (see sync.py).
-SALE_REFERENCE_PREFIX = "SFA-"
-
-T = TypeVar("T")
+from sfa.company import service as company_service
+from sfa.customers import repository as customer_repository
+from sfa.customers.models import Customer, LocationStatus
+from sfa.erp.applied import (
+    SALE_REFERENCE_PREFIX,
+    Applied,
+    cut,
+    id_map,
+    latest_per_key,
+    order_id_from_reference,
+    sale_reference,
+    utc,
+)
+from sfa.erp.connector import ErpCustomer, ErpProduct
+from sfa.erp.documents import advance_order_from_invoices, apply_invoices, apply_payments
+from sfa.geo import to_geography
 
 
 @dataclass(frozen=True)
@@ -44,47 +51,6 @@ class PriceItem:
     currency: str | None = None
 
 
-@dataclass
-class Applied:
-    upserted: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-    extra: dict[str, int] = field(default_factory=dict)
-
-
-def sale_reference(order_id: int) -> str:
-    return f"{SALE_REFERENCE_PREFIX}{order_id}"
-
-
-def order_id_from_reference(reference: str) -> int | None:
-    if not reference.startswith(SALE_REFERENCE_PREFIX):
-        return None
-    digits = reference[len(SALE_REFERENCE_PREFIX) :]
-    return int(digits) if digits.isdigit() else None
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _id_map(session: Session, stmt) -> dict:
-    """{key: id} from a two-column select."""
-    return {key: value for key, value in session.execute(stmt).all()}
-
-
-def _cut(value: str | None, size: int) -> str | None:
-    return value[:size] if value else None
-
-
-def _latest_per_key(items: Sequence[T], key: Callable[[T], str]) -> list[tuple[int, T]]:
-    """(index, item) keeping, for repeated keys in one batch, the last occurrence."""
-    last: dict[str, tuple[int, T]] = {}
-    for index, item in enumerate(items):
-        last[key(item)] = (index, item)
-    return sorted(last.values(), key=lambda pair: pair[0])
-
-
 # -- products -------------------------------------------------------------------------------
 
 
@@ -93,13 +59,15 @@ def apply_products(session: Session, items: Sequence[ErpProduct]) -> Applied:
     if not items:
         return Applied()
     rows = []
-    for _, p in _latest_per_key(items, lambda p: p.external_id):
+    for _, p in latest_per_key(items, lambda p: p.external_id):
         rows.append(
             {
                 "external_id": p.external_id,
-                "code": _cut(p.code, 80),
-                "name": _cut(p.name, 300) or p.external_id,
-                "unit": _cut(p.unit, 20) or "",
+                "code": cut(p.code, 80),
+                "name": cut(p.name, 300) or p.external_id,
+                "unit": cut(p.unit, 20) or "",
+                "unit_digits": p.unit_digits,
+                "unit_rounding": p.unit_rounding,
                 "list_price": p.list_price,
                 "currency": p.currency,
                 "taxes": [
@@ -114,11 +82,11 @@ def apply_products(session: Session, items: Sequence[ErpProduct]) -> Applied:
                 ],
                 "salable": p.salable,
                 "active": p.active,
-                "erp_updated_at": _utc(p.updated_at),
+                "erp_updated_at": utc(p.updated_at),
             }
         )
     stmt = insert(Product).values(rows)
-    updates: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c != "external_id"}
+    updates = {c: stmt.excluded[c] for c in rows[0] if c != "external_id"}
     updates["updated_at"] = datetime.now(UTC)
     # An older version than the stored one (late delivery) changes nothing.
     stmt = stmt.on_conflict_do_update(
@@ -141,7 +109,7 @@ def apply_products(session: Session, items: Sequence[ErpProduct]) -> Applied:
 def _address(c: ErpCustomer) -> str | None:
     city = " ".join(x for x in (c.postal_code, c.city) if x)
     parts = [x for x in (c.street, city, c.subdivision, c.country) if x]
-    return _cut(", ".join(parts), 500) if parts else None
+    return cut(", ".join(parts), 500) if parts else None
 
 
 def _free_code(session: Session, c: ErpCustomer) -> str:
@@ -158,33 +126,61 @@ def _free_code(session: Session, c: ErpCustomer) -> str:
     return f"{base}-{n}"
 
 
+def new_customer_team(session: Session, item: ErpCustomer, *, radius_m: float) -> int | None:
+    """The team a customer new from the ERP joins (docs/erp.md): with a known position,
+    the team of the nearest customer within ``radius_m``; otherwise none, and the
+    customer waits in the unassigned queue (``GET /v1/customers?unassigned=true``)."""
+    if item.latitude is None or item.longitude is None:
+        return None
+    return customer_repository.nearest_team(
+        session, lat=item.latitude, lon=item.longitude, radius_m=radius_m
+    )
+
+
+def _new_customer(session: Session, item: ErpCustomer, fields: dict, settings) -> Customer:
+    customer = Customer(
+        code=_free_code(session, item),
+        external_id=item.external_id,
+        team_id=new_customer_team(session, item, radius_m=settings.customer_team_radius_m),
+        language=item.language or settings.language,
+        **fields,
+    )
+    if item.latitude is not None and item.longitude is not None:
+        customer.location = to_geography(item.latitude, item.longitude)
+        customer.location_status = LocationStatus.imported
+    return customer
+
+
 def apply_customers(session: Session, items: Sequence[ErpCustomer]) -> Applied:
-    """Update name, phone, email and address of known customers (by external id); create
-    unknown ones with a generated code and no territory (an admin assigns the team)."""
-    result = Applied(extra={"created": 0, "updated": 0})
-    pairs = _latest_per_key(items, lambda c: c.external_id)
+    """Update name, phone, email, address (and the language, when the ERP has one) of
+    known customers by external id; create unknown ones with a generated code, the team
+    of ``new_customer_team`` and the ERP's or else the company's language."""
+    result = Applied(extra={"created": 0, "updated": 0, "unassigned": 0})
+    pairs = latest_per_key(items, lambda c: c.external_id)
     known = {
         c.external_id: c
         for c in session.scalars(
             select(Customer).where(Customer.external_id.in_([p[1].external_id for p in pairs]))
         )
     }
+    settings = company_service.get_company_settings(session) if pairs else None
     for _, item in pairs:
         fields = {
-            "name": _cut(item.name, 200) or f"ERP customer {item.external_id}",
-            "phone": _cut(item.phone or item.mobile, 40),
-            "email": _cut(item.email, 254),
+            "name": cut(item.name, 200) or f"ERP customer {item.external_id}",
+            "phone": cut(item.phone or item.mobile, 40),
+            "email": cut(item.email, 254),
             "address": _address(item),
         }
         customer = known.get(item.external_id)
         if customer is None:
-            customer = Customer(
-                code=_free_code(session, item), external_id=item.external_id, team_id=None, **fields
-            )
+            customer = _new_customer(session, item, fields, settings)
             session.add(customer)
             session.flush()  # the next generated code must see this one
             result.extra["created"] += 1
+            result.extra["unassigned"] += customer.team_id is None
         else:
+            if item.language:
+                fields["language"] = item.language
             for name, value in fields.items():
                 if getattr(customer, name) != value:
                     setattr(customer, name, value)
@@ -201,13 +197,13 @@ def apply_prices(session: Session, items: Sequence[PriceItem]) -> Applied:
     result = Applied()
     if not items:
         return result
-    customers = _id_map(
+    customers = id_map(
         session,
         select(Customer.external_id, Customer.id).where(
             Customer.external_id.in_({i.customer_external_id for i in items})
         ),
     )
-    products = _id_map(
+    products = id_map(
         session,
         select(Product.external_id, Product.id).where(
             Product.external_id.in_({i.product_external_id for i in items})
@@ -258,169 +254,6 @@ def apply_prices(session: Session, items: Sequence[PriceItem]) -> Applied:
     return result
 
 
-# -- invoices and the order states they imply -------------------------------------------
-
-_INVOICED = ("posted", "paid")
-
-
-def apply_invoices(session: Session, items: Sequence[ErpInvoice]) -> Applied:
-    """Upsert invoices, link them to our orders by sale reference and to customers, and
-    move the orders forward: sent/confirmed → invoiced (an invoice is posted) → paid
-    (all its live invoices are paid). States never move backwards."""
-    result = Applied(extra={"orders_invoiced": 0, "orders_paid": 0})
-    if not items:
-        return result
-    pairs = _latest_per_key(items, lambda i: i.external_id)
-    customers = _id_map(
-        session,
-        select(Customer.external_id, Customer.id).where(
-            Customer.external_id.in_({i.customer_external_id for _, i in pairs})
-        ),
-    )
-    wanted = {
-        oid
-        for _, i in pairs
-        for ref in i.sale_references
-        if (oid := order_id_from_reference(ref)) is not None
-    }
-    existing_orders = set(session.scalars(select(Order.id).where(Order.id.in_(wanted))))
-    stored = {
-        inv.external_id: inv
-        for inv in session.scalars(
-            select(Invoice).where(Invoice.external_id.in_([i.external_id for _, i in pairs]))
-        )
-    }
-    touched: set[int] = set()
-    for _, item in pairs:
-        order_ids = [
-            oid
-            for ref in item.sale_references
-            if (oid := order_id_from_reference(ref)) in existing_orders
-        ]
-        values = {
-            "number": _cut(item.number, 80),
-            "state": item.state[:20],
-            "order_id": order_ids[0] if order_ids else None,
-            "customer_id": customers.get(item.customer_external_id),
-            "currency": item.currency,
-            "invoice_date": item.invoice_date,
-            "due_date": item.due_date,
-            "total_amount": item.total_amount,
-            "amount_to_pay": item.amount_to_pay,
-            "paid": item.paid,
-            "erp_updated_at": _utc(item.updated_at),
-        }
-        invoice = stored.get(item.external_id)
-        if invoice is None:
-            invoice = Invoice(external_id=item.external_id, **values)
-            session.add(invoice)
-        else:
-            newer = _utc(item.updated_at)
-            if invoice.erp_updated_at and newer and newer < invoice.erp_updated_at:
-                continue  # a late copy of an older version
-            for name, value in values.items():
-                setattr(invoice, name, value)
-        touched.update(order_ids)
-        result.upserted += 1
-    session.flush()
-    for order_id in sorted(touched):
-        moved = advance_order_from_invoices(session, order_id=order_id)
-        if moved == OrderState.invoiced:
-            result.extra["orders_invoiced"] += 1
-        elif moved == OrderState.paid:
-            result.extra["orders_paid"] += 1
-    return result
-
-
-_BEFORE_INVOICED = (OrderState.approved, OrderState.sent, OrderState.confirmed)
-
-
-def advance_order_from_invoices(session: Session, *, order_id: int) -> OrderState | None:
-    """Move one order forward from the states of its invoices; returns the new state if
-    it changed."""
-    order = session.get(Order, order_id, with_for_update=True)
-    if order is None:
-        return None
-    states = [
-        (s, paid)
-        for s, paid in session.execute(
-            select(Invoice.state, Invoice.paid).where(Invoice.order_id == order_id)
-        ).all()
-        if s != "cancelled"
-    ]
-    target = None
-    if states and all(paid for _, paid in states):
-        target = OrderState.paid
-    elif any(s in _INVOICED for s, _ in states):
-        target = OrderState.invoiced
-    if target is None:
-        return None
-    rank = {OrderState.invoiced: 1, OrderState.paid: 2}
-    current = 0 if order.state in _BEFORE_INVOICED else rank.get(order.state)
-    if current is None or current >= rank[target]:
-        return None  # rejected/cancelled/draft orders, or already there
-    order.state = target
-    session.flush()
-    return target
-
-
-# -- payments -----------------------------------------------------------------------------
-
-
-def apply_payments(
-    session: Session, items: Sequence[ErpPayment], *, require_invoice: bool = False
-) -> Applied:
-    """Upsert payments linked to their invoice by the invoice's external id.
-
-    ``require_invoice``: reject payments whose invoice we do not hold (inbound API);
-    otherwise they are stored unlinked and counted (``unlinked``)."""
-    result = Applied(extra={"unlinked": 0})
-    if not items:
-        return result
-    invoices = _id_map(
-        session,
-        select(Invoice.external_id, Invoice.id).where(
-            Invoice.external_id.in_({i.invoice_external_id for i in items})
-        ),
-    )
-    rows: dict[str, dict] = {}
-    for index, item in enumerate(items):
-        invoice_id = invoices.get(item.invoice_external_id)
-        if invoice_id is None:
-            if require_invoice:
-                result.rejected.append(
-                    (
-                        index,
-                        f"unknown invoice external id "
-                        f"{item.invoice_external_id!r}: send the "
-                        "invoice first",
-                    )
-                )
-                continue
-            result.extra["unlinked"] += 1
-        rows[item.external_id] = {
-            "external_id": item.external_id,
-            "invoice_id": invoice_id,
-            "amount": item.amount,
-            "currency": item.currency,
-            "paid_on": item.date,
-            "method": _cut(item.method, 80),
-        }
-        result.upserted += 1
-    if rows:
-        stmt = insert(Payment).values(list(rows.values()))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Payment.external_id],
-            set_={
-                c: stmt.excluded[c]
-                for c in ("invoice_id", "amount", "currency", "paid_on", "method")
-            },
-        )
-        session.execute(stmt)
-        session.flush()
-    return result
-
-
 __all__ = [
     "SALE_REFERENCE_PREFIX",
     "Applied",
@@ -431,6 +264,7 @@ __all__ = [
     "apply_payments",
     "apply_prices",
     "apply_products",
+    "new_customer_team",
     "order_id_from_reference",
     "sale_reference",
 ]

@@ -86,6 +86,43 @@ def test_customers_are_created_without_territory_or_updated(client, db, world, e
     assert new.code == "C777" and new.team_id is None and new.email == "tujuh@example.com"
 
 
+def test_a_new_customer_with_a_position_joins_the_nearest_team_else_the_queue(
+    client, db, world, erp_key
+):
+    """customer_a (team A) is at -6.2000, 106.8000; BD01 / B001 (team B) near -6.3, 106.9."""
+    body = [
+        # ~110 m from customer_a: team A's territory
+        {"external_id": "801", "name": "Toko Dekat A", "latitude": -6.2010, "longitude": 106.8},
+        # ~1.4 km from B001: team B
+        {"external_id": "802", "name": "Toko Dekat B", "latitude": -6.2900, "longitude": 106.905},
+        # far from everyone (Bandung): no team within the radius
+        {"external_id": "803", "name": "Toko Jauh", "latitude": -6.9175, "longitude": 107.6191},
+        # no position (as every Tryton party): the queue, in the ERP's language
+        {"external_id": "804", "name": "Toko Tanpa Peta", "language": "en"},
+    ]
+
+    out = client.post("/v1/erp/customers", json=body, headers=erp_key).json()
+
+    assert out == {"upserted": 4, "rejected": []}
+    by_id = {
+        c.external_id: c
+        for c in db.scalars(
+            select(Customer).where(Customer.external_id.in_(["801", "802", "803", "804"]))
+        )
+    }
+    assert by_id["801"].team_id == world.team_a.id
+    assert by_id["802"].team_id == world.team_b.id
+    assert by_id["803"].team_id is None and by_id["804"].team_id is None
+    assert by_id["801"].location_status == "imported"
+    assert {c.language for key, c in by_id.items() if key != "804"} == {"id"}  # the company's
+    assert by_id["804"].language == "en"
+    queue = client.get("/v1/customers?unassigned=true", headers=world.headers("admin")).json()
+    assert {c["external_id"] for c in queue["items"]} == {"803", "804"}
+    # a manager sees no one else's queue: the unassigned customers are nobody's team
+    theirs = client.get("/v1/customers?unassigned=true", headers=world.headers("manager_a"))
+    assert theirs.status_code == 200 and theirs.json()["items"] == []
+
+
 def test_prices_need_a_known_customer_and_product(client, db, world, erp_key):
     world.customer_a.external_id = "601"
     db.commit()

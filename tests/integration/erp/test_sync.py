@@ -8,18 +8,22 @@ delete what they committed afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from decimal import Decimal
 
 import pytest
+from polling import wait_until
 from sqlalchemy import delete, func, select
 
 from integrations.erp.tryton import TrytonConnector
 from sfa.catalog.models import Product
 from sfa.customers.models import Customer
-from sfa.erp import sync, upserts
-from sfa.erp.connector import ErpUnavailable
+from sfa.erp import runs, sync, upserts
+from sfa.erp.connector import ErpSale, ErpSaleLine, ErpUnavailable
 from sfa.erp.models import Invoice, Payment, SyncCursor, SyncRun
 from sfa.orders.models import ErpOutbox, Order, OrderLine, OrderState, OutboxState
 from sfa.users.models import Role, User
@@ -134,6 +138,7 @@ def approved_order(sessions, shop, lines=None, customer_id=None):
                     quantity=qty,
                     unit_price=price,
                     discount_pct=disc,
+                    net_price=price * (1 - disc / 100),
                     net_amount=qty * price * (1 - disc / 100),
                 )
             )
@@ -244,12 +249,14 @@ def test_rejected_orders_are_parked_with_the_reason_and_can_be_requeued(
         run = sync.run_sync(sessions, connector=erp, push=True, pull=False)
 
         assert run.status == "partial"
-        assert run.counts["push"] | {"due": 3} == {
+        assert run.counts["push"] == {
             "due": 3,
             "sent": 0,
             "confirmed": 1,
             "retry_later": 0,
             "parked": 2,
+            "cancelled": 0,
+            "waiting": 0,
         }
         box = outbox_of(sessions, unknown_product)
         assert box.state == OutboxState.parked
@@ -350,6 +357,49 @@ def test_pulled_customers_are_created_or_updated_by_external_id(sessions, shop, 
         assert created.code and "Depok" in created.address and created.phone == "+62 21 777"
 
 
+def test_only_customer_parties_are_pulled_with_a_language_and_a_queue_for_their_team(
+    sessions, shop, erp, tryton_user, tryton
+):
+    """Suppliers, parties without a customer role and the company itself stay out; a
+    party that buys for the first time comes in with the next incremental pull."""
+    (english_lang,) = tryton_user("ir.lang", "search", [("code", "=", "en")], 0, 1, None)
+    supplier = tryton_user.create_customer("CV Pemasok Kopi", category="supplier")
+    stranger = tryton_user.create_customer("Tanpa Peran", category=None)
+    english = tryton_user.create_customer("Toko English", lang=english_lang)
+    plain = tryton_user.create_customer("Toko Biasa")
+    buyer = tryton_user.create_customer("Toko Pembeli", category=None)
+
+    run = sync.run_sync(sessions, connector=erp)
+
+    assert run.status == "ok", run.errors
+    pulled = run.counts["pull"]["customers"]
+    assert pulled["not_customers"] >= 4  # those three, the company's own party, ...
+    assert pulled["unassigned"] >= 1
+    with sessions() as s:
+        by_party = {c.external_id: c for c in s.scalars(select(Customer))}
+    for outsider in (supplier, stranger, buyer, tryton.meta["company_party_id"]):
+        assert str(outsider) not in by_party
+    assert by_party[str(english)].language == "en"
+    assert by_party[str(plain)].language == "id"  # the company's
+    # Tryton addresses have no position: new customers wait in the queue for a team
+    assert by_party[str(english)].team_id is None and by_party[str(plain)].team_id is None
+
+    erp.push_sale(
+        ErpSale(
+            f"TRYTON-{uuid.uuid4().hex[:8]}",
+            str(buyer),
+            (ErpSaleLine(str(shop["coffee"]), Decimal(1), Decimal("25000")),),
+        )
+    )
+    run = sync.run_sync(sessions, connector=erp)
+
+    assert run.status == "ok", run.errors
+    with sessions() as s:
+        arrived = s.scalar(select(Customer).where(Customer.external_id == str(buyer)))
+        assert arrived is not None and arrived.name == "Toko Pembeli"
+        assert s.scalar(select(Customer).where(Customer.external_id == str(supplier))) is None
+
+
 # -- failures -------------------------------------------------------------------------------
 
 
@@ -371,12 +421,13 @@ class Flaky:
         return call
 
 
-def test_an_unreachable_erp_loses_nothing_and_duplicates_nothing_once_back(
+def test_an_unreachable_erp_loses_nothing_and_charges_no_order_an_attempt(
     sessions, shop, erp, tryton, tryton_user, free_port
 ):
     sync.run_sync(sessions, connector=erp)  # cursors caught up
     before = cursors(sessions)
     order_id = approved_order(sessions, shop)
+    queued_at = outbox_of(sessions, order_id).next_attempt_at
     down = TrytonConnector(
         f"http://127.0.0.1:{free_port}",
         tryton.database,
@@ -384,30 +435,56 @@ def test_an_unreachable_erp_loses_nothing_and_duplicates_nothing_once_back(
         tryton.meta["connector_password"],
         timeout=2,
     )
-    t0 = dt.datetime.now(dt.UTC)
 
     run = sync.run_sync(sessions, connector=down)
     down.close()
 
+    # The check finds the ERP down: the run says so once and touches nothing.
     assert run.status == "failed"
-    assert {(e["phase"], e["kind"]) for e in run.errors} == {
-        ("push", "unavailable"),
-        ("pull", "unavailable"),
-    }
+    assert [(e["phase"], e["kind"]) for e in run.errors] == [("check", "unavailable")]
+    assert "cannot reach Tryton" in run.errors[0]["message"]
     box = outbox_of(sessions, order_id)
-    assert box.state == OutboxState.pending and box.attempts == 1 and box.last_error
-    assert t0 + dt.timedelta(seconds=55) < box.next_attempt_at < t0 + dt.timedelta(minutes=2)
+    assert box.state == OutboxState.pending and box.attempts == 0 and box.last_error is None
+    assert box.next_attempt_at == queued_at
     assert cursors(sessions) == before
-    # not due yet: the next run leaves it alone
-    assert sync.run_sync(sessions, connector=erp).counts["push"]["due"] == 0
 
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
-    run = sync.run_sync(sessions, connector=erp, now=lambda: later)
+    run = sync.run_sync(sessions, connector=erp)
 
     assert run.status == "ok", run.errors
     assert run.counts["push"]["confirmed"] == 1
     assert len(tryton_sales(tryton_user, upserts.sale_reference(order_id))) == 1
     assert outbox_of(sessions, order_id).state == OutboxState.done
+
+
+def test_an_order_waiting_to_retry_is_shown_and_an_admins_run_sends_it(
+    sessions, shop, erp, tryton_user
+):
+    """The ERP failed on this order mid-run: it backs off. A scheduled run says what
+    waits and until when; a manual run (the admin's) sends it at once."""
+    order_id = approved_order(sessions, shop)
+    flaky = Flaky(erp, fail_on={("push_sale", 1)})
+    t0 = dt.datetime.now(dt.UTC)
+    first = sync.run_sync(sessions, connector=flaky, pull=False)
+    assert first.counts["push"]["retry_later"] == 1
+    box = outbox_of(sessions, order_id)
+    assert box.attempts == 1 and "connection reset" in box.last_error
+    assert t0 + dt.timedelta(seconds=55) < box.next_attempt_at < t0 + dt.timedelta(minutes=2)
+
+    scheduled = sync.run_sync(sessions, connector=erp, trigger="schedule", pull=False)
+
+    assert scheduled.counts["push"]["due"] == 0
+    assert scheduled.counts["push"]["waiting"] == 1
+    until = dt.datetime.fromisoformat(scheduled.counts["push"]["waiting_until"])
+    assert until == box.next_attempt_at
+    (note,) = runs.run_notes(scheduled)
+    assert "1 order(s) wait to be sent again" in note and "POST /v1/sync/run" in note
+
+    manual = sync.run_sync(sessions, connector=erp, trigger="manual", pull=False, push_waiting=True)
+
+    assert manual.status == "ok", manual.errors
+    assert (manual.counts["push"]["due"], manual.counts["push"]["confirmed"]) == (1, 1)
+    assert manual.counts["push"]["waiting"] == 0
+    assert len(tryton_sales(tryton_user, upserts.sale_reference(order_id))) == 1
 
 
 def test_failures_mid_run_block_no_other_order_and_keep_the_pulled_pages(
@@ -425,6 +502,8 @@ def test_failures_mid_run_block_no_other_order_and_keep_the_pulled_pages(
         "confirmed": 2,
         "retry_later": 1,
         "parked": 0,
+        "cancelled": 0,
+        "waiting": 0,
     }
     states = [outbox_of(sessions, o).state for o in orders]
     assert states == [OutboxState.done, OutboxState.pending, OutboxState.done]
@@ -482,6 +561,75 @@ def test_two_runs_at_once_one_works_the_other_is_skipped(sessions, shop, erp):
     with sessions() as s:
         statuses = sorted(s.scalars(select(SyncRun.status)))
     assert statuses == ["ok", "skipped"]
+
+
+_DYING_SYNC = """
+import pathlib, sys, time
+from integrations.erp.tryton import TrytonConnector
+from sfa.db import get_sessionmaker
+from sfa.erp import sync
+
+url, database, login, password, marker = sys.argv[1:]
+erp = TrytonConnector(url, database, login, password)
+
+
+class DiesHoldingTheSale:
+    def __getattr__(self, name):
+        return getattr(erp, name)
+
+    def push_sale(self, sale):
+        ref = erp.push_sale(sale)  # Tryton holds the sale now
+        pathlib.Path(marker).write_text(ref.external_id)
+        time.sleep(600)  # killed here, before anything of ours commits
+
+
+sync.run_sync(get_sessionmaker(), connector=DiesHoldingTheSale(), trigger="schedule")
+"""
+
+
+def test_a_run_whose_process_died_shows_interrupted_at_once(
+    sessions, shop, tryton, tryton_user, erp, database_url, tmp_path
+):
+    order_id = approved_order(sessions, shop)
+    marker = tmp_path / "sale-created"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _DYING_SYNC,
+            tryton.url,
+            tryton.database,
+            tryton.meta["connector_login"],
+            tryton.meta["connector_password"],
+            str(marker),
+        ],
+        env=os.environ | {"SFA_DATABASE_URL": database_url},
+    )
+    try:
+        wait_until(marker.exists, seconds=120)
+
+        def newest():
+            with sessions() as s:
+                run = sync.list_runs(s, limit=1, offset=0).items[0]
+                s.commit()
+                return run
+
+        assert newest().status == "running"  # alive: its lock is held
+    finally:
+        child.kill()  # by pid: the process this test started
+        child.wait(timeout=30)
+
+    wait_until(lambda: newest().status == "interrupted", seconds=10)
+    dead = newest()
+    assert dead.finished_at is not None
+    assert [e["kind"] for e in dead.errors] == ["interrupted"]
+
+    run = sync.run_sync(sessions, connector=erp, pull=False)
+
+    assert run.status == "ok", run.errors
+    (sale,) = tryton_sales(tryton_user, upserts.sale_reference(order_id))
+    assert str(sale["id"]) == marker.read_text()  # the dead run's sale, not a second one
+    assert load(sessions, Order, order_id).state == OrderState.confirmed
 
 
 def test_backoff_is_exponential_with_a_cap():
