@@ -3,7 +3,7 @@
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 
 from pydantic import SecretStr
 
@@ -27,22 +27,33 @@ class SmtpChannel:
         self.host, self.port, self.sender = host, port, sender
         self.username, self._password = username, password
         self.starttls, self.timeout_s = starttls, timeout_s
+        # Message-IDs are ours: under the sender's own domain.
+        self.domain = parseaddr(sender)[1].rpartition("@")[2] or "sfa.local"
 
     def __repr__(self) -> str:  # never the password
         return f"SmtpChannel({self.host}:{self.port})"
+
+    def message_id(self, reference: str) -> str:
+        return f"<{reference}@{self.domain}>"
 
     def send(self, message: Message) -> str | None:
         if not message.to:
             raise PermanentDeliveryError("no email address")
         email = EmailMessage()
+        # First: set_content() drops every Content-* header set before it.
+        email.set_content(message.body)
         email["From"] = self.sender
         email["To"] = message.to
         email["Subject"] = message.subject
-        # Stable per notification: a receiving system that dedupes by Message-ID can.
-        email["Message-ID"] = make_msgid(idstring=message.reference, domain="sfa.local")
-        email["X-SFA-Reference"] = message.reference
         email["Content-Language"] = message.language
-        email.set_content(message.body)
+        # Our reference, so the same for every attempt of one notification: a receiving
+        # system that dedupes by Message-ID can, and a person can tell a retry.
+        email["Message-ID"] = self.message_id(message.reference)
+        email["X-SFA-Reference"] = message.reference
+        if message.resend_of:
+            # An admin's resend is a notification of its own that points to the first.
+            email["References"] = self.message_id(message.resend_of)
+            email["X-SFA-Resend-Of"] = message.resend_of
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
                 if self.starttls:

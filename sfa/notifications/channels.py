@@ -21,6 +21,8 @@ class Message:
     # (SMS gateway `reference`, push `collapse_key`) make a retry after a crash harmless.
     reference: str
     data: dict = field(default_factory=dict)
+    # The reference of the notification this one resends (an admin's resend), if any.
+    resend_of: str | None = None
 
 
 class DeliveryError(Exception):

@@ -13,6 +13,7 @@ from sfa.errors import InvalidInput
 from sfa.notifications.models import NotificationRule
 
 ORDER_PLACED = "order_placed"
+ORDER_CHANGED = "order_changed"  # the office cancelled or corrected a rep's order
 INVOICE_OVERDUE = "invoice_overdue"
 DELIVERY_CONFIRMED = "delivery_confirmed"
 ANNOUNCEMENT = "announcement"
@@ -20,6 +21,7 @@ TARGET_PROGRESS = "target_progress"
 
 DEFAULTS: dict[str, dict] = {
     ORDER_PLACED: {},
+    ORDER_CHANGED: {},
     # Reminder k (0-based) is due every_days * k days after the first overdue day.
     INVOICE_OVERDUE: {"every_days": 3, "max_reminders": 3},
     DELIVERY_CONFIRMED: {},

@@ -1,7 +1,8 @@
-"""The five notification rules. Each enqueues outbox rows in the caller's transaction.
+"""The notification rules. Each enqueues outbox rows in the caller's transaction.
 
-1. order placed by a secondary customer → distributor (email), rep (in-app):
-   `notify_order_placed`, to be called where an order is submitted;
+1. order of a secondary customer approved → distributor (email), rep (in-app), with the
+   follow-ups of a cancelled or corrected order: `notify_order_placed`,
+   `notify_order_cancelled`, `notify_order_corrected` (in `order_rules.py`);
 2. invoice past due → SMS to the customer, then every N days up to M times, stopping
    once paid: `schedule_overdue_invoice_reminders` (daily job) + a paid check at send time;
 3. delivery date confirmed → SMS to the customer: `confirm_delivery_date`;
@@ -23,88 +24,25 @@ from sfa.erp.models import Invoice
 from sfa.errors import Forbidden, InvalidInput, NotFound
 from sfa.notifications import outbox, repository, rule_settings
 from sfa.notifications.models import Announcement, AnnouncementKind, Channel
+from sfa.notifications.order_rules import (  # noqa: F401 - the rules, in one place
+    money_text,
+    notify_order_cancelled,
+    notify_order_corrected,
+    notify_order_placed,
+    order_ref,
+)
 from sfa.notifications.rule_settings import (
     ANNOUNCEMENT,
     DELIVERY_CONFIRMED,
     INVOICE_OVERDUE,
-    ORDER_PLACED,
 )
 from sfa.notifications.templates import pick_language
 from sfa.orders.models import Order
-from sfa.users.models import User
-
-
-def _order_ref(order: Order) -> str:
-    return order.erp_number or f"#{order.id}"
-
-
-def _money(value) -> str:
-    return f"{value:,.2f}"
 
 
 def push_topic(user_id: int) -> str:
     """The app subscribes to this topic after login; push goes to every device of the user."""
     return f"/topics/user-{user_id}"
-
-
-def notify_order_placed(session: Session, *, order: Order, now: datetime | None = None) -> int:
-    """Rule 1. Call once the order is submitted (same transaction). Idempotent."""
-    enabled, _ = rule_settings.get_rule(session, ORDER_PLACED)
-    customer = session.get(Customer, order.customer_id)
-    if not enabled or customer is None or customer.distributor_id is None:
-        return 0
-    distributor = session.get_one(Customer, customer.distributor_id)
-    rep = session.get(User, order.rep_id)
-    settings = company_service.get_company_settings(session)
-    now = now or datetime.now(UTC)
-    payload = {
-        "order_id": order.id,
-        "order_ref": _order_ref(order),
-        "customer_name": customer.name,
-        "distributor_name": distributor.name,
-        "rep_name": rep.full_name if rep else "",
-        "currency": order.currency,
-        "net_amount": _money(order.net_amount),
-    }
-    count = 0
-    if distributor.email:
-        count += (
-            outbox.enqueue(
-                session,
-                settings=settings,
-                rule=ORDER_PLACED,
-                channel=Channel.email,
-                template="order_placed_distributor",
-                dedupe_key=f"{ORDER_PLACED}:{order.id}:distributor",
-                language=pick_language(distributor.language, settings.language),
-                payload=payload,
-                due_at=now,
-                recipient_customer_id=distributor.id,
-                address=distributor.email,
-                entity="order",
-                entity_id=order.id,
-            )
-            is not None
-        )
-    if rep is not None:
-        count += (
-            outbox.enqueue(
-                session,
-                settings=settings,
-                rule=ORDER_PLACED,
-                channel=Channel.in_app,
-                template="order_placed_rep",
-                dedupe_key=f"{ORDER_PLACED}:{order.id}:rep",
-                language=pick_language(rep.language, settings.language),
-                payload=payload,
-                due_at=now,
-                recipient_user_id=rep.id,
-                entity="order",
-                entity_id=order.id,
-            )
-            is not None
-        )
-    return count
 
 
 def overdue_reminder_index(
@@ -168,7 +106,7 @@ def schedule_overdue_invoice_reminders(
                     "invoice_number": invoice.number or invoice.external_id,
                     "customer_name": customer.name,
                     "currency": invoice.currency or "",
-                    "amount": _money(invoice.amount_to_pay),
+                    "amount": money_text(invoice.amount_to_pay),
                     "due_date": due_date.isoformat(),
                 },
                 due_at=now,
@@ -232,7 +170,7 @@ def notify_delivery_confirmed(
         language=pick_language(customer.language, settings.language),
         payload={
             "order_id": order.id,
-            "order_ref": _order_ref(order),
+            "order_ref": order_ref(order),
             "customer_name": customer.name,
             "delivery_date": _local_date(settings, order.delivery_date),
         },

@@ -213,6 +213,7 @@ def _claim(session_factory, adapters, *, now, batch_size, rate_limit, report) ->
                         language=row.language,
                         reference=reference_for(row.id),
                         data={"rule": row.rule, "entity": row.entity, "entity_id": row.entity_id},
+                        resend_of=reference_for(row.resend_of_id) if row.resend_of_id else None,
                     ),
                 )
             )

@@ -43,6 +43,40 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "Order {order_ref} of {customer_name} was sent to the distributor {distributor_name}.",
         ),
     },
+    "order_cancelled_distributor": {
+        "id": (
+            "Pesanan {order_ref} dari {customer_name} dibatalkan",
+            "Pesanan {order_ref} dari pelanggan Anda {customer_name} senilai {currency} "
+            "{net_amount} telah dibatalkan. Mohon jangan kirimkan barangnya.",
+        ),
+        "en": (
+            "Order {order_ref} from {customer_name} cancelled",
+            "Order {order_ref} of your customer {customer_name} of {currency} {net_amount} "
+            "has been cancelled. Please do not deliver it.",
+        ),
+    },
+    "order_cancelled_rep": {
+        "id": (
+            "Pesanan {order_ref} dibatalkan oleh kantor",
+            "Pesanan {order_ref} dari {customer_name} dibatalkan oleh kantor. Catatan: {note}",
+        ),
+        "en": (
+            "Order {order_ref} cancelled by the office",
+            "Order {order_ref} of {customer_name} was cancelled by the office. Note: {note}",
+        ),
+    },
+    "order_corrected_rep": {
+        "id": (
+            "Pesanan {order_ref} dikoreksi oleh kantor",
+            "Pesanan {order_ref} dari {customer_name} dikoreksi oleh kantor dan dikirim "
+            "ulang ke ERP (kini {currency} {net_amount}). Catatan: {note}",
+        ),
+        "en": (
+            "Order {order_ref} corrected by the office",
+            "Order {order_ref} of {customer_name} was corrected by the office and sent to "
+            "the ERP again (now {currency} {net_amount}). Note: {note}",
+        ),
+    },
     "invoice_overdue": {
         "id": (
             "Tagihan jatuh tempo",

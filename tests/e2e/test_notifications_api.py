@@ -247,6 +247,7 @@ def test_rules_list_switch_off_and_effect(client, db, world):
     by_rule = {r["rule"]: r for r in rules.json()}
     assert set(by_rule) == {
         "order_placed",
+        "order_changed",
         "invoice_overdue",
         "delivery_confirmed",
         "announcement",
