@@ -1,5 +1,5 @@
 """The `sfa` command line: migrate, create-admin, seed-demo, import-gpx, import-plans,
-serve, scheduler."""
+serve, scheduler, run-job."""
 
 import os
 from pathlib import Path
@@ -237,6 +237,29 @@ def serve(
         workers=workers,
         log_level=os.environ.get("SFA_LOG_LEVEL", "info").lower(),
     )
+
+
+@app.command("run-job")
+def run_job(
+    name: Annotated[str, typer.Argument(help="a job of the scheduler, e.g. send-notifications")],
+) -> None:
+    """Run one scheduled job now, under the same lock as the scheduler (never twice at once)."""
+    from api.scheduler import company_jobs
+    from sfa.jobs import try_run
+
+    jobs = {job.name: job for job in company_jobs()}
+    if name not in jobs:
+        console.print(f"[red]no job {name!r}[/red]; the jobs are: {', '.join(sorted(jobs))}")
+        raise typer.Exit(2)
+    with console.status(f"running {name}"):
+        ran, result = try_run(jobs[name])
+    if not ran:
+        console.print(
+            f"[yellow]job {name!r} is running elsewhere (the scheduler?): not run; "
+            "try again when it is done"
+        )
+        raise typer.Exit(1)
+    console.print(f"[green]job {name!r} done:[/green] {result}")
 
 
 @app.command()

@@ -2,16 +2,24 @@
 
 Lives in `api` because it is a composition root: it may import `analytics` and
 `integrations` jobs, which `sfa` may not.
+
+Schedules follow the company settings without a restart: `Schedules.follow` runs every
+`FOLLOW_SECONDS` and re-schedules a job whose schedule changed (`erp_sync_minutes`; the
+timezone of the cron jobs). `sfa run-job NAME` runs any of these jobs once by hand,
+under the same advisory lock.
 """
 
 import logging
 import signal
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from analytics import refresh
 from integrations.erp import factory as erp_factory
+from integrations.erp import health as erp_health
 from integrations.notify.wiring import channels_from_settings
 from sfa.auth import console_sessions
 from sfa.auth import service as auth_service
@@ -26,6 +34,9 @@ from sfa.notifications import targets as notification_targets
 from sfa.plans import service as plan_service
 
 log = logging.getLogger("sfa.scheduler")
+
+# How soon a settings change reaches the schedules (plus the settings cache's 5 s).
+FOLLOW_SECONDS = 30
 
 
 def _company_today(session) -> date:
@@ -53,7 +64,11 @@ def target_progress(session) -> int:
 def erp_sync_job(session) -> object:
     # The engine commits per order and per pulled page in its own sessions and takes its
     # own advisory lock (sfa/erp/sync.py); the job's session only holds the job lock.
-    connector = erp_factory.build_connector(get_settings())
+    try:
+        connector = erp_factory.build_connector(get_settings())
+    except erp_factory.ErpNotConfigured as exc:
+        log.error("ERP sync not run, the settings cannot work: %s", exc)
+        return f"not run: {exc}"
     if connector is None:
         return "ERP sync disabled (SFA_ERP_URL not set)"
     with connector:
@@ -121,16 +136,78 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
     ]
 
 
-def run_scheduler() -> None:
-    scheduler = BlockingScheduler(timezone="UTC")
+def company_jobs() -> list[Job]:
+    """Every job, with the schedules the company settings give them now."""
     with session_scope() as session:
         company = company_service.get_company_settings(session)
-        timezone, erp_sync_minutes = company.timezone, company.erp_sync_minutes
-    for job in all_jobs(timezone, erp_sync_minutes=erp_sync_minutes):
-        # coalesce + max_instances=1: a late run is done once, not once per missed tick.
-        scheduler.add_job(
-            run_locked, args=[job], id=job.name, coalesce=True, max_instances=1, **job.schedule
+        return all_jobs(company.timezone, erp_sync_minutes=company.erp_sync_minutes)
+
+
+class Schedules:
+    """Keeps a scheduler's jobs on the schedules of the current company settings.
+
+    `runner` is what a firing job calls with its `Job` (`run_locked`: under its advisory
+    lock). `follow` adds the jobs the first time and re-schedules those whose schedule
+    changed; `start` also registers it as a job of its own, every `follow_seconds`."""
+
+    def __init__(
+        self,
+        scheduler: BaseScheduler,
+        *,
+        runner: Callable[[Job], object] = run_locked,
+        jobs: Callable[[], list[Job]] = company_jobs,
+        follow_seconds: float = FOLLOW_SECONDS,
+    ):
+        self.scheduler, self.runner, self.jobs = scheduler, runner, jobs
+        self.follow_seconds = follow_seconds
+        self.current: dict[str, dict] = {}
+
+    def follow(self) -> list[str]:
+        """Bring the schedules up to date; returns the names of the jobs re-scheduled."""
+        changed = []
+        for job in self.jobs():
+            if self.current.get(job.name) == job.schedule:
+                continue
+            if job.name in self.current:
+                self.scheduler.reschedule_job(job.name, **job.schedule)
+                log.info("rescheduled %s %s (settings changed)", job.name, job.schedule)
+                changed.append(job.name)
+            else:
+                # coalesce + max_instances=1: a late run is done once, not once per missed tick.
+                self.scheduler.add_job(
+                    self.runner,
+                    args=[job],
+                    id=job.name,
+                    coalesce=True,
+                    max_instances=1,
+                    **job.schedule,
+                )
+                log.info("scheduled %s %s", job.name, job.schedule)
+            self.current[job.name] = job.schedule
+        return changed
+
+    def _follow_safely(self) -> None:
+        try:
+            self.follow()
+        except Exception:  # a database hiccup: keep the schedules, try again next time
+            log.exception("could not read the settings to follow the schedules")
+
+    def start(self) -> None:
+        self.follow()
+        self.scheduler.add_job(
+            self._follow_safely,
+            "interval",
+            seconds=self.follow_seconds,
+            id="follow-settings",
+            coalesce=True,
+            max_instances=1,
         )
-        log.info("scheduled %s %s", job.name, job.schedule)
+
+
+def run_scheduler() -> None:
+    scheduler = BlockingScheduler(timezone="UTC")
+    Schedules(scheduler).start()
+    # The ERP settings are checked once now; every sync run checks them again.
+    erp_health.log_at_start(get_settings())
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     scheduler.start()
