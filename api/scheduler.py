@@ -207,7 +207,8 @@ class Schedules:
 def run_scheduler() -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     Schedules(scheduler).start()
-    # The ERP settings are checked once now; every sync run checks them again.
-    erp_health.log_at_start(get_settings())
+    # The ERP settings are checked once now (in the background: a slow ERP must not hold
+    # up the other jobs); every sync run checks them again.
+    erp_health.log_at_start_in_background(get_settings())
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     scheduler.start()

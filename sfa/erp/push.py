@@ -189,7 +189,7 @@ def _push_one(ctx: RunContext, outbox_id: int) -> str:
             if box is None:
                 return "gone"  # done or re-queued meanwhile
             order_id = box.order_id
-            order = s.get(Order, box.order_id)
+            order = s.get_one(Order, box.order_id)
             try:
                 outcome = _send(ctx, s, box, order)
             except (Unpushable, ErpRejected) as exc:

@@ -53,14 +53,16 @@ def lock_held(session: Session) -> bool:
     )
 
 
-def reap_dead_runs(session: Session, *, now: datetime) -> int:
+def reap_dead_runs(session: Session, *, now: datetime, lock_is_ours: bool = False) -> int:
     """Mark ``running`` rows of dead processes ``interrupted``; returns how many.
+    ``lock_is_ours``: the caller holds the run lock (a run starting), so every row still
+    ``running`` is a dead one's.
 
     The ids are read before the lock is looked at: a run that starts in between takes
     the lock before writing its row, so its row is not among them, and a run that ends
     in between has committed its final status before releasing the lock."""
     running = list(session.scalars(select(SyncRun.id).where(SyncRun.status == "running")))
-    if not running or lock_held(session):
+    if not running or (not lock_is_ours and lock_held(session)):
         return 0
     result = session.execute(
         update(SyncRun)

@@ -104,7 +104,7 @@ def run_sync(
             return _skipped(sessions, trigger, now())
         with tx(sessions) as s:
             # A run left "running" by a crashed process is over: the lock proves it.
-            runs.reap_dead_runs(s, now=now())
+            runs.reap_dead_runs(s, now=now(), lock_is_ours=True)
             run = SyncRun(trigger=trigger, status="running", started_at=now(), counts={}, errors=[])
             s.add(run)
             s.flush()

@@ -64,27 +64,30 @@ def _enqueue(session, order, *, rule, template, key, payload, now, to) -> int:
     if isinstance(to, Customer):
         if not to.email:
             return 0
-        where = {"channel": Channel.email, "recipient_customer_id": to.id, "address": to.email}
+        channel, user_id, customer_id, address = Channel.email, None, to.id, to.email
     else:
-        where = {"channel": Channel.in_app, "recipient_user_id": to.id}
+        channel, user_id, customer_id, address = Channel.in_app, to.id, None, None
     row = outbox.enqueue(
         session,
         settings=settings,
         rule=rule,
+        channel=channel,
         template=template,
         dedupe_key=key,
         language=pick_language(to.language, settings.language),
         payload=payload,
         due_at=now,
+        recipient_user_id=user_id,
+        recipient_customer_id=customer_id,
+        address=address,
         entity="order",
         entity_id=order.id,
-        **where,
     )
     return int(row is not None)
 
 
 def _distributor(session, order) -> Customer:
-    return session.get(Customer, session.get(Customer, order.customer_id).distributor_id)
+    return session.get_one(Customer, session.get_one(Customer, order.customer_id).distributor_id)
 
 
 def _to_distributor(session, order, *, template, key, payload, now) -> int:
@@ -164,7 +167,7 @@ def notify_order_cancelled(
             notice.state = NotificationState.cancelled
             notice.last_error = "the order was cancelled before this went out"
     told = placed.get(_placed_key(order, "distributor"))
-    customer = session.get(Customer, order.customer_id)
+    customer = session.get_one(Customer, order.customer_id)
     rep = session.get(User, order.rep_id)
     if told is not None and told.state in _MAY_HAVE_ARRIVED:
         distributor = session.get(Customer, customer.distributor_id)
@@ -199,7 +202,7 @@ def notify_order_corrected(
     if not enabled:
         return 0
     now = now or datetime.now(UTC)
-    customer = session.get(Customer, order.customer_id)
+    customer = session.get_one(Customer, order.customer_id)
     return _to_rep(
         session,
         order,

@@ -36,7 +36,9 @@ CANCELLED_BEFORE_SENDING = "cancelled before sending"
 CANCELLABLE = {OrderState.draft, OrderState.submitted, OrderState.approved}
 
 
-def _locked(session: Session, principal: Principal, order_id: int) -> tuple[Order, ErpOutbox]:
+def _locked(
+    session: Session, principal: Principal, order_id: int
+) -> tuple[Order, ErpOutbox | None]:
     """The order (a rep's own; any for an admin) and its outbox row, locked."""
     if principal.is_admin:
         order = repository.get_visible(session, principal, order_id)

@@ -632,6 +632,19 @@ def test_a_run_whose_process_died_shows_interrupted_at_once(
     assert load(sessions, Order, order_id).state == OrderState.confirmed
 
 
+def test_a_new_run_closes_the_row_a_dead_run_left_running(sessions, erp):
+    with sessions() as s:
+        dead = SyncRun(trigger="schedule", status="running", counts={}, errors=[])
+        s.add(dead)
+        s.commit()
+
+    run = sync.run_sync(sessions, connector=erp, push=False, pull=False)
+
+    assert run.status == "ok", run.errors
+    closed = load(sessions, SyncRun, dead.id)
+    assert closed.status == "interrupted" and closed.finished_at is not None
+
+
 def test_backoff_is_exponential_with_a_cap():
     assert [sync.backoff(n).total_seconds() / 60 for n in range(1, 9)] == [
         1,
