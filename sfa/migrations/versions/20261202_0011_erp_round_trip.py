@@ -2,7 +2,7 @@
 
 Revision ID: 0011
 Revises: 0014
-Create Date: 2026-11-25
+Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
