@@ -94,9 +94,10 @@ def post_prices(session: SessionDep, principal: PrincipalDep, payload: Any = Bod
     "/customers",
     response_model=UpsertOut,
     summary="Upsert customers by external id",
-    description="Known customers get name, phone, email and address updated; "
-    "unknown ones are created with a generated code and no territory (an admin "
-    "assigns the team)." + _DOC,
+    description="Known customers get name, phone, email, address (and language) "
+    "updated; unknown ones are created with a generated code, the team of the nearest "
+    "customer when `latitude`/`longitude` are given, else none (the unassigned queue, "
+    "`GET /v1/customers?unassigned=true`), and the given or the company's language." + _DOC,
 )
 def post_customers(session: SessionDep, principal: PrincipalDep, payload: Any = Body(...)):
     return _upsert(session, principal, payload, CustomerIn, upserts.apply_customers)

@@ -47,8 +47,7 @@ class OutboxOut(BaseModel):
     order_id: int
     state: OutboxState
     action: OutboxAction = Field(
-        description="push: create the sale; cancel: remove what the ERP holds of a "
-        "cancelled order"
+        description="push: create the sale; cancel: remove what the ERP holds of a cancelled order"
     )
     attempts: int
     next_attempt_at: datetime

@@ -57,7 +57,8 @@ def unit_problem(product: Product, quantity: Decimal) -> str | None:
     unit = product.unit or "units"
     digits, step = product.unit_digits, product.unit_rounding
     shown = f"{quantity.normalize():f}"
-    if digits is not None and -quantity.normalize().as_tuple().exponent > digits:
+    exponent = quantity.normalize().as_tuple().exponent  # an int for a finite quantity
+    if digits is not None and isinstance(exponent, int) and -exponent > digits:
         if digits == 0:
             return f"is sold in whole {unit!r}: quantity {shown} is not possible"
         return (

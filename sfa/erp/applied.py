@@ -3,14 +3,17 @@ invoices and payments): the result type, the sale reference, small value helpers
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 #: Our order id travels to the ERP as the sale reference ``SFA-<order id>`` (see sync.py).
 SALE_REFERENCE_PREFIX = "SFA-"
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,9 +49,9 @@ def cut(value: str | None, size: int) -> str | None:
     return value[:size] if value else None
 
 
-def latest_per_key(items: Sequence, key) -> list[tuple[int, object]]:
+def latest_per_key(items: Sequence[T], key: Callable[[T], str]) -> list[tuple[int, T]]:
     """(index, item) keeping, for repeated keys in one batch, the last occurrence."""
-    last: dict[str, tuple[int, object]] = {}
+    last: dict[str, tuple[int, T]] = {}
     for index, item in enumerate(items):
         last[key(item)] = (index, item)
     return sorted(last.values(), key=lambda pair: pair[0])

@@ -25,9 +25,12 @@ MAX_ERRORS = 100  # errors kept on a run row; the rest are only counted
 def tx(sessions: SessionSource) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error. A session passed in is the
     caller's to close; one made from a factory is closed here."""
-    given = isinstance(sessions, Session)
-    with committing(sessions if given else sessions(), close=not given) as session:
-        yield session
+    if isinstance(sessions, Session):
+        session, close = sessions, False
+    else:
+        session, close = sessions(), True
+    with committing(session, close=close) as unit:
+        yield unit
 
 
 @dataclass

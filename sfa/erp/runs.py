@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from sfa.db import advisory_key
+from sfa.db import advisory_key, execute_dml
 from sfa.erp.models import SyncRun
 from sfa.pagination import Page, paginate
 
@@ -64,14 +64,15 @@ def reap_dead_runs(session: Session, *, now: datetime, lock_is_ours: bool = Fals
     running = list(session.scalars(select(SyncRun.id).where(SyncRun.status == "running")))
     if not running or (not lock_is_ours and lock_held(session)):
         return 0
-    result = session.execute(
+    count = execute_dml(
+        session,
         update(SyncRun)
         .where(SyncRun.id.in_(running), SyncRun.status == "running")
         .values(status="interrupted", finished_at=now, errors=[INTERRUPTED])
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.flush()
-    return result.rowcount or 0
+    return count
 
 
 def list_runs(session: Session, *, limit: int, offset: int, now: datetime) -> Page:

@@ -26,9 +26,10 @@ what a request handler uses). Either way the engine owns the transaction boundar
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -36,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from sfa.company import service as company_service
+from sfa.db import execute_dml
 from sfa.erp import runs, upserts
 from sfa.erp.connector import ErpConnector, ErpFacts, ErpMisconfigured, ErpRejected, ErpUnavailable
 from sfa.erp.context import RunContext, SessionSource, log, tx
@@ -160,7 +162,7 @@ def _finish(ctx: RunContext, run_id: int, duration_ms: int) -> SyncRun:
     else:
         status = "failed"
     with tx(ctx.sessions) as s:
-        run = s.get(SyncRun, run_id)
+        run = s.get_one(SyncRun, run_id)
         run.status = status
         run.counts = ctx.counts
         run.errors = ctx.errors
@@ -223,7 +225,7 @@ def settings_mismatches(settings, facts: ErpFacts) -> list[str]:
 
 # -- pull -----------------------------------------------------------------------------------
 
-_APPLY = {
+_APPLY: dict[str, Callable[[Session, Sequence[Any]], upserts.Applied]] = {
     "products": upserts.apply_products,
     "customers": upserts.apply_customers,
     "invoices": upserts.apply_invoices,
@@ -295,17 +297,18 @@ def requeue(session: Session, *, outbox_ids: list[int], now: datetime | None = N
     many. Done rows are left alone. Flushes; the caller commits."""
     if not outbox_ids:
         raise InvalidInput("give at least one outbox id")
-    result = session.execute(
+    count = execute_dml(
+        session,
         update(ErpOutbox)
         .where(
             ErpOutbox.id.in_(outbox_ids),
             ErpOutbox.state.in_((OutboxState.parked, OutboxState.pending)),
         )
         .values(state=OutboxState.pending, next_attempt_at=now or _utcnow(), attempts=0)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.flush()
-    return result.rowcount or 0
+    return count
 
 
 def list_runs(session: Session, *, limit: int, offset: int, now: datetime | None = None) -> Page:

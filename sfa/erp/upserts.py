@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -86,7 +87,7 @@ def apply_products(session: Session, items: Sequence[ErpProduct]) -> Applied:
             }
         )
     stmt = insert(Product).values(rows)
-    updates = {c: stmt.excluded[c] for c in rows[0] if c != "external_id"}
+    updates: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c != "external_id"}
     updates["updated_at"] = datetime.now(UTC)
     # An older version than the stored one (late delivery) changes nothing.
     stmt = stmt.on_conflict_do_update(
