@@ -7,7 +7,6 @@ new setting needs no data migration.
 import re
 from decimal import Decimal
 from typing import Literal
-
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator

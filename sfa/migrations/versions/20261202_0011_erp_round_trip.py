@@ -1,7 +1,7 @@
 """ERP round trip: product units, prices at the ERP's precision, net prices, cancel action
 
 Revision ID: 0011
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
