@@ -162,10 +162,11 @@ def test_foreign_customer_and_non_rep(client, world):
 
 
 def test_check_out_gives_dwell_and_is_idempotent(client, world):
-    visit = client.post(
-        "/v1/visits/check-in", headers=world.headers("rep_a"), json=check_in_body(world.customer_a)
-    ).json()
-    out = {"at": (now() - timedelta(minutes=12)).isoformat(), "lat": -6.2, "lon": 106.8}
+    body = check_in_body(world.customer_a)
+    visit = client.post("/v1/visits/check-in", headers=world.headers("rep_a"), json=body).json()
+    # From the check-in's own time: two now() calls may straddle a second on a slow machine.
+    checked_in = datetime.fromisoformat(body["at"])
+    out = {"at": (checked_in + timedelta(minutes=18)).isoformat(), "lat": -6.2, "lon": 106.8}
     first = client.post(
         f"/v1/visits/{visit['id']}/check-out", json=out, headers=world.headers("rep_a")
     )
@@ -177,7 +178,7 @@ def test_check_out_gives_dwell_and_is_idempotent(client, world):
         ).json()
         == first.json()
     )
-    other = out | {"at": (now() - timedelta(minutes=5)).isoformat()}
+    other = out | {"at": (checked_in + timedelta(minutes=25)).isoformat()}
     assert (
         client.post(
             f"/v1/visits/{visit['id']}/check-out", json=other, headers=world.headers("rep_a")
