@@ -19,6 +19,8 @@ _STATUS = {
     errors.Forbidden: 403,
     errors.Unauthenticated: 401,
     errors.Throttled: 429,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMedia: 415,
 }
 
 

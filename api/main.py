@@ -23,10 +23,12 @@ from api.routers import (
     orders,
     pipeline,
     plans,
+    purchase_orders,
     reports,
     settings,
     surveys,
     sync,
+    tax_invoices,
     tracking,
     users,
     visits,
@@ -134,6 +136,8 @@ def create_app() -> FastAPI:
         pipeline,
         surveys,
         crm_reports,
+        purchase_orders,
+        tax_invoices,
     ):
         app.include_router(module.router)
     console.install(app)  # the manager web console at /console (api/console)

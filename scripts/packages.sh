@@ -22,12 +22,18 @@ need() {
 
 run_needs() {
   scripts/pg.sh ensure-packages
+  # Purchase-order intake: OCR of scanned pages in Bahasa Indonesia and English.
+  need /usr/bin/tesseract tesseract-ocr
+  need /usr/share/tesseract-ocr/*/tessdata/ind.traineddata tesseract-ocr-ind
+  need /usr/share/tesseract-ocr/*/tessdata/eng.traineddata tesseract-ocr-eng
 }
 
 test_needs() {
   run_needs
   # The console's end-to-end tests drive a real headless Chromium (tests/browser.py).
   need /usr/bin/chromium chromium
+  # bench/po_intake.py's baseline (invoice2data) reads text with pdftotext.
+  need /usr/bin/pdftotext poppler-utils
 }
 
 case "${1:-}" in

@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     # The Tryton party category that marks customers (integrations/erp/tryton/pulls.py).
     erp_customer_category: str = "Customer"
 
+    # Purchase-order intake (issue 17). Largest document accepted (upload or e-mail),
+    # checked from Content-Length before the body is read.
+    po_max_upload_bytes: int = 20 * 1024 * 1024
+    # Inbound SMTP address for e-mailed POs (integrations/pdf/mailbox.py); off by default.
+    po_smtp_enabled: bool = False
+    po_smtp_host: str = "127.0.0.1"
+    po_smtp_port: int = 2525
+    # Accepted recipients (comma-separated); mail to any other address is refused.
+    po_smtp_recipients: str = "po@localhost"
+
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "Settings":
         if self.env == "production" and self.jwt_secret.get_secret_value() == _DEV_JWT_SECRET:

@@ -47,3 +47,11 @@ class Throttled(DomainError):
     def __init__(self, message: str, *, retry_after_s: int, hint: str | None = None):
         super().__init__(message, hint=hint, details={"retry_after_s": retry_after_s})
         self.retry_after_s = retry_after_s
+
+
+class PayloadTooLarge(DomainError):
+    code = "too_large"
+
+
+class UnsupportedMedia(DomainError):
+    code = "unsupported_media_type"

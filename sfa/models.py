@@ -12,7 +12,9 @@ from sfa.notifications import models as notification_models
 from sfa.orders import models as order_models
 from sfa.pipeline import models as pipeline_models
 from sfa.plans import models as plan_models
+from sfa.purchase_orders import models as purchase_order_models
 from sfa.surveys import models as survey_models
+from sfa.tax import models as tax_models
 from sfa.tracking import models as tracking_models
 from sfa.users import models as user_models
 from sfa.visits import models as visit_models
@@ -30,7 +32,9 @@ __all__ = [
     "order_models",
     "pipeline_models",
     "plan_models",
+    "purchase_order_models",
     "survey_models",
+    "tax_models",
     "tracking_models",
     "user_models",
     "visit_models",

@@ -39,6 +39,11 @@ ALL_SCOPES = frozenset(
         # ERPs that push: delivery dates (PUT /v1/orders/{id}/delivery-date) and master data and
         # documents (POST /v1/erp/*). Admin role (ALL_SCOPES) only, no other role.
         "erp:write",
+        # Purchase-order intake (office staff, a mail gateway) and the Coretax export.
+        "purchase_orders:read",
+        "purchase_orders:write",
+        "tax_invoices:read",
+        "tax_invoices:write",
     }
 )
 # Only a rep acts in the field (check-in, pings); these are never given to API keys.
@@ -73,6 +78,8 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "pipeline:write",
             "surveys:read",
             "surveys:write",
+            "purchase_orders:read",
+            "purchase_orders:write",
         }
     )
     | APPROVER_SCOPES,

@@ -125,6 +125,17 @@ class CompanySettings(BaseModel):
     # customer within this distance; otherwise it waits, unassigned, for an admin.
     customer_team_radius_m: float = Field(2000, gt=0, allow_inf_nan=False)
 
+    # Purchase-order intake (issue 17): below these, a value waits for a person's review.
+    po_min_confidence: float = Field(0.85, ge=0, le=1, allow_inf_nan=False)
+    po_buyer_min_score: float = Field(0.9, ge=0, le=1, allow_inf_nan=False)
+    po_product_min_score: float = Field(0.9, ge=0, le=1, allow_inf_nan=False)
+
+    # Tax invoices, Coretax e-Faktur export (issue 17): the seller's identity and the
+    # transaction code (04: DPP nilai lain, the 2025 rule for non-luxury goods).
+    tax_seller_npwp: str | None = Field(None, pattern=r"^[0-9]{16}$")
+    tax_seller_tku: str = Field("000000", pattern=r"^[0-9]{6}$")
+    tax_trx_code: str = Field("04", pattern=r"^(0[1-9]|10)$")
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -205,10 +205,21 @@ def set_totals(order: Order, priced: list[tuple[Decimal, OrderLine]]) -> None:
 
 
 def create_order(
-    session: Session, *, principal: Principal, data: NewOrder, now: datetime | None = None
+    session: Session,
+    *,
+    principal: Principal,
+    data: NewOrder,
+    now: datetime | None = None,
+    entered_by: Principal | None = None,
 ) -> tuple[Order, bool]:
-    """Returns (order, created). A replay of the same client_id returns the first order."""
+    """Returns (order, created). A replay of the same client_id returns the first order.
+
+    `entered_by`: the office user who keys in a customer's own purchase order for the rep
+    (`principal`, whose territory and prices apply); audited as the actor. The caller
+    checks that this user may act for the rep (sfa/purchase_orders/service.py).
+    """
     _require_rep(principal)
+    actor = (entered_by or principal).actor
     now = now or datetime.now(UTC)
     fingerprint = _fingerprint(data)
     existing = repository.find_by_client_id(session, principal.id, data.client_id)
@@ -275,7 +286,7 @@ def create_order(
     session.flush()
     audit_service.record(
         session,
-        actor=principal.actor,
+        actor=actor,
         entity="order",
         entity_id=order.id,
         action="create",
@@ -288,7 +299,7 @@ def create_order(
         },
     )
     if data.submit:
-        approvals.start(session, order=order, actor=principal.actor, settings=settings, now=now)
+        approvals.start(session, order=order, actor=actor, settings=settings, now=now)
     return order, True
 
 
