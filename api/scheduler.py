@@ -21,6 +21,8 @@ from analytics import refresh
 from integrations.erp import factory as erp_factory
 from integrations.erp import health as erp_health
 from integrations.notify.wiring import channels_from_settings
+from integrations.pdf import mailbox
+from integrations.pdf.reader import PdfReader
 from sfa.auth import console_sessions
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
@@ -32,6 +34,7 @@ from sfa.notifications import rules as notification_rules
 from sfa.notifications import sender as notification_sender
 from sfa.notifications import targets as notification_targets
 from sfa.plans import service as plan_service
+from sfa.purchase_orders import jobs as po_jobs
 
 log = logging.getLogger("sfa.scheduler")
 
@@ -76,6 +79,12 @@ def erp_sync_job(session) -> object:
     return f"run {run.id}: {run.status} {run.counts}"
 
 
+def read_purchase_orders(session) -> object:
+    # One document per transaction in sessions of its own (sfa/purchase_orders/jobs.py);
+    # the job's session only holds the job lock.
+    return po_jobs.run(get_sessionmaker(), reader=PdfReader())
+
+
 def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
     """Every job; cron schedules are in the company's timezone."""
     return [
@@ -117,6 +126,12 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
             name="erp-sync",
             func=erp_sync_job,
             schedule={"trigger": "interval", "minutes": erp_sync_minutes},
+        ),
+        # E-mailed and uploaded purchase orders become drafts (DESIGN §2 item 10).
+        Job(
+            name="read-purchase-orders",
+            func=read_purchase_orders,
+            schedule={"trigger": "interval", "minutes": 1},
         ),
         Job(
             name="send-notifications",
@@ -203,12 +218,20 @@ class Schedules:
             max_instances=1,
         )
 
-
 def run_scheduler() -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     Schedules(scheduler).start()
     # The ERP settings are checked once now (in the background: a slow ERP must not hold
     # up the other jobs); every sync run checks them again.
     erp_health.log_at_start_in_background(get_settings())
+    settings = get_settings()
+    if settings.po_smtp_enabled:
+        mailbox.start(
+            get_sessionmaker(),
+            host=settings.po_smtp_host,
+            port=settings.po_smtp_port,
+            recipients={r.strip() for r in settings.po_smtp_recipients.split(",") if r.strip()},
+            max_bytes=settings.po_max_upload_bytes,
+        )
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     scheduler.start()

@@ -11,6 +11,9 @@ from integrations.pdf import parse
 from integrations.pdf.geometry import Line, Word, confidence, region
 from integrations.pdf.labels import COLUMN_LABELS, TOTAL_LABELS, norm
 from sfa.purchase_orders.document import Field
+from sfa.purchase_orders.matching import UNIT_SYNONYMS
+
+_UNITS = {alias for aliases in UNIT_SYNONYMS.values() for alias in aliases}
 
 NUMERIC = ("quantity", "unit_price", "line_total")
 # Labels that name two columns (Indonesian "jumlah": a quantity, or an amount).
@@ -46,6 +49,8 @@ def _match_header(
                 continue
             text = norm(" ".join(w.text for w in chunk))
             keys = {k for k, options in labels.items() if text in options}
+            if not keys and n == 1:
+                keys = _near_label(text, labels)
             if keys:
                 best = (n, keys)
                 break
@@ -56,6 +61,38 @@ def _match_header(
         out.append((keys, words[i : i + n]))
         i += n
     return out
+
+
+def _near_label(text: str, labels: dict[str, tuple[str, ...]]) -> set[str]:
+    """One OCR slip in a one-word label of four letters or more, or the first letter of
+    a three-letter one ('Aty' for 'Qty')."""
+    if len(text) < 3:
+        return set()
+    found = set()
+    for key, options in labels.items():
+        for option in options:
+            if " " in option or len(option) != len(text) or len(option) < 3:
+                continue
+            slips = sum(a != b for a, b in zip(option, text, strict=True))
+            if slips == 1 and (len(option) >= 4 or option[1:] == text[1:]):
+                found.add(key)
+    return found
+
+
+def _known_unit(field: Field) -> Field:
+    """A unit read with one OCR slip ('CIN') set to the known unit it must be ('CTN')."""
+    if field.value is None:
+        return field
+    text = field.value.lower()
+    if text in _UNITS:
+        return field
+    for unit in _UNITS:
+        if (
+            len(unit) == len(text) >= 3
+            and sum(a != b for a, b in zip(unit, text, strict=True)) == 1
+        ):
+            return Field(unit.upper(), 0.9 * field.confidence, field.region, field.raw)
+    return field
 
 
 def find_header(line: Line, hints: dict) -> list[Column] | None:
@@ -155,6 +192,7 @@ def read_rows(lines: list[Line], columns: list[Column]) -> tuple[list[dict[str, 
             key: (_number_field if key in NUMERIC else _text_field)(cells.get(key))
             for key in ("buyer_code", "description", "quantity", "unit", "unit_price", "line_total")
         }
+        row["unit"] = _known_unit(row["unit"])
         has_numbers = row["quantity"].value is not None and (
             row["unit_price"].value is not None or row["line_total"].value is not None
         )
