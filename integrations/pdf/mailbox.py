@@ -38,13 +38,13 @@ class PoMailbox:
         self.recipients = {r.lower() for r in recipients}
         self.max_bytes = max_bytes
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() not in self.recipients:
             return "550 5.1.1 no such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         parts = [p for p in message.iter_attachments() if p.get_content_type() in ACCEPTED_TYPES]
         if not parts:

@@ -58,7 +58,8 @@ def _open_pdf(content: bytes):
             "encrypted", "the PDF is password-protected; send it without a password"
         ) from exc
     except Exception as exc:
-        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+        cause = repr(exc).lower()  # pdfplumber wraps pdfminer's PDFPasswordIncorrect
+        if "password" in cause or "encrypt" in cause:
             raise DocumentRejected(
                 "encrypted", "the PDF is password-protected; send it without a password"
             ) from exc

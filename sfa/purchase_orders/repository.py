@@ -106,7 +106,7 @@ def aliases_for(session: Session, customer_id: int) -> dict[str, int]:
             ProductAlias.customer_id == customer_id
         )
     )
-    return dict(rows.tuples().all())
+    return {key: pid for key, pid in rows}
 
 
 def unit_conversions(session: Session) -> dict[tuple[int, str], Decimal]:

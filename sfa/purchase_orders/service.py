@@ -57,6 +57,15 @@ def receive(
     kind = sniff_kind(content)
     digest = hashlib.sha256(content).hexdigest()
     if (existing := repository.find_by_hash(session, digest)) is not None:
+        if (
+            principal is not None
+            and repository.get_visible(session, principal, existing.id) is None
+        ):
+            # Never show another team's intake because its bytes were guessed or resent.
+            raise Forbidden(
+                "this document was already received and is handled by another team",
+                hint="ask an administrator",
+            )
         return existing, False
     intake = PoIntake(
         sha256=digest,

@@ -35,6 +35,9 @@ from sfa.orders import service as order_service
 from sfa.orders.models import OutboxState
 from sfa.orders.service import LineIn, NewOrder
 from sfa.plans import service as plan_service
+from sfa.purchase_orders import service as po_service
+from sfa.purchase_orders.document import HEADER_FIELDS, LINE_FIELDS
+from sfa.tax.models import CustomerTaxIdentity
 from sfa.tracking import service as tracking_service
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn, Position
@@ -84,6 +87,8 @@ GPX = (
     b'<trkpt lat="-6.3" lon="106.9"><time>2026-11-16T02:00:00Z</time></trkpt>'
     b"</trkseg></trk></gpx>"
 )
+
+PO_BYTES = b"%PDF-1.4 purchase order of team B"
 
 CASES = {
     ("GET", "/healthz"): Case(anonymous=200),
@@ -360,6 +365,30 @@ CASES = {
     ("GET", "/v1/reports/renewals"): Case(is_list=True),
     ("GET", "/v1/reports/pipeline"): Case(is_list=True),
     ("GET", "/v1/reports/enps"): Case(is_list=True, rep=403),
+    # Purchase-order intake: admins and managers (reps and read-only keys: 403). {intake_id}
+    # is a ready draft for team B's customer; uploading its bytes again is refused to
+    # whoever cannot see it (no leak through deduplication: 403, not the intake).
+    ("POST", "/v1/purchase-orders/intake"): Case(
+        rep=403, manager=403, files={"file": ("po.pdf", PO_BYTES)}
+    ),
+    ("GET", "/v1/purchase-orders/intakes"): Case(rep=403, is_list=True),
+    ("GET", "/v1/purchase-orders/intakes/{intake_id}"): Case(rep=403),
+    ("PATCH", "/v1/purchase-orders/intakes/{intake_id}"): Case(
+        rep=403, body={"rep_id": "{rep_id}"}
+    ),
+    ("POST", "/v1/purchase-orders/intakes/{intake_id}/confirm"): Case(rep=403),
+    # Tax identities and the Coretax export: the admin role (or a key with the scopes).
+    ("PUT", "/v1/customers/{customer_id}/tax-identity"): Case(
+        rep=403,
+        manager=403,
+        body={"id_type": "npwp", "number": "0213456789012345", "tax_address": "Jl. B"},
+    ),
+    ("GET", "/v1/customers/{customer_id}/tax-identity"): Case(rep=403, manager=403),
+    ("PUT", "/v1/products/{product_id}/tax-code"): Case(
+        rep=403, manager=403, body={"goods_code": "000000", "unit_code": "UM.0021"}
+    ),
+    ("GET", "/v1/tax-invoices"): Case(rep=403, manager=403),
+    ("GET", "/v1/tax-invoices/export"): Case(rep=403, manager=403),
 }
 
 # From the OpenAPI document: FastAPI includes routers lazily, so app.routes does not list
@@ -471,8 +500,20 @@ def _ids(world, db) -> dict:
         sales_target=Decimal(100),
     )
     crm = _crm_ids(world, db)
+    intake = _ready_intake(db, admin, world, product)
+    db.add(
+        CustomerTaxIdentity(
+            customer_id=world.customer_b.id,
+            id_type="npwp",
+            number="0534567890123456",
+            tku="000000",
+            tax_name="B",
+            tax_address="B",
+        )
+    )
     db.commit()
     return crm | {
+        "intake_id": intake.id,
         "product_id": product.id,
         "order_id": order.id,
         "parked_order_id": parked.id,
@@ -515,6 +556,39 @@ def _crm_ids(world, db) -> dict:
         "staff_user_id": world.admin.id,
         "role": "account_manager",
     }
+
+
+def _ready_intake(db, admin, world, product):
+    """A draft with nothing left to review, for team B's customer and rep."""
+    intake, _ = po_service.receive(
+        db,
+        principal=admin,
+        content=PO_BYTES,
+        filename="po.pdf",
+        content_type="application/pdf",
+        max_bytes=10**6,
+    )
+    value = {"value": None, "confidence": 1.0, "region": None}
+    header = {name: dict(value) for name in HEADER_FIELDS}
+    header["po_number"]["value"], header["po_date"]["value"] = "PO-B1", "2026-11-20"
+    line = {name: dict(value) for name in LINE_FIELDS}
+    line["quantity"]["value"] = "1"
+    line.update(
+        product_id=product.id,
+        product_score=1.0,
+        product_corrected=True,
+        unit_factor="1",
+        our_quantity="1",
+    )
+    intake.customer_id, intake.rep_id, intake.state = world.customer_b.id, world.rep_b.id, "ready"
+    intake.draft = {
+        "header": header,
+        "customer": {"id": world.customer_b.id, "score": 1.0, "by": "person", "candidates": []},
+        "lines": [line],
+        "checks": [],
+    }
+    db.flush()
+    return intake
 
 
 def _leaks(payload, world) -> list:

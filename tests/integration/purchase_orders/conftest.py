@@ -4,9 +4,9 @@ once per session: OCR on 2 cores is the slow part."""
 import json
 
 import pytest
+from po_corpus import generate
 
 from integrations.pdf.reader import PdfReader
-from po_corpus import generate
 
 
 @pytest.fixture(scope="session")

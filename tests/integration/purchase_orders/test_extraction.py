@@ -4,9 +4,9 @@ Bahasa Indonesia and English, text PDFs and scans."""
 from decimal import Decimal
 
 import pytest
+from po_corpus import generate
 
 from integrations.pdf.extract import extract
-from po_corpus import generate
 from sfa.purchase_orders.document import HEADER_FIELDS, LINE_FIELDS
 
 

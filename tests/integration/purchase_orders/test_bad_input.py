@@ -1,0 +1,101 @@
+"""Every bad input ends as a clear 4xx or a parked intake with its reason, and never
+hangs or exhausts the worker (the reader runs in a limited subprocess)."""
+
+import io
+import time
+
+import pypdfium2 as pdfium
+import pytest
+from reportlab.pdfgen.canvas import Canvas
+
+from integrations.pdf.sandbox import read_sandboxed
+from sfa.purchase_orders import jobs
+from sfa.purchase_orders import service as po_service
+from sfa.purchase_orders.document import DocumentRejected
+
+
+def _pdf(pages: int = 1, size=(595, 842), encrypt: str | None = None) -> bytes:
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=size, encrypt=encrypt)
+    for n in range(pages):
+        canvas.drawString(72, 720, f"Purchase order page {n + 1} with enough words to be text")
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (_pdf(encrypt="secret"), "encrypted"),
+        (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer garbage", "corrupt"),
+        (_pdf(pages=200), "too_many_pages"),
+        # A "PDF bomb" for a renderer: a tiny file declaring a 200 x 200 inch page.
+        (_pdf(size=(14400, 14400)), "page_too_large"),
+        (b"GIF89a not a purchase order", "not_a_pdf"),
+    ],
+)
+def test_the_reader_refuses_with_a_reason(content, code):
+    with pytest.raises(DocumentRejected) as refused:
+        read_sandboxed(content)
+    assert refused.value.code == code
+    assert refused.value.reason
+
+
+def test_a_runaway_reader_is_stopped_by_its_limits():
+    started = time.monotonic()
+    with pytest.raises(DocumentRejected) as refused:
+        read_sandboxed(_pdf(), cpu_s=1, wall_s=1, memory=64 * 1024 * 1024)
+    assert refused.value.code in ("timeout", "out_of_memory", "corrupt")
+    assert time.monotonic() - started < 10
+
+
+def test_a_200_page_pdf_is_parked_by_the_job(db, world, reader):
+    from sfa.auth import service as auth_service
+
+    admin = auth_service.principal_for_user(db, world.admin)
+    intake, created = po_service.receive(
+        db,
+        principal=admin,
+        content=_pdf(pages=200),
+        filename="catalogue.pdf",
+        content_type="application/pdf",
+        max_bytes=20 * 1024 * 1024,
+    )
+    assert created
+    claimed = jobs.claim(db)
+    assert claimed.id == intake.id and claimed.state == "processing"
+    jobs.process(db, claimed, reader=reader)
+    assert intake.state == "parked" and intake.reason_code == "too_many_pages"
+    assert "200 pages" in intake.reason
+    assert pdfium.PdfDocument(_pdf(pages=200)).__len__() == 200
+
+
+def test_api_refuses_non_documents_and_oversized_uploads(client, world):
+    headers = world.headers("admin")
+    not_pdf = client.post(
+        "/v1/purchase-orders/intake", files={"file": ("po.txt", b"hello")}, headers=headers
+    )
+    assert not_pdf.status_code == 415, not_pdf.text
+    assert not_pdf.json()["error"]["code"] == "unsupported_media_type"
+    big = client.post(
+        "/v1/purchase-orders/intake",
+        files={"file": ("big.pdf", b"%PDF-1.4\n" + b"0" * (50 * 1024 * 1024))},
+        headers=headers,
+    )
+    assert big.status_code == 413, big.text
+    assert "at most" in big.json()["error"]["message"]
+
+
+def test_the_same_file_twice_is_one_intake(client, world):
+    headers = world.headers("admin")
+    pdf = _pdf()
+    first = client.post(
+        "/v1/purchase-orders/intake", files={"file": ("a.pdf", pdf)}, headers=headers
+    )
+    again = client.post(
+        "/v1/purchase-orders/intake", files={"file": ("b.pdf", pdf)}, headers=headers
+    )
+    assert first.status_code == 202 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["state"] == "received"
