@@ -144,3 +144,62 @@ def norm(text: str) -> str:
     s = text.lower().replace("(rp)", " rp ").replace("#", " # ")
     s = re.sub(r"[^\w#]+", " ", s)
     return " ".join(s.split())
+
+
+# Letters OCR takes for one another in small or noisy print.
+CONFUSABLE = {
+    frozenset(pair)
+    for pair in (
+        "il",
+        "i1",
+        "l1",
+        "it",
+        "lt",
+        "ij",
+        "o0",
+        "od",
+        "oq",
+        "ce",
+        "co",
+        "s5",
+        "b8",
+        "g6",
+        "z2",
+        "uv",
+        "nh",
+        "rn",
+        "ea",
+    )
+}
+
+
+def confusable(a: str, b: str) -> bool:
+    """Two strings of one length that differ only in letters OCR confuses."""
+    return len(a) == len(b) and all(
+        x == y or frozenset((x, y)) in CONFUSABLE for x, y in zip(a, b, strict=True)
+    )
+
+
+def slips(text: str, option: str) -> int | None:
+    """Letters in which two strings of one length differ (None: lengths differ)."""
+    if len(text) != len(option):
+        return None
+    return sum(a != b for a, b in zip(option, text, strict=True))
+
+
+def near(text: str, option: str, *, min_letters: int = 4) -> bool:
+    """`text` (normalised) is the label `option` as OCR reads it: the same, glued into one
+    word ('itemcode'), or with one letter wrong ('reg delivery') when the label has at
+    least `min_letters` letters. A three-letter label may only have its first letter
+    wrong ('aty' for 'qty'): any other slip makes another word too easily."""
+    if text == option:
+        return True
+    if " " in option and " " not in text:
+        glued = option.replace(" ", "")
+        return text == glued or (len(glued) >= 6 and slips(text, glued) == 1)
+    if slips(text, option) != 1 or text.count(" ") != option.count(" "):
+        return False
+    letters = len(option.replace(" ", ""))
+    if letters >= max(min_letters, 4):
+        return True
+    return letters == 3 and min_letters <= 3 and option[1:] == text[1:]

@@ -1,17 +1,11 @@
-"""Bounds on what one purchase-order document may cost (DESIGN §5.12).
-
-The upload cap is checked from Content-Length before the body is read
-(api/routers/purchase_orders.py); the others bound the reading subprocess
-(integrations/pdf/sandbox.py), so that no document can hang or exhaust a worker.
+"""Bounds on what one purchase-order document may cost to read: they bound the reading
+subprocess (integrations/pdf/sandbox.py), so that no document can hang or exhaust a
+worker. (The size of an upload or an e-mail attachment is capped before it is stored:
+the setting `po_max_upload_bytes`, SFA_PO_MAX_UPLOAD_BYTES, in sfa/config.py.)
 """
-
-import os
 
 MiB = 1024 * 1024
 
-# Largest document accepted (upload or e-mail attachment). A 30-page scan at 200 dpi is
-# ~10 MB; anything far larger is a photo album or an attack. SFA_PO_MAX_BYTES overrides.
-MAX_UPLOAD_BYTES = int(os.environ.get("SFA_PO_MAX_BYTES", 20 * MiB))
 # A purchase order has a few pages; 200 is a mistake (a catalogue) or an attack.
 MAX_PAGES = 50
 # Per document, for the reading subprocess: CPU seconds, wall-clock seconds, address space.
@@ -24,5 +18,7 @@ MAX_PAGE_POINTS = 3400.0  # A0 is 2384 x 3370 pt
 MAX_IMAGE_PIXELS = 60_000_000
 # Pages with fewer words of their own text than this are scans: they are OCRed.
 MIN_TEXT_WORDS = 8
-# Rendering resolution for OCR.
-OCR_DPI = 300
+# Rendering resolution for OCR: a scanned page at its own resolution within these bounds
+# (Tesseract reads 9-pt print well from 200 dpi; above 300 it only gets slower).
+OCR_MIN_DPI = 200
+OCR_MAX_DPI = 300

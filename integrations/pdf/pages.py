@@ -92,21 +92,13 @@ def _read_pdf(content: bytes) -> list[PageWords]:
                     "page_too_large",
                     f"page {index + 1} is {width:.0f} x {height:.0f} pt, larger than A0",
                 )
-            try:
-                words = [
-                    (w["text"], w["x0"], w["top"], w["x1"], w["bottom"], 100.0)
-                    for w in page.extract_words(keep_blank_chars=False, use_text_flow=False)
-                ]
-            except Exception as exc:
-                raise DocumentRejected(
-                    "corrupt", f"page {index + 1} of the PDF is damaged ({type(exc).__name__})"
-                ) from exc
+            words = _text_words(page, index)
             if len(words) >= limits.MIN_TEXT_WORDS:
                 pages.append(PageWords(width, height, "text", words, time.monotonic() - started))
                 continue
             if rendered is None:
                 rendered = pdfium.PdfDocument(content)
-            scale = limits.OCR_DPI / 72.0
+            scale = _ocr_dpi(page) / 72.0
             image = rendered[index].render(scale=scale, grayscale=True).to_pil()
             words, angle = ocr.ocr_words(image, points_per_pixel=1 / scale)
             pages.append(PageWords(width, height, "ocr", words, time.monotonic() - started, angle))
@@ -115,3 +107,31 @@ def _read_pdf(content: bytes) -> list[PageWords]:
         if rendered is not None:
             rendered.close()
     return pages
+
+
+def _text_words(page, index: int) -> list[tuple]:
+    try:
+        return [
+            (w["text"], w["x0"], w["top"], w["x1"], w["bottom"], 100.0)
+            for w in page.extract_words(keep_blank_chars=False, use_text_flow=False)
+        ]
+    except Exception as exc:
+        raise DocumentRejected(
+            "corrupt", f"page {index + 1} of the PDF is damaged ({type(exc).__name__})"
+        ) from exc
+
+
+def _ocr_dpi(page) -> float:
+    """The scan's own resolution, within OCR_MIN_DPI..OCR_MAX_DPI: rendering a 200-dpi
+    scan at 300 dpi only interpolates pixels (and costs twice the OCR time), and a
+    600-dpi one needs no more than 300. A page without an image: OCR_MAX_DPI."""
+    best = None
+    for image in page.images:
+        shown = float(image["x1"]) - float(image["x0"])
+        pixels = (image.get("srcsize") or (0, 0))[0]
+        if shown > 0.5 * float(page.width) and pixels:
+            dpi = float(pixels) * 72.0 / shown
+            best = max(best or 0.0, dpi)
+    if best is None:
+        return limits.OCR_MAX_DPI
+    return min(max(best, limits.OCR_MIN_DPI), limits.OCR_MAX_DPI)

@@ -24,6 +24,8 @@ _DIGIT_FIXES = str.maketrans(
     {"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"}
 )
 _NUMBER = re.compile(r"^[-+]?[\d.,]*\d[\d.,]*$")
+# Specks OCR reads around a number in a box or under noise: "2°", "“36", "12'".
+SPECKS = "°'\"\u201c\u201d\u2018\u2019`*:;|_~!^"
 
 
 def to_decimal(text: str) -> Decimal | None:
@@ -35,7 +37,7 @@ def to_decimal(text: str) -> Decimal | None:
     Amounts with three decimals do not occur on purchase orders, so 1.234 is a thousand
     and two hundred and thirty-four.
     """
-    s = text.strip().replace(" ", "")
+    s = text.strip().replace(" ", "").strip(SPECKS)
     s = re.sub(r"^(rp\.?|idr)", "", s, flags=re.IGNORECASE).rstrip(".,")
     if s and not _NUMBER.match(s):
         s = s.translate(_DIGIT_FIXES)
@@ -61,6 +63,10 @@ def to_decimal(text: str) -> Decimal | None:
 def to_date(text: str) -> date | None:
     """12/11/2026, 12-11-2026, 2026-11-12, 12 Nov 2026, 12 November 2026, 12 Desember 2026
     (day first, as Indonesian and most English POs write them)."""
+    return _date(text)
+
+
+def _date(text: str) -> date | None:
     s = text.strip().lower().replace(",", " ")
     try:
         if m := re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", s):

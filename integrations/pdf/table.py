@@ -4,12 +4,11 @@ the totals line. No template per customer: any layout whose header row names its
 columns (in Bahasa Indonesia or English, or in a customer's learned wording) works."""
 
 from dataclasses import dataclass
-from decimal import Decimal
 from itertools import pairwise
 
 from integrations.pdf import parse
 from integrations.pdf.geometry import Line, Word, confidence, region
-from integrations.pdf.labels import COLUMN_LABELS, TOTAL_LABELS, norm
+from integrations.pdf.labels import COLUMN_LABELS, TOTAL_LABELS, confusable, near, norm, slips
 from sfa.purchase_orders.document import Field
 from sfa.purchase_orders.matching import UNIT_SYNONYMS
 
@@ -40,58 +39,60 @@ def _match_header(
     out = []
     i = 0
     while i < len(words):
-        best: tuple[int, set[str]] | None = None
-        for n in (3, 2, 1):
-            if i + n > len(words):
-                continue
-            chunk = words[i : i + n]
-            if n > 1 and any(b.x0 - a.x1 > 2.0 * a.height for a, b in pairwise(chunk)):
-                continue
-            text = norm(" ".join(w.text for w in chunk))
-            keys = {k for k, options in labels.items() if text in options}
-            if not keys and n == 1:
-                keys = _near_label(text, labels)
-            if keys:
-                best = (n, keys)
-                break
-        if best is None:
+        found = _label_at(words, i, labels)
+        if found is None:
             i += 1
             continue
-        n, keys = best
+        n, keys = found
         out.append((keys, words[i : i + n]))
         i += n
     return out
 
 
+def _label_at(
+    words: list[Word], i: int, labels: dict[str, tuple[str, ...]]
+) -> tuple[int, set[str]] | None:
+    """The longest label starting at word i: read exactly first, then as OCR may slip."""
+    chunks = []
+    for n in (3, 2, 1):
+        chunk = words[i : i + n]
+        if len(chunk) < n or any(b.x0 - a.x1 > 2.0 * a.height for a, b in pairwise(chunk)):
+            continue
+        chunks.append((n, norm(" ".join(w.text for w in chunk))))
+    for n, text in chunks:
+        if keys := {k for k, options in labels.items() if text in options}:
+            return n, keys
+    for n, text in chunks:
+        if keys := _near_label(text, labels):
+            return n, keys
+    return None
+
+
 def _near_label(text: str, labels: dict[str, tuple[str, ...]]) -> set[str]:
-    """One OCR slip in a one-word label of four letters or more, or the first letter of
-    a three-letter one ('Aty' for 'Qty')."""
-    if len(text) < 3:
-        return set()
-    found = set()
-    for key, options in labels.items():
-        for option in options:
-            if " " in option or len(option) != len(text) or len(option) < 3:
-                continue
-            slips = sum(a != b for a, b in zip(option, text, strict=True))
-            if slips == 1 and (len(option) >= 4 or option[1:] == text[1:]):
-                found.add(key)
-    return found
+    """Column labels as OCR may read them (labels.near): glued, or one letter wrong."""
+    return {
+        key
+        for key, options in labels.items()
+        for option in options
+        if near(text, option, min_letters=3)
+    }
 
 
 def _known_unit(field: Field) -> Field:
-    """A unit read with one OCR slip ('CIN') set to the known unit it must be ('CTN')."""
+    """A unit read with specks ('“BTL') or one OCR slip ('CIN') set to the one known unit
+    it can be ('CTN'); two candidates ('BAX': BOX or BAL?) stay as read, for review."""
     if field.value is None:
         return field
-    text = field.value.lower()
+    text = field.value.strip(parse.SPECKS + ".,").lower()
     if text in _UNITS:
-        return field
-    for unit in _UNITS:
-        if (
-            len(unit) == len(text) >= 3
-            and sum(a != b for a, b in zip(unit, text, strict=True)) == 1
-        ):
-            return Field(unit.upper(), 0.9 * field.confidence, field.region, field.raw)
+        if text == field.value.lower():
+            return field
+        return Field(text.upper(), field.confidence, field.region, field.raw)
+    candidates = {unit for unit in _UNITS if len(unit) >= 3 and slips(text, unit) == 1}
+    if len(candidates) > 1:  # 'BIL': BTL (I for T) rather than BAL
+        candidates = {unit for unit in candidates if confusable(text, unit)}
+    if len(candidates) == 1:
+        return Field(candidates.pop().upper(), 0.9 * field.confidence, field.region, field.raw)
     return field
 
 
@@ -162,9 +163,11 @@ def is_total_line(line: Line) -> bool:
 
 
 def _text_field(words: list[Word] | None) -> Field:
+    """A cell's text without the specks OCR reads from noise or a cell border ("' 310045")."""
+    words = [w for w in words or () if w.text.strip(parse.SPECKS)]
     if not words:
         return Field(None, 0.0)
-    text = " ".join(w.text for w in words).strip(" |")
+    text = " ".join(w.text for w in words).strip(" " + parse.SPECKS)
     return Field(text or None, confidence(words), region(words), text)
 
 
@@ -193,10 +196,7 @@ def read_rows(lines: list[Line], columns: list[Column]) -> tuple[list[dict[str, 
             for key in ("buyer_code", "description", "quantity", "unit", "unit_price", "line_total")
         }
         row["unit"] = _known_unit(row["unit"])
-        has_numbers = row["quantity"].value is not None and (
-            row["unit_price"].value is not None or row["line_total"].value is not None
-        )
-        if has_numbers:
+        if _is_item(row):
             rows.append(row)
         elif (
             rows
@@ -205,6 +205,16 @@ def read_rows(lines: list[Line], columns: list[Column]) -> tuple[list[dict[str, 
         ):
             _continue_description(rows[-1], row["description"], line)
     return rows, used
+
+
+def _is_item(row: dict[str, Field]) -> bool:
+    """A quantity and an amount; or, when no quantity can be read ('86:5.', or nothing),
+    a text and both amounts (checks.py proposes the quantity they imply)."""
+    qty, price, total = (row[k].value is not None for k in NUMERIC)
+    if qty:
+        return price or total
+    named = row["description"].value is not None or row["buyer_code"].value is not None
+    return price and total and named
 
 
 def _continue_description(row: dict[str, Field], more: Field, line: Line) -> None:
@@ -224,25 +234,3 @@ def _continue_description(row: dict[str, Field], more: Field, line: Line) -> Non
         max(first.region.x1, more.region.x1),
         more.region.y1,
     )
-
-
-def cross_check(rows: list[dict[str, Field]], problems: list[str]) -> None:
-    """qty × price = line total, per line: a mismatch lowers the three confidences (so the
-    line waits for review) and is reported. One missing value is computed from the other
-    two, at a confidence below any review threshold."""
-    for n, row in enumerate(rows, start=1):
-        q, p, t = (row[k] for k in NUMERIC)
-        values = [Decimal(f.value) if f.value is not None else None for f in (q, p, t)]
-        qty, price, total = values
-        if qty is not None and price is not None and total is None:
-            t.value, t.confidence = str((qty * price).quantize(Decimal("0.01"))), 0.5
-            problems.append(f"line {n}: line total not readable; computed from qty x price")
-        elif qty is not None and total is not None and price is None and qty:
-            p.value, p.confidence = str((total / qty).quantize(Decimal("0.01"))), 0.5
-            problems.append(f"line {n}: unit price not readable; computed from total / qty")
-        elif None not in values and abs(qty * price - total) > max(
-            Decimal("1"), total * Decimal("0.0005")
-        ):
-            for f in (q, p, t):
-                f.confidence *= 0.6
-            problems.append(f"line {n}: qty x price = {qty * price} but the line total is {total}")
