@@ -79,10 +79,23 @@ def erp_sync_job(session) -> object:
     return f"run {run.id}: {run.status} {run.counts}"
 
 
-def read_purchase_orders(session) -> object:
+def read_purchase_orders(session, *, make_session=None) -> object:
     # One document per transaction in sessions of its own (sfa/purchase_orders/jobs.py);
     # the job's session only holds the job lock.
-    return po_jobs.run(get_sessionmaker(), reader=PdfReader())
+    return po_jobs.run(make_session or get_sessionmaker(), reader=PdfReader())
+
+
+def start_po_mailbox(settings, make_session):
+    """The inbound SMTP address for purchase orders, when the settings enable it."""
+    if not settings.po_smtp_enabled:
+        return None
+    return mailbox.start(
+        make_session,
+        host=settings.po_smtp_host,
+        port=settings.po_smtp_port,
+        recipients={r.strip() for r in settings.po_smtp_recipients.split(",") if r.strip()},
+        max_bytes=settings.po_max_upload_bytes,
+    )
 
 
 def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
@@ -218,20 +231,13 @@ class Schedules:
             max_instances=1,
         )
 
+
 def run_scheduler() -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     Schedules(scheduler).start()
     # The ERP settings are checked once now (in the background: a slow ERP must not hold
     # up the other jobs); every sync run checks them again.
     erp_health.log_at_start_in_background(get_settings())
-    settings = get_settings()
-    if settings.po_smtp_enabled:
-        mailbox.start(
-            get_sessionmaker(),
-            host=settings.po_smtp_host,
-            port=settings.po_smtp_port,
-            recipients={r.strip() for r in settings.po_smtp_recipients.split(",") if r.strip()},
-            max_bytes=settings.po_max_upload_bytes,
-        )
+    start_po_mailbox(get_settings(), get_sessionmaker())
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     scheduler.start()

@@ -117,6 +117,12 @@ def db(connection: Connection) -> Iterator[Session]:
 
 
 @pytest.fixture
+def make_session(connection: Connection):
+    """Sessions on the test's connection, for code that opens (and commits) its own."""
+    return lambda: _session(connection)
+
+
+@pytest.fixture
 def app(connection: Connection):
     from api import deps
     from api.main import create_app

@@ -36,6 +36,8 @@ def _read_image(content: bytes) -> PageWords:
         image.load()
     except Image.DecompressionBombError as exc:
         raise DocumentRejected("page_too_large", f"the image is too large to read: {exc}") from exc
+    except MemoryError:
+        raise  # the sandbox reports it as out_of_memory, not as a damaged file
     except Exception as exc:
         raise DocumentRejected("corrupt", f"the image cannot be read: {exc}") from exc
     dpi = float((image.info.get("dpi") or (200, 200))[0]) or 200.0
@@ -63,6 +65,8 @@ def _open_pdf(content: bytes):
             raise DocumentRejected(
                 "encrypted", "the PDF is password-protected; send it without a password"
             ) from exc
+        if isinstance(exc, MemoryError):
+            raise
         raise DocumentRejected(
             "corrupt", f"the PDF is damaged and cannot be read ({type(exc).__name__})"
         ) from exc

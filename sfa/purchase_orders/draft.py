@@ -12,6 +12,7 @@ from sfa.purchase_orders.document import HEADER_FIELDS, LINE_FIELDS
 from sfa.purchase_orders.matching import BuyerMatch, Catalog, match_line
 
 REQUIRED_HEADER = ("po_number", "po_date")
+BUYER_FIELDS = ("buyer_name", "buyer_npwp")
 
 
 def build(extraction: dict, buyer: BuyerMatch, catalog: Catalog) -> dict:
@@ -70,15 +71,20 @@ def rematch(draft: dict, catalog: Catalog) -> None:
 def issues(draft: dict, settings: CompanySettings, *, rep_id: int | None) -> list[dict]:
     out: list[dict] = []
     threshold = settings.po_min_confidence
+    customer = draft["customer"]
+    # Once the buyer is one of our customers for sure, how well its printed name or tax
+    # number was read no longer matters: the order is the customer's.
+    buyer_known = customer["id"] is not None and customer["score"] >= settings.po_buyer_min_score
     for name, f in draft["header"].items():
         if f.get("value") is None:
             if name in REQUIRED_HEADER:
                 out.append({"where": f"header.{name}", "reason": "not found on the document"})
+        elif buyer_known and name in BUYER_FIELDS:
+            continue
         elif f.get("confidence", 0) < threshold:
             out.append(
                 {"where": f"header.{name}", "reason": f"read with confidence {f['confidence']:.2f}"}
             )
-    customer = draft["customer"]
     if customer["id"] is None:
         out.append({"where": "customer", "reason": "no customer of ours matches the buyer"})
     elif customer["score"] < settings.po_buyer_min_score:

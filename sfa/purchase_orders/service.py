@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from sfa.audit import service as audit_service
 from sfa.auth import service as auth_service
@@ -155,7 +156,9 @@ def correct(session: Session, *, principal: Principal, intake_id: int, changes: 
     if changes.get("lines") or changes.get("header"):
         draft["checks"] = []  # a person has looked at the numbers
     drafts.rematch(draft, Catalog.load(session, intake.customer_id))
-    intake.draft = dict(draft)
+    # The draft was changed in place: without this the JSONB column compares equal to
+    # itself and the corrections would never be written.
+    flag_modified(intake, "draft")
     settle(session, intake)
     session.flush()
     audit_service.record(

@@ -39,3 +39,14 @@ class CachedReader(PdfReader):
 @pytest.fixture
 def reader(corpus, read_pages):
     return CachedReader(corpus, read_pages)
+
+
+@pytest.fixture
+def trade(db, world) -> dict[str, int]:
+    """The modern-trade demo catalogue and chains (sfa/demo/trade.py) in team A: {code: id}
+    of products (our SKUs) and chains (customer codes)."""
+    from sfa.demo.trade import seed_trade
+
+    ids = seed_trade(db, team_id=world.team_a.id)
+    db.flush()
+    return ids
