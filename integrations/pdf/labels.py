@@ -190,16 +190,19 @@ def slips(text: str, option: str) -> int | None:
 def near(text: str, option: str, *, min_letters: int = 4) -> bool:
     """`text` (normalised) is the label `option` as OCR reads it: the same, glued into one
     word ('itemcode'), or with one letter wrong ('reg delivery') when the label has at
-    least `min_letters` letters. A three-letter label may only have its first letter
+    least `min_letters` letters, or two letters OCR confuses ('jumian' for 'jumlah') when
+    it has six or more. A three-letter label may only have its first letter
     wrong ('aty' for 'qty'): any other slip makes another word too easily."""
     if text == option:
         return True
     if " " in option and " " not in text:
         glued = option.replace(" ", "")
         return text == glued or (len(glued) >= 6 and slips(text, glued) == 1)
+    letters = len(option.replace(" ", ""))
+    if letters >= 6 and slips(text, option) == 2 and confusable(text, option):
+        return True  # 'jumian' for 'jumlah': l read as i, h as n
     if slips(text, option) != 1 or text.count(" ") != option.count(" "):
         return False
-    letters = len(option.replace(" ", ""))
     if letters >= max(min_letters, 4):
         return True
     return letters == 3 and min_letters <= 3 and option[1:] == text[1:]

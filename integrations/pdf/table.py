@@ -124,7 +124,25 @@ def find_header(line: Line, hints: dict) -> list[Column] | None:
         return None
     if not ({"unit_price", "line_total"} & taken.keys()):
         return None
+    _unread_amount_column(line, matches, taken)
     return sorted(taken.values(), key=lambda c: c.x0)
+
+
+def _unread_amount_column(line: Line, matches, taken: dict[str, Column]) -> None:
+    """One amount column found and the other not: the one heading OCR could not read at
+    all where the other must be (right of the price, or between quantity and total)."""
+    used = {id(w) for _, words in matches for w in words}
+    left = [p for p in line.phrases() if not any(id(w) in used for w in p)]
+    if "line_total" not in taken:
+        key, lo, hi = "line_total", taken["unit_price"].x1, float("inf")
+    elif "unit_price" not in taken:
+        lo = max(taken[k].x1 for k in ("quantity", "unit") if k in taken)
+        key, hi = "unit_price", taken["line_total"].x0
+    else:
+        return
+    between = [p for p in left if p[0].x0 > lo and p[-1].x1 < hi]
+    if len(between) == 1:
+        taken[key] = Column(key, between[0][0].x0, between[0][-1].x1)
 
 
 def _overlap(word: Word, col: Column) -> float:

@@ -18,6 +18,9 @@ from sfa.purchase_orders.document import Field, PageWords
         ("itemcode", "item code", True),  # glued
         ("kodeltem", "kode item", True),  # glued, and l for i
         ("reg delivery", "req delivery", True),
+        ("jumian", "jumlah", True),  # two letters wrong, both ones OCR confuses
+        ("jumxah", "jumlah", True),
+        ("jurnxah", "jumlah", False),
         ("aty", "qty", True),  # a three-letter label: only its first letter
         ("qtv", "qty", False),
         ("date", "data", True),
@@ -113,3 +116,14 @@ def test_header_values_with_a_colon_read_as_1_and_a_split_number():
     assert ex.header["po_date"].value == "2026-09-05"
     assert [ln["quantity"].value for ln in ex.lines] == ["60"]
     assert ex.lines[0]["unit_price"].value == str(Decimal("3019"))
+
+
+def test_an_amount_column_whose_heading_cannot_be_read_is_where_it_must_be():
+    page = _page(
+        [
+            [("Kode", 40), ("Keterangan", 100), ("Qty", 260), ("Harga", 330), ("J#%&8h", 420)],
+            [("BHG-11", 40), ("Mie Goreng", 100), ("60", 262), ("3.019", 330), ("181.140", 420)],
+        ]
+    )
+    (line,) = extract([page]).lines
+    assert (line["unit_price"].value, line["line_total"].value) == ("3019", "181140")
