@@ -31,6 +31,8 @@ UNIT_SYNONYMS = {
 _UNIT_OF = {alias: unit for unit, aliases in UNIT_SYNONYMS.items() for alias in aliases}
 # How far ahead of the runner-up a fuzzy product match must be to count on its own.
 MARGIN = 6.0
+# Header lines tried as the buyer's name when no label names it.
+MAX_HEADER_LINES = 8
 
 
 def canonical_unit(unit: str | None) -> str | None:
@@ -76,13 +78,14 @@ def match_buyer(
 ) -> BuyerMatch:
     if npwp and (customer_id := repository.customer_by_tax_number(session, npwp)):
         return BuyerMatch(customer_id, 1.0, "npwp")
-    names = repository.customer_names(session)
+    query = name_key(name or "")
+    # Without a name, each line of the header area may be it (the first few).
+    queries = [query] if query else [k for k in map(name_key, header_text.splitlines()) if k]
+    names = repository.buyer_candidates(session, queries[:MAX_HEADER_LINES])
     if not names:
         return BuyerMatch(None, 0.0, None)
     choices = {cid: name_key(n) for cid, (n, _) in names.items()}
-    query = name_key(name or "") or name_key(header_text[:300])
-    if not query:
-        return BuyerMatch(None, 0.0, None)
+    query = query or " ".join(queries[:MAX_HEADER_LINES])
     found = process.extract(query, choices, scorer=fuzz.token_set_ratio, limit=5)
     ranked = []
     for _, score, cid in found:

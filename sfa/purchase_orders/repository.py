@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -86,9 +86,23 @@ def customer_by_tax_number(session: Session, number: str) -> int | None:
     )
 
 
-def customer_names(session: Session) -> dict[int, tuple[str, str | None]]:
-    rows = session.execute(select(Customer.id, Customer.name, Customer.address))
-    return {cid: (name, address) for cid, name, address in rows}
+def buyer_candidates(
+    session: Session, queries: list[str], *, limit: int = 25
+) -> dict[int, tuple[str, str | None]]:
+    """Customers whose name is most like one of the queries (pg_trgm trigram similarity,
+    served by ix_customers_name_trgm): a bounded set for rapidfuzz to rank, whatever
+    the number of customers. {id: (name, address)}."""
+    found: dict[int, tuple[str, str | None]] = {}
+    name = func.lower(Customer.name)
+    for query in queries:
+        rows = session.execute(
+            select(Customer.id, Customer.name, Customer.address)
+            .where(name.op("%")(query))
+            .order_by(func.similarity(name, query).desc(), Customer.id)
+            .limit(limit)
+        )
+        found.update({cid: (n, address) for cid, n, address in rows})
+    return found
 
 
 def salable_products(session: Session) -> dict[int, tuple[str | None, str, str]]:

@@ -3,7 +3,7 @@ and how the tax office names our goods and units."""
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sfa.db import Base
@@ -15,6 +15,7 @@ class CustomerTaxIdentity(Base):
         CheckConstraint("id_type IN ('npwp', 'nik')", name="id_type_known"),
         CheckConstraint("number ~ '^[0-9]{16}$'", name="number_16_digits"),
         CheckConstraint("tku ~ '^[0-9]{6}$'", name="tku_6_digits"),
+        Index("ix_customer_tax_identities_number", "number"),
     )
 
     customer_id: Mapped[int] = mapped_column(

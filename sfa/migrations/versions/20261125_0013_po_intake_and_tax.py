@@ -23,6 +23,12 @@ def _stamp(name: str) -> sa.Column:
 
 
 def upgrade() -> None:
+    # Buyer matching of e-mailed POs looks customers up by name similarity (trigrams)
+    # among any number of customers (sfa/purchase_orders/repository.buyer_candidates).
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    op.execute(
+        "CREATE INDEX ix_customers_name_trgm ON customers USING gin (lower(name) gin_trgm_ops)"
+    )
     op.create_table(
         "po_intakes",
         sa.Column("id", sa.BigInteger(), primary_key=True),
@@ -131,6 +137,8 @@ def upgrade() -> None:
         sa.CheckConstraint("number ~ '^[0-9]{16}$'", name="number_16_digits"),
         sa.CheckConstraint("tku ~ '^[0-9]{6}$'", name="tku_6_digits"),
     )
+    # A PO's NPWP finds its buyer first.
+    op.create_index("ix_customer_tax_identities_number", "customer_tax_identities", ["number"])
     op.create_table(
         "product_tax_codes",
         sa.Column(
@@ -160,3 +168,5 @@ def downgrade() -> None:
         "po_intakes",
     ):
         op.drop_table(table)
+    op.execute("DROP INDEX IF EXISTS ix_customers_name_trgm")
+    # pg_trgm stays: other features may use it, and dropping it needs its owner.
