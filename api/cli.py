@@ -2,6 +2,7 @@
 serve, scheduler, run-job."""
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -72,6 +73,7 @@ def seed_demo() -> None:
     from sfa.demo.crm import seed_crm
     from sfa.demo.history import generate_history
     from sfa.demo.seed import DEMO_PASSWORD, seed_demo
+    from sfa.demo.trade import seed_trade_demo
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console) as bar, session_scope() as session:
@@ -87,6 +89,8 @@ def seed_demo() -> None:
         if history.created:
             anomalies = analyse_demo_history(session, history, progress=progress)
         crm = seed_crm(session, progress=progress)
+        intakes = seed_trade_demo(session, day=date.today())
+    invoices = read_trade_demo(intakes) if intakes else []
     if result.created:
         console.print(
             f"[green]demo data loaded: {result.teams} teams, {result.users} users, "
@@ -105,11 +109,31 @@ def seed_demo() -> None:
             f"({crm.routed} renewals due and routed), {crm.opportunities} opportunities, "
             f"{crm.responses} survey answers (what shows what: sfa/demo/crm.py)"
         )
-    if not result.created and not history.created and not crm.created:
+    if intakes:
+        console.print(
+            f"[green]modern-trade demo loaded: {len(intakes)} e-mailed purchase orders "
+            f"(GET /v1/purchase-orders/intakes), {len(invoices)} invoices for the Coretax "
+            f"export (GET /v1/tax-invoices?period={date.today():%Y-%m})"
+        )
+    if not result.created and not history.created and not crm.created and not intakes:
         console.print("demo data already present; nothing to do")
     console.print(
         f"demo logins: admin / manager.budi / manager.sari / rep01..rep24, password {DEMO_PASSWORD}"
     )
+
+
+def read_trade_demo(intakes: list[int]) -> list[int]:
+    """The demo POs read as the scheduler's job reads them (text PDFs: a second or two
+    each), then the ready one confirmed and invoiced (sfa/demo/trade.py)."""
+    from integrations.pdf.reader import PdfReader
+    from sfa.db import get_sessionmaker, session_scope
+    from sfa.demo.trade import invoice_trade_demo
+    from sfa.purchase_orders import jobs as po_jobs
+
+    with console.status(f"reading {len(intakes)} demo purchase orders"):
+        po_jobs.run(get_sessionmaker(), reader=PdfReader(), budget_s=120)
+    with session_scope() as session:
+        return invoice_trade_demo(session, day=date.today())
 
 
 def analyse_demo_history(session, history, *, progress=None) -> int:
