@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/pg.sh ensure-packages || exit 1
+scripts/packages.sh test || exit 1
 
 stamp=.venv/.bench-installed
 if [ ! -f "$stamp" ] || [ bench/requirements.txt -nt "$stamp" ]; then
@@ -27,7 +27,7 @@ fi
 
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=(ping_ingest check_in day_recompute stops_vs_trackintel analytics_recompute
-                                      console_maps pipeline_metrics erp_sync)
+                                      console_maps pipeline_metrics erp_sync po_intake)
 
 echo "code: $(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
      "($(git status --porcelain 2>/dev/null | grep -c . || true) changed paths in the work tree)"
