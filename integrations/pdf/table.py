@@ -124,15 +124,36 @@ def find_header(line: Line, hints: dict) -> list[Column] | None:
         return None
     if not ({"unit_price", "line_total"} & taken.keys()):
         return None
-    _unread_amount_column(line, matches, taken)
+    columns = sorted(taken.values(), key=lambda c: c.x0)
+    unread = _widen_by_unread_words(line, matches, columns)
+    _unread_amount_column(unread, taken)
     return sorted(taken.values(), key=lambda c: c.x0)
 
 
-def _unread_amount_column(line: Line, matches, taken: dict[str, Column]) -> None:
+def _widen_by_unread_words(line: Line, matches, columns: list[Column]) -> list[list[Word]]:
+    """A heading word OCR garbled next to a read one ('Naina Barang') is part of that
+    column's heading: the column spans it. Returns the phrases of words still unread."""
+    used = {id(w) for _, words in matches for w in words}
+    unread = []
+    for phrase in line.phrases():
+        left = []
+        for word in phrase:
+            if id(word) in used:
+                continue
+            gaps = [(max(c.x0 - word.x1, word.x0 - c.x1), -c.x0, c) for c in columns]
+            gap, _, column = min(gaps, key=lambda g: (g[0], g[1]))
+            if gap <= 2.0 * word.height:
+                column.x0, column.x1 = min(column.x0, word.x0), max(column.x1, word.x1)
+            else:
+                left.append(word)
+        if left:
+            unread.append(left)
+    return unread
+
+
+def _unread_amount_column(left: list[list[Word]], taken: dict[str, Column]) -> None:
     """One amount column found and the other not: the one heading OCR could not read at
     all where the other must be (right of the price, or between quantity and total)."""
-    used = {id(w) for _, words in matches for w in words}
-    left = [p for p in line.phrases() if not any(id(w) in used for w in p)]
     if "line_total" not in taken:
         key, lo, hi = "line_total", taken["unit_price"].x1, float("inf")
     elif "unit_price" not in taken:
@@ -173,10 +194,13 @@ def cells_of(line: Line, columns: list[Column]) -> dict[str, list[Word]]:
 
 
 def is_total_line(line: Line) -> bool:
+    """A phrase that starts with a totals label, read exactly or as OCR slips on it."""
     for phrase in line.phrases():
-        text = norm(" ".join(w.text for w in phrase))
-        if any(text == label or text.startswith(label + " ") for label in TOTAL_LABELS):
-            return True
+        words = norm(" ".join(w.text for w in phrase)).split()
+        for label in TOTAL_LABELS:
+            head = " ".join(words[: len(label.split())])
+            if head == label or near(head, label, min_letters=6):
+                return True
     return False
 
 
