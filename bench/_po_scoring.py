@@ -20,17 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-HEADER_FIELDS = (
-    "po_number",
-    "po_date",
-    "buyer_name",
-    "buyer_npwp",
-    "delivery_address",
-    "delivery_date",
-    "currency",
-    "total",
-)
-LINE_FIELDS = ("buyer_code", "description", "quantity", "unit", "unit_price", "line_total")
+from sfa.purchase_orders.document import HEADER_FIELDS, LINE_FIELDS
+
 # An aligned pair of lines shares at least this many fields (else: a miss and an extra).
 MIN_SHARED = 3
 
