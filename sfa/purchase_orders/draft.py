@@ -123,7 +123,10 @@ def _line_issues(i: int, line: dict, settings: CompanySettings) -> list[dict]:
         out.append(
             {
                 "where": f"lines[{i}].product_id",
-                "reason": f"product matched with score {line['product_score']:.2f}",
+                "reason": "; ".join(
+                    [f"product matched with score {line['product_score']:.2f}"]
+                    + [n for n in line.get("notes", []) if "item code" in n]
+                ),
             }
         )
     if line.get("unit_factor") is None and line.get("product_id") is not None:

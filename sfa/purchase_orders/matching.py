@@ -31,6 +31,8 @@ UNIT_SYNONYMS = {
 _UNIT_OF = {alias: unit for unit, aliases in UNIT_SYNONYMS.items() for alias in aliases}
 # How far ahead of the runner-up a fuzzy product match must be to count on its own.
 MARGIN = 6.0
+# A name match this sure that names another product than the item code casts doubt on it.
+CONFLICT_SCORE = 0.9
 # Header lines tried as the buyer's name when no label names it.
 MAX_HEADER_LINES = 8
 
@@ -130,29 +132,52 @@ class Catalog:
         )
 
 
-def _find_product(catalog: Catalog, code: str | None, description: str | None):
+def _by_code(catalog: Catalog, code: str | None, description: str | None):
+    """(product, how) from the customer's alias of the item code or description, or our SKU."""
     key = alias_key(code, None)
     if key and key in catalog.aliases:
-        return catalog.aliases[key], 1.0, "alias", []
+        return catalog.aliases[key], "alias"
     key = alias_key(None, description)
     if key and key in catalog.aliases:
-        return catalog.aliases[key], 1.0, "alias", []
+        return catalog.aliases[key], "alias"
     by_code = {c.upper(): pid for pid, (c, _, _) in catalog.products.items() if c}
     if code and code.strip().upper() in by_code:
-        return by_code[code.strip().upper()], 1.0, "sku", []
+        return by_code[code.strip().upper()], "sku"
+    return None, None
+
+
+def _by_name(catalog: Catalog, description: str | None):
+    """(product, score 0..1, candidates) by fuzzy name; capped when not clearly ahead."""
     if not description:
-        return None, 0.0, None, []
+        return None, 0.0, []
     choices = {pid: description_key(n) for pid, (_, n, _) in catalog.products.items()}
     found = process.extract(
         description_key(description), choices, scorer=fuzz.token_set_ratio, limit=3
     )
     if not found:
-        return None, 0.0, None, []
+        return None, 0.0, []
     candidates = [{"product_id": pid, "score": round(s / 100, 3)} for _, s, pid in found]
     _, best, pid = found[0]
     if len(found) > 1 and best - found[1][1] < MARGIN:
         best = min(best, 80.0)
-    return pid, best / 100, "name", candidates
+    return pid, best / 100, candidates
+
+
+def _find_product(catalog: Catalog, code: str | None, description: str | None):
+    """(product, score, how, candidates, notes). A code match whose description names
+    another product just as surely (an item code misread by one digit is another
+    product's code) is capped below the review threshold."""
+    pid, by = _by_code(catalog, code, description)
+    named, score, candidates = _by_name(catalog, description)
+    if pid is None:
+        return named, score, "name" if named else None, candidates, []
+    if named is not None and named != pid and score >= CONFLICT_SCORE:
+        note = (
+            f"the item code {code} is product {pid} but the description reads like "
+            f"product {named}: check the code"
+        )
+        return pid, 0.8, by, candidates, [note]
+    return pid, 1.0, by, [], []
 
 
 def match_line(
@@ -163,8 +188,8 @@ def match_line(
     quantity: str | None,
     unit: str | None,
 ) -> LineMatch:
-    pid, score, by, candidates = _find_product(catalog, code, description)
-    match = LineMatch(pid, round(score, 3), by, None, None, candidates=candidates)
+    pid, score, by, candidates, notes = _find_product(catalog, code, description)
+    match = LineMatch(pid, round(score, 3), by, None, None, notes, candidates)
     if pid is None:
         match.notes.append("no product of ours looks like this line")
         return match
