@@ -35,7 +35,6 @@ from po_corpus import generate
 
 TARGET_F1 = {"text": 0.99, "scan": 0.95}
 TARGET_SECONDS = {"text": 3.0, "scan": 15.0}
-PRODUCT_MIN_SCORE = 0.9  # the company setting po_product_min_score's default
 
 
 @dataclass
@@ -104,31 +103,40 @@ class Matching:
             for c in CHAINS
         }
         self.right = self.review = self.silently_wrong = self.lines = 0
+        self.examples: list[tuple[str, dict, dict]] = []
 
     def add(self, extraction, truth: dict) -> None:
-        from sfa.purchase_orders.matching import match_line
+        """Each true line: matched right and passing review, left for review (the draft
+        has an issue on it), or wrong and passing — the draft as the intake builds it."""
+        from sfa.company.settings import CompanySettings
+        from sfa.purchase_orders import draft as drafts
+        from sfa.purchase_orders.matching import BuyerMatch
 
-        catalog = self.catalogs[truth["customer_code"]]
-        predicted = [{k: line[k].value for k in LINE_FIELDS} for line in extraction.lines]
+        draft = drafts.build(
+            extraction.as_dict(),
+            BuyerMatch(1, 1.0, "npwp"),
+            self.catalogs[truth["customer_code"]],
+        )
+        flagged = {
+            issue["where"].split(".")[0]
+            for issue in drafts.issues(draft, CompanySettings(), rep_id=1)
+            if issue["where"].startswith("lines[")
+        }
+        predicted = [{k: line[k]["value"] for k in LINE_FIELDS} for line in draft["lines"]]
         self.lines += len(truth["lines"])
         for i, j in align(predicted, truth["lines"]):
-            want, got = truth["lines"][j], predicted[i]
-            m = match_line(
-                catalog,
-                code=got["buyer_code"],
-                description=got["description"],
-                quantity=got["quantity"],
-                unit=got["unit"],
-            )
+            want, line = truth["lines"][j], draft["lines"][i]
             ok = (
-                m.product_id is not None
-                and self.sku_of[m.product_id] == want["our_sku"]
-                and same(m.our_quantity, want["our_quantity"])
+                line["product_id"] is not None
+                and self.sku_of[line["product_id"]] == want["our_sku"]
+                and same(line["our_quantity"], want["our_quantity"])
             )
-            sure = m.score >= PRODUCT_MIN_SCORE and m.unit_factor is not None
-            self.right += ok and sure
-            self.review += not sure
-            self.silently_wrong += sure and not ok
+            passes = f"lines[{i}]" not in flagged
+            self.right += ok and passes
+            self.review += not passes
+            self.silently_wrong += passes and not ok
+            if passes and not ok:
+                self.examples.append((truth["id"], want, line))
 
 
 def run(args) -> None:
@@ -208,12 +216,18 @@ def report(sides: dict, kinds: list[str], names: list[str], matching: Matching) 
                 + ", ".join(f"{k} {_pct(t.line_f1()[2]).strip()}" for k, t in layouts.items())
             )
         _targets(sides, kind, names)
-    banner("line matching (ours, demo catalogue; product and quantity in our unit)")
+    banner("draft lines (ours, demo catalogue; product and quantity in our unit)")
     print(
-        f"{matching.lines} true lines: {matching.right} matched right with a score "
-        f">= {PRODUCT_MIN_SCORE}, {matching.review} left for review, "
-        f"{matching.silently_wrong} matched wrong with a confident score"
+        f"{matching.lines} true lines: {matching.right} right and passing review, "
+        f"{matching.review} left for review (an issue on the line), "
+        f"{matching.silently_wrong} wrong yet passing review"
     )
+    for doc, want, line in matching.examples:
+        print(
+            f"  {doc}: {want['buyer_code']} {want['our_sku']} x {want['our_quantity']} read as "
+            f"{line['buyer_code']['value']} product {line['product_id']} "
+            f"x {line['our_quantity']} (unit {line['unit']['value']})"
+        )
 
 
 def _met(ok: bool) -> str:
