@@ -88,18 +88,20 @@ def check_line(n: int, row: dict[str, Field], problems: list[str]) -> None:
         _propose(row[key], derived[key])
         problems.append(f"line {n}: {NAMES[key]} not readable; computed from the other two")
         return
-    if missing or abs(qty * price - total) <= max(CENT, total * Decimal("0.0005")):
+    if qty is None or price is None or total is None:
+        return
+    if abs(qty * price - total) <= max(CENT, total * Decimal("0.0005")):
         return
     message = f"line {n}: qty x price = {qty * price} but the line total is {total}"
-    key = _misread(row, derived)
-    if key is None:
+    suspect = _misread(row, derived)
+    if suspect is None:
         for f in (q, p, t):
             f.confidence *= 0.6
         problems.append(message)
         return
-    read = row[key].raw
-    _propose(row[key], derived[key])
-    problems.append(f"{message}; the {NAMES[key]} read as {read!r} is probably {derived[key]}")
+    read, value = row[suspect].raw or "", derived[suspect]
+    _propose(row[suspect], value)
+    problems.append(f"{message}; the {NAMES[suspect]} read as {read!r} is probably {value}")
 
 
 def check_lines(rows: list[dict[str, Field]], problems: list[str]) -> None:
@@ -109,8 +111,8 @@ def check_lines(rows: list[dict[str, Field]], problems: list[str]) -> None:
 
 def check_total(rows: list[dict[str, Field]], total: Field, problems: list[str]) -> None:
     """Σ line totals = the document's total; a mismatch lowers the total's confidence."""
-    sums = [_number(r["line_total"]) for r in rows]
-    if total.value is None or not rows or None in sums:
+    sums = [s for s in (_number(r["line_total"]) for r in rows) if s is not None]
+    if total.value is None or not rows or len(sums) < len(rows):
         return
     if abs(sum(sums) - Decimal(total.value)) > Decimal("1"):
         total.confidence *= 0.6

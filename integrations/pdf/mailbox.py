@@ -53,10 +53,11 @@ class PoMailbox:
         try:
             with self.make_session() as db, db.begin():
                 for part in parts:
+                    payload = part.get_payload(decode=True)
                     intake, _ = service.receive(
                         db,
                         principal=None,
-                        content=part.get_payload(decode=True) or b"",
+                        content=payload if isinstance(payload, bytes) else b"",
                         filename=part.get_filename() or "attachment",
                         content_type=part.get_content_type(),
                         source="email",

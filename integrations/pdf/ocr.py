@@ -33,12 +33,12 @@ def estimate_skew(image: Image.Image, max_deg: float = 3.0, step: float = 0.2) -
     if len(xs) > 80_000:
         pick = np.random.default_rng(0).choice(len(xs), 80_000, replace=False)
         xs, ys = xs[pick], ys[pick]
-    xs = xs - small.width / 2
-    ys = ys - small.height / 2
+    x = xs - small.width / 2
+    y = ys - small.height / 2
 
     def score(angle: float) -> float:
         t = np.deg2rad(angle)
-        rows = ys * np.cos(t) - xs * np.sin(t)
+        rows = y * np.cos(t) - x * np.sin(t)
         profile = np.bincount((rows - rows.min()).astype(np.int64)).astype(np.float32)
         return float(np.var(np.diff(profile)))
 
@@ -85,7 +85,7 @@ def ocr_words(image: Image.Image, *, points_per_pixel: float) -> tuple[list[tupl
     gray = image.convert("L")
     angle = estimate_skew(gray)
     if abs(angle) >= 0.1:
-        gray = gray.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=255)
+        gray = gray.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
     gray = remove_rules(
         gray,
         min_h=round(RULE_MIN_H_PT / points_per_pixel),

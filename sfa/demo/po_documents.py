@@ -114,8 +114,8 @@ def purchase_order(
     for n, line in enumerate(lines, start=1):
         amount = line.price * line.quantity
         total += amount
-        cells = (str(n), line.code, line.description, str(line.quantity), line.unit)
-        cells += (_money(line.price), _money(amount))
+        cells = [str(n), line.code, line.description, str(line.quantity), line.unit]
+        cells += [_money(line.price), _money(amount)]
         y = 170 + 16 * n
         items += [Text(x, y, cell) for x, cell in zip(columns, cells, strict=True)]
     y = 170 + 16 * (len(lines) + 2)

@@ -166,6 +166,8 @@ def invoice_trade_demo(session: Session, *, day: date) -> list[int]:
     from sfa.users.models import Role, User
 
     admin = session.scalar(select(User).where(User.role == Role.admin).order_by(User.id))
+    if admin is None:
+        return []
     ready = session.scalars(
         select(PoIntake).where(PoIntake.source == "email", PoIntake.state == IntakeState.ready)
     ).all()
@@ -174,7 +176,7 @@ def invoice_trade_demo(session: Session, *, day: date) -> list[int]:
         confirmed = po_service.confirm(
             session, principal=auth_service.principal_for_user(session, admin), intake_id=intake.id
         )
-        order_total = session.get(Order, confirmed.order_id).net_amount
+        order_total = session.get_one(Order, confirmed.order_id).net_amount
         invoices.append(
             Invoice(
                 external_id=f"demo-invoice-{confirmed.order_id}",

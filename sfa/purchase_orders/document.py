@@ -129,7 +129,7 @@ class PageWords:
             width=data["width"],
             height=data["height"],
             source=data["source"],
-            words=[tuple(w) for w in data["words"]],  # type: ignore[misc]
+            words=[tuple(w) for w in data["words"]],
             seconds=data.get("seconds", 0.0),
             rotation_deg=data.get("rotation_deg", 0.0),
         )

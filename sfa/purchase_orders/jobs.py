@@ -86,6 +86,8 @@ def run(
             intake_id = intake.id
         with make_session() as session, session.begin():
             intake = session.get(PoIntake, intake_id, with_for_update=True)
+            if intake is None:  # deleted since it was claimed
+                continue
             try:
                 with session.begin_nested():
                     process(session, intake, reader=reader)

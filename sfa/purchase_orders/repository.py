@@ -47,7 +47,9 @@ def find_by_hash(session: Session, sha256: str) -> PoIntake | None:
 
 
 def content_of(session: Session, intake_id: int) -> bytes:
-    return session.scalar(select(PoIntakeFile.content).where(PoIntakeFile.intake_id == intake_id))
+    return session.execute(
+        select(PoIntakeFile.content).where(PoIntakeFile.intake_id == intake_id)
+    ).scalar_one()
 
 
 def filter_intakes(stmt: Select, *, state: str | None = None) -> Select:

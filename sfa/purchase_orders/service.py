@@ -134,7 +134,7 @@ def correct(session: Session, *, principal: Principal, intake_id: int, changes: 
     """Apply a person's corrections; they become aliases and layout hints for the customer."""
     principal.require("purchase_orders:write")
     intake = _editable(session, principal, intake_id)
-    draft = intake.draft
+    draft = _draft(intake)
     if "customer_id" in changes:
         _set_customer(session, principal, intake, changes["customer_id"])
     if "rep_id" in changes:
@@ -180,6 +180,12 @@ def _jsonable(value):
     return str(value) if isinstance(value, Decimal) else value
 
 
+def _draft(intake: PoIntake) -> dict:
+    if intake.draft is None:
+        raise Conflict(f"intake {intake.id} has not been read yet: it has no draft")
+    return intake.draft
+
+
 def _editable(session: Session, principal: Principal, intake_id: int) -> PoIntake:
     intake = repository.get_visible(session, principal, intake_id, for_update=True)
     if intake is None:
@@ -199,7 +205,7 @@ def _set_customer(
     if customer_repository.get_visible(session, principal, customer_id) is None:
         raise InvalidInput(f"customer {customer_id} does not exist or is not in your teams")
     intake.customer_id = customer_id
-    intake.draft["customer"] = {"id": customer_id, "score": 1.0, "by": "person", "candidates": []}
+    _draft(intake)["customer"] = {"id": customer_id, "score": 1.0, "by": "person", "candidates": []}
     if intake.rep_id is None:
         intake.rep_id = default_rep(session, customer_id)
 
@@ -223,7 +229,7 @@ def _decimal(value, where: str) -> Decimal:
 
 
 def _correct_line(session: Session, principal: Principal, intake: PoIntake, change: dict) -> None:
-    lines = intake.draft["lines"]
+    lines = _draft(intake)["lines"]
     index = change.get("index")
     if index is None:
         lines.append(_new_line())
@@ -269,17 +275,20 @@ def confirm(
         return intake
     intake = _editable(session, principal, intake_id)
     open_issues = issues(session, intake)
-    if open_issues:
+    # issues() names a missing customer or rep too: past this, both are set.
+    rep_id, customer_id = intake.rep_id, intake.customer_id
+    if open_issues or rep_id is None or customer_id is None:
         raise Conflict(
             f"intake {intake_id} has {len(open_issues)} open issue(s); correct them first",
             hint="PATCH the intake with the right values; GET it to see the issues",
             details={"issues": open_issues},
         )
-    rep = session.get(User, intake.rep_id)
+    rep = session.get_one(User, rep_id)
     if principal.kind != "user":
         raise Forbidden("a person confirms purchase orders, not an API key")
-    _check_rep(session, principal, intake, intake.rep_id)
-    number = intake.draft["header"]["po_number"]["value"]
+    _check_rep(session, principal, intake, rep_id)
+    draft = _draft(intake)
+    number = draft["header"]["po_number"]["value"]
     order, _ = order_service.create_order(
         session,
         principal=auth_service.principal_for_user(session, rep),
@@ -287,11 +296,11 @@ def confirm(
         now=now,
         data=NewOrder(
             client_id=uuid.uuid5(_ORDER_NAMESPACE, f"po-intake:{intake.id}"),
-            customer_id=intake.customer_id,
+            customer_id=customer_id,
             note=f"Customer PO {number} (intake {intake.id})"[:1000],
             lines=tuple(
                 LineIn(product_id=ln["product_id"], quantity=Decimal(ln["our_quantity"]))
-                for ln in intake.draft["lines"]
+                for ln in draft["lines"]
             ),
         ),
     )

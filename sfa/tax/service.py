@@ -61,7 +61,7 @@ def set_customer_identity(
         new=values,
     )
     session.flush()
-    return session.get(CustomerTaxIdentity, customer_id, populate_existing=True)
+    return session.get_one(CustomerTaxIdentity, customer_id, populate_existing=True)
 
 
 def get_customer_identity(
@@ -90,7 +90,7 @@ def set_product_code(
     stmt = insert(ProductTaxCode).values(product_id=product_id, **values)
     session.execute(stmt.on_conflict_do_update(index_elements=["product_id"], set_=values))
     session.flush()
-    return session.get(ProductTaxCode, product_id, populate_existing=True)
+    return session.get_one(ProductTaxCode, product_id, populate_existing=True)
 
 
 @dataclass
@@ -153,7 +153,7 @@ def _candidate(session: Session, invoice: Invoice) -> Candidate:
     )
     tax_lines = []
     for line in lines:
-        product = session.get(Product, line.product_id)
+        product = session.get_one(Product, line.product_id)
         code = session.get(ProductTaxCode, line.product_id)
         if code is None:
             reasons.append(
@@ -178,7 +178,7 @@ def _candidate(session: Session, invoice: Invoice) -> Candidate:
         )
     if not lines:
         reasons.append("the order has no lines")
-    if not reasons:
+    if not reasons and tax_id is not None and invoice.invoice_date is not None:
         found.tax_invoice = coretax.TaxInvoice(
             date=invoice.invoice_date,
             reference=invoice.number or f"INV-{invoice.id}",
