@@ -2,7 +2,7 @@
 identities for the Coretax e-Faktur export
 
 Revision ID: 0013
-Revises: 0014
+Revises: 0015
 Create Date: 2026-11-25
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
