@@ -2,8 +2,8 @@
 identities for the Coretax e-Faktur export
 
 Revision ID: 0013
-Revises: 0015
-Create Date: 2026-11-25
+Revises: 0011
+Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013"
-down_revision = "0015"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
