@@ -8,7 +8,7 @@ from po_corpus import generate
 from sqlalchemy import select
 
 from sfa.audit.models import AuditEntry
-from sfa.orders.models import Order, OrderLine
+from sfa.orders.models import ErpOutbox, Order, OrderLine, OrderState
 from sfa.purchase_orders import jobs
 from sfa.purchase_orders.models import UnitConversion
 
@@ -87,6 +87,9 @@ def test_upload_read_correct_confirm_is_an_order(
     order = db.get(Order, confirmed.json()["order_id"])
     assert (order.customer_id, order.rep_id) == (trade["MT-CITRA"], world.rep_a.id)
     assert truth["po_number"] in order.note
+    # The normal order flow: no discount, so approved at once and queued for the ERP.
+    assert order.state == OrderState.approved
+    assert db.scalar(select(ErpOutbox.state).where(ErpOutbox.order_id == order.id)) == "pending"
     lines = db.scalars(select(OrderLine).where(OrderLine.order_id == order.id)).all()
     assert sorted((ln.product_id, ln.quantity) for ln in lines) == sorted(
         (trade[want["our_sku"]], Decimal(want["our_quantity"])) for want in truth["lines"]
@@ -193,3 +196,38 @@ def test_a_corrected_header_value_teaches_the_customers_label(
     read_all(make_session, reader)
     learned = intake(client, headers, second["id"])["draft"]["header"]["po_number"]
     assert learned["value"] == "HR-PO-5562"
+
+
+def _as_photo(pdf: bytes) -> bytes:
+    """The first page of a scanned PO as the JPEG a phone would send (200 dpi)."""
+    from io import BytesIO
+
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=200 / 72, grayscale=True).to_pil().convert("L")
+    finally:
+        document.close()
+    out = BytesIO()
+    image.save(out, "JPEG", quality=70, dpi=(200, 200))
+    return out.getvalue()
+
+
+def test_a_photographed_po_uploaded_as_an_image_is_read_by_ocr(
+    client, world, make_session, corpus, reader, trade
+):
+    headers = world.headers("admin")
+    pdf, truth = corpus["minimal-en-scan-001"]
+    answer = client.post(
+        INTAKE, files={"file": ("photo.jpg", _as_photo(pdf), "image/jpeg")}, headers=headers
+    )
+    assert answer.status_code == 202, answer.text
+    read_all(make_session, reader)
+    found = intake(client, headers, answer.json()["id"])
+    assert found["page_kinds"] == ["ocr"]
+    assert found["draft"]["customer"]["id"] == trade["MT-CITRA"]
+    assert found["draft"]["header"]["po_number"]["value"] == truth["po_number"]
+    assert [ln["quantity"]["value"] for ln in found["draft"]["lines"]] == [
+        str(want["quantity"]) for want in truth["lines"]
+    ]
