@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.common import Strict
+from api.schemas.common import PageOut, Strict
 from sfa.tax import service
 
 router = APIRouter(prefix="/v1", tags=["tax invoices"])
@@ -89,9 +89,20 @@ def put_code(session: SessionDep, principal: PrincipalDep, product_id: int, body
     return TaxCodeOut.model_validate(found, from_attributes=True)
 
 
+def _listed(c: service.Candidate) -> TaxInvoiceOut:
+    return TaxInvoiceOut(
+        invoice_id=c.invoice.id,
+        number=c.invoice.number,
+        invoice_date=c.invoice.invoice_date.isoformat() if c.invoice.invoice_date else None,
+        order_id=c.invoice.order_id,
+        exportable=c.tax_invoice is not None,
+        reasons=c.reasons,
+    )
+
+
 @router.get(
     "/tax-invoices",
-    response_model=list[TaxInvoiceOut],
+    response_model=PageOut[TaxInvoiceOut],
     summary="Invoices of a month (or one) and whether each can be exported",
 )
 def list_tax_invoices(
@@ -99,20 +110,18 @@ def list_tax_invoices(
     principal: PrincipalDep,
     period: str | None = Query(None, description="YYYY-MM"),
     invoice_id: int | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
 ):
-    return [
-        TaxInvoiceOut(
-            invoice_id=c.invoice.id,
-            number=c.invoice.number,
-            invoice_date=c.invoice.invoice_date.isoformat() if c.invoice.invoice_date else None,
-            order_id=c.invoice.order_id,
-            exportable=c.tax_invoice is not None,
-            reasons=c.reasons,
-        )
-        for c in service.candidates(
-            session, principal=principal, period=period, invoice_id=invoice_id
-        )
-    ]
+    page = service.candidates_page(
+        session,
+        principal=principal,
+        period=period,
+        invoice_id=invoice_id,
+        limit=limit,
+        offset=offset,
+    )
+    return PageOut.of(page, _listed)
 
 
 @router.get(

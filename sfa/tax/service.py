@@ -10,10 +10,10 @@ month.
 
 import calendar
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from sfa.customers.models import Customer
 from sfa.erp.models import Invoice
 from sfa.errors import InvalidInput, NotFound
 from sfa.orders.models import Order, OrderLine
+from sfa.pagination import Page, paginate
 from sfa.tax import coretax, identity
 from sfa.tax.models import CustomerTaxIdentity, ProductTaxCode
 
@@ -108,6 +109,16 @@ def period_bounds(period: str) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
+def _invoices(*, period: str | None, invoice_id: int | None) -> Select[Invoice]:
+    stmt = select(Invoice).order_by(Invoice.invoice_date, Invoice.id)
+    if invoice_id is not None:
+        return stmt.where(Invoice.id == invoice_id)
+    if period is None:
+        raise InvalidInput("give a period (YYYY-MM) or an invoice_id")
+    start, end = period_bounds(period)
+    return stmt.where(Invoice.invoice_date >= start, Invoice.invoice_date <= end)
+
+
 def candidates(
     session: Session,
     *,
@@ -115,19 +126,30 @@ def candidates(
     period: str | None = None,
     invoice_id: int | None = None,
 ) -> list[Candidate]:
+    """Every invoice of the month (or the one), each with what keeps it from Coretax."""
     principal.require("tax_invoices:read")
-    stmt = select(Invoice).order_by(Invoice.invoice_date, Invoice.id)
-    if invoice_id is not None:
-        stmt = stmt.where(Invoice.id == invoice_id)
-    elif period is not None:
-        start, end = period_bounds(period)
-        stmt = stmt.where(Invoice.invoice_date >= start, Invoice.invoice_date <= end)
-    else:
-        raise InvalidInput("give a period (YYYY-MM) or an invoice_id")
-    invoices = list(session.scalars(stmt))
+    invoices = list(session.scalars(_invoices(period=period, invoice_id=invoice_id)))
     if invoice_id is not None and not invoices:
         raise NotFound(f"invoice {invoice_id} does not exist")
     return [_candidate(session, invoice) for invoice in invoices]
+
+
+def candidates_page(
+    session: Session,
+    *,
+    principal: Principal,
+    period: str | None = None,
+    invoice_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Page[Candidate]:
+    """One page of `candidates` (the listing; the export takes the whole month)."""
+    principal.require("tax_invoices:read")
+    stmt = _invoices(period=period, invoice_id=invoice_id)
+    page = paginate(session, stmt, limit=limit, offset=offset)
+    if invoice_id is not None and not page.total:
+        raise NotFound(f"invoice {invoice_id} does not exist")
+    return replace(page, items=[_candidate(session, invoice) for invoice in page.items])
 
 
 def _candidate(session: Session, invoice: Invoice) -> Candidate:

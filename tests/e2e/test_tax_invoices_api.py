@@ -174,8 +174,18 @@ def test_invoices_that_cannot_be_exported_are_listed_with_reasons(client, db, wo
 
     listed = client.get("/v1/tax-invoices?period=2026-11", headers=admin)
     assert listed.status_code == 200, listed.text
-    by_id = {item["invoice_id"]: item for item in listed.json()}
+    by_id = {item["invoice_id"]: item for item in listed.json()["items"]}
     assert set(by_id) == {good.id, no_identity.id, no_code.id, cancelled.id, orphan}
+    assert listed.json()["total"] == 5 and listed.json()["next_offset"] is None
+    # A page at a time, in invoice-date order, nothing left out.
+    pages = [
+        client.get(f"/v1/tax-invoices?period=2026-11&limit=2&offset={o}", headers=admin).json()
+        for o in (0, 2, 4)
+    ]
+    assert [p["next_offset"] for p in pages] == [2, 4, None]
+    assert [i["invoice_id"] for p in pages for i in p["items"]] == [
+        i["invoice_id"] for i in listed.json()["items"]
+    ]
     assert by_id[good.id]["exportable"] and by_id[good.id]["reasons"] == []
     assert by_id[no_identity.id]["reasons"] == [
         f"customer {world.customer_a.id} has no NPWP or NIK (PUT its tax identity)"
