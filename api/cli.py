@@ -167,20 +167,24 @@ def import_gpx(
     from sfa.users import repository
     from sfa.users.models import Role
 
-    pings = parse_gpx(path.read_bytes())
+    track = parse_gpx(path.read_bytes())
     with session_scope() as session:
         rep = repository.find_by_username(session, username)
         if rep is None or rep.role is not Role.rep:
             console.print(f"[red]{username!r} is not a rep")
             raise typer.Exit(1)
-        with console.status(f"importing {len(pings)} points"):
-            result = tracking_service.import_pings(session, rep_id=rep.id, pings=pings)
+        with console.status(f"importing {len(track.points)} points"):
+            result = tracking_service.import_pings(
+                session, rep_id=rep.id, pings=track.points, rejected=track.rejected
+            )
     console.print(
         f"[green]{result.accepted} stored, {result.duplicates} duplicates, "
         f"{len(result.rejected)} rejected"
     )
     for index, reason in result.rejected[:20]:
-        console.print(f"  point {index}: {reason}")
+        console.print(f"  trkpt {index + 1}: {reason}")
+    if len(result.rejected) > 20:
+        console.print(f"  … and {len(result.rejected) - 20} more")
 
 
 @app.command("import-plans")

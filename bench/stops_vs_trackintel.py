@@ -11,8 +11,9 @@ Both get the pings our cleaning accepted (analyse_track's `accepted`), so the ag
 compares the stop algorithms, not the outlier filters. Timed:
 - ours, full: analyse_track on the raw pings (cleaning, speed filter, gaps, stops, trips,
   distance) -- everything, against trackintel's stops only;
-- ours, stops only: track._find_stops + track._make_stop on the cleaned arrays (private
-  functions; the same input trackintel gets);
+- ours, stops only: fit.fit_positions + stops.find_stops + track._make_stops on the
+  cleaned arrays (the fitted positions are part of our stop detection; the same input
+  trackintel gets);
 - trackintel: generate_staypoints on a prepared Positionfixes GeoDataFrame (building the
   frame is timed separately and not counted).
 Agreement: share of our stops matched by a trackintel staypoint within 50 m (centroids)
@@ -88,8 +89,7 @@ def run_case(name: str, days_pings: list, thresholds, truth: list[list[Span]] | 
     import trackintel as ti
     from shapely import points
 
-    from sfa import geo
-    from sfa.tracking import track
+    from sfa.tracking import fit, stops, track
 
     windows = [(p[0].at, p[-1].at + timedelta(seconds=1)) for p in days_pings]
     n_raw = sum(len(p) for p in days_pings)
@@ -105,7 +105,8 @@ def run_case(name: str, days_pings: list, thresholds, truth: list[list[Span]] | 
     n_acc = sum(len(a) for a in accepted)
     log(f"{name}: ours (analyse_track) {t_full * 1000:.1f} ms, best of {runs_full}")
 
-    # Stop part only, on the cleaned arrays.
+    # Stop part only, on the cleaned arrays: fitting the positions (excursions, accuracy
+    # smoothing), Li's staypoints, merging, and the stops with their centres.
     gap_us = round(thresholds.gap_minutes * 60_000_000)
     min_us = round(thresholds.stop_min_minutes * 60_000_000)
     arrays = []
@@ -113,14 +114,17 @@ def run_case(name: str, days_pings: list, thresholds, truth: list[list[Span]] | 
         t = np.fromiter(((p.at - track._EPOCH) // track._US for p in acc), np.int64, len(acc))
         lat = np.fromiter((p.lat for p in acc), float, len(acc))
         lon = np.fromiter((p.lon for p in acc), float, len(acc))
-        arrays.append((t, lat, lon, acc))
+        accuracy = np.fromiter((p.accuracy_m or 0.0 for p in acc), float, len(acc))
+        arrays.append((t, lat, lon, accuracy, acc))
 
     def ours_stops():
         out = []
-        for t, lat, lon, acc in arrays:
-            xyz = geo.to_ecef(lat=lat, lon=lon)
-            spans = track._find_stops(t, xyz, radius_m=thresholds.stop_radius_m, min_us=min_us)
-            out.append([track._make_stop(s, e, t, lat, lon, acc, gap_us) for s, e in spans])
+        for t, lat, lon, accuracy, acc in arrays:
+            fitted = fit.fit_positions(t, lat, lon, accuracy, radius_m=thresholds.stop_radius_m)
+            spans, centres = stops.find_stops(
+                t, fitted.xyz, fitted.sigma_m, radius_m=thresholds.stop_radius_m, min_us=min_us
+            )
+            out.append(track._make_stops(spans, centres, t, acc, gap_us))
         return out
 
     t_stops, runs_stops, our_stops = best_time(ours_stops)
@@ -265,10 +269,9 @@ def gpx_day(path: Path):
     from sfa.tracking.protocols import parse_gpx
     from sfa.tracking.track import TrackPoint
 
-    pings = parse_gpx(path.read_bytes())
     return [
         TrackPoint(at=p["at"], lat=p["lat"], lon=p["lon"], accuracy_m=p.get("accuracy_m"))
-        for p in pings
+        for _, p in parse_gpx(path.read_bytes()).points
     ]
 
 

@@ -21,6 +21,7 @@ from api.schemas.tracking import (
 )
 from api.schemas.visits import VisitOut
 from sfa import geo
+from sfa.durations import minutes_between
 from sfa.errors import InvalidInput
 from sfa.tracking import service as tracking_service
 from sfa.tracking.ingest import IngestResult
@@ -210,6 +211,11 @@ async def osmand_post(request: Request, session: LoopSessionDep):
     "/reps/{rep_id}/gpx",
     response_model=IngestOut,
     summary="Import a GPX track as the rep's pings (admin)",
+    description=(
+        "Every timed track point is stored; points that cannot be used (no <time>, a bad "
+        "coordinate) are listed under `rejected` with their 0-based position among the "
+        "file's track points, like the items of a ping batch."
+    ),
 )
 def import_gpx(session: SessionDep, principal: PrincipalDep, rep_id: int, file: UploadFile):
     principal.require_admin()
@@ -217,8 +223,11 @@ def import_gpx(session: SessionDep, principal: PrincipalDep, rep_id: int, file: 
     data = file.file.read(MAX_GPX_BYTES + 1)
     if len(data) > MAX_GPX_BYTES:
         raise InvalidInput(f"the GPX file is larger than {MAX_GPX_BYTES // 2**20} MiB")
-    pings = parse_gpx(data)
-    return _ingest_out(tracking_service.import_pings(session, rep_id=rep_id, pings=pings), [])
+    track = parse_gpx(data)
+    result = tracking_service.import_pings(
+        session, rep_id=rep_id, pings=track.points, rejected=track.rejected
+    )
+    return _ingest_out(result, [])
 
 
 @router.get("/devices", response_model=list[DeviceOut], summary="Registered tracker devices")
@@ -256,7 +265,7 @@ def _day_out(session, result) -> DayOut:
             StopOut(
                 start=s.start_at,
                 end=s.end_at,
-                minutes=round((s.end_at - s.start_at).total_seconds() / 60, 1),
+                minutes=round(minutes_between(s.start_at, s.end_at), 1),
                 lat=lat,
                 lon=lon,
                 n_pings=s.n_pings,

@@ -92,6 +92,7 @@ from sfa.db import psycopg_connection
 from sfa.demo import tracks
 from sfa.demo.seed import TERRITORIES
 from sfa.demo.tracks import PhoneTrack
+from sfa.durations import seconds_between
 from sfa.plans import service as plan_service
 from sfa.plans.models import JourneyPlan
 from sfa.tracking.ingest import copy_rows, ewkb_hex, mark_days_dirty
@@ -807,7 +808,7 @@ class _Generator:
                 round(rng.uniform(5, 25), 1),
                 s.mock,
                 hashlib.sha256(f"out:{client_id}".encode()).hexdigest(),
-                int((check_out - check_in).total_seconds()),
+                int(seconds_between(check_in, check_out)),
             ]
         self.visit_rows.append(
             (
@@ -837,7 +838,7 @@ class _Generator:
             flags.append(
                 make_flag("too_far", distance_m=round(distance, 1), radius_m=result.radius_m)
             )
-        minutes = abs((received - sent).total_seconds()) / 60
+        minutes = abs(seconds_between(sent, received)) / 60
         if minutes > settings.clock_skew_minutes:
             flags.append(
                 make_flag(

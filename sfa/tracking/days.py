@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sfa import geo
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
+from sfa.durations import seconds_between
 from sfa.tracking import repository
 from sfa.tracking.models import RepDay, RepStop
 from sfa.tracking.track import Stop, TrackPoint, TrackSummary, TrackThresholds, analyse_track
@@ -171,10 +172,10 @@ def _close_open_visits(
         )
         flags = []
         if stayed_until is not None:
-            visit.dwell_seconds = int((stayed_until - visit.check_in_at).total_seconds())
+            visit.dwell_seconds = int(seconds_between(visit.check_in_at, stayed_until))
             visit.dwell_source = DwellSource.pings
         else:
-            visit.dwell_seconds = int((close_at - visit.check_in_at).total_seconds())
+            visit.dwell_seconds = int(seconds_between(visit.check_in_at, close_at))
             visit.dwell_source = DwellSource.not_checked_out
             closed_by = "the next check-in" if close_at == next_check_in else "the end of day"
             flags.append(
@@ -235,7 +236,7 @@ def _flag_drive_bys(
         ):
             first, last = around[0], around[-1]
             metres = geo.distance_m(lat1=first.lat, lon1=first.lon, lat2=last.lat, lon2=last.lon)
-            hours = (last.at - first.at).total_seconds() / 3600
+            hours = seconds_between(first.at, last.at) / 3600
             flags.append(
                 make_flag(
                     "drive_by",

@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
@@ -435,7 +435,7 @@ def _gpx_point(point: ET.Element, number: int) -> PingRecord:
         raise _invalid(
             field,
             "has no <time>",
-            "a track without times cannot be replayed; export it with timestamps",
+            "a point without a time cannot be replayed; export the track with timestamps",
         )
     # xsd:dateTime; the GPX schema says times are UTC, so a time without offset is UTC.
     at = _parse_time(time_text, f"{field} time")
@@ -458,12 +458,22 @@ def _gpx_point(point: ET.Element, number: int) -> PingRecord:
     )
 
 
-def parse_gpx(data: bytes) -> list[PingRecord]:
+class GpxTrack(NamedTuple):
+    """A GPX file's track points: the usable ones and the others with their reason, each
+    with its 0-based position among the file's track points (like a ping batch)."""
+
+    points: list[tuple[int, PingRecord]]
+    rejected: list[tuple[int, str]]
+
+
+def parse_gpx(data: bytes) -> GpxTrack:
     """All track points (gpx/trk/trkseg/trkpt) of a GPX 1.0 or 1.1 file, in file order.
 
-    Every point needs lat/lon and a <time>; <ele> becomes the altitude. Waypoints and
-    routes carry no track and are ignored; a file without track points is refused.
-    Errors name the 1-based point number in file order ("trkpt 17: has no <time>").
+    A point needs lat/lon and a <time>; <ele> becomes the altitude. A point that cannot
+    be used (no time, a bad coordinate or number) is rejected with its index and reason
+    ("has no <time>; …", "lat: 'x' is not a number"), and the others are kept. Waypoints
+    and routes carry no track and are ignored; a file that is not GPX, or has no track
+    points at all, is refused.
     """
     if len(data) > MAX_GPX_BYTES:
         raise _invalid(
@@ -486,4 +496,12 @@ def parse_gpx(data: bytes) -> list[PingRecord]:
             "the file has no track points (trk/trkseg/trkpt)",
             "export a recorded track, not only waypoints or a route",
         )
-    return [_gpx_point(point, number) for number, point in enumerate(points, start=1)]
+    track = GpxTrack(points=[], rejected=[])
+    for index, point in enumerate(points):
+        try:
+            track.points.append((index, _gpx_point(point, index + 1)))
+        except InvalidInput as exc:
+            # The index already says which point: "trkpt 3 lat: …" becomes "lat: …".
+            reason = exc.message.removeprefix(f"trkpt {index + 1}").lstrip(" :")
+            track.rejected.append((index, reason if exc.hint is None else f"{reason}; {exc.hint}"))
+    return track

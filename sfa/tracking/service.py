@@ -138,15 +138,25 @@ def rep_day(session: Session, *, principal: Principal, rep_id: int, day: dt.date
     return result
 
 
-def import_pings(session: Session, *, rep_id: int, pings: Sequence[PingRecord]) -> IngestResult:
-    """Store a whole imported track (GPX) in batches; one result for the whole file."""
-    total = IngestResult()
+def import_pings(
+    session: Session,
+    *,
+    rep_id: int,
+    pings: Sequence[tuple[int, PingRecord]],
+    rejected: Sequence[tuple[int, str]] = (),
+) -> IngestResult:
+    """Store a whole imported track (GPX) in batches; one result for the whole file.
+
+    `pings` are (index in the file, ping); `rejected` are the file's points the parser
+    could not use, reported with the ones ingest rejects, in index order."""
+    total = IngestResult(rejected=list(rejected))
     for start in range(0, len(pings), MAX_BATCH):
-        chunk = list(enumerate(pings[start : start + MAX_BATCH], start=start))
+        chunk = list(pings[start : start + MAX_BATCH])
         result = store_rep_pings(session, rep_id=rep_id, items=chunk, batch_size=len(chunk))
         total.accepted += result.accepted
         total.duplicates += result.duplicates
         total.rejected += result.rejected
+    total.rejected.sort()
     return total
 
 

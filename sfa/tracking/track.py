@@ -22,37 +22,34 @@ Pipeline (docs/rules.md, "Tracking"):
    spike as well. Limitation: a day with two long, mutually inconsistent halves (a
    flight) keeps the longer half.
 
-3. Stops: Li et al. (2008) sliding staypoints. From anchor i, extend j while
-   distance(p_i, p_j) <= stop_radius_m; it is a stop if time(last inside) - time(p_i)
-   >= stop_min_minutes, then the next anchor is the first ping outside; otherwise the
-   next anchor is i + 1 (Li's rule; trackintel instead jumps to j, which is cheaper but
-   can miss a stop whose best anchor lies after a moving ping). The stop's times are its
-   first and last ping inside: unlike trackintel we never extend a stop to the first
-   ping outside, i.e. never into unobserved time. A stay still open at the end of the
-   data is a stop too (a rep ending the day at a customer).
+3. Fitted positions (sfa.tracking.fit): single-fix excursions repaired, and fixes
+   smoothed by their reported accuracy, so that a phone's own noise is not read as
+   movement. Fixes of unknown accuracy, and accurate ones, are used as they are.
+
+4. Stops (sfa.tracking.stops): Li et al. (2008) sliding staypoints on the fitted
+   positions, with a margin for their uncertainty, then consecutive stops with no trip
+   between them merged. The stop's times are its first and last ping inside: unlike
+   trackintel we never extend a stop to the first ping outside, i.e. never into
+   unobserved time. A stay still open at the end of the data is a stop too (a rep
+   ending the day at a customer).
    Gaps: a gap (> gap_minutes without data) inside a stay does not split it. If the
    pings after the gap are still within stop_radius_m of the anchor the stop continues
    and is marked spans_gap=True with the total gap minutes inside it; otherwise the
    stop ends at its last ping before the gap. So a stay interrupted by a gap is never
    dropped (two halves each too short), and a stop merged across a gap is never silent.
 
-4. Distance, and why jitter adds nothing. Two mechanisms:
-   - pings inside a stop are collapsed to the stop's centroid, so a phone wandering
-     tens of metres for an hour inside a stop adds exactly zero;
-   - while moving (or standing still for less than a stop, e.g. at traffic lights), a
-     ping adds distance only once it is at least jitter_m from the last counted vertex
-     (anchor / minimum-displacement filter). Noise smaller than jitter_m never counts;
-     on real motion the counted chords are >= jitter_m long and hug the road.
-   Trips run between day start, stops and day end; distance_m is the sum of their
-   geodesic lengths. raw_distance_m is the plain sum over consecutive accepted pings,
-   for comparison. A gap inside a trip counts as the straight geodesic across it.
+5. Distance (sfa.tracking.trips): trips between day start, stops and day end; a stop's
+   pings collapse to its centre, and a moving ping counts once it is farther than
+   max(jitter_m, 2σ of its fitted position) from the last counted one. distance_m is
+   the sum of the trips; raw_distance_m is the plain sum over consecutive accepted
+   pings, for comparison.
+
+All durations are differences of instants (UTC), never of wall-clock times.
 
 Performance: geodesics are computed in batched pyproj calls; "is p within r of q"
 tests (stop radius, jitter) use numpy on ECEF vectors, whose chord length equals the
-WGS84 geodesic to < 1e-6 m at these scales (see sfa.geo.to_ecef). Stop anchors are
-pre-screened in one vectorised step: anchor i can only start a stop if the first ping
-at least stop_min_minutes later is within the radius, which rules out nearly every
-anchor while moving.
+WGS84 geodesic to < 1e-6 m at these scales (see sfa.geo.to_ecef); fitting is a few
+vectorised numpy passes per day.
 """
 
 import math
@@ -65,6 +62,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sfa import geo
+from sfa.tracking import stops as stop_detection
+from sfa.tracking import trips as trip_building
+from sfa.tracking.fit import Fitted, fit_positions
 
 RejectReason = Literal["invalid", "accuracy", "duplicate", "speed"]
 
@@ -124,7 +124,7 @@ class Gap:
 class Stop:
     start: datetime  # first ping of the stay
     end: datetime  # last ping of the stay (never extrapolated into a gap)
-    lat: float  # centroid of the stay's pings
+    lat: float  # robust centre of the stay (sfa.tracking.stops.centre)
     lon: float
     n_pings: int
     spans_gap: bool
@@ -132,7 +132,9 @@ class Stop:
 
     @property
     def minutes(self) -> float:
-        return (self.end - self.start) / timedelta(minutes=1)
+        # Aware datetimes subtract as instants (UTC) only across time zones: two times of
+        # the same zone subtract as wall-clock times, which is wrong across a DST change.
+        return (_to_us(self.end) - _to_us(self.start)) / _US_PER_MIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,27 +173,31 @@ def analyse_track(
     if we <= ws:
         raise ValueError("window_end must be after window_start")
 
-    order, rejected, t, lat, lon, raw_distance = _clean(pings, thresholds)
-    accepted = tuple(pings[i] for i in order.tolist())
+    cleaned = _clean(pings, thresholds)
+    t = cleaned.t
+    accepted = tuple(pings[i] for i in cleaned.order.tolist())
 
     gap_us = round(thresholds.gap_minutes * _US_PER_MIN)
     gaps, coverage = _gaps_and_coverage(t, accepted, gap_us, ws, we)
 
-    xyz = geo.to_ecef(lat=lat, lon=lon)
-    spans = _find_stops(
+    fitted = fit_positions(
+        t, cleaned.lat, cleaned.lon, cleaned.accuracy_m, radius_m=thresholds.stop_radius_m
+    )
+    spans, centres = stop_detection.find_stops(
         t,
-        xyz,
+        fitted.xyz,
+        fitted.sigma_m,
         radius_m=thresholds.stop_radius_m,
         min_us=round(thresholds.stop_min_minutes * _US_PER_MIN),
     )
-    stops = tuple(_make_stop(s, e, t, lat, lon, accepted, gap_us) for s, e in spans)
-    trips = _trips(t, lat, lon, xyz, spans, stops, accepted, jitter_m=thresholds.jitter_m)
+    stops = _make_stops(spans, centres, t, accepted, gap_us)
+    trips = _trips(fitted, spans, stops, accepted, jitter_m=thresholds.jitter_m)
 
     return TrackSummary(
         accepted=accepted,
-        rejected=tuple(sorted(rejected)),
+        rejected=tuple(sorted(cleaned.rejected)),
         distance_m=float(sum(trip.distance_m for trip in trips)),
-        raw_distance_m=raw_distance,
+        raw_distance_m=cleaned.raw_distance_m,
         gaps=gaps,
         coverage=coverage,
         stops=stops,
@@ -225,6 +231,7 @@ class _Cleaned(NamedTuple):
     t: NDArray[np.int64]  # accepted pings' device time, µs since the epoch
     lat: NDArray[np.float64]
     lon: NDArray[np.float64]
+    accuracy_m: NDArray[np.float64]  # 0 where unknown
     raw_distance_m: float  # plain sum of consecutive geodesic segments
 
 
@@ -265,7 +272,7 @@ def _clean(pings: Sequence[TrackPoint], th: TrackThresholds) -> _Cleaned:
     # The consecutive segments are already known unless the speed filter removed pings.
     if not keep.all():
         seg = geo.segment_lengths_m(lat=a_lat, lon=a_lon)
-    return _Cleaned(idx, rejected, t[idx], a_lat, a_lon, float(seg.sum()))
+    return _Cleaned(idx, rejected, t[idx], a_lat, a_lon, acc[idx], float(seg.sum()))
 
 
 def _kmh(d_m: float, dt_us: float) -> float:
@@ -339,168 +346,55 @@ def _gaps_and_coverage(
     return gaps, float(covered) / (we - ws)
 
 
-def _find_stops(
-    t: NDArray[np.int64], xyz: NDArray[np.float64], *, radius_m: float, min_us: int
-) -> list[tuple[int, int]]:
-    """(first, last) index pairs of stops, Li et al. sliding algorithm (module doc, point 3)."""
-    n = t.size
-    if n < 2:
-        return []
-    r2 = radius_m * radius_m
-    # Necessary condition, for all anchors at once: the first ping min_us after the
-    # anchor must itself be inside the radius. Skipping anchors that fail it is exactly
-    # what Li's loop would do (i += 1), only without computing their distances.
-    j = np.searchsorted(t, t + min_us, side="left")
-    idx = np.flatnonzero(j < n)
-    diff = xyz[j[idx]] - xyz[idx]
-    cand = idx[np.einsum("ij,ij->i", diff, diff) <= r2]
-
-    spans: list[tuple[int, int]] = []
-    k = 0
-    while k < cand.size:
-        i = int(cand[k])
-        out = _first_outside(xyz, i, r2)
-        if t[out - 1] - t[i] >= min_us:
-            spans.append((i, out - 1))
-            k = int(np.searchsorted(cand, out, side="left"))
-        else:
-            k += 1
-    return spans
-
-
-def _first_outside(xyz: NDArray[np.float64], i: int, r2: float) -> int:
-    """First index after i farther than the radius from xyz[i], or len(xyz)."""
-    n = xyz.shape[0]
-    s, size = i + 1, 64
-    # Growing chunks: a long stay costs O(its length), a short one a single small step.
-    while s < n:
-        e = min(n, s + size)
-        diff = xyz[s:e] - xyz[i]
-        out = np.flatnonzero(np.einsum("ij,ij->i", diff, diff) > r2)
-        if out.size:
-            return s + int(out[0])
-        s, size = e, size * 2
-    return n
-
-
-def _make_stop(
-    s: int,
-    e: int,
+def _make_stops(
+    spans: list[stop_detection.Span],
+    centres: list[NDArray[np.float64]],
     t: NDArray[np.int64],
-    lat: NDArray[np.float64],
-    lon: NDArray[np.float64],
     accepted: tuple[TrackPoint, ...],
     gap_us: int,
-) -> Stop:
-    dt = np.diff(t[s : e + 1])
-    gap_total = int(dt[dt > gap_us].sum())
-    # Averaging longitudes as offsets from the anchor keeps a stop on the antimeridian
-    # from averaging to the other side of the planet.
-    dlon = (lon[s : e + 1] - lon[s] + 180.0) % 360.0 - 180.0
-    c_lon = (lon[s] + float(dlon.mean()) + 180.0) % 360.0 - 180.0
-    return Stop(
-        start=accepted[s].at,
-        end=accepted[e].at,
-        lat=float(lat[s : e + 1].mean()),
-        lon=float(c_lon),
-        n_pings=e - s + 1,
-        spans_gap=gap_total > 0,
-        gap_minutes=gap_total / _US_PER_MIN,
-    )
+) -> tuple[Stop, ...]:
+    if not spans:
+        return ()
+    lat, lon = geo.lat_lon_of_ecef(np.asarray(centres))
+    stops = []
+    for (s, e), c_lat, c_lon in zip(spans, lat.tolist(), lon.tolist(), strict=True):
+        dt = np.diff(t[s : e + 1])
+        gap_total = int(dt[dt > gap_us].sum())
+        stops.append(
+            Stop(
+                start=accepted[s].at,
+                end=accepted[e].at,
+                lat=c_lat,
+                lon=c_lon,
+                n_pings=e - s + 1,
+                spans_gap=gap_total > 0,
+                gap_minutes=gap_total / _US_PER_MIN,
+            )
+        )
+    return tuple(stops)
 
 
 def _trips(
-    t: NDArray[np.int64],
-    lat: NDArray[np.float64],
-    lon: NDArray[np.float64],
-    xyz: NDArray[np.float64],
-    spans: list[tuple[int, int]],
+    fitted: Fitted,
+    spans: list[stop_detection.Span],
     stops: tuple[Stop, ...],
     accepted: tuple[TrackPoint, ...],
     *,
     jitter_m: float,
 ) -> tuple[Trip, ...]:
-    """Movement between day start, stops and day end, with jitter suppressed (point 4)."""
-    n = t.size
-    if n < 2:
-        return ()
-    x, y, z = xyz[:, 0].tolist(), xyz[:, 1].tolist(), xyz[:, 2].tolist()
-    lat_l, lon_l = lat.tolist(), lon.tolist()
-    j2 = jitter_m * jitter_m
-
-    # Each trip: (first ping index, last ping index, vertex lats, vertex lons, n moving pings).
-    # A stop enters a trip as its centroid, so its own pings add nothing.
-    specs: list[tuple[int, int, list[float], list[float], int]] = []
-
-    def build(
-        start_vertex: tuple[float, float] | None,
-        lo: int,
-        hi: int,
-        end_vertex: tuple[float, float] | None,
-        i_start: int,
-        i_end: int,
-    ) -> None:
-        # A day that starts (ends) inside a stop has no trip before (after) it.
-        if i_end <= i_start:
-            return
-        vlat: list[float] = []
-        vlon: list[float] = []
-        if start_vertex is None:
-            vlat.append(lat_l[lo])
-            vlon.append(lon_l[lo])
-            ax, ay, az = x[lo], y[lo], z[lo]
-            moving_from = lo + 1
-        else:
-            vlat.append(start_vertex[0])
-            vlon.append(start_vertex[1])
-            ax, ay, az = geo.to_ecef(lat=start_vertex[0], lon=start_vertex[1]).tolist()
-            moving_from = lo
-        for k in range(moving_from, hi):
-            dx, dy, dz = x[k] - ax, y[k] - ay, z[k] - az
-            if dx * dx + dy * dy + dz * dz >= j2:
-                vlat.append(lat_l[k])
-                vlon.append(lon_l[k])
-                ax, ay, az = x[k], y[k], z[k]
-        if end_vertex is not None:
-            vlat.append(end_vertex[0])
-            vlon.append(end_vertex[1])
-        specs.append((i_start, i_end, vlat, vlon, hi - lo))
-
-    prev_end: int | None = None
-    prev_centroid: tuple[float, float] | None = None
-    for (s, e), stop in zip(spans, stops, strict=True):
-        centroid = (stop.lat, stop.lon)
-        if prev_end is None:
-            build(None, 0, s, centroid, 0, s)
-        else:
-            build(prev_centroid, prev_end + 1, s, centroid, prev_end, s)
-        prev_end, prev_centroid = e, centroid
-    if prev_end is None:
-        build(None, 0, n, None, 0, n - 1)
-    else:
-        build(prev_centroid, prev_end + 1, n, None, prev_end, n - 1)
-
-    # One batched geodesic call for every segment of every trip.
-    seg_lat1: list[float] = []
-    seg_lon1: list[float] = []
-    seg_lat2: list[float] = []
-    seg_lon2: list[float] = []
-    seg_trip: list[int] = []
-    for number, (_, _, vlat, vlon, _) in enumerate(specs):
-        seg_lat1 += vlat[:-1]
-        seg_lon1 += vlon[:-1]
-        seg_lat2 += vlat[1:]
-        seg_lon2 += vlon[1:]
-        seg_trip += [number] * (len(vlat) - 1)
-    d = geo.distances_m(lat1=seg_lat1, lon1=seg_lon1, lat2=seg_lat2, lon2=seg_lon2)
-    per_trip = np.bincount(np.asarray(seg_trip, dtype=np.intp), weights=d, minlength=len(specs))
-
+    """Movement between day start, stops and day end (module doc, point 5)."""
+    found = trip_building.trips(
+        fitted,
+        np.maximum(jitter_m, 2.0 * fitted.sigma_m),
+        spans,
+        [(stop.lat, stop.lon) for stop in stops],
+    )
     return tuple(
         Trip(
-            start=accepted[i0].at,
-            end=accepted[i1].at,
-            distance_m=float(per_trip[number]),
-            n_pings=n_moving,
+            start=accepted[trip.first].at,
+            end=accepted[trip.last].at,
+            distance_m=trip.distance_m,
+            n_pings=trip.n_moving,
         )
-        for number, (i0, i1, _, _, n_moving) in enumerate(specs)
+        for trip in found
     )

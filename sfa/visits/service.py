@@ -16,6 +16,7 @@ from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
 from sfa.customers import repository as customer_repository
 from sfa.customers.repository import CustomerPoint
+from sfa.durations import seconds_between
 from sfa.errors import Conflict, DomainError, Forbidden, InvalidInput
 from sfa.tracking.ingest import mark_days_dirty
 from sfa.visits import repository, verification
@@ -186,8 +187,10 @@ def _new_visit(
         request_hash=fingerprint,
         customer_id=customer.id,
         device_id=data.device_id,
-        check_in_at=pos.at,
-        sent_at=data.sent_at,
+        # Instants are kept in UTC: two times of one zone compare and subtract as wall-clock
+        # times, wrong across a DST change (sfa.durations).
+        check_in_at=pos.at.astimezone(UTC),
+        sent_at=data.sent_at.astimezone(UTC) if data.sent_at is not None else None,
         received_at=now,
         check_in_accuracy_m=verification.known_accuracy(pos.accuracy_m),
         check_in_mock=pos.mock,
@@ -228,7 +231,7 @@ def _check_in_flags(
     if status == "too_far" and distance_m is not None:  # too_far is measured, never None
         flags.append(make_flag("too_far", distance_m=round(distance_m, 1), radius_m=radius_m))
     if sent_at is not None:
-        skew = abs((received_at - sent_at).total_seconds()) / 60
+        skew = abs(seconds_between(sent_at, received_at)) / 60
         if skew > settings.clock_skew_minutes:
             flags.append(
                 make_flag(
@@ -280,7 +283,7 @@ def check_out(
         return visit, False
     settings = company_service.get_company_settings(session)
     _check_time(settings, position.at, now)
-    if position.at < visit.check_in_at:
+    if seconds_between(visit.check_in_at, position.at) < 0:
         raise InvalidInput(
             f"check-out at {position.at.isoformat()} is before the check-in at "
             f"{visit.check_in_at.isoformat()}"
@@ -289,11 +292,11 @@ def check_out(
     if point is not None:
         geo.check_lat_lon(*point)
         visit.check_out_position = geo.to_geography(*point)
-    visit.check_out_at = position.at
+    visit.check_out_at = position.at.astimezone(UTC)
     visit.check_out_accuracy_m = verification.known_accuracy(position.accuracy_m)
     visit.check_out_mock = position.mock
     visit.check_out_hash = fingerprint
-    visit.dwell_seconds = int((position.at - visit.check_in_at).total_seconds())
+    visit.dwell_seconds = int(seconds_between(visit.check_in_at, position.at))
     visit.dwell_source = DwellSource.check_out
     session.flush()
     mark_days_dirty(

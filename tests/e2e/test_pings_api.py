@@ -223,3 +223,37 @@ def test_osmand_protocol_for_a_registered_device(client, world, db):
         "/v1/osmand", params={"id": "traccar-123456", "timestamp": ts, "lat": 91, "lon": 106.8}
     )
     assert bad.status_code == 422
+
+
+def test_a_gpx_import_stores_the_timed_points_and_rejects_the_untimed(client, world, db):
+    # A logger that writes points before it has a GPS time: the file used to be refused
+    # outright; now the timed points are stored and the others reported like ping items.
+    def point(lat, minutes=None):
+        time = (
+            ""
+            if minutes is None
+            else f"<time>{(NOW - timedelta(minutes=minutes)).isoformat()}</time>"
+        )
+        return f'<trkpt lat="{lat}" lon="106.8">{time}</trkpt>'
+
+    gpx = (
+        '<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+        + point(-6.20)
+        + point(-6.201)
+        + point(-6.202, 30)
+        + point(-6.203, 29)
+        + point(-6.204)
+        + point(-6.205, 28)
+        + "</trkseg></trk></gpx>"
+    ).encode()
+    response = client.post(
+        f"/v1/reps/{world.rep_a.id}/gpx",
+        files={"file": ("day.gpx", gpx, "application/gpx+xml")},
+        headers=world.headers("admin"),
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["duplicates"]) == (3, 0)
+    assert [r["index"] for r in body["rejected"]] == [0, 1, 4]
+    assert all(r["reason"].startswith("has no <time>") for r in body["rejected"])
+    assert count(db, world.rep_a) == 3

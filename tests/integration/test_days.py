@@ -30,7 +30,9 @@ TRACE_DAY = date(2019, 2, 18)
 
 @pytest.fixture(scope="module")
 def trace() -> list[PingRecord]:
-    return parse_gpx((LIMERICK / "bus-304-2019-02-18.gpx").read_bytes())
+    return [
+        point for _, point in parse_gpx((LIMERICK / "bus-304-2019-02-18.gpx").read_bytes()).points
+    ]
 
 
 @pytest.fixture

@@ -354,8 +354,16 @@ def test_json_errors_name_the_path(body, field):
 # ------------------------------------------------------------------------------- GPX
 
 
+def gpx_points(data: bytes) -> list:
+    """The points of a GPX file that has none to reject."""
+    track = parse_gpx(data)
+    assert track.rejected == []
+    assert [index for index, _ in track.points] == list(range(len(track.points)))
+    return [point for _, point in track.points]
+
+
 def test_limerick_gpx_parses_every_point():
-    points = parse_gpx(LIMERICK_GPX.read_bytes())
+    points = gpx_points(LIMERICK_GPX.read_bytes())
     assert len(points) == 2144
     first = points[0]
     # <trkpt lat="52.6291510" lon="-8.6617460"><ele>19.5</ele>
@@ -388,7 +396,7 @@ GPX_10 = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_gpx_10_namespace_and_its_speed_and_course():
-    points = parse_gpx(GPX_10)
+    points = gpx_points(GPX_10)
     assert len(points) == 3
     first, second, third = points
     assert values(first, "lat", "lon", "altitude_m") == (38.636138833, -90.162611667, 192.0)
@@ -406,7 +414,7 @@ def test_gpx_without_namespace_and_naive_time_is_utc():
     data = b"""<gpx version="1.1"><trk><trkseg>
       <trkpt lat="49.87482759" lon="9.99263814"><time>2011-09-11T20:40:48</time></trkpt>
     </trkseg></trk></gpx>"""
-    (point,) = parse_gpx(data)
+    (point,) = gpx_points(data)
     assert point["at"] == datetime(2011, 9, 11, 20, 40, 48, tzinfo=UTC)
 
 
@@ -421,31 +429,51 @@ def _gpx11(*points: str) -> bytes:
 GOOD_POINT = '<trkpt lat="52.1" lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>'
 
 
-def test_gpx_point_without_time_is_refused_by_number():
-    data = _gpx11(GOOD_POINT, GOOD_POINT, '<trkpt lat="52.1" lon="-8.1"><ele>3</ele></trkpt>')
-    error = invalid(parse_gpx, data)
-    assert error.message == "trkpt 3: has no <time>"
-    assert "replayed" in error.hint
+def test_gpx_points_without_time_are_rejected_and_the_timed_ones_kept():
+    # A logger that writes its first points before it has a GPS time: the file is
+    # imported from its first timed point on, the others are reported.
+    untimed = '<trkpt lat="52.1" lon="-8.1"><ele>3</ele></trkpt>'
+    timed = [
+        f'<trkpt lat="52.1" lon="-8.1"><time>2019-02-18T07:45:{s:02d}Z</time></trkpt>'
+        for s in (50, 51, 52)
+    ]
+    track = parse_gpx(_gpx11(untimed, untimed, timed[0], untimed, timed[1], timed[2]))
+    assert [index for index, _ in track.points] == [2, 4, 5]
+    assert [p["at"].second for _, p in track.points] == [50, 51, 52]
+    assert [index for index, _ in track.rejected] == [0, 1, 3]
+    reason = track.rejected[0][1]
+    assert reason.startswith("has no <time>; ")
+    assert "replayed" in reason
+
+
+def test_a_gpx_file_without_any_time_rejects_every_point():
+    untimed = '<trkpt lat="52.1" lon="-8.1"></trkpt>'
+    track = parse_gpx(_gpx11(untimed, untimed))
+    assert track.points == []
+    assert [index for index, _ in track.rejected] == [0, 1]
 
 
 @pytest.mark.parametrize(
-    "bad_point, field",
+    "bad_point, reason",
     [
-        ('<trkpt lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>', "trkpt 2"),
-        ('<trkpt lat="x" lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>', "trkpt 2 lat"),
-        ('<trkpt lat="99" lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>', "trkpt 2 lat"),
-        ('<trkpt lat="52.1" lon="-181"><time>2019-02-18T07:45:50Z</time></trkpt>', "trkpt 2 lon"),
-        ('<trkpt lat="52.1" lon="-8.1"><time>later</time></trkpt>', "trkpt 2 time"),
-        ('<trkpt lat="52.1" lon="-8.1"><time> </time></trkpt>', "trkpt 2"),
+        ('<trkpt lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>', "the lat and lon"),
+        ('<trkpt lat="x" lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>', "lat: 'x'"),
+        ('<trkpt lat="99" lon="-8.1"><time>2019-02-18T07:45:50Z</time></trkpt>', "lat: "),
+        ('<trkpt lat="52.1" lon="-181"><time>2019-02-18T07:45:50Z</time></trkpt>', "lon: "),
+        ('<trkpt lat="52.1" lon="-8.1"><time>later</time></trkpt>', "time: "),
+        ('<trkpt lat="52.1" lon="-8.1"><time> </time></trkpt>', "has no <time>"),
         (
             '<trkpt lat="52.1" lon="-8.1"><ele>high</ele><time>2019-02-18T07:45:50Z</time></trkpt>',
-            "trkpt 2 ele",
+            "ele: ",
         ),
     ],
 )
-def test_gpx_point_errors_name_the_point(bad_point, field):
-    error = invalid(parse_gpx, _gpx11(GOOD_POINT, bad_point))
-    assert error.message.startswith(f"{field}:"), error.message
+def test_gpx_point_errors_reject_that_point_only(bad_point, reason):
+    track = parse_gpx(_gpx11(GOOD_POINT, bad_point, GOOD_POINT))
+    assert [index for index, _ in track.points] == [0, 2]
+    ((index, text),) = track.rejected
+    assert index == 1
+    assert text.startswith(reason), text
 
 
 def test_gpx_doctype_is_refused():
