@@ -140,7 +140,7 @@ def analyse_demo_history(session, history, *, progress=None) -> int:
     """Tracking days first (drive_by, not_checked_out, dwell from pings), then flags, day
     and week aggregates and anomalies of the whole history (anomalies skip the current,
     incomplete week by design); returns the anomalies stored."""
-    from analytics import refresh
+    from sfa.anomalies import service as anomaly_service
     from sfa.tracking import days, repository
 
     progress = progress or (lambda step, done, total: None)
@@ -150,7 +150,9 @@ def analyse_demo_history(session, history, *, progress=None) -> int:
         done += n
         progress("tracking days", done, total)
     progress("analytics", 0, 1)
-    anomalies = refresh.recompute(session, date_from=history.date_from, date_to=history.date_to)
+    anomalies = anomaly_service.recompute(
+        session, date_from=history.date_from, date_to=history.date_to
+    )
     progress("analytics", 1, 1)
     return anomalies
 

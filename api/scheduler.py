@@ -17,12 +17,12 @@ from datetime import UTC, date, datetime
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from analytics import refresh
 from integrations.erp import factory as erp_factory
 from integrations.erp import health as erp_health
 from integrations.notify.wiring import channels_from_settings
 from integrations.pdf import mailbox
 from integrations.pdf.reader import PdfReader
+from sfa.anomalies import jobs as anomaly_jobs
 from sfa.auth import console_sessions
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
@@ -114,7 +114,7 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
         # Late pings and new visits make days stale: tracking, flags, day/week aggregates.
         Job(
             name="refresh-dirty-days",
-            func=refresh.refresh_dirty,
+            func=anomaly_jobs.refresh_dirty,
             schedule={"trigger": "interval", "minutes": 1},
         ),
         # Journey plans become dated planned visits two weeks ahead, every night.
@@ -125,7 +125,7 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
         ),
         Job(
             name="weekly-anomalies",
-            func=refresh.compute_last_week,
+            func=anomaly_jobs.compute_last_week,
             schedule={
                 "trigger": "cron",
                 "day_of_week": "mon",

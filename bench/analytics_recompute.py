@@ -15,7 +15,7 @@ VACUUM ANALYZE.
 Measured, in this order, on a throwaway PostGIS cluster (scripts/pg.sh, fsync off unless
 SFA_PG_FSYNC says otherwise):
 
-1. `analytics.refresh.recompute(session, date_from=first_day, date_to=last_day)`, one
+1. `sfa.anomalies.service.recompute(session, date_from=first_day, date_to=last_day)`, one
    transaction, commit included (the first scoring of every visit: trust_score starts
    NULL); every statement it sends is listed with its wall time, the CPU time of the
    database backend (read from /proc; parallel workers not included) and the WAL it
@@ -38,7 +38,7 @@ that is rolled back, and the plans of the slow ones are printed.
     .venv/bin/python bench/analytics_recompute.py [--reps 500] [--weeks 20]
         [--explain auto|always|never] [--plan-threshold SECONDS]
 
-The `analytics` package measured is printed ("code measured"); to measure another
+The `sfa` package measured is printed ("code measured"); to measure another
 checkout put it first: PYTHONPATH=/other/checkout .venv/bin/python bench/.... Exit code 0
 when idempotent and both targets are met, 1 otherwise. A full run takes ~1-2.5 minutes.
 """
@@ -393,16 +393,27 @@ def load(session, reps_n: int, weeks: int):
 
 def statement_labels() -> dict[str, str]:
     """SQL text of analytics' statements -> a short name."""
-    from analytics import suspicious, weekly
+    from sqlalchemy.sql.elements import TextClause
+
+    from sfa.anomalies import aggregates, service
+    from sfa.visits import flagging, indicators
 
     labels = {}
-    for module, prefix in ((suspicious, "suspicious"), (weekly, "weekly")):
+    modules = (
+        (indicators, "indicators"),
+        (flagging, "flagging"),
+        (aggregates, "aggregates"),
+        (service, "anomalies"),
+    )
+    for module, prefix in modules:
         for name, value in vars(module).items():
+            if isinstance(value, TextClause):
+                value = value.text
             if (
                 name.startswith("_")
                 and name.isupper()
                 and isinstance(value, str)
-                and name not in ("_INSERT", "_SCOPED_VISITS")
+                and name not in ("_INSERT", "_SCOPED_VISITS", "_RESCORE", "_WEIGHTS")
             ):
                 labels[value] = f"{prefix}.{name}"
     return labels
@@ -481,13 +492,13 @@ class StatementTimer:
 
 
 def recompute_once(session_factory, first_day: date, last_day: date):
-    from analytics import refresh
+    from sfa.anomalies import service
 
     session = session_factory()
     try:
         with StatementTimer(session) as timer:
             t0 = time.perf_counter()
-            anomalies = refresh.recompute(session, date_from=first_day, date_to=last_day)
+            anomalies = service.recompute(session, date_from=first_day, date_to=last_day)
             t1 = time.perf_counter()
             session.commit()
             t2 = time.perf_counter()
@@ -649,9 +660,9 @@ def main() -> int:
         f"analytics recompute: {args.reps} reps x {args.weeks} weeks ({first_day} .. {last_day})"
     )
     print(machine_line())
-    import analytics
+    import sfa
 
-    print(f"code measured: {Path(analytics.__file__).parent}")
+    print(f"code measured: {Path(sfa.__file__).parent}")
     db = "sfa_bench_analytics"
     with pg_cluster(db) as cluster:
         from sqlalchemy import text

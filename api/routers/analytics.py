@@ -1,12 +1,14 @@
-"""On-demand analytics: recompute a date range, compute any week's anomalies."""
+"""On-demand analytics: recompute a date range, compute any week's anomalies; the days
+the refresh job parked after a failure."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from analytics import refresh
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.analytics import ComputedOut, RecomputeIn, WeekIn
+from api.schemas.analytics import ComputedOut, ParkedDayOut, RecomputeIn, WeekIn
+from api.schemas.common import PageOut
+from sfa.anomalies import service as anomaly_service
 from sfa.errors import Forbidden
 from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
@@ -32,7 +34,7 @@ def _rep_scope(session, principal) -> list[int] | None:
 )
 def recompute(session: SessionDep, principal: PrincipalDep, body: RecomputeIn):
     rep_ids = _rep_scope(session, principal)
-    count = refresh.recompute(
+    count = anomaly_service.recompute(
         session, date_from=body.date_from, date_to=body.date_to, rep_ids=rep_ids
     )
     return ComputedOut(
@@ -51,10 +53,40 @@ def recompute(session: SessionDep, principal: PrincipalDep, body: RecomputeIn):
 def compute_week(session: SessionDep, principal: PrincipalDep, body: WeekIn):
     rep_ids = _rep_scope(session, principal)
     monday = parse_week(body.week)
-    count = refresh.compute_week(session, week_start=monday, rep_ids=rep_ids)
+    count = anomaly_service.compute_week(session, week_start=monday, rep_ids=rep_ids)
     return ComputedOut(
         date_from=monday,
         date_to=monday + timedelta(days=6),
         reps=None if rep_ids is None else len(rep_ids),
         anomalies=count,
     )
+
+
+@router.get(
+    "/analytics/parked-days",
+    response_model=PageOut[ParkedDayOut],
+    summary="Rep-days the refresh job failed on, set aside with the reason (admin)",
+    description=(
+        "One failing day never stops the minute job for the others: it is parked here "
+        "until new data arrives for it or an administrator retries it."
+    ),
+)
+def parked_days(
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    page = anomaly_service.list_parked_days(
+        session, principal=principal, limit=limit, offset=offset
+    )
+    return PageOut[ParkedDayOut].of(page, lambda item: ParkedDayOut(**vars(item)))
+
+
+@router.post(
+    "/analytics/parked-days/{rep_id}/{day}/retry",
+    status_code=204,
+    summary="Put a parked rep-day back on the refresh job's queue (admin)",
+)
+def retry_parked_day(session: SessionDep, principal: PrincipalDep, rep_id: int, day: date):
+    anomaly_service.retry_parked_day(session, principal=principal, rep_id=rep_id, day=day)

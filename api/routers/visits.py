@@ -2,7 +2,6 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response, status
 
-from analytics import refresh
 from api.csv_export import csv_export
 from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ListFormat
@@ -14,7 +13,6 @@ from api.schemas.visits import (
     LocationProposalOut,
     VisitOut,
 )
-from sfa.company import service as company_service
 from sfa.customers import locations
 from sfa.pagination import each_batch, paginate
 from sfa.visits import repository as visit_repository
@@ -74,19 +72,9 @@ async def check_in(
     summary="Check out of a visit (idempotent: the same body may be resent)",
 )
 def check_out(session: SessionDep, principal: PrincipalDep, visit_id: int, body: CheckOutIn):
-    visit, changed = visit_service.check_out(
+    visit, _ = visit_service.check_out(
         session, principal=principal, visit_id=visit_id, position=body.position()
     )
-    if changed:
-        # Duration flags and the trust score are known now; answer with them.
-        refresh.refresh_rep(
-            session,
-            rep_id=visit.rep_id,
-            date_from=visit.local_day,
-            date_to=visit.local_day,
-            settings=company_service.get_company_settings(session),
-        )
-        session.refresh(visit)
     return visit_out(session, visit)
 
 

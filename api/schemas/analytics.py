@@ -1,6 +1,6 @@
 """On-demand analytics: a date range to recompute, a week to compute, what was done."""
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -37,3 +37,13 @@ class ComputedOut(BaseModel):
     date_to: date
     reps: int | None = Field(description="reps covered; null means every rep")
     anomalies: int
+
+
+class ParkedDayOut(BaseModel):
+    rep_id: int
+    username: str
+    day: date
+    error: str = Field(description="what failed: the step, the exception and its message")
+    failed_at: datetime
+    tracking_stale: bool
+    flags_stale: bool

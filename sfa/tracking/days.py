@@ -7,7 +7,7 @@ out-of-order pings give the same day once it is recomputed. Ingest marks days di
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -19,8 +19,9 @@ from sfa.tracking import repository
 from sfa.tracking.models import RepDay, RepStop
 from sfa.tracking.track import Stop, TrackPoint, TrackSummary, TrackThresholds, analyse_track
 from sfa.users.models import User
+from sfa.visits import flagging
 from sfa.visits import repository as visit_repository
-from sfa.visits.flags import make_flag
+from sfa.visits.flags import Flag, make_flag
 from sfa.visits.models import DwellSource, Visit
 
 DAY_FLAG_CODES = {"drive_by", "not_checked_out"}
@@ -45,6 +46,9 @@ class DayResult:
     summary: TrackSummary
     stops: list[RepStop]
     visits: list[Visit]
+    # What store_day writes to the visits: dwell without a check-out, the day's flags.
+    dwell: dict[int, tuple[int, DwellSource]] = field(default_factory=dict)
+    flags: dict[int, list[Flag]] = field(default_factory=dict)
 
 
 def window(settings: CompanySettings, day: dt.date) -> DayWindow:
@@ -75,6 +79,7 @@ def thresholds(settings: CompanySettings) -> TrackThresholds:
 def compute_day(
     session: Session, *, rep_id: int, day: dt.date, settings: CompanySettings | None = None
 ) -> DayResult:
+    """The day from its pings and visits; reads only (store_day writes it)."""
     settings = settings or company_service.get_company_settings(session)
     win = window(settings, day)
     pings = repository.pings_between(session, rep_id, win.start, win.end)
@@ -85,9 +90,10 @@ def compute_day(
     rep = session.get(User, rep_id)
     stops = _stops(session, rep_id, day, summary.stops, settings, rep.team_id if rep else None)
     _match_visits_to_stops(stops, visits, settings)
-    _close_open_visits(session, visits, summary.accepted, settings, win)
-    _flag_drive_bys(session, visits, stops, summary.accepted, settings)
-    return DayResult(rep_id=rep_id, day=day, summary=summary, stops=stops, visits=visits)
+    dwell, flags = _close_open_visits(session, visits, summary.accepted, settings, win)
+    for visit_id, drive_by in _drive_bys(visits, stops, summary.accepted, settings).items():
+        flags.setdefault(visit_id, []).extend(drive_by)
+    return DayResult(rep_id, day, summary, stops, visits, dwell, flags)
 
 
 def _stops(
@@ -155,14 +161,16 @@ def _close_open_visits(
     pings: tuple[TrackPoint, ...],
     settings: CompanySettings,
     win: DayWindow,
-) -> None:
+) -> tuple[dict[int, tuple[int, DwellSource]], dict[int, list[Flag]]]:
     """Dwell without a check-out (docs/rules.md): pings within dwell_radius_m of the
     customer after the check-in; failing that, closed at the next check-in or end of
-    day and marked not_checked_out."""
+    day and marked not_checked_out. Returns the dwell and the not_checked_out flags by
+    visit id, for the visits without a check-out."""
     points = repository.customer_points(session, {v.customer_id for v in visits})
+    dwell: dict[int, tuple[int, DwellSource]] = {}
+    flags: dict[int, list[Flag]] = {}
     for i, visit in enumerate(visits):
         if visit.dwell_source is DwellSource.check_out:
-            visit_repository.replace_flags(session, visit, {"not_checked_out"}, [])
             continue
         next_check_in = visits[i + 1].check_in_at if i + 1 < len(visits) else None
         end_of_day = win.work_end if visit.check_in_at < win.work_end else win.end
@@ -170,22 +178,22 @@ def _close_open_visits(
         stayed_until = _stayed_until(
             visit, pings, points.get(visit.customer_id), settings.dwell_radius_m, close_at
         )
-        flags = []
         if stayed_until is not None:
-            visit.dwell_seconds = int(seconds_between(visit.check_in_at, stayed_until))
-            visit.dwell_source = DwellSource.pings
+            dwell[visit.id] = (
+                int(seconds_between(visit.check_in_at, stayed_until)),
+                DwellSource.pings,
+            )
         else:
-            visit.dwell_seconds = int(seconds_between(visit.check_in_at, close_at))
-            visit.dwell_source = DwellSource.not_checked_out
-            closed_by = "the next check-in" if close_at == next_check_in else "the end of day"
-            flags.append(
+            seconds = int(seconds_between(visit.check_in_at, close_at))
+            dwell[visit.id] = (seconds, DwellSource.not_checked_out)
+            flags[visit.id] = [
                 make_flag(
                     "not_checked_out",
-                    closed_by=closed_by,
-                    dwell_minutes=round(visit.dwell_seconds / 60, 1),
+                    closed_by="next_check_in" if close_at == next_check_in else "end_of_day",
+                    dwell_minutes=round(seconds / 60, 1),
                 )
-            )
-        visit_repository.replace_flags(session, visit, {"not_checked_out"}, flags)
+            ]
+    return dwell, flags
 
 
 def _stayed_until(
@@ -213,17 +221,16 @@ def _stayed_until(
     return last if last is not None and last > visit.check_in_at else None
 
 
-def _flag_drive_bys(
-    session: Session,
+def _drive_bys(
     visits: list[Visit],
     stops: list[RepStop],
     pings: tuple[TrackPoint, ...],
     settings: CompanySettings,
-) -> None:
+) -> dict[int, list[Flag]]:
     """A check-in with pings around it but no stop: the rep did not stop there."""
     times = [p.at for p in pings]  # device-time order (analyse_track's accepted pings)
+    flags: dict[int, list[Flag]] = {}
     for visit in visits:
-        flags = []
         around = pings[
             bisect_left(times, visit.check_in_at - _DRIVE_BY_EVIDENCE) : bisect_right(
                 times, visit.check_in_at + _DRIVE_BY_EVIDENCE
@@ -237,27 +244,36 @@ def _flag_drive_bys(
             first, last = around[0], around[-1]
             metres = geo.distance_m(lat1=first.lat, lon1=first.lon, lat2=last.lat, lon2=last.lon)
             hours = seconds_between(first.at, last.at) / 3600
-            flags.append(
+            flags[visit.id] = [
                 make_flag(
                     "drive_by",
                     stop_radius_m=settings.stop_radius_m,
                     stop_min_minutes=settings.stop_min_minutes,
                     speed_kmh=round(metres / 1000 / hours, 1),
                 )
-            )
-        visit_repository.replace_flags(session, visit, {"drive_by"}, flags)
+            ]
+    return flags
 
 
-def store_day(session: Session, result: DayResult) -> RepDay:
+def store_day(session: Session, result: DayResult, *, mark_clean: bool = True) -> RepDay:
+    """Write a computed day: the visits' dwell and day flags (rescored), the day's row and
+    its stops. `mark_clean=False` leaves `dirty` alone: the job clears it when it claims
+    the day, so that a ping arriving meanwhile marks it again instead of being lost."""
+    for visit in result.visits:
+        if visit.id in result.dwell and visit.dwell_source is not DwellSource.check_out:
+            visit.dwell_seconds, visit.dwell_source = result.dwell[visit.id]
+    # One replacement for the whole day: its two codes, every visit, rescored.
+    flagging.replace_flags(session, result.visits, DAY_FLAG_CODES, result.flags)
     summary = result.summary
     row = repository.get_day(session, result.rep_id, result.day)
     if row is None:
-        row = RepDay(rep_id=result.rep_id, day=result.day)
+        row = RepDay(rep_id=result.rep_id, day=result.day, dirty=False)
         session.add(row)
     rejected: dict[str, int] = {}
     for rejection in summary.rejected:
         rejected[rejection.reason] = rejected.get(rejection.reason, 0) + 1
-    row.dirty = False
+    if mark_clean:
+        row.dirty = False
     row.distance_m = round(summary.distance_m, 1)
     row.coverage = round(summary.coverage, 4)
     row.ping_count = len(summary.accepted) + len(summary.rejected)
@@ -286,25 +302,19 @@ def store_day(session: Session, result: DayResult) -> RepDay:
 def refresh_day(
     session: Session, *, rep_id: int, day: dt.date, settings: CompanySettings | None = None
 ) -> tuple[RepDay, DayResult]:
+    """Compute and store a day in the caller's transaction (a read of a stale day, a
+    one-off load); the scheduler job uses sfa.anomalies.jobs, which locks for less."""
     result = compute_day(session, rep_id=rep_id, day=day, settings=settings)
     return store_day(session, result), result
 
 
-def recompute_dirty_days(session: Session, limit: int = 200, *, commit_each: bool = False) -> int:
-    """Bring up to `limit` stale days up to date, in the caller's transaction, or each in
-    its own with `commit_each` (the scheduler job).
-
-    A day's row stays locked while it is recomputed, and check-ins and ping batches of
-    that day wait for it to mark the day dirty again (at most 1 s on the event loop,
-    api.deps). So the job, which runs beside them, commits each day: one transaction
-    over many days would hold every row for the whole run. A one-off load (seed-demo)
-    keeps its single transaction."""
+def recompute_dirty_days(session: Session, limit: int = 200) -> int:
+    """Bring up to `limit` stale days up to date in the caller's transaction (seed-demo
+    loads its history in one transaction; the scheduler job does it day by day)."""
     settings = company_service.get_company_settings(session)
     done = 0
     while done < limit and (claimed := repository.dirty_days(session, 1)):
         ((rep_id, day),) = claimed
         refresh_day(session, rep_id=rep_id, day=day, settings=settings)
-        if commit_each:
-            session.commit()
         done += 1
     return done

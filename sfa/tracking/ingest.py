@@ -251,7 +251,9 @@ def dirty_days_sql(rep_id: str, day: str, source: str) -> str:
         "INSERT INTO rep_days (rep_id, day, dirty, distance_m, coverage, ping_count, "
         "accepted_count, rejected, gaps, trips) "
         f"SELECT {rep_id}, {day}, true, 0, 0, 0, 0, '{{}}', '[]', '[]' FROM {source} "
-        "ON CONFLICT (rep_id, day) DO UPDATE SET dirty = true, flags_dirty = true"
+        # New data gives a day the refresh job had parked another chance.
+        "ON CONFLICT (rep_id, day) DO UPDATE SET dirty = true, flags_dirty = true, "
+        "refresh_error = NULL"
     )
 
 

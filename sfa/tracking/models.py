@@ -11,6 +11,7 @@ from sqlalchemy import (
     Integer,
     PrimaryKeyConstraint,
     String,
+    Text,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -66,6 +67,9 @@ class RepDay(Base):
         Index("ix_rep_days_dirty", "dirty", postgresql_where="dirty"),
         # Company-wide reports select a date range across all reps.
         Index("ix_rep_days_day", "day"),
+        Index(
+            "ix_rep_days_parked", "refresh_failed_at", postgresql_where="refresh_error IS NOT NULL"
+        ),
     )
 
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -92,6 +96,9 @@ class RepDay(Base):
     planned_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     first_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Parked by the refresh job after a failure (sfa.anomalies.jobs): the reason, and when.
+    refresh_error: Mapped[str | None] = mapped_column(Text)
+    refresh_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RepStop(Base):

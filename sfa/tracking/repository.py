@@ -106,6 +106,99 @@ def replace_stops(session: Session, rep_id: int, day: date, stops: list[RepStop]
     session.add_all(stops)
 
 
+def claim_dirty_day(session: Session) -> tuple[int, date] | None:
+    """Take one stale, unparked day off the queue: marked clean at once (commit right
+    after), so that nothing stays locked while it is computed and a ping arriving
+    meanwhile marks it stale again. SKIP LOCKED: a row a writer holds is left for later."""
+    row = session.execute(
+        text(
+            "UPDATE rep_days SET dirty = false WHERE (rep_id, day) = ("
+            "  SELECT rep_id, day FROM rep_days WHERE dirty AND refresh_error IS NULL"
+            "  ORDER BY day, rep_id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            ") RETURNING rep_id, day"
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def claim_flag_days(session: Session, limit: int) -> dict[int, list[date]]:
+    """Take up to `limit` days whose visit side is stale off the queue, by rep (as
+    claim_dirty_day: marked at once, locked rows skipped, parked ones left alone)."""
+    rows = session.execute(
+        text(
+            "UPDATE rep_days SET flags_dirty = false WHERE (rep_id, day) IN ("
+            "  SELECT rep_id, day FROM rep_days WHERE flags_dirty AND refresh_error IS NULL"
+            "  ORDER BY rep_id, day LIMIT :limit FOR UPDATE SKIP LOCKED"
+            ") RETURNING rep_id, day"
+        ),
+        {"limit": limit},
+    ).all()
+    by_rep: dict[int, list[date]] = {}
+    for rep_id, day in sorted(rows):
+        by_rep.setdefault(rep_id, []).append(day)
+    return by_rep
+
+
+def mark_stale(session: Session, rep_id: int, days: list[date], *, tracking: bool) -> None:
+    """Put claimed days back on the queue (their unit was skipped or failed)."""
+    column = "dirty" if tracking else "flags_dirty"
+    session.execute(
+        text(f"UPDATE rep_days SET {column} = true WHERE rep_id = :rep_id AND day = ANY(:days)"),
+        {"rep_id": rep_id, "days": days},
+    )
+
+
+def park(session: Session, rep_id: int, days: list[date], error: str) -> None:
+    """Keep failing days out of the job's queue, with the reason, until new data for the
+    day arrives (ingest clears the reason) or an administrator retries them."""
+    session.execute(
+        text(
+            "UPDATE rep_days SET refresh_error = :error, refresh_failed_at = now() "
+            "WHERE rep_id = :rep_id AND day = ANY(:days)"
+        ),
+        {"rep_id": rep_id, "days": days, "error": error[:2000]},
+    )
+
+
+def parked_days(session: Session, *, limit: int, offset: int) -> tuple[list, int]:
+    total = session.execute(
+        text("SELECT count(*) FROM rep_days WHERE refresh_error IS NOT NULL")
+    ).scalar_one()
+    rows = session.execute(
+        text(
+            "SELECT d.rep_id, u.username, d.day, d.refresh_error, d.refresh_failed_at, "
+            "d.dirty, d.flags_dirty FROM rep_days d JOIN users u ON u.id = d.rep_id "
+            "WHERE d.refresh_error IS NOT NULL ORDER BY d.refresh_failed_at DESC, d.rep_id, "
+            "d.day LIMIT :limit OFFSET :offset"
+        ),
+        {"limit": limit, "offset": offset},
+    ).all()
+    return rows, total
+
+
+def unpark(session: Session, rep_id: int, day: date) -> bool:
+    """Put a parked day back on the queue; False when it is not parked."""
+    result = session.execute(
+        text(
+            "UPDATE rep_days SET refresh_error = NULL, refresh_failed_at = NULL, dirty = true, "
+            "flags_dirty = true WHERE rep_id = :rep_id AND day = :day "
+            "AND refresh_error IS NOT NULL"
+        ),
+        {"rep_id": rep_id, "day": day},
+    )
+    return result.rowcount == 1
+
+
+def lock_days_nowait(session: Session, rep_id: int, day_from: date, day_to: date) -> None:
+    session.execute(
+        text(
+            "SELECT 1 FROM rep_days WHERE rep_id = :rep_id AND day BETWEEN :a AND :b "
+            "FOR UPDATE NOWAIT"
+        ),
+        {"rep_id": rep_id, "a": day_from, "b": day_to},
+    )
+
+
 def dirty_days(session: Session, limit: int) -> list[tuple[int, date]]:
     """Stale days to recompute; SKIP LOCKED lets several workers share the queue."""
     rows = session.execute(

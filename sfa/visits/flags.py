@@ -1,7 +1,11 @@
 """Flag codes and their human reasons (English and Bahasa Indonesia).
 
-Check-in computes the flags it can see at once; the analytics package adds the ones that
-need a whole day (runs, clusters, speed between events). All write rows built here.
+Check-in computes the flags it can see at once, the day recompute (sfa.tracking.days)
+the ones that need the day's track, and sfa.visits.indicators (in SQL) the ones that need
+the whole day's visits (runs, clusters, speed between events); sfa.visits.flagging
+writes them all and keeps the trust score. The reasons of the Python-made flags are
+built here; a value of a flag's numbers that is a word (a variant) is stored as a code
+and worded in each language from VARIANTS, never inserted as English into both.
 """
 
 from dataclasses import dataclass
@@ -30,6 +34,14 @@ REASONS: dict[str, tuple[str, str]] = {
         "No check-out; the visit was closed at {closed_by}.",
         "Tanpa check-out; kunjungan ditutup pada {closed_by}.",
     ),
+}
+
+# number name -> its coded values -> (English, Bahasa Indonesia) wording.
+VARIANTS: dict[str, dict[str, tuple[str, str]]] = {
+    "closed_by": {
+        "next_check_in": ("the next check-in", "check-in berikutnya"),
+        "end_of_day": ("the end of the day", "akhir hari kerja"),
+    },
 }
 
 
@@ -67,6 +79,14 @@ def make_flag(code: str, **numbers) -> Flag:
     return Flag(
         code=code,
         numbers=numbers,
-        reason_en=english.format(**numbers),
-        reason_id=bahasa.format(**numbers),
+        reason_en=english.format(**_worded(numbers, 0)),
+        reason_id=bahasa.format(**_worded(numbers, 1)),
     )
+
+
+def _worded(numbers: dict, language: int) -> dict:
+    """The numbers with each variant replaced by its wording in one language."""
+    return {
+        name: VARIANTS[name][value][language] if name in VARIANTS else value
+        for name, value in numbers.items()
+    }

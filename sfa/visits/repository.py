@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import (
@@ -11,7 +12,6 @@ from sqlalchemy import (
     Float,
     Select,
     bindparam,
-    delete,
     select,
     text,
 )
@@ -26,6 +26,30 @@ from sfa.tracking.ingest import dirty_days_sql
 from sfa.users import repository as user_repository
 from sfa.visits.flags import Flag
 from sfa.visits.models import Visit, VisitFlag
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The visits of some reps' company days, for the set-based statements over them."""
+
+    date_from: date
+    date_to: date
+    rep_ids: list[int] | None = None  # None: every rep
+
+    def params(self) -> dict:
+        return {
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "rep_ids": self.rep_ids,
+            "all_reps": self.rep_ids is None,
+        }
+
+
+# The visits of a Scope, as SQL over its params(); indicators and scores start here.
+SCOPE_VISIT_IDS = (
+    "SELECT id FROM visits WHERE local_day BETWEEN :date_from AND :date_to "
+    "AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))"
+)
 
 
 def visible_visits(principal: Principal) -> Select:
@@ -198,23 +222,17 @@ def flags_for(session: Session, visit_ids: list[int]) -> dict[int, list[VisitFla
     return result
 
 
-def replace_flags(session: Session, visit: Visit, codes: set[str], flags: list[Flag]) -> None:
-    """Replace this visit's flags among `codes` by `flags` (recomputing is idempotent)."""
-    session.execute(
-        delete(VisitFlag).where(VisitFlag.visit_id == visit.id, VisitFlag.code.in_(codes))
-    )
-    session.add_all(
-        VisitFlag(
-            visit_id=visit.id,
-            rep_id=visit.rep_id,
-            code=f.code,
-            numbers=f.numbers,
-            reason_en=f.reason_en,
-            reason_id=f.reason_id,
+def lock_visits_nowait(session: Session, rep_id: int, day_from: date, day_to: date) -> list:
+    """Lock a rep's visits of some days (and load their current state) without waiting:
+    raises psycopg's LockNotAvailable (wrapped by SQLAlchemy) when a request holds one."""
+    return list(
+        session.scalars(
+            select(Visit)
+            .where(Visit.rep_id == rep_id, Visit.local_day.between(day_from, day_to))
+            .with_for_update(nowait=True)
+            .execution_options(populate_existing=True)
         )
-        for f in flags
     )
-    session.flush()
 
 
 def day_visits_with_customers(

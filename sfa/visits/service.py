@@ -19,7 +19,7 @@ from sfa.customers.repository import CustomerPoint
 from sfa.durations import seconds_between
 from sfa.errors import Conflict, DomainError, Forbidden, InvalidInput
 from sfa.tracking.ingest import mark_days_dirty
-from sfa.visits import repository, verification
+from sfa.visits import flagging, indicators, repository, verification
 from sfa.visits.flags import Flag, make_flag, trust_score
 from sfa.visits.models import DwellSource, Visit, VisitFlag
 
@@ -299,6 +299,12 @@ def check_out(
     visit.dwell_seconds = int(seconds_between(visit.check_in_at, position.at))
     visit.dwell_source = DwellSource.check_out
     session.flush()
+    # Checked out now, so not "not checked out"; its duration flags and the flags and
+    # scores of the rest of its day follow at once, whoever calls (the answer shows
+    # them). Aggregates and anomalies follow with the refresh job, for the day marked.
+    scope = repository.Scope(visit.local_day, visit.local_day, [visit.rep_id])
+    flagging.replace_flags(session, [visit], {"not_checked_out"}, {})
+    indicators.recompute_flags(session, scope=scope, settings=settings, refresh_clusters=False)
     mark_days_dirty(
         session, rep_id=visit.rep_id, instants=[visit.check_in_at], timezone=settings.tz
     )

@@ -38,6 +38,7 @@ from sfa.plans import service as plan_service
 from sfa.purchase_orders import service as po_service
 from sfa.purchase_orders.document import HEADER_FIELDS, LINE_FIELDS
 from sfa.tax.models import CustomerTaxIdentity
+from sfa.tracking import repository as tracking_repository
 from sfa.tracking import service as tracking_service
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn, Position
@@ -179,6 +180,9 @@ CASES = {
     ("POST", "/v1/weekly-anomalies/compute"): Case(
         rep=403, body={"week": "2026-W47"}, is_list=True
     ),
+    # The refresh job's parked days: administrators only (403 for everyone else).
+    ("GET", "/v1/analytics/parked-days"): Case(rep=403, manager=403),
+    ("POST", "/v1/analytics/parked-days/{rep_id}/{day}/retry"): Case(rep=403, manager=403),
     # Plans: managers plan for their teams' reps; reps only read their own.
     ("GET", "/v1/journey-plans"): Case(is_list=True),
     ("POST", "/v1/journey-plans"): Case(
@@ -511,6 +515,8 @@ def _ids(world, db) -> dict:
             tax_address="B",
         )
     )
+    # Rep B's check-in day, parked by the refresh job (the retry route aims at it).
+    tracking_repository.park(db, world.rep_b.id, [date(2026, 11, 16)], "tracking: test")
     db.commit()
     return crm | {
         "intake_id": intake.id,

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import delete, text
 
-from analytics import refresh
 from factories import make_user
+from sfa.anomalies import jobs as anomaly_jobs
 from sfa.db import get_sessionmaker, session_scope
 from sfa.tracking import days
 from sfa.tracking.models import RepDay
@@ -46,10 +46,12 @@ def rep_with_dirty_days(database_url):
             session.execute(delete(User).where(User.id == rep_id))
 
 
-def test_each_day_is_locked_only_while_it_is_recomputed(rep_with_dirty_days, engine, monkeypatch):
+def test_no_day_is_locked_while_it_is_computed(rep_with_dirty_days, engine, monkeypatch):
+    """Each day is claimed (marked clean) and committed before it is computed: while the
+    job computes, no row of the rep's days is locked, so no request waits for it."""
     rep_id = rep_with_dirty_days
     locked_during: dict[dt.date, set[dt.date]] = {}
-    recompute = days.refresh_day
+    compute = days.compute_day
 
     def watched(session, *, rep_id, day, settings=None):
         with engine.connect() as other:  # what another request would find locked now
@@ -61,13 +63,13 @@ def test_each_day_is_locked_only_while_it_is_recomputed(rep_with_dirty_days, eng
             )
             other.rollback()
         locked_during[day] = set(DAYS) - free
-        return recompute(session, rep_id=rep_id, day=day, settings=settings)
+        return compute(session, rep_id=rep_id, day=day, settings=settings)
 
-    monkeypatch.setattr(days, "refresh_day", watched)
+    monkeypatch.setattr(days, "compute_day", watched)
     with session_scope() as session:
-        result = refresh.refresh_dirty(session)
+        result = anomaly_jobs.refresh_dirty(session)
     assert result.tracking_days == len(DAYS)
-    assert locked_during == {day: {day} for day in DAYS}
+    assert locked_during == {day: set() for day in DAYS}
     with session_scope() as session:
         left = session.execute(
             text("SELECT count(*) FROM rep_days WHERE rep_id = :r AND (dirty OR flags_dirty)"),

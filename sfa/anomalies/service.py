@@ -1,115 +1,44 @@
-"""Day and week aggregates, and weekly anomalies (docs/rules.md), in SQL.
+"""Weekly anomalies (docs/rules.md), and recomputing the derived data of any period.
 
-rep_days gets the visit side of each day (counts, dwell, flags, plan fulfilment) so that
-reports never scan visits; rep_weeks sums the days per company ISO week; anomalies
-compare a week with the rep's own history.
+`compute_anomalies` is the one place where a week's anomalies are decided: each kind is
+one INSERT … SELECT over rep_weeks (sfa.anomalies.aggregates) comparing a week with the
+rep's own history. `recompute` and `compute_week` bring a whole period up to date: visit
+flags and trust scores (sfa.visits.indicators), day and week aggregates, anomalies.
+Everything is delete-and-insert per scope, so a repeat gives the same rows.
 """
 
+import datetime as dt
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from analytics.suspicious import Scope
+from sfa.anomalies import aggregates
+from sfa.audit import service as audit_service
+from sfa.auth.principal import Principal
+from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
 from sfa.db import execute_dml
+from sfa.errors import InvalidInput, NotFound
+from sfa.pagination import MAX_LIMIT, Page
+from sfa.tracking import repository as tracking_repository
+from sfa.visits import indicators
+from sfa.visits.repository import Scope
 from sfa.weeks import monday
-
-# Visit side of every (rep, day) of the scope that has visits or plans. Days with
-# neither keep their tracking numbers and get zeros here.
-_DAY_AGGREGATES = """
-WITH visit_numbers AS (
-    SELECT v.rep_id, v.local_day AS day, count(*) AS visits,
-           count(*) FILTER (WHERE v.verification_status = 'verified') AS verified,
-           COALESCE(sum(v.dwell_seconds), 0) AS dwell,
-           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM visit_flags f
-                                          WHERE f.visit_id = v.id)) AS flagged,
-           min(v.check_in_at) AS first_at,
-           max(COALESCE(v.check_out_at, v.check_in_at)) AS last_at
-    FROM visits v
-    WHERE v.local_day BETWEEN :date_from AND :date_to
-      AND (:all_reps OR v.rep_id = ANY(CAST(:rep_ids AS bigint[])))
-    GROUP BY v.rep_id, v.local_day
-),
-flag_numbers AS (
-    SELECT rep_id, day, jsonb_object_agg(code, n) AS counts
-    FROM (SELECT v.rep_id, v.local_day AS day, f.code, count(*) AS n
-          FROM visits v JOIN visit_flags f ON f.visit_id = v.id
-          WHERE v.local_day BETWEEN :date_from AND :date_to
-            AND (:all_reps OR v.rep_id = ANY(CAST(:rep_ids AS bigint[])))
-          GROUP BY v.rep_id, v.local_day, f.code) per_code
-    GROUP BY rep_id, day
-),
-plan_numbers AS (
-    SELECT p.rep_id, p.day, count(*) AS planned, count(p.visit_id) AS done
-    FROM planned_visits p
-    WHERE p.day BETWEEN :date_from AND :date_to
-      AND (:all_reps OR p.rep_id = ANY(CAST(:rep_ids AS bigint[])))
-    GROUP BY p.rep_id, p.day
-),
--- Every (rep, day) with visits or plans, and those that already have a row: the union
--- of the aggregated keys (one row per day), not of every visit and plan.
-days AS (
-    SELECT rep_id, day FROM visit_numbers
-    UNION
-    SELECT rep_id, day FROM plan_numbers
-    UNION
-    SELECT rep_id, day FROM rep_days
-    WHERE day BETWEEN :date_from AND :date_to
-      AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))
-)
-INSERT INTO rep_days AS r (rep_id, day, dirty, distance_m, coverage, ping_count,
-    accepted_count, rejected, gaps, trips, flags_dirty, visits, verified_visits,
-    dwell_seconds, flagged_visits, flag_counts, planned, planned_done, first_activity_at,
-    last_activity_at)
-SELECT d.rep_id, d.day, false, 0, 0, 0, 0, '{}', '[]', '[]', false,
-       COALESCE(vn.visits, 0), COALESCE(vn.verified, 0), COALESCE(vn.dwell, 0),
-       COALESCE(vn.flagged, 0), COALESCE(fn.counts, '{}'), COALESCE(pn.planned, 0),
-       COALESCE(pn.done, 0), vn.first_at, vn.last_at
-FROM days d
-LEFT JOIN visit_numbers vn ON vn.rep_id = d.rep_id AND vn.day = d.day
-LEFT JOIN flag_numbers fn ON fn.rep_id = d.rep_id AND fn.day = d.day
-LEFT JOIN plan_numbers pn ON pn.rep_id = d.rep_id AND pn.day = d.day
-ON CONFLICT (rep_id, day) DO UPDATE SET
-    flags_dirty = false, visits = EXCLUDED.visits, verified_visits = EXCLUDED.verified_visits,
-    dwell_seconds = EXCLUDED.dwell_seconds, flagged_visits = EXCLUDED.flagged_visits,
-    flag_counts = EXCLUDED.flag_counts, planned = EXCLUDED.planned,
-    planned_done = EXCLUDED.planned_done,
-    first_activity_at = LEAST(EXCLUDED.first_activity_at, r.first_at),
-    last_activity_at = GREATEST(EXCLUDED.last_activity_at, r.last_at)
-"""
-
-# Weeks are ISO weeks of the company-local day: Monday = day - (isodow - 1).
-_WEEK_AGGREGATES = """
-WITH weeks AS (
-    SELECT rep_id, day - (extract(isodow FROM day)::int - 1) AS week_start,
-           visits, COALESCE((flag_counts ->> 'too_short')::int, 0) AS short_visits,
-           planned, planned_done
-    FROM rep_days
-    WHERE day BETWEEN :week_from AND :week_to + 6
-      AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))
-)
-INSERT INTO rep_weeks AS w (rep_id, week_start, iso_year, iso_week, visits, short_visits,
-                            planned, planned_done)
-SELECT rep_id, week_start, extract(isoyear FROM week_start)::int,
-       extract(week FROM week_start)::int, sum(visits), sum(short_visits), sum(planned),
-       sum(planned_done)
-FROM weeks GROUP BY rep_id, week_start
-ON CONFLICT (rep_id, week_start) DO UPDATE SET
-    visits = EXCLUDED.visits, short_visits = EXCLUDED.short_visits,
-    planned = EXCLUDED.planned, planned_done = EXCLUDED.planned_done
-"""
 
 _INSERT = "INSERT INTO weekly_anomalies (rep_id, week_start, code, numbers, reason_en, reason_id) "
 
 # short_visits_spike: short visits rose more than spike_pct over the previous week, and
-# there are at least spike_min of them. From zero to >= spike_min counts as a spike.
+# there are at least spike_min of them. Only against a previous week with data (visits):
+# a rep's first week, or the first after a week off, has nothing to rise from. From zero
+# short visits in a week with visits to >= spike_min counts as a spike.
 _SHORT_SPIKE = f"""
 WITH cur AS (
-    SELECT w.rep_id, w.week_start, w.short_visits AS this_week,
-           COALESCE(p.short_visits, 0) AS prev_week
+    SELECT w.rep_id, w.week_start, w.short_visits AS this_week, p.short_visits AS prev_week
     FROM rep_weeks w
-    LEFT JOIN rep_weeks p ON p.rep_id = w.rep_id AND p.week_start = w.week_start - 7
+    JOIN rep_weeks p ON p.rep_id = w.rep_id AND p.week_start = w.week_start - 7
+                    AND p.visits > 0
     WHERE w.week_start BETWEEN :week_from AND :week_to
       AND (:all_reps OR w.rep_id = ANY(CAST(:rep_ids AS bigint[])))
 )
@@ -199,22 +128,6 @@ WHERE streak >= :rate_weeks AND week_start BETWEEN :week_from AND :week_to
 """
 
 
-def refresh_day_aggregates(session: Session, *, scope: Scope) -> None:
-    session.execute(text(_DAY_AGGREGATES), scope.params())
-
-
-def refresh_weeks(
-    session: Session, *, week_from: date, week_to: date, rep_ids: list[int] | None
-) -> None:
-    params = {
-        "week_from": monday(week_from),
-        "week_to": monday(week_to),
-        "rep_ids": rep_ids,
-        "all_reps": rep_ids is None,
-    }
-    session.execute(text(_WEEK_AGGREGATES), params)
-
-
 def compute_anomalies(
     session: Session,
     *,
@@ -270,3 +183,97 @@ def compute_anomalies(
     ]:
         inserted += execute_dml(session, text(sql), params | extra)
     return inserted
+
+
+def batch_settings(session: Session) -> None:
+    """For the rest of this transaction: no JIT compilation, and sorts in memory.
+
+    PostGIS prices its functions high, so company-wide statements (customer clusters over
+    every customer, any indicator over many visits) cross jit_above_cost, and compiling
+    them costs 0.2-0.9 s each, more than it saves. The window sorts of a full recompute
+    need more than the default 4 MB work_mem not to spill to disk."""
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def recompute(
+    session: Session,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    rep_ids: list[int] | None = None,
+    settings: CompanySettings | None = None,
+) -> int:
+    """Flags, aggregates and anomalies of a date range; returns the anomalies stored."""
+    settings = settings or company_service.get_company_settings(session)
+    batch_settings(session)
+    scope = Scope(date_from=date_from, date_to=date_to, rep_ids=rep_ids)
+    session.execute(
+        text(
+            "UPDATE rep_days SET flags_dirty = false WHERE flags_dirty "
+            "AND day BETWEEN :date_from AND :date_to "
+            "AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))"
+        ),
+        scope.params(),
+    )
+    indicators.recompute_flags(session, scope=scope, settings=settings)
+    return refresh_aggregates_and_anomalies(session, scope=scope, settings=settings)
+
+
+def refresh_aggregates_and_anomalies(
+    session: Session, *, scope: Scope, settings: CompanySettings
+) -> int:
+    """Day and week aggregates of a scope, then the anomalies of its weeks."""
+    aggregates.refresh_day_aggregates(session, scope=scope)
+    aggregates.refresh_weeks(
+        session, week_from=scope.date_from, week_to=scope.date_to, rep_ids=scope.rep_ids
+    )
+    return compute_anomalies(
+        session,
+        week_from=scope.date_from,
+        week_to=scope.date_to,
+        rep_ids=scope.rep_ids,
+        settings=settings,
+    )
+
+
+def compute_week(session: Session, *, week_start: dt.date, rep_ids: list[int] | None = None) -> int:
+    first = monday(week_start)
+    last = first + dt.timedelta(days=6)
+    return recompute(session, date_from=first, date_to=last, rep_ids=rep_ids)
+
+
+@dataclass(frozen=True)
+class ParkedDay:
+    rep_id: int
+    username: str
+    day: dt.date
+    error: str
+    failed_at: dt.datetime
+    tracking_stale: bool
+    flags_stale: bool
+
+
+def list_parked_days(
+    session: Session, *, principal: Principal, limit: int = 50, offset: int = 0
+) -> Page[ParkedDay]:
+    """Days the refresh job failed on and set aside, newest failure first (admins)."""
+    principal.require_admin()
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise InvalidInput(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
+    rows, total = tracking_repository.parked_days(session, limit=limit, offset=offset)
+    return Page(items=[ParkedDay(*row) for row in rows], total=total, limit=limit, offset=offset)
+
+
+def retry_parked_day(session: Session, *, principal: Principal, rep_id: int, day: dt.date) -> None:
+    """Put a parked day back on the refresh job's queue (after a fix, say)."""
+    principal.require_admin()
+    if not tracking_repository.unpark(session, rep_id, day):
+        raise NotFound(f"rep {rep_id} has no parked day {day.isoformat()}")
+    audit_service.record(
+        session,
+        actor=principal.actor,
+        entity="rep_day",
+        entity_id=f"{rep_id}:{day.isoformat()}",
+        action="retry_refresh",
+    )

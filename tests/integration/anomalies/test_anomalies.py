@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from analytics import weekly
 from factories import build_world
+from sfa.anomalies import service as anomaly_service
 from sfa.anomalies.models import RepWeek, WeeklyAnomaly
 from sfa.company import service as company_service
 
@@ -40,7 +40,7 @@ def weeks(db, rep, rows, last=WEEK):
 
 
 def anomalies(db, rep, week=WEEK) -> dict[str, dict]:
-    weekly.compute_anomalies(
+    anomaly_service.compute_anomalies(
         db,
         week_from=week,
         week_to=week,
@@ -78,6 +78,21 @@ def test_short_visits_spike(db, rep, prev, this, fires):
         assert found["short_visits_spike"]["rise_pct"] == pytest.approx(
             (this - prev) * 100 / prev, abs=0.05
         )
+
+
+def test_no_short_visits_spike_without_a_previous_week_of_data(db, rep):
+    # A rep's first week (no row before it), and a week after one without visits: there
+    # is nothing to rise from ("from none" used to count as a rise).
+    weeks(db, rep, [(40, 12, 0, 0)])
+    assert "short_visits_spike" not in anomalies(db, rep)
+    later = WEEK + timedelta(weeks=2)
+    weeks(db, rep, [(0, 0, 0, 0), (40, 12, 0, 0)], last=later)
+    assert "short_visits_spike" not in anomalies(db, rep, week=later)
+    # With visits but no short ones the week before, 12 short visits are a spike.
+    latest = WEEK + timedelta(weeks=4)
+    weeks(db, rep, [(30, 0, 0, 0), (40, 12, 0, 0)], last=latest)
+    found = anomalies(db, rep, week=latest)
+    assert found["short_visits_spike"]["previous_week"] == 0
 
 
 def test_visit_count_outlier_needs_four_weeks_of_history(db, rep):
@@ -150,7 +165,7 @@ def test_recompute_is_idempotent_and_reasons_are_bilingual(db, rep):
 
 def test_the_current_incomplete_week_is_not_judged(db, rep):
     weeks(db, rep, [(40, 0, 0, 0), (42, 0, 0, 0), (38, 0, 0, 0), (40, 0, 0, 0), (3, 0, 0, 0)])
-    stored = weekly.compute_anomalies(
+    stored = anomaly_service.compute_anomalies(
         db,
         week_from=WEEK,
         week_to=WEEK,

@@ -1,24 +1,23 @@
-"""Suspicious-visit indicators (docs/rules.md), computed set-based in PostGIS SQL.
+"""Suspicious-visit indicators (docs/rules.md), decided set-based in PostGIS SQL.
 
-Each indicator is one INSERT … SELECT into `visit_flags` over the visits of a date range
+Each indicator is one INSERT … SELECT into `visit_flags` over the visits of a scope
 (window functions over each rep's company-local day, spatial clustering of customers);
-no visit is loaded into Python. Recomputing a range first deletes the range's flags of
-these codes, so running it twice gives the same rows. Flags set at check-in
-(mock_location, too_far, clock_skew) and by the day recompute (drive_by,
-not_checked_out) are left alone here; the trust score takes all of them into account.
+no visit is loaded into Python. They are written through sfa.visits.flagging, which
+first deletes the scope's flags of these codes and rescores the scope afterwards, so
+running it twice gives the same rows. Flags set at check-in (mock_location, too_far,
+clock_skew) and by the day recompute (drive_by, not_checked_out) are left alone here.
 """
 
 import json
 import math
-from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from sfa.company.settings import CompanySettings
 from sfa.db import execute_dml
-from sfa.visits.flags import WEIGHTS
+from sfa.visits import flagging
+from sfa.visits.repository import Scope
 
 CODES = (
     "consecutive_near",
@@ -28,21 +27,6 @@ CODES = (
     "too_short",
     "impossible_speed",
 )
-
-
-@dataclass(frozen=True)
-class Scope:
-    date_from: date
-    date_to: date
-    rep_ids: list[int] | None = None  # None: every rep
-
-    def params(self) -> dict:
-        return {
-            "date_from": self.date_from,
-            "date_to": self.date_to,
-            "rep_ids": self.rep_ids,
-            "all_reps": self.rep_ids is None,
-        }
 
 
 # The visits of the scope, with the customer's class; every indicator starts here.
@@ -228,19 +212,6 @@ FROM speeds
 WHERE metres * 3.6 > :max_speed_kmh * greatest(seconds, 0)
 """
 
-_TRUST_SCORES = f"""
-WITH v AS ({_SCOPED_VISITS}),
-penalties AS (
-    SELECT v.id, COALESCE(sum((CAST(:weights AS jsonb) ->> f.code)::int), 0) AS penalty
-    FROM v LEFT JOIN visit_flags f ON f.visit_id = v.id
-    GROUP BY v.id
-)
-UPDATE visits SET trust_score = greatest(0, 100 - p.penalty)
-FROM penalties p WHERE visits.id = p.id
-    -- an unchanged score is not rewritten (a row version and five index entries each)
-    AND visits.trust_score IS DISTINCT FROM greatest(0, 100 - p.penalty)
-"""
-
 
 def cluster_radius_m(area_m2: float) -> float:
     return math.sqrt(area_m2 / math.pi)
@@ -263,16 +234,7 @@ def refresh_customer_clusters(session: Session, settings: CompanySettings) -> in
 def recompute_flags(
     session: Session, *, scope: Scope, settings: CompanySettings, refresh_clusters: bool = True
 ) -> None:
-    """Replace this module's flags for the visits of `scope` and update trust scores."""
-    params = scope.params()
-    session.execute(
-        text(
-            "DELETE FROM visit_flags f USING visits v WHERE f.visit_id = v.id "
-            "AND f.code = ANY(:codes) AND v.local_day BETWEEN :date_from AND :date_to "
-            "AND (:all_reps OR v.rep_id = ANY(CAST(:rep_ids AS bigint[])))"
-        ),
-        params | {"codes": list(CODES)},
-    )
+    """Replace this module's flags for the visits of `scope` (and their trust scores)."""
     if refresh_clusters:
         refresh_customer_clusters(session, settings)
     classes = {k: v.model_dump() for k, v in settings.visit_duration_by_class.items()}
@@ -298,7 +260,5 @@ def recompute_flags(
             },
         ),
         (_IMPOSSIBLE_SPEED, {"max_speed_kmh": settings.max_speed_kmh}),
-        (_TRUST_SCORES, {"weights": json.dumps(WEIGHTS)}),
     ]
-    for sql, extra in statements:
-        session.execute(text(sql), params | extra)
+    flagging.replace_scope_flags(session, scope, CODES, statements)

@@ -7,13 +7,14 @@ import pytest
 from pyproj import Geod
 from sqlalchemy import select, text
 
-from analytics import refresh, suspicious
-from analytics.suspicious import Scope
 from factories import build_world, make_customer
 from sfa import geo
+from sfa.anomalies import jobs as anomaly_jobs
 from sfa.company import service as company_service
 from sfa.customers.models import CustomerFlag
+from sfa.visits import indicators
 from sfa.visits.models import DwellSource, VerificationStatus, Visit, VisitFlag
+from sfa.visits.repository import Scope
 
 GEOD = Geod(ellps="WGS84")
 DAY = date(2026, 11, 16)
@@ -56,7 +57,7 @@ def flagged(db, code) -> set[int]:
 
 
 def run(db, day_from=DAY, day_to=DAY):
-    suspicious.recompute_flags(
+    indicators.recompute_flags(
         db, scope=Scope(day_from, day_to), settings=company_service.get_company_settings(db)
     )
 
@@ -275,7 +276,7 @@ def test_refresh_dirty_updates_day_aggregates(db, world, shops):
         ),
         {"r": world.rep_a.id, "d": DAY},
     )
-    result = refresh.refresh_dirty(db)
+    result = anomaly_jobs.refresh_dirty(db)
     assert result.flag_days == 1
     row = db.execute(
         text(
