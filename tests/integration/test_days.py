@@ -240,3 +240,33 @@ def test_company_midnight_splits_days(db):
         < datetime(2026, 11, 16, 17, 0, tzinfo=UTC)
         <= second.summary.accepted[0].at
     )
+
+
+def test_arriving_fast_into_a_long_stay_is_one_stop_with_its_visit(db):
+    # 30 km/h in, 5-s pings, 25 minutes at the shop with 8 m jitter, then away: the day
+    # used to show two stops 10 s apart, the second without a visit (a false
+    # unlogged_visit).
+    world = build_world(db)
+    shop_at = (-6.2100, 106.8200)
+    shop = make_customer(db, "SPLIT1", world.team_a, *shop_at)
+    rng = random.Random(2)
+    speed = 30 / 3.6
+    pings, t = [], T0
+    for k in range(48):  # 2 km in, one ping every 5 s
+        lon, lat, _ = GEOD.fwd(shop_at[1], shop_at[0], 270, 2000 - speed * 5 * k)
+        pings.append(PingRecord(at=t, lat=lat, lon=lon, accuracy_m=5))
+        t += timedelta(seconds=5)
+    for _ in range(300):  # 25 minutes at the shop
+        lon, lat, _ = GEOD.fwd(shop_at[1], shop_at[0], rng.uniform(0, 360), abs(rng.gauss(0, 8)))
+        pings.append(PingRecord(at=t, lat=lat, lon=lon, accuracy_m=12))
+        t += timedelta(seconds=5)
+    for k in range(1, 48):  # and 2 km out
+        lon, lat, _ = GEOD.fwd(shop_at[1], shop_at[0], 90, speed * 5 * k)
+        pings.append(PingRecord(at=t, lat=lat, lon=lon, accuracy_m=5))
+        t += timedelta(seconds=5)
+    _store(db, world.rep_a.id, pings)
+    visit = check_in(db, world.rep_a, shop, T0 + timedelta(minutes=5), *shop_at)
+    _, result = days.refresh_day(db, rep_id=world.rep_a.id, day=JKT_DAY)
+    (stop,) = result.stops
+    assert stop.visit_id == visit.id and stop.customer_id == shop.id
+    assert (stop.end_at - stop.start_at).total_seconds() >= 25 * 60 - 30
