@@ -4,16 +4,21 @@ Team A is "ours" in access tests; team B is the foreign team whose objects must 
 invisible to team A's rep and manager.
 """
 
+import uuid
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import cache
 
 from sqlalchemy.orm import Session
 
+from sfa.anomalies.models import RepWeek
 from sfa.auth import tokens
 from sfa.auth.passwords import hash_password
+from sfa.company import service as company_service
 from sfa.customers.models import Customer, LocationStatus
 from sfa.geo import to_geography
 from sfa.users.models import Role, Team, User
+from sfa.visits.models import DwellSource, VerificationStatus, Visit
 
 PASSWORD = "correct-horse-battery"
 
@@ -113,3 +118,56 @@ def build_world(session: Session) -> World:
         customer_b,
         distributor_b,
     )
+
+
+def make_visit(
+    session: Session,
+    rep: User,
+    customer: Customer,
+    at: datetime,
+    position: tuple[float, float],
+    dwell_minutes: float | None = None,
+    checked_out: bool = True,
+) -> Visit:
+    """A verified visit stored directly (no check-in rules), for the set-based analyses."""
+    visit = Visit(
+        rep_id=rep.id,
+        client_id=uuid.uuid4(),
+        request_hash="test",
+        customer_id=customer.id,
+        check_in_at=at,
+        received_at=at,
+        check_in_position=to_geography(*position),
+        check_in_mock=False,
+        verification_status=VerificationStatus.verified,
+        local_day=at.astimezone(company_service.get_company_settings(session).tz).date(),
+    )
+    if dwell_minutes is not None:
+        visit.dwell_seconds = int(dwell_minutes * 60)
+        visit.dwell_source = DwellSource.check_out if checked_out else DwellSource.not_checked_out
+        if checked_out:
+            visit.check_out_at = at + timedelta(minutes=dwell_minutes)
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+def make_rep_weeks(session: Session, rep: User, rows: list[tuple], last: date) -> None:
+    """rep_weeks rows (visits, short_visits, planned, done), oldest first, up to `last`."""
+    start = last - timedelta(weeks=len(rows) - 1)
+    for i, (visits, short, planned, done) in enumerate(rows):
+        monday = start + timedelta(weeks=i)
+        iso = monday.isocalendar()
+        session.add(
+            RepWeek(
+                rep_id=rep.id,
+                week_start=monday,
+                iso_year=iso.year,
+                iso_week=iso.week,
+                visits=visits,
+                short_visits=short,
+                planned=planned,
+                planned_done=done,
+            )
+        )
+    session.flush()

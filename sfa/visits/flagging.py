@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from sfa.visits.flags import WEIGHTS, Flag
 from sfa.visits.models import Visit, VisitFlag
-from sfa.visits.repository import SCOPE_VISIT_IDS, Scope
+from sfa.visits.repository import SCOPE_VISIT_IDS, Scope, flag_row
 
 # One scoring rule for every path: 100 minus the weights of the visit's flags, floored at
 # 0 (the same as flags.trust_score). An unchanged score is not rewritten (a row version
@@ -59,17 +59,7 @@ def replace_flags(
     ids = [visit.id for visit in visits]
     session.execute(delete(VisitFlag).where(VisitFlag.visit_id.in_(ids), VisitFlag.code.in_(codes)))
     session.add_all(
-        VisitFlag(
-            visit_id=visit.id,
-            rep_id=visit.rep_id,
-            code=f.code,
-            numbers=f.numbers,
-            reason_en=f.reason_en,
-            reason_id=f.reason_id,
-        )
-        for visit in visits
-        for f in flags.get(visit.id, ())
-        if f.code in codes
+        flag_row(visit, f) for visit in visits for f in flags.get(visit.id, ()) if f.code in codes
     )
     session.flush()
     session.execute(_RESCORE_IDS, {"ids": ids, "weights": _WEIGHTS})

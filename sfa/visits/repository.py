@@ -160,24 +160,22 @@ def insert_check_in(
     # The row is what was just written: make it a persistent object without reading it back.
     make_transient_to_detached(visit)
     session.add(visit)
-    flag_rows = sorted(
-        (
-            VisitFlag(
-                visit_id=visit.id,
-                rep_id=visit.rep_id,
-                code=f.code,
-                numbers=f.numbers,
-                reason_en=f.reason_en,
-                reason_id=f.reason_id,
-            )
-            for f in flags
-        ),
-        key=lambda flag: flag.code,
-    )
+    flag_rows = sorted((flag_row(visit, f) for f in flags), key=lambda flag: flag.code)
     for flag in flag_rows:
         make_transient_to_detached(flag)
         session.add(flag)
     return visit, flag_rows
+
+
+def flag_row(visit: Visit, flag: Flag) -> VisitFlag:
+    return VisitFlag(
+        visit_id=visit.id,
+        rep_id=visit.rep_id,
+        code=flag.code,
+        numbers=flag.numbers,
+        reason_en=flag.reason_en,
+        reason_id=flag.reason_id,
+    )
 
 
 def filter_visits(

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from factories import build_world
+from factories import build_world, make_rep_weeks
 from sfa.anomalies import service as anomaly_service
 from sfa.anomalies.models import RepWeek, WeeklyAnomaly
 from sfa.company import service as company_service
@@ -20,23 +20,7 @@ def rep(db):
 
 def weeks(db, rep, rows, last=WEEK):
     """rows: (visits, short_visits, planned, done) from oldest to `last`."""
-    start = last - timedelta(weeks=len(rows) - 1)
-    for i, (visits, short, planned, done) in enumerate(rows):
-        monday = start + timedelta(weeks=i)
-        iso = monday.isocalendar()
-        db.add(
-            RepWeek(
-                rep_id=rep.id,
-                week_start=monday,
-                iso_year=iso.year,
-                iso_week=iso.week,
-                visits=visits,
-                short_visits=short,
-                planned=planned,
-                planned_done=done,
-            )
-        )
-    db.flush()
+    make_rep_weeks(db, rep, rows, last)
 
 
 def anomalies(db, rep, week=WEEK) -> dict[str, dict]:

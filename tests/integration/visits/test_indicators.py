@@ -1,19 +1,17 @@
 """Suspicious-visit indicators at their boundaries, in the company timezone (Jakarta)."""
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pyproj import Geod
 from sqlalchemy import select, text
 
-from factories import build_world, make_customer
-from sfa import geo
+from factories import build_world, make_customer, make_visit
 from sfa.anomalies import jobs as anomaly_jobs
 from sfa.company import service as company_service
 from sfa.customers.models import CustomerFlag
 from sfa.visits import indicators
-from sfa.visits.models import DwellSource, VerificationStatus, Visit, VisitFlag
+from sfa.visits.models import Visit, VisitFlag
 from sfa.visits.repository import Scope
 
 GEOD = Geod(ellps="WGS84")
@@ -28,28 +26,7 @@ def east(metres: float, origin=BASE) -> tuple[float, float]:
     return lat, lon
 
 
-def add_visit(db, rep, customer, at, position, dwell_minutes=None, checked_out=True):
-    lat, lon = position
-    visit = Visit(
-        rep_id=rep.id,
-        client_id=uuid.uuid4(),
-        request_hash="test",
-        customer_id=customer.id,
-        check_in_at=at,
-        received_at=at,
-        check_in_position=geo.to_geography(lat, lon),
-        check_in_mock=False,
-        verification_status=VerificationStatus.verified,
-        local_day=at.astimezone(company_service.get_company_settings(db).tz).date(),
-    )
-    if dwell_minutes is not None:
-        visit.dwell_seconds = int(dwell_minutes * 60)
-        visit.dwell_source = DwellSource.check_out if checked_out else DwellSource.not_checked_out
-        if checked_out:
-            visit.check_out_at = at + timedelta(minutes=dwell_minutes)
-    db.add(visit)
-    db.flush()
-    return visit
+add_visit = make_visit
 
 
 def flagged(db, code) -> set[int]:

@@ -8,20 +8,16 @@ languages use in this product."""
 
 import itertools
 import re
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from pyproj import Geod
 from sqlalchemy import text
 
-from factories import build_world, make_customer
-from sfa import geo
+from factories import build_world, make_customer, make_rep_weeks, make_visit
 from sfa.anomalies import service as anomaly_service
-from sfa.anomalies.models import RepWeek
 from sfa.company import service as company_service
 from sfa.visits import indicators
 from sfa.visits.flags import REASONS, VARIANTS, make_flag
-from sfa.visits.models import DwellSource, VerificationStatus, Visit
 from sfa.visits.repository import Scope
 
 
@@ -94,47 +90,9 @@ def test_every_python_template_with_every_variant():
     assert rendered == len(REASONS) + sum(len(v) - 1 for v in VARIANTS.values())
 
 
-def _visit(db, rep, customer, at, position, minutes):
-    visit = Visit(
-        rep_id=rep.id,
-        client_id=uuid.uuid4(),
-        request_hash="t",
-        customer_id=customer.id,
-        check_in_at=at,
-        received_at=at,
-        check_in_position=geo.to_geography(*position),
-        check_in_mock=False,
-        verification_status=VerificationStatus.verified,
-        local_day=DAY,
-        dwell_seconds=minutes * 60,
-        dwell_source=DwellSource.check_out,
-        check_out_at=at + timedelta(minutes=minutes),
-    )
-    db.add(visit)
-    return visit
-
-
 def _east(point, metres):
     lon, lat, _ = GEOD.fwd(point[1], point[0], 90, metres)
     return lat, lon
-
-
-def _weeks(db, rep, rows, last):
-    for i, (visits, short, planned, done) in enumerate(rows):
-        monday = last - timedelta(weeks=len(rows) - 1 - i)
-        iso = monday.isocalendar()
-        db.add(
-            RepWeek(
-                rep_id=rep.id,
-                week_start=monday,
-                iso_year=iso.year,
-                iso_week=iso.week,
-                visits=visits,
-                short_visits=short,
-                planned=planned,
-                planned_done=done,
-            )
-        )
 
 
 def test_every_sql_reason_with_every_variant(db):
@@ -148,7 +106,7 @@ def test_every_sql_reason_with_every_variant(db):
         make_customer(db, f"C{i}", world.team_a, *_east((-6.3, 106.9), 0.5 * i)) for i in range(3)
     ]
     for i, shop in enumerate(street):
-        _visit(
+        make_visit(
             db,
             world.rep_a,
             shop,
@@ -156,14 +114,14 @@ def test_every_sql_reason_with_every_variant(db):
             _east(base, 30 * i),
             2 if i == 0 else 70,
         )
-    _visit(db, world.rep_a, spot[0], T0 + timedelta(minutes=25), (-6.3, 106.9), 10)
+    make_visit(db, world.rep_a, spot[0], T0 + timedelta(minutes=25), (-6.3, 106.9), 10)
     db.flush()
     indicators.recompute_flags(db, scope=Scope(DAY, DAY), settings=settings)
     # Weekly anomalies: a rise with and without short visits the week before, an outlier
     # week, and a low visit rate for three weeks.
     week = date(2026, 11, 16)
-    _weeks(db, world.rep_a, [(40, 5, 0, 0), (40, 10, 0, 0)], week)
-    _weeks(
+    make_rep_weeks(db, world.rep_a, [(40, 5, 0, 0), (40, 10, 0, 0)], week)
+    make_rep_weeks(
         db,
         world.rep_a2,
         [(30, 0, 10, 9)] * 17 + [(30, 0, 10, 5)] * 2 + [(30, 0, 10, 1), (5, 12, 10, 2)],
