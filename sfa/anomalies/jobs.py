@@ -20,6 +20,7 @@ writes those same rows while the job runs:
 """
 
 import datetime as dt
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,12 @@ class _Busy(Exception):
     """A request holds a row of the unit: try again next run."""
 
 
+class Outcome(enum.Enum):
+    DONE = "done"
+    BUSY = "busy"  # a request held one of its rows: put back for the next run
+    PARKED = "parked"  # it failed: set aside with the reason
+
+
 def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
     """Scheduler job (every minute): the days touched by new pings and visits."""
     settings = company_service.get_company_settings(session)
@@ -64,11 +71,11 @@ def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
         if claimed is None:
             break
         rep_id, day = claimed
-        outcome, _ = _unit(session, rep_id, [day], True, _tracking_day, settings)
-        result.tracking_days += outcome == "done"
-        if outcome == "busy":
-            busy.append(claimed)  # queued again below: not twice in one run
-        _count(result, outcome, rep_id, [day])
+        outcome, _ = _unit(session, result, rep_id, [day], True, _tracking_day, settings)
+        if outcome is Outcome.DONE:
+            result.tracking_days += 1
+        elif outcome is Outcome.BUSY:
+            busy.append(claimed)  # queued again after the loop: not twice in one run
     for rep_id, day in busy:
         tracking_repository.mark_stale(session, rep_id, [day], tracking=True)
     session.commit()
@@ -80,41 +87,34 @@ def refresh_dirty(session: Session, limit: int = 500) -> RefreshResult:
         indicators.refresh_customer_clusters(session, settings)
         session.commit()
     for rep_id, rep_days in by_rep.items():
-        outcome, anomalies = _unit(session, rep_id, rep_days, False, _flag_days, settings)
-        if outcome == "done":
+        outcome, anomalies = _unit(session, result, rep_id, rep_days, False, _flag_days, settings)
+        if outcome is Outcome.DONE:
             result.flag_days += len(rep_days)
             result.anomalies += anomalies
-        _count(result, outcome, rep_id, rep_days)
+        elif outcome is Outcome.BUSY:
+            tracking_repository.mark_stale(session, rep_id, rep_days, tracking=False)
+            session.commit()
     return result
-
-
-def _count(result: RefreshResult, outcome: str, rep_id: int, rep_days: list[dt.date]) -> None:
-    if outcome == "busy":
-        result.skipped += 1
-    elif outcome.startswith("parked"):
-        result.parked.append(f"rep {rep_id} {', '.join(map(str, rep_days))}: {outcome[8:]}")
 
 
 def _unit(
     session: Session,
+    result: RefreshResult,
     rep_id: int,
     rep_days: list[dt.date],
     tracking: bool,
     work: Callable[[Session, int, list[dt.date], CompanySettings], int],
     settings: CompanySettings,
-) -> tuple[str, int]:
-    """Run one unit in its own transaction: ("done", its count), ("busy", 0) when put back,
-    or ("parked: <reason>", 0)."""
+) -> tuple[Outcome, int]:
+    """Run one unit in its own transaction; returns its outcome and count."""
     try:
         count = work(session, rep_id, rep_days, settings)
         session.commit()
-        return "done", count
+        return Outcome.DONE, count
     except _Busy:
         session.rollback()
-        if not tracking:  # tracking days are put back at the end of their run
-            tracking_repository.mark_stale(session, rep_id, rep_days, tracking=False)
-            session.commit()
-        return "busy", 0
+        result.skipped += 1
+        return Outcome.BUSY, 0
     except Exception as exc:  # one bad unit must not stop the others
         session.rollback()
         reason = f"{'tracking' if tracking else 'visit flags'}: {type(exc).__name__}: {exc}"
@@ -122,7 +122,8 @@ def _unit(
         tracking_repository.mark_stale(session, rep_id, rep_days, tracking=tracking)
         tracking_repository.park(session, rep_id, rep_days, reason)
         session.commit()
-        return f"parked: {reason}", 0
+        result.parked.append(f"rep {rep_id} {', '.join(map(str, rep_days))}: {reason}")
+        return Outcome.PARKED, 0
 
 
 def _lock_rows(session: Session, rep_id: int, first: dt.date, last: dt.date) -> list:
