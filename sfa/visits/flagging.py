@@ -7,7 +7,9 @@ else writes `visit_flags` or `trust_score`, so the invariant holds on every path
 - `replace_scope_flags`: flags decided set-based in SQL for a scope of visits (the
   suspicious-visit indicators, sfa.visits.indicators);
 - a new check-in writes its first flags and their score together, computed from the
-  same list, in its single statement (sfa.visits.repository.insert_check_in).
+  same list, in its single statement (sfa.visits.repository.insert_check_in);
+- the demo loader (sfa.demo.history) bulk-inserts check-in flags, and the full
+  recompute it runs in the same transaction scores them before anything can read them.
 Both functions replace the flags of the given codes and rescore the visits concerned
 before they return, in the caller's transaction. They are where a visit becomes flagged.
 """
