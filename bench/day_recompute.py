@@ -238,9 +238,11 @@ def main() -> int:
             timers.wrap(days, "analyse_track", "analyse_track (clean, stops, trips)")
             timers.wrap(tracking_repository, "nearest_customers", "nearest customers of stops")
             timers.wrap(days.visit_repository, "day_visits", "day visits")
-            timers.wrap(days, "_close_open_visits", "dwell of open visits + flags")
-            timers.wrap(days, "_flag_drive_bys", "drive-by flags")
-            timers.wrap(days, "store_day", "store rep_days + rep_stops")
+            timers.wrap(days, "_close_open_visits", "dwell of open visits")
+            timers.wrap(days, "_drive_bys", "drive-by flags")
+            # Writes the visits' dwell, the day's flags (one replacement, rescored), the
+            # day row and its stops.
+            timers.wrap(days, "store_day", "store visits, flags, rep_days, rep_stops")
             per_day = []
             t = time.perf_counter()
             try:
