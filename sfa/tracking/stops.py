@@ -50,8 +50,12 @@ def find_stops(
     grown around their centres and merged again (see the module doc)."""
     spans = staypoints(t, xyz, sigma_m, radius_m=radius_m, min_us=min_us)
     spans, centres = _merge(spans, [centre(xyz, s) for s in spans], xyz, sigma_m, radius_m)
-    spans = _grow(spans, centres, xyz, sigma_m, radius_m)
-    return _merge(spans, [centre(xyz, s) for s in spans], xyz, sigma_m, radius_m)
+    grown = _grow(spans, centres, xyz, sigma_m, radius_m)
+    # Only a stop that grew has a new centre.
+    centres = [
+        c if g == s else centre(xyz, g) for s, g, c in zip(spans, grown, centres, strict=True)
+    ]
+    return _merge(grown, centres, xyz, sigma_m, radius_m)
 
 
 def staypoints(

@@ -356,10 +356,12 @@ def _make_stops(
     if not spans:
         return ()
     lat, lon = geo.lat_lon_of_ecef(np.asarray(centres))
+    # Gap time before each ping, summed per stop from one cumulative sum.
+    dt = np.diff(t)
+    gaps = np.concatenate(([0], np.cumsum(np.where(dt > gap_us, dt, 0))))
     stops = []
     for (s, e), c_lat, c_lon in zip(spans, lat.tolist(), lon.tolist(), strict=True):
-        dt = np.diff(t[s : e + 1])
-        gap_total = int(dt[dt > gap_us].sum())
+        gap_total = int(gaps[e] - gaps[s])
         stops.append(
             Stop(
                 start=accepted[s].at,
