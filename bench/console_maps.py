@@ -56,7 +56,7 @@ def _manager(session, username: str, team_ids: list[int]) -> int:
 def _full_day_of_visits(session, reps, customers) -> int:
     """VISITS_PER_REP check-ins per rep today (08:00-17:00 company time) through the
     check-in service, then today's flags and trust scores; a last ping per rep."""
-    from analytics import refresh
+    from sfa.anomalies import service as anomaly_service
     from sfa.auth import service as auth_service
     from sfa.tracking import service as tracking_service
     from sfa.users.models import User
@@ -89,7 +89,7 @@ def _full_day_of_visits(session, reps, customers) -> int:
             batch_size=1,
             now=at + timedelta(minutes=5),
         )
-    refresh.recompute(session, date_from=today, date_to=today)
+    anomaly_service.recompute(session, date_from=today, date_to=today)
     return count
 
 
