@@ -9,6 +9,7 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from sfa import geo
@@ -89,7 +90,7 @@ def compute_day(
     visits = visit_repository.day_visits(session, rep_id, day)
     rep = session.get(User, rep_id)
     stops = _stops(session, rep_id, day, summary.stops, settings, rep.team_id if rep else None)
-    _match_visits_to_stops(stops, visits, settings)
+    _match_visits_to_stops(stops, visits, settings, summary.accepted)
     dwell, flags = _close_open_visits(session, visits, summary.accepted, settings, win)
     for visit_id, drive_by in _drive_bys(visits, stops, summary.accepted, settings).items():
         flags.setdefault(visit_id, []).extend(drive_by)
@@ -128,8 +129,12 @@ def _stop_point(stop: RepStop) -> tuple[float, float]:
     return geo.lat_lon(stop.position)
 
 
-def _stop_for(visit: Visit, stops: list[RepStop], radius_m: float) -> RepStop | None:
-    """The stop around a check-in: it covers the check-in time and lies near its position."""
+def _stop_for(
+    visit: Visit, stops: list[RepStop], radius_m: float, pings: tuple[TrackPoint, ...]
+) -> RepStop | None:
+    """The stop around a check-in: it covers the check-in time and lies near its position,
+    at its centre or where the rep was during the stop around the check-in time (a stay
+    at two shops 100 m apart is one stop whose centre may be nearer the other shop)."""
     position = geo.lat_lon(visit.check_in_position)
     for stop in stops:
         if (
@@ -143,14 +148,39 @@ def _stop_for(visit: Visit, stops: list[RepStop], radius_m: float) -> RepStop | 
         lat, lon = _stop_point(stop)
         if geo.distance_m(lat1=lat, lon1=lon, lat2=position[0], lon2=position[1]) <= radius_m:
             return stop
+        local = _where_during(stop, visit.check_in_at, pings)
+        if local is not None and (
+            geo.distance_m(lat1=local[0], lon1=local[1], lat2=position[0], lon2=position[1])
+            <= radius_m
+        ):
+            return stop
     return None
 
 
+def _where_during(
+    stop: RepStop, at: dt.datetime, pings: tuple[TrackPoint, ...]
+) -> tuple[float, float] | None:
+    """Median position of the stop's pings within _STOP_MATCH_MARGIN of `at`."""
+    times = [p.at for p in pings]
+    lo = bisect_left(times, max(stop.start_at, at - _STOP_MATCH_MARGIN))
+    hi = bisect_right(times, min(stop.end_at, at + _STOP_MATCH_MARGIN))
+    if hi <= lo:
+        return None
+    near = pings[lo:hi]
+    # In ECEF, so that nothing special happens on the antimeridian.
+    xyz = geo.to_ecef(lat=[p.lat for p in near], lon=[p.lon for p in near])
+    lat, lon = geo.lat_lon_of_ecef(np.median(xyz, axis=0))
+    return float(lat[0]), float(lon[0])
+
+
 def _match_visits_to_stops(
-    stops: list[RepStop], visits: list[Visit], settings: CompanySettings
+    stops: list[RepStop],
+    visits: list[Visit],
+    settings: CompanySettings,
+    pings: tuple[TrackPoint, ...],
 ) -> None:
     for visit in visits:
-        stop = _stop_for(visit, stops, settings.stop_radius_m)
+        stop = _stop_for(visit, stops, settings.stop_radius_m, pings)
         if stop is not None and stop.visit_id is None:
             stop.visit_id = visit.id
 
@@ -239,7 +269,7 @@ def _drive_bys(
         if (
             visit.check_in_position is not None
             and len(around) >= 2
-            and _stop_for(visit, stops, settings.stop_radius_m) is None
+            and _stop_for(visit, stops, settings.stop_radius_m, pings) is None
         ):
             first, last = around[0], around[-1]
             metres = geo.distance_m(lat1=first.lat, lon1=first.lon, lat2=last.lat, lon2=last.lon)

@@ -13,9 +13,12 @@ would turn a slow walk into a stop.
 
 Two consecutive stops with no trip between them are one stop: when their centres lie
 within the radius of each other and every position between them lies inside the radius
-of one of the two centres. Li's anchor is a single ping, so an anchor taken while
-still arriving (e.g. 95 m out at 30 km/h) ends its stop at the first still ping just
-beyond 100 m of it, and the stay became two stops 10 s apart.
+of one of the two centres. The joined stop keeps the positions inside the radius of its
+own centre; what that leaves out at either end (an arrival Li's anchor took in) must be
+shorter than a stop, or the two were separate stays (two shops 150 m apart, each within
+100 m of a point between them, stay two stops). Li's anchor is a single ping, so an
+anchor taken while still arriving (e.g. 95 m out at 30 km/h) ends its stop at the first
+still ping just beyond 100 m of it, and the stay became two stops 10 s apart.
 
 A stop's centre is the component-wise median of its fitted ECEF positions: arrival and
 departure pings inside the radius do not drag it (a mean moved it ~14 m towards the
@@ -49,13 +52,14 @@ def find_stops(
     """Stops as (first, last) index pairs and their ECEF centres: Li's staypoints, merged,
     grown around their centres and merged again (see the module doc)."""
     spans = staypoints(t, xyz, sigma_m, radius_m=radius_m, min_us=min_us)
-    spans, centres = _merge(spans, [centre(xyz, s) for s in spans], xyz, sigma_m, radius_m)
+    merger = _Merger(t, xyz, sigma_m, radius_m, min_us)
+    spans, centres = merger.merge(spans, [centre(xyz, s) for s in spans])
     grown = _grow(spans, centres, xyz, sigma_m, radius_m)
     # Only a stop that grew has a new centre.
     centres = [
         c if g == s else centre(xyz, g) for s, g, c in zip(spans, grown, centres, strict=True)
     ]
-    return _merge(grown, centres, xyz, sigma_m, radius_m)
+    return merger.merge(grown, centres)
 
 
 def staypoints(
@@ -178,37 +182,70 @@ def centre(xyz: NDArray[np.float64], span: Span) -> NDArray[np.float64]:
 
 
 def merge(
-    spans: list[Span], xyz: NDArray[np.float64], sigma_m: NDArray[np.float64], *, radius_m: float
+    spans: list[Span],
+    t: NDArray[np.int64],
+    xyz: NDArray[np.float64],
+    sigma_m: NDArray[np.float64],
+    *,
+    radius_m: float,
+    min_us: int,
 ) -> list[Span]:
     """Join consecutive stops with no trip between them (module doc)."""
-    return _merge(spans, [centre(xyz, s) for s in spans], xyz, sigma_m, radius_m)[0]
+    return _Merger(t, xyz, sigma_m, radius_m, min_us).merge(spans, [centre(xyz, s) for s in spans])[
+        0
+    ]
 
 
-def _merge(
-    spans: list[Span], centres: list[NDArray[np.float64]], xyz, sigma_m, radius_m: float
-) -> tuple[list[Span], list[NDArray[np.float64]]]:
-    if len(spans) < 2:
-        return spans, centres
-    merged, merged_centres = [spans[0]], [centres[0]]
-    for span, b in zip(spans[1:], centres[1:], strict=True):
-        prev, a = merged[-1], merged_centres[-1]
-        if _no_trip_between(prev, span, a, b, xyz, sigma_m, radius_m):
-            merged[-1] = (prev[0], span[1])
-            merged_centres[-1] = centre(xyz, merged[-1])
-        else:
-            merged.append(span)
-            merged_centres.append(b)
-    return merged, merged_centres
+class _Merger:
+    def __init__(self, t, xyz, sigma_m, radius_m: float, min_us: int) -> None:
+        self.t, self.xyz, self.sigma_m = t, xyz, sigma_m
+        self.radius_m, self.min_us = radius_m, min_us
 
+    def merge(
+        self, spans: list[Span], centres: list[NDArray[np.float64]]
+    ) -> tuple[list[Span], list[NDArray[np.float64]]]:
+        if len(spans) < 2:
+            return spans, centres
+        merged, merged_centres = [spans[0]], [centres[0]]
+        for span, b in zip(spans[1:], centres[1:], strict=True):
+            joined = self._join(merged[-1], span, merged_centres[-1], b)
+            if joined is None:
+                merged.append(span)
+                merged_centres.append(b)
+            else:
+                merged[-1] = joined
+                merged_centres[-1] = centre(self.xyz, joined)
+        return merged, merged_centres
 
-def _no_trip_between(prev: Span, span: Span, a, b, xyz, sigma_m, radius_m: float) -> bool:
-    d = a - b
-    if float(d @ d) > radius_m * radius_m:
-        return False
-    between = xyz[prev[1] + 1 : span[0]]
-    if between.shape[0] == 0:
-        return True
-    limit = radius_m + _margin(sigma_m[prev[1] + 1 : span[0]], radius_m)
-    da = np.einsum("ij,ij->i", between - a, between - a)
-    db = np.einsum("ij,ij->i", between - b, between - b)
-    return bool(np.all(np.minimum(da, db) <= limit * limit))
+    def _join(self, prev: Span, span: Span, a, b) -> Span | None:
+        """The two stops as one, or None when there is a trip between them or they are two
+        stays: their centres are farther apart than the radius, a position between them is
+        outside both radii, or the positions left outside the radius of the joined centre
+        (an arrival or departure Li's anchor took in) last as long as a stop of their own."""
+        xyz, r = self.xyz, self.radius_m
+        d = a - b
+        if float(d @ d) > r * r:
+            return None
+        between = slice(prev[1] + 1, span[0])
+        if not np.all(
+            np.minimum(self._d2(between, a), self._d2(between, b)) <= self._limit2(between)
+        ):
+            return None
+        whole = slice(prev[0], span[1] + 1)
+        inside = np.flatnonzero(
+            self._d2(whole, centre(xyz, (prev[0], span[1]))) <= self._limit2(whole)
+        )
+        if not inside.size:
+            return None
+        first, last = prev[0] + int(inside[0]), prev[0] + int(inside[-1])
+        t = self.t
+        if t[first] - t[prev[0]] >= self.min_us or t[span[1]] - t[last] >= self.min_us:
+            return None
+        return first, last
+
+    def _d2(self, part: slice, c) -> NDArray[np.float64]:
+        d = self.xyz[part] - c
+        return np.einsum("ij,ij->i", d, d)
+
+    def _limit2(self, part: slice) -> NDArray[np.float64]:
+        return (self.radius_m + _margin(self.sigma_m[part], self.radius_m)) ** 2

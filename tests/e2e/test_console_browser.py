@@ -140,10 +140,10 @@ def _seed(session: Session) -> Seeded:
         note="toko pindah ke seberang jalan",
         visit_id=None,
     )
-    from analytics import refresh
+    from sfa.anomalies import service as anomaly_service
 
     day = times[0].astimezone(company_service.get_company_settings(session).tz).date()
-    refresh.recompute(session, date_from=day, date_to=day)
+    anomaly_service.recompute(session, date_from=day, date_to=day)
     return Seeded(
         rep_a1=rep_a1.id,
         rep_b1=rep_b1.id,

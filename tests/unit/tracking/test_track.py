@@ -148,9 +148,9 @@ def assert_stops_are_merged_li(s: TrackSummary, pings, radius_m: float, min_minu
     t = np.array([(p.at - T0) // timedelta(microseconds=1) for p in pings], dtype=np.int64)
     min_us = round(min_minutes * 60_000_000)
     assert stops.staypoints(t, fitted.xyz, fitted.sigma_m, radius_m=radius_m, min_us=min_us) == ref
-    merged = ref
-    for step in (stops.merge, stops.grow, stops.merge):
-        merged = step(merged, fitted.xyz, fitted.sigma_m, radius_m=radius_m)
+    merged = stops.merge(ref, t, fitted.xyz, fitted.sigma_m, radius_m=radius_m, min_us=min_us)
+    merged = stops.grow(merged, fitted.xyz, fitted.sigma_m, radius_m=radius_m)
+    merged = stops.merge(merged, t, fitted.xyz, fitted.sigma_m, radius_m=radius_m, min_us=min_us)
     assert [(st.start, st.end) for st in s.stops] == [(pings[i].at, pings[j].at) for i, j in merged]
     return ref
 

@@ -283,3 +283,18 @@ def test_accurate_and_unknown_fixes_are_analysed_as_they_are():
         assert f_lat.tolist() == lat.tolist() and f_lon.tolist() == lon.tolist()
         assert (f.sigma_m == (acc / ACCURACY_PER_SIGMA)).all()
     assert math.isclose(ACCURACY_PER_SIGMA, 1.5096, rel_tol=1e-4)
+
+
+def test_two_shops_150_m_apart_stay_two_stops():
+    # 15 minutes at each, a one-minute walk between (a market street): Li's anchor on the
+    # way takes in the end of one stay and the start of the other, but the two are never
+    # joined into one stop whose centre would lie beside neither shop.
+    seconds = np.arange(0.0, 31 * 60 + 1, 10.0)
+    east = np.clip((seconds - 15 * 60) * 2.5, 0.0, 150.0)
+    for seed in range(4):
+        s = analyse(fixes(seconds, east, 0.0, jitter_m=10.0, seed=seed))
+        assert len(s.stops) == 2, seed
+        for stop, shop_east in zip(s.stops, (0.0, 150.0), strict=True):
+            lat, lon = at_offset(SHOP, [shop_east], [0.0])
+            d = geo.distance_m(lat1=stop.lat, lon1=stop.lon, lat2=lat[0], lon2=lon[0])
+            assert d < 20, (seed, d)
