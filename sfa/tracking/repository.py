@@ -6,6 +6,7 @@ from sqlalchemy import Select, delete, select, text
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
+from sfa.db import execute_dml
 from sfa.tracking.models import Device, RepDay, RepStop
 from sfa.tracking.track import TrackPoint
 from sfa.users import repository as user_repository
@@ -160,7 +161,7 @@ def park(session: Session, rep_id: int, days: list[date], error: str) -> None:
     )
 
 
-def parked_days(session: Session, *, limit: int, offset: int) -> tuple[list, int]:
+def parked_days(session: Session, *, limit: int, offset: int) -> tuple[list[tuple], int]:
     total = session.execute(
         text("SELECT count(*) FROM rep_days WHERE refresh_error IS NOT NULL")
     ).scalar_one()
@@ -173,12 +174,13 @@ def parked_days(session: Session, *, limit: int, offset: int) -> tuple[list, int
         ),
         {"limit": limit, "offset": offset},
     ).all()
-    return rows, total
+    return [tuple(row) for row in rows], total
 
 
 def unpark(session: Session, rep_id: int, day: date) -> bool:
     """Put a parked day back on the queue; False when it is not parked."""
-    result = session.execute(
+    changed = execute_dml(
+        session,
         text(
             "UPDATE rep_days SET refresh_error = NULL, refresh_failed_at = NULL, dirty = true, "
             "flags_dirty = true WHERE rep_id = :rep_id AND day = :day "
@@ -186,7 +188,7 @@ def unpark(session: Session, rep_id: int, day: date) -> bool:
         ),
         {"rep_id": rep_id, "day": day},
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
 def lock_days_nowait(session: Session, rep_id: int, day_from: date, day_to: date) -> None:

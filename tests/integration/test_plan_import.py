@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from analytics import refresh
+from sfa.anomalies import jobs as anomaly_jobs
 from sfa.auth import service as auth_service
 from sfa.errors import Forbidden, InvalidInput
 from sfa.plans import import_file, imports
@@ -102,7 +102,7 @@ def test_history_is_imported_expanded_and_fulfilled(db, world, admin, today):
     assert set(tuesdays) | {today - timedelta(days=30)} <= stale
     assert today + timedelta(days=3) not in stale
     # ... which then has the plan compliance of the past: ten planned, one done.
-    refresh.refresh_dirty(db)
+    anomaly_jobs.refresh_dirty(db)
     planned, done = db.execute(
         text("SELECT sum(planned), sum(planned_done) FROM rep_weeks WHERE rep_id = :rep"),
         {"rep": world.rep_a.id},
