@@ -2,7 +2,7 @@
 queue until new data arrives or an administrator retries it
 
 Revision ID: 0010
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-01
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
