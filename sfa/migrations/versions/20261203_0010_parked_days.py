@@ -2,15 +2,15 @@
 queue until new data arrives or an administrator retries it
 
 Revision ID: 0010
-Revises: 0015
-Create Date: 2026-12-01
+Revises: 0011
+Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0015"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
