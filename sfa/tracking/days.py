@@ -318,6 +318,7 @@ def store_day(session: Session, result: DayResult, *, mark_clean: bool = True) -
             "start": t.start.isoformat(),
             "end": t.end.isoformat(),
             "distance_m": round(t.distance_m, 1),
+            "n_pings": t.n_pings,
         }
         for t in summary.trips
     ]

@@ -11,7 +11,7 @@ from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
-from sfa.tracking import days, repository
+from sfa.tracking import days, repository, stored
 from sfa.tracking.ingest import MAX_BATCH, IngestResult, PingRecord, ingest_pings
 from sfa.tracking.models import Device
 from sfa.tracking.track import TrackPoint
@@ -125,16 +125,15 @@ def remove_device(session: Session, *, principal: Principal, device_id: str) -> 
 
 
 def rep_day(session: Session, *, principal: Principal, rep_id: int, day: dt.date) -> days.DayResult:
-    """The day as it is now; stored aggregates are refreshed when pings made them stale."""
+    """The day as it is now: a clean stored day is read back as stored (its pings only
+    cleaned, to draw the track); a day pings or visits made stale is computed and stored."""
     principal.require("tracking:read")
     visible_rep(session, principal, rep_id)
     settings = company_service.get_company_settings(session)
-    stored = days.repository.get_day(session, rep_id, day)
-    if stored is None or stored.dirty:
-        _, result = days.refresh_day(session, rep_id=rep_id, day=day, settings=settings)
-    else:
-        result = days.compute_day(session, rep_id=rep_id, day=day, settings=settings)
-        result.stops = days.repository.day_stops(session, rep_id, day)
+    row = repository.get_day(session, rep_id, day)
+    if row is not None and stored.readable(row):
+        return stored.read_day(session, row, settings=settings)
+    _, result = days.refresh_day(session, rep_id=rep_id, day=day, settings=settings)
     return result
 
 
@@ -207,5 +206,5 @@ def stored_day_version(
     what was derived from it since may be reused until then; None: recompute."""
     principal.require("tracking:read")
     visible_rep(session, principal, rep_id)
-    stored = repository.get_day(session, rep_id, day)
-    return stored.computed_at if stored is not None and not stored.dirty else None
+    row = repository.get_day(session, rep_id, day)
+    return row.computed_at if row is not None and not row.dirty else None

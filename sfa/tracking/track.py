@@ -205,6 +205,25 @@ def analyse_track(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CleanTrack:
+    accepted: tuple[TrackPoint, ...]  # device-time order
+    rejected: tuple[Rejection, ...]  # by input index
+    raw_distance_m: float
+
+
+def clean_track(pings: Sequence[TrackPoint], *, thresholds: TrackThresholds) -> CleanTrack:
+    """Steps 1-2 alone (cleaning and the speed filter): the accepted pings of a day
+    whose stops, trips and distance are stored, for drawing its track without fitting
+    and detecting again. The same pings as analyse_track's `accepted`."""
+    cleaned = _clean(pings, thresholds)
+    return CleanTrack(
+        accepted=tuple(pings[i] for i in cleaned.order.tolist()),
+        rejected=tuple(sorted(cleaned.rejected)),
+        raw_distance_m=cleaned.raw_distance_m,
+    )
+
+
 def _to_us(at: datetime) -> int:
     # Naive datetimes would be read as server-local time: refuse rather than guess.
     if at.utcoffset() is None:

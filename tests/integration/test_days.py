@@ -270,3 +270,76 @@ def test_arriving_fast_into_a_long_stay_is_one_stop_with_its_visit(db):
     (stop,) = result.stops
     assert stop.visit_id == visit.id and stop.customer_id == shop.id
     assert (stop.end_at - stop.start_at).total_seconds() >= 25 * 60 - 30
+
+
+def _read(result):
+    """What a reader of the day sees (the API's DayOut and the console's page use these)."""
+    s = result.summary
+    return {
+        "accepted": s.accepted,
+        "rejected": s.rejected,
+        "distance_m": round(s.distance_m, 1),
+        "coverage": round(s.coverage, 4),
+        "gaps": [(g.start, g.end, round(g.minutes, 1)) for g in s.gaps],
+        "trips": [(t.start, t.end, round(t.distance_m, 1), t.n_pings) for t in s.trips],
+        "stops": [
+            (st.start, st.end, round(st.lat, 7), round(st.lon, 7), st.n_pings, st.gap_minutes)
+            for st in s.stops
+        ],
+        "rep_stops": [
+            (st.start_at, st.end_at, st.customer_id, st.visit_id, st.distance_to_customer_m)
+            for st in result.stops
+        ],
+        "visits": [(v.id, v.dwell_seconds, v.dwell_source) for v in result.visits],
+    }
+
+
+def test_a_clean_stored_day_is_read_back_without_analysing_it_again(db, monkeypatch):
+    world = build_world(db)
+    passed = make_customer(db, "RB1", world.team_a, -6.2000, 106.8300)
+    parked_at = make_customer(db, "RB2", world.team_a, -6.2000, 106.8600)
+    # A drive-by, a stay with a check-in but no check-out, a 23-minute gap, a last stay.
+    drive = walk(T0, -6.2000, 106.8200, 10, every_s=10, metres_per_step=100)
+    park = walk(T0 + timedelta(minutes=12), -6.2000, 106.8600, 15)
+    later = walk(T0 + timedelta(minutes=50), -6.2100, 106.8700, 10)
+    _store(db, world.rep_a.id, drive + park + later)
+    lon_at = GEOD.fwd(106.8200, -6.2000, 90, 1100)[0]
+    check_in(db, world.rep_a, passed, T0 + timedelta(seconds=110), -6.2000, lon_at)
+    check_in(db, world.rep_a, parked_at, T0 + timedelta(minutes=13), -6.2000, 106.8600)
+    principal = rep_principal(db, world.rep_a)
+    computed = _read(
+        tracking_service.rep_day(db, principal=principal, rep_id=world.rep_a.id, day=JKT_DAY)
+    )
+    assert not db.get(RepDay, (world.rep_a.id, JKT_DAY)).dirty
+    assert computed["gaps"] and len(computed["rep_stops"]) == 2 and computed["trips"]
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("a clean stored day was analysed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(days, "analyse_track", no_analysis)
+        read = _read(
+            tracking_service.rep_day(db, principal=principal, rep_id=world.rep_a.id, day=JKT_DAY)
+        )
+    assert read == computed
+    # A new ping makes the day stale: it is analysed again and shows the ping.
+    _store(db, world.rep_a.id, walk(T0 + timedelta(minutes=61), -6.2100, 106.8700, 1))
+    with monkeypatch.context() as m:
+        m.setattr(days, "analyse_track", no_analysis)
+        with pytest.raises(AssertionError, match="analysed again"):
+            tracking_service.rep_day(db, principal=principal, rep_id=world.rep_a.id, day=JKT_DAY)
+    fresh = tracking_service.rep_day(db, principal=principal, rep_id=world.rep_a.id, day=JKT_DAY)
+    assert len(fresh.summary.accepted) == len(computed["accepted"]) + 3
+
+
+def test_a_day_stored_before_trips_kept_their_ping_count_is_computed_again(db):
+    world = build_world(db)
+    _store(db, world.rep_a.id, walk(T0, -6.2000, 106.8200, 30, metres_per_step=20))
+    days.refresh_day(db, rep_id=world.rep_a.id, day=JKT_DAY)
+    row = db.get(RepDay, (world.rep_a.id, JKT_DAY))
+    row.trips = [{k: v for k, v in t.items() if k != "n_pings"} for t in row.trips]
+    db.flush()
+    principal = rep_principal(db, world.rep_a)
+    result = tracking_service.rep_day(db, principal=principal, rep_id=world.rep_a.id, day=JKT_DAY)
+    assert result.summary.trips and all(t.n_pings > 0 for t in result.summary.trips)
+    assert all("n_pings" in t for t in db.get(RepDay, (world.rep_a.id, JKT_DAY)).trips)
