@@ -2,7 +2,8 @@
 
 Computed from the stored pings alone (never from arrival order), so late, repeated or
 out-of-order pings give the same day once it is recomputed. Ingest marks days dirty;
-`refresh_day` recomputes and stores them (on read, and by the scheduler job).
+`refresh_day` recomputes and stores them (on read of a dirty day, and by the scheduler
+job); a clean day is read back as stored (sfa.tracking.stored).
 """
 
 import datetime as dt
