@@ -2,7 +2,7 @@
 queue until new data arrives or an administrator retries it
 
 Revision ID: 0010
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-03
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
