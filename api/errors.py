@@ -1,12 +1,14 @@
 """Domain errors → HTTP, in one place. Every body says what was wrong and how to fix it."""
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
+from starlette.exceptions import HTTPException
 
 from sfa import errors
 
@@ -59,6 +61,9 @@ def _field(loc: tuple) -> str:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    allowed = _fixed_path_methods(request, exc)
+    if allowed:
+        return _method_not_allowed(request, allowed)
     # The offending input is echoed only by position, never by value: it may be a password.
     problems = [{"field": _field(e["loc"]), "problem": e["msg"]} for e in exc.errors()]
     message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
@@ -66,6 +71,111 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         error_body("invalid_input", message or "invalid request", details=problems),
         status_code=422,
     )
+
+
+def _fixed_path_methods(request: Request, exc: RequestValidationError) -> set[str]:
+    """Methods of other routes whose path template matches this request's path.
+
+    `GET /v1/visits/check-in` matches `GET /v1/visits/{visit_id}` (tried first, it fits
+    the method) and fails there on the path parameter; but the path names the check-in
+    route, which only takes POST: that is a 405, not a 422. So when only path parameters
+    are wrong, the other templates matching the path decide."""
+    if not exc.errors() or any(e["loc"][:1] != ("path",) for e in exc.errors()):
+        return set()
+    current = getattr(request.scope.get("route"), "path", None)
+    path = request.url.path
+    return {
+        method
+        for template, (pattern, methods) in _templates(request.app).items()
+        if template != current and pattern.fullmatch(path)
+        for method in methods
+        if method != request.method
+    }
+
+
+def _templates(app: FastAPI) -> dict[str, tuple[re.Pattern, set[str]]]:
+    """Every path template of the app (from its OpenAPI document, which lists included
+    routers' routes too) as a regex, with its methods; built once per app."""
+    cached = getattr(app.state, "path_templates", None)
+    if cached is None:
+        cached = {
+            template: (
+                re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))),
+                {m.upper() for m in operations},
+            )
+            for template, operations in app.openapi()["paths"].items()
+        }
+        app.state.path_templates = cached
+    return cached
+
+
+def _method_not_allowed(request: Request, allowed: set[str]) -> JSONResponse:
+    methods = ", ".join(sorted(allowed))
+    return JSONResponse(
+        error_body(
+            "method_not_allowed",
+            f"{request.method} is not allowed on {request.url.path}",
+            hint=f"this path takes {methods}",
+        ),
+        status_code=405,
+        headers={"Allow": methods},
+    )
+
+
+# Starlette's own errors (no route, wrong method, unreadable body, too large) in our
+# envelope: one mapping for everything the HTTP layer refuses.
+_HTTP_CODES = {
+    400: ("invalid_body", "the request body could not be read", "send well-formed JSON"),
+    404: ("not_found", "there is nothing at {path}", "see /docs for the paths of this API"),
+    405: ("method_not_allowed", "{method} is not allowed on {path}", None),
+    413: (
+        "too_large",
+        "the request body is larger than this endpoint accepts",
+        "send smaller batches",
+    ),
+}
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    code, message, hint = _HTTP_CODES.get(
+        exc.status_code, ("http_error", str(exc.detail or "request refused"), None)
+    )
+    message = message.format(path=request.url.path, method=request.method)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and headers.get("Allow"):
+        hint = f"this path takes {headers['Allow']}"
+    return JSONResponse(
+        error_body(code, message, hint=hint), status_code=exc.status_code, headers=headers
+    )
+
+
+async def _data_error(request: Request, exc: StatementError) -> JSONResponse:
+    """A value the database cannot store or compare (out of range, NUL in text): the
+    schemas bound what the outside sends (api/schemas/common.py); this is the net for
+    anything they missed, so that it is the client's 422 and never a 500."""
+    log.warning(
+        "value refused by the database on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc.orig).__name__,
+    )
+    return JSONResponse(
+        error_body(
+            "invalid_input",
+            "a value in the request is out of range or cannot be stored",
+            hint="numbers must fit in 64 bits, text must not contain NUL characters",
+        ),
+        status_code=422,
+    )
+
+
+async def _statement_error(request: Request, exc: StatementError) -> JSONResponse:
+    # psycopg refuses to send a NUL in text before the statement reaches the server; that
+    # arrives as a StatementError wrapping the driver's DataError or a ValueError.
+    orig = exc.orig
+    if isinstance(orig, ValueError | OverflowError) or type(orig).__name__ == "DataError":
+        return await _data_error(request, exc)
+    return await _unexpected(request, exc)
 
 
 async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -147,6 +257,9 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[..., Awaitable[Response]]], ...
     (RequestValidationError, _validation_error),
     (IntegrityError, _integrity_error),
     (OperationalError, _operational_error),
+    (DataError, _data_error),
+    (StatementError, _statement_error),
+    (HTTPException, _http_error),
     (Exception, _unexpected),
 )
 

@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from api import console, errors
+from api.gate import CredentialGate
 from api.routers import (
     analytics,
     auth,
@@ -111,8 +112,19 @@ async def lifespan(app: FastAPI):
         principal_cache.cache.stop()
 
 
+# Request bodies larger than this are refused with 413 before they are read (Content-Length)
+# or as soon as they pass it (chunked); routes that take more say so (pings, GPX, ERP).
+MAX_BODY_BYTES = 1024 * 1024
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="SFA backend", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="SFA backend",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
     errors.install(app)
     # Routes are tried in order (~1 µs each); the mobile app's hot paths come first. No two
     # routers' paths overlap, so the order changes nothing else.
@@ -142,6 +154,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     console.install(app)  # the manager web console at /console (api/console)
 
+    app.add_middleware(CredentialGate)
     app.add_middleware(AccessLog)
     return app
 

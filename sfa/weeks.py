@@ -3,6 +3,7 @@
 import re
 from datetime import date, timedelta
 
+from sfa import limits
 from sfa.errors import InvalidInput
 
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
@@ -26,11 +27,21 @@ def parse_week(value: str | date, *, name: str = "week") -> date:
     raw = value.strip()
     match = _ISO_WEEK.match(raw)
     try:
-        if match:
-            return date.fromisocalendar(int(match[1]), int(match[2]), 1)
-        return monday(date.fromisoformat(raw))
+        parsed = (
+            date.fromisocalendar(int(match[1]), int(match[2]), 1)
+            if match
+            else monday(date.fromisoformat(raw))
+        )
     except ValueError:
         pass
+    else:
+        if (problem := limits.day_problem(parsed)) is None:
+            return parsed
+        raise InvalidInput(
+            f"{name}={value!r}: {problem}",
+            hint=f"give a week from {limits.EARLIEST_DAY.year} to {limits.LATEST_DAY.year}",
+            details={"field": name},
+        )
     raise InvalidInput(
         f"{name}={value!r} is not an ISO week or a date",
         hint=f"give an ISO week like {name}=2026-W47 (weeks 01-52, or 53 in long years) "

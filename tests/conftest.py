@@ -76,7 +76,31 @@ def database_url(pg_server: str) -> Iterator[str]:
     sfa_db.get_engine.cache_clear()
     sfa_db.get_sessionmaker.cache_clear()
     migrate.upgrade(url)
+    _allow_old_fixture_dates(url)
     yield url
+
+
+# The suite's fixtures are dated (November 2026 mostly) and must keep passing as the
+# calendar moves on: the suite's database accepts event times ten years back. The bound
+# itself is tested with its default (tests/e2e/test_event_times_api.py removes this row
+# inside its transaction).
+SUITE_MAX_BACKDATE_DAYS = 3650
+
+
+def _allow_old_fixture_dates(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO company_settings (key, value, updated_by) "
+                "VALUES ('max_backdate_days', CAST(:v AS jsonb), 'tests/conftest.py') "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            {"v": str(SUITE_MAX_BACKDATE_DAYS)},
+        )
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,17 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, status
 
 from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
-from api.schemas.auth import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, RefreshIn, TokenOut
+from api.schemas.auth import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    LoginForm,
+    RefreshIn,
+    TokenOut,
+)
+from api.schemas.common import Id
 from api.schemas.users import UserOut
 from sfa.auth import service as auth_service
 from sfa.errors import InvalidInput
@@ -17,8 +24,9 @@ router = APIRouter(prefix="/v1", tags=["auth"])
     "/auth/token",
     response_model=TokenOut,
     summary="Log in with username and password (OAuth2 password flow)",
+    max_body_size=16 * 1024,  # anonymous: a form of a few short fields
 )
-def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]):
+def token(session: SessionDep, form: Annotated[LoginForm, Form()]):
     pair = auth_service.login(session, username=form.username, password=form.password)
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
@@ -60,5 +68,5 @@ def create_key(session: SessionDep, principal: PrincipalDep, body: ApiKeyCreate)
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
-def revoke_key(session: SessionDep, principal: PrincipalDep, key_id: int):
+def revoke_key(session: SessionDep, principal: PrincipalDep, key_id: Id):
     return auth_service.revoke_api_key(session, actor=principal, key_id=key_id)

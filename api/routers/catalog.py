@@ -4,10 +4,11 @@ from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.catalog import CustomerPricesOut, PriceOut, ProductOut
-from api.schemas.common import PageOut
+from api.schemas.common import Id, PageOut, Text
 from sfa.catalog import service as catalog_service
 from sfa.company import service as company_service
 from sfa.errors import InvalidInput
+from sfa.limits import INT64_MAX
 from sfa.pagination import each_batch, paginate
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
@@ -32,11 +33,11 @@ def _ids(raw: str) -> list[int]:
 def list_products(
     session: SessionDep,
     principal: PrincipalDep,
-    q: str | None = Query(None, max_length=100, description="matches code or name"),
+    q: Text | None = Query(None, max_length=100, description="matches code or name"),
     include_inactive: bool = False,
     format: ListFormat = ListFormat.json,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     stmt = catalog_service.products_query(
         principal=principal, q=q, include_inactive=include_inactive
@@ -47,7 +48,7 @@ def list_products(
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
-def get_product(session: SessionDep, principal: PrincipalDep, product_id: int):
+def get_product(session: SessionDep, principal: PrincipalDep, product_id: Id):
     return ProductOut.of(
         catalog_service.get_product(session, principal=principal, product_id=product_id)
     )
@@ -65,11 +66,11 @@ def get_product(session: SessionDep, principal: PrincipalDep, product_id: int):
 def customer_prices(
     session: SessionDep,
     principal: PrincipalDep,
-    customer_id: int,
-    product_ids: str | None = Query(None, examples=["12,15,40"]),
+    customer_id: Id,
+    product_ids: Text | None = Query(None, examples=["12,15,40"]),
     format: ListFormat = ListFormat.json,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     ids = _ids(product_ids) if product_ids is not None else None
     currency = company_service.get_company_settings(session).currency

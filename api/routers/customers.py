@@ -5,10 +5,11 @@ from fastapi import APIRouter, Query, Request, status
 from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import ListFormat, geojson_response
-from api.schemas.common import PageOut
+from api.schemas.common import Id, PageOut, Text
 from api.schemas.customers import CustomerCreate, CustomerOut, CustomerUpdate
 from sfa.customers import service as customer_service
 from sfa.errors import InvalidInput
+from sfa.limits import INT64_MAX
 from sfa.pagination import each_batch, paginate
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -63,17 +64,17 @@ def list_customers(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    near: str | None = Query(None, description="lat,lon", examples=["-6.2,106.8"]),
+    near: Text | None = Query(None, description="lat,lon", examples=["-6.2,106.8"]),
     radius_m: float | None = Query(None, gt=0, le=100_000),
-    bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
-    q: str | None = Query(None, max_length=100, description="matches code or name"),
-    customer_class: str | None = Query(None, alias="class"),
-    team_id: int | None = None,
-    distributor_id: int | None = None,
+    bbox: Text | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
+    q: Text | None = Query(None, max_length=100, description="matches code or name"),
+    customer_class: Text | None = Query(None, alias="class"),
+    team_id: Id | None = None,
+    distributor_id: Id | None = None,
     unassigned: bool = False,
     format: ListFormat = ListFormat.json,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     stmt = customer_service.customers_query(
         session,
@@ -114,7 +115,7 @@ def get_customer(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    customer_id: int,
+    customer_id: Id,
     format: ListFormat = ListFormat.json,
 ):
     out = CustomerOut.of(
@@ -127,7 +128,7 @@ def get_customer(
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
 def update_customer(
-    session: SessionDep, principal: PrincipalDep, customer_id: int, body: CustomerUpdate
+    session: SessionDep, principal: PrincipalDep, customer_id: Id, body: CustomerUpdate
 ):
     customer = customer_service.update_customer(
         session,
@@ -139,5 +140,5 @@ def update_customer(
 
 
 @router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_customer(session: SessionDep, principal: PrincipalDep, customer_id: int):
+def delete_customer(session: SessionDep, principal: PrincipalDep, customer_id: Id):
     customer_service.delete_customer(session, principal=principal, customer_id=customer_id)

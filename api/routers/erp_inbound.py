@@ -26,7 +26,8 @@ from api.schemas.tracking import RejectedOut
 from sfa.erp import upserts
 from sfa.errors import InvalidInput
 
-router = APIRouter(prefix="/v1/erp", tags=["ERP inbound"])
+# Up to MAX_ITEMS master-data records of ~1-2 KB each per request.
+router = APIRouter(prefix="/v1/erp", tags=["ERP inbound"], max_body_size=4 * 1024 * 1024)
 
 MAX_ITEMS = 1000
 

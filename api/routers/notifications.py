@@ -1,12 +1,10 @@
 """Notifications: the in-app inbox, the admin's outbox, rule switches, announcements,
 targets, and delivery-date confirmation (which notifies the customer)."""
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query, status
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.common import PageOut
+from api.schemas.common import Id, Instant, PageOut, Text
 from api.schemas.notifications import (
     AnnouncementIn,
     AnnouncementOut,
@@ -21,6 +19,7 @@ from api.schemas.notifications import (
     TargetOut,
 )
 from sfa.errors import Forbidden
+from sfa.limits import INT64_MAX
 from sfa.notifications import rule_settings, rules, targets, templates
 from sfa.notifications import service as notification_service
 from sfa.notifications.models import Channel, NotificationState
@@ -52,7 +51,7 @@ def my_notifications(
     principal: PrincipalDep,
     unread_only: bool = False,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     return PageOut.of(
         notification_service.my_notifications(
@@ -67,7 +66,7 @@ def my_notifications(
     response_model=InboxItemOut,
     summary="Mark one of my notifications read (idempotent)",
 )
-def mark_read(session: SessionDep, principal: PrincipalDep, notification_id: int):
+def mark_read(session: SessionDep, principal: PrincipalDep, notification_id: Id):
     return _inbox_item(
         notification_service.mark_read(
             session, principal=principal, notification_id=notification_id
@@ -85,15 +84,15 @@ def list_notifications(
     principal: PrincipalDep,
     state: NotificationState | None = None,
     channel: Channel | None = None,
-    rule: str | None = None,
-    recipient_user_id: int | None = None,
-    recipient_customer_id: int | None = None,
-    entity: str | None = None,
-    entity_id: int | None = None,
-    due_from: datetime | None = None,
-    due_to: datetime | None = None,
+    rule: Text | None = None,
+    recipient_user_id: Id | None = None,
+    recipient_customer_id: Id | None = None,
+    entity: Text | None = None,
+    entity_id: Id | None = None,
+    due_from: Instant | None = None,
+    due_to: Instant | None = None,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     return PageOut.of(
         notification_service.list_notifications(
@@ -121,7 +120,7 @@ def list_notifications(
     status_code=status.HTTP_201_CREATED,
     summary="Send a notification again (admin): a new row, due now",
 )
-def resend(session: SessionDep, principal: PrincipalDep, notification_id: int):
+def resend(session: SessionDep, principal: PrincipalDep, notification_id: Id):
     return notification_service.resend(
         session, principal=principal, notification_id=notification_id
     )
@@ -141,7 +140,7 @@ def list_rules(session: SessionDep, principal: PrincipalDep):
     response_model=RuleOut,
     summary="Switch a rule on/off or change its parameters (admin)",
 )
-def update_rule(session: SessionDep, principal: PrincipalDep, rule: str, body: RuleIn):
+def update_rule(session: SessionDep, principal: PrincipalDep, rule: Text, body: RuleIn):
     return rule_settings.update_rule(
         session, principal=principal, rule=rule, enabled=body.enabled, params=body.params
     )
@@ -188,9 +187,9 @@ def create_target(session: SessionDep, principal: PrincipalDep, body: TargetIn):
 def list_targets(
     session: SessionDep,
     principal: PrincipalDep,
-    rep_id: int | None = None,
+    rep_id: Id | None = None,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     return PageOut.of(
         targets.list_targets(
@@ -201,7 +200,7 @@ def list_targets(
 
 
 @router.get("/targets/{target_id}/progress", response_model=ProgressOut, tags=["targets"])
-def target_progress(session: SessionDep, principal: PrincipalDep, target_id: int):
+def target_progress(session: SessionDep, principal: PrincipalDep, target_id: Id):
     target = targets.get_target(session, principal=principal, target_id=target_id)
     return ProgressOut.of(targets.progress(session, target=target))
 
@@ -229,7 +228,7 @@ def my_targets(session: SessionDep, principal: PrincipalDep):
     "the customer gets an SMS",
 )
 def confirm_delivery_date(
-    session: SessionDep, principal: PrincipalDep, order_id: int, body: DeliveryDateIn
+    session: SessionDep, principal: PrincipalDep, order_id: Id, body: DeliveryDateIn
 ):
     order = rules.confirm_delivery_date(
         session, principal=principal, order_id=order_id, delivery_date=body.delivery_date

@@ -1,11 +1,9 @@
-from datetime import date
-
 from fastapi import APIRouter, Query, Response, status
 
 from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ListFormat
-from api.schemas.common import PageOut
+from api.schemas.common import Day, Id, PageOut
 from api.schemas.orders import (
     CancelIn,
     CorrectionIn,
@@ -15,6 +13,7 @@ from api.schemas.orders import (
     OrderSummaryOut,
     PendingApprovalOut,
 )
+from sfa.limits import INT64_MAX
 from sfa.orders import approvals as approval_service
 from sfa.orders import changes as order_changes
 from sfa.orders import service as order_service
@@ -61,13 +60,13 @@ def list_orders(
     session: SessionDep,
     principal: PrincipalDep,
     state: OrderState | None = None,
-    rep_id: int | None = None,
-    customer_id: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    rep_id: Id | None = None,
+    customer_id: Id | None = None,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
     format: ListFormat = ListFormat.json,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     stmt = order_service.orders_query(
         session,
@@ -90,7 +89,7 @@ def list_orders(
     response_model=OrderOut,
     summary="An order with its lines and approval steps",
 )
-def get_order(session: SessionDep, principal: PrincipalDep, order_id: int):
+def get_order(session: SessionDep, principal: PrincipalDep, order_id: Id):
     return order_out(
         session, order_service.get_order(session, principal=principal, order_id=order_id)
     )
@@ -101,7 +100,7 @@ def get_order(session: SessionDep, principal: PrincipalDep, order_id: int):
     response_model=OrderOut,
     summary="Submit a draft for discount approval (rep; repeatable)",
 )
-def submit_order(session: SessionDep, principal: PrincipalDep, order_id: int):
+def submit_order(session: SessionDep, principal: PrincipalDep, order_id: Id):
     return order_out(
         session, order_service.submit_order(session, principal=principal, order_id=order_id)
     )
@@ -117,7 +116,7 @@ def submit_order(session: SessionDep, principal: PrincipalDep, order_id: int):
     "is told it is cancelled.",
 )
 def cancel_order(
-    session: SessionDep, principal: PrincipalDep, order_id: int, body: CancelIn | None = None
+    session: SessionDep, principal: PrincipalDep, order_id: Id, body: CancelIn | None = None
 ):
     return order_out(
         session,
@@ -135,7 +134,7 @@ def cancel_order(
     "`erp_problem` says why). Lines keep their unit prices and discounts; the amounts "
     "follow. The rep is told.",
 )
-def correct_order(session: SessionDep, principal: PrincipalDep, order_id: int, body: CorrectionIn):
+def correct_order(session: SessionDep, principal: PrincipalDep, order_id: Id, body: CorrectionIn):
     return order_out(
         session,
         order_changes.correct_order(
@@ -154,7 +153,7 @@ def correct_order(session: SessionDep, principal: PrincipalDep, order_id: int, b
     summary="Approve the pending discount level (its approver or an admin)",
 )
 def approve_order(
-    session: SessionDep, principal: PrincipalDep, order_id: int, body: DecisionIn | None = None
+    session: SessionDep, principal: PrincipalDep, order_id: Id, body: DecisionIn | None = None
 ):
     return order_out(
         session,
@@ -170,7 +169,7 @@ def approve_order(
     summary="Reject the discount: the order becomes rejected",
 )
 def reject_order(
-    session: SessionDep, principal: PrincipalDep, order_id: int, body: DecisionIn | None = None
+    session: SessionDep, principal: PrincipalDep, order_id: Id, body: DecisionIn | None = None
 ):
     return order_out(
         session,
@@ -192,7 +191,7 @@ def list_approvals(
     state: ApprovalState | None = ApprovalState.pending,
     format: ListFormat = ListFormat.json,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     stmt = approval_service.approvals_query(principal=principal, state=state)
 

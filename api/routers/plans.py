@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ReportFormat
-from api.schemas.common import PageOut
+from api.schemas.common import Day, Id, PageOut
 from api.schemas.plans import (
     ExpandIn,
     ExpandOut,
@@ -24,6 +24,7 @@ from api.schemas.plans import (
     VisitRateOut,
 )
 from sfa.errors import InvalidInput
+from sfa.limits import INT64_MAX
 from sfa.pagination import each_batch, paginate
 from sfa.plans import import_file as plan_import_file
 from sfa.plans import imports as plan_imports
@@ -32,7 +33,7 @@ from sfa.plans import service as plan_service
 router = APIRouter(prefix="/v1", tags=["plans"])
 
 Limit = Query(50, ge=1, le=1000)
-Offset = Query(0, ge=0)
+Offset = Query(0, ge=0, le=INT64_MAX)
 # Reports default to the last four weeks up to today (company day).
 DEFAULT_RATE_DAYS = 28
 
@@ -51,8 +52,8 @@ def _plan_out(session, plan) -> JourneyPlanOut:
 def list_plans(
     session: SessionDep,
     principal: PrincipalDep,
-    rep_id: int | None = None,
-    customer_id: int | None = None,
+    rep_id: Id | None = None,
+    customer_id: Id | None = None,
     active: bool | None = Query(None, description="true: not ended today; false: ended"),
     format: ReportFormat = ReportFormat.json,
     limit: int = Limit,
@@ -86,7 +87,7 @@ def create_plan(session: SessionDep, principal: PrincipalDep, body: JourneyPlanC
 
 
 @router.get("/journey-plans/{plan_id}", response_model=JourneyPlanOut)
-def get_plan(session: SessionDep, principal: PrincipalDep, plan_id: int):
+def get_plan(session: SessionDep, principal: PrincipalDep, plan_id: Id):
     return _plan_out(session, plan_service.get_plan(session, principal=principal, plan_id=plan_id))
 
 
@@ -97,9 +98,7 @@ def get_plan(session: SessionDep, principal: PrincipalDep, plan_id: int):
     description="Past and fulfilled planned visits stay; open ones from today on "
     "are re-expanded from the changed plan.",
 )
-def update_plan(
-    session: SessionDep, principal: PrincipalDep, plan_id: int, body: JourneyPlanUpdate
-):
+def update_plan(session: SessionDep, principal: PrincipalDep, plan_id: Id, body: JourneyPlanUpdate):
     plan = plan_service.update_plan(
         session, principal=principal, plan_id=plan_id, data=body.model_dump(exclude_unset=True)
     )
@@ -114,7 +113,7 @@ def update_plan(
     "from today on are removed; past and fulfilled ones stay as history. A plan "
     "that has not started yet is deleted (`deleted: true`).",
 )
-def deactivate_plan(session: SessionDep, principal: PrincipalDep, plan_id: int):
+def deactivate_plan(session: SessionDep, principal: PrincipalDep, plan_id: Id):
     result = plan_service.deactivate_plan(session, principal=principal, plan_id=plan_id)
     out = JourneyPlanOut.of(result.plan, active=False)
     return JourneyPlanDeactivated(
@@ -197,10 +196,10 @@ async def import_plans(
 def list_planned_visits(
     session: SessionDep,
     principal: PrincipalDep,
-    rep_id: int | None = None,
-    customer_id: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    rep_id: Id | None = None,
+    customer_id: Id | None = None,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
     done: bool | None = Query(None, description="true: fulfilled by a check-in; false: open"),
     source: PlannedVisitSource | None = None,
     format: ReportFormat = ReportFormat.json,
@@ -250,7 +249,7 @@ def create_planned_visit(session: SessionDep, principal: PrincipalDep, body: Pla
         409: {"description": "fulfilled, or a journey plan occurrence (change the plan instead)"}
     },
 )
-def delete_planned_visit(session: SessionDep, principal: PrincipalDep, planned_visit_id: int):
+def delete_planned_visit(session: SessionDep, principal: PrincipalDep, planned_visit_id: Id):
     plan_service.delete_planned_visit(
         session, principal=principal, planned_visit_id=planned_visit_id
     )
@@ -295,9 +294,9 @@ def _label(start: date, by: RateBy) -> str:
 def visit_rate(
     session: SessionDep,
     principal: PrincipalDep,
-    rep_id: int,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    rep_id: Id,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
     by: RateBy = RateBy.day,
     format: ReportFormat = ReportFormat.json,
 ):

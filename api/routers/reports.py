@@ -14,7 +14,7 @@ from analytics import reports
 from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ReportFormat
-from api.schemas.common import PageOut
+from api.schemas.common import Day, Id, PageOut, Text
 from api.schemas.reports import (
     Lang,
     PlanComplianceOut,
@@ -24,6 +24,7 @@ from api.schemas.reports import (
     TeamDayOut,
     WeeklyAnomalyOut,
 )
+from sfa.limits import INT64_MAX
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -69,16 +70,16 @@ class ReportQuery:
 
 
 def report_query(
-    team_id: int | None = Query(None, description="only reps of this team"),
-    rep_id: int | None = Query(None, description="only this rep"),
-    date_from: date | None = Query(None, description="first company-local day"),
-    date_to: date | None = Query(None, description="last company-local day (inclusive)"),
-    week: str | None = Query(None, description="one ISO week, e.g. 2026-W47, or a date in it"),
-    week_from: str | None = Query(None, description="first ISO week (or a date in it)"),
-    week_to: str | None = Query(None, description="last ISO week (or a date in it)"),
+    team_id: Id | None = Query(None, description="only reps of this team"),
+    rep_id: Id | None = Query(None, description="only this rep"),
+    date_from: Day | None = Query(None, description="first company-local day"),
+    date_to: Day | None = Query(None, description="last company-local day (inclusive)"),
+    week: Text | None = Query(None, description="one ISO week, e.g. 2026-W47, or a date in it"),
+    week_from: Text | None = Query(None, description="first ISO week (or a date in it)"),
+    week_to: Text | None = Query(None, description="last ISO week (or a date in it)"),
     format: ReportFormat = Query(ReportFormat.json, description="json pages or a csv file"),
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ) -> ReportQuery:
     return ReportQuery(
         team_id=team_id,
@@ -121,7 +122,7 @@ def suspicious_visits(
     session: SessionDep,
     principal: PrincipalDep,
     query: QueryDep,
-    code: list[str] | None = CodesQuery,
+    code: list[Text] | None = CodesQuery,
     max_trust: int | None = Query(None, ge=0, le=100, description="trust score at most"),
     lang: Lang | None = LangQuery,
 ):
@@ -148,7 +149,7 @@ def weekly_anomalies(
     session: SessionDep,
     principal: PrincipalDep,
     query: QueryDep,
-    code: list[str] | None = CodesQuery,
+    code: list[Text] | None = CodesQuery,
     lang: Lang | None = LangQuery,
 ):
     report = reports.weekly_anomalies(

@@ -4,10 +4,11 @@ from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.auth import AuditOut
-from api.schemas.common import PageOut
+from api.schemas.common import PageOut, Text
 from sfa.audit import service as audit_service
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
+from sfa.limits import INT64_MAX
 from sfa.pagination import each_batch, paginate
 
 router = APIRouter(prefix="/v1", tags=["settings"])
@@ -47,11 +48,11 @@ def update_settings(
 def audit_log(
     session: SessionDep,
     principal: PrincipalDep,
-    entity: str | None = Query(None, examples=["setting"]),
-    entity_id: str | None = None,
+    entity: Text | None = Query(None, examples=["setting"]),
+    entity_id: Text | None = None,
     format: ListFormat = ListFormat.json,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     principal.require_admin()
     stmt = audit_service.entries_query(entity=entity, entity_id=entity_id)

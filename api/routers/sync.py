@@ -8,12 +8,13 @@ from api.schemas.sync import OutboxOut, RequeueIn, RequeueOut, SyncRunOut
 from integrations.erp import factory
 from sfa.erp import sync
 from sfa.errors import Conflict
+from sfa.limits import INT64_MAX
 from sfa.orders.models import OutboxState
 
 router = APIRouter(prefix="/v1/sync", tags=["ERP sync"])
 
 Limit = Query(50, ge=1, le=1000)
-Offset = Query(0, ge=0)
+Offset = Query(0, ge=0, le=INT64_MAX)
 
 
 @router.get("/runs", response_model=PageOut[SyncRunOut], summary="ERP sync runs, newest first")

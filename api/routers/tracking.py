@@ -1,13 +1,13 @@
-import email.message
-import json
-from datetime import date
 from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
+from fastapi import APIRouter, Depends, Request, UploadFile, status
+from pydantic import Field, TypeAdapter, ValidationError
+from pydantic_core import from_json, to_json
+from typing_extensions import TypedDict
 
+from api.bodies import invalid, is_json, request_body_doc
 from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
+from api.schemas.common import Day, Id, Text
 from api.schemas.tracking import (
     DayOut,
     DeviceIn,
@@ -24,13 +24,16 @@ from sfa import geo
 from sfa.durations import minutes_between
 from sfa.errors import InvalidInput
 from sfa.tracking import service as tracking_service
-from sfa.tracking.ingest import IngestResult
+from sfa.tracking.ingest import MAX_BATCH, IngestResult
 from sfa.tracking.protocols import parse_gpx, parse_osmand, parse_osmand_json
 from sfa.visits import repository as visit_repository
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
 MAX_GPX_BYTES = 20 * 1024 * 1024
+# One position from a tracker app (a few hundred bytes), anonymous until its device id is
+# looked up: no more than that.
+OSMAND_MAX_BYTES = 16 * 1024
 
 
 def _problem(exc: ValidationError) -> str:
@@ -47,7 +50,14 @@ def _ingest_out(result: IngestResult, invalid: list[tuple[int, str]]) -> IngestO
 
 
 _PING = TypeAdapter(PingIn)
-_PING_LIST = TypeAdapter(list[PingIn])
+# Longer lists are refused after MAX_BATCH items, before the rest is validated.
+_PING_LIST = TypeAdapter(Annotated[list[PingIn], Field(max_length=MAX_BATCH)])
+# Up to MAX_BATCH pings of every field (~250 bytes each as the app sends them), with room.
+PINGS_MAX_BYTES = 4 * 1024 * 1024
+
+
+class _PingsObject(TypedDict):
+    pings: list[PingIn]
 
 
 class _PingBatch(NamedTuple):
@@ -57,79 +67,67 @@ class _PingBatch(NamedTuple):
     shape_ok: bool = True  # a JSON array, or an object with a "pings" array
 
 
-def _is_json(content_type: str | None) -> bool:
-    """FastAPI's rule for JSON bodies (strict content type): application/json or +json."""
-    if not content_type:
-        return False
-    message = email.message.Message()
-    message["content-type"] = content_type
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
+def _too_many(size: int) -> InvalidInput:
+    return InvalidInput(
+        f"a batch holds at most {MAX_BATCH} pings, got {size}",
+        hint="split it into several requests",
     )
 
 
 def _validate_items(items: list) -> tuple[list[tuple[int, PingIn]], list[tuple[int, str]]]:
-    """Validate the whole list in one call; when some items fail, the others still count."""
+    """Validate the list (in JSON mode, as strict as the fast path); when some items fail,
+    the others still count."""
     try:
-        return list(enumerate(_PING_LIST.validate_python(items))), []
+        return list(enumerate(_PING_LIST.validate_json(to_json(items)))), []
     except ValidationError as exc:
         bad = {e["loc"][0] for e in exc.errors() if e["loc"] and isinstance(e["loc"][0], int)}
     good = [i for i in range(len(items)) if i not in bad]
     try:
-        valid = list(zip(good, _PING_LIST.validate_python([items[i] for i in good]), strict=True))
+        chosen = to_json([items[i] for i in good])
+        valid = list(zip(good, _PING_LIST.validate_json(chosen), strict=True))
     except ValidationError:  # not expected: fall back to one item at a time
         valid, bad = [], set(range(len(items)))
     invalid = []
     for index in sorted(bad):
         try:
-            valid.append((index, _PING.validate_python(items[index])))
+            valid.append((index, _PING.validate_json(to_json(items[index]))))
         except ValidationError as exc:
             invalid.append((index, _problem(exc)))
     valid.sort(key=lambda item: item[0])
     return valid, invalid
 
 
-async def _ping_batch(request: Request) -> _PingBatch:
-    """The body of POST /v1/pings, parsed and validated (as FastAPI's Body(...) would read
-    it: before authentication, with the same errors for a missing or malformed body)."""
+async def _ping_batch(request: Request, _caller: LoopPrincipalDep) -> _PingBatch:
+    """The body of POST /v1/pings, read once the caller is authenticated (api/bodies.py)
+    and parsed by pydantic's JSON parser, which refuses nesting deeper than 200 levels."""
     body = await request.body()
     if not body:
-        raise RequestValidationError(
-            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
-        )
-    if not _is_json(request.headers.get("content-type")):
+        raise invalid([{"type": "missing", "loc": (), "msg": "Field required"}])
+    if not is_json(request.headers.get("content-type")):
         return _PingBatch(0, [], [], shape_ok=False)
     if body.lstrip()[:1] == b"[":
         # The usual case: one validation of the whole array, straight from the bytes.
         try:
             models = _PING_LIST.validate_json(body)
-        except ValidationError:
-            pass  # some items are invalid (or the JSON is): the general path below
+        except ValidationError as exc:
+            if any(e["type"] == "too_long" and e["loc"] == () for e in exc.errors()):
+                raise _too_many(exc.errors()[0].get("ctx", {}).get("actual_length", 0)) from None
+            # some items are invalid (or the JSON is): the general path below
         else:
             return _PingBatch(len(models), list(enumerate(models)), [])
     try:
-        payload: Any = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "json_invalid",
-                    "loc": ("body", exc.pos),
-                    "msg": "JSON decode error",
-                    "input": {},
-                    "ctx": {"error": exc.msg},
-                }
-            ],
-            body=exc.doc,
-        ) from exc
-    except Exception as exc:
-        raise HTTPException(400, "There was an error parsing the body") from exc
+        payload: Any = from_json(body)
+    except ValueError as exc:
+        raise invalid(
+            [{"type": "json_invalid", "loc": (), "msg": f"invalid JSON: {exc}"}]
+        ) from None
     items = payload.get("pings") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         return _PingBatch(0, [], [], shape_ok=False)
-    valid, invalid = _validate_items(items)
-    return _PingBatch(len(items), valid, invalid)
+    if len(items) > MAX_BATCH:
+        raise _too_many(len(items))
+    valid, invalid_items = _validate_items(items)
+    return _PingBatch(len(items), valid, invalid_items)
 
 
 @router.post(
@@ -139,17 +137,13 @@ async def _ping_batch(request: Request) -> _PingBatch:
     description='Body: a JSON array of pings, or `{"pings": [...]}`. Valid items '
     "are stored even when others are rejected; each rejected item is reported with "
     "its index and reason. Resending a batch stores nothing twice.",
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/json": {"schema": {"title": "Payload"}}},
-            "required": True,
-        }
-    },
+    openapi_extra=request_body_doc(list[PingIn] | _PingsObject),
+    max_body_size=PINGS_MAX_BYTES,
 )
 async def post_pings(
-    batch: Annotated[_PingBatch, Depends(_ping_batch)],
-    session: LoopSessionDep,
     principal: LoopPrincipalDep,
+    session: LoopSessionDep,
+    batch: Annotated[_PingBatch, Depends(_ping_batch)],
 ):
     # On the event loop (api.deps.session_dependency): a 500-ping batch is ~2 ms of work.
     if not batch.shape_ok:
@@ -190,14 +184,16 @@ async def osmand_get(request: Request, session: LoopSessionDep):
     response_model=IngestOut,
     tags=["tracker apps"],
     summary="OsmAnd / Traccar Client protocol (form, query or JSON body)",
+    max_body_size=OSMAND_MAX_BYTES,
 )
 async def osmand_post(request: Request, session: LoopSessionDep):
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
+        # pydantic's parser: nesting deeper than 200 levels is refused, not recursed into.
         try:
-            body = await request.json()
+            body = from_json(await request.body())
         except ValueError as exc:
-            raise InvalidInput("the body is not valid JSON") from exc
+            raise InvalidInput(f"the body is not valid JSON: {exc}") from None
         device_id, ping = parse_osmand_json(body)
     else:
         params = dict(request.query_params)
@@ -216,8 +212,9 @@ async def osmand_post(request: Request, session: LoopSessionDep):
         "coordinate) are listed under `rejected` with their 0-based position among the "
         "file's track points, like the items of a ping batch."
     ),
+    max_body_size=MAX_GPX_BYTES + 64 * 1024,  # the file and its multipart envelope
 )
-def import_gpx(session: SessionDep, principal: PrincipalDep, rep_id: int, file: UploadFile):
+def import_gpx(session: SessionDep, principal: PrincipalDep, rep_id: Id, file: UploadFile):
     principal.require_admin()
     tracking_service.visible_rep(session, principal, rep_id)
     data = file.file.read(MAX_GPX_BYTES + 1)
@@ -248,7 +245,7 @@ def register_device(session: SessionDep, principal: PrincipalDep, body: DeviceIn
 
 
 @router.delete("/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_device(session: SessionDep, principal: PrincipalDep, device_id: str):
+def remove_device(session: SessionDep, principal: PrincipalDep, device_id: Text):
     tracking_service.remove_device(session, principal=principal, device_id=device_id)
 
 
@@ -303,14 +300,14 @@ def _day_out(session, result) -> DayOut:
     response_model=DayOut,
     summary="A rep's day: distance, coverage, gaps, stops, trips, visits, track",
 )
-def rep_day(session: SessionDep, principal: PrincipalDep, rep_id: int, day: date):
+def rep_day(session: SessionDep, principal: PrincipalDep, rep_id: Id, day: Day):
     return _day_out(
         session, tracking_service.rep_day(session, principal=principal, rep_id=rep_id, day=day)
     )
 
 
 @router.get("/me/days/{day}", response_model=DayOut, summary="Your own day (reps)")
-def my_day(session: SessionDep, principal: PrincipalDep, day: date):
+def my_day(session: SessionDep, principal: PrincipalDep, day: Day):
     principal.require("tracking:read")
     if principal.user_id is None:
         raise InvalidInput(

@@ -1,15 +1,16 @@
 from fastapi import APIRouter, Query, status
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.common import PageOut
+from api.schemas.common import Id, PageOut, Text
 from api.schemas.users import TeamCreate, TeamOut, TeamUpdate, UserCreate, UserOut, UserUpdate
+from sfa.limits import INT64_MAX
 from sfa.users import service as user_service
 from sfa.users.models import Role
 
 router = APIRouter(prefix="/v1", tags=["users and teams"])
 
 Limit = Query(50, ge=1, le=1000)
-Offset = Query(0, ge=0)
+Offset = Query(0, ge=0, le=INT64_MAX)
 
 
 @router.get("/users", response_model=PageOut[UserOut], summary="Users visible to you")
@@ -17,8 +18,8 @@ def list_users(
     session: SessionDep,
     principal: PrincipalDep,
     role: Role | None = None,
-    team_id: int | None = None,
-    q: str | None = Query(None, max_length=100, description="matches username or full name"),
+    team_id: Id | None = None,
+    q: Text | None = Query(None, max_length=100, description="matches username or full name"),
     limit: int = Limit,
     offset: int = Offset,
 ):
@@ -34,12 +35,12 @@ def create_user(session: SessionDep, principal: PrincipalDep, body: UserCreate):
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-def get_user(session: SessionDep, principal: PrincipalDep, user_id: int):
+def get_user(session: SessionDep, principal: PrincipalDep, user_id: Id):
     return user_service.get_user(session, principal=principal, user_id=user_id)
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def update_user(session: SessionDep, principal: PrincipalDep, user_id: int, body: UserUpdate):
+def update_user(session: SessionDep, principal: PrincipalDep, user_id: Id, body: UserUpdate):
     return user_service.update_user(
         session, principal=principal, user_id=user_id, data=body.model_dump(exclude_unset=True)
     )
@@ -50,7 +51,7 @@ def update_user(session: SessionDep, principal: PrincipalDep, user_id: int, body
     response_model=UserOut,
     summary="Deactivate a user (kept for the history of their visits and orders)",
 )
-def deactivate_user(session: SessionDep, principal: PrincipalDep, user_id: int):
+def deactivate_user(session: SessionDep, principal: PrincipalDep, user_id: Id):
     return user_service.deactivate_user(session, principal=principal, user_id=user_id)
 
 
@@ -68,17 +69,17 @@ def create_team(session: SessionDep, principal: PrincipalDep, body: TeamCreate):
 
 
 @router.get("/teams/{team_id}", response_model=TeamOut)
-def get_team(session: SessionDep, principal: PrincipalDep, team_id: int):
+def get_team(session: SessionDep, principal: PrincipalDep, team_id: Id):
     return user_service.get_team(session, principal=principal, team_id=team_id)
 
 
 @router.patch("/teams/{team_id}", response_model=TeamOut)
-def update_team(session: SessionDep, principal: PrincipalDep, team_id: int, body: TeamUpdate):
+def update_team(session: SessionDep, principal: PrincipalDep, team_id: Id, body: TeamUpdate):
     return user_service.update_team(
         session, principal=principal, team_id=team_id, data=body.model_dump(exclude_unset=True)
     )
 
 
 @router.delete("/teams/{team_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_team(session: SessionDep, principal: PrincipalDep, team_id: int):
+def delete_team(session: SessionDep, principal: PrincipalDep, team_id: Id):
     user_service.delete_team(session, principal=principal, team_id=team_id)

@@ -1,11 +1,10 @@
-from datetime import date
-
 from fastapi import APIRouter, Query, Response, status
 
+from api.bodies import json_body, request_body_doc
 from api.csv_export import csv_export
 from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ListFormat
-from api.schemas.common import PageOut
+from api.schemas.common import Day, Id, PageOut
 from api.schemas.visits import (
     CheckInIn,
     CheckOutIn,
@@ -14,12 +13,18 @@ from api.schemas.visits import (
     VisitOut,
 )
 from sfa.customers import locations
+from sfa.limits import INT64_MAX
 from sfa.pagination import each_batch, paginate
 from sfa.visits import repository as visit_repository
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn
 
 router = APIRouter(prefix="/v1", tags=["visits"])
+
+# Read after authentication, strictly typed (api/bodies.py).
+CheckInBody = json_body(CheckInIn, LoopPrincipalDep)
+CheckOutBody = json_body(CheckOutIn, PrincipalDep)
+ProposalBody = json_body(LocationProposalIn, PrincipalDep)
 
 
 def visit_out(session, visit) -> VisitOut:
@@ -37,13 +42,17 @@ def visits_out(session, visits: list) -> list[VisitOut]:
     response_model=VisitOut,
     status_code=status.HTTP_201_CREATED,
     summary="Check in at a customer (idempotent by client_id)",
+    openapi_extra=request_body_doc(CheckInIn),
     responses={
         200: {"description": "replay of a check-in already stored", "model": VisitOut},
         409: {"description": "client_id reused with different content"},
     },
 )
 async def check_in(
-    session: LoopSessionDep, principal: LoopPrincipalDep, body: CheckInIn, response: Response
+    session: LoopSessionDep,
+    principal: LoopPrincipalDep,
+    body: CheckInBody,
+    response: Response,
 ):
     # On the event loop (api.deps.session_dependency): the hottest write of the API.
     visit, created, flags = visit_service.check_in_with_flags(
@@ -70,8 +79,14 @@ async def check_in(
     "/visits/{visit_id}/check-out",
     response_model=VisitOut,
     summary="Check out of a visit (idempotent: the same body may be resent)",
+    openapi_extra=request_body_doc(CheckOutIn),
 )
-def check_out(session: SessionDep, principal: PrincipalDep, visit_id: int, body: CheckOutIn):
+def check_out(
+    session: SessionDep,
+    principal: PrincipalDep,
+    visit_id: Id,
+    body: CheckOutBody,
+):
     visit, _ = visit_service.check_out(
         session, principal=principal, visit_id=visit_id, position=body.position()
     )
@@ -87,13 +102,13 @@ def check_out(session: SessionDep, principal: PrincipalDep, visit_id: int, body:
 def list_visits(
     session: SessionDep,
     principal: PrincipalDep,
-    rep_id: int | None = None,
-    customer_id: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    rep_id: Id | None = None,
+    customer_id: Id | None = None,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
     format: ListFormat = ListFormat.json,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     stmt = visit_service.visits_query(
         principal=principal,
@@ -111,7 +126,7 @@ def list_visits(
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut)
-def get_visit(session: SessionDep, principal: PrincipalDep, visit_id: int):
+def get_visit(session: SessionDep, principal: PrincipalDep, visit_id: Id):
     return visit_out(
         session, visit_service.get_visit(session, principal=principal, visit_id=visit_id)
     )
@@ -123,7 +138,7 @@ def get_visit(session: SessionDep, principal: PrincipalDep, visit_id: int):
     tags=["customers"],
     summary="Location history and pending proposals of a customer",
 )
-def list_proposals(session: SessionDep, principal: PrincipalDep, customer_id: int):
+def list_proposals(session: SessionDep, principal: PrincipalDep, customer_id: Id):
     return [
         LocationProposalOut.of(p)
         for p in locations.list_proposals(session, principal=principal, customer_id=customer_id)
@@ -136,9 +151,13 @@ def list_proposals(session: SessionDep, principal: PrincipalDep, customer_id: in
     status_code=status.HTTP_201_CREATED,
     tags=["customers"],
     summary="Propose a new location for a customer (a manager decides)",
+    openapi_extra=request_body_doc(LocationProposalIn),
 )
 def propose_location(
-    session: SessionDep, principal: PrincipalDep, customer_id: int, body: LocationProposalIn
+    session: SessionDep,
+    principal: PrincipalDep,
+    customer_id: Id,
+    body: ProposalBody,
 ):
     return LocationProposalOut.of(
         locations.propose(
@@ -160,7 +179,7 @@ def propose_location(
     tags=["customers"],
 )
 def approve_location(
-    session: SessionDep, principal: PrincipalDep, customer_id: int, proposal_id: int
+    session: SessionDep, principal: PrincipalDep, customer_id: Id, proposal_id: Id
 ):
     return LocationProposalOut.of(
         locations.decide(
@@ -178,9 +197,7 @@ def approve_location(
     response_model=LocationProposalOut,
     tags=["customers"],
 )
-def reject_location(
-    session: SessionDep, principal: PrincipalDep, customer_id: int, proposal_id: int
-):
+def reject_location(session: SessionDep, principal: PrincipalDep, customer_id: Id, proposal_id: Id):
     return LocationProposalOut.of(
         locations.decide(
             session,

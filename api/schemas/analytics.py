@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from api.schemas.common import DateRangeIn, Strict
+from api.schemas.common import DateRangeIn, Strict, Text
 from sfa.errors import InvalidInput
 from sfa.weeks import parse_week
 
@@ -20,7 +20,7 @@ class RecomputeIn(DateRangeIn):
 
 
 class WeekIn(Strict):
-    week: str = Field(examples=["2026-W47", "2026-11-18"])
+    week: Text = Field(examples=["2026-W47", "2026-11-18"])
 
     @field_validator("week")
     @classmethod

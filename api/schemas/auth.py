@@ -1,8 +1,9 @@
 from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Strict
+from api.schemas.common import Strict, Text
 from api.schemas.csv_rows import CsvRow
 
 
@@ -14,12 +15,23 @@ class TokenOut(BaseModel):
 
 
 class RefreshIn(Strict):
-    refresh_token: str = Field(min_length=1)
+    refresh_token: Text = Field(min_length=1, max_length=4096)
 
 
 class ApiKeyCreate(Strict):
-    name: str = Field(min_length=1, max_length=120)
-    scopes: list[str] = Field(min_length=1)
+    name: Text = Field(min_length=1, max_length=120)
+    scopes: list[Annotated[Text, Field(max_length=60)]] = Field(min_length=1, max_length=100)
+
+
+class LoginForm(BaseModel):
+    """The OAuth2 password form (what Swagger UI's Authorize sends), bounded."""
+
+    username: Text = Field(max_length=200)
+    password: Text = Field(max_length=200)
+    grant_type: Literal["password"] | None = None
+    scope: Text = Field("", max_length=500)
+    client_id: Text | None = Field(None, max_length=200)
+    client_secret: Text | None = Field(None, max_length=200)
 
 
 class ApiKeyOut(BaseModel):
@@ -34,7 +46,7 @@ class ApiKeyOut(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyOut):
-    key: str = Field(description="The secret key. Shown only once: store it now.")
+    key: Text = Field(description="The secret key. Shown only once: store it now.")
 
 
 class AuditOut(CsvRow):

@@ -1,12 +1,55 @@
+"""Shared schema types: every request field and parameter is built from these, so that
+what the database cannot store or the analysis cannot compute with is refused with a
+422 naming the field (DESIGN §5.12; tests/unit/test_schema_bounds.py walks every route
+and fails on a field that does not use them)."""
+
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from sfa import limits
 from sfa.pagination import Page
 
 T = TypeVar("T")
+
+
+def _checked(problem):
+    def check(value):
+        if (message := problem(value)) is not None:
+            raise ValueError(message)
+        return value
+
+    check.bounds_check = True  # recognised by tests/unit/test_schema_bounds.py
+    return check
+
+
+# Integers: ids are positive, everything fits in PostgreSQL's bigint.
+Id = Annotated[int, Field(ge=1, le=limits.INT64_MAX)]
+Int64 = Annotated[int, Field(ge=limits.INT64_MIN, le=limits.INT64_MAX)]
+Offset = Annotated[int, Field(ge=0, le=limits.INT64_MAX)]
+# Text never carries NUL (PostgreSQL cannot store it in text columns).
+Text = Annotated[str, AfterValidator(_checked(limits.text_problem))]
+# Days and instants within the years the product deals with (sfa/limits.py).
+Day = Annotated[date, AfterValidator(_checked(limits.day_problem))]
+Instant = Annotated[AwareDatetime, AfterValidator(_checked(limits.instant_problem))]
+
+
+class _BoundedByService:
+    """Metadata: the value is bounded where it is used, per item, not by the schema."""
+
+    bounds_check = True
+
+    def __init__(self, why: str):
+        self.why = why
+
+
+# A device's time of a fix (check-in, check-out, ping): bounded per item by the event-time
+# rules (future_tolerance_hours, max_backdate_days, the company's start: sfa/event_times.py),
+# which report a rejected ping by its index instead of refusing the whole batch — and,
+# for pings, cost one comparison per batch instead of a validator call per ping.
+EventTime = Annotated[AwareDatetime, _BoundedByService("event-time bounds")]
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, examples=[-6.2])]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, examples=[106.8])]
@@ -50,11 +93,22 @@ class Strict(BaseModel):
 class DateRangeIn(Strict):
     """A range of company days, both ends included."""
 
-    date_from: date
-    date_to: date
+    date_from: Day
+    date_to: Day
 
     @model_validator(mode="after")
     def _ordered(self):
         if self.date_to < self.date_from:
             raise ValueError(f"date_to {self.date_to} is before date_from {self.date_from}")
         return self
+
+
+# The mobile app's and the tracker apps' payloads take no lax coercion: `true` is not a
+# latitude, "yes" not a boolean, an integer not a time, "5" not an id. They are validated
+# from the JSON bytes (api/bodies.py), where strict mode still reads ISO-8601 strings as
+# datetimes and UUIDs (and an integer as a float).
+MOBILE = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+class MobileIn(BaseModel):
+    model_config = MOBILE

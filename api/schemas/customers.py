@@ -2,34 +2,34 @@ from datetime import datetime
 
 from pydantic import Field
 
-from api.schemas.common import LatLon, Strict
+from api.schemas.common import Id, LatLon, Strict, Text
 from api.schemas.csv_rows import CsvRow
 from sfa.customers.models import Customer, LocationStatus
 from sfa.geo import lat_lon
 
 
 class CustomerFields(Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    address: str | None = Field(None, max_length=500)
-    customer_class: str | None = Field(None, min_length=1, max_length=40)
-    phone: str | None = Field(None, max_length=40)
-    email: str | None = Field(None, max_length=254)
-    language: str | None = Field(None, pattern=r"^[a-z]{2}$")
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    address: Text | None = Field(None, max_length=500)
+    customer_class: Text | None = Field(None, min_length=1, max_length=40)
+    phone: Text | None = Field(None, max_length=40)
+    email: Text | None = Field(None, max_length=254)
+    language: Text | None = Field(None, pattern=r"^[a-z]{2}$")
     location: LatLon | None = None
     verify_radius_m: float | None = Field(None, gt=0, le=10_000, allow_inf_nan=False)
     is_distributor: bool | None = None
-    distributor_id: int | None = None
-    team_id: int | None = None
-    external_id: str | None = Field(None, max_length=80)
+    distributor_id: Id | None = None
+    team_id: Id | None = None
+    external_id: Text | None = Field(None, max_length=80)
 
 
 class CustomerCreate(CustomerFields):
-    code: str = Field(min_length=1, max_length=40)
-    name: str = Field(min_length=1, max_length=200)
+    code: Text = Field(min_length=1, max_length=40)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class CustomerUpdate(CustomerFields):
-    code: str | None = Field(None, min_length=1, max_length=40)
+    code: Text | None = Field(None, min_length=1, max_length=40)
 
 
 class CustomerOut(CsvRow):

@@ -1,9 +1,10 @@
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Strict
+from api.schemas.common import Day, Id, Instant, Int64, Strict, Text
 from sfa.notifications.models import AnnouncementKind, Channel, NotificationState
 
 
@@ -48,15 +49,15 @@ class RuleOut(BaseModel):
 
 class RuleIn(Strict):
     enabled: bool | None = None
-    params: dict[str, int] | None = None
+    params: dict[Annotated[Text, Field(max_length=60)], Int64] | None = Field(None, max_length=50)
 
 
 class AnnouncementIn(Strict):
     kind: AnnouncementKind
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=2000)
-    effective_at: datetime
-    team_ids: list[int] | None = None
+    title: Text = Field(min_length=1, max_length=200)
+    body: Text = Field(min_length=1, max_length=2000)
+    effective_at: Instant
+    team_ids: list[Id] | None = None
 
 
 class AnnouncementOut(BaseModel):
@@ -69,10 +70,10 @@ class AnnouncementOut(BaseModel):
 
 
 class TargetIn(Strict):
-    rep_id: int
-    period_start: date
-    period_end: date
-    visits_target: int = Field(ge=0)
+    rep_id: Id
+    period_start: Day
+    period_end: Day
+    visits_target: int = Field(ge=0, le=1_000_000)
     sales_target: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
 
 
@@ -109,7 +110,7 @@ class ProgressOut(BaseModel):
 
 
 class DeliveryDateIn(Strict):
-    delivery_date: date
+    delivery_date: Day
 
 
 class DeliveryDateOut(BaseModel):

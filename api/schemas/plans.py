@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from api.schemas.common import DateRangeIn, Strict
+from api.schemas.common import DateRangeIn, Day, Id, Strict
 from api.schemas.csv_rows import CsvRow
 from sfa.plans.imports import ImportResult
 from sfa.plans.models import JourneyPlan, PlannedVisit
@@ -28,7 +28,7 @@ EveryNWeeks = Annotated[
     ),
 ]
 AnchorWeek = Annotated[
-    date,
+    Day,
     AfterValidator(_monday),
     Field(description="the Monday of a week in which the plan occurs"),
 ]
@@ -40,13 +40,13 @@ def _ordered(valid_from: date | None, valid_to: date | None) -> None:
 
 
 class JourneyPlanCreate(Strict):
-    rep_id: int
-    customer_id: int
+    rep_id: Id
+    customer_id: Id
     weekday: Weekday
     every_n_weeks: EveryNWeeks = 1
     anchor_week: AnchorWeek
-    valid_from: date
-    valid_to: date | None = Field(None, description="last day of the plan; null: no end")
+    valid_from: Day
+    valid_to: Day | None = Field(None, description="last day of the plan; null: no end")
 
     @model_validator(mode="after")
     def _dates_ordered(self):
@@ -55,13 +55,13 @@ class JourneyPlanCreate(Strict):
 
 
 class JourneyPlanUpdate(Strict):
-    rep_id: int | None = None
-    customer_id: int | None = None
+    rep_id: Id | None = None
+    customer_id: Id | None = None
     weekday: Weekday | None = None
     every_n_weeks: EveryNWeeks | None = None
     anchor_week: AnchorWeek | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
 
     @model_validator(mode="after")
     def _not_null(self):
@@ -112,9 +112,9 @@ class JourneyPlanDeactivated(JourneyPlanOut):
 
 
 class PlannedVisitCreate(Strict):
-    rep_id: int
-    customer_id: int
-    day: date = Field(description="company-local day, today or later")
+    rep_id: Id
+    customer_id: Id
+    day: Day = Field(description="company-local day, today or later")
 
 
 class PlannedVisitSource(StrEnum):

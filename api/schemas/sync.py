@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Strict
+from api.schemas.common import Id, Strict
 from sfa.erp import runs
 from sfa.erp.models import SyncRun
 from sfa.orders.models import OutboxAction, OutboxState
@@ -57,7 +57,7 @@ class OutboxOut(BaseModel):
 
 
 class RequeueIn(Strict):
-    outbox_ids: list[int] = Field(min_length=1, max_length=1000)
+    outbox_ids: list[Id] = Field(min_length=1, max_length=1000)
 
 
 class RequeueOut(BaseModel):

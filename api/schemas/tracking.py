@@ -1,10 +1,10 @@
 from datetime import date, datetime
 from typing import Annotated, Required
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from typing_extensions import TypedDict  # pydantic validates only this one before 3.12
 
-from api.schemas.common import STRICT, Latitude, Longitude, Strict
+from api.schemas.common import MOBILE, EventTime, Id, Latitude, Longitude, Strict, Text
 from api.schemas.visits import VisitOut
 
 
@@ -13,9 +13,9 @@ class PingIn(TypedDict, total=False):
     `PingRecord` (same keys) without building a model per ping (sfa.tracking.ingest).
     Absent optional keys stay absent; an accuracy of 0 means unknown (ingest)."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
+    __pydantic_config__ = MOBILE  # type: ignore[misc]
 
-    at: Required[AwareDatetime]
+    at: Required[EventTime]
     lat: Required[Latitude]
     lon: Required[Longitude]
     accuracy_m: Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
@@ -24,7 +24,7 @@ class PingIn(TypedDict, total=False):
     altitude_m: Annotated[float | None, Field(ge=-500, le=10_000, allow_inf_nan=False)]
     battery_pct: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)]
     mock: bool
-    device_id: Annotated[str | None, Field(max_length=120)]
+    device_id: Annotated[Text | None, Field(max_length=120)]
 
 
 class RejectedOut(BaseModel):
@@ -45,8 +45,8 @@ class DeviceIn(Strict):
         pattern=r"^[A-Za-z0-9_.:-]+$",
         description="the identifier the tracker app sends as id/deviceid",
     )
-    rep_id: int
-    label: str | None = Field(None, max_length=120)
+    rep_id: Id
+    label: Text | None = Field(None, max_length=120)
 
 
 class DeviceOut(BaseModel):

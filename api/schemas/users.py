@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Strict
+from api.schemas.common import Id, Strict, Text
 from sfa.users.models import Role
 
 Username = Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
@@ -10,25 +10,25 @@ Password = Field(min_length=8, max_length=200)
 
 
 class UserCreate(Strict):
-    username: str = Username
-    full_name: str = Field(min_length=1, max_length=200)
-    password: str = Password
+    username: Text = Username
+    full_name: Text = Field(min_length=1, max_length=200)
+    password: Text = Password
     role: Role
-    team_id: int | None = None
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=40)
-    language: str | None = Field(None, pattern=r"^[a-z]{2}$")
+    team_id: Id | None = None
+    email: Text | None = Field(None, max_length=254)
+    phone: Text | None = Field(None, max_length=40)
+    language: Text | None = Field(None, pattern=r"^[a-z]{2}$")
 
 
 class UserUpdate(Strict):
-    username: str | None = Field(None, min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
-    full_name: str | None = Field(None, min_length=1, max_length=200)
-    password: str | None = Field(None, min_length=8, max_length=200)
+    username: Text | None = Field(None, min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
+    full_name: Text | None = Field(None, min_length=1, max_length=200)
+    password: Text | None = Field(None, min_length=8, max_length=200)
     role: Role | None = None
-    team_id: int | None = None
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=40)
-    language: str | None = Field(None, pattern=r"^[a-z]{2}$")
+    team_id: Id | None = None
+    email: Text | None = Field(None, max_length=254)
+    phone: Text | None = Field(None, max_length=40)
+    language: Text | None = Field(None, pattern=r"^[a-z]{2}$")
     is_active: bool | None = None
 
 
@@ -47,13 +47,13 @@ class UserOut(BaseModel):
 
 
 class TeamCreate(Strict):
-    name: str = Field(min_length=1, max_length=120)
-    manager_id: int | None = None
+    name: Text = Field(min_length=1, max_length=120)
+    manager_id: Id | None = None
 
 
 class TeamUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=120)
-    manager_id: int | None = None
+    name: Text | None = Field(None, min_length=1, max_length=120)
+    manager_id: Id | None = None
 
 
 class TeamOut(BaseModel):

@@ -1,4 +1,5 @@
 import hashlib
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sfa.errors import InvalidInput, LoginFailed, NotFound, Throttled, Unauthent
 from sfa.users.models import Role, Team, User
 
 _KEY_PREFIX = "sfa"
+_KEY_PREFIX_SHAPE = re.compile(r"[0-9a-f]{12}")  # secrets.token_hex(6)
 
 
 @dataclass(frozen=True)
@@ -179,15 +181,24 @@ def create_api_key(
     return key, f"{_KEY_PREFIX}_{prefix}_{secret}"
 
 
-def principal_for_api_key(session: Session, *, api_key: str) -> Principal:
+def api_key_parts(api_key: str) -> tuple[str, str] | None:
+    """(prefix, secret) of a key of the shape create_api_key makes, else None."""
     parts = api_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != _KEY_PREFIX:
+    if len(parts) != 3 or parts[0] != _KEY_PREFIX or not _KEY_PREFIX_SHAPE.fullmatch(parts[1]):
+        return None
+    return parts[1], parts[2]
+
+
+def principal_for_api_key(session: Session, *, api_key: str) -> Principal:
+    parts = api_key_parts(api_key)
+    if parts is None:
         raise Unauthenticated("the API key is malformed", hint="send the key exactly as created")
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    prefix, secret = parts
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if (
         key is None
         or key.revoked_at is not None
-        or not secrets.compare_digest(key.secret_hash, _hash_secret(parts[2]))
+        or not secrets.compare_digest(key.secret_hash, _hash_secret(secret))
     ):
         raise Unauthenticated("the API key is not valid or was revoked")
     key.last_used_at = _now()

@@ -5,6 +5,7 @@ new setting needs no data migration.
 """
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo, available_timezones
@@ -45,6 +46,11 @@ class CompanySettings(BaseModel):
     capture_max_accuracy_m: float = Field(50, gt=0, allow_inf_nan=False)
     dwell_radius_m: float = Field(150, gt=0, allow_inf_nan=False)
     future_tolerance_hours: float = Field(24, gt=0, allow_inf_nan=False)
+
+    # Event-time bounds (issue 12, sfa/event_times.py): device times older than this, or
+    # before the company's start (company-local day; null: no such bound), are rejected.
+    max_backdate_days: int = Field(35, ge=1, le=3650)
+    company_start_date: date | None = Field(None, ge=date(2000, 1, 1), le=date(2099, 12, 31))
 
     # Tracking
     max_accuracy_m: float = Field(100, gt=0, allow_inf_nan=False)

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy.orm import Session
 
-from sfa import geo
+from sfa import geo, limits
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
 from sfa.durations import seconds_between
+from sfa.errors import InvalidInput
 from sfa.tracking import repository
 from sfa.tracking.models import RepDay, RepStop
 from sfa.tracking.track import Stop, TrackPoint, TrackSummary, TrackThresholds, analyse_track
@@ -82,6 +83,10 @@ def compute_day(
     session: Session, *, rep_id: int, day: dt.date, settings: CompanySettings | None = None
 ) -> DayResult:
     """The day from its pings and visits; reads only (store_day writes it)."""
+    if (problem := limits.day_problem(day)) is not None:
+        # Stored before event times were bounded (sfa/event_times.py): arithmetic around
+        # year 1 or 9999 overflows, so such a day is refused with its reason, not computed.
+        raise InvalidInput(f"day {problem}: not analysed", hint="delete the pings of that day")
     settings = settings or company_service.get_company_settings(session)
     win = window(settings, day)
     pings = repository.pings_between(session, rep_id, win.start, win.end)

@@ -8,7 +8,7 @@ its index and a reason. A resent batch stores nothing twice.
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Required, TypedDict
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from sfa.db import psycopg_connection
+from sfa.event_times import EventWindow
 from sfa.tracking.instants import Instants, instants_of
 from sfa.tracking.partitions import ensure_partitions
 
@@ -128,22 +129,18 @@ def ingest_pings(
     rep_id: int,
     items: Sequence[tuple[int, PingRecord]],
     timezone: ZoneInfo,
-    future_tolerance: timedelta,
-    now: datetime | None = None,
+    window: EventWindow,
 ) -> IngestResult:
     """Store valid pings of one rep; `items` are (index in the client's batch, ping)."""
-    now = now or datetime.now(UTC)
     result = IngestResult()
     if not items:
         return result
     # Whole-batch checks first: per-ping work on aware datetimes (compare, hash) is a
-    # large share of a batch's CPU, and a phone's batch is nearly always all in the past.
+    # large share of a batch's CPU, and a phone's batch is nearly always all in the
+    # accepted window (sfa/event_times.py).
     instants = Instants(ping["at"] for _, ping in items)
-    latest_allowed = now + future_tolerance
-    if instants.last > latest_allowed:
-        items = [
-            item for item in items if not _too_late(item, latest_allowed, future_tolerance, result)
-        ]
+    if instants.last > window.latest or instants.first < window.earliest:
+        items = [item for item in items if not _out_of_window(item, window, result)]
         if not items:
             return result
         instants = Instants(ping["at"] for _, ping in items)
@@ -157,23 +154,12 @@ def ingest_pings(
     return result
 
 
-def _too_late(
-    item: tuple[int, PingRecord],
-    latest_allowed: datetime,
-    future_tolerance: timedelta,
-    result: IngestResult,
-) -> bool:
+def _out_of_window(item: tuple[int, PingRecord], window: EventWindow, result: IngestResult) -> bool:
     index, ping = item
-    if ping["at"] <= latest_allowed:
+    problem = window.problem(ping["at"])
+    if problem is None:
         return False
-    result.rejected.append(
-        (
-            index,
-            f"at {ping['at'].isoformat()} is more than "
-            f"{future_tolerance.total_seconds() / 3600:g} h in the future; "
-            "check the device clock",
-        )
-    )
+    result.rejected.append((index, problem))
     return True
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from sfa import event_times
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
@@ -66,8 +67,7 @@ def store_rep_pings(
         rep_id=rep_id,
         items=items,
         timezone=settings.tz,
-        future_tolerance=dt.timedelta(hours=settings.future_tolerance_hours),
-        now=now,
+        window=event_times.event_window(settings, now),
     )
 
 

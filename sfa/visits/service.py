@@ -3,12 +3,12 @@
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from sfa import geo, idempotency
+from sfa import event_times, geo, idempotency
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
@@ -61,10 +61,10 @@ class CheckIn:
 
 
 def _check_time(settings: CompanySettings, at: datetime, now: datetime) -> None:
-    if at > now + timedelta(hours=settings.future_tolerance_hours):
+    problem = event_times.event_window(settings, now).problem(at)
+    if problem is not None:
         raise InvalidInput(
-            f"at {at.isoformat()} is more than {settings.future_tolerance_hours:g} h in the future",
-            hint="check the device clock and timezone",
+            problem, hint="check the device clock and timezone", details={"field": "at"}
         )
 
 
