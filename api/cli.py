@@ -256,6 +256,12 @@ def serve(
     """Run the HTTP API (uvicorn)."""
     import uvicorn
 
+    from sfa.auth import signing_key
+
+    if problem := signing_key.refuse_known_secret(host):
+        console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(2)
+    signing_key.jwt_secret()  # generated now, before the workers start, if it must be
     console.print(
         f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs, "
         f"console: http://{host}:{port}/console)"
@@ -266,6 +272,9 @@ def serve(
         port=port,
         workers=workers,
         log_level=os.environ.get("SFA_LOG_LEVEL", "info").lower(),
+        # uvicorn's access log writes whole query strings (tracker apps' device ids,
+        # positions); api.main.AccessLog writes each request without credentials.
+        access_log=False,
     )
 
 

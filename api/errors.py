@@ -93,6 +93,21 @@ def _fixed_path_methods(request: Request, exc: RequestValidationError) -> set[st
     }
 
 
+def _path_methods(request: Request) -> set[str]:
+    """The methods of the most specific templates (fewest parameters) matching the path:
+    /v1/visits/check-in takes POST, whatever /v1/visits/{visit_id} takes."""
+    path = request.url.path
+    matching = [
+        (template.count("{"), methods)
+        for template, (pattern, methods) in _templates(request.app).items()
+        if pattern.fullmatch(path)
+    ]
+    if not matching:
+        return set()
+    fewest = min(n for n, _ in matching)
+    return {m for n, methods in matching if n == fewest for m in methods}
+
+
 def _templates(app: FastAPI) -> dict[str, tuple[re.Pattern, set[str]]]:
     """Every path template of the app (from its OpenAPI document, which lists included
     routers' routes too) as a regex, with its methods; built once per app."""
@@ -142,8 +157,10 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     )
     message = message.format(path=request.url.path, method=request.method)
     headers = dict(exc.headers or {})
-    if exc.status_code == 405 and headers.get("Allow"):
-        hint = f"this path takes {headers['Allow']}"
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route that matched the path only.
+        allowed = _path_methods(request) or set(headers.get("Allow", "").split(", "))
+        return _method_not_allowed(request, allowed)
     return JSONResponse(
         error_body(code, message, hint=hint), status_code=exc.status_code, headers=headers
     )

@@ -57,17 +57,47 @@ def credential_problem(headers: list[tuple[bytes, bytes]]) -> str | None:
     return "authentication required"
 
 
+_TOO_LARGE = JSONResponse(
+    error_body(
+        "too_large",
+        "the request body is larger than this endpoint accepts",
+        hint="send smaller batches",
+    ),
+    status_code=413,
+)
+
+
+def _envelope_413(send):
+    """Starlette's body limiter (FastAPI's per-route max_body_size) answers a plain-text
+    413 of its own; the client gets it in the error envelope instead."""
+    replacing = False
+
+    async def send_enveloped(message):
+        nonlocal replacing
+        if message["type"] == "http.response.start" and message["status"] == 413:
+            content_type = dict(message.get("headers", ())).get(b"content-type", b"")
+            replacing = content_type.startswith(b"text/plain")
+            if replacing:
+                await send({**message, "headers": _TOO_LARGE.raw_headers})
+                return
+        if replacing and message["type"] == "http.response.body":
+            if not message.get("more_body", False):
+                await send({"type": "http.response.body", "body": _TOO_LARGE.body})
+            return
+        await send(message)
+
+    return send_enveloped
+
+
 class CredentialGate:
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if (
-            scope["type"] != "http"
-            or not scope["path"].startswith("/v1/")
-            or scope["path"] in PUBLIC_PATHS
-            or not _has_body(scope["headers"])
-        ):
+        if scope["type"] != "http" or not _has_body(scope["headers"]):
+            return await self.app(scope, receive, send)
+        send = _envelope_413(send)
+        if not scope["path"].startswith("/v1/") or scope["path"] in PUBLIC_PATHS:
             return await self.app(scope, receive, send)
         problem = credential_problem(scope["headers"])
         if problem is None:

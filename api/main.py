@@ -5,11 +5,12 @@ import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
+from urllib.parse import unquote_plus
 
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api import console, errors
+from api import console, docs, errors
 from api.gate import CredentialGate
 from api.routers import (
     analytics,
@@ -42,10 +43,54 @@ from sfa.db import libpq_url
 log = logging.getLogger("sfa.api.access")
 
 
+# Query and path parameters that are credentials (a tracker's device id is its password),
+# tokens, or a person's whereabouts: logged as "***".
+SECRET_PARAMS = frozenset(
+    {
+        "id",
+        "deviceid",
+        "device_id",
+        "token",
+        "access_token",
+        "refresh_token",
+        "api_key",
+        "key",
+        "password",
+        "lat",
+        "lon",
+        "location",
+    }
+)
+
+
+def loggable_target(scope) -> str:
+    """The request's path and query as the access log writes them: the values of
+    SECRET_PARAMS replaced, in the path (by the matched route's parameter names) and in
+    the query string."""
+    path = scope["path"]
+    route = scope.get("route")
+    params = scope.get("path_params") or {}
+    if route is not None and any(name in SECRET_PARAMS for name in params):
+        shown = {k: "***" if k in SECRET_PARAMS else v for k, v in params.items()}
+        path = getattr(route, "path_format", route.path).format(**shown)
+    query = scope.get("query_string", b"").decode("latin-1")
+    if not query:
+        return path
+    parts = []
+    for part in query.split("&"):
+        name, sep, _ = part.partition("=")
+        parts.append(
+            f"{name}{sep}***" if sep and unquote_plus(name).lower() in SECRET_PARAMS else part
+        )
+    return f"{path}?{'&'.join(parts)}"
+
+
 class AccessLog:
-    """Pure ASGI access log (method, path, status, time, X-Request-ID; never headers or
-    bodies, which carry secrets). Not @app.middleware("http"): BaseHTTPMiddleware costs a
-    task group, memory streams and a wrapped receive per request."""
+    """Pure ASGI access log (method, path and query without credentials, status, time,
+    X-Request-ID; never headers or bodies, which carry secrets). It replaces uvicorn's
+    own access log, which `sfa serve` turns off (it writes whole query strings). Not
+    @app.middleware("http"): BaseHTTPMiddleware costs a task group, memory streams and a
+    wrapped receive per request."""
 
     def __init__(self, app):
         self.app = app
@@ -76,7 +121,7 @@ class AccessLog:
             log.info(
                 "%s %s %s %.1fms rid=%s",
                 scope["method"],
-                scope["path"],
+                loggable_target(scope),
                 status,
                 (time.perf_counter() - started) * 1000,
                 request_id,
@@ -123,9 +168,11 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
+        docs_url=None,  # served from this package by api.docs, not from a CDN
+        redoc_url=None,
     )
     errors.install(app)
+    docs.install(app)
     # Routes are tried in order (~1 µs each); the mobile app's hot paths come first. No two
     # routers' paths overlap, so the order changes nothing else.
     for module in (
@@ -151,7 +198,10 @@ def create_app() -> FastAPI:
         purchase_orders,
         tax_invoices,
     ):
-        app.include_router(module.router)
+        # The default for routers and routes that set no limit of their own. Not the
+        # app's max_body_size: that limiter sits outside our middleware, where its plain
+        # text 413 could not be put in the error envelope (api/gate.py).
+        app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
     console.install(app)  # the manager web console at /console (api/console)
 
     app.add_middleware(CredentialGate)

@@ -5,14 +5,15 @@ Company-level business settings (timezone, thresholds) live in the database, see
 """
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Development-only secret: refused outside development so that a forgotten setting
-# can never sign production tokens with a value that is public in this repository.
-_DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+# The development secret this repository once defaulted to: public, so refused in
+# production and, anywhere, by `sfa serve` on a non-loopback address (sfa/auth/signing_key.py).
+KNOWN_DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 
 
 class Settings(BaseSettings):
@@ -31,10 +32,18 @@ class Settings(BaseSettings):
     # answers 503 `busy` with Retry-After when a request hits it (its transaction is rolled
     # back: client ids make the retry safe); a job that hits it runs again next time.
     db_lock_timeout_ms: int = 1000
-    jwt_secret: SecretStr = SecretStr(_DEV_JWT_SECRET)
+    # None: a random secret kept in jwt_secret_file (sfa/auth/signing_key.py).
+    jwt_secret: SecretStr | None = None
+    # Where a generated secret is kept; default: <data_dir>/jwt_secret.
+    jwt_secret_file: Path | None = None
+    # Files the service keeps for itself, outside the repository.
+    data_dir: Path = Path.home() / ".local" / "state" / "sfa"
     access_token_minutes: int = 15
     refresh_token_days: int = 14
     login_max_failures: int = 5
+    # Failed logins from one client address (any usernames) within login_lock_minutes
+    # before that address is locked out for as long: a password sprayed over many users.
+    login_max_failures_per_client: int = 50
     login_lock_minutes: int = 15
     log_level: str = "INFO"
 
@@ -78,9 +87,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "Settings":
-        if self.env == "production" and self.jwt_secret.get_secret_value() == _DEV_JWT_SECRET:
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else None
+        if self.env == "production" and secret == KNOWN_DEV_JWT_SECRET:
             raise ValueError("SFA_JWT_SECRET must be set to a private value in production")
         return self
+
+    def jwt_secret_path(self) -> Path:
+        return self.jwt_secret_file or self.data_dir / "jwt_secret"
 
     # Kept out of repr so that logging the settings never prints the database password.
     def safe_database_url(self) -> str:

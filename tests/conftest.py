@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("SFA_ENV", "test")
+# The suite signs its tokens with a secret of its own (a deployment without one generates
+# one: sfa/auth/signing_key.py, tested in tests/unit/test_signing_key.py).
+os.environ.setdefault("SFA_JWT_SECRET", "test-suite-secret-" + "0123456789abcdef" * 2)
 
 
 # The markers of pyproject.toml, set by folder: `-m "not integration"` runs the unit tests

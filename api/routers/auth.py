@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Form, status
+from fastapi import APIRouter, Form, Request, status
 
 from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
 from api.schemas.auth import (
@@ -26,8 +26,13 @@ router = APIRouter(prefix="/v1", tags=["auth"])
     summary="Log in with username and password (OAuth2 password flow)",
     max_body_size=16 * 1024,  # anonymous: a form of a few short fields
 )
-def token(session: SessionDep, form: Annotated[LoginForm, Form()]):
-    pair = auth_service.login(session, username=form.username, password=form.password)
+def token(session: SessionDep, form: Annotated[LoginForm, Form()], request: Request):
+    pair = auth_service.login(
+        session,
+        username=form.username,
+        password=form.password,
+        client=request.client.host if request.client else None,
+    )
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
     )

@@ -5,7 +5,7 @@ and fails on a field that does not use them)."""
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -100,6 +100,23 @@ class DateRangeIn(Strict):
     def _ordered(self):
         if self.date_to < self.date_from:
             raise ValueError(f"date_to {self.date_to} is before date_from {self.date_from}")
+        return self
+
+
+class PatchIn(Strict):
+    """A partial update: absent fields stay as they are, and null clears a field only
+    where no value is a value (`nullable`) — null for a required one is a 422, not a
+    NOT NULL violation in the database."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self):
+        nulls = sorted(
+            f for f in self.model_fields_set if getattr(self, f) is None and f not in self.nullable
+        )
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null; leave it out to keep it")
         return self
 
 

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from api.schemas.common import Id, LatLon, Strict, Text
+from api.schemas.common import Id, LatLon, PatchIn, Strict, Text
 from api.schemas.csv_rows import CsvRow
 from sfa.customers.models import Customer, LocationStatus
 from sfa.geo import lat_lon
@@ -28,7 +28,21 @@ class CustomerCreate(CustomerFields):
     name: Text = Field(min_length=1, max_length=200)
 
 
-class CustomerUpdate(CustomerFields):
+class CustomerUpdate(CustomerFields, PatchIn):
+    nullable = frozenset(
+        {
+            "address",
+            "phone",
+            "email",
+            "language",
+            "location",
+            "verify_radius_m",
+            "distributor_id",
+            "team_id",
+            "external_id",
+        }
+    )
+
     code: Text | None = Field(None, min_length=1, max_length=40)
 
 

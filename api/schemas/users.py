@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Id, Strict, Text
+from api.schemas.common import Id, PatchIn, Strict, Text
 from sfa.users.models import Role
 
 Username = Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
@@ -20,7 +20,9 @@ class UserCreate(Strict):
     language: Text | None = Field(None, pattern=r"^[a-z]{2}$")
 
 
-class UserUpdate(Strict):
+class UserUpdate(PatchIn):
+    nullable = frozenset({"team_id", "email", "phone", "language"})
+
     username: Text | None = Field(None, min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
     full_name: Text | None = Field(None, min_length=1, max_length=200)
     password: Text | None = Field(None, min_length=8, max_length=200)
@@ -51,7 +53,9 @@ class TeamCreate(Strict):
     manager_id: Id | None = None
 
 
-class TeamUpdate(Strict):
+class TeamUpdate(PatchIn):
+    nullable = frozenset({"manager_id"})
+
     name: Text | None = Field(None, min_length=1, max_length=120)
     manager_id: Id | None = None
 

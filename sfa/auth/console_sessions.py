@@ -46,9 +46,12 @@ def _check_role(role: Role | None) -> None:
         )
 
 
-def open_session(session: Session, *, username: str, password: str) -> Opened:
-    """Log in with a password; the user's expired sessions are cleared on the way."""
-    user = auth_service.authenticate(session, username=username, password=password)
+def open_session(
+    session: Session, *, username: str, password: str, client: str | None = None
+) -> Opened:
+    """Log in with a password; the user's expired sessions are cleared on the way.
+    Failures count per username and per client address (`client`), as for the API."""
+    user = auth_service.authenticate(session, username=username, password=password, client=client)
     return open_for_user(session, user=user)
 
 

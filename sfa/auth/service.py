@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
-from sfa.auth import principal_cache, tokens
-from sfa.auth.models import ApiKey, LoginThrottle
+from sfa.auth import principal_cache, repository, tokens
+from sfa.auth.models import ApiKey
 from sfa.auth.passwords import verify_password
 from sfa.auth.principal import ALL_SCOPES, ROLE_SCOPES, Principal
 from sfa.config import get_settings
@@ -40,46 +40,50 @@ def _issue_pair(user_id: int) -> TokenPair:
     )
 
 
-def login(session: Session, *, username: str, password: str) -> TokenPair:
-    return _issue_pair(authenticate(session, username=username, password=password).id)
+def _counters(username: str, client: str | None) -> list[repository.Counter]:
+    counters = [repository.Counter("login_throttle", "username", username[:80])]
+    if client:
+        counters.append(repository.Counter("login_client_throttle", "client", client[:64]))
+    return counters
 
 
-def authenticate(session: Session, *, username: str, password: str) -> User:
-    """The active user with this password; failures count towards the login throttle
-    (shared by the API's token login and the console's form login)."""
-    throttle = session.get(LoginThrottle, username, with_for_update=True)
+def login(
+    session: Session, *, username: str, password: str, client: str | None = None
+) -> TokenPair:
+    user = authenticate(session, username=username, password=password, client=client)
+    return _issue_pair(user.id)
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, client: str | None = None
+) -> User:
+    """The active user with this password (the API's token login and the console's form
+    login). Failures are counted per username and per client address (`client`); either
+    counter locks after its limit."""
+    settings = get_settings()
     now = _now()
-    if throttle and throttle.locked_until and throttle.locked_until > now:
+    counters = _counters(username, client)
+    locked = repository.locked_until(session, counters, now)
+    if locked is not None:
         raise Throttled(
-            "too many failed logins for this user",
-            retry_after_s=int((throttle.locked_until - now).total_seconds()) + 1,
+            "too many failed logins for this user or from this address",
+            retry_after_s=int((locked - now).total_seconds()) + 1,
             hint="wait and try again, or ask an administrator to reset the password",
         )
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active or not verify_password(password, user.password_hash):
-        _count_failure(session, username, throttle, now)
+    # An unknown or disabled user is checked against a dummy hash: the same work, the
+    # same time, so the answer's timing does not tell which usernames exist.
+    known = user is not None and user.is_active
+    if not verify_password(password, user.password_hash if known else None):
+        window = timedelta(minutes=settings.login_lock_minutes)
+        limits = (settings.login_max_failures, settings.login_max_failures_per_client)
+        for counter, limit in zip(counters, limits, strict=False):
+            repository.count_failure(session, counter, now=now, window=window, max_failures=limit)
         raise LoginFailed("wrong username or password")
-    if throttle:
-        session.delete(throttle)
+    # Only the username's counter: a client's count must not be reset by logging in to
+    # an account of one's own between guesses at others.
+    repository.forget(session, counters[0])
     return user
-
-
-def _count_failure(
-    session: Session, username: str, throttle: LoginThrottle | None, now: datetime
-) -> None:
-    settings = get_settings()
-    window = timedelta(minutes=settings.login_lock_minutes)
-    if throttle is None or now - throttle.first_failure_at > window:
-        if throttle is None:
-            throttle = LoginThrottle(username=username)
-            session.add(throttle)
-        throttle.failures = 0
-        throttle.first_failure_at = now
-        throttle.locked_until = None
-    throttle.failures += 1
-    if throttle.failures >= settings.login_max_failures:
-        throttle.locked_until = now + window
-    session.flush()
 
 
 def refresh(session: Session, *, refresh_token: str) -> TokenPair:
@@ -225,14 +229,9 @@ def revoke_api_key(session: Session, *, actor: Principal, key_id: int) -> ApiKey
 
 def purge_login_throttle(session: Session) -> int:
     """Forget failed-login counters whose window and lock are over."""
-    cutoff = _now() - timedelta(minutes=get_settings().login_lock_minutes)
-    stale = session.scalars(
-        select(LoginThrottle).where(
-            LoginThrottle.first_failure_at < cutoff,
-            (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < _now()),
-        )
-    ).all()
-    for row in stale:
-        session.delete(row)
-    session.flush()
-    return len(stale)
+    now = _now()
+    cutoff = now - timedelta(minutes=get_settings().login_lock_minutes)
+    return sum(
+        repository.purge(session, table, cutoff=cutoff, now=now)
+        for table in ("login_throttle", "login_client_throttle")
+    )

@@ -4,6 +4,7 @@ from functools import lru_cache
 
 import jwt
 
+from sfa.auth import signing_key
 from sfa.config import get_settings
 from sfa.errors import Unauthenticated
 
@@ -19,12 +20,12 @@ def issue(user_id: int, kind: str) -> str:
     )
     now = datetime.now(UTC)
     claims = {"sub": str(user_id), "typ": kind, "iat": now, "exp": now + ttl}
-    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=_ALGORITHM)
+    return jwt.encode(claims, signing_key.jwt_secret(), algorithm=_ALGORITHM)
 
 
 def decode(token: str, kind: str) -> int:
     """Return the user id of a valid token of the given kind."""
-    sub, typ, exp = _verified(token, get_settings().jwt_secret.get_secret_value())
+    sub, typ, exp = _verified(token, signing_key.jwt_secret())
     if exp <= time.time():
         raise Unauthenticated(
             "the token has expired", hint="get a new one from POST /v1/auth/refresh"

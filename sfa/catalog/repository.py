@@ -2,9 +2,10 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from sfa import search
 from sfa.catalog.models import CustomerPrice, Product
 
 
@@ -13,8 +14,7 @@ def products(*, q: str | None = None, include_inactive: bool = False) -> Select:
     if not include_inactive:
         stmt = stmt.where(Product.active.is_(True))
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(Product.code.ilike(like), Product.name.ilike(like)))
+        stmt = stmt.where(search.contains(q, Product.code, Product.name))
     return stmt.order_by(Product.name, Product.id)
 
 

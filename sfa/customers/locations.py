@@ -13,7 +13,7 @@ from sfa.auth.principal import Principal
 from sfa.customers import repository as customer_repository
 from sfa.customers import service as customer_service
 from sfa.customers.models import Customer, LocationProposal, LocationStatus, ProposalStatus
-from sfa.errors import Conflict, Forbidden, NotFound
+from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sfa.pagination import Page, paginate
 
 
@@ -30,6 +30,18 @@ def propose(
 ) -> LocationProposal:
     principal.require("customers:write")
     customer = customer_service.get_customer(session, principal=principal, customer_id=customer_id)
+    if visit_id is not None:
+        visit_customer = customer_repository.visible_visit_customer(session, principal, visit_id)
+        if visit_customer is None:
+            raise InvalidInput(
+                f"visit {visit_id} does not exist or is not visible to you",
+                details={"field": "visit_id"},
+            )
+        if visit_customer != customer.id:
+            raise InvalidInput(
+                f"visit {visit_id} was at customer {visit_customer}, not {customer.id}",
+                details={"field": "visit_id"},
+            )
     proposal = LocationProposal(
         customer_id=customer.id,
         proposed_by=principal.id,

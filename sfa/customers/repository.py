@@ -4,12 +4,14 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from geoalchemy2 import Geometry
-from sqlalchemy import Select, bindparam, cast, func, or_, select, update
+from sqlalchemy import Select, bindparam, cast, column, func, select, table, update
 from sqlalchemy.orm import Session
 
+from sfa import search
 from sfa.auth.principal import Principal
 from sfa.customers.models import Customer, LocationStatus
 from sfa.geo import SRID, to_geography
+from sfa.users import repository as user_repository
 
 
 def _in_teams(team_ids):
@@ -96,8 +98,7 @@ def filter_customers(
     unassigned: bool = False,
 ) -> Select:
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(Customer.code.ilike(like), Customer.name.ilike(like)))
+        stmt = stmt.where(search.contains(q, Customer.code, Customer.name))
     if customer_class:
         stmt = stmt.where(Customer.customer_class == customer_class)
     if team_id is not None:
@@ -159,3 +160,18 @@ def nearest_team(session: Session, *, lat: float, lon: float, radius_m: float) -
         .order_by(func.ST_Distance(Customer.location, here), Customer.id)
         .limit(1)
     )
+
+
+# The visits table as far as customers need it: sfa.visits imports this package, so its
+# models are not imported here (no cycle between domains).
+_visits = table("visits", column("id"), column("rep_id"), column("customer_id"))
+
+
+def visible_visit_customer(session: Session, principal: Principal, visit_id: int) -> int | None:
+    """The customer of a visit the principal may see (their own, their teams' reps'),
+    or None: ids in request bodies are checked like ids in paths."""
+    stmt = select(_visits.c.customer_id).where(_visits.c.id == visit_id)
+    condition = user_repository.visible_rep_condition(principal, _visits.c.rep_id)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    return session.scalar(stmt)

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, exists, or_, select, text
 from sqlalchemy.orm import Session
 
+from sfa import search
 from sfa.auth.principal import Principal
 from sfa.users.models import Role, Team, User
 
@@ -80,6 +81,14 @@ def find_by_usernames(session: Session, usernames: Sequence[str]) -> dict[str, U
     """{username: user} of those that exist, in one query."""
     found = session.scalars(select(User).where(User.username.in_(list(set(usernames)))))
     return {user.username: user for user in found}
+def other_active_admins(session: Session, user_id: int) -> int:
+    """Active administrators other than `user_id`, their rows locked until commit."""
+    ids = session.scalars(
+        select(User.id)
+        .where(User.role == Role.admin, User.is_active.is_(True), User.id != user_id)
+        .with_for_update()
+    ).all()
+    return len(ids)
 
 
 def find_team_by_name(session: Session, name: str) -> Team | None:
@@ -94,8 +103,7 @@ def filter_users(
     if team_id is not None:
         stmt = stmt.where(User.team_id == team_id)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(User.username.ilike(like), User.full_name.ilike(like)))
+        stmt = stmt.where(search.contains(q, User.username, User.full_name))
     return stmt.order_by(User.id)
 
 

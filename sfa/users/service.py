@@ -2,9 +2,9 @@ from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.auth.passwords import hash_password
-from sfa.auth.principal import Principal
+from sfa.auth.principal import ROLE_SCOPES, Principal
 from sfa.auth.visibility import get_visible_or_raise
-from sfa.errors import Conflict, InvalidInput
+from sfa.errors import Conflict, Forbidden, InvalidInput
 from sfa.pagination import Page, paginate
 from sfa.users import repository
 from sfa.users.models import Role, Team, User
@@ -63,8 +63,58 @@ def _check_team_assignment(session: Session, role: Role, team_id: int | None) ->
         raise InvalidInput(f"team {team_id} does not exist")
 
 
+def _require_may_grant(principal: Principal, role: Role) -> None:
+    """A user of `role` can be logged in as by whoever sets their password, role or
+    activation: so only someone holding every permission of that role may create or
+    change them — an API key never hands out more than its own scopes, and only an
+    administrator who is a person makes or changes an administrator."""
+    if principal.kind == "user" and principal.is_admin:
+        return
+    if role is Role.admin:
+        raise Forbidden(
+            "only an administrator (a person, not an API key) can create or change an administrator"
+        )
+    missing = sorted(ROLE_SCOPES[role] - principal.scopes)
+    if missing:
+        raise Forbidden(
+            f"a {role} has permissions you do not: {', '.join(missing)}",
+            hint="an administrator must create or change this user",
+        )
+
+
+def _keep_an_admin(session: Session, user: User, data: dict) -> None:
+    """The last active administrator cannot be demoted or deactivated (by anyone,
+    themself included): the company would have nobody left to administer it."""
+    if user.role is not Role.admin or not user.is_active:
+        return
+    demoted = "role" in data and Role(data["role"]) is not Role.admin
+    if not demoted and data.get("is_active", True):
+        return
+    # Locks every active admin row: two admins demoting each other at once cannot both
+    # see the other one still there.
+    if repository.other_active_admins(session, user.id) == 0:
+        raise Conflict(
+            f"{user.username} is the last active administrator",
+            hint="make another user an administrator first",
+        )
+
+
+# Written first in place of the hash, never verifiable (argon2 refuses it as a hash).
+_NO_PASSWORD_YET = "!"
+
+
+def _set_password(session: Session, user: User, password: str) -> None:
+    """Store the hash in a statement of its own, after the rest of the row was written:
+    a constraint that fails on a row makes PostgreSQL log the whole row ("Failing row
+    contains …"), so the hash is only ever sent in an UPDATE of a row that already
+    passed every constraint."""
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
 def create_user(session: Session, *, principal: Principal, data: dict) -> User:
     principal.require("users:write")
+    _require_may_grant(principal, Role(data["role"]))
     if repository.find_by_username(session, data["username"]) is not None:
         raise Conflict(f"username {data['username']!r} is already taken")
     role = Role(data["role"])
@@ -77,10 +127,11 @@ def create_user(session: Session, *, principal: Principal, data: dict) -> User:
         role=role,
         team_id=data.get("team_id"),
         language=data.get("language"),
-        password_hash=hash_password(data["password"]),
+        password_hash=_NO_PASSWORD_YET,
     )
     session.add(user)
     session.flush()
+    _set_password(session, user, data["password"])
     audit_service.record(
         session,
         actor=principal.actor,
@@ -95,6 +146,10 @@ def create_user(session: Session, *, principal: Principal, data: dict) -> User:
 def update_user(session: Session, *, principal: Principal, user_id: int, data: dict) -> User:
     principal.require("users:write")
     user = get_user(session, principal=principal, user_id=user_id)
+    _require_may_grant(principal, user.role)
+    if "role" in data:
+        _require_may_grant(principal, Role(data["role"]))
+    _keep_an_admin(session, user, data)
     before = _user_snapshot(user)
     name_taken = (
         "username" in data
@@ -109,9 +164,9 @@ def update_user(session: Session, *, principal: Principal, user_id: int, data: d
         if field in data:
             setattr(user, field, data[field])
     user.role = role
-    if data.get("password"):
-        user.password_hash = hash_password(data["password"])
     session.flush()
+    if data.get("password"):
+        _set_password(session, user, data["password"])
     audit_service.record(
         session,
         actor=principal.actor,

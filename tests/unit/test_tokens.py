@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from sfa.auth import tokens
+from sfa.auth import signing_key, tokens
 from sfa.auth.passwords import hash_password, verify_password
 from sfa.config import get_settings
 from sfa.errors import Unauthenticated
@@ -38,13 +38,16 @@ def test_passwords_hash_and_verify():
     assert not verify_password("anything", None)
 
 
-def test_production_refuses_default_secret(monkeypatch):
-    from sfa.config import Settings
+def test_production_refuses_the_published_development_secret(monkeypatch):
+    from sfa.config import KNOWN_DEV_JWT_SECRET, Settings
 
     monkeypatch.setenv("SFA_ENV", "production")
-    monkeypatch.delenv("SFA_JWT_SECRET", raising=False)
+    monkeypatch.setenv("SFA_JWT_SECRET", KNOWN_DEV_JWT_SECRET)
     with pytest.raises(ValueError, match="SFA_JWT_SECRET"):
         Settings(_env_file=None)
+    # No secret at all is fine: one is generated and kept (tests/unit/test_signing_key.py).
+    monkeypatch.delenv("SFA_JWT_SECRET")
+    assert Settings(_env_file=None).jwt_secret is None
     monkeypatch.setenv("SFA_JWT_SECRET", "a-real-secret-from-the-vault-0123456789")
     assert Settings(_env_file=None).env == "production"
 
@@ -66,5 +69,10 @@ def test_a_token_is_checked_against_the_current_secret(monkeypatch):
         "jwt_secret",
         type(get_settings().jwt_secret)("another-secret-0123456789abcdef-0123456789"),
     )
-    with pytest.raises(Unauthenticated, match="not valid"):
-        tokens.decode(token, "access")
+    signing_key.forget()
+    try:
+        with pytest.raises(Unauthenticated, match="not valid"):
+            tokens.decode(token, "access")
+    finally:
+        monkeypatch.undo()
+        signing_key.forget()

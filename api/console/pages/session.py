@@ -86,7 +86,12 @@ def login(
     target = _safe_next(field("next", 500))
     username, password = field("username", 80), field("password", 200)
     try:
-        opened = console_sessions.open_session(db, username=username, password=password)
+        opened = console_sessions.open_session(
+            db,
+            username=username,
+            password=password,
+            client=request.client.host if request.client else None,
+        )
     except LoginFailed:
         error, status = t("login.failed"), 401
     except Throttled:
