@@ -35,6 +35,7 @@ from api.routers import (
     users,
     visits,
 )
+from api.schemas.common import ERROR_RESPONSES
 from integrations.erp import health as erp_health
 from sfa.auth import principal_cache
 from sfa.config import get_settings
@@ -201,7 +202,7 @@ def create_app() -> FastAPI:
         # The default for routers and routes that set no limit of their own. Not the
         # app's max_body_size: that limiter sits outside our middleware, where its plain
         # text 413 could not be put in the error envelope (api/gate.py).
-        app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
+        app.include_router(module.router, max_body_size=MAX_BODY_BYTES, responses=ERROR_RESPONSES)
     console.install(app)  # the manager web console at /console (api/console)
 
     app.add_middleware(CredentialGate)

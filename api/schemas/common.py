@@ -129,3 +129,35 @@ MOBILE = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 class MobileIn(BaseModel):
     model_config = MOBILE
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["invalid_input"])
+    message: str
+    hint: str | None = None
+    details: Any = Field(None, description="per field problems, or numbers of the error")
+
+
+class ErrorOut(BaseModel):
+    """Every error: `{"error": {"code", "message", "hint"?, "details"?}}` (api/errors.py)."""
+
+    error: ErrorBody
+
+
+# Documented on every operation (api/main.py), FastAPI's own 422 schema replaced: what
+# the API answers when it refuses a request.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        400: "the body could not be read",
+        401: "not authenticated",
+        403: "not allowed",
+        404: "no such object, or not visible to you",
+        405: "the path does not take this method",
+        409: "conflicts with the stored state",
+        413: "the body is larger than this endpoint accepts",
+        422: "invalid input (each problem named in details)",
+        429: "throttled (Retry-After)",
+        503: "busy or the database unavailable (Retry-After)",
+    }.items()
+}

@@ -24,6 +24,7 @@ from xml.parsers import expat
 
 from sfa.errors import InvalidInput
 from sfa.geo import check_lat_lon
+from sfa.limits import text_problem
 from sfa.tracking.ingest import PingRecord
 
 KNOT_MPS = 1852 / 3600  # one knot in m/s (international nautical mile per hour): 0.514444…
@@ -137,6 +138,8 @@ def _optional_decimal(params: Mapping[str, str], name: str) -> float | None:
 def _device_id(value: str | None, field: str, hint: str) -> str:
     if value is None:
         raise _invalid(field, "the device identifier is missing", hint)
+    if (problem := text_problem(value)) is not None:
+        raise _invalid(field, f"the device identifier {problem}")
     if len(value) > MAX_DEVICE_ID_LEN:
         raise _invalid(
             field, f"the device identifier is longer than {MAX_DEVICE_ID_LEN} characters"
