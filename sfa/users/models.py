@@ -1,6 +1,7 @@
 import enum
 
 from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, String
+from sqlalchemy.ext.associationproxy import association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sfa.db import Base, TimestampMixin
@@ -41,9 +42,29 @@ class User(TimestampMixin, Base):
         ForeignKey("teams.id", ondelete="RESTRICT"), index=True
     )
     language: Mapped[str | None] = mapped_column(String(8))
-    password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
 
     team: Mapped[Team | None] = relationship(
         back_populates="members", foreign_keys=[team_id], lazy="raise"
     )
+    password: Mapped["UserPassword | None"] = relationship(
+        cascade="all, delete-orphan", lazy="select"
+    )
+    # The argon2 hash lives in a table of its own (UserPassword): read and set it here.
+    password_hash = association_proxy(
+        "password", "password_hash", creator=lambda value: UserPassword(password_hash=value)
+    )
+
+
+class UserPassword(Base):
+    """A user's password hash, in a row of its own: a users row that fails a constraint
+    is logged by PostgreSQL whole ("Failing row contains …"), and that line must never
+    carry a hash. This row has nothing that can fail that way (its key and the hash,
+    always set)."""
+
+    __tablename__ = "user_passwords"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(200))

@@ -99,19 +99,6 @@ def _keep_an_admin(session: Session, user: User, data: dict) -> None:
         )
 
 
-# Written first in place of the hash, never verifiable (argon2 refuses it as a hash).
-_NO_PASSWORD_YET = "!"
-
-
-def _set_password(session: Session, user: User, password: str) -> None:
-    """Store the hash in a statement of its own, after the rest of the row was written:
-    a constraint that fails on a row makes PostgreSQL log the whole row ("Failing row
-    contains …"), so the hash is only ever sent in an UPDATE of a row that already
-    passed every constraint."""
-    user.password_hash = hash_password(password)
-    session.flush()
-
-
 def create_user(session: Session, *, principal: Principal, data: dict) -> User:
     principal.require("users:write")
     _require_may_grant(principal, Role(data["role"]))
@@ -127,11 +114,10 @@ def create_user(session: Session, *, principal: Principal, data: dict) -> User:
         role=role,
         team_id=data.get("team_id"),
         language=data.get("language"),
-        password_hash=_NO_PASSWORD_YET,
+        password_hash=hash_password(data["password"]),
     )
     session.add(user)
     session.flush()
-    _set_password(session, user, data["password"])
     audit_service.record(
         session,
         actor=principal.actor,
@@ -164,9 +150,9 @@ def update_user(session: Session, *, principal: Principal, user_id: int, data: d
         if field in data:
             setattr(user, field, data[field])
     user.role = role
-    session.flush()
     if data.get("password"):
-        _set_password(session, user, data["password"])
+        user.password_hash = hash_password(data["password"])
+    session.flush()
     audit_service.record(
         session,
         actor=principal.actor,
