@@ -100,16 +100,19 @@ def _check_team(session: Session, principal: Principal, team_id: int | None) -> 
         )
 
 
-def _check_distributor(session: Session, distributor_id: int | None, own_id: int | None) -> None:
+def _check_distributor(
+    session: Session, principal: Principal, distributor_id: int | None, own_id: int | None
+) -> None:
     if distributor_id is None:
         return
     if distributor_id == own_id:
         raise InvalidInput("a customer cannot be its own distributor")
-    distributor = session.get(Customer, distributor_id)
+    # Checked like an id in a path: one of the caller's customers (issue 12).
+    distributor = repository.get_visible(session, principal, distributor_id)
     if distributor is None or not distributor.is_distributor:
         raise InvalidInput(
-            f"customer {distributor_id} is not a distributor",
-            hint="distributor_id must point to a customer with is_distributor",
+            f"customer {distributor_id} is not a distributor visible to you",
+            hint="distributor_id must point to a customer of your teams with is_distributor",
         )
 
 
@@ -134,7 +137,7 @@ def create_customer(session: Session, *, principal: Principal, data: dict) -> Cu
     if team_id is None and principal.team_ids is not None and len(principal.team_ids) == 1:
         team_id = next(iter(principal.team_ids))
     _check_team(session, principal, team_id)
-    _check_distributor(session, data.get("distributor_id"), None)
+    _check_distributor(session, principal, data.get("distributor_id"), None)
     customer = Customer(
         **{f: data[f] for f in _PLAIN_FIELDS if f in data},
         team_id=team_id,
@@ -171,7 +174,7 @@ def update_customer(
         _check_team(session, principal, data["team_id"])
         customer.team_id = data["team_id"]
     if "distributor_id" in data:
-        _check_distributor(session, data["distributor_id"], customer.id)
+        _check_distributor(session, principal, data["distributor_id"], customer.id)
         customer.distributor_id = data["distributor_id"]
     if "location" in data:
         if principal.is_rep and customer.location is not None:

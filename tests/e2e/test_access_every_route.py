@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from api.main import create_app
 from crm_factories import make_contract, make_opportunity, make_pipeline, make_survey
@@ -825,3 +826,239 @@ def test_console_foreign_objects_are_out_of_reach(app, world, db, method, path):
     with _console_client(app, db, world.admin) as (admin, admin_csrf):
         reached = _console_call(admin, admin_csrf, method, path, ids)
     assert reached.status_code == 200, (method, path, reached.text)
+
+
+# Ids in request bodies are checked like ids in paths: a caller aims at its own objects
+# (or none) and names one of team B's in the body. Each entry: who calls, the path's own
+# ids, the body with the foreign id, and (for a hint that is replaced rather than refused)
+# the body field that must not end up pointing at the foreign object.
+@dataclass(frozen=True)
+class BodyIdCase:
+    who: str
+    body: dict
+    replaced: str | None = None  # the answer's field that must not name the foreign id
+
+
+_CHECK_IN = {
+    "client_id": "6f1c1c1e-0000-4000-8000-0000000000b1",
+    "at": "2026-11-16T09:00:00+07:00",
+    "lat": -6.2,
+    "lon": 106.8,
+}
+_PLAN = {"weekday": 2, "anchor_week": "2026-11-16", "valid_from": "2026-11-16"}
+
+BODY_IDS = {
+    ("POST", "/v1/customers/{own_customer}/location-proposals", "visit_id"): BodyIdCase(
+        "rep_a", {"lat": -6.2001, "lon": 106.8001, "visit_id": "{visit_id}"}
+    ),
+    ("POST", "/v1/visits/check-in", "customer_id"): BodyIdCase(
+        "rep_a", _CHECK_IN | {"customer_id": "{customer_id}"}
+    ),
+    # A planned visit named at check-in is a hint: a foreign one is replaced, never linked.
+    ("POST", "/v1/visits/check-in", "planned_visit_id"): BodyIdCase(
+        "rep_a",
+        _CHECK_IN | {"customer_id": "{own_customer}", "planned_visit_id": "{planned_visit_id}"},
+        replaced="planned_visit_id",
+    ),
+    ("POST", "/v1/orders", "customer_id"): BodyIdCase(
+        "rep_a",
+        {
+            "client_id": "6f1c1c1e-0000-4000-8000-0000000000b2",
+            "customer_id": "{customer_id}",
+            "lines": [{"product_id": "{product_id}", "quantity": 1}],
+        },
+    ),
+    ("POST", "/v1/orders", "visit_id"): BodyIdCase(
+        "rep_a",
+        {
+            "client_id": "6f1c1c1e-0000-4000-8000-0000000000b3",
+            "customer_id": "{own_customer}",
+            "visit_id": "{visit_id}",
+            "lines": [{"product_id": "{product_id}", "quantity": 1}],
+        },
+    ),
+    ("POST", "/v1/devices", "rep_id"): BodyIdCase(
+        "manager_a", {"id": "foreign-rep-phone", "rep_id": "{rep_id}"}
+    ),
+    ("POST", "/v1/journey-plans", "rep_id"): BodyIdCase(
+        "manager_a", _PLAN | {"rep_id": "{rep_id}", "customer_id": "{own_customer}"}
+    ),
+    ("POST", "/v1/journey-plans", "customer_id"): BodyIdCase(
+        "manager_a", _PLAN | {"rep_id": "{own_rep}", "customer_id": "{customer_id}"}
+    ),
+    ("PATCH", "/v1/journey-plans/{own_plan}", "rep_id"): BodyIdCase(
+        "manager_a", {"rep_id": "{rep_id}"}
+    ),
+    ("PATCH", "/v1/journey-plans/{own_plan}", "customer_id"): BodyIdCase(
+        "manager_a", {"customer_id": "{customer_id}"}
+    ),
+    ("POST", "/v1/planned-visits", "rep_id"): BodyIdCase(
+        "manager_a", {"rep_id": "{rep_id}", "customer_id": "{own_customer}", "day": "{later_day}"}
+    ),
+    ("POST", "/v1/planned-visits", "customer_id"): BodyIdCase(
+        "manager_a", {"rep_id": "{own_rep}", "customer_id": "{customer_id}", "day": "{later_day}"}
+    ),
+    ("POST", "/v1/targets", "rep_id"): BodyIdCase(
+        "manager_a",
+        {
+            "rep_id": "{rep_id}",
+            "period_start": "2026-12-01",
+            "period_end": "2026-12-31",
+            "visits_target": 1,
+        },
+    ),
+    ("POST", "/v1/announcements", "team_ids"): BodyIdCase(
+        "manager_a",
+        {
+            "kind": "promotion",
+            "title": "t",
+            "body": "b",
+            "effective_at": "2026-12-01T09:00:00+07:00",
+            "team_ids": ["{team_b}"],
+        },
+    ),
+    ("POST", "/v1/customers", "team_id"): BodyIdCase(
+        "manager_a", {"code": "NEW2", "name": "New", "team_id": "{team_b}"}
+    ),
+    ("POST", "/v1/customers", "distributor_id"): BodyIdCase(
+        "manager_a",
+        {"code": "NEW3", "name": "New", "team_id": "{team_a}", "distributor_id": "{distributor_b}"},
+    ),
+    ("PATCH", "/v1/customers/{own_customer}", "team_id"): BodyIdCase(
+        "manager_a", {"team_id": "{team_b}"}
+    ),
+    ("PATCH", "/v1/customers/{own_customer}", "distributor_id"): BodyIdCase(
+        "manager_a", {"distributor_id": "{distributor_b}"}
+    ),
+}
+# Body fields ending in _id/_ids that name no object a caller could be kept from: the
+# client's own idempotency key, the ERP's keys (erp:write only), a tracker's label, a
+# catalog product (company-wide), and fields of admin-only routes (every id is visible).
+NOT_REFERENCES = {"client_id", "external_id", "device_id", "product_id"}
+ADMIN_ONLY = {
+    ("POST", "/v1/users"),
+    ("PATCH", "/v1/users/{user_id}"),
+    ("POST", "/v1/teams"),
+    ("PATCH", "/v1/teams/{team_id}"),
+    ("POST", "/v1/sync/outbox/retry"),
+}
+
+
+def _body_id_fields(operation: dict, components: dict) -> set[str]:
+    """Names ending in _id/_ids anywhere in an operation's JSON request body schema."""
+    content = operation.get("requestBody", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    found: set[str] = set()
+
+    def walk(node, seen=()):
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if ref and ref not in seen:
+                walk(components[ref.rsplit("/", 1)[1]], (*seen, ref))
+            for name, value in node.get("properties", {}).items():
+                if name.endswith(("_id", "_ids")):
+                    found.add(name)
+                walk(value, seen)
+            for key in ("items", "anyOf", "oneOf", "allOf", "additionalProperties"):
+                value = node.get(key)
+                for part in value if isinstance(value, list) else [value]:
+                    walk(part, seen)
+
+    walk(schema)
+    return found
+
+
+def test_every_id_in_a_body_is_tried():
+    document = create_app().openapi()
+    components = document.get("components", {}).get("schemas", {})
+    templates = {(m, p.split("{own_")[0]) for m, p, _ in BODY_IDS}
+    covered = {(m, _generic(p), f) for m, p, f in BODY_IDS}
+    missing = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            key = (method.upper(), path)
+            if key in ADMIN_ONLY or path.startswith("/v1/erp/"):
+                continue
+            for field in _body_id_fields(operation, components) - NOT_REFERENCES:
+                if (key[0], path, field) not in covered:
+                    missing.append((key[0], path, field))
+    assert not missing, f"try these body ids in BODY_IDS: {missing}"
+    assert templates  # the table is not empty
+
+
+def _generic(path: str) -> str:
+    """/v1/customers/{own_customer}/… → /v1/customers/{customer_id}/… (the route's name)."""
+    names = {
+        "own_customer": "customer_id",
+        "own_plan": "plan_id",
+    }
+    for own, name in names.items():
+        path = path.replace("{" + own + "}", "{" + name + "}")
+    return path
+
+
+def _own_ids(db, world) -> dict:
+    rep_a = auth_service.principal_for_user(db, world.rep_a)
+    admin = auth_service.principal_for_user(db, world.admin)
+    visit, _ = visit_service.check_in(
+        db,
+        principal=rep_a,
+        data=CheckIn(
+            client_id=uuid.uuid4(),
+            customer_id=world.customer_a.id,
+            position=Position(at=datetime(2026, 11, 16, 3, tzinfo=UTC), lat=-6.2, lon=106.8),
+        ),
+    )
+    plan = plan_service.create_plan(
+        db,
+        principal=admin,
+        data={
+            "rep_id": world.rep_a.id,
+            "customer_id": world.customer_a.id,
+            "weekday": 3,
+            "anchor_week": date(2026, 11, 16),
+            "valid_from": date(2026, 11, 16),
+        },
+    )
+    db.commit()
+    return {
+        "own_customer": world.customer_a.id,
+        "own_rep": world.rep_a.id,
+        "own_visit": visit.id,
+        "own_plan": plan.id,
+        "team_a": world.team_a.id,
+        "distributor_b": world.distributor_b.id,
+    }
+
+
+def _snapshot(db) -> dict:
+    tables = (
+        "customer_location_proposals",
+        "visits",
+        "orders",
+        "devices",
+        "journey_plans",
+        "planned_visits",
+        "targets",
+        "announcements",
+        "customers",
+    )
+    return {t: db.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables}
+
+
+@pytest.mark.parametrize(("method", "path", "field"), sorted(BODY_IDS))
+def test_foreign_ids_in_bodies_are_refused(client, world, db, method, path, field):
+    case = BODY_IDS[(method, path, field)]
+    ids = _ids(world, db) | _own_ids(db, world)
+    before = _snapshot(db)
+    response = client.request(
+        method, path.format(**ids), json=_fill(case.body, ids), headers=world.headers(case.who)
+    )
+    db.expire_all()
+    if case.replaced:
+        assert response.status_code in (200, 201), response.text
+        assert response.json()[case.replaced] != ids[case.replaced], response.text
+        return
+    assert response.status_code in (403, 404, 422), (method, path, field, response.text)
+    assert _snapshot(db) == before, "something was stored behind the refusal"
+    assert db.get(type(world.customer_a), world.customer_a.id).team_id == world.team_a.id
