@@ -126,7 +126,8 @@ def connection(engine: Engine) -> Iterator[Connection]:
             outer.rollback()
 
 
-def _session(connection: Connection) -> Session:
+def rolled_back_session(connection: Connection) -> Session:
+    """A session inside `connection`'s transaction (also used by tests/e2e/test_fuzz_api.py)."""
     # Commits inside the code under test release a savepoint; the outer transaction is
     # rolled back after the test.
     return Session(
@@ -136,7 +137,7 @@ def _session(connection: Connection) -> Session:
 
 @pytest.fixture
 def db(connection: Connection) -> Iterator[Session]:
-    session = _session(connection)
+    session = rolled_back_session(connection)
     try:
         yield session
     finally:
@@ -156,7 +157,9 @@ def app(connection: Connection):
 
     application = create_app()
 
-    application.dependency_overrides.update(deps.session_overrides(lambda: _session(connection)))
+    application.dependency_overrides.update(
+        deps.session_overrides(lambda: rolled_back_session(connection))
+    )
     return application
 
 

@@ -409,20 +409,39 @@ def test_every_route_is_classified():
     assert set(ROUTES) == set(CASES), "classify new routes in CASES"
 
 
+def _visit(db, rep, customer, hour: int):
+    visit, _ = visit_service.check_in(
+        db,
+        principal=auth_service.principal_for_user(db, rep),
+        data=CheckIn(
+            client_id=uuid.uuid4(),
+            customer_id=customer.id,
+            position=Position(at=datetime(2026, 11, 16, hour, tzinfo=UTC), lat=-6.3, lon=106.9),
+        ),
+    )
+    return visit
+
+
+def _plan(db, world, rep, customer, weekday: int):
+    return plan_service.create_plan(
+        db,
+        principal=auth_service.principal_for_user(db, world.admin),
+        data={
+            "rep_id": rep.id,
+            "customer_id": customer.id,
+            "weekday": weekday,
+            "anchor_week": date(2026, 11, 16),
+            "valid_from": date(2026, 11, 16),
+        },
+    )
+
+
 def _ids(world, db) -> dict:
     """Team B's objects of every kind that a path can name."""
     admin = auth_service.principal_for_user(db, world.admin)
     rep_b = auth_service.principal_for_user(db, world.rep_b)
     key, _ = auth_service.create_api_key(db, actor=admin, name="erp", scopes=["customers:read"])
-    visit, _ = visit_service.check_in(
-        db,
-        principal=rep_b,
-        data=CheckIn(
-            client_id=uuid.uuid4(),
-            customer_id=world.customer_b.id,
-            position=Position(at=datetime(2026, 11, 16, 2, tzinfo=UTC), lat=-6.3, lon=106.9),
-        ),
-    )
+    visit = _visit(db, world.rep_b, world.customer_b, 2)
     proposal = locations.propose(
         db,
         principal=rep_b,
@@ -436,17 +455,7 @@ def _ids(world, db) -> dict:
     device = tracking_service.register_device(
         db, principal=admin, device_id="rep-b-phone", rep_id=world.rep_b.id, label=None
     )
-    plan = plan_service.create_plan(
-        db,
-        principal=admin,
-        data={
-            "rep_id": world.rep_b.id,
-            "customer_id": world.customer_b.id,
-            "weekday": 1,
-            "anchor_week": date(2026, 11, 16),
-            "valid_from": date(2026, 11, 16),
-        },
-    )
+    plan = _plan(db, world, world.rep_b, world.customer_b, 1)
     tomorrow = plan_service.company_today(db) + timedelta(days=1)
     planned = plan_service.create_planned_visit(
         db, principal=admin, rep_id=world.rep_b.id, customer_id=world.distributor_b.id, day=tomorrow
@@ -998,28 +1007,8 @@ def _generic(path: str) -> str:
 
 
 def _own_ids(db, world) -> dict:
-    rep_a = auth_service.principal_for_user(db, world.rep_a)
-    admin = auth_service.principal_for_user(db, world.admin)
-    visit, _ = visit_service.check_in(
-        db,
-        principal=rep_a,
-        data=CheckIn(
-            client_id=uuid.uuid4(),
-            customer_id=world.customer_a.id,
-            position=Position(at=datetime(2026, 11, 16, 3, tzinfo=UTC), lat=-6.2, lon=106.8),
-        ),
-    )
-    plan = plan_service.create_plan(
-        db,
-        principal=admin,
-        data={
-            "rep_id": world.rep_a.id,
-            "customer_id": world.customer_a.id,
-            "weekday": 3,
-            "anchor_week": date(2026, 11, 16),
-            "valid_from": date(2026, 11, 16),
-        },
-    )
+    visit = _visit(db, world.rep_a, world.customer_a, 3)
+    plan = _plan(db, world, world.rep_a, world.customer_a, 3)
     db.commit()
     return {
         "own_customer": world.customer_a.id,

@@ -17,6 +17,7 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from conftest import rolled_back_session as _session
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -89,14 +90,6 @@ def fuzz_client(fuzz_connection, request):
 
 
 STATUS_CLASSES: Counter = Counter()
-
-
-def _session(connection):
-    from sqlalchemy.orm import Session
-
-    return Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
 
 
 @schema.parametrize()
