@@ -25,7 +25,6 @@ from collections import Counter
 from _common import RawHttp, api_server, banner, log, machine_line, percentile, pg_cluster
 
 PROBES = 8
-SENDERS = 4
 ARRAY = b"[" + b"1," * (1_000_000 - 1) + b"1]"  # 1.9 MiB
 BIG = 20 * 1024 * 1024
 CHUNK = b" " * 65536
@@ -81,13 +80,14 @@ async def _phase(host, port, seconds, junk: bool):
     outcomes: list = []
     tasks = [_probe(host, port, until, latencies) for _ in range(PROBES)]
     if junk:
-        kinds = ["20MB", "array", "array", "forged"][:SENDERS]
-        tasks += [_junk(host, port, until, kind, outcomes) for kind in kinds]
+        tasks += [_junk(host, port, until, kind, outcomes) for kind in ARGS.junk.split(",")]
     await asyncio.gather(*tasks)
     return sorted(latencies), outcomes
 
 
-def _load(host, port, seconds, queue):
+def _load(host, port, seconds, queue, args):
+    global ARGS
+    ARGS = args  # the child process of a spawn start has not parsed them
     baseline = asyncio.run(_phase(host, port, seconds, junk=False))
     with_junk = asyncio.run(_phase(host, port, seconds, junk=True))
     queue.put((baseline, with_junk))
@@ -108,7 +108,7 @@ def main() -> None:
         host, port = "127.0.0.1", int(server.base_url.rsplit(":", 1)[1])
         log(f"/healthz alone for {ARGS.seconds} s, then with junk for {ARGS.seconds} s")
         queue: mp.Queue = mp.Queue()
-        proc = mp.Process(target=_load, args=(host, port, ARGS.seconds, queue))
+        proc = mp.Process(target=_load, args=(host, port, ARGS.seconds, queue, ARGS))
         proc.start()
         (base, _), (junk, outcomes) = queue.get(timeout=ARGS.seconds * 2 + 120)
         proc.join()
@@ -131,5 +131,10 @@ def main() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument(
+        "--junk",
+        default="20MB,array,array,forged",
+        help="one junk sender per item: 20MB, array (1.9 MiB), forged (array, forged token)",
+    )
     ARGS = parser.parse_args()
     main()
