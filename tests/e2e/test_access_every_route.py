@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from api import gate
 from api.main import create_app
 from crm_factories import make_contract, make_opportunity, make_pipeline, make_survey
 from sfa.auth import console_sessions
@@ -407,6 +408,12 @@ ROUTES = sorted(
 
 def test_every_route_is_classified():
     assert set(ROUTES) == set(CASES), "classify new routes in CASES"
+
+
+def test_public_routes_that_take_a_body_pass_the_gate():
+    """api/gate.py refuses bodies without credentials on every other /v1/ path."""
+    with_body = {path for method, path in PUBLIC if method in {"POST", "PUT", "PATCH"}}
+    assert {p for p in with_body if p.startswith("/v1/")} == set(gate.PUBLIC_PATHS)
 
 
 def _visit(db, rep, customer, hour: int):
