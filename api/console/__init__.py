@@ -13,7 +13,8 @@ from api.console.web import HERE
 
 def install(app: FastAPI) -> None:
     for module in page_modules():
-        app.include_router(module.router)
+        # Forms of a few fields: a larger body is refused (413) before it is read.
+        app.include_router(module.router, max_body_size=64 * 1024)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
 

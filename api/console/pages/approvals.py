@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from api.console import geojson
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, CsrfDep, render
+from api.schemas.common import Id
 from sfa import geo
 from sfa.catalog import repository as catalog_repository
 from sfa.customers import locations
@@ -100,12 +101,12 @@ def _decided(console: Console, order_id: int, approve: bool):
 
 
 @router.post("/orders/{order_id}/approve")
-def approve(console: CsrfDep, order_id: int):
+def approve(console: CsrfDep, order_id: Id):
     return _decided(console, order_id, approve=True)
 
 
 @router.post("/orders/{order_id}/reject")
-def reject(console: CsrfDep, order_id: int):
+def reject(console: CsrfDep, order_id: Id):
     return _decided(console, order_id, approve=False)
 
 
@@ -121,10 +122,10 @@ def _location_decided(console: Console, customer_id: int, proposal_id: int, appr
 
 
 @router.post("/customers/{customer_id}/locations/{proposal_id}/approve")
-def approve_location(console: CsrfDep, customer_id: int, proposal_id: int):
+def approve_location(console: CsrfDep, customer_id: Id, proposal_id: Id):
     return _location_decided(console, customer_id, proposal_id, approve=True)
 
 
 @router.post("/customers/{customer_id}/locations/{proposal_id}/reject")
-def reject_location(console: CsrfDep, customer_id: int, proposal_id: int):
+def reject_location(console: CsrfDep, customer_id: Id, proposal_id: Id):
     return _location_decided(console, customer_id, proposal_id, approve=False)

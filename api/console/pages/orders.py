@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, CsrfDep, render
+from api.schemas.common import Id
 from sfa.erp import sync
 from sfa.errors import InvalidInput
 from sfa.orders import service as order_service
@@ -59,7 +60,7 @@ def orders_page(console: ConsoleDep):
 
 
 @router.post("/outbox/{outbox_id}/retry")
-def retry(console: CsrfDep, outbox_id: int):
+def retry(console: CsrfDep, outbox_id: Id):
     """Put a parked order back in the ERP queue (admin), after fixing what was refused."""
     console.principal.require_admin()
     requeued = sync.requeue(console.db, outbox_ids=[outbox_id])

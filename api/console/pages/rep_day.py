@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from api.console import geojson
 from api.console.pages.today import reason
 from api.console.web import Console, ConsoleDep, ConsoleRoute, render
+from api.schemas.common import Day, Id
 from sfa import geo
 from sfa.customers import service as customer_service
 from sfa.tracking import service as tracking_service
@@ -108,7 +109,7 @@ def _stop_features(console: Console, result, customers) -> list[dict]:
 
 
 @router.get("/{rep_id}/days/{day}")
-def rep_day_page(console: ConsoleDep, rep_id: int, day: date, visit: int | None = Query(None)):
+def rep_day_page(console: ConsoleDep, rep_id: Id, day: Day, visit: Id | None = Query(None)):
     rep, result = _day(console, rep_id, day)
     summary = result.summary
     flags = visit_repository.flags_for(console.db, [v.id for v in result.visits])
@@ -146,7 +147,7 @@ def rep_day_page(console: ConsoleDep, rep_id: int, day: date, visit: int | None 
 
 
 @router.get("/{rep_id}/days/{day}/track")
-def rep_day_track(console: ConsoleDep, rep_id: int, day: date, zoom: int = Query(15, ge=1, le=22)):
+def rep_day_track(console: ConsoleDep, rep_id: Id, day: Day, zoom: int = Query(15, ge=1, le=22)):
     """The track again, simplified for a closer zoom (the map asks when zoomed in)."""
     version = tracking_service.stored_day_version(
         console.db, principal=console.principal, rep_id=rep_id, day=day

@@ -22,6 +22,7 @@ from api.console.web import (
     tokens_match,
 )
 from api.deps import SessionDep
+from api.schemas.common import Text
 from sfa.auth import console_sessions
 from sfa.errors import Forbidden, LoginFailed, Throttled
 
@@ -62,7 +63,7 @@ def home():
 
 
 @router.get("/login")
-def login_form(request: Request, next: str | None = None, lang: str | None = None):
+def login_form(request: Request, next: Text | None = None, lang: Text | None = None):
     return _login_page(request, _lang(request, lang), _safe_next(next))
 
 
@@ -71,7 +72,7 @@ def login(
     request: Request,
     db: SessionDep,
     form: Annotated[FormData, Depends(read_form)],
-    lang: str | None = None,
+    lang: Text | None = None,
 ):
     language = _lang(request, lang)
     t = i18n.translator(language)

@@ -1,7 +1,7 @@
 """failed logins counted per client address; password hashes in a table of their own (issue 12)
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0014
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
