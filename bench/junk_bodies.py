@@ -30,47 +30,66 @@ BIG = 20 * 1024 * 1024
 CHUNK = b" " * 65536
 
 
-async def _probe(host, port, until, latencies):
+async def _probe(host, port, until, latencies, failures):
+    """/healthz in a closed loop; a request that fails or takes past the phase's end
+    (the server dropped or never answered it) is counted as a failure."""
     client = RawHttp(host, port)
     try:
         while time.monotonic() < until:
             started = time.perf_counter()
-            status, _ = await client.request("GET", "/healthz")
+            try:
+                status, _ = await asyncio.wait_for(
+                    client.request("GET", "/healthz"), timeout=max(until - time.monotonic(), 0.1)
+                )
+            except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+                failures.append(1)
+                client.close()
+                client = RawHttp(host, port)
+                continue
             if status == 200:
                 latencies.append((time.perf_counter() - started) * 1000)
     finally:
         client.close()
 
 
-async def _junk(host, port, until, kind, outcomes):
-    """One anonymous junk request after another, each on a new connection."""
+async def _send_junk(host, port, kind) -> str:
+    """One anonymous junk request on a new connection; the answer's status."""
     auth = b"Authorization: Bearer forged.token.value\r\n" if kind == "forged" else b""
     size = BIG if kind == "20MB" else len(ARRAY)
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            b"POST /v1/pings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"%sContent-Length: %d\r\n\r\n" % (auth, size)
+        )
+        reading = asyncio.ensure_future(reader.readuntil(b"\r\n\r\n"))
+        if kind == "20MB":
+            sent = 0
+            while sent < size and not reading.done():
+                writer.write(CHUNK)
+                await writer.drain()
+                sent += len(CHUNK)
+        else:
+            writer.write(ARRAY)
+            await writer.drain()
+        return (await reading)[9:12].decode()
+    finally:
+        writer.close()
+
+
+async def _junk(host, port, until, kind, outcomes):
+    """Junk requests one after another until the phase ends; one that is not answered
+    within 20 s of the end is counted as unanswered."""
     while time.monotonic() < until:
         started = time.perf_counter()
-        status = "reset"
         try:
-            reader, writer = await asyncio.open_connection(host, port)
-            writer.write(
-                b"POST /v1/pings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                b"%sContent-Length: %d\r\n\r\n" % (auth, size)
+            status = await asyncio.wait_for(
+                _send_junk(host, port, kind), timeout=max(until - time.monotonic(), 0) + 20
             )
-            if kind == "20MB":
-                sent = 0
-                reading = asyncio.ensure_future(reader.readuntil(b"\r\n\r\n"))
-                while sent < size and not reading.done():
-                    writer.write(CHUNK)
-                    await writer.drain()
-                    sent += len(CHUNK)
-                head = await reading
-            else:
-                writer.write(ARRAY)
-                await writer.drain()
-                head = await reader.readuntil(b"\r\n\r\n")
-            status = head[9:12].decode()
-            writer.close()
+        except TimeoutError:
+            status = "none"
         except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+            status = "reset"
         outcomes.append((kind, status, (time.perf_counter() - started) * 1000))
 
 
@@ -78,10 +97,12 @@ async def _phase(host, port, seconds, junk: bool):
     until = time.monotonic() + seconds
     latencies: list[float] = []
     outcomes: list = []
-    tasks = [_probe(host, port, until, latencies) for _ in range(PROBES)]
+    failures: list = []
+    tasks = [_probe(host, port, until, latencies, failures) for _ in range(PROBES)]
     if junk:
         tasks += [_junk(host, port, until, kind, outcomes) for kind in ARGS.junk.split(",")]
     await asyncio.gather(*tasks)
+    outcomes += [("healthz", "failed", 0.0)] * len(failures)
     return sorted(latencies), outcomes
 
 
