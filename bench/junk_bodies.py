@@ -116,6 +116,8 @@ def _load(host, port, seconds, queue, args):
 
 def _row(name, latencies):
     n = len(latencies)
+    if not n:
+        return f"{name:<34}  no answer"
     return (
         f"{name:<34}{n / ARGS.seconds:>9,.0f}{percentile(latencies, 50):>9.1f}"
         f"{percentile(latencies, 99):>9.1f}{latencies[-1]:>9.1f}{n:>8}"
