@@ -10,7 +10,7 @@ from api.main import create_app
 from sfa import db as sfa_db
 
 # Well-formed, unknown: authenticating it reads api_keys, so each request uses the database.
-UNKNOWN_KEY = {"X-API-Key": "sfa_nosuchkey_0123456789"}
+UNKNOWN_KEY = {"X-API-Key": "sfa_0123456789ab_no-such-key-0123456789"}
 
 
 @pytest.fixture
