@@ -32,7 +32,7 @@ CHUNK = b" " * 65536
 
 async def _probe(host, port, until, latencies, failures):
     """/healthz in a closed loop; a request that fails or takes past the phase's end
-    (the server dropped or never answered it) is counted as a failure."""
+    (the server dropped or never answered it) is counted as a failure too."""
     client = RawHttp(host, port)
     try:
         while time.monotonic() < until:
@@ -42,7 +42,10 @@ async def _probe(host, port, until, latencies, failures):
                     client.request("GET", "/healthz"), timeout=max(until - time.monotonic(), 0.1)
                 )
             except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+                # Unanswered until the phase ended (or dropped): it counts in the
+                # percentiles with the time it waited, a stall is not left out.
                 failures.append(1)
+                latencies.append((time.perf_counter() - started) * 1000)
                 client.close()
                 client = RawHttp(host, port)
                 continue
