@@ -3,15 +3,17 @@
 FastAPI reads and parses a declared body (`body: Model`) before it solves any dependency,
 so an anonymous client could make the process parse megabytes before it is told 401. The
 mobile app's and tracker apps' endpoints, which run on the event loop, take their body
-through `json_body(Model, principal)` instead: a dependency that depends on the principal,
-so it runs after authentication, and validates the raw bytes in one pass with pydantic's
+as `Annotated[Model, json_body(Model, principal)]` instead: a dependency that depends on
+the principal, so it runs after authentication (and a type checker reads the parameter
+as the model), and validates the raw bytes in one pass with pydantic's
 JSON parser (nesting deeper than 200 levels is refused by that parser, never recursed
 into). Every other endpoint still has FastAPI read its body, but only once `api.gate` has
 seen credentials that can be valid and within the route's size limit (api/gate.py).
 """
 
 import email.message
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +32,9 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-def invalid(errors: list[dict], prefix: tuple = ("body",)) -> RequestValidationError:
+def invalid(
+    errors: Sequence[Mapping[str, Any]], prefix: tuple = ("body",)
+) -> RequestValidationError:
     """A RequestValidationError (422 in the error envelope) from pydantic's errors."""
     return RequestValidationError(
         [{"type": e["type"], "loc": (*prefix, *e.get("loc", ())), "msg": e["msg"]} for e in errors]
@@ -80,8 +84,9 @@ def _inline(schema: dict) -> dict:
 
 
 def json_body(model: Any, principal: Any) -> Any:
-    """`Annotated[model, Depends(...)]`: the body validated after `principal` (the
-    PrincipalDep or LoopPrincipalDep the endpoint uses, solved once per request)."""
+    """The `Depends` of a body parameter `Annotated[model, json_body(model, principal)]`:
+    the body validated as `model` after `principal` (the PrincipalDep or LoopPrincipalDep
+    the endpoint uses, solved once per request)."""
     adapter = TypeAdapter(model)
 
     async def read(request: Request, _caller: principal) -> Any:
@@ -92,4 +97,4 @@ def json_body(model: Any, principal: Any) -> Any:
             raise invalid(exc.errors(include_url=False, include_input=False)) from None
 
     read.body_model = model  # type: ignore[attr-defined]  # seen by tests/unit/test_schema_bounds.py
-    return Annotated[model, Depends(read)]
+    return Depends(read)

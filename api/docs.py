@@ -13,13 +13,16 @@ _ASSETS = "/static/swagger-ui"
 
 def install(app: FastAPI) -> None:
     """Call with an app made with docs_url=None and redoc_url=None."""
+    openapi_url = app.openapi_url
+    if openapi_url is None:
+        raise ValueError("/docs shows the OpenAPI document: the app must publish one")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     redirect = "/docs/oauth2-redirect"
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui():
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url,
+            openapi_url=openapi_url,
             title=f"{app.title} — API docs",
             swagger_js_url=f"{_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{_ASSETS}/swagger-ui.css",

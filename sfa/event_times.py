@@ -4,7 +4,7 @@ A device time more than `future_tolerance_hours` ahead of the server, more than
 `max_backdate_days` in the past, or before the company's start (`company_start_date`,
 company-local midnight) is rejected per item with the reason: an offline queue is days
 old, never decades, and a clock at 1970 or year 1 must not create ping partitions or
-reach the analysis (DESIGN §3 "Event times").
+reach the analysis (docs/security.md, "Event times").
 """
 
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""The ranges every value from outside must fall in (DESIGN §5.12), in one place.
+"""The ranges every value from outside must fall in (docs/security.md, "Values"), in one place.
 
 The API's shared schema types (api/schemas/common.py) and the parsers of other entry
 points (tracker protocols, ISO weeks) use these, so that a value the database cannot

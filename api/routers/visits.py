@@ -1,3 +1,5 @@
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Response, status
 
 from api.bodies import json_body, request_body_doc
@@ -22,9 +24,9 @@ from sfa.visits.service import CheckIn
 router = APIRouter(prefix="/v1", tags=["visits"])
 
 # Read after authentication, strictly typed (api/bodies.py).
-CheckInBody = json_body(CheckInIn, LoopPrincipalDep)
-CheckOutBody = json_body(CheckOutIn, PrincipalDep)
-ProposalBody = json_body(LocationProposalIn, PrincipalDep)
+CheckInBody = Annotated[CheckInIn, json_body(CheckInIn, LoopPrincipalDep)]
+CheckOutBody = Annotated[CheckOutIn, json_body(CheckOutIn, PrincipalDep)]
+ProposalBody = Annotated[LocationProposalIn, json_body(LocationProposalIn, PrincipalDep)]
 
 
 def visit_out(session, visit) -> VisitOut:

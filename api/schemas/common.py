@@ -1,7 +1,7 @@
 """Shared schema types: every request field and parameter is built from these, so that
 what the database cannot store or the analysis cannot compute with is refused with a
-422 naming the field (DESIGN §5.12; tests/unit/test_schema_bounds.py walks every route
-and fails on a field that does not use them)."""
+422 naming the field (docs/security.md, "Values"; tests/unit/test_schema_bounds.py walks
+every route and fails on a field that does not use them)."""
 
 from collections.abc import Callable
 from datetime import date
@@ -15,14 +15,19 @@ from sfa.pagination import Page
 T = TypeVar("T")
 
 
-def _checked(problem):
-    def check(value):
-        if (message := problem(value)) is not None:
+class _Checked(Generic[T]):
+    """An AfterValidator's function: the value, or a ValueError with what `problem` says
+    is wrong with it."""
+
+    bounds_check = True  # recognised by tests/unit/test_schema_bounds.py
+
+    def __init__(self, problem: Callable[[T], str | None]):
+        self.problem = problem
+
+    def __call__(self, value: T) -> T:
+        if (message := self.problem(value)) is not None:
             raise ValueError(message)
         return value
-
-    check.bounds_check = True  # recognised by tests/unit/test_schema_bounds.py
-    return check
 
 
 # Integers: ids are positive, everything fits in PostgreSQL's bigint.
@@ -30,10 +35,10 @@ Id = Annotated[int, Field(ge=1, le=limits.INT64_MAX)]
 Int64 = Annotated[int, Field(ge=limits.INT64_MIN, le=limits.INT64_MAX)]
 Offset = Annotated[int, Field(ge=0, le=limits.INT64_MAX)]
 # Text never carries NUL (PostgreSQL cannot store it in text columns).
-Text = Annotated[str, AfterValidator(_checked(limits.text_problem))]
+Text = Annotated[str, AfterValidator(_Checked(limits.text_problem))]
 # Days and instants within the years the product deals with (sfa/limits.py).
-Day = Annotated[date, AfterValidator(_checked(limits.day_problem))]
-Instant = Annotated[AwareDatetime, AfterValidator(_checked(limits.instant_problem))]
+Day = Annotated[date, AfterValidator(_Checked(limits.day_problem))]
+Instant = Annotated[AwareDatetime, AfterValidator(_Checked(limits.instant_problem))]
 
 
 class _BoundedByService:

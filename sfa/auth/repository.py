@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from sfa.db import execute_dml
+
 
 @dataclass(frozen=True)
 class Counter:
@@ -61,11 +63,11 @@ def forget(session: Session, counter: Counter) -> None:
 
 def purge(session: Session, table: str, *, cutoff: datetime, now: datetime) -> int:
     """Forget counters whose window and lock are over."""
-    result = session.execute(
+    return execute_dml(
+        session,
         text(
             f"DELETE FROM {table} WHERE first_failure_at < :cutoff "
             "AND (locked_until IS NULL OR locked_until < :now)"
         ),
         {"cutoff": cutoff, "now": now},
     )
-    return result.rowcount

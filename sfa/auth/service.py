@@ -73,8 +73,9 @@ def authenticate(
     user = session.scalar(select(User).where(User.username == username))
     # An unknown or disabled user is checked against a dummy hash: the same work, the
     # same time, so the answer's timing does not tell which usernames exist.
-    known = user is not None and user.is_active
-    if not verify_password(password, user.password_hash if known else None):
+    active = user if user is not None and user.is_active else None
+    verified = verify_password(password, active.password_hash if active is not None else None)
+    if active is None or not verified:
         window = timedelta(minutes=settings.login_lock_minutes)
         limits = (settings.login_max_failures, settings.login_max_failures_per_client)
         for counter, limit in zip(counters, limits, strict=False):
@@ -83,7 +84,7 @@ def authenticate(
     # Only the username's counter: a client's count must not be reset by logging in to
     # an account of one's own between guesses at others.
     repository.forget(session, counters[0])
-    return user
+    return active
 
 
 def refresh(session: Session, *, refresh_token: str) -> TokenPair:

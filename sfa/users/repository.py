@@ -81,6 +81,8 @@ def find_by_usernames(session: Session, usernames: Sequence[str]) -> dict[str, U
     """{username: user} of those that exist, in one query."""
     found = session.scalars(select(User).where(User.username.in_(list(set(usernames)))))
     return {user.username: user for user in found}
+
+
 def other_active_admins(session: Session, user_id: int) -> int:
     """Active administrators other than `user_id`, their rows locked until commit."""
     ids = session.scalars(
