@@ -1,13 +1,11 @@
 """Contracts, their renewal routing (CURE) and the company's renewal staff."""
 
-from datetime import date
-
 from fastapi import APIRouter, Query, Response, status
 
 from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ReportFormat
-from api.schemas.common import PageOut
+from api.schemas.common import Day, Id, PageOut, Text
 from api.schemas.contracts import (
     ContractCreate,
     ContractCsvRow,
@@ -25,6 +23,7 @@ from sfa.contracts import routing, staff
 from sfa.contracts import service as contract_service
 from sfa.contracts.models import ContractStatus
 from sfa.contracts.roles import RenewalRole
+from sfa.limits import INT64_MAX
 from sfa.pagination import each_batch, paginate
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
@@ -51,15 +50,15 @@ def list_contracts(
     session: SessionDep,
     principal: PrincipalDep,
     status_: ContractStatus | None = Query(None, alias="status"),
-    customer_id: int | None = None,
-    owner_id: int | None = Query(None, description="the renewal's current owner"),
-    team_id: int | None = Query(None, description="the customer's team"),
-    ending_before: date | None = Query(None, description="end_date on or before"),
-    q: str | None = Query(None, max_length=100, description="matches the title"),
+    customer_id: Id | None = None,
+    owner_id: Id | None = Query(None, description="the renewal's current owner"),
+    team_id: Id | None = Query(None, description="the customer's team"),
+    ending_before: Day | None = Query(None, description="end_date on or before"),
+    q: Text | None = Query(None, max_length=100, description="matches the title"),
     lang: Lang = LangQuery,
     format: ReportFormat = ReportFormat.json,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     stmt = contract_service.contracts_query(
         principal=principal,
@@ -92,7 +91,7 @@ def create_contract(session: SessionDep, principal: PrincipalDep, body: Contract
 
 @router.get("/contracts/{contract_id}", response_model=ContractOut)
 def get_contract(
-    session: SessionDep, principal: PrincipalDep, contract_id: int, lang: Lang = LangQuery
+    session: SessionDep, principal: PrincipalDep, contract_id: Id, lang: Lang = LangQuery
 ):
     contract = contract_service.get_contract(session, principal=principal, contract_id=contract_id)
     return _out(session, contract, lang)
@@ -100,7 +99,7 @@ def get_contract(
 
 @router.patch("/contracts/{contract_id}", response_model=ContractOut)
 def update_contract(
-    session: SessionDep, principal: PrincipalDep, contract_id: int, body: ContractUpdate
+    session: SessionDep, principal: PrincipalDep, contract_id: Id, body: ContractUpdate
 ):
     contract = contract_service.update_contract(
         session,
@@ -121,7 +120,7 @@ def update_contract(
     "renewals, else the fallback order). Settings `renewal_*`; docs/contracts.md.",
 )
 def route_contract(
-    session: SessionDep, principal: PrincipalDep, contract_id: int, lang: Lang = LangQuery
+    session: SessionDep, principal: PrincipalDep, contract_id: Id, lang: Lang = LangQuery
 ):
     decision = routing.route_renewal(session, principal=principal, contract_id=contract_id)
     return DecisionOut.of(decision, lang.value)
@@ -129,7 +128,7 @@ def route_contract(
 
 @router.get("/contracts/{contract_id}/decisions", response_model=list[DecisionOut])
 def list_decisions(
-    session: SessionDep, principal: PrincipalDep, contract_id: int, lang: Lang = LangQuery
+    session: SessionDep, principal: PrincipalDep, contract_id: Id, lang: Lang = LangQuery
 ):
     contract_service.get_contract(session, principal=principal, contract_id=contract_id)
     return [
@@ -142,7 +141,7 @@ def list_decisions(
     response_model=list[StatusSpanOut],
     summary="The contract's statuses, each with when it was entered and left",
 )
-def status_history(session: SessionDep, principal: PrincipalDep, contract_id: int):
+def status_history(session: SessionDep, principal: PrincipalDep, contract_id: Id):
     contract_service.get_contract(session, principal=principal, contract_id=contract_id)
     return [StatusSpanOut.of(s) for s in contract_service.status_history(session, contract_id)]
 
@@ -157,7 +156,7 @@ def status_history(session: SessionDep, principal: PrincipalDep, contract_id: in
 def renew_contract(
     session: SessionDep,
     principal: PrincipalDep,
-    contract_id: int,
+    contract_id: Id,
     response: Response,
     body: RenewIn | None = None,
 ):
@@ -191,6 +190,6 @@ def add_staff(session: SessionDep, principal: PrincipalDep, body: StaffIn):
 
 @router.delete("/contract-staff/{staff_user_id}/{role}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_staff(
-    session: SessionDep, principal: PrincipalDep, staff_user_id: int, role: RenewalRole
+    session: SessionDep, principal: PrincipalDep, staff_user_id: Id, role: RenewalRole
 ):
     staff.remove_staff(session, principal=principal, user_id=staff_user_id, role=role)

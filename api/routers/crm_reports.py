@@ -4,8 +4,6 @@ The SQL and the visibility rules live in `analytics/renewals.py`, `analytics/pip
 and `sfa/surveys/results.py`; this module reads the query and shapes the answer.
 """
 
-from datetime import date
-
 from fastapi import APIRouter, Query
 
 from analytics import pipeline as pipeline_metrics
@@ -13,6 +11,7 @@ from analytics import renewals
 from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ReportFormat
+from api.schemas.common import Day, Id, Text
 from api.schemas.crm_reports import (
     EnpsReportOut,
     PipelineCsvRow,
@@ -44,7 +43,7 @@ def renewal_audit(
     principal: PrincipalDep,
     largest: int = Query(10, ge=0, le=100),
     smallest: int = Query(10, ge=0, le=100),
-    team_id: int | None = Query(None, description="the customers' team"),
+    team_id: Id | None = Query(None, description="the customers' team"),
     status: list[ContractStatus] | None = Query(None, description="repeat for several"),
     lang: Lang = Query(Lang.en, description="language of the routing reasons"),
     format: ReportFormat = ReportFormat.json,
@@ -82,11 +81,11 @@ def renewal_audit(
 def pipeline_report(
     session: SessionDep,
     principal: PrincipalDep,
-    pipeline_id: int | None = Query(None, description="default: every pipeline"),
-    team_id: int | None = None,
-    rep_id: int | None = Query(None, description="the deals' owner"),
-    date_from: date | None = Query(None, description="first company-local day"),
-    date_to: date | None = Query(None, description="last company-local day (inclusive)"),
+    pipeline_id: Id | None = Query(None, description="default: every pipeline"),
+    team_id: Id | None = None,
+    rep_id: Id | None = Query(None, description="the deals' owner"),
+    date_from: Day | None = Query(None, description="first company-local day"),
+    date_to: Day | None = Query(None, description="last company-local day (inclusive)"),
     currency: str | None = Query(None, pattern=r"^[A-Z]{3}$"),
     by: str = Query("all", pattern="^(all|team|rep)$", description="one group, or per team/rep"),
     format: ReportFormat = ReportFormat.json,
@@ -122,10 +121,10 @@ def pipeline_report(
 def enps_report(
     session: SessionDep,
     principal: PrincipalDep,
-    team_id: int | None = None,
-    survey_id: int | None = None,
-    period_from: str | None = Query(None, max_length=10),
-    period_to: str | None = Query(None, max_length=10),
+    team_id: Id | None = None,
+    survey_id: Id | None = None,
+    period_from: Text | None = Query(None, max_length=10),
+    period_to: Text | None = Query(None, max_length=10),
     format: ReportFormat = ReportFormat.json,
 ):
     rows = [

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from api.csv_export import csv_export
 from api.deps import PrincipalDep, SessionDep
 from api.formats import CSV_RESPONSES, ReportFormat
-from api.schemas.common import PageOut
+from api.schemas.common import Id, PageOut, Text
 from api.schemas.pipeline import (
     MoveIn,
     MoveOut,
@@ -17,6 +17,7 @@ from api.schemas.pipeline import (
     PipelineUpdate,
     StageSpanOut,
 )
+from sfa.limits import INT64_MAX
 from sfa.pagination import each_batch, paginate
 from sfa.pipeline import moves, pipelines
 from sfa.pipeline import service as opportunity_service
@@ -44,7 +45,7 @@ def create_pipeline(session: SessionDep, principal: PrincipalDep, body: Pipeline
 
 
 @router.get("/pipelines/{pipeline_id}", response_model=PipelineOut)
-def get_pipeline(session: SessionDep, principal: PrincipalDep, pipeline_id: int):
+def get_pipeline(session: SessionDep, principal: PrincipalDep, pipeline_id: Id):
     return PipelineOut.of(
         *pipelines.get_pipeline(session, principal=principal, pipeline_id=pipeline_id)
     )
@@ -59,7 +60,7 @@ def get_pipeline(session: SessionDep, principal: PrincipalDep, pipeline_id: int)
     "refused (409) for a stage any opportunity has ever been in.",
 )
 def update_pipeline(
-    session: SessionDep, principal: PrincipalDep, pipeline_id: int, body: PipelineUpdate
+    session: SessionDep, principal: PrincipalDep, pipeline_id: Id, body: PipelineUpdate
 ):
     pipeline, stages = pipelines.update_pipeline(
         session,
@@ -80,17 +81,17 @@ def update_pipeline(
 def list_opportunities(
     session: SessionDep,
     principal: PrincipalDep,
-    pipeline_id: int | None = None,
-    stage_id: int | None = None,
-    owner_id: int | None = None,
-    team_id: int | None = None,
-    customer_id: int | None = None,
+    pipeline_id: Id | None = None,
+    stage_id: Id | None = None,
+    owner_id: Id | None = None,
+    team_id: Id | None = None,
+    customer_id: Id | None = None,
     kind: OpportunityKind | None = None,
     outcome: StageOutcome | None = Query(None, description="open, won or lost"),
-    q: str | None = Query(None, max_length=100, description="matches title or prospect"),
+    q: Text | None = Query(None, max_length=100, description="matches title or prospect"),
     format: ReportFormat = ReportFormat.json,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     stmt = opportunity_service.opportunities_query(
         principal=principal,
@@ -131,7 +132,7 @@ def create_opportunity(
 
 
 @router.get("/opportunities/{opportunity_id}", response_model=OpportunityOut)
-def get_opportunity(session: SessionDep, principal: PrincipalDep, opportunity_id: int):
+def get_opportunity(session: SessionDep, principal: PrincipalDep, opportunity_id: Id):
     opportunity = opportunity_service.get_opportunity(
         session, principal=principal, opportunity_id=opportunity_id
     )
@@ -144,7 +145,7 @@ def get_opportunity(session: SessionDep, principal: PrincipalDep, opportunity_id
     description="Everything but the stage: stages change through POST .../move.",
 )
 def update_opportunity(
-    session: SessionDep, principal: PrincipalDep, opportunity_id: int, body: OpportunityUpdate
+    session: SessionDep, principal: PrincipalDep, opportunity_id: Id, body: OpportunityUpdate
 ):
     opportunity = opportunity_service.update_opportunity(
         session,
@@ -169,7 +170,7 @@ def update_opportunity(
 def move_opportunity(
     session: SessionDep,
     principal: PrincipalDep,
-    opportunity_id: int,
+    opportunity_id: Id,
     body: MoveIn,
     response: Response,
 ):
@@ -198,7 +199,7 @@ def move_opportunity(
     response_model=list[StageSpanOut],
     summary="Every stay in a stage, in time order: entered, left, by whom",
 )
-def stage_history(session: SessionDep, principal: PrincipalDep, opportunity_id: int):
+def stage_history(session: SessionDep, principal: PrincipalDep, opportunity_id: Id):
     return [
         StageSpanOut.of(s)
         for s in moves.history(session, principal=principal, opportunity_id=opportunity_id)

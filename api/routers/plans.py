@@ -158,6 +158,9 @@ def _run_import(session, principal, data: bytes, fmt, dry_run: bool) -> PlanImpo
 @router.post(
     "/plans/import",
     response_model=PlanImportOut,
+    # The file may be far above the API's default body limit; beyond this the limiter
+    # answers 413 before reading (a Content-Length) or as soon as it passes (chunked).
+    max_body_size=MAX_IMPORT_BYTES,
     summary="Import journey plans and planned visits, history included (admin)",
     description="The body is a CSV file (`Content-Type: text/csv`, a header line) or a "
     "JSON array of rows (`application/json`), up to 20 MiB and 50,000 rows. Each row is "

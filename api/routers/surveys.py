@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Query, status
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.common import PageOut
+from api.schemas.common import Id, PageOut, Text
 from api.schemas.surveys import (
     AnswersIn,
     MySurveyOut,
@@ -12,6 +12,7 @@ from api.schemas.surveys import (
     SurveyResultsOut,
     SurveyUpdate,
 )
+from sfa.limits import INT64_MAX
 from sfa.surveys import results
 from sfa.surveys import service as survey_service
 
@@ -22,9 +23,9 @@ router = APIRouter(prefix="/v1", tags=["surveys"])
 def list_surveys(
     session: SessionDep,
     principal: PrincipalDep,
-    team_id: int | None = None,
+    team_id: Id | None = None,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     page = survey_service.list_surveys(
         session, principal=principal, team_id=team_id, limit=limit, offset=offset
@@ -45,14 +46,14 @@ def create_survey(session: SessionDep, principal: PrincipalDep, body: SurveyCrea
 
 
 @router.get("/surveys/{survey_id}", response_model=SurveyOut)
-def get_survey(session: SessionDep, principal: PrincipalDep, survey_id: int):
+def get_survey(session: SessionDep, principal: PrincipalDep, survey_id: Id):
     return SurveyOut.of(
         survey_service.get_survey(session, principal=principal, survey_id=survey_id)
     )
 
 
 @router.patch("/surveys/{survey_id}", response_model=SurveyOut)
-def update_survey(session: SessionDep, principal: PrincipalDep, survey_id: int, body: SurveyUpdate):
+def update_survey(session: SessionDep, principal: PrincipalDep, survey_id: Id, body: SurveyUpdate):
     data = body.model_dump(exclude_unset=True)
     if body.questions is not None:
         data["questions"] = [q.model_dump(exclude_none=True) for q in body.questions]
@@ -69,8 +70,8 @@ def update_survey(session: SessionDep, principal: PrincipalDep, survey_id: int, 
 def survey_results(
     session: SessionDep,
     principal: PrincipalDep,
-    survey_id: int,
-    period: str | None = Query(None, max_length=10, description="default: the current one"),
+    survey_id: Id,
+    period: Text | None = Query(None, max_length=10, description="default: the current one"),
 ):
     return results.survey_results(session, principal=principal, survey_id=survey_id, period=period)
 
@@ -90,7 +91,7 @@ def my_surveys(session: SessionDep, principal: PrincipalDep):
     status_code=status.HTTP_201_CREATED,
     summary="Answer a survey for the current period (once; stored without your name)",
 )
-def answer_survey(session: SessionDep, principal: PrincipalDep, survey_id: int, body: AnswersIn):
+def answer_survey(session: SessionDep, principal: PrincipalDep, survey_id: Id, body: AnswersIn):
     return MySurveyOut.of(
         survey_service.answer(
             session, principal=principal, survey_id=survey_id, answers=body.answers

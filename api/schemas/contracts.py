@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Strict
+from api.schemas.common import Day, Id, Strict, Text
 from api.schemas.csv_rows import CsvRow
 from sfa.contracts.models import ContractStatus, ContractStatusSpan, RenewalDecision, StaffRole
 from sfa.contracts.roles import RenewalRole
@@ -16,35 +16,35 @@ Acv = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_
 
 
 class ContractFields(Strict):
-    title: str | None = Field(None, min_length=1, max_length=200)
+    title: Text | None = Field(None, min_length=1, max_length=200)
     acv: Acv | None = Field(None, description="annual contract value")
     currency: str | None = Field(
         None, pattern=r"^[A-Z]{3}$", description="must be the company currency (or left out)"
     )
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     auto_renew: bool | None = None
     notice_days: int | None = Field(None, ge=0, le=3650)
     upsell_score: int | None = Field(None, ge=0, le=100)
-    upsell_product_ids: list[int] | None = Field(
+    upsell_product_ids: list[Id] | None = Field(
         None, max_length=100, description="products the customer does not buy yet"
     )
     enterprise: bool | None = Field(
         None, description="null: derived from the ACV tier and the number of stakeholders"
     )
     stakeholders: int | None = Field(None, ge=0, le=100_000)
-    note: str | None = Field(None, max_length=2000)
-    roles: dict[RenewalRole, int | None] | None = Field(
+    note: Text | None = Field(None, max_length=2000)
+    roles: dict[RenewalRole, Id | None] | None = Field(
         None, description="people named on the contract, by role; null removes one"
     )
 
 
 class ContractCreate(ContractFields):
-    customer_id: int
-    title: str = Field(min_length=1, max_length=200)
+    customer_id: Id
+    title: Text = Field(min_length=1, max_length=200)
     acv: Acv = Field(description="annual contract value, company currency")
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     status: ContractStatus | None = Field(None, description="draft or active (default)")
 
 
@@ -55,10 +55,10 @@ class ContractUpdate(ContractFields):
 
 
 class RenewIn(Strict):
-    start_date: date | None = Field(None, description="default: the day after the end")
-    end_date: date | None = Field(None, description="default: as long as the old term")
+    start_date: Day | None = Field(None, description="default: the day after the end")
+    end_date: Day | None = Field(None, description="default: as long as the old term")
     acv: Acv | None = None
-    title: str | None = Field(None, min_length=1, max_length=200)
+    title: Text | None = Field(None, min_length=1, max_length=200)
     auto_renew: bool | None = None
     notice_days: int | None = Field(None, ge=0, le=3650)
 
@@ -189,7 +189,7 @@ class StatusSpanOut(BaseModel):
 
 
 class StaffIn(Strict):
-    user_id: int
+    user_id: Id
     role: RenewalRole
 
 

@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from api.schemas.catalog import PriceValue
-from api.schemas.common import Id, Int64, Strict, Text
+from api.schemas.common import Id, Instant, Int64, Strict, Text
 from api.schemas.csv_rows import CsvRow
 from sfa.orders.models import (
     ApprovalState,
@@ -32,7 +32,7 @@ class OrderIn(Strict):
     note: Text | None = Field(None, max_length=1000)
     submit: bool = Field(True, description="false keeps the order as a draft")
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
-    sent_at: AwareDatetime | None = Field(
+    sent_at: Instant | None = Field(
         None, description="the device clock when sending; not part of the order's identity"
     )
 

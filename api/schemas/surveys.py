@@ -4,36 +4,36 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Strict
+from api.schemas.common import Day, Id, Int64, PatchIn, Strict, Text
 from api.schemas.csv_rows import CsvRow
 from sfa.surveys.models import Cadence, Survey
 from sfa.surveys.service import OpenSurvey
 
 
 class QuestionIn(Strict):
-    key: str | None = Field(None, max_length=40, description="default q1, q2, …")
+    key: Text | None = Field(None, max_length=40, description="default q1, q2, …")
     kind: Literal["scale", "choice", "text"]
-    text: str = Field(min_length=1, max_length=500)
+    text: Text = Field(min_length=1, max_length=500)
     min: int | None = Field(None, ge=0, le=100, description="scale: default 1 (0 for eNPS)")
     max: int | None = Field(None, ge=0, le=100, description="scale: default 5 (10 for eNPS)")
-    options: list[str] | None = Field(None, max_length=20, description="choice: 2-20 options")
+    options: list[Text] | None = Field(None, max_length=20, description="choice: 2-20 options")
     multiple: bool | None = Field(None, description="choice: several answers allowed")
     enps: bool | None = Field(None, description="the 0-10 eNPS question (at most one)")
 
 
 class SurveyCreate(Strict):
-    team_id: int
-    title: str = Field(min_length=1, max_length=200)
+    team_id: Id
+    title: Text = Field(min_length=1, max_length=200)
     cadence: Cadence
     questions: list[QuestionIn] = Field(min_length=1, max_length=10)
-    starts_on: date | None = Field(None, description="default: today (company day)")
+    starts_on: Day | None = Field(None, description="default: today (company day)")
     active: bool = True
 
 
-class SurveyUpdate(Strict):
-    title: str | None = Field(None, min_length=1, max_length=200)
+class SurveyUpdate(PatchIn):
+    title: Text | None = Field(None, min_length=1, max_length=200)
     active: bool | None = None
-    starts_on: date | None = None
+    starts_on: Day | None = None
     questions: list[QuestionIn] | None = Field(
         None, min_length=1, max_length=10, description="only before the first answer"
     )
@@ -85,7 +85,7 @@ class MySurveyOut(BaseModel):
 
 
 class AnswersIn(Strict):
-    answers: dict[str, int | str | list[str] | None] = Field(
+    answers: dict[Text, Int64 | Text | list[Text] | None] = Field(
         max_length=10, description="question key -> answer (scale: integer; choice: option)"
     )
 

@@ -213,7 +213,8 @@ def create_opportunity(
         raise InvalidInput("a lost opportunity needs a lost_reason")
     location = data.get("location")
     opportunity = Opportunity(
-        **{f: data[f] for f in _PLAIN_FIELDS if f in data},
+        # A deal of no stated amount is worth 0 (the API's default, left out of `data`).
+        **({"amount": Decimal(0)} | {f: data[f] for f in _PLAIN_FIELDS if f in data}),
         client_id=client_id,
         request_hash=_fingerprint(data) if client_id else None,
         created_by_id=principal.user_id,

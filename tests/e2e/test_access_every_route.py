@@ -946,17 +946,66 @@ BODY_IDS = {
     ("PATCH", "/v1/customers/{own_customer}", "distributor_id"): BodyIdCase(
         "manager_a", {"distributor_id": "{distributor_b}"}
     ),
+    ("POST", "/v1/contracts", "customer_id"): BodyIdCase(
+        "manager_a",
+        {
+            "customer_id": "{customer_id}",
+            "title": "t",
+            "acv": "1000",
+            "start_date": "2026-01-01",
+            "end_date": "2026-12-31",
+        },
+    ),
+    ("POST", "/v1/opportunities", "customer_id"): BodyIdCase(
+        "manager_a", {"title": "t", "customer_id": "{customer_id}", "owner_id": "{own_rep}"}
+    ),
+    ("POST", "/v1/opportunities", "owner_id"): BodyIdCase(
+        "manager_a", {"title": "t", "prospect_name": "p", "owner_id": "{rep_id}"}
+    ),
+    # Without an owner the team is the one named: refused.
+    ("POST", "/v1/opportunities", "team_id"): BodyIdCase(
+        "manager_a", {"title": "t", "prospect_name": "p", "team_id": "{team_b}"}
+    ),
+    ("PATCH", "/v1/opportunities/{own_opportunity}", "customer_id"): BodyIdCase(
+        "manager_a", {"customer_id": "{customer_id}"}
+    ),
+    ("PATCH", "/v1/opportunities/{own_opportunity}", "owner_id"): BodyIdCase(
+        "manager_a", {"owner_id": "{rep_id}"}
+    ),
+    # A rep's deal belongs to the rep's team: a team named beside it is replaced.
+    ("PATCH", "/v1/opportunities/{own_opportunity}", "team_id"): BodyIdCase(
+        "manager_a", {"team_id": "{team_b}"}, replaced="team_id"
+    ),
+    ("POST", "/v1/surveys", "team_id"): BodyIdCase(
+        "manager_a",
+        {
+            "team_id": "{team_b}",
+            "title": "t",
+            "cadence": "weekly",
+            "questions": [{"kind": "text", "text": "q"}],
+        },
+    ),
 }
 # Body fields ending in _id/_ids that name no object a caller could be kept from: the
-# client's own idempotency key, the ERP's keys (erp:write only), a tracker's label, a
-# catalog product (company-wide), and fields of admin-only routes (every id is visible).
-NOT_REFERENCES = {"client_id", "external_id", "device_id", "product_id"}
+# client's own idempotency key, the ERP's keys (erp:write only), a tracker's label,
+# catalog products and pipelines with their stages (company-wide configuration everyone
+# reads), and fields of admin-only routes (every id is visible).
+NOT_REFERENCES = {
+    "client_id",
+    "external_id",
+    "device_id",
+    "product_id",
+    "upsell_product_ids",
+    "pipeline_id",
+    "stage_id",
+}
 ADMIN_ONLY = {
     ("POST", "/v1/users"),
     ("PATCH", "/v1/users/{user_id}"),
     ("POST", "/v1/teams"),
     ("PATCH", "/v1/teams/{team_id}"),
     ("POST", "/v1/sync/outbox/retry"),
+    ("POST", "/v1/contract-staff"),
 }
 
 
@@ -1007,6 +1056,7 @@ def _generic(path: str) -> str:
     names = {
         "own_customer": "customer_id",
         "own_plan": "plan_id",
+        "own_opportunity": "opportunity_id",
     }
     for own, name in names.items():
         path = path.replace("{" + own + "}", "{" + name + "}")
@@ -1016,12 +1066,14 @@ def _generic(path: str) -> str:
 def _own_ids(db, world) -> dict:
     visit = _visit(db, world.rep_a, world.customer_a, 3)
     plan = _plan(db, world, world.rep_a, world.customer_a, 3)
+    opportunity = make_opportunity(db, world.rep_a)
     db.commit()
     return {
         "own_customer": world.customer_a.id,
         "own_rep": world.rep_a.id,
         "own_visit": visit.id,
         "own_plan": plan.id,
+        "own_opportunity": opportunity.id,
         "team_a": world.team_a.id,
         "distributor_b": world.distributor_b.id,
     }
@@ -1038,6 +1090,9 @@ def _snapshot(db) -> dict:
         "targets",
         "announcements",
         "customers",
+        "contracts",
+        "opportunities",
+        "surveys",
     )
     return {t: db.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables}
 

@@ -6,7 +6,11 @@ walker in tests/unit/test_schema_bounds.py keeps every route on the shared types
 fuzzer (tests/e2e/test_fuzz_api.py) tries them all.
 """
 
+from decimal import Decimal
+
 import pytest
+
+from crm_factories import make_opportunity, make_pipeline, make_survey
 
 BIG = str(2**63)
 
@@ -74,6 +78,35 @@ def test_null_for_a_required_field_is_a_422_not_a_conflict(client, world):
     # null still clears what may be empty
     response = client.patch(url, json={"email": None}, headers=world.headers("admin"))
     assert response.status_code == 200, response.text
+
+
+def test_null_for_a_required_crm_field_is_a_422(client, world, db):
+    # Were 409 "conflicts with existing data" (NOT NULL) and, for a pipeline's stages
+    # and a survey's questions, 500s.
+    pipeline, _ = make_pipeline(db, world.admin)
+    opportunity = make_opportunity(db, world.rep_a)
+    survey = make_survey(db, world.manager_a, world.team_a)
+    db.commit()
+    admin = world.headers("admin")
+    for url, fields in (
+        (f"/v1/opportunities/{opportunity.id}", ("title", "kind", "amount", "currency")),
+        (f"/v1/pipelines/{pipeline.id}", ("name", "stages")),
+        (f"/v1/surveys/{survey.id}", ("title", "active", "starts_on", "questions")),
+    ):
+        for field in fields:
+            error = _refused(client.patch(url, json={field: None}, headers=admin))
+            assert f"{field} cannot be null" in error["message"], (url, error)
+    # What may be empty is still cleared by null.
+    cleared = client.patch(
+        f"/v1/opportunities/{opportunity.id}", json={"expected_close": None}, headers=admin
+    )
+    assert cleared.status_code == 200, cleared.text
+    # An opportunity of no stated amount is worth 0 (was a NOT NULL 409).
+    created = client.post(
+        "/v1/opportunities", json={"title": "t", "prospect_name": "p"}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    assert Decimal(created.json()["amount"]) == 0
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1999-12-31"])

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import annotated_types
 import fastapi.routing
+import pydantic
 import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
@@ -27,6 +28,15 @@ from api.main import create_app
 from sfa.limits import INT64_MAX, INT64_MIN
 
 _SAFE = (bool, float, Decimal, uuid.UUID, bytes, typing.Any)
+# pydantic's own date and time types are classes of their own, not subclasses of date.
+_PYDANTIC_TIMES = (
+    pydantic.AwareDatetime,
+    pydantic.NaiveDatetime,
+    pydantic.PastDate,
+    pydantic.FutureDate,
+    pydantic.PastDatetime,
+    pydantic.FutureDatetime,
+)
 
 
 def _metadata(annotation) -> tuple[object, list]:
@@ -81,7 +91,7 @@ def _problems(annotation, metadata: list, where: str, seen: set) -> list[str]:
         if checked or (pattern and re.search(pattern, "a\x00b") is None):
             return []
         return [f"{where}: str that may hold NUL (use Text)"]
-    if annotation in (dt.date, dt.datetime) or (
+    if annotation in (dt.date, dt.datetime, *_PYDANTIC_TIMES) or (
         isinstance(annotation, type) and issubclass(annotation, dt.date)
     ):
         low = _bound(metadata, [(annotated_types.Ge, "ge"), (annotated_types.Gt, "gt")])
@@ -154,7 +164,8 @@ def test_the_walker_sees_unbounded_fields():
         n: int
         s: str | None
         when: dt.date
+        at: pydantic.AwareDatetime
         items: list[int]
 
     found = _problems(Loose, [], "body", set())
-    assert len(found) == 4, found
+    assert len(found) == 5, found
