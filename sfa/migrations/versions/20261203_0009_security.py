@@ -1,15 +1,15 @@
 """failed logins counted per client address; password hashes in a table of their own (issue 12)
 
 Revision ID: 0009
-Revises: 0014
-Create Date: 2026-12-01
+Revises: 0011
+Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0015"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
