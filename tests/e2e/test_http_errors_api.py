@@ -86,9 +86,11 @@ def test_a_chunked_body_is_cut_off_at_the_limit(client, world):
     _envelope(response, 413, "too_large")
 
 
-async def _asgi_post(app, path: str, headers: list[tuple[bytes, bytes]]):
-    """POST with a 20 MB Content-Length straight into the ASGI app; records whether
-    the app ever asked for the body."""
+async def _asgi_post(
+    app, path: str, headers: list[tuple[bytes, bytes]], length: int = 20 * 1024 * 1024
+):
+    """POST with a 20 MB Content-Length (or `length`) straight into the ASGI app; records
+    whether the app ever asked for the body."""
     read = []
     sent: list[dict] = []
 
@@ -111,7 +113,7 @@ async def _asgi_post(app, path: str, headers: list[tuple[bytes, bytes]]):
         "query_string": b"",
         "headers": [
             (b"content-type", b"application/json"),
-            (b"content-length", str(20 * 1024 * 1024).encode()),
+            (b"content-length", str(length).encode()),
             *headers,
         ],
         "client": ("127.0.0.1", 1234),
@@ -168,3 +170,18 @@ def test_a_too_large_body_with_valid_credentials_is_refused_unread(app, world):
     status, body, read = asyncio.run(_asgi_post(app, "/v1/pings", [(b"authorization", token)]))
     assert status == 413 and body["error"]["code"] == "too_large"
     assert read == [], "the body was read although its Content-Length is over the limit"
+
+
+@pytest.mark.parametrize(("mib", "read_it"), [(2, True), (21, False)])
+def test_the_plans_import_takes_files_up_to_20_mib(app, world, mib, read_it):
+    # A bulk upload: far above the API's default limit of 1 MiB, but not without end.
+    app.state.transactions = anyio.CapacityLimiter(2)
+    token = auth_header(world.admin)["Authorization"].encode()
+    status, body, read = asyncio.run(
+        _asgi_post(app, "/v1/plans/import", [(b"authorization", token)], mib * 2**20)
+    )
+    assert bool(read) is read_it, (status, body)
+    if read_it:
+        assert status != 413, body
+    else:
+        assert status == 413 and body["error"]["code"] == "too_large"
