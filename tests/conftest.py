@@ -6,6 +6,7 @@ database in SFA_TEST_DATABASE_URL), migrated once; every test runs inside a tran
 that is rolled back, so tests never see each other's rows.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -116,14 +117,22 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
+@contextlib.contextmanager
+def rolled_back_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that is rolled back at the end, whatever was
+    committed inside it (also used by tests/e2e/test_fuzz_api.py, per module)."""
     with engine.connect() as conn:
         outer = conn.begin()
         try:
             yield conn
         finally:
             outer.rollback()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with rolled_back_connection(engine) as conn:
+        yield conn
 
 
 def rolled_back_session(connection: Connection) -> Session:

@@ -17,6 +17,7 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from conftest import rolled_back_connection
 from conftest import rolled_back_session as _session
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -49,12 +50,8 @@ CALLERS = ("admin", "rep_a", None)  # None: no token
 
 @pytest.fixture(scope="module")
 def fuzz_connection(engine):
-    with engine.connect() as conn:
-        outer = conn.begin()
-        try:
-            yield conn
-        finally:
-            outer.rollback()
+    with rolled_back_connection(engine) as conn:
+        yield conn
 
 
 @pytest.fixture(scope="module")
