@@ -8,12 +8,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The development secret this repository once defaulted to: public, so refused in
 # production and, anywhere, by `sfa serve` on a non-loopback address (sfa/auth/signing_key.py).
 KNOWN_DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+
+
+# The largest purchase-order document a deployment may accept (po_max_upload_bytes).
+PO_UPLOAD_CEILING = 100 * 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -77,7 +81,8 @@ class Settings(BaseSettings):
 
     # Purchase-order intake (issue 17). Largest document accepted (upload or e-mail),
     # checked from Content-Length before the body is read.
-    po_max_upload_bytes: int = 20 * 1024 * 1024
+    # At most PO_UPLOAD_CEILING: the upload route's body limit (api/routers/purchase_orders.py).
+    po_max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0, le=PO_UPLOAD_CEILING)
     # Inbound SMTP address for e-mailed POs (integrations/pdf/mailbox.py); off by default.
     po_smtp_enabled: bool = False
     po_smtp_host: str = "127.0.0.1"

@@ -156,7 +156,7 @@ def db(connection: Connection) -> Iterator[Session]:
 @pytest.fixture
 def make_session(connection: Connection):
     """Sessions on the test's connection, for code that opens (and commits) its own."""
-    return lambda: _session(connection)
+    return lambda: rolled_back_session(connection)
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.common import PageOut
+from api.schemas.common import Id, PageOut
 from api.schemas.purchase_orders import IntakeCorrectionIn, IntakeOut, IntakeSummaryOut
-from sfa.config import get_settings
+from sfa.config import PO_UPLOAD_CEILING, get_settings
 from sfa.errors import InvalidInput, PayloadTooLarge
+from sfa.limits import INT64_MAX
 from sfa.purchase_orders import service
 from sfa.purchase_orders.models import IntakeState
 
@@ -45,6 +46,9 @@ async def _read_upload(request: Request, max_bytes: int) -> tuple[bytes, str, st
     "/intake",
     response_model=IntakeOut,
     status_code=status.HTTP_202_ACCEPTED,
+    # Above the API's default 1 MiB: the body limiter is the backstop for the largest cap a
+    # deployment may set; the configured one is checked first from Content-Length.
+    max_body_size=PO_UPLOAD_CEILING + 64 * 1024,
     summary="Upload a purchase order (PDF or image) to be read into a draft order",
     description="Multipart field `file`. The document is stored and read by a job "
     "(`GET .../intakes/{id}` shows its state). The same file again answers 200 with the "
@@ -94,7 +98,7 @@ def list_intakes(
     principal: PrincipalDep,
     state: IntakeState | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     page = service.list_intakes(
         session, principal=principal, state=state, limit=limit, offset=offset
@@ -111,7 +115,7 @@ def list_intakes(
 @router.get(
     "/intakes/{intake_id}", response_model=IntakeOut, summary="An intake with its draft and issues"
 )
-def get_intake(session: SessionDep, principal: PrincipalDep, intake_id: int):
+def get_intake(session: SessionDep, principal: PrincipalDep, intake_id: Id):
     return _out(session, service.get_intake(session, principal=principal, intake_id=intake_id))
 
 
@@ -121,7 +125,7 @@ def get_intake(session: SessionDep, principal: PrincipalDep, intake_id: int):
     summary="Correct the draft (values, customer, rep, lines); corrections are learned",
 )
 def correct_intake(
-    session: SessionDep, principal: PrincipalDep, intake_id: int, body: IntakeCorrectionIn
+    session: SessionDep, principal: PrincipalDep, intake_id: Id, body: IntakeCorrectionIn
 ):
     try:
         changes = body.changes()
@@ -137,5 +141,5 @@ def correct_intake(
     response_model=IntakeOut,
     summary="Submit the draft as an order (discount approval, ERP); repeatable",
 )
-def confirm_intake(session: SessionDep, principal: PrincipalDep, intake_id: int):
+def confirm_intake(session: SessionDep, principal: PrincipalDep, intake_id: Id):
     return _out(session, service.confirm(session, principal=principal, intake_id=intake_id))

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import PrincipalDep, SessionDep
-from api.schemas.common import PageOut, Strict
+from api.schemas.common import Id, PageOut, Strict, Text
+from sfa.limits import INT64_MAX
 from sfa.tax import service
 
 router = APIRouter(prefix="/v1", tags=["tax invoices"])
@@ -14,11 +15,11 @@ router = APIRouter(prefix="/v1", tags=["tax invoices"])
 
 class TaxIdentityIn(Strict):
     id_type: Literal["npwp", "nik"]
-    number: str = Field(max_length=30, description="16 digits; dots and dashes are ignored")
-    tku: str | None = Field(None, max_length=10, description="6 digits, 000000 = head office")
-    tax_name: str | None = Field(None, max_length=200)
-    tax_address: str | None = Field(None, max_length=500)
-    email: str | None = Field(None, max_length=254)
+    number: Text = Field(max_length=30, description="16 digits; dots and dashes are ignored")
+    tku: Text | None = Field(None, max_length=10, description="6 digits, 000000 = head office")
+    tax_name: Text | None = Field(None, max_length=200)
+    tax_address: Text | None = Field(None, max_length=500)
+    email: Text | None = Field(None, max_length=254)
 
 
 class TaxIdentityOut(BaseModel):
@@ -33,8 +34,8 @@ class TaxIdentityOut(BaseModel):
 
 class TaxCodeIn(Strict):
     opt: Literal["A", "B"] = "A"
-    goods_code: str = Field(max_length=6)
-    unit_code: str = Field(max_length=10)
+    goods_code: Text = Field(max_length=6)
+    unit_code: Text = Field(max_length=10)
 
 
 class TaxCodeOut(BaseModel):
@@ -59,7 +60,7 @@ class TaxInvoiceOut(BaseModel):
     summary="Set a customer's NPWP or NIK and TKU",
 )
 def put_identity(
-    session: SessionDep, principal: PrincipalDep, customer_id: int, body: TaxIdentityIn
+    session: SessionDep, principal: PrincipalDep, customer_id: Id, body: TaxIdentityIn
 ):
     found = service.set_customer_identity(
         session, principal=principal, customer_id=customer_id, data=body.model_dump()
@@ -72,7 +73,7 @@ def put_identity(
     response_model=TaxIdentityOut,
     summary="A customer's tax identity",
 )
-def get_identity(session: SessionDep, principal: PrincipalDep, customer_id: int):
+def get_identity(session: SessionDep, principal: PrincipalDep, customer_id: Id):
     found = service.get_customer_identity(session, principal=principal, customer_id=customer_id)
     return TaxIdentityOut.model_validate(found, from_attributes=True)
 
@@ -82,7 +83,7 @@ def get_identity(session: SessionDep, principal: PrincipalDep, customer_id: int)
     response_model=TaxCodeOut,
     summary="Set a product's Coretax goods and unit codes",
 )
-def put_code(session: SessionDep, principal: PrincipalDep, product_id: int, body: TaxCodeIn):
+def put_code(session: SessionDep, principal: PrincipalDep, product_id: Id, body: TaxCodeIn):
     found = service.set_product_code(
         session, principal=principal, product_id=product_id, data=body.model_dump()
     )
@@ -108,10 +109,10 @@ def _listed(c: service.Candidate) -> TaxInvoiceOut:
 def list_tax_invoices(
     session: SessionDep,
     principal: PrincipalDep,
-    period: str | None = Query(None, description="YYYY-MM"),
-    invoice_id: int | None = None,
+    period: Text | None = Query(None, description="YYYY-MM"),
+    invoice_id: Id | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     page = service.candidates_page(
         session,
@@ -134,8 +135,8 @@ def list_tax_invoices(
 def export(
     session: SessionDep,
     principal: PrincipalDep,
-    period: str | None = Query(None, description="YYYY-MM"),
-    invoice_id: int | None = None,
+    period: Text | None = Query(None, description="YYYY-MM"),
+    invoice_id: Id | None = None,
 ):
     xml, skipped = service.export(
         session, principal=principal, period=period, invoice_id=invoice_id

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Strict
+from api.schemas.common import Id, Strict, Text
 from sfa.purchase_orders.models import PoIntake
 
 MAX_TEXT = 500
@@ -12,13 +12,13 @@ MAX_TEXT = 500
 class LineCorrectionIn(Strict):
     index: int | None = Field(None, ge=0, le=499, description="null adds a line")
     remove: bool = False
-    product_id: int | None = None
-    buyer_code: str | None = Field(None, max_length=80)
-    description: str | None = Field(None, max_length=MAX_TEXT)
+    product_id: Id | None = None
+    buyer_code: Text | None = Field(None, max_length=80)
+    description: Text | None = Field(None, max_length=MAX_TEXT)
     quantity: Decimal | None = Field(
         None, gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False
     )
-    unit: str | None = Field(None, max_length=20)
+    unit: Text | None = Field(None, max_length=20)
     unit_price: Decimal | None = Field(
         None, gt=0, max_digits=18, decimal_places=2, allow_inf_nan=False
     )
@@ -36,14 +36,14 @@ class LineCorrectionIn(Strict):
 
 
 class IntakeCorrectionIn(Strict):
-    header: dict[str, str | None] | None = Field(
+    header: dict[Text, Text | None] | None = Field(
         None,
         description="po_number, po_date (YYYY-MM-DD), buyer_name, buyer_npwp, "
         "delivery_address, delivery_date, currency, total",
         max_length=8,
     )
-    customer_id: int | None = None
-    rep_id: int | None = None
+    customer_id: Id | None = None
+    rep_id: Id | None = None
     lines: list[LineCorrectionIn] | None = Field(None, max_length=500)
 
     def changes(self) -> dict:

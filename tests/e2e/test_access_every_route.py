@@ -581,12 +581,13 @@ def _crm_ids(world, db) -> dict:
     }
 
 
-def _ready_intake(db, admin, world, product):
-    """A draft with nothing left to review, for team B's customer and rep."""
+def _ready_intake(db, admin, world, product, team: str = "b"):
+    """A draft with nothing left to review, for team B's customer and rep (or A's)."""
+    customer, rep = getattr(world, f"customer_{team}"), getattr(world, f"rep_{team}")
     intake, _ = po_service.receive(
         db,
         principal=admin,
-        content=PO_BYTES,
+        content=PO_BYTES.replace(b"team B", f"team {team.upper()}".encode()),
         filename="po.pdf",
         content_type="application/pdf",
         max_bytes=10**6,
@@ -603,10 +604,10 @@ def _ready_intake(db, admin, world, product):
         unit_factor="1",
         our_quantity="1",
     )
-    intake.customer_id, intake.rep_id, intake.state = world.customer_b.id, world.rep_b.id, "ready"
+    intake.customer_id, intake.rep_id, intake.state = customer.id, rep.id, "ready"
     intake.draft = {
         "header": header,
-        "customer": {"id": world.customer_b.id, "score": 1.0, "by": "person", "candidates": []},
+        "customer": {"id": customer.id, "score": 1.0, "by": "person", "candidates": []},
         "lines": [line],
         "checks": [],
     }
@@ -985,6 +986,13 @@ BODY_IDS = {
             "questions": [{"kind": "text", "text": "q"}],
         },
     ),
+    # A manager's own draft (team A) given team B's customer or rep.
+    ("PATCH", "/v1/purchase-orders/intakes/{own_intake}", "customer_id"): BodyIdCase(
+        "manager_a", {"customer_id": "{customer_id}"}
+    ),
+    ("PATCH", "/v1/purchase-orders/intakes/{own_intake}", "rep_id"): BodyIdCase(
+        "manager_a", {"rep_id": "{rep_id}"}
+    ),
 }
 # Body fields ending in _id/_ids that name no object a caller could be kept from: the
 # client's own idempotency key, the ERP's keys (erp:write only), a tracker's label,
@@ -1057,16 +1065,19 @@ def _generic(path: str) -> str:
         "own_customer": "customer_id",
         "own_plan": "plan_id",
         "own_opportunity": "opportunity_id",
+        "own_intake": "intake_id",
     }
     for own, name in names.items():
         path = path.replace("{" + own + "}", "{" + name + "}")
     return path
 
 
-def _own_ids(db, world) -> dict:
+def _own_ids(db, world, product_id: int) -> dict:
     visit = _visit(db, world.rep_a, world.customer_a, 3)
     plan = _plan(db, world, world.rep_a, world.customer_a, 3)
     opportunity = make_opportunity(db, world.rep_a)
+    admin = auth_service.principal_for_user(db, world.admin)
+    intake = _ready_intake(db, admin, world, db.get_one(Product, product_id), team="a")
     db.commit()
     return {
         "own_customer": world.customer_a.id,
@@ -1074,6 +1085,7 @@ def _own_ids(db, world) -> dict:
         "own_visit": visit.id,
         "own_plan": plan.id,
         "own_opportunity": opportunity.id,
+        "own_intake": intake.id,
         "team_a": world.team_a.id,
         "distributor_b": world.distributor_b.id,
     }
@@ -1093,6 +1105,7 @@ def _snapshot(db) -> dict:
         "contracts",
         "opportunities",
         "surveys",
+        "po_intakes",
     )
     return {t: db.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in tables}
 
@@ -1100,7 +1113,8 @@ def _snapshot(db) -> dict:
 @pytest.mark.parametrize(("method", "path", "field"), sorted(BODY_IDS))
 def test_foreign_ids_in_bodies_are_refused(client, world, db, method, path, field):
     case = BODY_IDS[(method, path, field)]
-    ids = _ids(world, db) | _own_ids(db, world)
+    ids = _ids(world, db)
+    ids |= _own_ids(db, world, ids["product_id"])
     before = _snapshot(db)
     response = client.request(
         method, path.format(**ids), json=_fill(case.body, ids), headers=world.headers(case.who)
