@@ -1,15 +1,16 @@
 """On-demand analytics: recompute a date range, compute any week's anomalies; the days
 the refresh job parked after a failure."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, SessionDep
 from api.schemas.analytics import ComputedOut, ParkedDayOut, RecomputeIn, WeekIn
-from api.schemas.common import PageOut
+from api.schemas.common import Day, Id, PageOut
 from sfa.anomalies import service as anomaly_service
 from sfa.errors import Forbidden
+from sfa.limits import INT64_MAX
 from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
 from sfa.weeks import parse_week
@@ -75,7 +76,7 @@ def parked_days(
     session: SessionDep,
     principal: PrincipalDep,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ):
     page = anomaly_service.list_parked_days(
         session, principal=principal, limit=limit, offset=offset
@@ -88,5 +89,5 @@ def parked_days(
     status_code=204,
     summary="Put a parked rep-day back on the refresh job's queue (admin)",
 )
-def retry_parked_day(session: SessionDep, principal: PrincipalDep, rep_id: int, day: date):
+def retry_parked_day(session: SessionDep, principal: PrincipalDep, rep_id: Id, day: Day):
     anomaly_service.retry_parked_day(session, principal=principal, rep_id=rep_id, day=day)

@@ -1,15 +1,15 @@
 """failed logins counted per client address; password hashes in a table of their own (issue 12)
 
 Revision ID: 0009
-Revises: 0013
-Create Date: 2026-12-04
+Revises: 0010
+Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0013"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
