@@ -35,6 +35,7 @@ from sfa.notifications import sender as notification_sender
 from sfa.notifications import targets as notification_targets
 from sfa.plans import service as plan_service
 from sfa.purchase_orders import jobs as po_jobs
+from sfa.tracking import jobs as tracking_jobs
 
 log = logging.getLogger("sfa.scheduler")
 
@@ -116,6 +117,12 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
             name="refresh-dirty-days",
             func=anomaly_jobs.refresh_dirty,
             schedule={"trigger": "interval", "minutes": 1},
+        ),
+        # Pings partitions made months ahead, old ones dropped by retention (pg_partman).
+        Job(
+            name="partition-upkeep",
+            func=tracking_jobs.partition_upkeep,
+            schedule={"trigger": "interval", "hours": 1},
         ),
         # Journey plans become dated planned visits two weeks ahead, every night.
         Job(

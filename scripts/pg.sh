@@ -4,6 +4,7 @@
 #   scripts/pg.sh ensure-packages        install PostgreSQL + PostGIS from Debian/Ubuntu if missing
 #   scripts/pg.sh start DIR PORT [DB]    init (once) and start a cluster in DIR on 127.0.0.1:PORT,
 #                                        create role "sfa", database DB (default sfa) with PostGIS
+#                                        and pg_partman
 #   scripts/pg.sh stop DIR               stop the cluster started from DIR (by its pid)
 #
 # Runs the server as the "postgres" system user when called as root (PostgreSQL refuses
@@ -72,6 +73,12 @@ start() {
     log "created database $db"
   fi
   "${psql[@]}" -d "$db" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+  # pg_partman keeps the pings partitions (scripts/packages.sh installs it); in a schema
+  # of its own, as its documentation recommends. Migrations create it too.
+  if [ -f "/usr/share/postgresql/$(pg_major)/extension/pg_partman.control" ]; then
+    "${psql[@]}" -d "$db" -c "CREATE SCHEMA IF NOT EXISTS partman" \
+      -c "CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman" >/dev/null
+  fi
 }
 
 stop() {
