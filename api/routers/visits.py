@@ -3,7 +3,13 @@ from datetime import date
 from fastapi import APIRouter, Query, Response, status
 
 from api.csv_export import csv_export
-from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
+from api.deps import (
+    LoopPrincipalDep,
+    LoopSessionDep,
+    PrincipalDep,
+    SessionDep,
+    exports_from_replica,
+)
 from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.common import PageOut
 from api.schemas.visits import (
@@ -84,6 +90,7 @@ def check_out(session: SessionDep, principal: PrincipalDep, visit_id: int, body:
     summary="Visits visible to you",
     responses=CSV_RESPONSES,
 )
+@exports_from_replica
 def list_visits(
     session: SessionDep,
     principal: PrincipalDep,
