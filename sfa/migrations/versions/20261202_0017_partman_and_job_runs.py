@@ -1,4 +1,7 @@
-"""pings partitions kept by pg_partman
+"""pings partitions kept by pg_partman; job_runs, one scheduled run per job and period
+
+job_runs: a scheduled run claims its job's period (sfa/jobs.py), so that several
+schedulers run each job once per period, not once each.
 
 Until now ingest made each month's partition of `pings` (`pings_YYYY_MM`) when a batch
 first needed it. From here pg_partman keeps them (sfa/tracking/partitions.py): months
@@ -17,6 +20,7 @@ Create Date: 2026-12-02
 import re
 from datetime import UTC, date, datetime
 
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import text
 
@@ -46,7 +50,28 @@ def _rename(pattern: re.Pattern, new: str) -> list[date]:
     return months
 
 
+def _job_runs() -> None:
+    op.create_table(
+        "job_runs",
+        sa.Column("job", sa.String(length=80), nullable=False),
+        sa.Column("period_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("runner", sa.String(length=120), nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="1", nullable=False),
+        sa.Column(
+            "started_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("result", sa.String(length=500), nullable=True),
+        sa.PrimaryKeyConstraint("job", "period_start", name=op.f("pk_job_runs")),
+    )
+
+
 def upgrade() -> None:
+    _job_runs()
     bind = op.get_bind()
     if not bind.execute(
         text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_partman'")
@@ -85,6 +110,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("job_runs")
     op.execute("DELETE FROM partman.part_config WHERE parent_table = 'public.pings'")
     op.execute("DROP TABLE IF EXISTS partman.template_public_pings")
     _rename(_PARTMAN, "pings_{:04d}_{:02d}")
