@@ -58,7 +58,7 @@ class TimestampMixin:
     )
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, connect_timeout: int | None = None) -> Engine:
     """An engine with the project's pool and connection settings (get_engine: the
     process's one)."""
     settings = get_settings()
@@ -75,7 +75,8 @@ def make_engine(url: str) -> Engine:
         # fails that request — the API answers 503 with Retry-After — and SQLAlchemy then
         # replaces every pooled connection older than the failure.
         pool_pre_ping=False,
-        connect_args=_pooler_connect_args() if pooler else _direct_connect_args(),
+        connect_args=(_pooler_connect_args() if pooler else _direct_connect_args())
+        | ({"connect_timeout": connect_timeout} if connect_timeout else {}),
     )
     if pooler and settings.db_lock_timeout_ms:
         # Behind a transaction-mode pooler a session setting would stay on whichever server

@@ -102,7 +102,14 @@ class ReplicaMonitor:
         now = self.clock()
         if self._state is not None and now - self._checked_at < self.check_seconds:
             return self._state
-        with self._lock:
+        # One thread measures; the others meanwhile go on with the last state they knew
+        # (they wait only for the very first measurement).
+        known = self._state
+        if known is not None and not self._lock.acquire(blocking=False):
+            return known
+        if known is None:
+            self._lock.acquire()
+        try:
             if self._state is None or self.clock() - self._checked_at >= self.check_seconds:
                 previous, self._state = self._state, self._measure()
                 self._checked_at = self.clock()
@@ -114,6 +121,8 @@ class ReplicaMonitor:
                         self._state.problem or "reads from the replica again",
                     )
             return self._state
+        finally:
+            self._lock.release()
 
     def _measure(self) -> ReplicaState:
         try:
@@ -192,7 +201,9 @@ class RoutingSession(Session):
 @lru_cache
 def get_replica_engine() -> Engine | None:
     url = get_settings().database_replica_url
-    return make_engine(url) if url else None
+    # A replica that does not answer must not hold up a request for the OS's TCP timeout:
+    # after 2 s it counts as unavailable and reads go to the primary.
+    return make_engine(url, connect_timeout=2) if url else None
 
 
 @lru_cache
