@@ -82,7 +82,7 @@ def test_models_match_migrations(scratch_url):
 
 def test_partman_takes_over_the_existing_partitions_without_losing_rows(scratch_url):
     # Before 0017 ingest made `pings_YYYY_MM` itself; 0017 hands them to pg_partman.
-    migrate.upgrade(scratch_url, "0011")
+    migrate.upgrade(scratch_url, "0010")
     engine = create_engine(scratch_url)
     stored = ["2025-11-03 08:00+00", "2025-11-30 23:59+00", "2026-02-10 07:00+00"]
     with engine.begin() as conn:
@@ -133,7 +133,7 @@ def test_partman_takes_over_the_existing_partitions_without_losing_rows(scratch_
     assert not {"pings_2025_11", "pings_2026_02", "pings_default"} & children
     assert config == ("1 mon", 4, True)
     # And back: the old names again, rows still there.
-    migrate.downgrade(scratch_url, "0011")
+    migrate.downgrade(scratch_url, "0010")
     engine = create_engine(scratch_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM pings_2025_11")).scalar() == 2

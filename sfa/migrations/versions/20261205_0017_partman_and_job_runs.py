@@ -13,8 +13,8 @@ loudly and ingest makes the partition (a row in a default partition would block 
 its month's partition later).
 
 Revision ID: 0017
-Revises: 0011
-Create Date: 2026-12-02
+Revises: 0010
+Create Date: 2026-12-05
 """
 
 import re
@@ -25,7 +25,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "0017"
-down_revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
