@@ -1,7 +1,7 @@
 """Request-scoped dependencies: the database session and the calling principal."""
 
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 from fastapi import Depends, Request, Security
@@ -9,10 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from sfa import replica
 from sfa.auth import service as auth_service
 from sfa.auth.principal import Principal
 from sfa.db import get_sessionmaker
 from sfa.errors import DomainError, Unauthenticated
+
+T = TypeVar("T")
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -30,7 +33,7 @@ def finish(session: Session, error: BaseException | None) -> None:
         session.close()
 
 
-def session_dependency(make_session: Callable[[], Session], *, on_loop: bool = False):
+def session_dependency(make_session: Callable[[Request], Session], *, on_loop: bool = False):
     """The request's session as an async dependency.
 
     Threaded (the default): the endpoint runs in a worker thread and only the commit goes
@@ -56,7 +59,7 @@ def session_dependency(make_session: Callable[[], Session], *, on_loop: bool = F
         # holding nothing (the limiter is made per app in api.main.lifespan). On the loop,
         # the same limit guarantees that a pooled connection is free.
         async with request.app.state.transactions:
-            session = make_session()
+            session = make_session(request)
             try:
                 yield session
             except BaseException as exc:
@@ -74,19 +77,54 @@ async def _inline(function, *args):
     return function(*args)
 
 
-def _make_session() -> Session:
+def _make_session(request: Request | None = None) -> Session:
     return get_sessionmaker()()
 
 
-get_session = session_dependency(_make_session)
+# Routes marked here read from the replica when one is configured and keeps up
+# (sfa/replica.py): their request's session sends reads there until it writes. Marked on
+# the endpoint so that a route keeps one session for everything it depends on (its
+# principal included: two sessions per request could deadlock the limiter above).
+_READS = "_sfa_replica_reads"
+
+
+def reads_from_replica(endpoint: T) -> T:
+    """Mark a read-only route (a report, a console page) as served from the replica."""
+    setattr(endpoint, _READS, "always")
+    return endpoint
+
+
+def exports_from_replica(endpoint: T) -> T:
+    """Mark a list whose `format=csv` export is served from the replica (its JSON pages,
+    which the app reads right after its own writes, stay on the primary)."""
+    setattr(endpoint, _READS, "csv")
+    return endpoint
+
+
+def routed_to_replica(request: Request) -> bool:
+    if request.method not in ("GET", "HEAD"):
+        return False
+    mark = getattr(request.scope.get("endpoint"), _READS, None)
+    return mark == "always" or (mark == "csv" and request.query_params.get("format") == "csv")
+
+
+def _request_session(request: Request) -> Session:
+    return replica.make_read_session() if routed_to_replica(request) else _make_session()
+
+
+get_session = session_dependency(_request_session)
 get_loop_session = session_dependency(_make_session, on_loop=True)
 
 
 def session_overrides(make_session: Callable[[], Session]) -> dict:
     """dependency_overrides that make every request use `make_session` (tests)."""
+
+    def per_request(request: Request) -> Session:
+        return make_session()
+
     return {
-        get_session: session_dependency(make_session),
-        get_loop_session: session_dependency(make_session, on_loop=True),
+        get_session: session_dependency(per_request),
+        get_loop_session: session_dependency(per_request, on_loop=True),
     }
 
 

@@ -148,7 +148,10 @@ async def lifespan(app: FastAPI):
     # for ~40 ms and more. Frozen objects are left out of collections.
     gc.collect()
     gc.freeze()
-    principal_cache.cache.start(libpq_url(settings.database_url))
+    # LISTEN needs a session of its own, which a transaction-mode pooler does not give:
+    # behind one, every request reads its principal (docs/scaling.md).
+    if not settings.db_transaction_pooler:
+        principal_cache.cache.start(libpq_url(settings.database_url))
     # The ERP settings are checked now, and their problems logged with their fixes; in
     # the background: a slow or absent ERP must not hold up the API.
     erp_health.log_at_start_in_background(settings)

@@ -29,12 +29,13 @@ from sfa.company import service as company_service
 from sfa.config import get_settings
 from sfa.db import get_sessionmaker, session_scope
 from sfa.erp import sync as erp_sync
-from sfa.jobs import Job, run_locked
+from sfa.jobs import EPOCH, Job, run_locked
 from sfa.notifications import rules as notification_rules
 from sfa.notifications import sender as notification_sender
 from sfa.notifications import targets as notification_targets
 from sfa.plans import service as plan_service
 from sfa.purchase_orders import jobs as po_jobs
+from sfa.tracking import jobs as tracking_jobs
 
 log = logging.getLogger("sfa.scheduler")
 
@@ -117,6 +118,12 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
             func=anomaly_jobs.refresh_dirty,
             schedule={"trigger": "interval", "minutes": 1},
         ),
+        # Pings partitions made months ahead, old ones dropped by retention (pg_partman).
+        Job(
+            name="partition-upkeep",
+            func=tracking_jobs.partition_upkeep,
+            schedule={"trigger": "interval", "hours": 1},
+        ),
         # Journey plans become dated planned visits two weeks ahead, every night.
         Job(
             name="expand-plans",
@@ -171,6 +178,12 @@ def company_jobs() -> list[Job]:
         return all_jobs(company.timezone, erp_sync_minutes=company.erp_sync_minutes)
 
 
+def _aligned(schedule: dict) -> dict:
+    """Interval schedules counted from the epoch: every scheduler fires at the starts of
+    the periods the jobs' runs claim (sfa/jobs.py), whenever it started."""
+    return schedule | {"start_date": EPOCH} if schedule["trigger"] == "interval" else schedule
+
+
 class Schedules:
     """Keeps a scheduler's jobs on the schedules of the current company settings.
 
@@ -197,7 +210,7 @@ class Schedules:
             if self.current.get(job.name) == job.schedule:
                 continue
             if job.name in self.current:
-                self.scheduler.reschedule_job(job.name, **job.schedule)
+                self.scheduler.reschedule_job(job.name, **_aligned(job.schedule))
                 log.info("rescheduled %s %s (settings changed)", job.name, job.schedule)
                 changed.append(job.name)
             else:
@@ -208,7 +221,7 @@ class Schedules:
                     id=job.name,
                     coalesce=True,
                     max_instances=1,
-                    **job.schedule,
+                    **_aligned(job.schedule),
                 )
                 log.info("scheduled %s %s", job.name, job.schedule)
             self.current[job.name] = job.schedule

@@ -20,12 +20,17 @@ need() {
   if ! compgen -G "$proof" >/dev/null; then missing+=("$@"); fi
 }
 
+pg_major() { basename "$(dirname "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)")"; }
+
 run_needs() {
   scripts/pg.sh ensure-packages
   # Purchase-order intake: OCR of scanned pages in Bahasa Indonesia and English.
   need /usr/bin/tesseract tesseract-ocr
   need /usr/share/tesseract-ocr/*/tessdata/ind.traineddata tesseract-ocr-ind
   need /usr/share/tesseract-ocr/*/tessdata/eng.traineddata tesseract-ocr-eng
+  # Partition upkeep of pings (docs/scaling.md): the extension scripts/pg.sh creates.
+  local major; major=$(pg_major)
+  need "/usr/share/postgresql/$major/extension/pg_partman.control" "postgresql-$major-partman"
 }
 
 test_needs() {
@@ -34,6 +39,8 @@ test_needs() {
   need /usr/bin/chromium chromium
   # bench/po_intake.py's baseline (invoice2data) reads text with pdftotext.
   need /usr/bin/pdftotext poppler-utils
+  # The app behind a real connection pooler in transaction mode (tests/integration/scale).
+  need /usr/sbin/pgbouncer pgbouncer
 }
 
 case "${1:-}" in

@@ -4,6 +4,10 @@
 #   scripts/pg.sh ensure-packages        install PostgreSQL + PostGIS from Debian/Ubuntu if missing
 #   scripts/pg.sh start DIR PORT [DB]    init (once) and start a cluster in DIR on 127.0.0.1:PORT,
 #                                        create role "sfa", database DB (default sfa) with PostGIS
+#                                        and pg_partman
+#   scripts/pg.sh replica PRIMARY_PORT DIR PORT
+#                                        a streaming replica of 127.0.0.1:PRIMARY_PORT in DIR
+#                                        on 127.0.0.1:PORT (pg_basebackup; tests/integration/scale)
 #   scripts/pg.sh stop DIR               stop the cluster started from DIR (by its pid)
 #
 # Runs the server as the "postgres" system user when called as root (PostgreSQL refuses
@@ -42,17 +46,8 @@ run_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-start() {
-  local dir=$1 port=$2 db=${3:-sfa} bin
-  bin=$(pg_bin) || { log "no PostgreSQL server: run '$0 ensure-packages'"; exit 1; }
-  mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
-  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
-  chmod 700 "$dir"
-  if [ ! -f "$dir/PG_VERSION" ]; then
-    log "initialising a new cluster in $dir"
-    run_pg "$bin/initdb" -D "$dir" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-  fi
+serve() {
+  local bin=$1 dir=$2 port=$3
   if [ -f "$dir/postmaster.pid" ] && kill -0 "$(head -n 1 "$dir/postmaster.pid")" 2>/dev/null; then
     log "cluster in $dir already running (pid $(head -n 1 "$dir/postmaster.pid"))"
   else
@@ -63,6 +58,39 @@ start() {
       start >/dev/null
     log "cluster started on 127.0.0.1:$port (pid $(head -n 1 "$dir/postmaster.pid"))"
   fi
+}
+
+own_dir() {
+  mkdir -p "$1"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$1"; fi
+  chmod 700 "$1"
+}
+
+replica() {
+  # A hot standby streaming from the cluster on 127.0.0.1:PRIMARY_PORT: a base backup
+  # (pg_basebackup, fast checkpoint, WAL streamed meanwhile) that keeps following it.
+  local primary_port=$1 dir=$2 port=$3 bin
+  bin=$(pg_bin) || { log "no PostgreSQL server: run '$0 ensure-packages'"; exit 1; }
+  own_dir "$dir"
+  dir=$(cd "$dir" && pwd)
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    log "base backup of 127.0.0.1:$primary_port into $dir"
+    run_pg "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir" \
+      -X stream -R --checkpoint=fast
+  fi
+  serve "$bin" "$dir" "$port"
+}
+
+start() {
+  local dir=$1 port=$2 db=${3:-sfa} bin
+  bin=$(pg_bin) || { log "no PostgreSQL server: run '$0 ensure-packages'"; exit 1; }
+  own_dir "$dir"
+  dir=$(cd "$dir" && pwd)
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    log "initialising a new cluster in $dir"
+    run_pg "$bin/initdb" -D "$dir" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  serve "$bin" "$dir" "$port"
   local psql=("$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt)
   if [ "$("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname='sfa'")" != 1 ]; then
     "${psql[@]}" -d postgres -c "CREATE ROLE sfa LOGIN SUPERUSER" >/dev/null
@@ -72,6 +100,12 @@ start() {
     log "created database $db"
   fi
   "${psql[@]}" -d "$db" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+  # pg_partman keeps the pings partitions (scripts/packages.sh installs it); in a schema
+  # of its own, as its documentation recommends. Migrations create it too.
+  if [ -f "/usr/share/postgresql/$(pg_major)/extension/pg_partman.control" ]; then
+    "${psql[@]}" -d "$db" -c "CREATE SCHEMA IF NOT EXISTS partman" \
+      -c "CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman" >/dev/null
+  fi
 }
 
 stop() {
@@ -87,6 +121,7 @@ stop() {
 case "${1:-}" in
   ensure-packages) ensure_packages ;;
   start) shift; start "$@" ;;
+  replica) shift; replica "$@" ;;
   stop) shift; stop "$@" ;;
-  *) echo "usage: $0 ensure-packages | start DIR PORT [DB] | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 ensure-packages | start DIR PORT [DB] | replica PRIMARY_PORT DIR PORT | stop DIR" >&2; exit 2 ;;
 esac

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     # answers 503 `busy` with Retry-After when a request hits it (its transaction is rolled
     # back: client ids make the retry safe); a job that hits it runs again next time.
     db_lock_timeout_ms: int = 1000
+    # The database URL points at a transaction-mode pooler (pgbouncer): no prepared
+    # statements, the lock timeout set per transaction, no principal cache (it LISTENs,
+    # which a pooled connection cannot); docs/scaling.md.
+    db_transaction_pooler: bool = False
+    # A streaming replica for reports, exports and the console's read-only pages
+    # (sfa/replica.py; docs/scaling.md). Reads go to the primary while it lags more than
+    # replica_max_lag_seconds (measured at most every replica_check_seconds per process).
+    database_replica_url: str | None = None
+    replica_max_lag_seconds: float = 5.0
+    replica_check_seconds: float = 1.0
     # None: a random secret kept in jwt_secret_file (sfa/auth/signing_key.py).
     jwt_secret: SecretStr | None = None
     # Where a generated secret is kept; default: <data_dir>/jwt_secret.

@@ -12,7 +12,16 @@ from functools import lru_cache
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import DateTime, Executable, MetaData, Numeric, create_engine, func, text
+from sqlalchemy import (
+    DateTime,
+    Executable,
+    MetaData,
+    Numeric,
+    create_engine,
+    event,
+    func,
+    text,
+)
 from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -49,11 +58,12 @@ class TimestampMixin:
     )
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, connect_timeout: int | None = None) -> Engine:
     """An engine with the project's pool and connection settings (get_engine: the
     process's one)."""
     settings = get_settings()
-    return create_engine(
+    pooler = settings.db_transaction_pooler
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         # An overflow connection is closed when it is returned to a full pool: under load
@@ -65,11 +75,30 @@ def make_engine(url: str) -> Engine:
         # fails that request — the API answers 503 with Retry-After — and SQLAlchemy then
         # replaces every pooled connection older than the failure.
         pool_pre_ping=False,
-        # Set once per connection rather than per transaction (a round trip each time):
-        # no statement of this process waits longer than this for a row or table lock.
-        # The API's event-loop endpoints rely on it (api/deps.py).
-        connect_args={"options": f"-c lock_timeout={settings.db_lock_timeout_ms}"},
+        connect_args=(_pooler_connect_args() if pooler else _direct_connect_args())
+        | ({"connect_timeout": connect_timeout} if connect_timeout else {}),
     )
+    if pooler and settings.db_lock_timeout_ms:
+        # Behind a transaction-mode pooler a session setting would stay on whichever server
+        # connection the pooler picked: the lock timeout is set in every transaction.
+        statement = f"SET LOCAL lock_timeout = {int(settings.db_lock_timeout_ms)}"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(statement))
+    return engine
+
+
+def _direct_connect_args() -> dict:
+    # Set once per connection rather than per transaction (a round trip each time):
+    # no statement of this process waits longer than this for a row or table lock.
+    # The API's event-loop endpoints rely on it (api/deps.py).
+    return {"options": f"-c lock_timeout={get_settings().db_lock_timeout_ms}"}
+
+
+def _pooler_connect_args() -> dict:
+    # pgbouncer in transaction mode (SFA_DB_TRANSACTION_POOLER, docs/scaling.md): no
+    # startup `options` (it refuses them), and no server-side prepared statements, which
+    # psycopg makes after a query's 5th run and which live on one server connection
+    # (pgbouncer before 1.21 cannot carry them over).
+    return {"prepare_threshold": None}
 
 
 def libpq_url(url: str) -> str:
@@ -129,22 +158,18 @@ def advisory_key(name: str) -> int:
 
 @contextmanager
 def advisory_lock(name: str) -> Iterator[bool]:
-    """A session-level advisory lock, taken without waiting, on a connection of its own;
-    yields whether it was taken. It is held across the commits of a job that works in
-    several transactions, and released at exit, or by PostgreSQL when the process dies
-    (its connection closes)."""
-    key = {"key": advisory_key(name)}
-    with get_engine().connect() as conn:
-        taken = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar())
-        conn.commit()  # the lock outlives the transaction; the connection sits idle
-        try:
-            yield taken
-        finally:
-            if taken:
-                try:
-                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
-                    conn.commit()
-                except Exception:
-                    # Never give the pool back a connection that may still hold the lock.
-                    conn.invalidate()
-                    raise
+    """An advisory lock, taken without waiting, in a transaction of its own held open on a
+    connection of its own for the whole block; yields whether it was taken. It is held
+    across the commits of a job that works in several transactions (in other sessions),
+    and released when the block ends its transaction, or by PostgreSQL when the process
+    dies (its connection closes).
+
+    Transaction-level, not session-level: behind a transaction-mode pooler (pgbouncer)
+    a connection is handed to other clients between transactions, so a session-level
+    lock would stay held by, or be released from, a server connection no longer ours."""
+    with get_engine().connect() as conn, conn.begin():
+        yield bool(
+            conn.execute(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": advisory_key(name)}
+            ).scalar()
+        )

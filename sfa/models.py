@@ -1,5 +1,6 @@
 """Imports every model module so that `Base.metadata` knows all tables (Alembic, tests)."""
 
+from sfa import jobs as job_models
 from sfa.anomalies import models as anomaly_models
 from sfa.audit import models as audit_models
 from sfa.auth import models as auth_models
@@ -28,6 +29,7 @@ __all__ = [
     "contract_models",
     "customer_models",
     "erp_models",
+    "job_models",
     "notification_models",
     "order_models",
     "pipeline_models",

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Query
 
 from api.csv_export import csv_export
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, exports_from_replica
 from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.catalog import CustomerPricesOut, PriceOut, ProductOut
 from api.schemas.common import Id, PageOut, Text
@@ -30,6 +30,7 @@ def _ids(raw: str) -> list[int]:
     summary="The product catalog (active products unless include_inactive=true)",
     responses=CSV_RESPONSES,
 )
+@exports_from_replica
 def list_products(
     session: SessionDep,
     principal: PrincipalDep,
@@ -63,6 +64,7 @@ def get_product(session: SessionDep, principal: PrincipalDep, product_id: Id):
     "the whole active catalog) as a file.",
     responses=CSV_RESPONSES,
 )
+@exports_from_replica
 def customer_prices(
     session: SessionDep,
     principal: PrincipalDep,

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Query, Response, status
 
 from api.csv_export import csv_export
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, exports_from_replica
 from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import Day, Id, PageOut, Text
 from api.schemas.contracts import (
@@ -46,6 +46,7 @@ def _outs(session, contracts, lang: Lang) -> list[ContractOut]:
     "reason in `lang`.",
     responses=CSV_RESPONSES,
 )
+@exports_from_replica
 def list_contracts(
     session: SessionDep,
     principal: PrincipalDep,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from analytics import pipeline as pipeline_metrics
 from analytics import renewals
 from api.csv_export import csv_export
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, reads_from_replica
 from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import Day, Id, Text
 from api.schemas.crm_reports import (
@@ -38,6 +38,7 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
     "step the renewal is in and the days spent in each step so far. In CSV one row per "
     "contract, `group` saying which list.",
 )
+@reads_from_replica
 def renewal_audit(
     session: SessionDep,
     principal: PrincipalDep,
@@ -78,6 +79,7 @@ def renewal_audit(
     "lost reasons. Money in `currency` (default the company's). Periods are company-local "
     "days. CSV: one row per metric (section, key, metric, value). docs/pipeline.md.",
 )
+@reads_from_replica
 def pipeline_report(
     session: SessionDep,
     principal: PrincipalDep,
@@ -118,6 +120,7 @@ def pipeline_report(
     "answering 0-6. A team and period with fewer answers than `survey_min_group_size` "
     "shows only the count. Periods are labels (2026-W47, 2026-11, 2026-Q4).",
 )
+@reads_from_replica
 def enps_report(
     session: SessionDep,
     principal: PrincipalDep,

@@ -3,7 +3,7 @@ import math
 from fastapi import APIRouter, Query, Request, status
 
 from api.csv_export import csv_export
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, exports_from_replica
 from api.formats import ListFormat, geojson_response
 from api.schemas.common import Id, PageOut, Text
 from api.schemas.customers import CustomerCreate, CustomerOut, CustomerUpdate
@@ -60,6 +60,7 @@ def _wants_geojson(request: Request, fmt: ListFormat) -> bool:
     "every matching customer as a CSV file.",
     responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}},
 )
+@exports_from_replica
 def list_customers(
     request: Request,
     session: SessionDep,

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from api.deps import SessionDep
 from integrations.erp import health as erp_health
+from sfa import replica
 from sfa.company import service as company_service
 from sfa.erp import sync as erp_sync
 
@@ -23,7 +24,10 @@ async def healthz() -> dict:  # async: no thread for a request that does no I/O
     summary="Readiness: the database answers and has PostGIS; the ERP connection's state",
     description="503 when the database does not answer. The `erp` part says whether the "
     "sync is `disabled`, `ok`, `unavailable` or `misconfigured`, with each problem and how "
-    "to fix it (`problems`); the overall status is then `degraded` (the API still serves).",
+    "to fix it (`problems`); the overall status is then `degraded` (the API still serves). "
+    "The `replica` part (SFA_DATABASE_REPLICA_URL) is `disabled`, `ok`, or `lagging`, "
+    "`not_streaming`, `unavailable` with its `problem`: then reports read from the primary "
+    "(`reads`) and the status is `degraded` too.",
 )
 def readyz(session: SessionDep):
     try:
@@ -34,7 +38,17 @@ def readyz(session: SessionDep):
         )
     erp = _erp(session)
     status = "ok" if erp["status"] in ("ok", "disabled") and not erp.get("problems") else "degraded"
-    return {"status": status, "database": "ok", "postgis": version, "erp": erp}
+    monitor = replica.get_monitor()
+    replica_state = monitor.state().as_dict() if monitor else {"status": "disabled"}
+    if replica_state["status"] not in ("ok", "disabled"):
+        status = "degraded"  # reads go to the primary meanwhile: the API still serves
+    return {
+        "status": status,
+        "database": "ok",
+        "postgis": version,
+        "replica": replica_state,
+        "erp": erp,
+    }
 
 
 def _erp(session) -> dict:

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Query, Response, status
 
 from api.csv_export import csv_export
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, exports_from_replica
 from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.common import Day, Id, PageOut
 from api.schemas.orders import (
@@ -56,6 +56,7 @@ def create_order(session: SessionDep, principal: PrincipalDep, body: OrderIn, re
     "order as a file.",
     responses=CSV_RESPONSES,
 )
+@exports_from_replica
 def list_orders(
     session: SessionDep,
     principal: PrincipalDep,
@@ -185,6 +186,7 @@ def reject_order(
     summary="Discount approvals you may decide (a manager: theirs; an admin: all)",
     responses=CSV_RESPONSES,
 )
+@exports_from_replica
 def list_approvals(
     session: SessionDep,
     principal: PrincipalDep,

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Query, Response, status
 
 from api.csv_export import csv_export
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, exports_from_replica
 from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import Id, PageOut, Text
 from api.schemas.pipeline import (
@@ -78,6 +78,7 @@ def update_pipeline(
     description="`format=csv`: every matching one.",
     responses=CSV_RESPONSES,
 )
+@exports_from_replica
 def list_opportunities(
     session: SessionDep,
     principal: PrincipalDep,

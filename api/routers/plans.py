@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.csv_export import csv_export
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, exports_from_replica
 from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import Day, Id, PageOut
 from api.schemas.plans import (
@@ -49,6 +49,7 @@ def _plan_out(session, plan) -> JourneyPlanOut:
     responses=CSV_RESPONSES,
     summary="Journey plans visible to you (a rep: their own; a manager: their teams')",
 )
+@exports_from_replica
 def list_plans(
     session: SessionDep,
     principal: PrincipalDep,
@@ -196,6 +197,7 @@ async def import_plans(
     responses=CSV_RESPONSES,
     summary="Planned visits visible to you, by day",
 )
+@exports_from_replica
 def list_planned_visits(
     session: SessionDep,
     principal: PrincipalDep,
@@ -294,6 +296,7 @@ def _label(start: date, by: RateBy) -> str:
     description="Per company day or per ISO week (Monday start; the range is "
     "widened to whole weeks). Defaults to the last 28 days up to today.",
 )
+@exports_from_replica
 def visit_rate(
     session: SessionDep,
     principal: PrincipalDep,

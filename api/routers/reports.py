@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 
 from analytics import reports
 from api.csv_export import csv_export
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, reads_from_replica
 from api.formats import CSV_RESPONSES, ReportFormat
 from api.schemas.common import Day, Id, PageOut, Text
 from api.schemas.reports import (
@@ -118,6 +118,7 @@ def _answer(session, report: reports.Report, model: type[ReportRow], query: Repo
     "visits with one of these flags; `max_trust` those scored at most this (visits "
     "not yet scored are left out). Times are in the company's timezone." + _PERIOD,
 )
+@reads_from_replica
 def suspicious_visits(
     session: SessionDep,
     principal: PrincipalDep,
@@ -145,6 +146,7 @@ def suspicious_visits(
     description="Anomalies of every ISO week overlapping the period, oldest week "
     "first; `code` keeps only these anomaly codes." + _PERIOD,
 )
+@reads_from_replica
 def weekly_anomalies(
     session: SessionDep,
     principal: PrincipalDep,
@@ -171,6 +173,7 @@ def weekly_anomalies(
     "daily (`by=day`) aggregates: planned visits, how many were done, and the rate "
     "done / planned (null when nothing was planned)." + _PERIOD,
 )
+@reads_from_replica
 def plan_compliance(
     session: SessionDep,
     principal: PrincipalDep,
@@ -195,6 +198,7 @@ def plan_compliance(
     "day then rep. In CSV, flag counts are one column per code (`flags.too_far`, "
     "...)." + _PERIOD,
 )
+@reads_from_replica
 def team_days(session: SessionDep, principal: PrincipalDep, query: QueryDep):
     report = reports.team_days(
         session,

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Body, Query
 
 from api.csv_export import csv_export
-from api.deps import PrincipalDep, SessionDep
+from api.deps import PrincipalDep, SessionDep, exports_from_replica
 from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.auth import AuditOut
 from api.schemas.common import PageOut, Text
@@ -45,6 +45,7 @@ def update_settings(
     description="`format=csv`: every matching entry as a file (old/new as JSON).",
     responses=CSV_RESPONSES,
 )
+@exports_from_replica
 def audit_log(
     session: SessionDep,
     principal: PrincipalDep,

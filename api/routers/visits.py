@@ -4,7 +4,13 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.bodies import json_body, request_body_doc
 from api.csv_export import csv_export
-from api.deps import LoopPrincipalDep, LoopSessionDep, PrincipalDep, SessionDep
+from api.deps import (
+    LoopPrincipalDep,
+    LoopSessionDep,
+    PrincipalDep,
+    SessionDep,
+    exports_from_replica,
+)
 from api.formats import CSV_RESPONSES, ListFormat
 from api.schemas.common import Day, Id, PageOut
 from api.schemas.visits import (
@@ -101,6 +107,7 @@ def check_out(
     summary="Visits visible to you",
     responses=CSV_RESPONSES,
 )
+@exports_from_replica
 def list_visits(
     session: SessionDep,
     principal: PrincipalDep,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from sfa import replica
 from sfa.audit import service as audit_service
 from sfa.auth import principal_cache, repository, tokens
 from sfa.auth.models import ApiKey
@@ -102,7 +103,9 @@ _PRINCIPAL_SQL = text(
     "SELECT role, team_id, is_active, "
     "CASE WHEN role = 'manager' THEN ARRAY(SELECT id FROM teams WHERE manager_id = users.id) "
     "END AS managed_team_ids FROM users WHERE id = :id"
-)
+    # Who the caller is is read from the primary even by sessions routed to a replica
+    # (sfa/replica.py): a user created a moment ago can already use the reports.
+).execution_options(**{replica.PRIMARY: True})
 
 
 def principal_for_token(session: Session, *, access_token: str) -> Principal:

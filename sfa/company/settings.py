@@ -142,6 +142,11 @@ class CompanySettings(BaseModel):
     tax_seller_tku: str = Field("000000", pattern=r"^[0-9]{6}$")
     tax_trx_code: str = Field("04", pattern=r"^(0[1-9]|10)$")
 
+    # Partition upkeep (issue 19; docs/scaling.md): months of pings kept. The
+    # partition-upkeep job drops each monthly partition whose whole month ended longer
+    # ago than this (a DROP TABLE, never a DELETE); null keeps every ping.
+    ping_retention_months: int | None = Field(None, ge=1, le=1200)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

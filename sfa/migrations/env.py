@@ -6,6 +6,7 @@ from sqlalchemy import create_engine, pool, text
 import sfa.models  # noqa: F401  (registers every table on Base.metadata)
 from sfa.config import get_settings
 from sfa.db import Base, advisory_key
+from sfa.tracking import partitions
 
 config = context.config
 target_metadata = Base.metadata
@@ -20,8 +21,8 @@ def _url() -> str:
 
 
 def _include_object(obj, name, type_, reflected, compare_to):
-    # PostGIS owns these; they are not ours to diff.
-    return not (type_ == "table" and name in {"spatial_ref_sys"})
+    # PostGIS owns spatial_ref_sys, pg_partman the partitions of pings: not ours to diff.
+    return not (type_ == "table" and (name == "spatial_ref_sys" or partitions.is_partition(name)))
 
 
 def run_migrations_online() -> None:

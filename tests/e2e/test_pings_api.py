@@ -112,7 +112,7 @@ def test_months_get_partitions_and_days_are_marked(client, world, db):
         .scalars()
         .all()
     )
-    assert {"pings_2025_01", "pings_2025_02"} <= set(partitions)
+    assert {"pings_p2025_01", "pings_p2025_02"} <= set(partitions)
     # Both instants are on 1 February in Jakarta (UTC+7).
     days = db.execute(select(RepDay.day, RepDay.dirty).where(RepDay.rep_id == world.rep_a.id))
     assert [(d.isoformat(), dirty) for d, dirty in days] == [("2025-02-01", True)]
@@ -135,7 +135,7 @@ def test_a_resend_that_reaches_a_month_without_partition(client, world, db, repe
     body = client.post("/v1/pings", json=batch, headers=world.headers("rep_a")).json()
     assert body == {"accepted": 1501, "duplicates": 1, "rejected": []}
     assert count(db, world.rep_a) == 1502
-    assert db.scalar(text("SELECT to_regclass('pings_2024_03')")) is not None
+    assert db.scalar(text("SELECT to_regclass('pings_p2024_03')")) is not None
 
 
 def test_partition_month_is_the_utc_month_whatever_the_offset(client, world, db):
@@ -156,7 +156,7 @@ def test_partition_month_is_the_utc_month_whatever_the_offset(client, world, db)
         .scalars()
         .all()
     )
-    assert stored == ["pings_2024_02", "pings_2024_02"]
+    assert stored == ["pings_p2024_02", "pings_p2024_02"]
 
 
 def test_batch_limits_and_shapes(client, world):

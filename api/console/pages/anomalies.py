@@ -11,6 +11,7 @@ from api.console.downloads import csv_link, report_query, report_routes
 from api.console.filters import choices, read_filters
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, render
+from api.deps import reads_from_replica
 from api.schemas.reports import Lang, WeeklyAnomalyOut
 
 router = APIRouter(prefix="/console/anomalies", route_class=ConsoleRoute, include_in_schema=False)
@@ -29,6 +30,7 @@ def _codes(f) -> list[str] | None:
 
 
 @router.get("")
+@reads_from_replica
 def anomalies_page(console: ConsoleDep):
     f = _filters(console)
     page = reports.weekly_anomalies(
@@ -68,6 +70,7 @@ def anomalies_page(console: ConsoleDep):
 
 
 @router.get(".csv")
+@reads_from_replica
 def anomalies_csv(console: ConsoleDep):
     f = _filters(console)
     return report_routes.weekly_anomalies(

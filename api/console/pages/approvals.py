@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from api.console import geojson
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, CsrfDep, render
+from api.deps import reads_from_replica
 from api.schemas.common import Id
 from sfa import geo
 from sfa.catalog import repository as catalog_repository
@@ -76,6 +77,7 @@ def _moved_m(proposal, customer) -> int | None:
 
 
 @router.get("")
+@reads_from_replica
 def approvals_page(console: ConsoleDep):
     db, principal = console.db, console.principal
     stmt = approval_service.approvals_query(principal=principal)

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, CsrfDep, render
+from api.deps import reads_from_replica
 from api.schemas.common import Id
 from sfa.erp import sync
 from sfa.errors import InvalidInput
@@ -38,6 +39,7 @@ def _offset(console: Console) -> int:
 
 
 @router.get("")
+@reads_from_replica
 def orders_page(console: ConsoleDep):
     db, principal = console.db, console.principal
     state = _state(console)

@@ -7,6 +7,7 @@ from api.console.downloads import csv_link, report_query, report_routes
 from api.console.filters import choices, read_filters
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, render
+from api.deps import reads_from_replica
 from api.schemas.reports import PlanComplianceOut, PlanGrouping
 
 router = APIRouter(
@@ -27,6 +28,7 @@ def _by(f) -> PlanGrouping:
 
 
 @router.get("")
+@reads_from_replica
 def plan_compliance_page(console: ConsoleDep):
     f = _filters(console)
     page = reports.plan_compliance(
@@ -50,6 +52,7 @@ def plan_compliance_page(console: ConsoleDep):
 
 
 @router.get(".csv")
+@reads_from_replica
 def plan_compliance_csv(console: ConsoleDep):
     f = _filters(console)
     return report_routes.plan_compliance(console.db, console.principal, report_query(f), by=_by(f))

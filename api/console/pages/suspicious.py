@@ -8,6 +8,7 @@ from api.console.downloads import csv_link, report_query, report_routes
 from api.console.filters import choices, read_filters
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, render
+from api.deps import reads_from_replica
 from api.schemas.reports import Lang, SuspiciousVisitOut
 from sfa.visits.flags import WEIGHTS
 
@@ -32,6 +33,7 @@ def _max_trust(f) -> int | None:
 
 
 @router.get("")
+@reads_from_replica
 def suspicious_page(console: ConsoleDep):
     f = _filters(console)
     page = reports.suspicious_visits(
@@ -55,6 +57,7 @@ def suspicious_page(console: ConsoleDep):
 
 
 @router.get(".csv")
+@reads_from_replica
 def suspicious_csv(console: ConsoleDep):
     f = _filters(console)
     return report_routes.suspicious_visits(

@@ -7,6 +7,7 @@ from api.console.downloads import csv_link, report_query, report_routes
 from api.console.filters import choices, read_filters
 from api.console.nav import NavEntry
 from api.console.web import ConsoleDep, ConsoleRoute, render
+from api.deps import reads_from_replica
 from api.schemas.reports import TeamDayOut
 
 router = APIRouter(prefix="/console/team-days", route_class=ConsoleRoute, include_in_schema=False)
@@ -17,6 +18,7 @@ DEFAULT_DAYS = 7
 
 
 @router.get("")
+@reads_from_replica
 def team_days_page(console: ConsoleDep):
     f = read_filters(console, default_days=DEFAULT_DAYS)
     page = reports.team_days(
@@ -36,6 +38,7 @@ def team_days_page(console: ConsoleDep):
 
 
 @router.get(".csv")
+@reads_from_replica
 def team_days_csv(console: ConsoleDep):
     f = read_filters(console, default_days=DEFAULT_DAYS)
     return report_routes.team_days(console.db, console.principal, report_query(f))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.console import geojson
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, render
+from api.deps import reads_from_replica
 from api.schemas.common import Id
 from sfa import geo
 from sfa.tracking import service as tracking_service
@@ -127,6 +128,7 @@ def _panel_values(console: Console, team_id: int | None) -> dict:
 
 
 @router.get("")
+@reads_from_replica
 def today_page(console: ConsoleDep, team_id: Id | None = Query(None)):
     teams = user_service.list_teams(console.db, principal=console.principal, limit=1000, offset=0)
     return render(
@@ -138,6 +140,7 @@ def today_page(console: ConsoleDep, team_id: Id | None = Query(None)):
 
 
 @router.get("/panel")
+@reads_from_replica
 def today_panel(console: ConsoleDep, team_id: Id | None = Query(None)):
     """The list and the map's data again (htmx, every minute)."""
     return render(console, "today_panel.html", **_panel_values(console, team_id))
