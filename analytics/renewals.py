@@ -109,6 +109,14 @@ def _rows(session: Session, contracts: list[Contract], *, today: date, lang: str
     return rows
 
 
+def renewal_rows(session: Session, contracts: list[Contract], *, lang: str) -> list[dict]:
+    """The audit's row of each of these contracts (already checked visible), in order:
+    owner, routing reason in `lang`, days to the end, steps (the console's renewals)."""
+    tz = company_service.get_company_settings(session).tz
+    today = datetime.now(UTC).astimezone(tz).date()
+    return _rows(session, contracts, today=today, lang=lang)
+
+
 def renewal_audit(
     session: Session,
     *,

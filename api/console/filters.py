@@ -46,7 +46,7 @@ class ReportFilters:
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
 
-def _int(request: Request, name: str) -> int | None:
+def int_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name, "").strip()
     if not raw:
         return None
@@ -74,12 +74,12 @@ def read_filters(
     request = console.request
     today = console.now().date()
     return ReportFilters(
-        team_id=_int(request, "team_id"),
-        rep_id=_int(request, "rep_id"),
+        team_id=int_param(request, "team_id"),
+        rep_id=int_param(request, "rep_id"),
         date_from=_date(request, "date_from", today - timedelta(days=default_days - 1)),
         date_to=_date(request, "date_to", today),
         extra={k: request.query_params.get(k, "")[:100] for k in extra},
-        offset=_int(request, "offset") or 0,
+        offset=int_param(request, "offset") or 0,
     )
 
 

@@ -61,9 +61,12 @@ def filter_contracts(
     team_id: int | None = None,
     ending_before=None,
     q: str | None = None,
+    statuses: Iterable[ContractStatus] | None = None,
 ) -> Select:
     if status is not None:
         stmt = stmt.where(Contract.status == status)
+    if statuses is not None:
+        stmt = stmt.where(Contract.status.in_(list(statuses)))
     if customer_id is not None:
         stmt = stmt.where(Contract.customer_id == customer_id)
     if owner_id is not None:

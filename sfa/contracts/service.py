@@ -1,5 +1,6 @@
 """Contracts: create, change, renew (the renewal chain), and their status history."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -111,8 +112,10 @@ def contracts_query(
     team_id: int | None = None,
     ending_before: date | None = None,
     q: str | None = None,
+    statuses: Sequence[ContractStatus] | None = None,
 ) -> Select:
-    """The visible contracts asked for, soonest end first (for `paginate` or an export)."""
+    """The visible contracts asked for, soonest end first (for `paginate` or an export);
+    `statuses`: any of these (the console's renewals: the open ones)."""
     principal.require("contracts:read")
     return repository.filter_contracts(
         repository.visible_contracts(principal),
@@ -122,6 +125,7 @@ def contracts_query(
         team_id=team_id,
         ending_before=ending_before,
         q=q,
+        statuses=statuses,
     )
 
 

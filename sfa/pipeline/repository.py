@@ -7,12 +7,15 @@ Pipelines and their stages are company configuration: everyone may read them.
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Select, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy.orm import Session, aliased
 
 from sfa.auth.principal import Principal
+from sfa.customers.models import Customer
 from sfa.pipeline.models import Opportunity, Pipeline, Stage, StageOutcome, StageSpan
+from sfa.users.models import User
 
 
 def visibility_condition(principal: Principal):
@@ -167,3 +170,56 @@ def span_covering(session: Session, opportunity_id: int, at: datetime) -> StageS
         .order_by(StageSpan.entered_at.desc(), StageSpan.id.desc())
         .limit(1)
     )
+
+
+# --- the board (a kanban by stage) ------------------------------------------------------
+
+
+def first_per_stage(session: Session, stmt: Select, per_stage: int) -> list[Opportunity]:
+    """The first `per_stage` opportunities of `stmt` in each stage, the latest to enter
+    their stage first (one statement, whatever the number of stages)."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Opportunity.stage_id,
+            order_by=(Opportunity.stage_entered_at.desc(), Opportunity.id.desc()),
+        )
+        .label("stage_rank")
+    )
+    ranked = stmt.order_by(None).add_columns(rank).subquery()
+    row = aliased(Opportunity, ranked)
+    return list(
+        session.scalars(
+            select(row)
+            .where(ranked.c.stage_rank <= per_stage)
+            .order_by(ranked.c.stage_id, ranked.c.stage_rank)
+        )
+    )
+
+
+def totals_per_stage(
+    session: Session, stmt: Select, currency: str
+) -> dict[int, tuple[int, Decimal, int]]:
+    """Per stage: deals, their amount in `currency`, deals in another currency."""
+    deals = stmt.order_by(None).subquery()
+    in_currency = deals.c.currency == currency
+    rows = session.execute(
+        select(
+            deals.c.stage_id,
+            func.count(),
+            func.coalesce(func.sum(deals.c.amount).filter(in_currency), 0),
+            func.count().filter(~in_currency),
+        ).group_by(deals.c.stage_id)
+    )
+    return {stage_id: (n, Decimal(amount), other) for stage_id, n, amount, other in rows}
+
+
+def names_of(session: Session, opportunities: list[Opportunity]) -> tuple[dict, dict]:
+    """({owner id: full name}, {customer id: name}) of these opportunities."""
+    owner_ids = {o.owner_id for o in opportunities if o.owner_id is not None}
+    customer_ids = {o.customer_id for o in opportunities if o.customer_id is not None}
+    owners = session.execute(select(User.id, User.full_name).where(User.id.in_(owner_ids)))
+    customers = session.execute(
+        select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))
+    )
+    return dict(owners.all()), dict(customers.all())

@@ -773,6 +773,19 @@ CONSOLE_CASES = {
     ),
     # ERP administration: the admin role only.
     ("POST", "/console/orders/outbox/{outbox_id}/retry"): "object",
+    # Pipeline board and metrics, renewals, team pulse: {opportunity_id} is rep B's deal,
+    # {contract_id} customer B's contract.
+    ("GET", "/console/pipeline"): "page",
+    ("POST", "/console/pipeline/opportunities/{opportunity_id}/move"): "object",
+    ("GET", "/console/pipeline/metrics"): "page",
+    ("GET", "/console/pipeline/metrics.csv"): "page",
+    ("GET", "/console/renewals"): "page",
+    ("POST", "/console/renewals/contracts/{contract_id}/route"): "object",
+    ("GET", "/console/pulse"): "page",
+}
+# The form a console POST sends (with the path's ids filled in), where it needs one.
+CONSOLE_FORMS = {
+    ("POST", "/console/pipeline/opportunities/{opportunity_id}/move"): {"stage_id": "{stage_id}"},
 }
 
 
@@ -812,7 +825,8 @@ def _console_client(app, db, user=None):
 def _console_call(client, csrf, method, path, ids):
     url = path.format(**ids | {"outbox_id": 1})
     headers = {"X-CSRF-Token": csrf} if method == "POST" and csrf else {}
-    return client.request(method, url, headers=headers, follow_redirects=False)
+    form = {k: v.format(**ids) for k, v in CONSOLE_FORMS.get((method, path), {}).items()}
+    return client.request(method, url, headers=headers, data=form, follow_redirects=False)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(CONSOLE_CASES))

@@ -13,41 +13,18 @@ from fastapi.testclient import TestClient
 
 from api.console import i18n
 from api.console.nav import entries
+from console_client import csrf_of, log_in
 from factories import PASSWORD
 from sfa.auth import service as auth_service
 from sfa.auth.models import ConsoleSession
 from sfa.catalog.models import Product
+from sfa.contracts import cure
+from sfa.contracts.models import ContractStatus
 from sfa.orders import service as order_service
 from sfa.orders.models import Order, OrderState
 from sfa.orders.service import LineIn, NewOrder
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "api" / "console" / "templates"
-
-
-@pytest.fixture
-def browser(app):
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
-        yield c
-
-
-def login_token(client) -> str:
-    page = client.get("/console/login")
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match, page.text
-    return match.group(1)
-
-
-def log_in(client, username: str, password: str = PASSWORD, **extra):
-    token = login_token(client)
-    return client.post(
-        "/console/login",
-        data={"username": username, "password": password, "csrf_token": token} | extra,
-        follow_redirects=False,
-    )
-
-
-def csrf_of(page_html: str) -> str:
-    return re.search(r'"X-CSRF-Token": "([^"]+)"', page_html).group(1)
 
 
 @pytest.fixture
@@ -270,6 +247,17 @@ def test_every_message_the_templates_use_exists_in_both_languages():
     for page in (TEMPLATES.parent / "pages").glob("*.py"):
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_.]+)["']""", page.read_text()))
         used |= set(re.findall(r'label="([a-z_.]+)"', page.read_text()))
+        used |= set(re.findall(r"""\bt\(\s*f["']([a-z_.]+)\{""", page.read_text()))
+    # A key made from a value (t("renewals.status." ~ status)): every value has its words.
+    dynamic = {k for k in used if k.endswith(".")}
+    values = {
+        "renewals.status.": [*ContractStatus, "open"],
+        "renewals.mode.": list(cure.Mode),
+        "renewals.lens.": ["size", "upsell", "enterprise", "resources"],
+        "metrics.by.": ["all", "team", "rep"],
+    }
+    assert dynamic <= set(values), dynamic - set(values)
+    used = (used - dynamic) | {f"{prefix}{v}" for prefix, vs in values.items() for v in vs}
     missing = sorted(used - set(i18n.MESSAGES))
     assert not missing, missing
     assert all(en and id_ for en, id_ in i18n.MESSAGES.values())
