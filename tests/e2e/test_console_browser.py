@@ -18,15 +18,20 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from browser import ARTIFACTS, RequestLog, Server, launch
+from crm_factories import make_contract, make_opportunity, make_pipeline, make_survey, principal
 from factories import PASSWORD, make_customer, make_user
 from sfa import geo, migrate
 from sfa.auth import service as auth_service
 from sfa.auth import tokens
 from sfa.catalog.models import Product
 from sfa.company import service as company_service
+from sfa.contracts import routing
+from sfa.contracts import staff as contract_staff
 from sfa.customers import locations
 from sfa.orders import service as order_service
 from sfa.orders.service import LineIn, NewOrder
+from sfa.pipeline import moves
+from sfa.surveys import service as survey_service
 from sfa.tracking import service as tracking_service
 from sfa.users.models import Role, Team
 from sfa.visits import service as visit_service
@@ -47,6 +52,64 @@ class Seeded:
     mock_visit: int
     order_id: int
     manager_a: int
+    crm: "Crm"
+
+
+@dataclass
+class Crm:
+    team_a_deals: set[int]
+    team_b_deals: set[int]
+    stages: dict[str, int]  # name: id
+    pipeline_id: int
+    contract_id: int
+
+
+def _seed_crm(session: Session, admin, manager_a, team_a, reps_a, rep_b, customer_a) -> Crm:
+    """A pipeline with team A's deals in several stages and team B's; customer A's
+    contract due for renewal and routed; a pulse survey answered by team A."""
+    _, stages = make_pipeline(session, admin)
+    owners = reps_a * 3
+    a = [
+        make_opportunity(session, rep, title=f"Deal A{i}", amount=Decimal(1_500_000 * (i + 1)))
+        for i, rep in enumerate(owners)
+    ]
+    b = [make_opportunity(session, rep_b, title=f"Deal B{i}") for i in range(3)]
+    for i, stage in enumerate(("Qualified", "Proposal", "Won", "Lost"), start=2):
+        moves.move_opportunity(
+            session,
+            principal=principal(session, owners[i]),
+            opportunity_id=a[i].id,
+            stage_id=stages[stage].id,
+            lost_reason="price" if stage == "Lost" else None,
+        )
+    today = datetime.now(company_service.get_company_settings(session).tz).date()
+    contract = make_contract(
+        session,
+        admin,
+        customer_a,
+        120_000_000,
+        title="Perjanjian pasokan A000",
+        start_date=today - timedelta(days=340),
+        end_date=today + timedelta(days=25),
+    )
+    contract_staff.add_staff(
+        session, principal=principal(session, admin), user_id=admin.id, role="account_manager"
+    )
+    routing.route_renewal(session, principal=principal(session, admin), contract_id=contract.id)
+    # Two answers are enough here, so that the page shows an eNPS.
+    company_service.update_settings(session, actor="test", changes={"survey_min_group_size": 2})
+    survey = make_survey(session, manager_a, team_a)
+    for rep, score in zip(reps_a, (10, 6), strict=True):
+        survey_service.answer(
+            session, principal=principal(session, rep), survey_id=survey.id, answers={"enps": score}
+        )
+    return Crm(
+        team_a_deals={d.id for d in a},
+        team_b_deals={d.id for d in b},
+        stages={name: stage.id for name, stage in stages.items()},
+        pipeline_id=a[0].pipeline_id,
+        contract_id=contract.id,
+    )
 
 
 def _today_times(session: Session, count: int) -> list[datetime]:
@@ -88,7 +151,7 @@ def _pings(session, rep, lat, lon, times) -> None:
 
 
 def _seed(session: Session) -> Seeded:
-    make_user(session, "admin", Role.admin)
+    admin = make_user(session, "admin", Role.admin)
     manager_a = make_user(session, "manager.a", Role.manager)
     manager_b = make_user(session, "manager.b", Role.manager)
     team_a = Team(name="Team A", manager_id=manager_a.id)
@@ -144,6 +207,7 @@ def _seed(session: Session) -> Seeded:
 
     day = times[0].astimezone(company_service.get_company_settings(session).tz).date()
     anomaly_service.recompute(session, date_from=day, date_to=day)
+    crm = _seed_crm(session, admin, manager_a, team_a, [rep_a1, rep_a2], rep_b1, customers_a[1])
     return Seeded(
         rep_a1=rep_a1.id,
         rep_b1=rep_b1.id,
@@ -152,6 +216,7 @@ def _seed(session: Session) -> Seeded:
         mock_visit=a1[0],
         order_id=order.id,
         manager_a=manager_a.id,
+        crm=crm,
     )
 
 
@@ -386,3 +451,102 @@ def test_logout(context):
     assert "/console/login" in page.url
     page.goto("/console/today")
     assert "/console/login" in page.url
+
+
+def _api(server, user_id: int, path: str, **params):
+    token = tokens.issue(user_id, "access")
+    response = httpx.get(
+        f"{server.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _column(page, stage_id: int):
+    return page.locator(f'.column[data-stage-id="{stage_id}"]')
+
+
+def test_pipeline_board_shows_the_teams_deals_and_moves_them(context, console_db, server):
+    _, seeded = console_db
+    crm = seeded.crm
+    page = context.new_page()
+    log_in(page, "manager.a")
+    page.goto("/console/pipeline")
+    cards = page.eval_on_selector_all(".deal", "els => els.map(e => e.dataset.opportunityId)")
+    assert {int(i) for i in cards} == crm.team_a_deals
+    assert len(cards) == len(crm.team_a_deals)  # each deal once
+    prospect = _column(page, crm.stages["Prospect"])
+    before = prospect.locator(".deal").count()
+    assert prospect.locator("[data-count]").inner_text() == str(before)
+    shot(page, "pipeline")
+    # Drag a card from Prospect onto Negotiation: the board comes back with it moved.
+    card = prospect.locator(".deal").first
+    dragged = int(card.get_attribute("data-opportunity-id"))
+    card.drag_to(_column(page, crm.stages["Negotiation"]))
+    page.locator("#board-notice").wait_for()
+    assert _column(page, crm.stages["Negotiation"]).locator(f"#deal-{dragged}").count() == 1
+    assert prospect.locator(".deal").count() == before - 1
+    assert prospect.locator("[data-count]").inner_text() == str(before - 1)
+    deal = _api(server, seeded.manager_a, f"/v1/opportunities/{dragged}")
+    assert deal["stage_id"] == crm.stages["Negotiation"]
+    # The keyboard way: the card's own form. Lost without a reason is refused, and the
+    # move service's message shows; with a reason it moves.
+    other = prospect.locator(".deal").first
+    other_id = int(other.get_attribute("data-opportunity-id"))
+    other.locator("summary").focus()
+    page.keyboard.press("Enter")
+    other.get_by_label("Pindahkan ke tahap").select_option(label="Lost")
+    other.get_by_role("button", name="Pindahkan deal").click()
+    page.locator("#flash").wait_for()
+    assert "lost_reason" in page.locator("#flash").inner_text()
+    assert (
+        _api(server, seeded.manager_a, f"/v1/opportunities/{other_id}")["stage_id"]
+        == (crm.stages["Prospect"])
+    )
+    other.get_by_label("Alasan kalah (untuk tahap kalah)").fill("harga")
+    other.get_by_role("button", name="Pindahkan deal").click()
+    _column(page, crm.stages["Lost"]).locator(f"#deal-{other_id}").wait_for()
+    assert not page.locator("#flash").is_visible()
+    deal = _api(server, seeded.manager_a, f"/v1/opportunities/{other_id}")
+    assert (deal["stage_id"], deal["lost_reason"]) == (crm.stages["Lost"], "harga")
+    history = _api(server, seeded.manager_a, f"/v1/opportunities/{other_id}/history")
+    assert [h["stage_id"] for h in history] == [crm.stages["Prospect"], crm.stages["Lost"]]
+    shot(page, "pipeline-moved")
+    page.set_viewport_size(PHONE)
+    page.goto("/console/pipeline")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    shot(page, "phone-console-pipeline")
+
+
+def test_pipeline_metrics_renewals_and_pulse(context, console_db, server):
+    _, seeded = console_db
+    crm = seeded.crm
+    page = context.new_page()
+    log_in(page, "manager.a")
+    page.goto(f"/console/pipeline/metrics?pipeline_id={crm.pipeline_id}")
+    period = {
+        name: page.get_by_label(label).input_value()
+        for name, label in (("date_from", "Dari"), ("date_to", "Sampai"))
+    }
+    report = _api(
+        server, seeded.manager_a, "/v1/reports/pipeline", pipeline_id=crm.pipeline_id, **period
+    )
+    (group,) = report["items"]
+    for metric in ("cohort_deals", "won", "lost", "open_deals"):
+        shown = page.locator(f'.metrics-grid [data-metric="{metric}"]').inner_text()
+        assert shown == str(group["summary"][metric]), metric
+    assert group["summary"]["cohort_deals"] == len(crm.team_a_deals)  # team B's not counted
+    shot(page, "pipeline-metrics")
+    page.goto("/console/renewals")
+    card = page.locator(f"#contract-{crm.contract_id}")
+    contract = _api(server, seeded.manager_a, f"/v1/contracts/{crm.contract_id}", lang="id")
+    assert contract["renewal"]["summary"] in card.locator(".summary").inner_text()
+    card.get_by_role("button", name="Rutekan ulang").click()
+    page.locator(f"#contract-{crm.contract_id} .notice").wait_for()
+    decisions = _api(server, seeded.manager_a, f"/v1/contracts/{crm.contract_id}/decisions")
+    assert len(decisions) == 2  # the seed's and this one
+    shot(page, "renewals")
+    page.goto("/console/pulse")
+    # One promoter (10) and one detractor (6) of two answers: 50 % - 50 %.
+    assert page.locator("#enps [data-enps]").first.get_attribute("data-enps") == "0.0"
+    shot(page, "pulse")

@@ -20,6 +20,7 @@ from sfa.auth.models import ConsoleSession
 from sfa.catalog.models import Product
 from sfa.contracts import cure
 from sfa.contracts.models import ContractStatus
+from sfa.contracts.roles import RenewalRole
 from sfa.orders import service as order_service
 from sfa.orders.models import Order, OrderState
 from sfa.orders.service import LineIn, NewOrder
@@ -253,6 +254,7 @@ def test_every_message_the_templates_use_exists_in_both_languages():
     values = {
         "renewals.status.": [*ContractStatus, "open"],
         "renewals.mode.": list(cure.Mode),
+        "renewals.role.": list(RenewalRole),
         "renewals.lens.": ["size", "upsell", "enterprise", "resources"],
         "metrics.by.": ["all", "team", "rep"],
     }
