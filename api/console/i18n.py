@@ -6,6 +6,8 @@ and a test checks that every key used by the templates exists in both languages.
 
 from collections.abc import Callable
 
+from api.console import i18n_crm
+
 LANGUAGES = ("id", "en")
 
 # key: (English, Bahasa Indonesia)
@@ -178,154 +180,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "ERP sync details are for administrators.",
         "Rincian sinkronisasi ERP hanya untuk administrator.",
     ),
-    # Pipeline (board and metrics), renewals, team pulse.
-    "nav.pipeline": ("Pipeline", "Pipeline penjualan"),
-    "filter.pipeline": ("Pipeline", "Pipeline"),
-    "filter.owner": ("Owner", "Pemilik"),
-    "pipeline.board": ("Board", "Papan"),
-    "pipeline.none": (
-        "No pipeline yet: an administrator creates one (POST /v1/pipelines).",
-        "Belum ada pipeline: administrator membuatnya (POST /v1/pipelines).",
-    ),
-    "pipeline.metrics": ("Pipeline metrics", "Metrik pipeline"),
-    "pipeline.help": (
-        "Drag a card onto another stage, or open “Move” on the card.",
-        "Seret kartu ke tahap lain, atau buka “Pindahkan” pada kartu.",
-    ),
-    "pipeline.moved": ("“{title}” moved.", "“{title}” dipindahkan."),
-    "pipeline.unchanged": (
-        "“{title}” was already in that stage.",
-        "“{title}” sudah berada di tahap itu.",
-    ),
-    "pipeline.other_currency": ("{n} in another currency", "{n} dalam mata uang lain"),
-    "pipeline.lead": ("lead", "prospek"),
-    "pipeline.closes": ("closes {date}", "target tutup {date}"),
-    "pipeline.days_in_stage": ("{days} days in this stage", "{days} hari di tahap ini"),
-    "pipeline.lost_reason": ("Lost reason", "Alasan kalah"),
-    "pipeline.lost_reason_if": (
-        "Lost reason (for a lost stage)",
-        "Alasan kalah (untuk tahap kalah)",
-    ),
-    "pipeline.move": ("Move", "Pindahkan"),
-    "pipeline.move_to": ("Move to stage", "Pindahkan ke tahap"),
-    "pipeline.move_button": ("Move the deal", "Pindahkan deal"),
-    "pipeline.more": (
-        "… and {n} more (filter by team or owner)",
-        "… dan {n} lainnya (saring menurut tim atau pemilik)",
-    ),
-    "metrics.help": (
-        "Reached, conversion and drop-off: deals opened in the period. Time in stage: "
-        "stays that ended in the period. Won, lost, win rate, deal size and cycle: deals "
-        "closed in the period. Open deals, weighted pipeline and forecast: now.",
-        "Mencapai, konversi dan gugur: deal yang dibuka dalam periode. Waktu di tahap: masa "
-        "tinggal yang selesai dalam periode. Menang, kalah, rasio menang, nilai deal dan "
-        "siklus: deal yang ditutup dalam periode. Deal terbuka, pipeline tertimbang dan "
-        "perkiraan: saat ini.",
-    ),
-    "metrics.by.all": ("everything together", "semua bersama"),
-    "metrics.by.team": ("each team", "per tim"),
-    "metrics.by.rep": ("each owner", "per pemilik"),
-    "metrics.no_group": ("(none)", "(tanpa)"),
-    "metrics.cohort_deals": ("Opened in the period", "Dibuka dalam periode"),
-    "metrics.won": ("Won", "Menang"),
-    "metrics.lost": ("Lost", "Kalah"),
-    "metrics.win_rate": ("Win rate", "Rasio menang"),
-    "metrics.won_amount": ("Won amount", "Nilai menang"),
-    "metrics.average_deal_size": ("Average deal size", "Rata-rata nilai deal"),
-    "metrics.cycle_days": ("Sales cycle (days)", "Siklus penjualan (hari)"),
-    "metrics.open_deals": ("Open deals", "Deal terbuka"),
-    "metrics.open_amount": ("Open amount", "Nilai terbuka"),
-    "metrics.weighted_pipeline": ("Weighted pipeline", "Pipeline tertimbang"),
-    "metrics.velocity": ("Pipeline velocity", "Kecepatan pipeline"),
-    "metrics.per_day": ("{currency} per day", "{currency} per hari"),
-    "metrics.other_currency": ("Deals in another currency", "Deal dalam mata uang lain"),
-    "metrics.stages": ("Stages", "Tahap"),
-    "metrics.stage": ("Stage", "Tahap"),
-    "metrics.reached": ("Reached", "Mencapai"),
-    "metrics.conversion": ("To the next stage", "Ke tahap berikutnya"),
-    "metrics.drop_off": ("Drop-off", "Gugur"),
-    "metrics.lost_after": ("Lost after it", "Kalah setelahnya"),
-    "metrics.stays": ("Stays ended", "Masa tinggal selesai"),
-    "metrics.median_days": ("Median days", "Median hari"),
-    "metrics.p90_days": ("p90 days", "Hari p90"),
-    "metrics.forecast": (
-        "Forecast by expected close month",
-        "Perkiraan menurut bulan target tutup",
-    ),
-    "metrics.month": ("Month", "Bulan"),
-    "metrics.deals": ("Deals", "Deal"),
-    "metrics.amount": ("Amount", "Nilai"),
-    "metrics.weighted": ("Weighted", "Tertimbang"),
-    "metrics.no_date": ("no date", "tanpa tanggal"),
-    "metrics.lost_reasons": ("Lost reasons", "Alasan kalah"),
-    "nav.renewals": ("Renewals", "Perpanjangan kontrak"),
-    "renewals.help": (
-        "Open contracts ending within the window, soonest first: who owns each renewal "
-        "and why (CURE: size, upsell, enterprise, resources). Renewals come due {days} "
-        "days before the end.",
-        "Kontrak terbuka yang berakhir dalam rentang ini, yang paling dekat dulu: siapa "
-        "pemilik tiap perpanjangan dan alasannya (CURE: ukuran, upsell, enterprise, "
-        "sumber daya). Perpanjangan jatuh tempo {days} hari sebelum berakhir.",
-    ),
-    "renewals.count": ("{n} contracts", "{n} kontrak"),
-    "renewals.within_days": ("Ending within (days)", "Berakhir dalam (hari)"),
-    "renewals.status.open": ("Active or due", "Aktif atau jatuh tempo"),
-    "renewals.status.active": ("Active", "Aktif"),
-    "renewals.status.renewal_due": ("Renewal due", "Jatuh tempo perpanjangan"),
-    "renewals.status.draft": ("Draft", "Draf"),
-    "renewals.status.renewed": ("Renewed", "Diperpanjang"),
-    "renewals.status.churned": ("Churned", "Berhenti"),
-    "renewals.status.cancelled": ("Cancelled", "Dibatalkan"),
-    "renewals.ends": ("ends {date}", "berakhir {date}"),
-    "renewals.days_left": ("{n} days left", "{n} hari lagi"),
-    "renewals.days_over": ("ended {n} days ago", "berakhir {n} hari lalu"),
-    "renewals.in_step": ("{days} days in this step", "{days} hari di tahap ini"),
-    "renewals.owner": ("Owner", "Pemilik"),
-    "renewals.route": ("Route", "Rute"),
-    "renewals.role.account_manager": ("account manager", "account manager"),
-    "renewals.role.renewal_manager": ("renewal manager", "manajer perpanjangan"),
-    "renewals.role.customer_success": ("customer success", "customer success"),
-    "renewals.role.sales_rep": ("sales rep", "sales"),
-    "renewals.why": ("Why", "Alasan"),
-    "renewals.tier": ("{tier} tier", "tingkat {tier}"),
-    "renewals.opportunity": ("opportunity in the pipeline", "peluang di pipeline"),
-    "renewals.mode.automated": ("automated renewal", "perpanjangan otomatis"),
-    "renewals.mode.owned": ("owned by a person", "dipegang seseorang"),
-    "renewals.mode.unassigned": ("nobody can own it", "tidak ada yang dapat memegang"),
-    "renewals.reasons": (
-        "Every lens's reason (decided {when})",
-        "Alasan tiap lensa (diputuskan {when})",
-    ),
-    "renewals.lens.size": ("Contract size", "Ukuran kontrak"),
-    "renewals.lens.upsell": ("Upsell", "Upsell"),
-    "renewals.lens.enterprise": ("Enterprise", "Enterprise"),
-    "renewals.lens.resources": ("Resources", "Sumber daya"),
-    "renewals.not_routed": (
-        "Not routed yet: nobody owns this renewal.",
-        "Belum dirutekan: belum ada pemilik perpanjangan.",
-    ),
-    "renewals.route_now": ("Route now", "Rutekan sekarang"),
-    "renewals.route_again": ("Route again", "Rutekan ulang"),
-    "renewals.routed": ("Routed just now.", "Baru saja dirutekan."),
-    "nav.pulse": ("Team pulse", "Denyut tim"),
-    "pulse.help": (
-        "eNPS = % answering 9–10 minus % answering 0–6. A team and period with fewer than "
-        "{n} answers shows only the count, so that nobody's answer can be told.",
-        "eNPS = % jawaban 9–10 dikurangi % jawaban 0–6. Tim dan periode dengan kurang dari "
-        "{n} jawaban hanya menampilkan jumlahnya, agar jawaban siapa pun tidak dapat ditebak.",
-    ),
-    "pulse.period": ("Period", "Periode"),
-    "pulse.survey": ("Survey", "Survei"),
-    "pulse.answers": ("Answers", "Jawaban"),
-    "pulse.promoters": ("Promoters", "Promotor"),
-    "pulse.passives": ("Passives", "Pasif"),
-    "pulse.detractors": ("Detractors", "Detraktor"),
-    "pulse.hidden": (
-        "hidden: {n} answers, fewer than {min}",
-        "disembunyikan: {n} jawaban, kurang dari {min}",
-    ),
     "unit.km": ("{value} km", "{value} km"),
     "unit.min": ("{value} min", "{value} mnt"),
+    # The pages of later capabilities keep their words in a module each.
+    **i18n_crm.MESSAGES,
 }
 
 
