@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from api.console.filters import choices, int_param
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, CsrfDep, render
+from api.schemas.common import Id
 from sfa.errors import InvalidInput
 from sfa.pipeline import board as board_service
 from sfa.pipeline import moves
@@ -98,7 +99,7 @@ def _client_id(console: Console) -> uuid.UUID | None:
 
 
 @router.post("/opportunities/{opportunity_id}/move")
-def move(console: CsrfDep, opportunity_id: int):
+def move(console: CsrfDep, opportunity_id: Id):
     stage_id = _form_int(console, "stage_id")
     if stage_id is None:
         raise InvalidInput("choose the stage to move the deal to")

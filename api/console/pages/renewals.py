@@ -12,6 +12,7 @@ from analytics import renewals
 from api.console.filters import choices, int_param
 from api.console.nav import NavEntry
 from api.console.web import Console, ConsoleDep, ConsoleRoute, CsrfDep, render
+from api.schemas.common import Id
 from api.schemas.contracts import DecisionOut
 from api.schemas.crm_reports import RenewalRowOut
 from sfa.contracts import routing
@@ -99,7 +100,7 @@ def renewals_page(console: ConsoleDep):
 
 
 @router.post("/contracts/{contract_id}/route")
-def route(console: CsrfDep, contract_id: int):
+def route(console: CsrfDep, contract_id: Id):
     """Decide who owns the renewal now (CURE), as `POST /v1/contracts/{id}/route`."""
     routing.route_renewal(console.db, principal=console.principal, contract_id=contract_id)
     contract = contract_service.get_contract(
