@@ -173,6 +173,15 @@ class CompanySettings(BaseModel):
             raise ValueError("renewal_low_tier_max cannot exceed renewal_enterprise_tier_min")
         if any(not 0 < d <= 730 for d in self.renewal_reminder_days):
             raise ValueError("renewal_reminder_days must be days between 1 and 730")
+        # A ping may arrive up to max_backdate_days late; its month's partition must still
+        # be there, or the late ping would land in a dropped month. The shortest month has
+        # 28 days, so N months of retention keep at least N x 28 days.
+        retention = self.ping_retention_months
+        if retention is not None and retention * 28 <= self.max_backdate_days:
+            raise ValueError(
+                f"ping_retention_months {retention} keeps less than max_backdate_days "
+                f"({self.max_backdate_days}): late pings would find their month dropped"
+            )
         return self
 
     @property

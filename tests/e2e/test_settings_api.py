@@ -66,6 +66,8 @@ def test_only_admin_changes_settings(client, world, who):
         ({"workday_start": "19:00"}, "workday_start must be before"),
         ({"no_such_setting": 1}, "no_such_setting"),
         ({"discount_auto_max_pct": 20}, "discount_auto_max_pct"),
+        ({"ping_retention_months": 1}, "keeps less than max_backdate_days"),
+        ({"ping_retention_months": 2, "max_backdate_days": 56}, "ping_retention_months 2"),
     ],
 )
 def test_invalid_settings_are_422_and_nothing_changes(client, world, change, needle):
