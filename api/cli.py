@@ -301,6 +301,25 @@ def run_job(
     console.print(f"[green]job {name!r} done:[/green] {result}")
 
 
+@app.command("event-failures")
+def event_failures(
+    consumer: Annotated[str | None, typer.Option(help="only this consumer's")] = None,
+) -> None:
+    """List the events a consumer failed on (parked; retried with backoff by drain-events)."""
+    from sfa.db import session_scope
+    from sfa.events import consumers
+
+    with session_scope() as session:
+        parked = consumers.failures(session, consumer)
+        for f in parked:
+            retry = f.next_attempt_at.isoformat() if f.next_attempt_at else "no more retries"
+            console.print(
+                f"{f.consumer} event {f.stream_id} ({f.event_type}): {f.attempts} attempt(s), "
+                f"next {retry}: {f.reason}"
+            )
+    console.print(f"{len(parked)} parked event(s)")
+
+
 @app.command()
 def scheduler() -> None:
     """Run the job scheduler (safe to run in several replicas: jobs take advisory locks)."""

@@ -20,6 +20,7 @@ from api.routers import (
     crm_reports,
     customers,
     erp_inbound,
+    events,
     health,
     notifications,
     orders,
@@ -201,6 +202,7 @@ def create_app() -> FastAPI:
         crm_reports,
         purchase_orders,
         tax_invoices,
+        events,
     ):
         # The default for routers and routes that set no limit of their own. Not the
         # app's max_body_size: that limiter sits outside our middleware, where its plain

@@ -29,6 +29,7 @@ from sfa.company import service as company_service
 from sfa.config import get_settings
 from sfa.db import get_sessionmaker, session_scope
 from sfa.erp import sync as erp_sync
+from sfa.events import jobs as event_jobs
 from sfa.jobs import EPOCH, Job, run_locked
 from sfa.notifications import rules as notification_rules
 from sfa.notifications import sender as notification_sender
@@ -63,6 +64,13 @@ def overdue_invoice_reminders(session) -> int:
 
 def target_progress(session) -> int:
     return notification_targets.notify_target_progress(session, today=_company_today(session))
+
+
+def drain_events(session) -> object:
+    # Each consumer drains in a transaction of its own (sfa/events/jobs.py); the job's
+    # session only holds the job lock. The consumers register on import (above).
+    result = event_jobs.drain_all(session)
+    return f"{result.handled} handled, {result.failed} parked, {result.retried} retried"
 
 
 def erp_sync_job(session) -> object:
@@ -102,6 +110,14 @@ def start_po_mailbox(settings, make_session):
 def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
     """Every job; cron schedules are in the company's timezone."""
     return [
+        # Domain events to their consumers (docs/events.md): every few seconds, without
+        # claiming periods (a drain twice at once is harmless: cursors are locked).
+        Job(
+            name="drain-events",
+            func=drain_events,
+            schedule={"trigger": "interval", "seconds": 5},
+            claims_period=False,
+        ),
         Job(
             name="purge-login-throttle",
             func=auth_service.purge_login_throttle,

@@ -46,6 +46,10 @@ class Job:
     func: Callable[[Session], object]
     # APScheduler trigger arguments, e.g. {"trigger": "interval", "minutes": 15}.
     schedule: dict
+    # A scheduled run claims its period in `job_runs`; a job that runs every few seconds
+    # and may run twice (the event drain: its consumers lock their own cursors) does not,
+    # so it adds no row per run.
+    claims_period: bool = True
 
 
 def period_start(schedule: dict, now: datetime) -> datetime:
@@ -122,5 +126,6 @@ def try_run(job: Job, *, once_per_period: bool = False) -> tuple[bool, object]:
 
 
 def run_locked(job: Job) -> object | None:
-    """`try_run` for the scheduler, once per period: the job's result, None when skipped."""
-    return try_run(job, once_per_period=True)[1]
+    """`try_run` for the scheduler, once per period (for a job that claims periods): the
+    job's result, None when skipped."""
+    return try_run(job, once_per_period=job.claims_period)[1]

@@ -9,6 +9,7 @@ from sfa.company import models as company_models
 from sfa.contracts import models as contract_models
 from sfa.customers import models as customer_models
 from sfa.erp import models as erp_models
+from sfa.events import models as event_models
 from sfa.notifications import models as notification_models
 from sfa.orders import models as order_models
 from sfa.pipeline import models as pipeline_models
@@ -29,6 +30,7 @@ __all__ = [
     "contract_models",
     "customer_models",
     "erp_models",
+    "event_models",
     "job_models",
     "notification_models",
     "order_models",

@@ -217,6 +217,8 @@ CASES = {
         manager=403,
         body=[{"kind": "planned_visit", "rep": "rep.b", "customer": "B001", "day": "2026-11-16"}],
     ),
+    # The event catalogue: any signed-in user or API key; types and schemas, no data.
+    ("GET", "/v1/event-types"): Case(is_list=True, readonly_key_ok=True),
     # Catalog: company-wide, no team's object in it; pages/products must not leak team B.
     ("GET", "/v1/products"): Case(is_list=True),
     ("GET", "/v1/products/{product_id}"): Case(is_list=True),
@@ -627,7 +629,12 @@ def _leaks(payload, world) -> list:
 
     def walk(node):
         if isinstance(node, dict):
-            found.extend((k, v) for k, v in node.items() if v in foreign.get(k, ()))
+            found.extend(
+                (k, v)
+                for k, v in node.items()
+                # a JSON schema's "customer_id" is a dict (GET /v1/event-types)
+                if not isinstance(v, dict | list) and v in foreign.get(k, ())
+            )
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):

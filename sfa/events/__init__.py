@@ -1,0 +1,1 @@
+"""Domain events: the transactional outbox every reaction reads (docs/events.md)."""

@@ -1,0 +1,172 @@
+"""Consumers of the event stream: each has a name, a handler and the types it wants, and
+reads the stream with its own cursor (docs/events.md, "Consumers").
+
+`drain` delivers each event at least once and takes its effect once:
+
+* the consumer's cursor row is locked (`FOR UPDATE SKIP LOCKED`): two schedulers never
+  process the same consumer at once (the second leaves it to the first);
+* each event runs in a SAVEPOINT with its (consumer, event) row in `event_processed`,
+  written in that same savepoint: an event already there is skipped, and a crash rolls
+  both back (the event is read again: at least once, effect once);
+* a handler that raises has its savepoint rolled back and the event is parked in
+  `event_failures` with the reason; the stream goes on, and a later drain retries the
+  parked event after a backoff (`RETRY_AFTER`), `MAX_ATTEMPTS` times in all.
+
+A handler is `handler(session, event) -> None`, runs in the drain's transaction and must
+not commit; anything it writes commits with the cursor.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from sfa.events import repository
+from sfa.events import types as _catalogue  # noqa: F401 - registers the event types
+from sfa.events.models import EventFailure
+from sfa.events.registry import get
+from sfa.events.repository import Event
+
+log = logging.getLogger("sfa.events")
+
+Handler = Callable[[Session, Event], None]
+MAX_ATTEMPTS = 8
+REASON_CHARS = 2000
+
+
+def retry_after(attempts: int) -> timedelta:
+    """The wait before retry number `attempts`: 30 s, doubling, at most 6 h."""
+    return min(timedelta(seconds=30) * 2 ** (attempts - 1), timedelta(hours=6))
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    handler: Handler
+    types: tuple[str, ...] | None = None
+
+
+@dataclass
+class DrainResult:
+    handled: int = 0
+    skipped: int = 0  # already processed (read again)
+    failed: int = 0
+    retried: int = 0
+    busy: list[str] = field(default_factory=list)  # consumers another drain holds
+
+    def __add__(self, other: "DrainResult") -> "DrainResult":
+        return DrainResult(
+            self.handled + other.handled,
+            self.skipped + other.skipped,
+            self.failed + other.failed,
+            self.retried + other.retried,
+            self.busy + other.busy,
+        )
+
+
+_CONSUMERS: dict[str, Consumer] = {}
+
+
+def register(name: str, handler: Handler, types: list[str] | None = None) -> Consumer:
+    """Register (or replace) the consumer `name`; `types` None means every event type."""
+    for event_type in types or ():
+        get(event_type)  # an unknown type is a bug: fail at start-up, not at drain time
+    consumer = Consumer(name, handler, tuple(types) if types is not None else None)
+    _CONSUMERS[name] = consumer
+    return consumer
+
+
+def registered() -> list[Consumer]:
+    return sorted(_CONSUMERS.values(), key=lambda c: c.name)
+
+
+def unregister(name: str) -> None:
+    _CONSUMERS.pop(name, None)
+
+
+def _reason(consumer: Consumer, event: Event, exc: Exception) -> str:
+    log.exception("consumer %s failed on event %s (%s)", consumer.name, event.id, event.type)
+    return f"{type(exc).__name__}: {exc}"[:REASON_CHARS]
+
+
+def _run(session: Session, consumer: Consumer, event: Event) -> str | None:
+    """Run the handler in a savepoint; the failure's reason, or None."""
+    try:
+        with session.begin_nested():
+            consumer.handler(session, event)
+    except Exception as exc:
+        return _reason(consumer, event, exc)
+    return None
+
+
+def _deliver(session: Session, consumer: Consumer, event: Event, now: datetime) -> str:
+    """One event from the stream: "handled", "skipped" (processed before) or "failed"."""
+    try:
+        with session.begin_nested():
+            if not repository.mark_processed(session, consumer.name, event.event_id):
+                return "skipped"
+            consumer.handler(session, event)
+    except Exception as exc:
+        reason = _reason(consumer, event, exc)
+        # Delivered, but parked: processed (the stream never hands it over again) and
+        # failed (the retries take it from `event_failures`).
+        repository.mark_processed(session, consumer.name, event.event_id)
+        repository.park(session, consumer.name, event, reason, now + retry_after(1))
+        return "failed"
+    return "handled"
+
+
+def _retry(session: Session, consumer: Consumer, now: datetime, limit: int) -> DrainResult:
+    result = DrainResult()
+    for event, attempts in repository.due_failures(session, consumer.name, now, limit):
+        reason = _run(session, consumer, event)
+        if reason is None:
+            repository.resolve(session, consumer.name, event.event_id)
+            result.retried += 1
+            continue
+        attempts += 1
+        later = now + retry_after(attempts) if attempts < MAX_ATTEMPTS else None
+        repository.park(session, consumer.name, event, reason, later)
+        result.failed += 1
+    return result
+
+
+def drain_one(
+    session: Session, consumer: Consumer, *, batch: int = 500, now: datetime | None = None
+) -> DrainResult:
+    """One batch of `consumer`, plus its parked events due for a retry."""
+    now = now or datetime.now(UTC)
+    cursor = repository.lock_cursor(session, consumer.name)
+    if cursor is None:
+        return DrainResult(busy=[consumer.name])
+    types = list(consumer.types) if consumer.types is not None else None
+    read = repository.read_batch(session, after=cursor, types=types, limit=batch)
+    result = DrainResult()
+    for event in read.events:
+        outcome = _deliver(session, consumer, event, now)
+        setattr(result, outcome, getattr(result, outcome) + 1)
+    if read.advance_to is not None:
+        repository.move_cursor(session, consumer.name, read.advance_to)
+    session.flush()
+    return result + _retry(session, consumer, now, batch)
+
+
+def drain(
+    session: Session, name: str | None = None, *, batch: int = 500, now: datetime | None = None
+) -> DrainResult:
+    """Drain the consumer `name` (every registered consumer when None) by one batch each,
+    in the caller's transaction."""
+    if name is not None and name not in _CONSUMERS:
+        raise KeyError(f"no consumer named {name!r} is registered")
+    chosen = [_CONSUMERS[name]] if name is not None else registered()
+    result = DrainResult()
+    for consumer in chosen:
+        result += drain_one(session, consumer, batch=batch, now=now)
+    return result
+
+
+def failures(session: Session, consumer: str | None = None) -> list[EventFailure]:
+    """The parked events (of one consumer, or all), oldest first."""
+    return repository.failures(session, consumer)

@@ -1,0 +1,87 @@
+"""Emitting events: `emit` writes one event row in the caller's transaction (the
+transactional outbox), so the event exists exactly when the change it records does.
+
+An event with a natural key (a visit's check-in, an invoice overdue on its due date) gets
+a deterministic `event_id` — `event_key(type, key)` — so emitting it again (a retried
+request, a job run twice) writes nothing."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from sfa.events import repository, types
+from sfa.events.registry import EventType, InvalidEvent, Payload, all_types, get
+
+# The namespace of deterministic event ids (uuid5 of "<type>:<key>").
+EVENT_NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5c6d-9e0f-1a2b3c4d5e6f")
+ACTOR_KINDS = ("user", "system", "erp", "api_key")
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # one of ACTOR_KINDS
+    id: str | None = None
+
+    @classmethod
+    def of(cls, who: object) -> "Actor":
+        """The actor of a `Principal` (kind "user" or "api_key", and its id), or of an
+        audit actor string ("user:5", "api_key:2", "system", "erp")."""
+        if isinstance(who, str):
+            kind, _, ident = who.partition(":")
+            return cls(kind, ident or None)
+        return cls(str(getattr(who, "kind")), str(getattr(who, "id")))  # noqa: B009
+
+
+SYSTEM = Actor("system")
+ERP = Actor("erp")
+
+
+def event_types() -> list[EventType]:
+    """Every event type (the catalogue, `types`, is loaded with this module)."""
+    assert types.ORDER_APPROVED  # the catalogue is imported for its registrations
+    return all_types()
+
+
+def event_key(event_type: str, key: str | int) -> uuid.UUID:
+    """The deterministic id of the `event_type` event of natural key `key`."""
+    return uuid.uuid5(EVENT_NAMESPACE, f"{event_type}:{key}")
+
+
+def emit(
+    session: Session,
+    event_type: str,
+    *,
+    subject_kind: str,
+    subject_id: str | int,
+    actor: Actor,
+    payload: Payload | dict,
+    event_id: uuid.UUID | str | int | None = None,
+    occurred_at: datetime | None = None,
+) -> bool:
+    """Validate and write one event in the caller's transaction; returns whether it was
+    written (False: an event of this id exists already). `event_id` is a uuid, or a
+    natural key turned into one by `event_key`; None makes a random one."""
+    kind = get(event_type)
+    if subject_kind != kind.subject_kind:
+        raise InvalidEvent(f"{event_type} is about a {kind.subject_kind}, not a {subject_kind}")
+    if actor.kind not in ACTOR_KINDS:
+        raise InvalidEvent(f"actor kind {actor.kind!r} is not one of {', '.join(ACTOR_KINDS)}")
+    if event_id is None:
+        ident = uuid.uuid4()
+    elif isinstance(event_id, uuid.UUID):
+        ident = event_id
+    else:
+        ident = event_key(event_type, event_id)
+    return repository.insert(
+        session,
+        event_id=ident,
+        type=event_type,
+        occurred_at=occurred_at or datetime.now(UTC),
+        subject_kind=subject_kind,
+        subject_id=str(subject_id),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        payload=kind.validate(payload),
+    )
