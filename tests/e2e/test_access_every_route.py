@@ -291,6 +291,9 @@ CASES = {
     ("GET", "/v1/targets"): Case(is_list=True),
     ("GET", "/v1/targets/{target_id}/progress"): Case(),
     ("GET", "/v1/me/targets"): Case(is_list=True),
+    # The offline sync fills a rep's own phone (a manager: 403): the full set of what
+    # the rep sees, never team B's.
+    ("GET", "/v1/me/sync"): Case(is_list=True, manager=403),
     # Delivery dates: the 'erp:write' scope (an ERP's key, or an admin) only.
     ("PUT", "/v1/orders/{order_id}/delivery-date"): Case(
         rep=403, manager=403, body={"delivery_date": "2026-12-01"}
