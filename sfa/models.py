@@ -9,6 +9,7 @@ from sfa.company import models as company_models
 from sfa.contracts import models as contract_models
 from sfa.customers import models as customer_models
 from sfa.erp import models as erp_models
+from sfa.exports import models as export_models
 from sfa.notifications import models as notification_models
 from sfa.offline import models as offline_models
 from sfa.orders import models as order_models
@@ -30,6 +31,7 @@ __all__ = [
     "contract_models",
     "customer_models",
     "erp_models",
+    "export_models",
     "job_models",
     "notification_models",
     "offline_models",

@@ -7,6 +7,11 @@ carries the id of the writing transaction (xid8): readers take only rows of tran
 that every snapshot sees as finished (below pg_snapshot_xmin), ordered by (xid, position),
 so a change committed late is never skipped (docs/sync.md).
 
+Incremental exports (docs/exports.md): updated_at on visits, visit flags and weekly
+anomalies, kept by a row trigger on every update of those and of orders and customers
+(whatever the write path); (updated_at, key) indexes, pings by (received_at, key); and
+export_tombstones, one row per deleted record, written by statement-level triggers.
+
 Revision ID: 0016
 Revises: 0017
 Create Date: 2026-12-07
@@ -141,15 +146,86 @@ def _triggers(table: str) -> list[str]:
     ]
 
 
+# Exported tables: their key columns (the export's order after updated_at).
+_EXPORTED = {
+    "visits": ("id",),
+    "orders": ("id",),
+    "customers": ("id",),
+    "visit_flags": ("visit_id", "code"),
+    "weekly_anomalies": ("rep_id", "week_start", "code"),
+}
+_NEW_UPDATED_AT = ("visits", "visit_flags", "weekly_anomalies")
+
+
+def _exports_up() -> None:
+    for table in _NEW_UPDATED_AT:
+        op.execute(f"ALTER TABLE {table} ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now()")
+    op.execute("""
+        CREATE FUNCTION sfa_touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.updated_at := now();
+            RETURN NEW;
+        END $$""")
+    op.execute("""
+        CREATE TABLE export_tombstones (
+            id bigint GENERATED ALWAYS AS IDENTITY,
+            entity varchar NOT NULL,
+            key jsonb NOT NULL,
+            deleted_at timestamptz NOT NULL DEFAULT now(),
+            CONSTRAINT pk_export_tombstones PRIMARY KEY (id)
+        )""")
+    op.execute(
+        "CREATE INDEX ix_export_tombstones_entity_deleted_at "
+        "ON export_tombstones (entity, deleted_at, id)"
+    )
+    for table, key in _EXPORTED.items():
+        op.execute(
+            f"CREATE TRIGGER {table}_touch_updated_at BEFORE UPDATE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION sfa_touch_updated_at()"
+        )
+        op.execute(
+            f"CREATE INDEX ix_{table}_updated_at_key ON {table} (updated_at, {', '.join(key)})"
+        )
+        pairs = ", ".join(f"'{column}', o.{column}" for column in key)
+        op.execute(f"""
+            CREATE FUNCTION export_tombstone_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO export_tombstones (entity, key)
+                SELECT '{table}', jsonb_build_object({pairs}) FROM old_rows o;
+                RETURN NULL;
+            END $$""")
+        op.execute(
+            f"CREATE TRIGGER {table}_export_tombstone AFTER DELETE ON {table} "
+            "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION export_tombstone_{table}()"
+        )
+    op.execute("CREATE INDEX ix_pings_received_at_key ON pings (received_at, rep_id, at)")
+
+
+def _exports_down() -> None:
+    op.execute("DROP INDEX ix_pings_received_at_key")
+    for table in _EXPORTED:
+        op.execute(f"DROP TRIGGER {table}_export_tombstone ON {table}")
+        op.execute(f"DROP FUNCTION export_tombstone_{table}()")
+        op.execute(f"DROP INDEX ix_{table}_updated_at_key")
+        op.execute(f"DROP TRIGGER {table}_touch_updated_at ON {table}")
+    op.execute("DROP TABLE export_tombstones")
+    op.execute("DROP FUNCTION sfa_touch_updated_at()")
+    for table in _NEW_UPDATED_AT:
+        op.execute(f"ALTER TABLE {table} DROP COLUMN updated_at")
+
+
 def upgrade() -> None:
     op.execute(_LOG)
     for table, selects in _TRIGGERS.items():
         op.execute(_function(table, selects))
         for statement in _triggers(table):
             op.execute(statement)
+    _exports_up()
 
 
 def downgrade() -> None:
+    _exports_down()
     for table in _TRIGGERS:
         for event in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER sync_log_{table}_{event} ON {table}")
