@@ -15,6 +15,7 @@ from sfa import errors
 log = logging.getLogger("sfa.api")
 
 _STATUS = {
+    errors.BadRequest: 400,
     errors.InvalidInput: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,

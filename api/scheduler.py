@@ -34,6 +34,7 @@ from sfa.jobs import EPOCH, Job, run_locked
 from sfa.notifications import rules as notification_rules
 from sfa.notifications import sender as notification_sender
 from sfa.notifications import targets as notification_targets
+from sfa.offline import service as offline_service
 from sfa.plans import service as plan_service
 from sfa.purchase_orders import jobs as po_jobs
 from sfa.tracking import jobs as tracking_jobs
@@ -127,6 +128,12 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
             name="purge-console-sessions",
             func=console_sessions.purge_expired,
             schedule={"trigger": "interval", "minutes": 30},
+        ),
+        # The offline sync's change log keeps 30 days (docs/sync.md).
+        Job(
+            name="prune-sync-changes",
+            func=offline_service.prune,
+            schedule={"trigger": "cron", "hour": 2, "minute": 20, "timezone": timezone},
         ),
         # Late pings and new visits make days stale: tracking, flags, day/week aggregates.
         Job(

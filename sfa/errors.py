@@ -55,3 +55,9 @@ class PayloadTooLarge(DomainError):
 
 class UnsupportedMedia(DomainError):
     code = "unsupported_media_type"
+
+
+class BadRequest(DomainError):
+    """A request the server cannot read at all (an unreadable cursor): 400."""
+
+    code = "bad_request"

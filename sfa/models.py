@@ -10,7 +10,9 @@ from sfa.contracts import models as contract_models
 from sfa.customers import models as customer_models
 from sfa.erp import models as erp_models
 from sfa.events import models as event_models
+from sfa.exports import models as export_models
 from sfa.notifications import models as notification_models
+from sfa.offline import models as offline_models
 from sfa.orders import models as order_models
 from sfa.pipeline import models as pipeline_models
 from sfa.plans import models as plan_models
@@ -31,8 +33,10 @@ __all__ = [
     "customer_models",
     "erp_models",
     "event_models",
+    "export_models",
     "job_models",
     "notification_models",
+    "offline_models",
     "order_models",
     "pipeline_models",
     "plan_models",

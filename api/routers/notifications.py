@@ -20,25 +20,11 @@ from api.schemas.notifications import (
 )
 from sfa.errors import Forbidden
 from sfa.limits import INT64_MAX
-from sfa.notifications import rule_settings, rules, targets, templates
+from sfa.notifications import rule_settings, rules, targets
 from sfa.notifications import service as notification_service
 from sfa.notifications.models import Channel, NotificationState
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
-
-
-def _inbox_item(row) -> InboxItemOut:
-    rendered = templates.render(row.template, row.language, row.payload)
-    return InboxItemOut(
-        id=row.id,
-        template=row.template,
-        subject=rendered.subject,
-        body=rendered.body,
-        payload=row.payload,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-        read_at=row.read_at,
-    )
 
 
 @router.get(
@@ -57,7 +43,7 @@ def my_notifications(
         notification_service.my_notifications(
             session, principal=principal, unread_only=unread_only, limit=limit, offset=offset
         ),
-        _inbox_item,
+        InboxItemOut.of,
     )
 
 
@@ -67,7 +53,7 @@ def my_notifications(
     summary="Mark one of my notifications read (idempotent)",
 )
 def mark_read(session: SessionDep, principal: PrincipalDep, notification_id: Id):
-    return _inbox_item(
+    return InboxItemOut.of(
         notification_service.mark_read(
             session, principal=principal, notification_id=notification_id
         )

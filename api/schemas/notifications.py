@@ -5,7 +5,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Day, Id, Instant, Int64, Strict, Text
-from sfa.notifications.models import AnnouncementKind, Channel, NotificationState
+from sfa.notifications import templates
+from sfa.notifications.models import AnnouncementKind, Channel, Notification, NotificationState
 
 
 class NotificationOut(BaseModel):
@@ -39,6 +40,20 @@ class InboxItemOut(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     read_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Notification) -> "InboxItemOut":
+        rendered = templates.render(row.template, row.language, row.payload)
+        return cls(
+            id=row.id,
+            template=row.template,
+            subject=rendered.subject,
+            body=rendered.body,
+            payload=row.payload,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            read_at=row.read_at,
+        )
 
 
 class RuleOut(BaseModel):

@@ -51,3 +51,7 @@ class WeeklyAnomaly(Base):
     computed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # Kept by a trigger on every update (migration 0016): incremental exports read it.
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

@@ -44,6 +44,8 @@ ALL_SCOPES = frozenset(
         "purchase_orders:write",
         "tax_invoices:read",
         "tax_invoices:write",
+        # Incremental exports for warehouses (GET /v1/exports/*, docs/exports.md).
+        "exports:read",
     }
 )
 # Only a rep acts in the field (check-in, pings); these are never given to API keys.

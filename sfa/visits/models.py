@@ -79,6 +79,10 @@ class Visit(Base):
     local_day: Mapped[date] = mapped_column(Date)
     # 0..100 from the visit's flags (analytics); None until first computed.
     trust_score: Mapped[int | None] = mapped_column(Integer)
+    # Kept by a trigger on every update (migration 0016): incremental exports read it.
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
 
 
 class VisitFlag(Base):
@@ -94,3 +98,7 @@ class VisitFlag(Base):
     numbers: Mapped[dict] = mapped_column(JSONB)
     reason_en: Mapped[str] = mapped_column(String(300))
     reason_id: Mapped[str] = mapped_column(String(300))
+    # Kept by a trigger on every update (migration 0016): incremental exports read it.
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

@@ -293,6 +293,12 @@ CASES = {
     ("GET", "/v1/targets"): Case(is_list=True),
     ("GET", "/v1/targets/{target_id}/progress"): Case(),
     ("GET", "/v1/me/targets"): Case(is_list=True),
+    # The offline sync fills a rep's own phone (a manager: 403): the full set of what
+    # the rep sees, never team B's.
+    ("GET", "/v1/me/sync"): Case(is_list=True, manager=403),
+    # Warehouse exports: company-wide (an admin, or a key with 'exports:read').
+    ("GET", "/v1/exports/{entity}"): Case(rep=403, manager=403),
+    ("GET", "/v1/exports/{entity}/deletions"): Case(rep=403, manager=403),
     # Delivery dates: the 'erp:write' scope (an ERP's key, or an admin) only.
     ("PUT", "/v1/orders/{order_id}/delivery-date"): Case(
         rep=403, manager=403, body={"delivery_date": "2026-12-01"}
@@ -558,6 +564,7 @@ def _ids(world, db) -> dict:
         "day": "2026-11-16",
         "plan_id": plan.id,
         "planned_visit_id": planned.id,
+        "entity": "customers",
         "later_day": (tomorrow + timedelta(days=1)).isoformat(),
     }
 

@@ -1,0 +1,1 @@
+"""Incremental exports for data warehouses (docs/exports.md)."""
