@@ -14,6 +14,7 @@ Safety (issue 14, DESIGN §7): never `eval`, no attribute access, no method call
 """
 
 import difflib
+import math
 from typing import Any
 
 from json_logic import builtins, jsonLogic
@@ -169,6 +170,8 @@ def _literal(value, path, problems) -> Any:
             problems.append((path, "integer outside the 64-bit range"))
         return "int"
     if isinstance(value, float):
+        if not math.isfinite(value):
+            problems.append((path, "numbers must be finite"))
         return "number"
     problems.append((path, "not JSON data"))
     return "any"
@@ -262,13 +265,38 @@ def _operations(budget: _Budget) -> dict:
 def evaluate(logic: Any, data: Any) -> Any:
     """The value of `logic` over `data` (plain JSON data). Raises LogicError."""
     try:
-        return jsonLogic(logic, data, _operations(_Budget(BUDGET)))
+        return finite(jsonLogic(logic, data, _operations(_Budget(BUDGET))))
     except LogicError:
         raise
     except ZeroDivisionError:
         raise LogicError("division by zero") from None
     except (ReferenceError, TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise LogicError(f"cannot evaluate: {exc}") from None
+
+
+def finite(value: Any) -> Any:
+    """The value with every infinite or NaN number (an overflow) as null: JSON has none."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    return value
+
+
+def has_non_finite(value: Any) -> bool:
+    """Whether plain data holds an infinite or NaN number (JSON cannot carry one back)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def truthy(value: Any) -> bool:

@@ -17,7 +17,7 @@ from sfa.auth.principal import Principal
 from sfa.company import service as company_service
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sfa.users.models import Role
-from sfa.workflows import catalog, context, dryrun, repository, validation, versions
+from sfa.workflows import catalog, context, dryrun, logic, repository, validation, versions
 from sfa.workflows import diff as definition_diff
 from sfa.workflows.definition import Definition
 from sfa.workflows.models import Workflow, WorkflowVersion
@@ -177,14 +177,27 @@ def _version(session: Session, workflow_id: int, number: int) -> WorkflowVersion
 
 
 def diff_versions(
-    session: Session, *, principal: Principal, workflow_id: int, old: int, new: int
+    session: Session,
+    *,
+    principal: Principal,
+    workflow_id: int,
+    old: int | None,
+    new: int | None,
 ) -> dict:
+    """The diff from version `old` to `new`; by default the latest version against the
+    one before it."""
     get_workflow(session, principal=principal, workflow_id=workflow_id)
+    if new is None:
+        new = repository.next_number(session, workflow_id) - 1
+    if old is None:
+        old = new - 1
+    if old < 1:
+        raise InvalidInput("there is no earlier version to compare with", hint="give from= and to=")
     before, after = _version(session, workflow_id, old), _version(session, workflow_id, new)
     return {"from": old, "to": new} | definition_diff.diff(before.definition, after.definition)
 
 
-def test_workflow(
+def dry_run(
     session: Session,
     *,
     principal: Principal,
@@ -204,6 +217,8 @@ def test_workflow(
     definition = Definition.model_validate(version.definition)
     if event_id is not None:
         ctx = _event_context(session, event_id, definition)
+    elif logic.has_non_finite(sample):
+        raise InvalidInput("the context holds a number JSON cannot carry (NaN or Infinity)")
     else:
         ctx = {"vars": {}} | (sample or {})
     trace = dryrun.run(definition, ctx, assume)

@@ -93,7 +93,7 @@ def test_work_is_bounded():
     with pytest.raises(logic.LogicError):
         logic.evaluate(merging, items)
     squaring = {"reduce": [{"var": "l"}, {"*": [{"var": "accumulator"}] * 2}, 3]}
-    assert logic.evaluate(squaring, items) == float("inf")
+    assert logic.evaluate(squaring, items) is None  # an overflow: JSON has no infinity
     with pytest.raises(logic.LogicError, match="division by zero"):
         logic.evaluate({"/": [1, 0]}, {})
     many = {"l": list(range(5000))}
