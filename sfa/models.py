@@ -22,6 +22,7 @@ from sfa.tax import models as tax_models
 from sfa.tracking import models as tracking_models
 from sfa.users import models as user_models
 from sfa.visits import models as visit_models
+from sfa.workflows import models as workflow_models
 
 __all__ = [
     "anomaly_models",
@@ -46,4 +47,5 @@ __all__ = [
     "tracking_models",
     "user_models",
     "visit_models",
+    "workflow_models",
 ]

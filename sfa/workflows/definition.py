@@ -1,0 +1,261 @@
+"""The workflow definition format: pydantic models of the JSON an admin writes.
+
+Shared with the runtime (sfa/workflows/runtime*.py), which reads published definitions
+through `Definition.model_validate`. This module checks the structure (types, required
+keys, bounds); sfa/workflows/validation.py checks the meaning (events, variables, step
+references, reachability, cycles) and names the bad path. docs/workflows.md.
+
+Python names: `if` and `else` are keywords, so a condition's fields are `if_` and
+`else_` (JSON `"if"` / `"else"`; `model_dump(by_alias=True)` writes them back).
+A wait's `on_timeout` is taken when an event wait times out; without it the run goes on
+to `next`.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from sfa.limits import INT64_MAX
+
+# A JsonLogic expression (sfa/workflows/logic.py validates and evaluates it).
+JsonLogic = Any
+StepId = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+Path = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.]+$")]
+EventName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z_]+\.[a-z_]+$")]
+Hours = Annotated[float, Field(gt=0, le=24 * 366, allow_inf_nan=False)]
+UserId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+
+MAX_STEPS = 200
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class OnError(_Model):
+    retries: int = Field(0, ge=0, le=10)
+    backoff_s: int = Field(60, ge=0, le=86_400)
+    then: Literal["fail", "continue"] = "fail"
+
+
+class UserRef(_Model):
+    user: UserId
+
+
+class RoleRef(_Model):
+    role: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
+
+
+class ManagerOf(_Model):
+    manager_of: Literal["rep"]
+
+
+class ContextRef(_Model):
+    context: Path
+
+
+class RoundRobin(_Model):
+    round_robin_team: Path
+
+
+def _by_key(*keys: str):
+    """A discriminator picking the union member by which key the object has (the tags
+    are in angle brackets so that error paths can drop them: validation._path)."""
+
+    def pick(value: Any) -> str | None:
+        if isinstance(value, dict):
+            return next((f"<{k}>" for k in keys if k in value), None)
+        return next((f"<{k}>" for k in keys if getattr(value, k, None) is not None), None)
+
+    return Discriminator(pick)
+
+
+Approver = Annotated[
+    Annotated[UserRef, Tag("<user>")]
+    | Annotated[RoleRef, Tag("<role>")]
+    | Annotated[ManagerOf, Tag("<manager_of>")],
+    _by_key("user", "role", "manager_of"),
+]
+Recipient = Annotated[
+    Annotated[UserRef, Tag("<user>")]
+    | Annotated[RoleRef, Tag("<role>")]
+    | Annotated[ManagerOf, Tag("<manager_of>")]
+    | Annotated[ContextRef, Tag("<context>")],
+    _by_key("user", "role", "manager_of", "context"),
+]
+Assignee = Annotated[
+    Annotated[UserRef, Tag("<user>")]
+    | Annotated[RoleRef, Tag("<role>")]
+    | Annotated[RoundRobin, Tag("<round_robin_team>")],
+    _by_key("user", "role", "round_robin_team"),
+]
+
+
+class _Step(_Model):
+    on_error: OnError | None = None
+
+
+class ConditionStep(_Step):
+    type: Literal["condition"]
+    if_: JsonLogic = Field(alias="if")
+    then: StepId
+    else_: StepId = Field(alias="else")
+
+
+class BranchPath(_Model):
+    when: JsonLogic
+    next: StepId
+
+
+class BranchStep(_Step):
+    type: Literal["branch"]
+    paths: list[BranchPath] = Field(min_length=1, max_length=20)
+    else_: StepId = Field(alias="else")
+
+
+class RequireApprovalStep(_Step):
+    type: Literal["require_approval"]
+    levels: list[Approver] = Field(min_length=1, max_length=5)
+    escalate_after_hours: Hours | None = None
+    on_approved: StepId
+    on_rejected: StepId
+
+
+class AssignTaskStep(_Step):
+    type: Literal["assign_task"]
+    to: Assignee
+    title: Name
+    due_in_hours: Hours | None = None
+    next: StepId
+
+
+class NotifyStep(_Step):
+    type: Literal["notify"]
+    channel: Literal["email", "sms", "push", "in_app"]
+    template: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_]+$")]
+    to: Recipient
+    next: StepId
+
+
+class UpdateRecordStep(_Step):
+    type: Literal["update_record"]
+    record: Literal["order", "customer", "contract", "opportunity"]
+    # field -> a literal value or a JsonLogic expression (sfa/workflows/updatable.py)
+    set: dict[Annotated[str, Field(max_length=60, pattern=r"^[a-z_]+$")], Any] = Field(
+        min_length=1, max_length=20
+    )
+    next: StepId
+
+
+class SetVariableStep(_Step):
+    type: Literal["set_variable"]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    value: JsonLogic
+    next: StepId
+
+
+class WaitStep(_Step):
+    """Exactly one of `hours`, `until` (JsonLogic giving an ISO date or time) or `event`
+    (with an optional `match`, and `timeout_hours` / `on_timeout`)."""
+
+    type: Literal["wait"]
+    hours: Hours | None = None
+    until: JsonLogic = None
+    event: EventName | None = None
+    match: JsonLogic = None
+    timeout_hours: Hours | None = None
+    on_timeout: StepId | None = None
+    next: StepId
+
+
+class WebhookStep(_Step):
+    type: Literal["webhook"]
+    endpoint: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00\s]+$")]
+    next: StepId
+
+
+class EndStep(_Step):
+    type: Literal["end"]
+
+
+STEP_TYPES: dict[str, type[_Step]] = {
+    "condition": ConditionStep,
+    "branch": BranchStep,
+    "require_approval": RequireApprovalStep,
+    "assign_task": AssignTaskStep,
+    "notify": NotifyStep,
+    "update_record": UpdateRecordStep,
+    "set_variable": SetVariableStep,
+    "wait": WaitStep,
+    "webhook": WebhookStep,
+    "end": EndStep,
+}
+# Steps that pause a run (a timer, an event, a person): a cycle must pass through one.
+WAITING_TYPES = frozenset({"wait", "require_approval"})
+
+
+def _step_type(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return f"<{kind}>" if kind in STEP_TYPES else None
+
+
+Step = Annotated[
+    Annotated[ConditionStep, Tag("<condition>")]
+    | Annotated[BranchStep, Tag("<branch>")]
+    | Annotated[RequireApprovalStep, Tag("<require_approval>")]
+    | Annotated[AssignTaskStep, Tag("<assign_task>")]
+    | Annotated[NotifyStep, Tag("<notify>")]
+    | Annotated[UpdateRecordStep, Tag("<update_record>")]
+    | Annotated[SetVariableStep, Tag("<set_variable>")]
+    | Annotated[WaitStep, Tag("<wait>")]
+    | Annotated[WebhookStep, Tag("<webhook>")]
+    | Annotated[EndStep, Tag("<end>")],
+    Discriminator(_step_type),
+]
+
+
+class EventTrigger(_Model):
+    event: EventName
+    filter: JsonLogic = None
+
+
+class ScheduleTrigger(_Model):
+    schedule: Annotated[str, Field(min_length=9, max_length=100, pattern=r"^[0-9A-Za-z*/,\- ]+$")]
+
+
+class DateFieldTrigger(_Model):
+    date_field: Annotated[str, Field(max_length=80, pattern=r"^[a-z_]+\.[a-z_]+$")]
+    offset_days: int = Field(ge=-3650, le=3650)
+
+
+Trigger = Annotated[
+    Annotated[EventTrigger, Tag("<event>")]
+    | Annotated[ScheduleTrigger, Tag("<schedule>")]
+    | Annotated[DateFieldTrigger, Tag("<date_field>")],
+    _by_key("event", "schedule", "date_field"),
+]
+
+
+class Definition(_Model):
+    name: Name
+    description: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] | None = None
+    trigger: Trigger
+    start: StepId
+    steps: dict[StepId, Step] = Field(min_length=1, max_length=MAX_STEPS)
+
+    def dump(self) -> dict:
+        """The definition as JSON data, as written (aliases, no unset defaults)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def successors(step: _Step) -> list[tuple[str, str]]:
+    """(field path within the step, step id) of every step a step can lead to."""
+    found: list[tuple[str, str]] = []
+    for name in ("then", "else_", "next", "on_approved", "on_rejected", "on_timeout"):
+        target = getattr(step, name, None)
+        if target is not None:
+            found.append((name.rstrip("_"), target))
+    for index, path in enumerate(getattr(step, "paths", None) or ()):
+        found.append((f"paths.{index}.next", path.next))
+    return found

@@ -1,0 +1,292 @@
+"""The meaning of a definition, checked when it is saved: every problem named by its path
+(`steps.check.if.var: unknown variable "order.totl"`, `trigger.event: unknown event type`,
+`steps.y: unreachable from start`, `steps.a → steps.b → steps.a: a cycle without a wait`).
+
+`problems(raw)` first checks the structure (sfa/workflows/definition.py, through
+pydantic), then, on a well-formed definition, what it refers to: event types and the
+context's fields (sfa/workflows/catalog.py), operators, step references, reachability,
+cycles, record fields (sfa/workflows/updatable.py) and, through `user_exists`, users.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import ValidationError
+
+from sfa.errors import InvalidInput
+from sfa.notifications.templates import TEMPLATES
+from sfa.workflows import catalog, logic
+from sfa.workflows.definition import (
+    STEP_TYPES,
+    WAITING_TYPES,
+    Definition,
+    EventTrigger,
+    ScheduleTrigger,
+    successors,
+)
+from sfa.workflows.updatable import UPDATABLE, value_problem
+
+UserExists = Callable[[int], bool]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def parse(raw: Any, *, user_exists: UserExists | None = None) -> Definition:
+    """The definition, or InvalidInput listing every problem (details.errors)."""
+    definition, found = problems(raw, user_exists=user_exists)
+    if found or definition is None:
+        first = str(found[0]) if found else "the definition is not an object"
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise InvalidInput(
+            f"invalid workflow definition: {first}{more}",
+            hint="fix each path in details.errors; docs/workflows.md describes the format",
+            details={"errors": [{"path": p.path, "message": p.message} for p in found]},
+        )
+    return definition
+
+
+def problems(
+    raw: Any, *, user_exists: UserExists | None = None
+) -> tuple[Definition | None, list[Problem]]:
+    try:
+        definition = Definition.model_validate(raw)
+    except ValidationError as exc:
+        return None, [_structural(dict(error), raw) for error in exc.errors()]
+    return definition, _Checker(definition, user_exists).run()
+
+
+# --- structure (pydantic's errors, with our paths and words) ----------------------------
+
+
+def _path(loc: tuple) -> str:
+    # Union tags are written "<name>" (definition._by_key): not part of the JSON's path.
+    return ".".join(str(part) for part in loc if not str(part).startswith("<"))
+
+
+def _structural(error: dict, raw: Any) -> Problem:
+    loc, kind = tuple(error["loc"]), error["type"]
+    if kind == "union_tag_not_found" and loc and loc[0] == "steps" and len(loc) == 2:
+        given = raw["steps"][loc[1]].get("type") if isinstance(raw["steps"][loc[1]], dict) else None
+        if given is None:
+            return Problem(f"{_path(loc)}.type", "missing (one of " + ", ".join(STEP_TYPES) + ")")
+        return Problem(
+            f"{_path(loc)}.type",
+            f'unknown action "{given}" (one of ' + ", ".join(STEP_TYPES) + ")",
+        )
+    if kind == "union_tag_not_found":
+        keys = {"trigger": "event, schedule or date_field"}.get(str(loc[-1]))
+        return Problem(_path(loc), f"give one of: {keys or _choices(loc)}")
+    if loc and loc[-1] == "[key]":
+        return Problem(_path(loc[:-1]), "a step id starts with a letter (letters, digits, _ -)")
+    messages = {"missing": "required", "extra_forbidden": "unknown field"}
+    return Problem(_path(loc), messages.get(kind, error["msg"]))
+
+
+def _choices(loc: tuple) -> str:
+    last = str(loc[-1])
+    if last == "to":
+        return "user, role, manager_of, context (notify) or round_robin_team (assign_task)"
+    return "user, role or manager_of"
+
+
+# --- meaning -----------------------------------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, definition: Definition, user_exists: UserExists | None):
+        self.d = definition
+        self.user_exists = user_exists
+        self.found: list[Problem] = []
+        names = {s.name for s in definition.steps.values() if s.type == "set_variable"}
+        self.shape = catalog.trigger_context(definition.trigger) | {
+            "vars": {name: "any" for name in sorted(names)}
+        }
+
+    def add(self, path: str, message: str) -> None:
+        self.found.append(Problem(path, message))
+
+    def logic(self, expression: Any, path: str, shape: dict | None = None) -> None:
+        for where, message in logic.check(expression, shape or self.shape, path):
+            self.add(where, message)
+
+    def run(self) -> list[Problem]:
+        self.trigger()
+        if self.d.start not in self.d.steps:
+            self.add("start", f'unknown step "{self.d.start}"')
+        for step_id, step in self.d.steps.items():
+            where = f"steps.{step_id}"
+            for field, target in successors(step):
+                if target not in self.d.steps:
+                    self.add(f"{where}.{field}", f'unknown step "{target}"')
+            getattr(self, f"step_{step.type}")(step, where)
+        if not self.found:
+            self.graph()
+        return self.found
+
+    def trigger(self) -> None:
+        trigger = self.d.trigger
+        if isinstance(trigger, EventTrigger):
+            if trigger.event not in catalog.EVENT_TYPES:
+                self.add("trigger.event", f'unknown event type "{trigger.event}"')
+            elif trigger.filter is not None:
+                self.logic(trigger.filter, "trigger.filter")
+        elif isinstance(trigger, ScheduleTrigger):
+            try:
+                CronTrigger.from_crontab(trigger.schedule, timezone="UTC")
+            except ValueError as exc:
+                self.add("trigger.schedule", f"not a 5-field cron expression: {exc}")
+        else:
+            record, _, name = trigger.date_field.partition(".")
+            if name not in catalog.DATE_FIELDS.get(record, ()):
+                known = ", ".join(f"{r}.{f}" for r, fs in catalog.DATE_FIELDS.items() for f in fs)
+                self.add(
+                    "trigger.date_field",
+                    f'unknown date field "{trigger.date_field}" (one of {known})',
+                )
+
+    # -- steps --
+
+    def step_condition(self, step, where: str) -> None:
+        self.logic(step.if_, f"{where}.if")
+
+    def step_branch(self, step, where: str) -> None:
+        for index, path in enumerate(step.paths):
+            self.logic(path.when, f"{where}.paths.{index}.when")
+
+    def step_require_approval(self, step, where: str) -> None:
+        for index, approver in enumerate(step.levels):
+            self.person(approver, f"{where}.levels.{index}")
+
+    def step_assign_task(self, step, where: str) -> None:
+        self.person(step.to, f"{where}.to")
+
+    def step_notify(self, step, where: str) -> None:
+        if step.template not in TEMPLATES:
+            self.add(
+                f"{where}.template",
+                f'unknown template "{step.template}" (one of ' + ", ".join(sorted(TEMPLATES)) + ")",
+            )
+        self.person(step.to, f"{where}.to")
+
+    def person(self, ref, where: str) -> None:
+        if (user := getattr(ref, "user", None)) is not None:
+            if self.user_exists is not None and not self.user_exists(user):
+                self.add(f"{where}.user", f"user {user} does not exist or is deactivated")
+        elif (role := getattr(ref, "role", None)) is not None:
+            if role not in catalog.ROLES:
+                self.add(
+                    f"{where}.role",
+                    f'unknown role "{role}" (one of ' + ", ".join(sorted(catalog.ROLES)) + ")",
+                )
+        elif getattr(ref, "manager_of", None) is not None:
+            if "rep" not in self.shape:
+                self.add(f"{where}.manager_of", "this workflow's context names no rep")
+        else:
+            key = "context" if hasattr(ref, "context") else "round_robin_team"
+            path = getattr(ref, key)
+            found, unknown = logic.resolve(self.shape, path)
+            if unknown is not None:
+                self.add(f"{where}.{key}", logic.unknown_variable(path, self.shape))
+            elif found not in ("int", "any"):
+                self.add(f"{where}.{key}", f'"{path}" is not an id')
+
+    def step_update_record(self, step, where: str) -> None:
+        if step.record not in self.shape:
+            self.add(f"{where}.record", f"this workflow's context names no {step.record}")
+        allowed = UPDATABLE[step.record]
+        for name, value in step.set.items():
+            path = f"{where}.set.{name}"
+            if name not in allowed:
+                self.add(
+                    path,
+                    f"{step.record}.{name} cannot be set by a workflow "
+                    f"(settable: {', '.join(allowed)})",
+                )
+            elif logic.is_expression(value):
+                self.logic(value, path)
+            elif isinstance(value, dict | list):
+                self.add(path, "a literal value or a JsonLogic operation")
+            elif (problem := value_problem(allowed[name], value)) is not None:
+                self.add(path, problem)
+
+    def step_set_variable(self, step, where: str) -> None:
+        self.logic(step.value, f"{where}.value")
+
+    def step_wait(self, step, where: str) -> None:
+        given = [k for k in ("hours", "until", "event") if getattr(step, k) is not None]
+        if len(given) != 1:
+            self.add(where, "give exactly one of hours, until, event")
+        if step.until is not None:
+            self.logic(step.until, f"{where}.until")
+        if step.event is None:
+            for key in ("match", "timeout_hours", "on_timeout"):
+                if getattr(step, key) is not None:
+                    self.add(f"{where}.{key}", "only for a wait on an event")
+            return
+        if step.event not in catalog.EVENT_TYPES:
+            self.add(f"{where}.event", f'unknown event type "{step.event}"')
+            return
+        if step.match is not None:
+            incoming = {"incoming": catalog.incoming_context(step.event)}
+            self.logic(step.match, f"{where}.match", self.shape | incoming)
+        if step.on_timeout is not None and step.timeout_hours is None:
+            self.add(f"{where}.on_timeout", "needs timeout_hours")
+
+    def step_webhook(self, step, where: str) -> None:
+        """The endpoint is resolved by the webhooks issue; nothing to check yet."""
+
+    def step_end(self, step, where: str) -> None:
+        """An end leads nowhere."""
+
+    # -- the graph --
+
+    def graph(self) -> None:
+        steps = self.d.steps
+        edges = {sid: [t for _, t in successors(step)] for sid, step in steps.items()}
+        reached, todo = {self.d.start}, [self.d.start]
+        while todo:
+            for target in edges[todo.pop()]:
+                if target not in reached:
+                    reached.add(target)
+                    todo.append(target)
+        for step_id in steps:
+            if step_id not in reached:
+                self.add(f"steps.{step_id}", "unreachable from start")
+        moving = {sid: ts for sid, ts in edges.items() if steps[sid].type not in WAITING_TYPES}
+        for cycle in _cycles(moving):
+            chain = " → ".join(f"steps.{sid}" for sid in [*cycle, cycle[0]])
+            self.add(chain, "a cycle without a wait (add a wait or an approval in it)")
+
+
+def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
+    """Every distinct cycle found by a depth-first walk (each as from its smallest id)."""
+    found: dict[tuple, list[str]] = {}
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+
+    def walk(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        stack.append(node)
+        for target in edges.get(node, ()):
+            if state.get(target) == 1:
+                cycle = stack[stack.index(target) :]
+                low = cycle.index(min(cycle))
+                rotated = cycle[low:] + cycle[:low]
+                found.setdefault(tuple(rotated), rotated)
+            elif target in edges and state.get(target) is None:
+                walk(target, stack)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if state.get(node) is None:
+            walk(node, [])
+    return list(found.values())

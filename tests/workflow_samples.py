@@ -1,0 +1,95 @@
+"""Workflow definitions the tests share: the discount tiers of DESIGN §3 as a workflow."""
+
+import copy
+
+
+def discount_approval() -> dict:
+    """≤ 5 % passes at once, ≤ 15 % the rep's manager, above: the manager then finance;
+    a customer with overdue invoices always goes to finance."""
+    return copy.deepcopy(
+        {
+            "name": "Discount approval",
+            "description": "tiers by discount, overdue customers to finance",
+            "trigger": {"event": "order.submitted"},
+            "start": "overdue",
+            "steps": {
+                "overdue": {
+                    "type": "condition",
+                    "if": {">": [{"var": "customer.payment.overdue_invoices"}, 0]},
+                    "then": "finance",
+                    "else": "tier",
+                },
+                "tier": {
+                    "type": "branch",
+                    "paths": [
+                        {"when": {"<=": [{"var": "order.discount_pct"}, 5]}, "next": "auto"},
+                        {"when": {"<=": [{"var": "order.discount_pct"}, 15]}, "next": "manager"},
+                    ],
+                    "else": "two_levels",
+                },
+                "auto": {
+                    "type": "set_variable",
+                    "name": "tier",
+                    "value": "auto",
+                    "next": "done",
+                },
+                "manager": {
+                    "type": "require_approval",
+                    "levels": [{"manager_of": "rep"}],
+                    "escalate_after_hours": 24,
+                    "on_approved": "done",
+                    "on_rejected": "tell_rep",
+                },
+                "two_levels": {
+                    "type": "require_approval",
+                    "levels": [{"manager_of": "rep"}, {"role": "finance"}],
+                    "escalate_after_hours": 24,
+                    "on_approved": "done",
+                    "on_rejected": "tell_rep",
+                },
+                "finance": {
+                    "type": "require_approval",
+                    "levels": [{"role": "finance"}],
+                    "on_approved": "done",
+                    "on_rejected": "tell_rep",
+                },
+                "tell_rep": {
+                    "type": "notify",
+                    "channel": "in_app",
+                    "template": "order_cancelled_rep",
+                    "to": {"context": "rep.id"},
+                    "next": "done",
+                },
+                "done": {"type": "end"},
+            },
+        }
+    )
+
+
+def reminder() -> dict:
+    """Every step type once: a contract renewal reminder 30 days before its end."""
+    return copy.deepcopy(
+        {
+            "name": "Renewal reminder",
+            "trigger": {"date_field": "contract.end_date", "offset_days": -30},
+            "start": "note",
+            "steps": {
+                "note": {
+                    "type": "update_record",
+                    "record": "contract",
+                    "set": {"note": {"cat": ["ends ", {"var": "contract.end_date"}]}},
+                    "next": "task",
+                },
+                "task": {
+                    "type": "assign_task",
+                    "to": {"role": "manager"},
+                    "title": "Call about the renewal",
+                    "due_in_hours": 48,
+                    "next": "pause",
+                },
+                "pause": {"type": "wait", "hours": 72, "next": "hook"},
+                "hook": {"type": "webhook", "endpoint": "renewals", "next": "done"},
+                "done": {"type": "end"},
+            },
+        }
+    )
