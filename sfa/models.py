@@ -19,6 +19,7 @@ from sfa.tax import models as tax_models
 from sfa.tracking import models as tracking_models
 from sfa.users import models as user_models
 from sfa.visits import models as visit_models
+from sfa.workflows import runtime_models as workflow_runtime_models
 
 __all__ = [
     "anomaly_models",
@@ -40,4 +41,5 @@ __all__ = [
     "tracking_models",
     "user_models",
     "visit_models",
+    "workflow_runtime_models",
 ]
