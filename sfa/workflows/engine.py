@@ -17,6 +17,7 @@ A run is advanced only with its row locked (`lock_run`): timers, events, decisio
 admin retries of one run never interleave.
 """
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -149,7 +150,7 @@ def start_run(
     run = WorkflowRun(
         workflow_id=workflow_id,
         version_id=version_id,
-        definition=definition,
+        definition=copy.deepcopy(definition),  # the snapshot the run finishes on
         trigger_event_id=event_id,
         trigger_type=trigger.type,
         subject_kind=trigger.subject_kind,
