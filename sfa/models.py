@@ -23,6 +23,7 @@ from sfa.tracking import models as tracking_models
 from sfa.users import models as user_models
 from sfa.visits import models as visit_models
 from sfa.workflows import models as workflow_models
+from sfa.workflows import runtime_models as workflow_runtime_models
 
 __all__ = [
     "anomaly_models",
@@ -48,4 +49,5 @@ __all__ = [
     "user_models",
     "visit_models",
     "workflow_models",
+    "workflow_runtime_models",
 ]

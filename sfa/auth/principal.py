@@ -104,6 +104,10 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
         }
     )
     | FIELD_SCOPES,
+    # Finance decides the approvals workflows give its role (workflow approvals check the
+    # approver, not a scope) and reads the catalog; it belongs to no team, so it sees no
+    # team's customers, visits or orders.
+    Role.finance: frozenset({"users:read", "settings:read", "catalog:read"}),
 }
 
 

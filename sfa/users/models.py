@@ -11,6 +11,9 @@ class Role(enum.StrEnum):
     rep = "rep"
     manager = "manager"
     admin = "admin"
+    # Decides the large discounts (the second approval level of the default "Discount
+    # approval" workflow) and whatever else a workflow gives the role.
+    finance = "finance"
 
 
 class Team(TimestampMixin, Base):

@@ -1,0 +1,23 @@
+"""The step types the runtime executes, by the `type` of a step."""
+
+from collections.abc import Callable
+
+from sfa.workflows.actions import flow
+from sfa.workflows.actions.approval import require_approval
+from sfa.workflows.actions.base import Outcome, StepCall
+from sfa.workflows.actions.notify import notify
+from sfa.workflows.actions.records import update_record
+from sfa.workflows.actions.task import assign_task
+
+ACTIONS: dict[str, Callable[[StepCall], Outcome]] = {
+    "condition": flow.condition,
+    "branch": flow.branch,
+    "end": flow.end,
+    "set_variable": flow.set_variable,
+    "wait": flow.wait,
+    "webhook": flow.webhook,
+    "require_approval": require_approval,
+    "assign_task": assign_task,
+    "notify": notify,
+    "update_record": update_record,
+}
