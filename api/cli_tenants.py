@@ -89,9 +89,11 @@ def list_companies() -> None:
     """Every company, the default one first."""
     from sqlalchemy.engine import make_url
 
-    table = Table("company", "name", "status", "database")
+    table = Table("company", "name", "status")
+    table.add_column("database (server/name)", overflow="fold")
     for tenant in _registry().companies():
-        database = make_url(tenant.database_url).render_as_string(hide_password=True)
+        url = make_url(tenant.database_url)
+        database = f"{url.host or 'local'}:{url.port or 5432}/{url.database}"
         default = " (default)" if tenant.is_default else ""
         table.add_row(tenant.slug + default, tenant.display_name, tenant.status.value, database)
     Console().print(table)

@@ -193,3 +193,9 @@ def get_engines() -> TenantEngines:
 
 def binding_for(tenant: Tenant) -> Binding | None:
     return get_engines().binding(tenant)
+
+
+def clear() -> None:
+    """Close every company's pools and forget the settings they were made with (tests)."""
+    get_engines().close_all()
+    get_engines.cache_clear()
