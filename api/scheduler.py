@@ -47,6 +47,7 @@ from sfa.tenants.engines import get_engines
 from sfa.tenants.models import Tenant
 from sfa.tenants.registry import Registry, get_registry
 from sfa.tracking import jobs as tracking_jobs
+from sfa.workflows import timers as workflow_timers
 
 log = logging.getLogger("sfa.scheduler")
 
@@ -192,6 +193,13 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
             name="send-notifications",
             func=send_notifications,
             schedule={"trigger": "interval", "minutes": 1},
+        ),
+        # Workflow waits, event timeouts, approval escalations and step retries that are
+        # due (sfa/workflows/timers.py: FOR UPDATE SKIP LOCKED, commits per batch).
+        Job(
+            name="workflow-timers",
+            func=workflow_timers.run_timers,
+            schedule={"trigger": "interval", "seconds": 15},
         ),
         Job(
             name="overdue-invoice-reminders",
