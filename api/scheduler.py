@@ -47,6 +47,7 @@ from sfa.tenants.engines import get_engines
 from sfa.tenants.models import Tenant
 from sfa.tenants.registry import Registry, get_registry
 from sfa.tracking import jobs as tracking_jobs
+from sfa.workflows import consumer as workflow_consumer  # noqa: F401 - registers it
 from sfa.workflows import timers as workflow_timers
 
 log = logging.getLogger("sfa.scheduler")

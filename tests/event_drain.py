@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sfa.events import consumers
 from sfa.events import service as events
 from sfa.events.types import ANNOUNCEMENT_DUE
+from sfa.workflows import consumer as workflow_consumer  # noqa: F401 - registers it
 
 SAMPLE_AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

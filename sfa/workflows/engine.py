@@ -53,16 +53,25 @@ MAX_BACKOFF_S = 24 * 3600
 
 
 class TriggerEvent(Protocol):
-    """What the engine reads of a domain event (sfa/events delivers these)."""
+    """What the engine reads of a domain event (sfa/workflows/consumer.py adapts the
+    stream's events; read-only members, so frozen dataclasses such as Trigger fit)."""
 
-    event_id: Any  # uuid
-    type: str
-    occurred_at: datetime
-    subject_kind: str | None
-    subject_id: int | None
-    actor_kind: str | None
-    actor_id: int | None
-    payload: dict
+    @property
+    def event_id(self) -> Any: ...  # a uuid
+    @property
+    def type(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def subject_kind(self) -> str | None: ...
+    @property
+    def subject_id(self) -> int | None: ...
+    @property
+    def actor_kind(self) -> str | None: ...
+    @property
+    def actor_id(self) -> int | None: ...
+    @property
+    def payload(self) -> dict: ...
 
 
 @dataclass(frozen=True)

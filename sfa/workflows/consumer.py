@@ -1,0 +1,57 @@
+"""The workflow engine as a consumer of the domain event stream (docs/events.md).
+
+Each event resumes the runs waiting for it and starts a run of every enabled workflow
+whose active (published) version is triggered by its type. Delivery is at least once: the
+stream records each (consumer, event) it handled, and a run is unique per workflow and
+trigger event, so a redelivered event starts nothing twice.
+
+The stream carries subject and actor ids as text (some subjects have keys that are not
+numbers); the engine's records are numbered, so a non-numeric id is passed as none.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sfa.events import consumers
+from sfa.events.repository import Event
+from sfa.workflows import engine
+from sfa.workflows.models import Workflow, WorkflowVersion
+
+CONSUMER = "workflows"
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def trigger_of(event: Event) -> engine.Trigger:
+    return engine.Trigger(
+        type=event.type,
+        subject_kind=event.subject_kind,
+        subject_id=_number(event.subject_id),
+        payload=event.payload,
+        event_id=event.event_id,
+        occurred_at=event.occurred_at,
+        actor_kind=event.actor_kind,
+        actor_id=_number(event.actor_id),
+    )
+
+
+def active_for(session: Session, event_type: str) -> list[engine.ActiveWorkflow]:
+    """The enabled workflows whose active version listens to `event_type`."""
+    rows = session.execute(
+        select(Workflow.id, WorkflowVersion.id, WorkflowVersion.definition)
+        .join(WorkflowVersion, WorkflowVersion.id == Workflow.active_version_id)
+        .where(
+            Workflow.enabled.is_(True),
+            WorkflowVersion.definition["trigger"]["event"].astext == event_type,
+        )
+    )
+    return [engine.ActiveWorkflow(w, v, definition) for w, v, definition in rows]
+
+
+def handle(session: Session, event: Event) -> None:
+    engine.handle_event(session, trigger_of(event), active_for(session, event.type))
+
+
+consumers.register(CONSUMER, handle)
