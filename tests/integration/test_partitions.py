@@ -88,7 +88,9 @@ def test_retention_drops_whole_old_partitions_and_keeps_the_rest(db, world):
     assert kept.retention_months is None and kept.dropped == []
     assert _pings_of(db, rep) == list(at.values())
 
-    company_service.update_settings(db, actor="test", changes={"ping_retention_months": 12, "max_backdate_days": 35})
+    company_service.update_settings(
+        db, actor="test", changes={"ping_retention_months": 12, "max_backdate_days": 35}
+    )
     upkeep = partition_upkeep(db)
     # The whole partitions go: their tables no longer exist (no DELETE of rows).
     assert upkeep.dropped == old_names
