@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api import console, docs, errors
 from api.gate import CredentialGate
+from api.ratelimit import RateLimitHeaders
 from api.routers import (
     analytics,
     auth,
@@ -215,6 +216,7 @@ def create_app() -> FastAPI:
     console.install(app)  # the manager web console at /console (api/console)
 
     app.add_middleware(CredentialGate)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(AccessLog)
     return app
 
