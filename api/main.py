@@ -39,6 +39,7 @@ from api.routers import (
     tracking,
     users,
     visits,
+    workflow_runs,
 )
 from api.schemas.common import ERROR_RESPONSES
 from integrations.erp import health as erp_health
@@ -217,6 +218,7 @@ def create_app() -> FastAPI:
         purchase_orders,
         tax_invoices,
         events,
+        workflow_runs,
     ):
         # The default for routers and routes that set no limit of their own. Not the
         # app's max_body_size: that limiter sits outside our middleware, where its plain
