@@ -30,7 +30,7 @@ Offset = Query(0, ge=0, le=INT64_MAX)
     response_model=PageOut[WorkflowRunOut],
     summary="Workflow runs visible to you, newest first (admin: all; manager: their teams')",
 )
-def list_runs(
+def list_workflow_runs(
     session: SessionDep,
     principal: PrincipalDep,
     workflow_id: Id | None = None,
@@ -120,7 +120,7 @@ def complete_task(session: SessionDep, principal: PrincipalDep, task_id: Id):
     description="Those for you, for anyone holding your role, and for an administrator "
     "every one. `state` picks another state; `every_state=true` every state.",
 )
-def list_approvals(
+def list_workflow_approvals(
     session: SessionDep,
     principal: PrincipalDep,
     state: ApprovalDecision = ApprovalDecision.pending,
