@@ -1,5 +1,6 @@
 """The `sfa` command line: migrate, create-admin, seed-demo, import-gpx, import-plans,
-serve, scheduler, run-job."""
+serve, scheduler, run-job, and `tenants` (api/cli_tenants.py). `sfa --company SLUG ...`
+runs a command for a company of the registry (docs/tenancy.md)."""
 
 import os
 from datetime import date
@@ -10,25 +11,51 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from sfa.config import get_settings
+from api import cli_tenants
 from sfa.logging_setup import configure_logging
 
 app = typer.Typer(help="Field SFA backend", no_args_is_help=True, add_completion=False)
+app.add_typer(cli_tenants.app, name="tenants")
 console = Console(stderr=True)
 
 
 @app.callback()
-def _setup() -> None:
+def _setup(
+    ctx: typer.Context,
+    company: Annotated[
+        str | None,
+        typer.Option(help="the company of the registry to work on (default: the default one)"),
+    ] = None,
+) -> None:
     configure_logging()
+    if company is not None:
+        ctx.with_resource(_company(company))
+
+
+def _company(slug: str):
+    from sfa.tenants import service
+    from sfa.tenants.registry import RegistryUnavailable, get_registry
+
+    try:
+        tenant = get_registry().lookup(slug)
+    except RegistryUnavailable as exc:
+        console.print(f"[red]the company registry does not answer ({exc})")
+        raise typer.Exit(2) from None
+    if tenant is None:
+        console.print(f"[red]there is no company {slug!r}[/red]; see sfa tenants list")
+        raise typer.Exit(2)
+    return service.company_database(tenant)
 
 
 @app.command()
 def migrate(revision: str = "head") -> None:
     """Apply database migrations (up to REVISION, default head)."""
     from sfa import migrate as migrations
+    from sfa.db import get_engine
 
-    console.print(f"migrating {get_settings().safe_database_url()} to {revision}")
-    migrations.upgrade(revision=revision)
+    url = get_engine().url  # the --company's database, or the default one
+    console.print(f"migrating {url.render_as_string(hide_password=True)} to {revision}")
+    migrations.upgrade(url.render_as_string(hide_password=False), revision=revision)
     console.print("[green]database is up to date")
 
 

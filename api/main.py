@@ -42,10 +42,13 @@ from api.routers import (
     workflow_runs,
 )
 from api.schemas.common import ERROR_RESPONSES
+from api.tenancy import CompanyRouter
 from integrations.erp import health as erp_health
 from sfa.auth import principal_cache
 from sfa.config import get_settings
 from sfa.db import libpq_url
+from sfa.tenants.engines import get_engines
+from sfa.tenants.models import Tenant
 
 log = logging.getLogger("sfa.api.access")
 
@@ -158,6 +161,12 @@ async def lifespan(app: FastAPI):
     # behind one, every request reads its principal (docs/scaling.md).
     if not settings.db_transaction_pooler:
         principal_cache.cache.start(libpq_url(settings.database_url))
+    # The registry's companies: each gets its own principal cache while this process has
+    # it open, and the pools of companies left unused are closed (sfa/tenants/engines.py).
+    engines = get_engines()
+    if not settings.db_transaction_pooler:
+        engines.on_open, engines.on_close = _listen_for, _stop_listening
+    engines.start_sweeper()
     # The ERP settings are checked now, and their problems logged with their fixes; in
     # the background: a slow or absent ERP must not hold up the API.
     erp_health.log_at_start_in_background(settings)
@@ -165,6 +174,17 @@ async def lifespan(app: FastAPI):
         yield
     finally:
         principal_cache.cache.stop()
+        engines.stop_sweeper()
+        engines.close_all()
+        engines.on_open = engines.on_close = None
+
+
+def _listen_for(tenant: Tenant) -> None:
+    principal_cache.cache.start(libpq_url(tenant.database_url), company=tenant.slug)
+
+
+def _stop_listening(tenant: Tenant) -> None:
+    principal_cache.cache.stop(company=tenant.slug)
 
 
 # Request bodies larger than this are refused with 413 before they are read (Content-Length)
@@ -228,6 +248,8 @@ def create_app() -> FastAPI:
 
     app.add_middleware(CredentialGate)
     app.add_middleware(RateLimitHeaders)
+    # Outside the gate: the gate checks a token against the company the request is for.
+    app.add_middleware(CompanyRouter)
     app.add_middleware(AccessLog)
     return app
 

@@ -7,6 +7,12 @@ Schedules follow the company settings without a restart: `Schedules.follow` runs
 `FOLLOW_SECONDS` and re-schedules a job whose schedule changed (`erp_sync_minutes`; the
 timezone of the cron jobs). `sfa run-job NAME` runs any of these jobs once by hand,
 under the same advisory lock.
+
+Many companies (docs/tenancy.md): `CompanySchedules` keeps one `Schedules` per active
+company of the registry and follows the registry too. Each company's jobs run bound to
+its database, so each takes its advisory lock and claims its period in its own
+`job_runs`; a company's job is an APScheduler job of its own (`<company>:<job>`), so one
+company's failing or slow job never stops another's.
 """
 
 import logging
@@ -27,7 +33,7 @@ from sfa.auth import console_sessions
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
 from sfa.config import get_settings
-from sfa.db import get_sessionmaker, session_scope
+from sfa.db import bound, get_sessionmaker, session_scope
 from sfa.erp import sync as erp_sync
 from sfa.events import jobs as event_jobs
 from sfa.jobs import EPOCH, Job, run_locked
@@ -37,6 +43,9 @@ from sfa.notifications import targets as notification_targets
 from sfa.offline import service as offline_service
 from sfa.plans import service as plan_service
 from sfa.purchase_orders import jobs as po_jobs
+from sfa.tenants.engines import get_engines
+from sfa.tenants.models import Tenant
+from sfa.tenants.registry import Registry, get_registry
 from sfa.tracking import jobs as tracking_jobs
 from sfa.workflows import consumer as workflow_consumer  # noqa: F401 - registers it
 from sfa.workflows import timers as workflow_timers
@@ -45,6 +54,9 @@ log = logging.getLogger("sfa.scheduler")
 
 # How soon a settings change reaches the schedules (plus the settings cache's 5 s).
 FOLLOW_SECONDS = 30
+# A run that could not start on time (every worker busy with other companies' jobs) still
+# runs up to this late rather than being skipped for the period.
+MISFIRE_GRACE_SECONDS = 60
 
 
 def _company_today(session) -> date:
@@ -230,9 +242,10 @@ class Schedules:
         runner: Callable[[Job], object] = run_locked,
         jobs: Callable[[], list[Job]] = company_jobs,
         follow_seconds: float = FOLLOW_SECONDS,
+        id_prefix: str = "",
     ):
         self.scheduler, self.runner, self.jobs = scheduler, runner, jobs
-        self.follow_seconds = follow_seconds
+        self.follow_seconds, self.id_prefix = follow_seconds, id_prefix
         self.current: dict[str, dict] = {}
 
     def follow(self) -> list[str]:
@@ -242,7 +255,7 @@ class Schedules:
             if self.current.get(job.name) == job.schedule:
                 continue
             if job.name in self.current:
-                self.scheduler.reschedule_job(job.name, **_aligned(job.schedule))
+                self.scheduler.reschedule_job(self.id_prefix + job.name, **_aligned(job.schedule))
                 log.info("rescheduled %s %s (settings changed)", job.name, job.schedule)
                 changed.append(job.name)
             else:
@@ -250,14 +263,21 @@ class Schedules:
                 self.scheduler.add_job(
                     self.runner,
                     args=[job],
-                    id=job.name,
+                    id=self.id_prefix + job.name,
                     coalesce=True,
                     max_instances=1,
+                    misfire_grace_time=MISFIRE_GRACE_SECONDS,
                     **_aligned(job.schedule),
                 )
-                log.info("scheduled %s %s", job.name, job.schedule)
+                log.info("scheduled %s%s %s", self.id_prefix, job.name, job.schedule)
             self.current[job.name] = job.schedule
         return changed
+
+    def remove(self) -> None:
+        """Unschedule every job of these schedules (their company was disabled)."""
+        for name in self.current:
+            self.scheduler.remove_job(self.id_prefix + name)
+        self.current = {}
 
     def _follow_safely(self) -> None:
         try:
@@ -277,9 +297,71 @@ class Schedules:
         )
 
 
+class CompanySchedules:
+    """The schedules of every active company (see the module doc); `follow` also adds
+    the companies created since and unschedules those disabled."""
+
+    def __init__(
+        self,
+        scheduler: BaseScheduler,
+        *,
+        registry: Registry | None = None,
+        runner: Callable[[Job], object] = run_locked,
+        follow_seconds: float = FOLLOW_SECONDS,
+    ):
+        self.scheduler, self.runner, self.follow_seconds = scheduler, runner, follow_seconds
+        self.registry = registry or get_registry()
+        self.companies: dict[str, Schedules] = {}
+
+    def _schedules(self, tenant: Tenant) -> Schedules:
+        def run(job: Job) -> object:
+            with bound(get_engines().binding(tenant)):
+                return self.runner(job)
+
+        def jobs() -> list[Job]:
+            with bound(get_engines().binding(tenant)):
+                return company_jobs()
+
+        prefix = "" if tenant.is_default else f"{tenant.slug}:"
+        return Schedules(self.scheduler, runner=run, jobs=jobs, id_prefix=prefix)
+
+    def follow(self) -> None:
+        try:
+            active = {t.slug: t for t in self.registry.companies() if t.active}
+        except Exception:  # the registry does not answer: keep the schedules as they are
+            log.exception("could not read the company registry; schedules kept")
+            return
+        for slug in set(self.companies) - set(active):
+            self.companies.pop(slug).remove()
+            log.info("company %s is no longer active: its jobs are unscheduled", slug)
+        for slug, tenant in active.items():
+            schedules = self.companies.get(slug)
+            if schedules is None:
+                schedules = self.companies[slug] = self._schedules(tenant)
+            try:
+                schedules.follow()
+            except Exception:  # this company's database: the others still follow theirs
+                log.exception("could not follow the schedules of company %s", slug)
+
+    def start(self) -> None:
+        self.follow()
+        self.scheduler.add_job(
+            self.follow,
+            "interval",
+            seconds=self.follow_seconds,
+            id="follow-settings",
+            coalesce=True,
+            max_instances=1,
+        )
+
+
 def run_scheduler() -> None:
     scheduler = BlockingScheduler(timezone="UTC")
-    Schedules(scheduler).start()
+    if get_registry().configured:
+        CompanySchedules(scheduler).start()
+        get_engines().start_sweeper()
+    else:
+        Schedules(scheduler).start()
     # The ERP settings are checked once now (in the background: a slow ERP must not hold
     # up the other jobs); every sync run checks them again.
     erp_health.log_at_start_in_background(get_settings())

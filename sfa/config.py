@@ -46,6 +46,23 @@ class Settings(BaseSettings):
     database_replica_url: str | None = None
     replica_max_lag_seconds: float = 5.0
     replica_check_seconds: float = 1.0
+    # Many companies, one database each (sfa/tenants, docs/tenancy.md). The company served
+    # from database_url, also for requests that name no company; its slug is what its
+    # tokens carry. tenants_url: the registry database of the other companies (None: this
+    # deployment is the default company alone, as before). tenant_base_domain: requests to
+    # <slug>.<base domain> are routed to that company (else only the X-Company header).
+    default_company: str = "default"
+    tenants_url: str | None = None
+    tenant_base_domain: str | None = None
+    # What one process keeps per company of the registry: pooled connections kept idle
+    # (a burst may take up to db_pool_size, closed when given back), companies whose
+    # pools stay open at once (least recently used closed first), seconds a company's
+    # pool stays open unused, and how long a registry entry is trusted before it is read
+    # again (a company disabled elsewhere is refused within that time).
+    tenant_pool_size: int = Field(2, ge=1)
+    tenant_max_engines: int = Field(64, ge=1)
+    tenant_idle_seconds: float = Field(300.0, gt=0)
+    tenant_cache_seconds: float = Field(5.0, ge=0)
     # None: a random secret kept in jwt_secret_file (sfa/auth/signing_key.py).
     jwt_secret: SecretStr | None = None
     # Where a generated secret is kept; default: <data_dir>/jwt_secret.

@@ -2,11 +2,20 @@
 
 One transaction per request or job: `session_scope()` commits when the block succeeds and
 rolls back otherwise; services only `flush()`.
+
+Many companies, one database each (docs/tenancy.md): a request or job of a company of the
+registry runs inside `bound(binding)`, and everything that asks this module for the
+database — `get_engine()`, `get_sessionmaker()`, `session_scope()`, `advisory_lock()` —
+gets that company's. Outside any binding it is the default company's (SFA_DATABASE_URL),
+exactly as in a single-company deployment. A context variable, so that worker threads
+(which copy the context) and nothing else see it.
 """
 
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -58,17 +67,23 @@ class TimestampMixin:
     )
 
 
-def make_engine(url: str, *, connect_timeout: int | None = None) -> Engine:
+def make_engine(
+    url: str, *, connect_timeout: int | None = None, pool_size: int | None = None
+) -> Engine:
     """An engine with the project's pool and connection settings (get_engine: the
-    process's one)."""
+    process's one). `pool_size` smaller than db_pool_size (a company of the registry)
+    keeps that many connections and opens the rest up to db_pool_size for a burst."""
     settings = get_settings()
     pooler = settings.db_transaction_pooler
+    kept = settings.db_pool_size if pool_size is None else min(pool_size, settings.db_pool_size)
     engine = create_engine(
         url,
-        pool_size=settings.db_pool_size,
+        pool_size=kept,
         # An overflow connection is closed when it is returned to a full pool: under load
-        # that is a new PostgreSQL backend for many requests. Wait for a pooled one instead.
-        max_overflow=0,
+        # that is a new PostgreSQL backend for many requests. The default company waits
+        # for a pooled one instead; a registry company's burst is the price of keeping
+        # few connections open for each of many companies.
+        max_overflow=settings.db_pool_size - kept,
         pool_timeout=10,
         # No pre-ping: it is one more round trip on every checkout, ~10 % of a check-in's
         # CPU (bench/README.md). A connection found dead when used (server restarted)
@@ -106,14 +121,71 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+@dataclass(frozen=True, eq=False)
+class Binding:
+    """A company of the registry as this process reaches it (sfa/tenants/engines.py)."""
+
+    company: str
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+    # Its streaming replica's monitor (sfa/replica.py ReplicaMonitor), when it has one.
+    monitor: Any = None
+
+
+_binding: ContextVar[Binding | None] = ContextVar("sfa_company", default=None)
+
+
+def current_binding() -> Binding | None:
+    return _binding.get()
+
+
+def current_company() -> str:
+    """The slug of the company this request or job works for."""
+    binding = _binding.get()
+    return binding.company if binding is not None else get_settings().default_company
+
+
+@contextmanager
+def bound(binding: Binding | None) -> Iterator[Binding | None]:
+    """Work for `binding`'s company inside the block (None: the default company)."""
+    token = _binding.set(binding)
+    try:
+        yield binding
+    finally:
+        _binding.reset(token)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
 @lru_cache
-def get_engine(url: str | None = None) -> Engine:
+def _default_engine(url: str | None = None) -> Engine:
     return make_engine(url or get_settings().database_url)
 
 
 @lru_cache
+def _default_sessionmaker() -> sessionmaker[Session]:
+    return make_sessionmaker(_default_engine())
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The current company's engine (the default company's outside a binding), or the
+    process's engine for `url`."""
+    binding = _binding.get()
+    if url is None and binding is not None:
+        return binding.engine
+    return _default_engine(url)
+
+
 def get_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    binding = _binding.get()
+    return binding.sessionmaker if binding is not None else _default_sessionmaker()
+
+
+# Tests and benches forget the default engine after changing the settings.
+get_engine.cache_clear = _default_engine.cache_clear  # type: ignore[attr-defined]
+get_sessionmaker.cache_clear = _default_sessionmaker.cache_clear  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from sfa.config import get_settings
-from sfa.db import get_engine, get_sessionmaker, make_engine
+from sfa.db import current_binding, get_engine, get_sessionmaker, make_engine
 
 log = logging.getLogger("sfa.replica")
 
@@ -220,6 +220,24 @@ def get_monitor() -> ReplicaMonitor | None:
     )
 
 
+def current_monitor() -> ReplicaMonitor | None:
+    """The replica monitor of the company this request works for: a company of the
+    registry has its own replica (or none), the default company SFA_DATABASE_REPLICA_URL."""
+    binding = current_binding()
+    return binding.monitor if binding is not None else get_monitor()
+
+
+def make_monitor(primary: Engine, replica_url: str) -> ReplicaMonitor:
+    """A monitor of `replica_url` streaming from `primary` (a company of the registry)."""
+    settings = get_settings()
+    return ReplicaMonitor(
+        primary=primary,
+        replica=make_engine(replica_url, connect_timeout=2, pool_size=settings.tenant_pool_size),
+        max_lag_seconds=settings.replica_max_lag_seconds,
+        check_seconds=settings.replica_check_seconds,
+    )
+
+
 @lru_cache
 def _routing_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(class_=RoutingSession, expire_on_commit=False)
@@ -228,7 +246,7 @@ def _routing_sessionmaker() -> sessionmaker[Session]:
 def make_read_session() -> Session:
     """A session for a read-mostly request: routed while the replica keeps up, a plain
     primary session when there is no replica or it lags."""
-    monitor = get_monitor()
+    monitor = current_monitor()
     if monitor is None or not monitor.state().serving:
         return get_sessionmaker()()
     return _routing_sessionmaker()(primary=get_engine(), replica=monitor.replica)

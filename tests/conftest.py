@@ -191,3 +191,42 @@ def world(db: Session):
     built = build_world(db)
     db.commit()
     return built
+
+
+@pytest.fixture(scope="session")
+def companies(pg_server: str, database_url: str) -> Iterator[dict]:
+    """The registry and the companies of tests/tenancy.py, created once for the session
+    by the code of `sfa tenants create` (each migrated from scratch)."""
+    from sfa.tenants import service
+    from sfa.tenants.registry import get_registry
+    from tenancy import (
+        COMPANIES,
+        REGISTRY_DB,
+        create_empty_database,
+        drop_database,
+        tenancy_settings,
+    )
+
+    create_empty_database(pg_server, REGISTRY_DB)
+    made = {}
+    try:
+        with tenancy_settings(pg_server):
+            for slug, password in COMPANIES.items():
+                made[slug] = service.create(
+                    get_registry(), slug=slug, display_name=slug.title(), admin_password=password
+                ).tenant
+        yield made
+    finally:
+        for tenant in made.values():
+            drop_database(pg_server, tenant.database_url.rsplit("/", 1)[1])
+        drop_database(pg_server, REGISTRY_DB)
+
+
+@pytest.fixture
+def tenancy(companies, pg_server: str):
+    """The app and the CLI see the registry (tests/tenancy.py) during the test."""
+    from sfa.tenants.registry import get_registry
+    from tenancy import tenancy_settings
+
+    with tenancy_settings(pg_server):
+        yield get_registry()

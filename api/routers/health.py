@@ -38,7 +38,7 @@ def readyz(session: SessionDep):
         )
     erp = _erp(session)
     status = "ok" if erp["status"] in ("ok", "disabled") and not erp.get("problems") else "degraded"
-    monitor = replica.get_monitor()
+    monitor = replica.current_monitor()
     replica_state = monitor.state().as_dict() if monitor else {"status": "disabled"}
     if replica_state["status"] not in ("ok", "disabled"):
         status = "degraded"  # reads go to the primary meanwhile: the API still serves

@@ -5,6 +5,10 @@ Settings that cannot work (an empty user, a URL with a database path, ...) are r
 with every problem and how to fix it (``config_problems``), before anything connects.
 The password is read from its ``SecretStr`` only here and handed to the connector; it is
 never logged.
+
+The ``SFA_ERP_*`` settings are the default company's: a company of the tenant registry
+(docs/tenancy.md) has no ERP connection, so its sync is disabled rather than sending its
+orders to another company's ERP.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import httpx
 
 from integrations.erp.tryton import TrytonConnector
 from sfa.config import Settings, get_settings
+from sfa.db import current_binding
 from sfa.erp.connector import ErpMisconfigured
 
 
@@ -63,13 +68,18 @@ def config_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def erp_settings_apply() -> bool:
+    """Whether the ``SFA_ERP_*`` settings are the current company's (the default one)."""
+    return current_binding() is None
+
+
 def build_connector(
     settings: Settings | None = None, *, timeout_s: float | None = None
 ) -> TrytonConnector | None:
     """The connector, or None when the sync is disabled; ``ErpNotConfigured`` when the
     settings cannot work. ``timeout_s`` shortens the per-call timeout (health checks)."""
     settings = settings or get_settings()
-    if not settings.erp_url:
+    if not settings.erp_url or not erp_settings_apply():
         return None
     problems = config_problems(settings)
     if problems:

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from integrations.erp.factory import build_connector, config_problems
+from integrations.erp.factory import build_connector, config_problems, erp_settings_apply
 from sfa.config import Settings, get_settings
 from sfa.erp.connector import ErpError, ErpFacts, ErpMisconfigured
 
@@ -57,6 +57,8 @@ def _key(settings: Settings) -> tuple:
 def check(settings: Settings | None = None) -> ErpHealth:
     """The (cached) state of the ERP connection."""
     settings = settings or get_settings()
+    if not erp_settings_apply():
+        return ErpHealth("disabled")
     key = _key(settings)
     with _lock:
         cached = _cache.get(key)

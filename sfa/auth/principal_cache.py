@@ -9,6 +9,11 @@ too. Nothing is cached while the process is not listening — not started (sched
 connection lost, reconnecting — so a missed notification cannot leave a stale principal:
 the cost of a lost connection is a database read per request, never a wrong answer. As a
 last bound, an entry is used for at most MAX_AGE_S.
+
+Many companies (docs/tenancy.md): user ids are per company database, so `cache` keeps a
+cache per company (`CompanyCaches`), each listening on its own company's database; a
+company's cache is started when this process opens the company and stopped when it closes
+it (sfa/tenants/engines.py, api/main.py).
 """
 
 import logging
@@ -20,6 +25,7 @@ from typing import Any, TypeVar
 import psycopg
 from sqlalchemy import event
 
+from sfa.db import current_company
 from sfa.users.models import Team, User
 
 log = logging.getLogger(__name__)
@@ -133,7 +139,46 @@ class PrincipalCache:
             delay = min(delay * 2, 30.0)
 
 
-cache = PrincipalCache()
+class CompanyCaches:
+    """A PrincipalCache per company, chosen by the company the request works for."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._caches: dict[str, PrincipalCache] = {}
+
+    def _cache(self, company: str | None = None) -> PrincipalCache:
+        company = company or current_company()
+        cache = self._caches.get(company)
+        if cache is None:
+            with self._lock:
+                cache = self._caches.setdefault(company, PrincipalCache())
+        return cache
+
+    @property
+    def enabled(self) -> bool:
+        return self._cache().enabled
+
+    def lookup(self, user_id: int, load: Callable[[], T]) -> T:
+        return self._cache().lookup(user_id, load)
+
+    def clear(self) -> None:
+        # A change to users or teams: emptying every company's cache is always safe, and
+        # the ORM event that calls this need not know whose database the session uses.
+        for cache in list(self._caches.values()):
+            cache.clear()
+
+    def start(self, conninfo: str, *, company: str | None = None) -> None:
+        self._cache(company).start(conninfo)
+
+    def stop(self, *, company: str | None = None) -> None:
+        self._cache(company).stop()
+
+    def listening(self) -> list[str]:
+        """The companies whose cache listens now."""
+        return [name for name, cache in list(self._caches.items()) if cache.enabled]
+
+
+cache = CompanyCaches()
 
 
 def _changed(mapper, connection, target) -> None:

@@ -1,4 +1,5 @@
 import time
+import weakref
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, event, select
@@ -12,17 +13,20 @@ from sfa.errors import InvalidInput
 # Settings are read by nearly every request and change rarely: each process keeps the
 # last committed value for a few seconds. Another process (API worker, job) may therefore
 # see a change up to CACHE_SECONDS late; the process that makes it sees it at once.
+# One entry per database (engine): each company of a deployment has its own settings
+# (docs/tenancy.md); a company's entry goes with its engine.
 CACHE_SECONDS = 5.0
-# (engine, expires at (monotonic), settings); None when empty.
-_cache: tuple[Engine, float, CompanySettings] | None = None
+# engine -> (expires at (monotonic), settings).
+_cache: "weakref.WeakKeyDictionary[Engine, tuple[float, CompanySettings]]" = (
+    weakref.WeakKeyDictionary()
+)
 # Set in session.info by update_settings: that session reads its own, maybe uncommitted,
 # changes from the database and never fills the cache.
 _CHANGED = "company_settings_changed"
 
 
 def clear_cache() -> None:
-    global _cache
-    _cache = None
+    _cache.clear()
 
 
 def _cacheable_engine(session: Session) -> Engine | None:
@@ -43,15 +47,14 @@ def _read_settings(session: Session) -> CompanySettings:
 
 
 def get_company_settings(session: Session) -> CompanySettings:
-    global _cache
     engine = _cacheable_engine(session)
     if engine is None:
         return _read_settings(session)
-    cached, now = _cache, time.monotonic()
-    if cached is not None and cached[0] is engine and now < cached[1]:
-        return cached[2].model_copy()  # a copy: callers may not change the shared one
+    cached, now = _cache.get(engine), time.monotonic()
+    if cached is not None and now < cached[0]:
+        return cached[1].model_copy()  # a copy: callers may not change the shared one
     settings = _read_settings(session)
-    _cache = (engine, now + CACHE_SECONDS, settings)
+    _cache[engine] = (now + CACHE_SECONDS, settings)
     return settings.model_copy()
 
 
