@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sfa.auth.principal import Principal
 from sfa.config import get_settings
+from sfa.db import current_company
 from sfa.errors import Throttled
 
 WINDOW_S = 60
@@ -99,7 +100,8 @@ def check(state: dict, principal: Principal, limiter: Limiter | None = None) -> 
     if limit <= 0:
         return
     limiter = limiter or _limiter
-    quota, allowed = limiter.hit(principal.actor, limit)
+    # Ids are per company database: user 5 of one company is not user 5 of another.
+    quota, allowed = limiter.hit(f"{current_company()}:{principal.actor}", limit)
     state[STATE_KEY] = quota
     if not allowed:
         raise Throttled(

@@ -166,7 +166,9 @@ def _default_engine(url: str | None = None) -> Engine:
 
 @lru_cache
 def _default_sessionmaker() -> sessionmaker[Session]:
-    return make_sessionmaker(_default_engine())
+    # `_default_engine(None)`, exactly as get_engine() calls it: lru_cache keys `()` and
+    # `(None,)` apart, and two keys would be two pools of the same database.
+    return make_sessionmaker(_default_engine(None))
 
 
 def get_engine(url: str | None = None) -> Engine:
