@@ -1,0 +1,186 @@
+"""The field domains emit their events in the transaction of the change: a check-in, a
+check-out, new visit flags, a new customer or location, a weekly anomaly, a missed
+planned visit. Each action is done the product's way (service or job); its event is
+there once, with the right subject, actor and payload; a replay (the same request, the
+job again) writes nothing; a failed action leaves none."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from factories import make_customer, make_visit
+from sfa.auth import service as auth_service
+from sfa.company import service as company_service
+from sfa.errors import InvalidInput
+from sfa.events.models import DomainEvent
+from sfa.events.types import (
+    VISIT_CHECKED_IN,
+    VISIT_CHECKED_OUT,
+    VISIT_FLAGGED,
+)
+from sfa.tracking import days
+from sfa.visits import indicators
+from sfa.visits import service as visit_service
+from sfa.visits.repository import Scope
+from sfa.visits.service import CheckIn, Position
+
+DAY = date(2026, 11, 17)
+T0 = datetime(2026, 11, 17, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta
+NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+SHOP = (-6.2000, 106.8000)  # world.customer_a
+
+
+def events_of(db, event_type: str, subject_id: object | None = None) -> list[DomainEvent]:
+    stmt = select(DomainEvent).where(DomainEvent.type == event_type).order_by(DomainEvent.id)
+    if subject_id is not None:
+        stmt = stmt.where(DomainEvent.subject_id == str(subject_id))
+    db.flush()
+    return list(db.scalars(stmt))
+
+
+def only_event(db, event_type: str, subject_id: object) -> DomainEvent:
+    found = events_of(db, event_type, subject_id)
+    assert len(found) == 1, [e.payload for e in found]
+    return found[0]
+
+
+@pytest.fixture
+def rep(db, world):
+    return auth_service.principal_for_user(db, world.rep_a)
+
+
+def check_in(db, rep, customer_id, *, client_id=None, at=T0, lat=SHOP[0], sent_at=None, mock=False):
+    data = CheckIn(
+        client_id=client_id or uuid.uuid4(),
+        customer_id=customer_id,
+        position=Position(at=at, lat=lat, lon=SHOP[1], accuracy_m=8, mock=mock),
+        sent_at=sent_at,
+    )
+    return visit_service.check_in(db, principal=rep, data=data, now=NOW)
+
+
+def check_out(db, rep, visit, minutes):
+    return visit_service.check_out(
+        db,
+        principal=rep,
+        visit_id=visit.id,
+        position=Position(at=visit.check_in_at + timedelta(minutes=minutes)),
+        now=NOW,
+    )
+
+
+# --- visits ----------------------------------------------------------------------------
+
+
+def test_a_check_in_emits_checked_in_once_whatever_the_retries(db, world, rep):
+    client_id = uuid.uuid4()
+    visit, created = check_in(db, rep, world.customer_a.id, client_id=client_id)
+    assert created
+    event = only_event(db, VISIT_CHECKED_IN, visit.id)
+    assert (event.subject_kind, event.actor_kind, event.actor_id) == (
+        "visit",
+        "user",
+        str(world.rep_a.id),
+    )
+    assert event.payload["visit_id"] == visit.id
+    assert event.payload["rep_id"] == world.rep_a.id
+    assert event.payload["customer_id"] == world.customer_a.id
+    assert event.payload["verification_status"] == "verified"
+    assert event.payload["flags"] == []
+    assert datetime.fromisoformat(event.payload["at"]) == T0
+    # A clean check-in is not flagged.
+    assert events_of(db, VISIT_FLAGGED, visit.id) == []
+
+    again, created = check_in(db, rep, world.customer_a.id, client_id=client_id)
+    assert (again.id, created) == (visit.id, False)
+    assert len(events_of(db, VISIT_CHECKED_IN, visit.id)) == 1
+
+
+def test_a_flagged_check_in_emits_flagged_with_its_check_in_flags(db, world, rep):
+    # 1.1 km from the shop, sent by a phone whose clock is two hours behind.
+    visit, _ = check_in(db, rep, world.customer_a.id, lat=-6.21, sent_at=NOW - timedelta(hours=2))
+    checked_in = only_event(db, VISIT_CHECKED_IN, visit.id)
+    assert checked_in.payload["flags"] == ["clock_skew", "too_far"]
+    assert checked_in.payload["verification_status"] == "too_far"
+    assert checked_in.payload["distance_to_customer_m"] == pytest.approx(1106, abs=5)
+    flagged = only_event(db, VISIT_FLAGGED, visit.id)
+    assert flagged.payload["added"] == ["clock_skew", "too_far"]
+    assert flagged.payload["flags"] == ["clock_skew", "too_far"]
+    assert flagged.payload["trust_score"] == visit.trust_score
+    assert flagged.actor_id == str(world.rep_a.id)
+
+
+def test_a_check_in_that_fails_or_rolls_back_leaves_no_event(db, world, rep):
+    with pytest.raises(InvalidInput):
+        check_in(db, rep, world.customer_a.id, at=NOW + timedelta(days=2))
+    savepoint = db.begin_nested()
+    check_in(db, rep, world.customer_a.id, mock=True)
+    savepoint.rollback()
+    for event_type in (VISIT_CHECKED_IN, VISIT_FLAGGED):
+        assert [e for e in events_of(db, event_type) if e.actor_id == str(rep.id)] == []
+
+
+def test_a_check_out_emits_checked_out_and_flagged_for_its_new_flags(db, world, rep):
+    visit, _ = check_in(db, rep, world.customer_a.id, mock=True)
+    check_out(db, rep, visit, minutes=2)  # shorter than visit_min_minutes (5)
+
+    out = only_event(db, VISIT_CHECKED_OUT, visit.id)
+    assert out.payload["dwell_seconds"] == 120
+    assert out.payload["flags"] == ["mock_location", "too_short"]
+    db.refresh(visit)
+    assert out.payload["trust_score"] == visit.trust_score
+    assert out.actor_id == str(world.rep_a.id)
+    flagged = events_of(db, VISIT_FLAGGED, visit.id)
+    assert [e.payload["added"] for e in flagged] == [["mock_location"], ["too_short"]]
+    assert flagged[1].payload["flags"] == ["mock_location", "too_short"]
+
+    check_out(db, rep, visit, minutes=2)  # a retry of the same check-out
+    assert len(events_of(db, VISIT_CHECKED_OUT, visit.id)) == 1
+    assert len(events_of(db, VISIT_FLAGGED, visit.id)) == 2
+
+
+def test_a_check_out_refused_leaves_no_event(db, world, rep):
+    visit, _ = check_in(db, rep, world.customer_a.id)
+    with pytest.raises(InvalidInput):
+        check_out(db, rep, visit, minutes=-5)
+    assert events_of(db, VISIT_CHECKED_OUT, visit.id) == []
+
+
+def test_the_day_job_flags_a_visit_once_as_the_system(db, world, rep):
+    visit, _ = check_in(db, rep, world.customer_a.id)
+    days.refresh_day(db, rep_id=world.rep_a.id, day=DAY)
+    flagged = only_event(db, VISIT_FLAGGED, visit.id)
+    assert flagged.payload["added"] == ["not_checked_out"]
+    assert (flagged.actor_kind, flagged.actor_id) == ("system", None)
+
+    days.refresh_day(db, rep_id=world.rep_a.id, day=DAY)  # the job again: the same flags
+    assert len(events_of(db, VISIT_FLAGGED, visit.id)) == 1
+
+
+def test_indicators_flag_each_visit_once_however_often_they_run(db, world):
+    # Four visits within 30 minutes at four shops 500 m apart: rapid_visits.
+    shops = [
+        make_customer(db, f"R{i}", world.team_a, SHOP[0], SHOP[1] + 0.005 * i) for i in range(4)
+    ]
+    visits = [
+        make_visit(
+            db,
+            world.rep_a,
+            shop,
+            T0 + timedelta(minutes=8 * i),
+            (SHOP[0], SHOP[1] + 0.005 * i),
+            dwell_minutes=6,
+        )
+        for i, shop in enumerate(shops)
+    ]
+    settings = company_service.get_company_settings(db)
+    for _ in range(2):
+        indicators.recompute_flags(db, scope=Scope(DAY, DAY), settings=settings)
+    for visit in visits:
+        flagged = only_event(db, VISIT_FLAGGED, visit.id)
+        assert "rapid_visits" in flagged.payload["added"]
+        assert flagged.payload["added"] == flagged.payload["flags"]
+        assert flagged.payload["customer_id"] == visit.customer_id
+        assert flagged.actor_kind == "system"
