@@ -13,9 +13,13 @@ from sqlalchemy import select
 from factories import make_customer, make_visit
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
-from sfa.errors import InvalidInput
+from sfa.customers import locations
+from sfa.customers import service as customer_service
+from sfa.errors import Conflict, InvalidInput
 from sfa.events.models import DomainEvent
 from sfa.events.types import (
+    CUSTOMER_CREATED,
+    CUSTOMER_LOCATION_CHANGED,
     VISIT_CHECKED_IN,
     VISIT_CHECKED_OUT,
     VISIT_FLAGGED,
@@ -184,3 +188,116 @@ def test_indicators_flag_each_visit_once_however_often_they_run(db, world):
         assert flagged.payload["added"] == flagged.payload["flags"]
         assert flagged.payload["customer_id"] == visit.customer_id
         assert flagged.actor_kind == "system"
+
+
+# --- customers -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def manager(db, world):
+    return auth_service.principal_for_user(db, world.manager_a)
+
+
+def test_creating_a_customer_emits_created(db, world, manager):
+    data = {"code": "N001", "name": "Toko Baru", "location": {"lat": -6.21, "lon": 106.81}}
+    customer = customer_service.create_customer(
+        db, principal=manager, data=data | {"team_id": world.team_a.id}
+    )
+    event = only_event(db, CUSTOMER_CREATED, customer.id)
+    assert (event.subject_kind, event.actor_kind, event.actor_id) == (
+        "customer",
+        "user",
+        str(world.manager_a.id),
+    )
+    assert event.payload == {
+        "customer_id": customer.id,
+        "code": "N001",
+        "name": "Toko Baru",
+        "team_id": world.team_a.id,
+        "distributor_id": None,
+        "source": "app",
+    }
+    # A customer created with a location has not moved.
+    assert events_of(db, CUSTOMER_LOCATION_CHANGED, customer.id) == []
+
+    with pytest.raises(Conflict):  # the same code again: refused, nothing emitted
+        customer_service.create_customer(db, principal=manager, data=data)
+    assert len([e for e in events_of(db, CUSTOMER_CREATED) if e.payload["code"] == "N001"]) == 1
+
+
+def test_an_edit_that_moves_a_customer_emits_location_changed_once(db, world, manager):
+    customer_id = world.customer_a.id
+    moved = {"location": {"lat": -6.201, "lon": 106.802}}
+    customer_service.update_customer(db, principal=manager, customer_id=customer_id, data=moved)
+    event = only_event(db, CUSTOMER_LOCATION_CHANGED, customer_id)
+    assert event.actor_id == str(world.manager_a.id)
+    assert event.payload == {
+        "customer_id": customer_id,
+        "lat": -6.201,
+        "lon": 106.802,
+        "old_lat": SHOP[0],
+        "old_lon": SHOP[1],
+        "proposal_id": None,
+        "visit_id": None,
+    }
+    # The same edit again, or an edit of another field: the location did not change.
+    customer_service.update_customer(db, principal=manager, customer_id=customer_id, data=moved)
+    customer_service.update_customer(
+        db, principal=manager, customer_id=customer_id, data={"name": "Toko A"}
+    )
+    assert len(events_of(db, CUSTOMER_LOCATION_CHANGED, customer_id)) == 1
+    # Cleared: a change too.
+    customer_service.update_customer(
+        db, principal=manager, customer_id=customer_id, data={"location": None}
+    )
+    cleared = events_of(db, CUSTOMER_LOCATION_CHANGED, customer_id)[-1].payload
+    assert (cleared["lat"], cleared["lon"], cleared["old_lat"]) == (None, None, -6.201)
+
+
+def test_an_approved_proposal_emits_location_changed_a_rejected_one_nothing(
+    db, world, rep, manager
+):
+    customer_id = world.customer_a.id
+
+    def propose(lat):
+        return locations.propose(
+            db,
+            principal=rep,
+            customer_id=customer_id,
+            lat=lat,
+            lon=SHOP[1],
+            accuracy_m=5,
+            note=None,
+            visit_id=None,
+        )
+
+    def decide(proposal, approve):
+        locations.decide(
+            db,
+            principal=manager,
+            customer_id=customer_id,
+            proposal_id=proposal.id,
+            approve=approve,
+        )
+
+    decide(propose(-6.205), approve=False)
+    assert events_of(db, CUSTOMER_LOCATION_CHANGED, customer_id) == []
+    proposal = propose(-6.203)
+    decide(proposal, approve=True)
+    event = only_event(db, CUSTOMER_LOCATION_CHANGED, customer_id)
+    assert event.payload["proposal_id"] == proposal.id
+    assert (event.payload["lat"], event.payload["old_lat"]) == (-6.203, SHOP[0])
+    with pytest.raises(Conflict):  # decided already
+        decide(proposal, approve=True)
+    assert len(events_of(db, CUSTOMER_LOCATION_CHANGED, customer_id)) == 1
+
+
+def test_a_location_captured_at_check_in_emits_location_changed(db, world, rep):
+    shop = make_customer(db, "NOLOC", world.team_a)
+    visit, _ = check_in(db, rep, shop.id, lat=-6.25)
+    event = only_event(db, CUSTOMER_LOCATION_CHANGED, shop.id)
+    assert event.payload["visit_id"] == visit.id
+    assert (event.payload["lat"], event.payload["lon"]) == (-6.25, SHOP[1])
+    assert (event.payload["old_lat"], event.payload["old_lon"]) == (None, None)
+    check_in(db, rep, shop.id, lat=-6.26)  # it has a location now: not captured again
+    assert len(events_of(db, CUSTOMER_LOCATION_CHANGED, shop.id)) == 1
