@@ -10,7 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from factories import make_customer, make_visit
+from factories import make_customer, make_rep_weeks, make_visit
+from sfa.anomalies import jobs as anomaly_jobs
+from sfa.anomalies import service as anomaly_service
+from sfa.anomalies.models import RepWeek
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
 from sfa.customers import locations
@@ -18,6 +21,7 @@ from sfa.customers import service as customer_service
 from sfa.errors import Conflict, InvalidInput
 from sfa.events.models import DomainEvent
 from sfa.events.types import (
+    ANOMALY_DETECTED,
     CUSTOMER_CREATED,
     CUSTOMER_LOCATION_CHANGED,
     VISIT_CHECKED_IN,
@@ -301,3 +305,67 @@ def test_a_location_captured_at_check_in_emits_location_changed(db, world, rep):
     assert (event.payload["old_lat"], event.payload["old_lon"]) == (None, None)
     check_in(db, rep, shop.id, lat=-6.26)  # it has a location now: not captured again
     assert len(events_of(db, CUSTOMER_LOCATION_CHANGED, shop.id)) == 1
+
+
+# --- anomalies -------------------------------------------------------------------------
+
+
+def rep_events(db, event_type: str, rep_id: int) -> list[DomainEvent]:
+    return [e for e in events_of(db, event_type) if e.payload["rep_id"] == rep_id]
+
+
+def test_the_weekly_job_emits_each_new_anomaly_once(db, world):
+    # Last week (the job's week) 6 short visits after a week of 2 normal ones: a spike.
+    settings = company_service.get_company_settings(db)
+    today = datetime.now(settings.tz).date()
+    last_monday = today - timedelta(days=today.weekday() + 7)
+    noon = datetime.combine(last_monday, datetime.min.time(), settings.tz) + timedelta(hours=10)
+    for day, count, minutes in ((-7, 2, 30), (0, 6, 2)):
+        for i in range(count):
+            at = noon + timedelta(days=day, minutes=40 * i)
+            make_visit(db, world.rep_a, world.customer_a, at, SHOP, dwell_minutes=minutes)
+    # The week before was computed when it was last week (it has no anomaly).
+    anomaly_service.compute_week(db, week_start=last_monday - timedelta(days=7))
+    assert rep_events(db, ANOMALY_DETECTED, world.rep_a.id) == []
+
+    anomaly_jobs.compute_last_week(db)
+    (event,) = rep_events(db, ANOMALY_DETECTED, world.rep_a.id)
+    assert (event.subject_kind, event.subject_id) == ("rep", str(world.rep_a.id))
+    assert (event.actor_kind, event.actor_id) == ("system", None)
+    week = last_monday.isocalendar()
+    assert event.payload["week"] == f"{week.year}-W{week.week:02d}"
+    assert event.payload["kind"] == "short_visits_spike"
+    assert event.payload["details"]["this_week"] == 6
+    assert event.payload["details"]["previous_week"] == 0
+
+    anomaly_jobs.compute_last_week(db)  # run twice: the same anomaly, no new event
+    assert len(rep_events(db, ANOMALY_DETECTED, world.rep_a.id)) == 1
+
+
+def compute(db, week):
+    anomaly_service.compute_anomalies(
+        db,
+        week_from=week,
+        week_to=week,
+        rep_ids=None,
+        settings=company_service.get_company_settings(db),
+        today=week + timedelta(days=7),
+    )
+
+
+def test_an_anomaly_found_again_after_it_went_is_not_new(db, world):
+    week = date(2026, 11, 16)
+    make_rep_weeks(db, world.rep_a, [(40, 4, 0, 0), (40, 9, 0, 0)], week)
+    savepoint = db.begin_nested()
+    compute(db, week)
+    savepoint.rollback()  # the run failed: its events went with it
+    assert rep_events(db, ANOMALY_DETECTED, world.rep_a.id) == []
+
+    compute(db, week)
+    assert len(rep_events(db, ANOMALY_DETECTED, world.rep_a.id)) == 1
+    this_week = db.get(RepWeek, (world.rep_a.id, week))
+    this_week.short_visits = 4  # no spike any more: the anomaly goes
+    compute(db, week)
+    this_week.short_visits = 9  # and comes back: still the same anomaly
+    compute(db, week)
+    assert len(rep_events(db, ANOMALY_DETECTED, world.rep_a.id)) == 1
