@@ -24,10 +24,13 @@ from sfa.events.types import (
     ANOMALY_DETECTED,
     CUSTOMER_CREATED,
     CUSTOMER_LOCATION_CHANGED,
+    PLANNED_VISIT_MISSED,
     VISIT_CHECKED_IN,
     VISIT_CHECKED_OUT,
     VISIT_FLAGGED,
 )
+from sfa.plans import jobs as plan_jobs
+from sfa.plans.models import PlannedVisit
 from sfa.tracking import days
 from sfa.visits import indicators
 from sfa.visits import service as visit_service
@@ -369,3 +372,45 @@ def test_an_anomaly_found_again_after_it_went_is_not_new(db, world):
     this_week.short_visits = 9  # and comes back: still the same anomaly
     compute(db, week)
     assert len(rep_events(db, ANOMALY_DETECTED, world.rep_a.id)) == 1
+
+
+# --- plans -----------------------------------------------------------------------------
+
+
+def test_a_planned_visit_without_a_check_in_is_missed_once_the_day_ended(db, world, rep):
+    def plan(customer, day):
+        planned = PlannedVisit(rep_id=rep.id, customer_id=customer.id, day=day, source="adhoc")
+        db.add(planned)
+        db.flush()
+        return planned
+
+    other = make_customer(db, "P002", world.team_a, *SHOP)
+    missed = plan(world.customer_a, DAY)
+    done = plan(other, DAY)
+    today = plan(world.customer_a, DAY + timedelta(days=1))
+    history = plan(other, DAY - timedelta(days=8))  # before the job's look-back
+    check_in(db, rep, other.id)  # fulfils `done`
+
+    def job(at):
+        return plan_jobs.report_missed(db, now=at)
+
+    # 23:00 in Jakarta: the day has not ended.
+    assert job(datetime(2026, 11, 17, 16, 0, tzinfo=UTC)) == 0
+    assert job(NOW) == 1  # the next day
+    event = only_event(db, PLANNED_VISIT_MISSED, missed.id)
+    assert (event.subject_kind, event.actor_kind) == ("planned_visit", "system")
+    assert event.payload == {
+        "planned_visit_id": missed.id,
+        "rep_id": rep.id,
+        "customer_id": world.customer_a.id,
+        "day": DAY.isoformat(),
+        "source": "adhoc",
+    }
+    for planned in (done, today, history):
+        assert events_of(db, PLANNED_VISIT_MISSED, planned.id) == []
+
+    assert job(NOW) == 0  # run again
+    # Nights later: the next day's planned visit is missed too, the first not again.
+    assert job(NOW + timedelta(days=3)) == 1
+    assert len(events_of(db, PLANNED_VISIT_MISSED, missed.id)) == 1
+    assert only_event(db, PLANNED_VISIT_MISSED, today.id).payload["day"] == "2026-11-18"
