@@ -8,6 +8,7 @@ repeat write nothing: a proposal is approved once, a visit captures a location o
 
 from sqlalchemy.orm import Session
 
+from sfa import geo
 from sfa.customers.models import Customer
 from sfa.events.service import Actor, emit
 from sfa.events.types import (
@@ -66,6 +67,11 @@ def location_changed(
         key = f"visit:{visit_id}"
     else:
         key = None  # an edit: sent again, it no longer changes anything
+    moved = (
+        round(geo.distance_m(lat1=old[0], lon1=old[1], lat2=new[0], lon2=new[1]), 1)
+        if old is not None and new is not None
+        else None
+    )
     emit(
         session,
         CUSTOMER_LOCATION_CHANGED,
@@ -79,6 +85,7 @@ def location_changed(
             lon=new[1] if new else None,
             old_lat=old[0] if old else None,
             old_lon=old[1] if old else None,
+            moved_m=moved,
             proposal_id=proposal_id,
             visit_id=visit_id,
         ),

@@ -76,6 +76,7 @@ class LocationChanged(Payload):
     lon: float | None
     old_lat: float | None
     old_lon: float | None
+    moved_m: float | None = None  # metres from the old point (None: one of them is none)
     proposal_id: int | None = None  # the approved proposal that moved it
     visit_id: int | None = None  # the check-in whose position it got (it had none)
 

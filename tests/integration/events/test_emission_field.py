@@ -244,6 +244,7 @@ def test_an_edit_that_moves_a_customer_emits_location_changed_once(db, world, ma
         "lon": 106.802,
         "old_lat": SHOP[0],
         "old_lon": SHOP[1],
+        "moved_m": pytest.approx(247.5, abs=1),  # 110.6 m south, 221.4 m east
         "proposal_id": None,
         "visit_id": None,
     }
