@@ -41,6 +41,7 @@ from sfa.notifications import rules as notification_rules
 from sfa.notifications import sender as notification_sender
 from sfa.notifications import targets as notification_targets
 from sfa.offline import service as offline_service
+from sfa.plans import jobs as plan_jobs
 from sfa.plans import service as plan_service
 from sfa.purchase_orders import jobs as po_jobs
 from sfa.tenants.engines import get_engines
@@ -166,6 +167,12 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
             name="expand-plans",
             func=plan_service.expand_upcoming,
             schedule={"trigger": "cron", "hour": 0, "minute": 10, "timezone": timezone},
+        ),
+        # Yesterday's planned visits that no check-in fulfilled: planned_visit.missed.
+        Job(
+            name="missed-planned-visits",
+            func=plan_jobs.report_missed,
+            schedule={"trigger": "cron", "hour": 0, "minute": 15, "timezone": timezone},
         ),
         Job(
             name="weekly-anomalies",

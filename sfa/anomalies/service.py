@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from sfa.anomalies import aggregates
+from sfa.anomalies import aggregates, events
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.company import service as company_service
@@ -128,6 +128,14 @@ WHERE streak >= :rate_weeks AND week_start BETWEEN :week_from AND :week_to
 """
 
 
+_RANGE = (
+    "FROM weekly_anomalies WHERE week_start BETWEEN :week_from AND :week_to "
+    "AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))"
+)
+_DELETE_RANGE = text(f"DELETE {_RANGE} RETURNING rep_id, week_start, code")
+_SELECT_RANGE = text(f"SELECT rep_id, week_start, code, numbers {_RANGE} ORDER BY 2, 1, 3")
+
+
 def compute_anomalies(
     session: Session,
     *,
@@ -137,7 +145,8 @@ def compute_anomalies(
     settings: CompanySettings,
     today: date | None = None,
 ) -> int:
-    """Replace the anomalies of the complete weeks among [week_from, week_to] (Mondays).
+    """Replace the anomalies of the complete weeks among [week_from, week_to] (Mondays),
+    and emit `anomaly.detected` for those the weeks did not have.
 
     The current week is never judged: half a week of visits would make every rep a
     visit-count outlier and every short-visit count look like a drop."""
@@ -152,13 +161,7 @@ def compute_anomalies(
         "rep_ids": rep_ids,
         "all_reps": rep_ids is None,
     }
-    session.execute(
-        text(
-            "DELETE FROM weekly_anomalies WHERE week_start BETWEEN :week_from AND :week_to "
-            "AND (:all_reps OR rep_id = ANY(CAST(:rep_ids AS bigint[])))"
-        ),
-        params,
-    )
+    before = session.execute(_DELETE_RANGE, params).all()
     inserted = 0
     for sql, extra in [
         (
@@ -182,6 +185,10 @@ def compute_anomalies(
         ),
     ]:
         inserted += execute_dml(session, text(sql), params | extra)
+    found = session.execute(_SELECT_RANGE, params)
+    events.detected(
+        session, (((r[0], r[1], r[2]), r[3]) for r in found), {(r[0], r[1], r[2]) for r in before}
+    )
     return inserted
 
 

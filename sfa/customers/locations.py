@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 from sfa import geo
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
+from sfa.customers import events
 from sfa.customers import repository as customer_repository
 from sfa.customers import service as customer_service
 from sfa.customers.models import Customer, LocationProposal, LocationStatus, ProposalStatus
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sfa.events.service import Actor
 from sfa.pagination import Page, paginate
 
 
@@ -97,6 +99,14 @@ def decide(
             action="move_location",
             old={"location": old},
             new={"location": new, "proposal_id": proposal.id},
+        )
+        events.location_changed(
+            session,
+            customer.id,
+            old=old,
+            new=new,
+            actor=Actor.of(principal),
+            proposal_id=proposal.id,
         )
     session.flush()
     return proposal

@@ -4,9 +4,10 @@ from sqlalchemy.orm import Session
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
-from sfa.customers import repository
+from sfa.customers import events, repository
 from sfa.customers.models import Customer, LocationStatus
 from sfa.errors import Conflict, Forbidden, InvalidInput
+from sfa.events.service import Actor
 from sfa.geo import check_lat_lon, lat_lon, to_geography
 from sfa.users.models import Team
 
@@ -154,6 +155,7 @@ def create_customer(session: Session, *, principal: Principal, data: dict) -> Cu
         action="create",
         new=snapshot(customer),
     )
+    events.created(session, customer, Actor.of(principal), source="app")
     return customer
 
 
@@ -195,6 +197,13 @@ def update_customer(
         action="update",
         old=before,
         new=snapshot(customer),
+    )
+    events.location_changed(
+        session,
+        customer.id,
+        old=before["location"],
+        new=lat_lon(customer.location),
+        actor=Actor.of(principal),
     )
     return customer
 

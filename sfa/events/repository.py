@@ -61,6 +61,14 @@ def insert(session: Session, **values) -> bool:
     return session.execute(stmt).first() is not None
 
 
+def existing(session: Session, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The ids among `event_ids` of events in the stream."""
+    if not event_ids:
+        return set()
+    found = session.scalars(select(DomainEvent.event_id).where(DomainEvent.event_id.in_(event_ids)))
+    return set(found)
+
+
 _COLUMNS = (
     "id, event_id, type, occurred_at, recorded_at, subject_kind, subject_id, actor_kind, "
     "actor_id, payload, txid::text::bigint AS txid"

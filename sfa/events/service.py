@@ -6,6 +6,7 @@ a deterministic `event_id` — `event_key(type, key)` — so emitting it again (
 request, a job run twice) writes nothing."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -47,6 +48,13 @@ def event_types() -> list[EventType]:
 def event_key(event_type: str, key: str | int) -> uuid.UUID:
     """The deterministic id of the `event_type` event of natural key `key`."""
     return uuid.uuid5(EVENT_NAMESPACE, f"{event_type}:{key}")
+
+
+def emitted(session: Session, event_type: str, keys: Iterable[str | int]) -> set[str | int]:
+    """The natural keys among `keys` whose `event_type` event exists already: a job that
+    looks back over days it saw before skips them in one query, not one INSERT each."""
+    by_id = {event_key(event_type, key): key for key in keys}
+    return {by_id[found] for found in repository.existing(session, list(by_id))}
 
 
 def emit(

@@ -69,12 +69,16 @@ class CustomerCreated(Payload):
 
 
 class LocationChanged(Payload):
+    """The new point (None: cleared) and the old one (None: it had none)."""
+
     customer_id: int
     lat: float | None
     lon: float | None
     old_lat: float | None
     old_lon: float | None
-    proposal_id: int | None = None
+    moved_m: float | None = None  # metres from the old point (None: one of them is none)
+    proposal_id: int | None = None  # the approved proposal that moved it
+    visit_id: int | None = None  # the check-in whose position it got (it had none)
 
 
 CUSTOMER_CREATED = define(
@@ -87,7 +91,8 @@ CUSTOMER_LOCATION_CHANGED = define(
     "customer.location_changed",
     subject_kind="customer",
     payload=LocationChanged,
-    description="A customer's map location changed (edited, or a proposal approved).",
+    description="A customer's map location really changed: edited, a proposal approved, "
+    "or captured from the first accurate check-in at a customer without one.",
 )
 
 # --- orders ---------------------------------------------------------------------------

@@ -352,3 +352,18 @@ def day_span(session: Session, planned_visit_ids: Sequence[int]) -> tuple[date, 
         )
     ).one()
     return row[0], row[1]
+
+
+def unfulfilled(session: Session, *, date_from: date, date_to: date) -> list[PlannedVisit]:
+    """Planned visits of the days in [date_from, date_to) without a visit, in day order."""
+    return list(
+        session.scalars(
+            select(PlannedVisit)
+            .where(
+                PlannedVisit.day >= date_from,
+                PlannedVisit.day < date_to,
+                PlannedVisit.visit_id.is_(None),
+            )
+            .order_by(PlannedVisit.day, PlannedVisit.rep_id, PlannedVisit.id)
+        )
+    )

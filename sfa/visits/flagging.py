@@ -11,7 +11,10 @@ else writes `visit_flags` or `trust_score`, so the invariant holds on every path
 - the demo loader (sfa.demo.history) bulk-inserts check-in flags, and the full
   recompute it runs in the same transaction scores them before anything can read them.
 Both functions replace the flags of the given codes and rescore the visits concerned
-before they return, in the caller's transaction. They are where a visit becomes flagged.
+before they return, in the caller's transaction. They are where a visit becomes flagged,
+so they also emit `visit.flagged` for every visit that got a flag it did not have (a
+flag removed and written again by a recompute is not new); a new check-in emits it for
+its first flags (sfa.visits.events).
 """
 
 import json
@@ -20,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
+from sfa.events.service import SYSTEM, Actor
+from sfa.visits import events
 from sfa.visits.flags import WEIGHTS, Flag
 from sfa.visits.models import Visit, VisitFlag
 from sfa.visits.repository import SCOPE_VISIT_IDS, Scope, flag_row
@@ -42,7 +47,12 @@ FROM scored WHERE visits.id = scored.id AND visits.trust_score IS DISTINCT FROM 
 _RESCORE_IDS = text(_RESCORE.format(visit_ids="SELECT unnest(CAST(:ids AS bigint[]))"))
 _RESCORE_SCOPE = text(_RESCORE.format(visit_ids=SCOPE_VISIT_IDS))
 _DELETE_SCOPE = text(
-    f"DELETE FROM visit_flags WHERE code = ANY(:codes) AND visit_id IN ({SCOPE_VISIT_IDS})"
+    f"DELETE FROM visit_flags WHERE code = ANY(:codes) AND visit_id IN ({SCOPE_VISIT_IDS}) "
+    "RETURNING visit_id, code"
+)
+_SCOPE_FLAGS = text(
+    "SELECT visit_id, code FROM visit_flags "
+    f"WHERE code = ANY(:codes) AND visit_id IN ({SCOPE_VISIT_IDS})"
 )
 _WEIGHTS = json.dumps(WEIGHTS)
 
@@ -52,22 +62,29 @@ def replace_flags(
     visits: Sequence[Visit],
     codes: Iterable[str],
     flags: Mapping[int, list[Flag]],
+    *,
+    actor: Actor = SYSTEM,
 ) -> None:
     """Replace the `codes` flags of `visits` by `flags` (visit id -> its flags of those
-    codes; a visit missing there has none), and rescore them."""
+    codes; a visit missing there has none), and rescore them. `actor`: whose action
+    made the change (the system's jobs unless a request did)."""
     if not visits:
         return
     codes = set(codes)
     ids = [visit.id for visit in visits]
-    session.execute(delete(VisitFlag).where(VisitFlag.visit_id.in_(ids), VisitFlag.code.in_(codes)))
-    session.add_all(
-        flag_row(visit, f) for visit in visits for f in flags.get(visit.id, ()) if f.code in codes
-    )
+    removed = session.execute(
+        delete(VisitFlag)
+        .where(VisitFlag.visit_id.in_(ids), VisitFlag.code.in_(codes))
+        .returning(VisitFlag.visit_id, VisitFlag.code)
+    ).all()
+    rows = [flag_row(v, f) for v in visits for f in flags.get(v.id, ()) if f.code in codes]
+    session.add_all(rows)
     session.flush()
     session.execute(_RESCORE_IDS, {"ids": ids, "weights": _WEIGHTS})
     # The scores were written in SQL: the loaded visits must not keep their old ones.
     for visit in visits:
         session.expire(visit, ["trust_score"])
+    events.flagged(session, _added(removed, ((r.visit_id, r.code) for r in rows)), actor)
 
 
 def replace_scope_flags(
@@ -75,16 +92,31 @@ def replace_scope_flags(
     scope: Scope,
     codes: Iterable[str],
     statements: Sequence[tuple[str, dict]],
+    *,
+    actor: Actor = SYSTEM,
 ) -> None:
     """Replace the `codes` flags of the visits of `scope` by what `statements` insert
     (INSERT … SELECT into visit_flags over the scope's params plus their own), and
     rescore the scope."""
-    params = scope.params()
+    params = scope.params() | {"codes": list(codes)}
     session.flush()
-    session.execute(_DELETE_SCOPE, params | {"codes": list(codes)})
+    removed = session.execute(_DELETE_SCOPE, params).all()
     for sql, extra in statements:
         session.execute(text(sql), params | extra)
     session.execute(_RESCORE_SCOPE, params | {"weights": _WEIGHTS})
     for visit in session.identity_map.values():
         if isinstance(visit, Visit):
             session.expire(visit, ["trust_score"])
+    events.flagged(session, _added(removed, session.execute(_SCOPE_FLAGS, params)), actor)
+
+
+def _added(
+    before: Iterable[tuple[int, str]], after: Iterable[tuple[int, str]]
+) -> dict[int, set[str]]:
+    """Visit id -> the codes it has `after` that it had not `before`."""
+    old = {(visit_id, code) for visit_id, code in before}
+    added: dict[int, set[str]] = {}
+    for visit_id, code in after:
+        if (visit_id, code) not in old:
+            added.setdefault(visit_id, set()).add(code)
+    return added

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sfa.company.settings import CompanySettings
 from sfa.db import execute_dml
+from sfa.events.service import SYSTEM, Actor
 from sfa.visits import flagging
 from sfa.visits.repository import Scope
 
@@ -232,9 +233,15 @@ def refresh_customer_clusters(session: Session, settings: CompanySettings) -> in
 
 
 def recompute_flags(
-    session: Session, *, scope: Scope, settings: CompanySettings, refresh_clusters: bool = True
+    session: Session,
+    *,
+    scope: Scope,
+    settings: CompanySettings,
+    refresh_clusters: bool = True,
+    actor: Actor = SYSTEM,
 ) -> None:
-    """Replace this module's flags for the visits of `scope` (and their trust scores)."""
+    """Replace this module's flags for the visits of `scope` (and their trust scores);
+    `actor` is whose action made the recompute (the events of new flags name it)."""
     if refresh_clusters:
         refresh_customer_clusters(session, settings)
     classes = {k: v.model_dump() for k, v in settings.visit_duration_by_class.items()}
@@ -261,4 +268,4 @@ def recompute_flags(
         ),
         (_IMPOSSIBLE_SPEED, {"max_speed_kmh": settings.max_speed_kmh}),
     ]
-    flagging.replace_scope_flags(session, scope, CODES, statements)
+    flagging.replace_scope_flags(session, scope, CODES, statements, actor=actor)

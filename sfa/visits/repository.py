@@ -3,7 +3,7 @@
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -246,3 +246,33 @@ def day_visits_with_customers(
         .order_by(Visit.check_in_at, Visit.id)
     )
     return [(row[0], row[1], row[2]) for row in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class FlagSummary:
+    """What a visit event says about a visit's flags: its whole set of codes, sorted."""
+
+    visit_id: int
+    rep_id: int
+    customer_id: int
+    check_in_at: datetime
+    trust_score: int | None
+    codes: list[str]
+
+
+_FLAG_SUMMARIES = text("""
+SELECT v.id, v.rep_id, v.customer_id, v.check_in_at, v.trust_score,
+       COALESCE(array_agg(f.code ORDER BY f.code) FILTER (WHERE f.code IS NOT NULL), '{}')
+FROM visits v LEFT JOIN visit_flags f ON f.visit_id = v.id
+WHERE v.id = ANY(CAST(:ids AS bigint[]))
+GROUP BY v.id ORDER BY v.id
+""")
+
+
+def flag_summaries(session: Session, visit_ids: list[int]) -> dict[int, FlagSummary]:
+    """The visits' current flags and scores, as written (flush first)."""
+    session.flush()
+    rows = session.execute(_FLAG_SUMMARIES, {"ids": visit_ids})
+    return {
+        row[0]: FlagSummary(row[0], row[1], row[2], row[3], row[4], list(row[5])) for row in rows
+    }

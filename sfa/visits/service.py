@@ -14,12 +14,14 @@ from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
+from sfa.customers import events as customer_events
 from sfa.customers import repository as customer_repository
 from sfa.customers.repository import CustomerPoint
 from sfa.durations import seconds_between
 from sfa.errors import Conflict, DomainError, Forbidden, InvalidInput
+from sfa.events.service import Actor
 from sfa.tracking.ingest import mark_days_dirty
-from sfa.visits import flagging, indicators, repository, verification
+from sfa.visits import events, flagging, indicators, repository, verification
 from sfa.visits.flags import Flag, make_flag, trust_score
 from sfa.visits.models import DwellSource, Visit, VisitFlag
 
@@ -117,6 +119,7 @@ def check_in_with_flags(
             )
         return _replayed(existing, fingerprint), False, None
     visit, flag_rows = stored
+    events.checked_in(session, visit, [f.code for f in flags], Actor.of(principal))
     # The planned visit of this customer on this company day (if any) is now done; a
     # planned_visit_id from the client is only a hint: the match is always (rep, customer,
     # company day), and a claim that does not match (another day or customer, deleted,
@@ -260,6 +263,9 @@ def _capture_location(
         action="capture_location",
         new={"lat": pos.lat, "lon": pos.lon, "accuracy_m": pos.accuracy_m, "visit_id": visit.id},
     )
+    customer_events.location_changed(
+        session, customer_id, old=None, new=point, actor=Actor.of(principal), visit_id=visit.id
+    )
 
 
 def check_out(
@@ -303,11 +309,15 @@ def check_out(
     # scores of the rest of its day follow at once, whoever calls (the answer shows
     # them). Aggregates and anomalies follow with the refresh job, for the day marked.
     scope = repository.Scope(visit.local_day, visit.local_day, [visit.rep_id])
-    flagging.replace_flags(session, [visit], {"not_checked_out"}, {})
-    indicators.recompute_flags(session, scope=scope, settings=settings, refresh_clusters=False)
+    actor = Actor.of(principal)
+    flagging.replace_flags(session, [visit], {"not_checked_out"}, {}, actor=actor)
+    indicators.recompute_flags(
+        session, scope=scope, settings=settings, refresh_clusters=False, actor=actor
+    )
     mark_days_dirty(
         session, rep_id=visit.rep_id, instants=[visit.check_in_at], timezone=settings.tz
     )
+    events.checked_out(session, visit, actor)
     return visit, True
 
 
