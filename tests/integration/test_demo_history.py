@@ -49,8 +49,14 @@ def _by_rep(db, sql: str, **params) -> dict[str, set[str]]:
 
 
 def _working_afternoon() -> datetime:
-    """14:00 in Jakarta on the latest working day: "now" for a load with today so far."""
-    day = datetime.now(JAKARTA).date()
+    """14:00 in Jakarta on the latest working day that has had its 14:00: "now" for a load
+    with today so far. Never in the future: before 14:00 Jakarta time (e.g. a run at
+    00:50 there) today's afternoon has not happened, and the code that closes visits
+    left open compares with the real clock."""
+    real_now = datetime.now(JAKARTA)
+    day = real_now.date()
+    if real_now.time() < time(14, 0):
+        day -= timedelta(days=1)
     while day.isoweekday() > 5:
         day -= timedelta(days=1)
     return datetime.combine(day, time(14, 0), tzinfo=JAKARTA)
