@@ -28,9 +28,11 @@ from sfa.auth import service as auth_service
 from sfa.company import service as company_service
 from sfa.config import get_settings
 from sfa.db import get_sessionmaker, session_scope
+from sfa.erp import overdue as erp_overdue
 from sfa.erp import sync as erp_sync
 from sfa.events import jobs as event_jobs
 from sfa.jobs import EPOCH, Job, run_locked
+from sfa.notifications import events as notification_events
 from sfa.notifications import rules as notification_rules
 from sfa.notifications import sender as notification_sender
 from sfa.notifications import targets as notification_targets
@@ -60,13 +62,19 @@ def send_notifications(session) -> object:
 
 
 def overdue_invoice_reminders(session) -> int:
-    return notification_rules.schedule_overdue_invoice_reminders(
-        session, today=_company_today(session)
-    )
+    today = _company_today(session)
+    erp_overdue.emit_overdue_invoices(session, today=today)
+    return notification_rules.schedule_overdue_invoice_reminders(session, today=today)
 
 
 def target_progress(session) -> int:
-    return notification_targets.notify_target_progress(session, today=_company_today(session))
+    today = _company_today(session)
+    notification_events.emit_target_progress(session, today=today)
+    return notification_targets.notify_target_progress(session, today=today)
+
+
+def announcements_due(session) -> int:
+    return notification_events.emit_due_announcements(session)
 
 
 def drain_events(session) -> object:
@@ -176,6 +184,12 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
         Job(
             name="read-purchase-orders",
             func=read_purchase_orders,
+            schedule={"trigger": "interval", "minutes": 1},
+        ),
+        # Announcements whose effective time has come (announcement.due, once each).
+        Job(
+            name="announcements-due",
+            func=announcements_due,
             schedule={"trigger": "interval", "minutes": 1},
         ),
         Job(

@@ -22,6 +22,7 @@ from sfa.company.settings import CompanySettings
 from sfa.customers.models import Customer
 from sfa.erp.models import Invoice
 from sfa.errors import Forbidden, InvalidInput, NotFound
+from sfa.events.service import Actor
 from sfa.notifications import outbox, repository, rule_settings
 from sfa.notifications.models import Announcement, AnnouncementKind, Channel
 from sfa.notifications.order_rules import (  # noqa: F401 - the rules, in one place
@@ -37,6 +38,7 @@ from sfa.notifications.rule_settings import (
     INVOICE_OVERDUE,
 )
 from sfa.notifications.templates import pick_language
+from sfa.orders import events as order_events
 from sfa.orders.models import Order
 
 
@@ -147,6 +149,9 @@ def confirm_delivery_date(
             old={"delivery_date": old.isoformat() if old else None},
             new={"delivery_date": delivery_date.isoformat()},
         )
+    order_events.delivery_confirmed(
+        session, order, actor=Actor.of(principal), previous_date=old, occurred_at=now
+    )
     notify_delivery_confirmed(session, order=order, now=now)
     return order
 
