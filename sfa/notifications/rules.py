@@ -5,7 +5,9 @@
    `notify_order_cancelled`, `notify_order_corrected` (in `order_rules.py`);
 2. invoice past due → SMS to the customer, then every N days up to M times, stopping
    once paid: `schedule_overdue_invoice_reminders` (daily job) + a paid check at send time;
-3. delivery date confirmed → SMS to the customer: `confirm_delivery_date`;
+3. delivery date confirmed → SMS to the customer: `confirm_delivery_date` emits
+   `delivery.confirmed`, the built-in workflow delivery-confirmed sends it
+   (sfa/workflows/defaults/delivery_confirmed.json);
 4. price change / promotion → reps at its effective time: `create_announcement`;
 5. target progress → reps, daily: `notify_target_progress` (in `targets.py`).
 """
@@ -18,7 +20,6 @@ from sqlalchemy.orm import Session
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.company import service as company_service
-from sfa.company.settings import CompanySettings
 from sfa.customers.models import Customer
 from sfa.erp.models import Invoice
 from sfa.errors import Forbidden, InvalidInput, NotFound
@@ -34,7 +35,6 @@ from sfa.notifications.order_rules import (  # noqa: F401 - the rules, in one pl
 )
 from sfa.notifications.rule_settings import (
     ANNOUNCEMENT,
-    DELIVERY_CONFIRMED,
     INVOICE_OVERDUE,
 )
 from sfa.notifications.templates import pick_language
@@ -130,7 +130,9 @@ def confirm_delivery_date(
     delivery_date: date,
     now: datetime | None = None,
 ) -> Order:
-    """Rule 3: the ERP (API key with 'erp:write') or an admin confirms a delivery date."""
+    """Rule 3: the ERP (API key with 'erp:write') or an admin confirms a delivery date;
+    `delivery.confirmed` (once per order and date) makes the built-in workflow
+    "delivery-confirmed" text the customer."""
     if not principal.is_admin:
         principal.require("erp:write")
     order = session.get(Order, order_id)
@@ -152,44 +154,7 @@ def confirm_delivery_date(
     order_events.delivery_confirmed(
         session, order, actor=Actor.of(principal), previous_date=old, occurred_at=now
     )
-    notify_delivery_confirmed(session, order=order, now=now)
     return order
-
-
-def notify_delivery_confirmed(
-    session: Session, *, order: Order, now: datetime | None = None
-) -> int:
-    enabled, _ = rule_settings.get_rule(session, DELIVERY_CONFIRMED)
-    customer = session.get(Customer, order.customer_id)
-    if not enabled or order.delivery_date is None or customer is None or not customer.phone:
-        return 0
-    settings = company_service.get_company_settings(session)
-    row = outbox.enqueue(
-        session,
-        settings=settings,
-        rule=DELIVERY_CONFIRMED,
-        channel=Channel.sms,
-        template="delivery_confirmed",
-        # A new date is news (a new SMS); the same date confirmed again is not.
-        dedupe_key=f"{DELIVERY_CONFIRMED}:{order.id}:{order.delivery_date.isoformat()}",
-        language=pick_language(customer.language, settings.language),
-        payload={
-            "order_id": order.id,
-            "order_ref": order_ref(order),
-            "customer_name": customer.name,
-            "delivery_date": _local_date(settings, order.delivery_date),
-        },
-        due_at=now or datetime.now(UTC),
-        recipient_customer_id=customer.id,
-        address=customer.phone,
-        entity="order",
-        entity_id=order.id,
-    )
-    return int(row is not None)
-
-
-def _local_date(settings: CompanySettings, day: date) -> str:
-    return day.strftime("%d-%m-%Y") if settings.language == "id" else day.isoformat()
 
 
 def create_announcement(

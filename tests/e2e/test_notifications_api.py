@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from event_drain import drain_events
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
 from sfa.notifications import outbox, sender
@@ -81,6 +82,8 @@ def api_key(db, world, *scopes) -> dict[str, str]:
 
 
 def stored(db, **where) -> list[Notification]:
+    """The outbox rows, once the workflows have handled the events emitted so far."""
+    drain_events(db)
     db.expire_all()
     stmt = select(Notification).order_by(Notification.id)
     for column, value in where.items():

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from event_drain import drain_events
 from integrations.notify.sms_http import HttpSmsChannel
 from integrations.notify.smtp import SmtpChannel
+from sfa.auth import service as auth_service
 from sfa.erp.models import Invoice
 from sfa.notifications import rules, sender
 from sfa.notifications.models import Channel, Notification, NotificationState
@@ -79,6 +81,13 @@ def test_smtp_receives_exactly_the_expected_emails_in_each_language(
         == 0
     )
     assert len(received) == 2
+
+
+def confirm_delivery(db, world, order, day: date, *, now: datetime) -> None:
+    """The ERP's confirmation as an admin gives it; the workflow texts the customer."""
+    admin = auth_service.principal_for_user(db, world.admin)
+    rules.confirm_delivery_date(db, principal=admin, order_id=order.id, delivery_date=day, now=now)
+    drain_events(db)
 
 
 def _invoice(db, customer, *, due: date) -> Invoice:
@@ -174,9 +183,8 @@ def test_reminders_stop_after_max_and_follow_every_n_days(db, world, gateway, se
 def test_quiet_hours_hold_an_sms_until_morning(db, world, gateway, session_factory, make_order):
     world.customer_b.phone = "+6281100000002"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
-    order.delivery_date = date(2026, 11, 25)
     night = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)  # 22:30 in Jakarta
-    rules.notify_delivery_confirmed(db, order=order, now=night)
+    confirm_delivery(db, world, order, date(2026, 11, 25), now=night)
     db.commit()
     sms = {Channel.sms: HttpSmsChannel(url=gateway.url, api_key=None, sender_id="SFA")}
     [row] = rows(db, channel=Channel.sms)
@@ -199,9 +207,8 @@ def test_crash_between_sending_and_marking(
     world.distributor_b.email = "distributor@example.id"
     world.customer_b.phone = "+6281100000003"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
-    order.delivery_date = date(2026, 11, 25)
     rules.notify_order_placed(db, order=order, now=MORNING)
-    rules.notify_delivery_confirmed(db, order=order, now=MORNING + timedelta(minutes=1))
+    confirm_delivery(db, world, order, date(2026, 11, 25), now=MORNING + timedelta(minutes=1))
     db.commit()
 
     class Crash(BaseException):
@@ -249,8 +256,7 @@ def test_crash_between_sending_and_marking(
 def test_transient_failures_back_off_then_park(db, world, gateway, session_factory, make_order):
     world.customer_b.phone = "+6281100000004"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
-    order.delivery_date = date(2026, 11, 25)
-    rules.notify_delivery_confirmed(db, order=order, now=MORNING)
+    confirm_delivery(db, world, order, date(2026, 11, 25), now=MORNING)
     db.commit()
     gateway.status = 503
     sms = {Channel.sms: HttpSmsChannel(url=gateway.url, api_key=None, sender_id="SFA")}
@@ -266,7 +272,6 @@ def test_transient_failures_back_off_then_park(db, world, gateway, session_facto
 def test_rule_switched_off_enqueues_nothing_and_cancels_queued(
     db, world, session_factory, make_order
 ):
-    from sfa.auth import service as auth_service
     from sfa.notifications import rule_settings
 
     admin = auth_service.principal_for_user(db, world.admin)
