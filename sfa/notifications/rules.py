@@ -8,7 +8,9 @@
 3. delivery date confirmed → SMS to the customer: `confirm_delivery_date` emits
    `delivery.confirmed`, the built-in workflow delivery-confirmed sends it
    (sfa/workflows/defaults/delivery_confirmed.json);
-4. price change / promotion → reps at its effective time: `create_announcement`;
+4. price change / promotion → reps at its effective time: `create_announcement`; the
+   job announcements-due emits `announcement.due` (sfa/notifications/events.py), the
+   built-in workflow announcement tells the reps;
 5. target progress → reps, daily: `notify_target_progress` (in `targets.py`).
 """
 
@@ -34,17 +36,11 @@ from sfa.notifications.order_rules import (  # noqa: F401 - the rules, in one pl
     order_ref,
 )
 from sfa.notifications.rule_settings import (
-    ANNOUNCEMENT,
     INVOICE_OVERDUE,
 )
 from sfa.notifications.templates import pick_language
 from sfa.orders import events as order_events
 from sfa.orders.models import Order
-
-
-def push_topic(user_id: int) -> str:
-    """The app subscribes to this topic after login; push goes to every device of the user."""
-    return f"/topics/user-{user_id}"
 
 
 def overdue_reminder_index(
@@ -167,8 +163,9 @@ def create_announcement(
     effective_at: datetime,
     team_ids: list[int] | None,
 ) -> tuple[Announcement, int]:
-    """Rule 4: a price change or promotion; its reps get in-app + push rows due at
-    `effective_at` (push is held by quiet hours, in-app is not)."""
+    """Rule 4: a price change or promotion, and how many active reps it addresses. At
+    `effective_at` the job announcements-due emits `announcement.due`, and the built-in
+    workflow "announcement" tells those reps (in-app, and push held by quiet hours)."""
     principal.require("announcements:write")
     if effective_at.tzinfo is None:
         raise InvalidInput("effective_at needs a UTC offset, e.g. 2026-12-01T08:00:00+07:00")
@@ -204,29 +201,5 @@ def create_announcement(
             "effective_at": effective_at.isoformat(),
         },
     )
-    enabled, _ = rule_settings.get_rule(session, ANNOUNCEMENT)
-    if not enabled:
-        return announcement, 0
-    settings = company_service.get_company_settings(session)
-    count = 0
-    for rep in repository.active_reps(session, team_ids=team_ids):
-        for channel in (Channel.in_app, Channel.push):
-            count += (
-                outbox.enqueue(
-                    session,
-                    settings=settings,
-                    rule=ANNOUNCEMENT,
-                    channel=channel,
-                    template=f"announcement_{kind.value}",
-                    dedupe_key=f"{ANNOUNCEMENT}:{announcement.id}:user:{rep.id}:{channel.value}",
-                    language=pick_language(rep.language, settings.language),
-                    payload={"announcement_id": announcement.id, "title": title, "body": body},
-                    due_at=effective_at,
-                    recipient_user_id=rep.id,
-                    address=push_topic(rep.id) if channel is Channel.push else None,
-                    entity="announcement",
-                    entity_id=announcement.id,
-                )
-                is not None
-            )
-    return announcement, count
+    # The built-in workflow "announcement" tells them when announcement.due comes.
+    return announcement, len(repository.active_reps(session, team_ids=team_ids))
