@@ -35,7 +35,6 @@ from sfa.jobs import EPOCH, Job, run_locked
 from sfa.notifications import events as notification_events
 from sfa.notifications import rules as notification_rules
 from sfa.notifications import sender as notification_sender
-from sfa.notifications import targets as notification_targets
 from sfa.offline import service as offline_service
 from sfa.plans import service as plan_service
 from sfa.purchase_orders import jobs as po_jobs
@@ -68,9 +67,7 @@ def overdue_invoice_reminders(session) -> int:
 
 
 def target_progress(session) -> int:
-    today = _company_today(session)
-    notification_events.emit_target_progress(session, today=today)
-    return notification_targets.notify_target_progress(session, today=today)
+    return notification_events.emit_target_progress(session, today=_company_today(session))
 
 
 def announcements_due(session) -> int:

@@ -11,7 +11,8 @@
 4. price change / promotion → reps at its effective time: `create_announcement`; the
    job announcements-due emits `announcement.due` (sfa/notifications/events.py), the
    built-in workflow announcement tells the reps;
-5. target progress → reps, daily: `notify_target_progress` (in `targets.py`).
+5. target progress → reps, daily: the job target-progress emits `target.progress`, the
+   built-in workflow target-progress sends the note.
 """
 
 from datetime import UTC, date, datetime
