@@ -33,7 +33,6 @@ from sfa.erp import sync as erp_sync
 from sfa.events import jobs as event_jobs
 from sfa.jobs import EPOCH, Job, run_locked
 from sfa.notifications import events as notification_events
-from sfa.notifications import rules as notification_rules
 from sfa.notifications import sender as notification_sender
 from sfa.offline import service as offline_service
 from sfa.plans import service as plan_service
@@ -61,9 +60,8 @@ def send_notifications(session) -> object:
 
 
 def overdue_invoice_reminders(session) -> int:
-    today = _company_today(session)
-    erp_overdue.emit_overdue_invoices(session, today=today)
-    return notification_rules.schedule_overdue_invoice_reminders(session, today=today)
+    # invoice.overdue events; the built-in workflow invoice-overdue sends the reminders.
+    return erp_overdue.emit_overdue_invoices(session, today=_company_today(session))
 
 
 def target_progress(session) -> int:

@@ -1,10 +1,14 @@
-"""The notification rules. Each enqueues outbox rows in the caller's transaction.
+"""The notification rules. Rule 1 enqueues outbox rows in the caller's transaction;
+rules 2-5 are built-in workflows (sfa/workflows/defaults/*.json) that consume the domain
+events this module's actions and the scheduled jobs emit.
 
 1. order of a secondary customer approved → distributor (email), rep (in-app), with the
    follow-ups of a cancelled or corrected order: `notify_order_placed`,
    `notify_order_cancelled`, `notify_order_corrected` (in `order_rules.py`);
 2. invoice past due → SMS to the customer, then every N days up to M times, stopping
-   once paid: `schedule_overdue_invoice_reminders` (daily job) + a paid check at send time;
+   once paid: the daily job overdue-invoice-reminders emits `invoice.overdue`
+   (sfa/erp/overdue.py), the built-in workflow invoice-overdue sends and repeats them;
+   the sender cancels a reminder whose invoice was paid before it went out;
 3. delivery date confirmed → SMS to the customer: `confirm_delivery_date` emits
    `delivery.confirmed`, the built-in workflow delivery-confirmed sends it
    (sfa/workflows/defaults/delivery_confirmed.json);
@@ -15,20 +19,16 @@
    built-in workflow target-progress sends the note.
 """
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
-from sfa.company import service as company_service
-from sfa.customers.models import Customer
-from sfa.erp.models import Invoice
 from sfa.errors import Forbidden, InvalidInput, NotFound
 from sfa.events.service import Actor
-from sfa.notifications import outbox, repository, rule_settings
-from sfa.notifications.models import Announcement, AnnouncementKind, Channel
+from sfa.notifications import repository
+from sfa.notifications.models import Announcement, AnnouncementKind
 from sfa.notifications.order_rules import (  # noqa: F401 - the rules, in one place
     money_text,
     notify_order_cancelled,
@@ -36,87 +36,8 @@ from sfa.notifications.order_rules import (  # noqa: F401 - the rules, in one pl
     notify_order_placed,
     order_ref,
 )
-from sfa.notifications.rule_settings import (
-    INVOICE_OVERDUE,
-)
-from sfa.notifications.templates import pick_language
 from sfa.orders import events as order_events
 from sfa.orders.models import Order
-
-
-def overdue_reminder_index(
-    *, due_date: date, today: date, every_days: int, max_reminders: int
-) -> int | None:
-    """Which reminder (0-based) is due by `today`: the first on the day after the due
-    date, then every `every_days` days; None before the first or after the last. A missed
-    day (scheduler down) sends the latest reminder reached, never a burst of old ones."""
-    days_over = (today - due_date).days
-    if days_over < 1:
-        return None
-    index = (days_over - 1) // every_days
-    return index if index < max_reminders else None
-
-
-def schedule_overdue_invoice_reminders(
-    session: Session, *, today: date, now: datetime | None = None
-) -> int:
-    """Rule 2, a daily job: enqueue the reminder each unpaid overdue invoice has reached.
-
-    Dedupe key `invoice_overdue:<invoice>:<k>`: running twice a day enqueues once. The
-    sender re-checks `paid` before sending and cancels the row of a paid invoice."""
-    enabled, params = rule_settings.get_rule(session, INVOICE_OVERDUE)
-    if not enabled:
-        return 0
-    every, most = int(params["every_days"]), int(params["max_reminders"])
-    settings = company_service.get_company_settings(session)
-    now = now or datetime.now(UTC)
-    rows = session.execute(
-        select(Invoice, Customer)
-        .join(Customer, Customer.id == Invoice.customer_id)
-        .where(
-            Invoice.paid.is_(False),
-            Invoice.amount_to_pay > 0,
-            Invoice.due_date < today,
-            Customer.phone.is_not(None),
-        )
-        .order_by(Invoice.id)
-    ).all()
-    count = 0
-    for invoice, customer in rows:
-        due_date = invoice.due_date
-        assert due_date is not None  # the query keeps invoices with a due date only
-        index = overdue_reminder_index(
-            due_date=due_date, today=today, every_days=every, max_reminders=most
-        )
-        if index is None:
-            continue
-        count += (
-            outbox.enqueue(
-                session,
-                settings=settings,
-                rule=INVOICE_OVERDUE,
-                channel=Channel.sms,
-                template="invoice_overdue",
-                dedupe_key=f"{INVOICE_OVERDUE}:{invoice.id}:{index}",
-                language=pick_language(customer.language, settings.language),
-                payload={
-                    "invoice_id": invoice.id,
-                    "reminder": index + 1,
-                    "invoice_number": invoice.number or invoice.external_id,
-                    "customer_name": customer.name,
-                    "currency": invoice.currency or "",
-                    "amount": money_text(invoice.amount_to_pay),
-                    "due_date": due_date.isoformat(),
-                },
-                due_at=now,
-                recipient_customer_id=customer.id,
-                address=customer.phone,
-                entity="invoice",
-                entity_id=invoice.id,
-            )
-            is not None
-        )
-    return count
 
 
 def confirm_delivery_date(

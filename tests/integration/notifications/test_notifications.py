@@ -10,9 +10,11 @@ from event_drain import drain_events
 from integrations.notify.sms_http import HttpSmsChannel
 from integrations.notify.smtp import SmtpChannel
 from sfa.auth import service as auth_service
+from sfa.erp import overdue
 from sfa.erp.models import Invoice
 from sfa.notifications import rules, sender
 from sfa.notifications.models import Channel, Notification, NotificationState
+from sfa.workflows import timers
 
 # 2026-11-23 10:00 in Jakarta (UTC+7).
 MORNING = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -106,6 +108,16 @@ def _invoice(db, customer, *, due: date) -> Invoice:
     return invoice
 
 
+def overdue_reminders(db, day: date, at: datetime) -> int:
+    """The scheduler's day: the overdue job (invoice.overdue events), the drain that
+    starts the reminder workflows, the timers that wake those waiting; new SMS rows."""
+    before = len(rows(db, channel=Channel.sms))
+    overdue.emit_overdue_invoices(db, today=day, now=at)
+    drain_events(db)
+    timers.wake_due(db, now=at)
+    return len(rows(db, channel=Channel.sms)) - before
+
+
 def test_overdue_invoice_sms_sequence_stops_once_paid(db, world, gateway, session_factory):
     world.customer_b.phone = "+6281100000001"
     world.customer_b.language = "en"
@@ -117,8 +129,8 @@ def test_overdue_invoice_sms_sequence_stops_once_paid(db, world, gateway, sessio
     for offset in range(0, 12):  # the daily job at 08:00 Jakarta, then the sender
         day = date(2026, 11, 1) + timedelta(days=offset)
         at = datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)  # 08:00 local
-        rules.schedule_overdue_invoice_reminders(db, today=day, now=at)
-        rules.schedule_overdue_invoice_reminders(db, today=day, now=at)  # twice: once
+        overdue_reminders(db, day, at)
+        overdue_reminders(db, day, at)  # twice: once
         if day == date(2026, 11, 8):  # paid after the 3rd reminder was queued
             invoice.paid = True
             invoice.amount_to_pay = Decimal(0)
@@ -146,12 +158,12 @@ def test_overdue_reminder_cancelled_at_send_time_when_paid(db, world, gateway, s
     db.commit()
     sms = {Channel.sms: HttpSmsChannel(url=gateway.url, api_key=None, sender_id="SFA")}
     at = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
-    assert rules.schedule_overdue_invoice_reminders(db, today=date(2026, 11, 2), now=at) == 1
+    assert overdue_reminders(db, date(2026, 11, 2), at) == 1
     sender.run_sender(session_factory, channels=sms, now=at)
     assert len(gateway.requests) == 1
     # Day 5: the second reminder is queued; the payment arrives before the sender runs.
     at5 = datetime(2026, 11, 5, 1, 0, tzinfo=UTC)
-    assert rules.schedule_overdue_invoice_reminders(db, today=date(2026, 11, 5), now=at5) == 1
+    assert overdue_reminders(db, date(2026, 11, 5), at5) == 1
     invoice.paid = True
     db.commit()
     report = sender.run_sender(session_factory, channels=sms, now=at5)
@@ -160,7 +172,7 @@ def test_overdue_reminder_cancelled_at_send_time_when_paid(db, world, gateway, s
     assert "paid" in cancelled[0].last_error
     # Nothing more after payment.
     at8 = datetime(2026, 11, 8, 1, 0, tzinfo=UTC)
-    assert rules.schedule_overdue_invoice_reminders(db, today=date(2026, 11, 8), now=at8) == 0
+    assert overdue_reminders(db, date(2026, 11, 8), at8) == 0
 
 
 def test_reminders_stop_after_max_and_follow_every_n_days(db, world, gateway, session_factory):
@@ -172,7 +184,7 @@ def test_reminders_stop_after_max_and_follow_every_n_days(db, world, gateway, se
     for offset in range(1, 20):
         day = date(2026, 11, 1) + timedelta(days=offset)
         at = datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)
-        rules.schedule_overdue_invoice_reminders(db, today=day, now=at)
+        overdue_reminders(db, day, at)
         db.commit()
         before = len(gateway.requests)
         sender.run_sender(session_factory, channels=sms, now=at)

@@ -11,12 +11,15 @@ from sqlalchemy import select
 
 from event_drain import drain_events
 from sfa.auth import service as auth_service
+from sfa.erp import overdue
+from sfa.erp.models import Invoice
 from sfa.events import repository as event_repository
 from sfa.events import types
 from sfa.notifications import events as notification_events
 from sfa.notifications import rule_settings, rules, targets, templates
 from sfa.notifications.models import AnnouncementKind, Channel, Notification
 from sfa.workflows import consumer as workflow_consumer
+from sfa.workflows import timers
 from sfa.workflows.runtime_models import RunStatus, WorkflowRun
 
 NOW = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # 07:30 in Jakarta
@@ -169,3 +172,110 @@ def test_a_delivery_date_redelivered_sends_one_sms(db, world, admin, make_order)
     assert [r.status for r in runs if r.trigger_type == types.DELIVERY_CONFIRMED] == [
         RunStatus.completed
     ]
+
+
+# --- rule 2: overdue invoices --------------------------------------------------------------
+
+
+def morning(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)  # 08:00 in Jakarta
+
+
+@pytest.fixture
+def invoice(db, world):
+    world.customer_b.phone = "+6281100000007"
+    row = Invoice(
+        external_id="INV-WF",
+        number="INV/2026/077",
+        customer_id=world.customer_b.id,
+        state="posted",
+        currency="IDR",
+        due_date=date(2026, 11, 1),
+        total_amount=Decimal("500000"),
+        amount_to_pay=Decimal("500000"),
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def reminder_days(db, invoice, first: date, last: date) -> list[int]:
+    """The days (of November) an SMS was queued, running each day's jobs from `first`."""
+    queued = []
+    day = first
+    while day <= last:
+        before = len(rows(db, entity="invoice", entity_id=invoice.id))
+        overdue.emit_overdue_invoices(db, today=day, now=morning(day))
+        drain_events(db)
+        timers.wake_due(db, now=morning(day))
+        after = len(rows(db, entity="invoice", entity_id=invoice.id))
+        queued += [day.day] * (after - before)
+        day += timedelta(days=1)
+    return queued
+
+
+def test_an_overdue_invoice_gets_its_reminders_in_the_customers_language(db, world, invoice):
+    assert reminder_days(db, invoice, date(2026, 11, 1), date(2026, 11, 20)) == [2, 5, 8]
+    sms = rows(db, entity="invoice", entity_id=invoice.id)
+    assert {(r.recipient_customer_id, r.address, r.rule) for r in sms} == {
+        (world.customer_b.id, "+6281100000007", "invoice_overdue")
+    }
+    assert rendered(sms[0]).body.startswith(
+        "Yth. Toko B001, tagihan INV/2026/077 sebesar IDR 500,000.00 telah jatuh tempo "
+        "pada 2026-11-01."
+    )
+    deliver_again(db, types.INVOICE_OVERDUE, invoice.id)
+    assert len(rows(db, entity="invoice", entity_id=invoice.id)) == 3
+
+
+def test_first_seen_late_it_sends_the_latest_reminder_due_not_a_burst(db, invoice):
+    # Five days overdue when first seen: the 2nd reminder (day 4) is the latest due.
+    assert reminder_days(db, invoice, date(2026, 11, 6), date(2026, 11, 20)) == [6, 9]
+
+
+def test_an_invoice_overdue_longer_than_the_sequence_gets_none(db, invoice):
+    assert reminder_days(db, invoice, date(2026, 11, 11), date(2026, 11, 20)) == []
+
+
+def test_the_rules_parameters_set_the_rhythm(db, admin, invoice):
+    rule_settings.update_rule(
+        db,
+        principal=admin,
+        rule="invoice_overdue",
+        enabled=None,
+        params={"every_days": 7, "max_reminders": 2},
+    )
+    assert reminder_days(db, invoice, date(2026, 11, 2), date(2026, 11, 30)) == [2, 9]
+
+
+def test_paid_moved_or_switched_off_the_reminders_stop(db, admin, invoice, world):
+    assert reminder_days(db, invoice, date(2026, 11, 2), date(2026, 11, 3)) == [2]
+    invoice.paid = True
+    db.flush()
+    assert reminder_days(db, invoice, date(2026, 11, 4), date(2026, 11, 20)) == []
+
+    moved = Invoice(
+        external_id="INV-WF2",
+        number="INV/2026/078",
+        customer_id=world.customer_b.id,
+        state="posted",
+        currency="IDR",
+        due_date=date(2026, 11, 1),
+        total_amount=Decimal("1000"),
+        amount_to_pay=Decimal("1000"),
+    )
+    db.add(moved)
+    db.flush()
+    assert reminder_days(db, moved, date(2026, 11, 2), date(2026, 11, 3)) == [2]
+    moved.due_date = date(2026, 11, 30)  # the ERP gave the customer more time
+    db.flush()
+    assert reminder_days(db, moved, date(2026, 11, 4), date(2026, 11, 29)) == []
+    runs = db.scalars(
+        select(WorkflowRun).where(
+            WorkflowRun.subject_kind == "invoice", WorkflowRun.subject_id == moved.id
+        )
+    ).all()
+    assert [r.status for r in runs] == [RunStatus.completed]
+
+    switch_off(db, admin, "invoice_overdue")
+    assert reminder_days(db, moved, date(2026, 12, 1), date(2026, 12, 5)) == []
