@@ -188,11 +188,11 @@ class FakeErp:
         pass
 
 
-def push_all(db, erp: FakeErp) -> dict:
+def push_all(db, erp: FakeErp, now=lambda: NOW) -> dict:
     ctx = RunContext(
         sessions=db,
         connector=erp,  # type: ignore[arg-type]
-        now=lambda: NOW,
+        now=now,
         settings=company_service.get_company_settings(db),
         page_size=100,
         max_pages=None,
@@ -214,6 +214,25 @@ def test_the_erp_confirming_a_sale_emits_once(db, make_order):
     outbox = db.scalar(select(ErpOutbox).where(ErpOutbox.order_id == order.id))
     outbox.state = OutboxState.pending
     db.flush()
+    assert push_all(db, erp)["confirmed"] == 1
+    assert len(emitted(db, types.ORDER_SENT_TO_ERP, order.id)) == 1
+
+
+def test_a_push_that_breaks_after_the_erp_confirmed_leaves_no_event(db, make_order):
+    """Our side fails while finishing the row (after the sale was confirmed and the event
+    written): the row's transaction rolls back with its event; the retry emits it."""
+    order, erp = make_order(), FakeErp()
+    calls = []
+
+    def now_failing_once():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database hiccup")
+        return NOW
+
+    assert push_all(db, erp, now=now_failing_once)["retry_later"] == 1
+    assert erp.pushed == [sale_reference(order.id)]
+    assert emitted(db, types.ORDER_SENT_TO_ERP, order.id) == []
     assert push_all(db, erp)["confirmed"] == 1
     assert len(emitted(db, types.ORDER_SENT_TO_ERP, order.id)) == 1
 
