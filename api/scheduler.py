@@ -34,12 +34,12 @@ from sfa.auth import service as auth_service
 from sfa.company import service as company_service
 from sfa.config import get_settings
 from sfa.db import bound, get_sessionmaker, session_scope
+from sfa.erp import overdue as erp_overdue
 from sfa.erp import sync as erp_sync
 from sfa.events import jobs as event_jobs
 from sfa.jobs import EPOCH, Job, run_locked
-from sfa.notifications import rules as notification_rules
+from sfa.notifications import events as notification_events
 from sfa.notifications import sender as notification_sender
-from sfa.notifications import targets as notification_targets
 from sfa.offline import service as offline_service
 from sfa.plans import jobs as plan_jobs
 from sfa.plans import service as plan_service
@@ -73,13 +73,16 @@ def send_notifications(session) -> object:
 
 
 def overdue_invoice_reminders(session) -> int:
-    return notification_rules.schedule_overdue_invoice_reminders(
-        session, today=_company_today(session)
-    )
+    # invoice.overdue events; the built-in workflow invoice-overdue sends the reminders.
+    return erp_overdue.emit_overdue_invoices(session, today=_company_today(session))
 
 
 def target_progress(session) -> int:
-    return notification_targets.notify_target_progress(session, today=_company_today(session))
+    return notification_events.emit_target_progress(session, today=_company_today(session))
+
+
+def announcements_due(session) -> int:
+    return notification_events.emit_due_announcements(session)
 
 
 def drain_events(session) -> object:
@@ -195,6 +198,12 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
         Job(
             name="read-purchase-orders",
             func=read_purchase_orders,
+            schedule={"trigger": "interval", "minutes": 1},
+        ),
+        # Announcements whose effective time has come (announcement.due, once each).
+        Job(
+            name="announcements-due",
+            func=announcements_due,
             schedule={"trigger": "interval", "minutes": 1},
         ),
         Job(

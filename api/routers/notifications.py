@@ -139,7 +139,7 @@ def update_rule(session: SessionDep, principal: PrincipalDep, rule: Text, body: 
     summary="Announce a price change or promotion; reps are notified at effective_at",
 )
 def create_announcement(session: SessionDep, principal: PrincipalDep, body: AnnouncementIn):
-    announcement, count = rules.create_announcement(
+    announcement, reps = rules.create_announcement(
         session,
         principal=principal,
         kind=body.kind,
@@ -154,7 +154,8 @@ def create_announcement(session: SessionDep, principal: PrincipalDep, body: Anno
         title=announcement.title,
         effective_at=announcement.effective_at,
         team_ids=announcement.team_ids,
-        notifications=count,
+        reps=reps,
+        notifications=0,
     )
 
 

@@ -81,7 +81,11 @@ class AnnouncementOut(BaseModel):
     title: str
     effective_at: datetime
     team_ids: list[int] | None
-    notifications: int
+    reps: int = Field(description="active reps the announcement addresses now")
+    notifications: int = Field(
+        description="notifications queued so far: none at creation, the built-in workflow "
+        "announcement queues them when the announcement is due (effective_at)"
+    )
 
 
 class TargetIn(Strict):

@@ -14,6 +14,7 @@ from sfa.customers.models import Customer
 from sfa.erp.applied import Applied, cut, id_map, latest_per_key, order_id_from_reference, utc
 from sfa.erp.connector import ErpInvoice, ErpPayment
 from sfa.erp.models import Invoice, Payment
+from sfa.orders import events as order_events
 from sfa.orders.models import Order, OrderState
 
 # -- invoices and the order states they imply -------------------------------------------
@@ -119,7 +120,24 @@ def advance_order_from_invoices(session: Session, *, order_id: int) -> OrderStat
         return None  # rejected/cancelled/draft orders, or already there
     order.state = target
     session.flush()
+    _emit_progress(session, order, invoiced_now=current == 0)
     return target
+
+
+def _emit_progress(session: Session, order: Order, *, invoiced_now: bool) -> None:
+    """order.invoiced when the order leaves the states before invoicing (also straight to
+    paid: it was invoiced too), order.paid when it is paid; once per order each."""
+    invoice_ids = list(
+        session.scalars(
+            select(Invoice.id)
+            .where(Invoice.order_id == order.id, Invoice.state != "cancelled")
+            .order_by(Invoice.id)
+        )
+    )
+    if invoiced_now:
+        order_events.invoiced(session, order, invoice_ids)
+    if order.state is OrderState.paid:
+        order_events.paid(session, order, invoice_ids)
 
 
 # -- payments -----------------------------------------------------------------------------

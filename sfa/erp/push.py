@@ -29,6 +29,7 @@ from sfa.customers.models import Customer
 from sfa.erp import upserts
 from sfa.erp.connector import ErpRejected, ErpSale, ErpSaleLine, ErpUnavailable
 from sfa.erp.context import RunContext, log, tx
+from sfa.orders import events as order_events
 from sfa.orders.models import (
     ErpOutbox,
     Order,
@@ -173,6 +174,8 @@ def _send(ctx: RunContext, s: Session, box: ErpOutbox, order: Order) -> str:
     order.erp_number = ref.number
     if order.state in (OrderState.approved, OrderState.sent):
         order.state = OrderState.confirmed if ref.confirmed else OrderState.sent
+    # In the row's transaction: the event exists exactly when the outbox row is done.
+    order_events.sent_to_erp(s, order)
     box.last_error = None
     return "confirmed" if ref.confirmed else "sent"
 

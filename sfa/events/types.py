@@ -223,13 +223,20 @@ class PlannedVisitMissed(Payload):
 
 
 class TargetProgress(Payload):
+    """Both measures of a target (visits and sales) on one company day."""
+
     target_id: int
     rep_id: int
     day: date
-    metric: str
-    done: Decimal
-    target: Decimal
-    pct: float
+    period_start: date
+    period_end: date
+    days_left: int
+    visits_done: int
+    visits_target: int
+    visits_pct: float
+    sales_done: Decimal
+    sales_target: Decimal
+    sales_pct: float
 
 
 ANOMALY_DETECTED = define(

@@ -64,3 +64,8 @@ class InAppChannel:
 
 def reference_for(notification_id: int) -> str:
     return f"sfa-notification-{notification_id}"
+
+
+def push_topic(user_id: int) -> str:
+    """The app subscribes to this topic after login; push goes to every device of the user."""
+    return f"/topics/user-{user_id}"

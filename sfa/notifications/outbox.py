@@ -2,10 +2,10 @@
 transaction, so a notification exists if and only if the event that caused it committed.
 
 Dedupe keys (unique): `<rule>:<event id>:<recipient/step>`, e.g.
-`order_placed:42:distributor`, `invoice_overdue:7:2` (third reminder of invoice 7),
-`delivery_confirmed:42:2026-12-01`, `announcement:3:user:9:push`,
-`target_progress:5:2026-11-23`, `resend:<id>:<uuid>`. A rule that fires twice for the
-same event therefore enqueues once (INSERT … ON CONFLICT DO NOTHING).
+`order_placed:42:distributor`, `resend:<id>:<uuid>`, and for a workflow's notify step
+(the reminder rules 2-5 among them) `wf:<run>:<step>:<attempt>:<recipient>:<channel>`.
+A rule that fires twice for the same event therefore enqueues once (INSERT … ON
+CONFLICT DO NOTHING).
 """
 
 from datetime import UTC, datetime, time, timedelta

@@ -1,5 +1,6 @@
-"""Targets: visits and sales a manager sets per rep and period, their progress, and the
-daily progress notification (rule 5).
+"""Targets: visits and sales a manager sets per rep and period, and their progress. The
+daily progress note (rule 5) is the job target-progress emitting `target.progress`
+(sfa/notifications/events.py) and the built-in workflow target-progress sending it.
 
 Progress: visits = the rep's visits whose company-local day is in the period; sales =
 net amount of the rep's orders from `approved` to `paid` submitted in the period.
@@ -16,13 +17,11 @@ from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.errors import Conflict, Forbidden, InvalidInput
-from sfa.notifications import outbox, repository, rule_settings
-from sfa.notifications.models import Channel, Target
-from sfa.notifications.rule_settings import TARGET_PROGRESS
-from sfa.notifications.templates import pick_language
+from sfa.notifications import repository
+from sfa.notifications.models import Target
 from sfa.pagination import Page, paginate
 from sfa.users import repository as user_repository
-from sfa.users.models import Role, User
+from sfa.users.models import Role
 
 
 @dataclass(frozen=True)
@@ -126,47 +125,3 @@ def progress(session: Session, *, target: Target, today: date | None = None) -> 
         days_total=days_total,
         days_elapsed=elapsed,
     )
-
-
-def notify_target_progress(session: Session, *, today: date, now: datetime | None = None) -> int:
-    """Rule 5, a daily job: one in-app progress note per active target and day."""
-    enabled, _ = rule_settings.get_rule(session, TARGET_PROGRESS)
-    if not enabled:
-        return 0
-    settings = company_service.get_company_settings(session)
-    now = now or datetime.now(UTC)
-    count = 0
-    for target in repository.active_targets(session, day=today):
-        rep = session.get(User, target.rep_id)
-        if rep is None or not rep.is_active:
-            continue
-        p = progress(session, target=target, today=today)
-        count += (
-            outbox.enqueue(
-                session,
-                settings=settings,
-                rule=TARGET_PROGRESS,
-                channel=Channel.in_app,
-                template="target_progress",
-                dedupe_key=f"{TARGET_PROGRESS}:{target.id}:{today.isoformat()}",
-                language=pick_language(rep.language, settings.language),
-                payload={
-                    "target_id": target.id,
-                    "period_start": target.period_start.isoformat(),
-                    "period_end": target.period_end.isoformat(),
-                    "visits_done": p.visits_done,
-                    "visits_target": target.visits_target,
-                    "visits_pct": p.visits_pct,
-                    "sales_done": f"{p.sales_done:,.2f}",
-                    "sales_target": f"{target.sales_target:,.2f}",
-                    "sales_pct": p.sales_pct,
-                    "days_left": p.days_total - p.days_elapsed,
-                },
-                due_at=now,
-                recipient_user_id=rep.id,
-                entity="target",
-                entity_id=target.id,
-            )
-            is not None
-        )
-    return count

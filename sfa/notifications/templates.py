@@ -6,6 +6,7 @@ a language without a template falls back to English. Payload values are formatte
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from sfa.errors import InvalidInput
 
@@ -144,3 +145,8 @@ def pick_language(*candidates: str | None) -> str:
         if candidate and candidate.lower()[:2] in {"id", "en"}:
             return candidate.lower()[:2]
     return FALLBACK_LANGUAGE
+
+
+def local_date(company_language: str, day: date) -> str:
+    """A date as the company writes it in messages: 01-12-2026 in Indonesian, else ISO."""
+    return day.strftime("%d-%m-%Y") if company_language == "id" else day.isoformat()

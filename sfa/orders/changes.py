@@ -23,13 +23,15 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
+from sfa.audit.models import AuditEntry
 from sfa.auth.principal import Principal
 from sfa.catalog import repository as catalog_repository
 from sfa.catalog import service as catalog_service
 from sfa.company import service as company_service
 from sfa.errors import Conflict, InvalidInput, NotFound
+from sfa.events.service import Actor
 from sfa.notifications import rules as notification_rules
-from sfa.orders import repository, service
+from sfa.orders import events, repository, service
 from sfa.orders.models import ErpOutbox, Order, OrderState, OutboxAction, OutboxState
 
 CANCELLED_BEFORE_SENDING = "cancelled before sending"
@@ -107,12 +109,18 @@ def cancel_order(
     _audit(
         session, principal, order, "cancel", before, {"state": str(order.state), "reason": reason}
     )
-    notification_rules.notify_order_cancelled(
+    by_office = principal.user_id != order.rep_id
+    events.cancelled(
         session,
-        order=order,
-        by_office=principal.user_id != order.rep_id,
+        order,
+        actor=Actor.of(principal),
+        previous_state=before["state"],
+        by_office=by_office,
         reason=reason,
-        now=now,
+        occurred_at=now,
+    )
+    notification_rules.notify_order_cancelled(
+        session, order=order, by_office=by_office, reason=reason, now=now
     )
     return order
 
@@ -177,7 +185,7 @@ def correct_order(
     outbox.state, outbox.attempts, outbox.next_attempt_at = OutboxState.pending, 0, now
     outbox.last_error = None
     session.flush()
-    _audit(
+    entry = _audit(
         session,
         principal,
         order,
@@ -185,12 +193,17 @@ def correct_order(
         before,
         _snapshot(order, lines.values()) | {"note": note},
     )
+    events.corrected(
+        session, order, actor=Actor.of(principal), audit_id=entry.id, note=note, occurred_at=now
+    )
     notification_rules.notify_order_corrected(session, order=order, note=note, now=now)
     return order
 
 
-def _audit(session: Session, principal: Principal, order: Order, action: str, old, new) -> None:
-    audit_service.record(
+def _audit(
+    session: Session, principal: Principal, order: Order, action: str, old, new
+) -> AuditEntry:
+    return audit_service.record(
         session,
         actor=principal.actor,
         entity="order",

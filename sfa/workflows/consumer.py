@@ -9,6 +9,8 @@ The stream carries subject and actor ids as text (some subjects have keys that a
 numbers); the engine's records are numbered, so a non-numeric id is passed as none.
 """
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,7 +53,11 @@ def active_for(session: Session, event_type: str) -> list[engine.ActiveWorkflow]
 
 
 def handle(session: Session, event: Event) -> None:
-    engine.handle_event(session, trigger_of(event), active_for(session, event.type))
+    # The run starts when the event happened, not when the drain read it: a message it
+    # sends is dated then (quiet hours), and its waits count from then. Never later than
+    # now (a device clock ahead of ours).
+    now = min(event.occurred_at, datetime.now(UTC))
+    engine.handle_event(session, trigger_of(event), active_for(session, event.type), now=now)
 
 
 consumers.register(CONSUMER, handle)

@@ -13,12 +13,16 @@ Documented shape (docs/workflows-runtime.md, "Context"), every key optional:
                manager: {id, username, full_name} | null}
     visit:    {id, rep_id, customer_id, verification_status, dwell_seconds, trust_score,
                local_day, flags: [code, ...]}
-    settings: {discount_auto_max_pct, discount_single_max_pct, discount_escalation_hours}
+    invoice:  {id, number, order_id, customer_id, state, currency, invoice_date, due_date,
+               total_amount, amount_to_pay, paid}
+    settings: {discount_auto_max_pct, discount_single_max_pct, discount_escalation_hours,
+               <rule>_enabled and <rule>_<parameter> of each notification rule}
 
 Numbers are JSON numbers (amounts as floats: conditions compare them, they are never
 written back), dates ISO strings. The subject is found from the event's subject (or a
 context given by hand) and the ids its payload names (order_id, customer_id, visit_id,
-rep_id); an order brings its customer and rep, a visit its customer and rep.
+rep_id, invoice_id); an order brings its customer and rep, a visit its customer and
+rep, an invoice its customer.
 """
 
 from datetime import UTC, date, datetime
@@ -31,12 +35,19 @@ from sqlalchemy.orm import Session
 from sfa.company import service as company_service
 from sfa.customers.models import Customer
 from sfa.erp.models import Invoice
+from sfa.notifications import rule_settings
 from sfa.orders import approvals as order_approvals
 from sfa.orders.models import Order, OrderLine
 from sfa.users.models import Team, User
 from sfa.visits.models import Visit, VisitFlag
 
-_ID_KEYS = {"order": "order_id", "customer": "customer_id", "visit": "visit_id", "rep": "rep_id"}
+_ID_KEYS = {
+    "order": "order_id",
+    "customer": "customer_id",
+    "visit": "visit_id",
+    "rep": "rep_id",
+    "invoice": "invoice_id",
+}
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -141,6 +152,34 @@ def visit_data(session: Session, visit: Visit) -> dict:
     }
 
 
+def invoice_data(invoice: Invoice) -> dict:
+    return {
+        "id": invoice.id,
+        "number": invoice.number,
+        "order_id": invoice.order_id,
+        "customer_id": invoice.customer_id,
+        "state": invoice.state,
+        "currency": invoice.currency,
+        "invoice_date": invoice.invoice_date.isoformat() if invoice.invoice_date else None,
+        "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
+        "total_amount": _num(invoice.total_amount),
+        "amount_to_pay": _num(invoice.amount_to_pay),
+        "paid": invoice.paid,
+    }
+
+
+def notification_settings(session: Session) -> dict:
+    """The notification rules' switches and parameters (sfa/notifications/rule_settings.py)
+    as flat settings: `<rule>_enabled`, `<rule>_<parameter>` (invoice_overdue_every_days),
+    read by the built-in reminder workflows."""
+    flat: dict[str, Any] = {}
+    for rule in rule_settings.DEFAULTS:
+        enabled, params = rule_settings.get_rule(session, rule)
+        flat[f"{rule}_enabled"] = enabled
+        flat |= {f"{rule}_{name}": value for name, value in params.items()}
+    return flat
+
+
 def _subject_ids(subject_kind: str | None, subject_id: int | None, payload: dict) -> dict:
     ids = {kind: payload.get(key) for kind, key in _ID_KEYS.items() if payload.get(key)}
     if subject_kind in _ID_KEYS and subject_id is not None:
@@ -169,9 +208,14 @@ def build(
             "discount_single_max_pct": settings.discount_single_max_pct,
             "discount_escalation_hours": settings.discount_escalation_hours,
         }
+        | notification_settings(session)
     }
     if event is not None:
         context["event"] = event
+    if "invoice" in ids and (invoice := session.get(Invoice, ids["invoice"])) is not None:
+        context["invoice"] = invoice_data(invoice)
+        if invoice.customer_id is not None:
+            ids.setdefault("customer", invoice.customer_id)
     if "order" in ids and (order := session.get(Order, ids["order"])) is not None:
         context["order"] = order_data(session, order)
         ids.setdefault("customer", order.customer_id)

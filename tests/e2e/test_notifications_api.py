@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from event_drain import drain_events
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
+from sfa.notifications import events as notification_events
 from sfa.notifications import outbox, sender
 from sfa.notifications.models import Channel, Notification, NotificationState
 from sfa.orders.models import Order, OrderState
@@ -81,6 +83,8 @@ def api_key(db, world, *scopes) -> dict[str, str]:
 
 
 def stored(db, **where) -> list[Notification]:
+    """The outbox rows, once the workflows have handled the events emitted so far."""
+    drain_events(db)
     db.expire_all()
     stmt = select(Notification).order_by(Notification.id)
     for column, value in where.items():
@@ -330,7 +334,11 @@ def test_manager_announces_to_own_team_at_effective_time(client, db, world, sess
     )
     assert response.status_code == 201, response.text
     created = response.json()
-    assert created["team_ids"] == [world.team_a.id] and created["notifications"] == 4
+    assert created["team_ids"] == [world.team_a.id] and created["reps"] == 2
+    assert created["notifications"] == 0
+    # Queued when it is due: the minute job emits announcement.due, the workflow follows.
+    assert stored(db, entity="announcement", entity_id=created["id"]) == []
+    assert notification_events.emit_due_announcements(db, now=EFFECTIVE_AT) == 1
     rows = stored(db, entity="announcement", entity_id=created["id"])
     assert sorted((r.recipient_user_id, r.channel.value) for r in rows) == sorted(
         (rep.id, channel) for rep in (world.rep_a, world.rep_a2) for channel in ("in_app", "push")
@@ -381,7 +389,9 @@ def test_announcements_to_foreign_teams_are_refused(client, db, world):
     everyone = client.post(
         "/v1/announcements", json=announcement(kind="price_change"), headers=world.headers("admin")
     )
-    assert everyone.status_code == 201 and everyone.json()["notifications"] == 6
+    assert everyone.status_code == 201 and everyone.json()["reps"] == 3
+    notification_events.emit_due_announcements(db, now=EFFECTIVE_AT)
+    assert len(stored(db, entity_id=everyone.json()["id"], entity="announcement")) == 6
     assert {
         r.recipient_user_id
         for r in stored(db, entity_id=everyone.json()["id"], entity="announcement")

@@ -6,11 +6,15 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from event_drain import drain_events
 from integrations.notify.sms_http import HttpSmsChannel
 from integrations.notify.smtp import SmtpChannel
+from sfa.auth import service as auth_service
+from sfa.erp import overdue
 from sfa.erp.models import Invoice
 from sfa.notifications import rules, sender
 from sfa.notifications.models import Channel, Notification, NotificationState
+from sfa.workflows import timers
 
 # 2026-11-23 10:00 in Jakarta (UTC+7).
 MORNING = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -81,6 +85,13 @@ def test_smtp_receives_exactly_the_expected_emails_in_each_language(
     assert len(received) == 2
 
 
+def confirm_delivery(db, world, order, day: date, *, now: datetime) -> None:
+    """The ERP's confirmation as an admin gives it; the workflow texts the customer."""
+    admin = auth_service.principal_for_user(db, world.admin)
+    rules.confirm_delivery_date(db, principal=admin, order_id=order.id, delivery_date=day, now=now)
+    drain_events(db)
+
+
 def _invoice(db, customer, *, due: date) -> Invoice:
     invoice = Invoice(
         external_id="INV-1",
@@ -97,6 +108,16 @@ def _invoice(db, customer, *, due: date) -> Invoice:
     return invoice
 
 
+def overdue_reminders(db, day: date, at: datetime) -> int:
+    """The scheduler's day: the overdue job (invoice.overdue events), the drain that
+    starts the reminder workflows, the timers that wake those waiting; new SMS rows."""
+    before = len(rows(db, channel=Channel.sms))
+    overdue.emit_overdue_invoices(db, today=day, now=at)
+    drain_events(db)
+    timers.wake_due(db, now=at)
+    return len(rows(db, channel=Channel.sms)) - before
+
+
 def test_overdue_invoice_sms_sequence_stops_once_paid(db, world, gateway, session_factory):
     world.customer_b.phone = "+6281100000001"
     world.customer_b.language = "en"
@@ -108,8 +129,8 @@ def test_overdue_invoice_sms_sequence_stops_once_paid(db, world, gateway, sessio
     for offset in range(0, 12):  # the daily job at 08:00 Jakarta, then the sender
         day = date(2026, 11, 1) + timedelta(days=offset)
         at = datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)  # 08:00 local
-        rules.schedule_overdue_invoice_reminders(db, today=day, now=at)
-        rules.schedule_overdue_invoice_reminders(db, today=day, now=at)  # twice: once
+        overdue_reminders(db, day, at)
+        overdue_reminders(db, day, at)  # twice: once
         if day == date(2026, 11, 8):  # paid after the 3rd reminder was queued
             invoice.paid = True
             invoice.amount_to_pay = Decimal(0)
@@ -137,12 +158,12 @@ def test_overdue_reminder_cancelled_at_send_time_when_paid(db, world, gateway, s
     db.commit()
     sms = {Channel.sms: HttpSmsChannel(url=gateway.url, api_key=None, sender_id="SFA")}
     at = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
-    assert rules.schedule_overdue_invoice_reminders(db, today=date(2026, 11, 2), now=at) == 1
+    assert overdue_reminders(db, date(2026, 11, 2), at) == 1
     sender.run_sender(session_factory, channels=sms, now=at)
     assert len(gateway.requests) == 1
     # Day 5: the second reminder is queued; the payment arrives before the sender runs.
     at5 = datetime(2026, 11, 5, 1, 0, tzinfo=UTC)
-    assert rules.schedule_overdue_invoice_reminders(db, today=date(2026, 11, 5), now=at5) == 1
+    assert overdue_reminders(db, date(2026, 11, 5), at5) == 1
     invoice.paid = True
     db.commit()
     report = sender.run_sender(session_factory, channels=sms, now=at5)
@@ -151,7 +172,7 @@ def test_overdue_reminder_cancelled_at_send_time_when_paid(db, world, gateway, s
     assert "paid" in cancelled[0].last_error
     # Nothing more after payment.
     at8 = datetime(2026, 11, 8, 1, 0, tzinfo=UTC)
-    assert rules.schedule_overdue_invoice_reminders(db, today=date(2026, 11, 8), now=at8) == 0
+    assert overdue_reminders(db, date(2026, 11, 8), at8) == 0
 
 
 def test_reminders_stop_after_max_and_follow_every_n_days(db, world, gateway, session_factory):
@@ -163,7 +184,7 @@ def test_reminders_stop_after_max_and_follow_every_n_days(db, world, gateway, se
     for offset in range(1, 20):
         day = date(2026, 11, 1) + timedelta(days=offset)
         at = datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)
-        rules.schedule_overdue_invoice_reminders(db, today=day, now=at)
+        overdue_reminders(db, day, at)
         db.commit()
         before = len(gateway.requests)
         sender.run_sender(session_factory, channels=sms, now=at)
@@ -174,9 +195,8 @@ def test_reminders_stop_after_max_and_follow_every_n_days(db, world, gateway, se
 def test_quiet_hours_hold_an_sms_until_morning(db, world, gateway, session_factory, make_order):
     world.customer_b.phone = "+6281100000002"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
-    order.delivery_date = date(2026, 11, 25)
     night = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)  # 22:30 in Jakarta
-    rules.notify_delivery_confirmed(db, order=order, now=night)
+    confirm_delivery(db, world, order, date(2026, 11, 25), now=night)
     db.commit()
     sms = {Channel.sms: HttpSmsChannel(url=gateway.url, api_key=None, sender_id="SFA")}
     [row] = rows(db, channel=Channel.sms)
@@ -199,9 +219,8 @@ def test_crash_between_sending_and_marking(
     world.distributor_b.email = "distributor@example.id"
     world.customer_b.phone = "+6281100000003"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
-    order.delivery_date = date(2026, 11, 25)
     rules.notify_order_placed(db, order=order, now=MORNING)
-    rules.notify_delivery_confirmed(db, order=order, now=MORNING + timedelta(minutes=1))
+    confirm_delivery(db, world, order, date(2026, 11, 25), now=MORNING + timedelta(minutes=1))
     db.commit()
 
     class Crash(BaseException):
@@ -249,8 +268,7 @@ def test_crash_between_sending_and_marking(
 def test_transient_failures_back_off_then_park(db, world, gateway, session_factory, make_order):
     world.customer_b.phone = "+6281100000004"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
-    order.delivery_date = date(2026, 11, 25)
-    rules.notify_delivery_confirmed(db, order=order, now=MORNING)
+    confirm_delivery(db, world, order, date(2026, 11, 25), now=MORNING)
     db.commit()
     gateway.status = 503
     sms = {Channel.sms: HttpSmsChannel(url=gateway.url, api_key=None, sender_id="SFA")}
@@ -266,7 +284,6 @@ def test_transient_failures_back_off_then_park(db, world, gateway, session_facto
 def test_rule_switched_off_enqueues_nothing_and_cancels_queued(
     db, world, session_factory, make_order
 ):
-    from sfa.auth import service as auth_service
     from sfa.notifications import rule_settings
 
     admin = auth_service.principal_for_user(db, world.admin)
