@@ -9,6 +9,12 @@ Python names: `if` and `else` are keywords, so a condition's fields are `if_` an
 `else_` (JSON `"if"` / `"else"`; `model_dump(by_alias=True)` writes them back).
 A wait's `on_timeout` is taken when an event wait times out; without it the run goes on
 to `next`.
+
+Wherever the runtime evaluates a value (sfa/workflows/actions/), a definition may give
+JsonLogic instead of a literal: durations (`escalate_after_hours`, `due_in_hours`,
+`hours`, `timeout_hours`, e.g. `{"var": "settings.discount_escalation_hours"}`), a
+task's `title`, a notice's `payload` values, `update_record` values, `set_variable`
+values, a wait's `until`. validation.py checks each against the context's shape.
 """
 
 from typing import Annotated, Any, Literal
@@ -19,11 +25,13 @@ from sfa.limits import INT64_MAX
 
 # A JsonLogic expression (sfa/workflows/logic.py validates and evaluates it).
 JsonLogic = Any
+# A JsonLogic operation where a literal of a fixed type is the alternative (a duration).
+Expression = Annotated[dict[str, Any], Field(min_length=1, max_length=1)]
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Path = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.]+$")]
 EventName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z_]+\.[a-z_]+$")]
-Hours = Annotated[float, Field(gt=0, le=24 * 366, allow_inf_nan=False)]
+Hours = Annotated[float, Field(gt=0, le=24 * 366, allow_inf_nan=False)] | Expression
 UserId = Annotated[int, Field(ge=1, le=INT64_MAX)]
 
 MAX_STEPS = 200
@@ -51,10 +59,6 @@ class ManagerOf(_Model):
     manager_of: Literal["rep"]
 
 
-class ContextRef(_Model):
-    context: Path
-
-
 class RoundRobin(_Model):
     round_robin_team: Path
 
@@ -64,6 +68,8 @@ def _by_key(*keys: str):
     are in angle brackets so that error paths can drop them: validation._path)."""
 
     def pick(value: Any) -> str | None:
+        if isinstance(value, str):
+            return "<name>"
         if isinstance(value, dict):
             return next((f"<{k}>" for k in keys if k in value), None)
         return next((f"<{k}>" for k in keys if getattr(value, k, None) is not None), None)
@@ -77,12 +83,14 @@ Approver = Annotated[
     | Annotated[ManagerOf, Tag("<manager_of>")],
     _by_key("user", "role", "manager_of"),
 ]
+# Who a notice goes to (sfa/workflows/actions/notify.py): the run's rep, the rep's team
+# manager, the customer or its distributor, a user, or everyone active holding a role.
+NamedRecipient = Literal["rep", "manager", "customer", "distributor"]
 Recipient = Annotated[
-    Annotated[UserRef, Tag("<user>")]
-    | Annotated[RoleRef, Tag("<role>")]
-    | Annotated[ManagerOf, Tag("<manager_of>")]
-    | Annotated[ContextRef, Tag("<context>")],
-    _by_key("user", "role", "manager_of", "context"),
+    Annotated[NamedRecipient, Tag("<name>")]
+    | Annotated[UserRef, Tag("<user>")]
+    | Annotated[RoleRef, Tag("<role>")],
+    _by_key("user", "role"),
 ]
 Assignee = Annotated[
     Annotated[UserRef, Tag("<user>")]
@@ -125,7 +133,7 @@ class RequireApprovalStep(_Step):
 class AssignTaskStep(_Step):
     type: Literal["assign_task"]
     to: Assignee
-    title: Name
+    title: Name | Expression
     due_in_hours: Hours | None = None
     next: StepId
 
@@ -135,13 +143,17 @@ class NotifyStep(_Step):
     channel: Literal["email", "sms", "push", "in_app"]
     template: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_]+$")]
     to: Recipient
+    # Template fields: a literal or JsonLogic each, over the defaults (order_ref, ...).
+    payload: dict[Annotated[str, Field(max_length=60, pattern=r"^[a-z_]+$")], JsonLogic] | None = (
+        Field(None, max_length=20)
+    )
     next: StepId
 
 
 class UpdateRecordStep(_Step):
     type: Literal["update_record"]
-    record: Literal["order", "customer", "contract", "opportunity"]
-    # field -> a literal value or a JsonLogic expression (sfa/workflows/updatable.py)
+    record: Literal["order", "customer"]  # sfa/workflows/updatable.py
+    # field -> a literal value or a JsonLogic expression
     set: dict[Annotated[str, Field(max_length=60, pattern=r"^[a-z_]+$")], Any] = Field(
         min_length=1, max_length=20
     )
