@@ -37,6 +37,7 @@ from api.routers import (
     tracking,
     users,
     visits,
+    workflows,
 )
 from api.schemas.common import ERROR_RESPONSES
 from integrations.erp import health as erp_health
@@ -207,6 +208,7 @@ def create_app() -> FastAPI:
         purchase_orders,
         tax_invoices,
         events,
+        workflows,
     ):
         # The default for routers and routes that set no limit of their own. Not the
         # app's max_body_size: that limiter sits outside our middleware, where its plain

@@ -166,9 +166,9 @@ class _Checker:
             self.logic(path.when, f"{where}.paths.{index}.when")
 
     def value(self, value: Any, path: str) -> None:
-        """A field that takes a literal or JsonLogic (definition.py's docstring)."""
-        if isinstance(value, dict | list):
-            self.logic(value, path)
+        """A field that takes a literal or JsonLogic (definition.py's docstring); a literal
+        is checked too (no NUL, finite numbers: it is stored as JSON)."""
+        self.logic(value, path)
 
     def hours(self, value: Any, path: str) -> None:
         """A duration: a number, or JsonLogic giving one (settings.discount_escalation_hours)."""

@@ -44,6 +44,7 @@ from sfa.tracking import repository as tracking_repository
 from sfa.tracking import service as tracking_service
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn, Position
+from sfa.workflows import service as workflow_service
 
 PUBLIC = {
     ("GET", "/healthz"),
@@ -92,6 +93,13 @@ GPX = (
 )
 
 PO_BYTES = b"%PDF-1.4 purchase order of team B"
+
+WORKFLOW = {
+    "name": "Access test",
+    "trigger": {"event": "order.submitted"},
+    "start": "done",
+    "steps": {"done": {"type": "end"}},
+}
 
 CASES = {
     ("GET", "/healthz"): Case(anonymous=200),
@@ -403,6 +411,22 @@ CASES = {
     ),
     ("GET", "/v1/tax-invoices"): Case(rep=403, manager=403),
     ("GET", "/v1/tax-invoices/export"): Case(rep=403, manager=403),
+    # Workflows: company configuration without any team's data; managers read, only
+    # admins write and dry-run. {workflow_id} has version 1 published and a draft 2.
+    ("GET", "/v1/workflows"): Case(is_list=True, rep=403),
+    ("POST", "/v1/workflows"): Case(
+        rep=403, manager=403, body={"key": "intruder", "definition": WORKFLOW}
+    ),
+    ("GET", "/v1/workflows/{workflow_id}"): Case(rep=403, manager=200),
+    ("PUT", "/v1/workflows/{workflow_id}"): Case(rep=403, manager=403, body={"enabled": False}),
+    ("POST", "/v1/workflows/{workflow_id}/publish"): Case(
+        rep=403, manager=403, body={"version": 1}
+    ),
+    ("GET", "/v1/workflows/{workflow_id}/versions"): Case(rep=403, manager=200),
+    ("GET", "/v1/workflows/{workflow_id}/diff"): Case(rep=403, manager=200),
+    ("POST", "/v1/workflows/{workflow_id}/test"): Case(
+        rep=403, manager=403, body={"context": {"order": {"id": 1, "risk_pct": 1}}}
+    ),
 }
 
 # From the OpenAPI document: FastAPI includes routers lazily, so app.routes does not list
@@ -528,7 +552,7 @@ def _ids(world, db) -> dict:
         visits_target=5,
         sales_target=Decimal(100),
     )
-    crm = _crm_ids(world, db)
+    crm = _crm_ids(world, db) | {"workflow_id": _workflow_id(db, admin)}
     intake = _ready_intake(db, admin, world, product)
     db.add(
         CustomerTaxIdentity(
@@ -567,6 +591,22 @@ def _ids(world, db) -> dict:
         "entity": "customers",
         "later_day": (tomorrow + timedelta(days=1)).isoformat(),
     }
+
+
+def _workflow_id(db, admin) -> int:
+    """A workflow with version 1 published and a draft 2 (so that a diff has two)."""
+    workflow = workflow_service.create_workflow(
+        db, principal=admin, key="access-test", definition=WORKFLOW, enabled=True
+    )
+    workflow_service.publish(db, principal=admin, workflow_id=workflow.id, number=1)
+    workflow_service.update_workflow(
+        db,
+        principal=admin,
+        workflow_id=workflow.id,
+        definition=WORKFLOW | {"name": "Access test, edited"},
+        enabled=None,
+    )
+    return workflow.id
 
 
 def _crm_ids(world, db) -> dict:
