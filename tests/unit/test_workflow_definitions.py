@@ -317,3 +317,31 @@ def test_sizes_are_bounded():
     assert any(m.startswith("steps:") for m in _messages(raw))
     raw = _edit(lambda r: r["steps"]["overdue"].update({"if": {"==": ["a\x00", 1]}}))
     assert any("NUL" in m for m in _messages(raw))
+
+
+def _leaves(shape, prefix=""):
+    """(parent path, field) of every field of a context shape."""
+    if isinstance(shape, list):
+        yield from _leaves(shape[0], prefix)
+    elif isinstance(shape, dict):
+        for name, sub in shape.items():
+            yield prefix, name
+            yield from _leaves(sub, f"{prefix}.{name}" if prefix else name)
+
+
+def test_the_docs_name_every_context_field_and_event_type():
+    """docs/workflows.md lists what a definition can read and react to."""
+    from pathlib import Path
+
+    from sfa.workflows import catalog
+
+    docs = (Path(__file__).parents[2] / "docs" / "workflows.md").read_text()
+    shapes = catalog.RECORDS | {"settings": catalog.SETTINGS, "event": catalog.EVENT_BASE}
+    missing = [
+        f"{record}: {parent}.{name}".rstrip(".")
+        for record, shape in shapes.items()
+        for parent, name in _leaves(shape)
+        if f"`{name}`" not in docs
+    ]
+    missing += [name for name in catalog.EVENT_TYPES if f"`{name}`" not in docs]
+    assert missing == []
