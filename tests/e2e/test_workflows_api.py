@@ -195,6 +195,7 @@ def test_the_dry_run_has_no_side_effect(client, db, world, order):
         url, json={"context": sample, "assume_approval": "rejected"}, headers=admin
     ).json()
     assert rejected["path"][-2:] == ["rejected", "end"]
+    assert _counts(db) == before
 
     event_id = uuid.uuid4()
     payload = {
