@@ -1,15 +1,16 @@
 """The data a run's conditions read: plain JSON built from the database, in one place.
 
-Documented shape (docs/workflows-runtime.md, "Context"), every key optional:
+Documented shape (docs/workflows.md, "Context"), every key optional:
 
     event:    {id, type, occurred_at, subject_kind, subject_id, actor_kind, actor_id, payload}
     order:    {id, state, currency, gross_amount, discount_amount, net_amount,
-               discount_pct (shown, 3 decimals), risk_pct (exact), approval_tier,
+               discount_pct (shown, 3 decimals), risk_pct (exact), approval_tier, note,
+               delivery_date, submitted_at,
                lines: [{line_no, product_id, quantity, unit_price, discount_pct, net_amount}],
                totals: {line_count, quantity, gross, discount, net}}
     customer: {id, code, name, class, is_distributor, team_id, overdue_invoices,
                distributor: {id, code, name} | null}
-    rep:      {id, username, full_name, team: {id, name, manager_id} | null,
+    rep:      {id, username, full_name, role, team: {id, name, manager_id} | null,
                manager: {id, username, full_name} | null}
     visit:    {id, rep_id, customer_id, verification_status, dwell_seconds, trust_score,
                local_day, flags: [code, ...]}
