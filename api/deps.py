@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from api import ratelimit
 from sfa import replica
 from sfa.auth import service as auth_service
 from sfa.auth.principal import Principal
@@ -135,7 +136,15 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 LoopSessionDep = Annotated[Session, Depends(get_loop_session, scope="function")]
 
 
-def _principal(session: Session, token: str | None, api_key: str | None) -> Principal:
+def _principal(
+    request: Request, session: Session, token: str | None, api_key: str | None
+) -> Principal:
+    principal = _authenticate(session, token, api_key)
+    ratelimit.check(request.scope.setdefault("state", {}), principal)
+    return principal
+
+
+def _authenticate(session: Session, token: str | None, api_key: str | None) -> Principal:
     if token:
         return auth_service.principal_for_token(session, access_token=token)
     if api_key:
@@ -148,19 +157,21 @@ def _principal(session: Session, token: str | None, api_key: str | None) -> Prin
 
 
 def get_principal(
+    request: Request,
     session: SessionDep,
     token: Annotated[str | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key)],
 ) -> Principal:
-    return _principal(session, token, api_key)
+    return _principal(request, session, token, api_key)
 
 
 async def get_loop_principal(
+    request: Request,
     session: LoopSessionDep,
     token: Annotated[str | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key)],
 ) -> Principal:
-    return _principal(session, token, api_key)
+    return _principal(request, session, token, api_key)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -9,9 +9,11 @@ from urllib.parse import unquote_plus
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from api import console, docs, errors
 from api.gate import CredentialGate
+from api.ratelimit import RateLimitHeaders
 from api.routers import (
     analytics,
     auth,
@@ -37,6 +39,7 @@ from api.routers import (
     tracking,
     users,
     visits,
+    workflow_runs,
     workflows,
 )
 from api.schemas.common import ERROR_RESPONSES
@@ -170,6 +173,10 @@ async def lifespan(app: FastAPI):
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="SFA backend",
@@ -178,6 +185,10 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from this package by api.docs, not from a CDN
         redoc_url=None,
+        # operationId = the endpoint's function name ("list_visits", "check_in"): stable
+        # and readable for generated clients; tests/e2e/test_generated_client.py checks
+        # they are unique.
+        generate_unique_id_function=operation_id,
     )
     errors.install(app)
     docs.install(app)
@@ -208,6 +219,7 @@ def create_app() -> FastAPI:
         purchase_orders,
         tax_invoices,
         events,
+        workflow_runs,
         workflows,
     ):
         # The default for routers and routes that set no limit of their own. Not the
@@ -217,6 +229,7 @@ def create_app() -> FastAPI:
     console.install(app)  # the manager web console at /console (api/console)
 
     app.add_middleware(CredentialGate)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(AccessLog)
     return app
 

@@ -58,3 +58,14 @@ if ! fresh "$stamp" && ! { [ "$MODE" = run ] && fresh "$VENV/.installed-test"; }
   "$VENV/bin/pip" install -q -e "$spec"
   touch "$stamp"
 fi
+
+# openapi-python-client (tests/e2e/test_generated_client.py) pins httpx and typer below the
+# versions the service uses: it gets a virtualenv of its own, inside ours.
+OPC="$VENV/opc"
+OPC_VERSION=0.29.1
+if [ "$MODE" = test ] && [ ! -f "$OPC/.installed-$OPC_VERSION" ]; then
+  echo "[bootstrap] installing openapi-python-client $OPC_VERSION into $OPC" >&2
+  "$PY" -m venv "$OPC"
+  "$OPC/bin/pip" install -q "openapi-python-client==$OPC_VERSION"
+  touch "$OPC/.installed-$OPC_VERSION"
+fi

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # before that address is locked out for as long: a password sprayed over many users.
     login_max_failures_per_client: int = 50
     login_lock_minutes: int = 15
+    # Requests per minute per user and per API key (api/ratelimit.py); 0: no limit. Per
+    # API process: with N processes behind a balancer, divide by N (docs/scaling.md).
+    rate_limit_user_per_minute: int = 600
+    rate_limit_api_key_per_minute: int = 3000
     log_level: str = "INFO"
 
     # Notifications (sfa/notifications). Channels without a URL/host are not wired.

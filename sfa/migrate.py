@@ -20,6 +20,24 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+    if revision == "head":
+        install_builtins(url)
+
+
+def install_builtins(url: str | None = None) -> list[str]:
+    """The built-in workflows a migrated database must have (sfa/workflows/builtin.py)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from sfa.config import get_settings
+    from sfa.workflows import builtin
+
+    engine = create_engine(url or get_settings().database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            return builtin.install(session)
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:

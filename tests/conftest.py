@@ -24,6 +24,10 @@ os.environ.setdefault("SFA_ENV", "test")
 # The suite signs its tokens with a secret of its own (a deployment without one generates
 # one: sfa/auth/signing_key.py, tested in tests/unit/test_signing_key.py).
 os.environ.setdefault("SFA_JWT_SECRET", "test-suite-secret-" + "0123456789abcdef" * 2)
+# One admin makes thousands of requests a minute here (the fuzzer): the limits stay on,
+# high (their headers are on every response); tests/e2e/test_rate_limits_api.py lowers them.
+os.environ.setdefault("SFA_RATE_LIMIT_USER_PER_MINUTE", "100000000")
+os.environ.setdefault("SFA_RATE_LIMIT_API_KEY_PER_MINUTE", "100000000")
 
 
 # The markers of pyproject.toml, set by folder: `-m "not integration"` runs the unit tests

@@ -93,3 +93,73 @@ def reminder() -> dict:
             },
         }
     )
+
+
+def make_workflow(db, key: str):
+    """A workflow row for runs to name (its versions do not matter to the runtime)."""
+    from sfa.workflows.models import Workflow
+
+    workflow = Workflow(key=key, name=key.title(), created_by="tests")
+    db.add(workflow)
+    db.flush()
+    return workflow
+
+
+def run_about(db, workflow, defn: dict, rep, *, now=None):
+    """A run of `defn` about a rep (its team is the run's team), started by the engine."""
+    from sfa.workflows import engine
+
+    return engine.start_run(
+        db,
+        workflow_id=workflow.id,
+        version_id=1,
+        definition=defn,
+        trigger=engine.Trigger(type="test", subject_kind="user", subject_id=rep.id),
+        now=now,
+    )
+
+
+def task_then_approval(assignee_id: int) -> dict:
+    """A task for a user, then the rep's manager approves (24 h to escalation)."""
+    return {
+        "name": "task then approval",
+        "trigger": {"event": "order.submitted"},
+        "start": "task",
+        "steps": {
+            "task": {
+                "type": "assign_task",
+                "to": {"user": assignee_id},
+                "title": "Call the customer",
+                "due_in_hours": 24,
+                "next": "check",
+            },
+            "check": {
+                "type": "require_approval",
+                "levels": [{"manager_of": "rep"}],
+                "escalate_after_hours": 24,
+                "on_approved": "done",
+                "on_rejected": "refused",
+            },
+            "refused": {"type": "set_variable", "name": "refused", "value": True, "next": "done"},
+            "done": {"type": "end"},
+        },
+    }
+
+
+def finance_task() -> dict:
+    """Fails while nobody active holds the finance role (a retry after one exists passes)."""
+    return {
+        "name": "finance task",
+        "trigger": {"event": "order.submitted"},
+        "start": "note",
+        "steps": {
+            "note": {"type": "set_variable", "name": "noted", "value": 1, "next": "task"},
+            "task": {
+                "type": "assign_task",
+                "to": {"role": "finance"},
+                "title": "Check the invoice",
+                "next": "done",
+            },
+            "done": {"type": "end"},
+        },
+    }

@@ -43,7 +43,6 @@ def _out(session, workflow) -> WorkflowOut:
 
 @router.post(
     "/workflows",
-    operation_id="create_workflow",
     response_model=WorkflowOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create a workflow; its definition is saved as the draft, version 1",
@@ -62,7 +61,6 @@ def create_workflow(session: SessionDep, principal: PrincipalDep, body: Workflow
 
 @router.get(
     "/workflows",
-    operation_id="list_workflows",
     response_model=PageOut[WorkflowOut],
     summary="Workflows, by key, each with its active version and draft",
 )
@@ -82,7 +80,6 @@ def list_workflows(
 
 @router.get(
     "/workflows/{workflow_id}",
-    operation_id="get_workflow",
     response_model=WorkflowOut,
     summary="A workflow",
 )
@@ -93,7 +90,6 @@ def get_workflow(session: SessionDep, principal: PrincipalDep, workflow_id: Id):
 
 @router.put(
     "/workflows/{workflow_id}",
-    operation_id="update_workflow",
     response_model=WorkflowOut,
     summary="Save the draft and/or switch the workflow on or off",
     description="The definition becomes the draft (made if there is none); the active "
@@ -115,7 +111,6 @@ def update_workflow(
 
 @router.post(
     "/workflows/{workflow_id}/publish",
-    operation_id="publish_workflow",
     response_model=VersionOut,
     summary="Make a version the active one (an older one: a rollback, as a new version)",
     description="Publishing the draft makes it active and archives the version before. "
@@ -136,7 +131,6 @@ def publish_workflow(
 
 @router.get(
     "/workflows/{workflow_id}/versions",
-    operation_id="list_workflow_versions",
     response_model=PageOut[VersionOut],
     summary="The workflow's versions, newest first, with who made and published each, when",
 )
@@ -153,7 +147,6 @@ def list_workflow_versions(
 
 @router.get(
     "/workflows/{workflow_id}/diff",
-    operation_id="diff_workflow_versions",
     response_model=DiffOut,
     summary="What changed between two versions: steps added, removed, changed, by path",
 )
@@ -172,7 +165,6 @@ def diff_workflow_versions(
 
 @router.post(
     "/workflows/{workflow_id}/test",
-    operation_id="test_workflow",
     response_model=TestOut,
     summary="Dry run: the path a version would take over a sample context or a past event",
     description="Evaluates conditions and branches for real and lists the actions it "

@@ -9,7 +9,7 @@ from sfa.purchase_orders.models import PoIntake
 MAX_TEXT = 500
 
 
-class LineCorrectionIn(Strict):
+class IntakeLineCorrectionIn(Strict):
     index: int | None = Field(None, ge=0, le=499, description="null adds a line")
     remove: bool = False
     product_id: Id | None = None
@@ -44,7 +44,7 @@ class IntakeCorrectionIn(Strict):
     )
     customer_id: Id | None = None
     rep_id: Id | None = None
-    lines: list[LineCorrectionIn] | None = Field(None, max_length=500)
+    lines: list[IntakeLineCorrectionIn] | None = Field(None, max_length=500)
 
     def changes(self) -> dict:
         data = self.model_dump(exclude_unset=True)

@@ -17,7 +17,8 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
+from workflow_samples import finance_task, run_about, task_then_approval
 
 from api import gate
 from api.main import create_app
@@ -45,6 +46,7 @@ from sfa.tracking import service as tracking_service
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn, Position
 from sfa.workflows import service as workflow_service
+from sfa.workflows.runtime_models import RunStatus, Task, WorkflowApproval
 
 PUBLIC = {
     ("GET", "/healthz"),
@@ -427,6 +429,24 @@ CASES = {
     ("POST", "/v1/workflows/{workflow_id}/test"): Case(
         rep=403, manager=403, body={"context": {"order": {"id": 1, "risk_pct": 1}}}
     ),
+    # Workflow runs: admins all, managers their teams' (reps and keys: 403); retrying and
+    # cancelling are the admins'. {run_id} waits on manager B's approval with rep B's
+    # task done before it; {failed_run_id} failed (nobody holds the finance role).
+    ("GET", "/v1/workflow-runs"): Case(rep=403, is_list=True),
+    ("GET", "/v1/workflow-runs/{run_id}"): Case(rep=403),
+    ("POST", "/v1/workflow-runs/{run_id}/retry"): Case(
+        rep=403, manager=403, path_ids={"run_id": "failed_run_id"}
+    ),
+    ("POST", "/v1/workflow-runs/{run_id}/cancel"): Case(rep=403, manager=403),
+    # Tasks: the assignee's, their team managers', the admins'; {task_id} is rep B's.
+    ("GET", "/v1/tasks"): Case(is_list=True),
+    ("POST", "/v1/tasks/{task_id}/complete"): Case(),
+    # Approvals: those the caller may decide; {approval_id} is manager B's.
+    ("GET", "/v1/workflow-approvals"): Case(is_list=True),
+    ("POST", "/v1/workflow-approvals/{approval_id}/approve"): Case(body={"note": "n"}),
+    ("POST", "/v1/workflow-approvals/{approval_id}/reject"): Case(body={"note": "n"}),
+    # A workflow's numbers: a manager's count only their teams' runs (none of team B's).
+    ("GET", "/v1/workflows/{workflow_id}/stats"): Case(rep=403, is_list=True),
 }
 
 # From the OpenAPI document: FastAPI includes routers lazily, so app.routes does not list
@@ -552,7 +572,7 @@ def _ids(world, db) -> dict:
         visits_target=5,
         sales_target=Decimal(100),
     )
-    crm = _crm_ids(world, db) | {"workflow_id": _workflow_id(db, admin)}
+    crm = _crm_ids(world, db) | _workflow_ids(world, db, admin)
     intake = _ready_intake(db, admin, world, product)
     db.add(
         CustomerTaxIdentity(
@@ -593,7 +613,7 @@ def _ids(world, db) -> dict:
     }
 
 
-def _workflow_id(db, admin) -> int:
+def _authored_workflow(db, admin):
     """A workflow with version 1 published and a draft 2 (so that a diff has two)."""
     workflow = workflow_service.create_workflow(
         db, principal=admin, key="access-test", definition=WORKFLOW, enabled=True
@@ -606,7 +626,7 @@ def _workflow_id(db, admin) -> int:
         definition=WORKFLOW | {"name": "Access test, edited"},
         enabled=None,
     )
-    return workflow.id
+    return workflow
 
 
 def _crm_ids(world, db) -> dict:
@@ -627,6 +647,24 @@ def _crm_ids(world, db) -> dict:
         "survey_id": survey.id,
         "staff_user_id": world.admin.id,
         "role": "account_manager",
+    }
+
+
+def _workflow_ids(world, db, admin) -> dict:
+    """Team B's runs (one waiting on manager B with rep B's task, one failed), the task,
+    the approval, and their workflow (with versions: published 1, draft 2)."""
+    workflow = _authored_workflow(db, admin)
+    waiting = run_about(db, workflow, task_then_approval(world.rep_b.id), world.rep_b)
+    failed = run_about(db, workflow, finance_task(), world.rep_b)
+    task = db.scalar(select(Task).where(Task.run_id == waiting.id))
+    approval = db.scalar(select(WorkflowApproval).where(WorkflowApproval.run_id == waiting.id))
+    assert task is not None and approval is not None and failed.status is RunStatus.failed
+    return {
+        "workflow_id": workflow.id,
+        "run_id": waiting.id,
+        "failed_run_id": failed.id,
+        "task_id": task.id,
+        "approval_id": approval.id,
     }
 
 

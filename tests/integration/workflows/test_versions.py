@@ -19,7 +19,7 @@ def admin(db, world):
     return auth_service.principal_for_user(db, world.admin)
 
 
-def _create(db, admin, key="discount-approval"):
+def _create(db, admin, key="test-discount"):
     return workflow_service.create_workflow(
         db, principal=admin, key=key, definition=discount_approval(), enabled=True
     )
