@@ -40,6 +40,7 @@ from api.routers import (
     users,
     visits,
     workflow_runs,
+    workflows,
 )
 from api.schemas.common import ERROR_RESPONSES
 from api.tenancy import CompanyRouter
@@ -239,6 +240,7 @@ def create_app() -> FastAPI:
         tax_invoices,
         events,
         workflow_runs,
+        workflows,
     ):
         # The default for routers and routes that set no limit of their own. Not the
         # app's max_body_size: that limiter sits outside our middleware, where its plain

@@ -15,7 +15,7 @@ def discount_approval() -> dict:
             "steps": {
                 "overdue": {
                     "type": "condition",
-                    "if": {">": [{"var": "customer.payment.overdue_invoices"}, 0]},
+                    "if": {">": [{"var": "customer.overdue_invoices"}, 0]},
                     "then": "finance",
                     "else": "tier",
                 },
@@ -57,7 +57,7 @@ def discount_approval() -> dict:
                     "type": "notify",
                     "channel": "in_app",
                     "template": "order_cancelled_rep",
-                    "to": {"context": "rep.id"},
+                    "to": "rep",
                     "next": "done",
                 },
                 "done": {"type": "end"},
@@ -67,7 +67,7 @@ def discount_approval() -> dict:
 
 
 def reminder() -> dict:
-    """Every step type once: a contract renewal reminder 30 days before its end."""
+    """A contract renewal reminder 30 days before its end: a variable, a task, a wait."""
     return copy.deepcopy(
         {
             "name": "Renewal reminder",
@@ -75,15 +75,15 @@ def reminder() -> dict:
             "start": "note",
             "steps": {
                 "note": {
-                    "type": "update_record",
-                    "record": "contract",
-                    "set": {"note": {"cat": ["ends ", {"var": "contract.end_date"}]}},
+                    "type": "set_variable",
+                    "name": "note",
+                    "value": {"cat": ["ends ", {"var": "contract.end_date"}]},
                     "next": "task",
                 },
                 "task": {
                     "type": "assign_task",
                     "to": {"role": "manager"},
-                    "title": "Call about the renewal",
+                    "title": {"cat": ["Call about the renewal: ", {"var": "vars.note"}]},
                     "due_in_hours": 48,
                     "next": "pause",
                 },

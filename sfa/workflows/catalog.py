@@ -1,24 +1,31 @@
 """What a workflow can react to and read: the event types, each with the context it gives.
 
-A context is plain JSON data (dicts, lists, strings, numbers, booleans, null): the event
-(`event`, `payload`), the records it names, loaded in full (`order` with its lines and
-totals, `customer` with its class, distributor and payment record, `rep` with team and
-manager, `visit` with its flags, `contract`, `opportunity`), `trigger` (what fired the
-run), `vars` (what `set_variable` steps set) and, in an event wait's `match`, `incoming`
-(the candidate event). docs/workflows.md documents every field.
+The context is what sfa/workflows/runtime_context.py builds for a run — the one builder,
+for the engine and the dry run alike — and nothing else: tests/integration/workflows/
+test_context.py checks that every key it builds is listed here. Plain JSON data: the
+event (`event`, with its `payload`), the records it names (`order` with its lines and
+totals, `customer`, `rep` with team and manager, `visit`, `contract`, `opportunity`),
+the company's approval `settings`, and `vars` (what `set_variable` steps set). In an
+event wait's `match`, `event` is the candidate event. docs/workflows.md lists every field.
 
 Shapes: a field is a kind ("int", "number", "string", "bool", "date", "datetime",
 "any"), an object (a dict of fields) or a list (a one-item list: the shape of each item).
-Dates and times are ISO-8601 strings ("2026-11-16", "2026-11-16T02:00:00+00:00"), money
-and percentages JSON numbers (sfa/workflows/context.py says how they stay exact).
+Dates and times are ISO-8601 strings, amounts and percentages JSON numbers; in an
+event's payload amounts are decimal strings, as the stream carries them (sfa/events).
 
-The event types are listed here because sfa/events is built alongside (issue 14): at
-merge the lead wires EVENT_TYPES to sfa.events.registry (one list of types, whose
-payload JSON schemas become the `payload` shapes below).
+The event types and their payloads come from the events registry (sfa/events/types.py):
+one list of types, whose payload models give the `event.payload` shapes below.
 """
 
-from dataclasses import dataclass, field
+import types
+import typing
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
 
+from sfa.events import service as event_service
+from sfa.notifications.rule_settings import DEFAULTS as NOTIFICATION_RULES
 from sfa.users.models import Role
 
 Shape = str | dict | list
@@ -26,12 +33,9 @@ Shape = str | dict | list
 LINE: dict = {
     "line_no": "int",
     "product_id": "int",
-    "product_code": "string",
-    "product_name": "string",
     "quantity": "number",
     "unit_price": "number",
     "discount_pct": "number",
-    "net_price": "number",
     "net_amount": "number",
 }
 
@@ -43,63 +47,47 @@ RECORDS: dict[str, dict] = {
         "gross_amount": "number",
         "discount_amount": "number",
         "net_amount": "number",
-        "discount_pct": "number",
+        "discount_pct": "number",  # as shown (rounded); tiers compare risk_pct
+        "risk_pct": "number",  # the exact discount share of the gross amount
         "approval_tier": "string",
         "note": "string",
-        "erp_number": "string",
         "delivery_date": "date",
-        "created_at": "datetime",
         "submitted_at": "datetime",
-        "rep_id": "int",
-        "customer_id": "int",
-        "visit_id": "int",
-        "line_count": "int",
         "lines": [LINE],
+        "totals": {
+            "line_count": "int",
+            "quantity": "number",
+            "gross": "number",
+            "discount": "number",
+            "net": "number",
+        },
     },
     "customer": {
         "id": "int",
         "code": "string",
         "name": "string",
-        "customer_class": "string",
+        "class": "string",
         "is_distributor": "bool",
         "team_id": "int",
-        "language": "string",
-        "location_status": "string",
-        "distributor": {
-            "id": "int",
-            "code": "string",
-            "name": "string",
-            "customer_class": "string",
-        },
-        "payment": {
-            "open_invoices": "int",
-            "open_amount": "number",
-            "overdue_invoices": "int",
-            "overdue_amount": "number",
-            "oldest_overdue_days": "int",
-        },
+        "overdue_invoices": "int",
+        "distributor": {"id": "int", "code": "string", "name": "string"},
     },
     "rep": {
         "id": "int",
         "username": "string",
         "full_name": "string",
         "role": "string",
-        "language": "string",
-        "team": {"id": "int", "name": "string"},
-        "manager": {"id": "int", "full_name": "string"},
+        "team": {"id": "int", "name": "string", "manager_id": "int"},
+        "manager": {"id": "int", "username": "string", "full_name": "string"},
     },
     "visit": {
         "id": "int",
         "rep_id": "int",
         "customer_id": "int",
-        "check_in_at": "datetime",
-        "check_out_at": "datetime",
-        "local_day": "date",
-        "dwell_seconds": "int",
         "verification_status": "string",
-        "distance_to_customer_m": "number",
+        "dwell_seconds": "int",
         "trust_score": "int",
-        "planned_visit_id": "int",
+        "local_day": "date",
         "flags": ["string"],
     },
     "contract": {
@@ -115,8 +103,19 @@ RECORDS: dict[str, dict] = {
         "status": "string",
         "upsell_score": "int",
         "enterprise": "bool",
-        "stakeholders": "int",
-        "renewal_owner_id": "int",
+    },
+    "invoice": {
+        "id": "int",
+        "number": "string",
+        "order_id": "int",
+        "customer_id": "int",
+        "state": "string",
+        "currency": "string",
+        "invoice_date": "date",
+        "due_date": "date",
+        "total_amount": "number",
+        "amount_to_pay": "number",
+        "paid": "bool",
     },
     "opportunity": {
         "id": "int",
@@ -133,119 +132,98 @@ RECORDS: dict[str, dict] = {
         "owner_id": "int",
         "team_id": "int",
         "customer_id": "int",
-        "contract_id": "int",
     },
 }
 
-# The records a record names, loaded with it (an order's customer and rep, ...).
+# The records a record brings with it (an order's customer and rep, ...).
 RELATED: dict[str, tuple[str, ...]] = {
     "order": ("customer", "rep"),
     "visit": ("customer", "rep"),
     "contract": ("customer",),
+    "invoice": ("customer",),
     "opportunity": ("customer", "rep"),
     "customer": (),
     "rep": (),
 }
+# The payload key naming each record (runtime_context finds the records by these).
+ID_KEYS: dict[str, str] = {record: f"{record}_id" for record in RECORDS}
 
-EVENT: dict = {
-    "id": "int",
+# The company settings every context carries (sfa/company/settings.py).
+SETTINGS: dict = {
+    "discount_auto_max_pct": "number",
+    "discount_single_max_pct": "number",
+    "discount_escalation_hours": "number",
+}
+# The notification rules' switches and parameters, flat (runtime_context.notification_settings):
+# `<rule>_enabled`, `<rule>_<parameter>` such as invoice_overdue_every_days.
+NOTIFICATION_SETTINGS: dict = {
+    key: kind
+    for rule, params in NOTIFICATION_RULES.items()
+    for key, kind in [(f"{rule}_enabled", "bool")] + [(f"{rule}_{p}", "int") for p in params]
+}
+
+EVENT_BASE: dict = {
+    "id": "string",
     "type": "string",
     "occurred_at": "datetime",
-    "actor": "string",
-    "subject": {"kind": "string", "id": "int"},
+    "subject_kind": "string",
+    "subject_id": "int",
+    "actor_kind": "string",
+    "actor_id": "int",
 }
-TRIGGER: dict = {"kind": "string", "fired_at": "datetime"}
 
 
 @dataclass(frozen=True)
 class EventType:
-    subject: str  # the kind of record the event is about
+    subject: str  # the kind of record the event is about (sfa/events)
     payload: dict
-    # Records the context holds besides the subject's relations (e.g. an invoice's customer).
-    records: tuple[str, ...] = field(default=())
+    description: str = ""
 
     def all_records(self) -> tuple[str, ...]:
-        names = [self.subject] if self.subject in RECORDS else []
-        for name in (*names, *self.records):
-            names += [name, *RELATED.get(name, ())]
+        """The records a run of this event has: the subject, those the payload names,
+        and what they bring (runtime_context.build's rule)."""
+        subject = "rep" if self.subject == "user" else self.subject
+        names = [subject] if subject in RECORDS else []
+        names += [name for name, key in ID_KEYS.items() if key in self.payload]
+        for name in list(names):
+            names += RELATED.get(name, ())
         return tuple(dict.fromkeys(names))
 
 
-_VISIT = {"visit_id": "int", "rep_id": "int", "customer_id": "int"}
-_ORDER = {"order_id": "int", "rep_id": "int", "customer_id": "int"}
+def _kind(annotation) -> Shape:
+    """The shape of a payload field's type (amounts: decimal strings in the stream)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return _kind(args[0]) if len(args) == 1 else "any"
+    if origin is list:
+        return [_kind(args[0])] if args else ["any"]
+    simple: list[tuple[type, str]] = [
+        (bool, "bool"),
+        (int, "int"),
+        (float, "number"),
+        (Decimal, "string"),
+        (datetime, "datetime"),
+        (date, "date"),
+        (str, "string"),
+    ]
+    return next((kind for python, kind in simple if annotation is python), "any")
 
-EVENT_TYPES: dict[str, EventType] = {
-    "visit.checked_in": EventType(
-        "visit", _VISIT | {"verification_status": "string", "distance_to_customer_m": "number"}
-    ),
-    "visit.checked_out": EventType("visit", _VISIT | {"dwell_seconds": "int"}),
-    "visit.flagged": EventType("visit", _VISIT | {"flags": ["string"]}),
-    "customer.created": EventType("customer", {"customer_id": "int", "team_id": "int"}),
-    "customer.location_changed": EventType(
-        "customer", {"customer_id": "int", "proposal_id": "int", "moved_m": "number"}
-    ),
-    "order.submitted": EventType(
-        "order", _ORDER | {"net_amount": "number", "discount_pct": "number"}
-    ),
-    "order.approved": EventType("order", _ORDER | {"level": "int", "approver_id": "int"}),
-    "order.rejected": EventType(
-        "order", _ORDER | {"level": "int", "approver_id": "int", "note": "string"}
-    ),
-    "order.cancelled": EventType("order", _ORDER),
-    "order.corrected": EventType("order", _ORDER),
-    "order.sent_to_erp": EventType("order", _ORDER | {"erp_number": "string"}),
-    "order.invoiced": EventType("order", _ORDER | {"invoice_id": "int"}),
-    "order.paid": EventType("order", _ORDER | {"invoice_id": "int", "amount": "number"}),
-    "invoice.overdue": EventType(
-        "invoice",
-        {
-            "invoice_id": "int",
-            "order_id": "int",
-            "customer_id": "int",
-            "number": "string",
-            "due_date": "date",
-            "amount_to_pay": "number",
-            "days_overdue": "int",
-        },
-        records=("customer",),
-    ),
-    "delivery.confirmed": EventType("order", _ORDER | {"delivery_date": "date"}),
-    "anomaly.detected": EventType(
-        "rep", {"rep_id": "int", "week": "string", "code": "string", "value": "number"}
-    ),
-    "planned_visit.missed": EventType(
-        "planned_visit",
-        {"planned_visit_id": "int", "rep_id": "int", "customer_id": "int", "day": "date"},
-        records=("customer", "rep"),
-    ),
-    "announcement.due": EventType(
-        "announcement",
-        {"announcement_id": "int", "kind": "string", "title": "string", "team_ids": ["int"]},
-    ),
-    "target.progress": EventType(
-        "rep",
-        {
-            "target_id": "int",
-            "rep_id": "int",
-            "period_start": "date",
-            "period_end": "date",
-            "visits_pct": "number",
-            "sales_pct": "number",
-        },
-    ),
-    "opportunity.stage_changed": EventType(
-        "opportunity",
-        {
-            "opportunity_id": "int",
-            "from_stage_id": "int",
-            "to_stage_id": "int",
-            "outcome": "string",
-        },
-    ),
-    "contract.created": EventType(
-        "contract", {"contract_id": "int", "customer_id": "int", "acv": "number"}
-    ),
-}
+
+@cache
+def event_types() -> dict[str, EventType]:
+    """Every event type of the registry, with its payload's shape."""
+    return {
+        spec.name: EventType(
+            spec.subject_kind,
+            {name: _kind(f.annotation) for name, f in spec.payload.model_fields.items()},
+            spec.description,
+        )
+        for spec in event_service.event_types()
+    }
+
+
+EVENT_TYPES: dict[str, EventType] = event_types()
 
 # Date fields a `date_field` trigger can count from ("contract.end_date", offset_days -30).
 DATE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -254,9 +232,8 @@ DATE_FIELDS: dict[str, tuple[str, ...]] = {
     if record in ("order", "contract", "opportunity")
 }
 
-# Roles an approver or assignee can name: the users' roles, and `finance` (the second
-# approval level of large discounts, issue 14), which the runtime resolves.
-ROLES = frozenset(role.value for role in Role) | {"finance"}
+# Roles an approver or assignee can name: the users' roles (finance among them).
+ROLES = frozenset(role.value for role in Role)
 
 
 def records_of_date_field(record: str) -> tuple[str, ...]:
@@ -267,15 +244,19 @@ def _records(names: tuple[str, ...]) -> dict:
     return {name: RECORDS[name] for name in names}
 
 
+def event_shape(event_type: str) -> dict:
+    """`event` in the context: the event row and its payload."""
+    return EVENT_BASE | {"payload": EVENT_TYPES[event_type].payload}
+
+
 def event_context(event_type: str) -> dict:
-    """The shape of the context of a run started by (or waiting on) `event_type`."""
-    spec = EVENT_TYPES[event_type]
-    return {"event": EVENT, "payload": spec.payload} | _records(spec.all_records())
+    """The shape of the context of a run started by `event_type`."""
+    return {"event": event_shape(event_type)} | _records(EVENT_TYPES[event_type].all_records())
 
 
 def trigger_context(trigger) -> dict:
     """The shape of a run's context for a trigger (sfa.workflows.definition)."""
-    base: dict = {"trigger": TRIGGER, "vars": "any"}
+    base: dict = {"settings": SETTINGS | NOTIFICATION_SETTINGS, "vars": "any"}
     if getattr(trigger, "event", None) in EVENT_TYPES:
         return base | event_context(trigger.event)
     if date_field := getattr(trigger, "date_field", None):
@@ -283,9 +264,3 @@ def trigger_context(trigger) -> dict:
         if record in RECORDS:
             return base | _records(records_of_date_field(record))
     return base
-
-
-def incoming_context(event_type: str) -> dict:
-    """`incoming` in an event wait's `match`: the candidate event and its payload."""
-    spec = EVENT_TYPES[event_type]
-    return {"event": EVENT, "payload": spec.payload}

@@ -9,6 +9,12 @@ Python names: `if` and `else` are keywords, so a condition's fields are `if_` an
 `else_` (JSON `"if"` / `"else"`; `model_dump(by_alias=True)` writes them back).
 A wait's `on_timeout` is taken when an event wait times out; without it the run goes on
 to `next`.
+
+Wherever the runtime evaluates a value (sfa/workflows/actions/), a definition may give
+JsonLogic instead of a literal: durations (`escalate_after_hours`, `due_in_hours`,
+`hours`, `timeout_hours`, e.g. `{"var": "settings.discount_escalation_hours"}`), a
+task's `title`, a notice's `payload` values, `update_record` values, `set_variable`
+values, a wait's `until`. validation.py checks each against the context's shape.
 """
 
 from typing import Annotated, Any, Literal
@@ -19,11 +25,13 @@ from sfa.limits import INT64_MAX
 
 # A JsonLogic expression (sfa/workflows/logic.py validates and evaluates it).
 JsonLogic = Any
+# A JsonLogic operation where a literal of a fixed type is the alternative (a duration).
+Expression = Annotated[dict[str, Any], Field(min_length=1, max_length=1)]
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Path = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.]+$")]
 EventName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z_]+\.[a-z_]+$")]
-Hours = Annotated[float, Field(gt=0, le=24 * 366, allow_inf_nan=False)]
+Hours = Annotated[float, Field(gt=0, le=24 * 366, allow_inf_nan=False)] | Expression
 UserId = Annotated[int, Field(ge=1, le=INT64_MAX)]
 
 MAX_STEPS = 200
@@ -51,12 +59,20 @@ class ManagerOf(_Model):
     manager_of: Literal["rep"]
 
 
+class RoundRobin(_Model):
+    round_robin_team: Path
+
+
 class ContextRef(_Model):
+    """The user whose id is at `context` (a customer for customer./distributor. paths)."""
+
     context: Path
 
 
-class RoundRobin(_Model):
-    round_robin_team: Path
+class RepsInTeams(_Model):
+    """Every active rep of the teams the JsonLogic gives (null: every active rep)."""
+
+    reps_in_teams: JsonLogic
 
 
 def _by_key(*keys: str):
@@ -64,6 +80,8 @@ def _by_key(*keys: str):
     are in angle brackets so that error paths can drop them: validation._path)."""
 
     def pick(value: Any) -> str | None:
+        if isinstance(value, str):
+            return "<name>"
         if isinstance(value, dict):
             return next((f"<{k}>" for k in keys if k in value), None)
         return next((f"<{k}>" for k in keys if getattr(value, k, None) is not None), None)
@@ -77,13 +95,22 @@ Approver = Annotated[
     | Annotated[ManagerOf, Tag("<manager_of>")],
     _by_key("user", "role", "manager_of"),
 ]
+# Who a notice goes to (sfa/workflows/actions/notify.py): the run's rep, the rep's team
+# manager, the customer or its distributor, a user, everyone active holding a role, the
+# user or customer at a context path, or the reps of some teams.
+NamedRecipient = Literal["rep", "manager", "customer", "distributor"]
 Recipient = Annotated[
-    Annotated[UserRef, Tag("<user>")]
+    Annotated[NamedRecipient, Tag("<name>")]
+    | Annotated[UserRef, Tag("<user>")]
     | Annotated[RoleRef, Tag("<role>")]
-    | Annotated[ManagerOf, Tag("<manager_of>")]
-    | Annotated[ContextRef, Tag("<context>")],
-    _by_key("user", "role", "manager_of", "context"),
+    | Annotated[ContextRef, Tag("<context>")]
+    | Annotated[RepsInTeams, Tag("<reps_in_teams>")],
+    _by_key("user", "role", "context", "reps_in_teams"),
 ]
+# A notification rule (sfa/notifications/rule_settings.py), checked by validation.py.
+RuleName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
+TemplateName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_]+$")]
+VariableName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Assignee = Annotated[
     Annotated[UserRef, Tag("<user>")]
     | Annotated[RoleRef, Tag("<role>")]
@@ -125,7 +152,7 @@ class RequireApprovalStep(_Step):
 class AssignTaskStep(_Step):
     type: Literal["assign_task"]
     to: Assignee
-    title: Name
+    title: Name | Expression
     due_in_hours: Hours | None = None
     next: StepId
 
@@ -133,24 +160,42 @@ class AssignTaskStep(_Step):
 class NotifyStep(_Step):
     type: Literal["notify"]
     channel: Literal["email", "sms", "push", "in_app"]
-    template: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_]+$")]
+    template: TemplateName
     to: Recipient
+    # The notification rule its rows belong to (admins filter by it; a rule switched off
+    # cancels them at send time); "workflow" when none.
+    rule: RuleName | None = None
+    # Template fields: a literal or JsonLogic each, over the defaults (order_ref, ...).
+    payload: dict[Annotated[str, Field(max_length=60, pattern=r"^[a-z_]+$")], JsonLogic] | None = (
+        Field(None, max_length=20)
+    )
     next: StepId
 
 
 class UpdateRecordStep(_Step):
     type: Literal["update_record"]
-    record: Literal["order", "customer", "contract", "opportunity"]
-    # field -> a literal value or a JsonLogic expression (sfa/workflows/updatable.py)
+    record: Literal["order", "customer"]  # sfa/workflows/updatable.py
+    # field -> a literal value or a JsonLogic expression
     set: dict[Annotated[str, Field(max_length=60, pattern=r"^[a-z_]+$")], Any] = Field(
         min_length=1, max_length=20
     )
     next: StepId
 
 
+class WithdrawStep(_Step):
+    """Take back the notices of `rule` about the run's subject not yet sent; `into` gets
+    the templates of those that may have arrived (sfa/workflows/actions/withdraw.py)."""
+
+    type: Literal["withdraw"]
+    rule: RuleName
+    templates: list[TemplateName] | None = Field(None, min_length=1, max_length=20)
+    into: VariableName | None = None
+    next: StepId
+
+
 class SetVariableStep(_Step):
     type: Literal["set_variable"]
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    name: VariableName
     value: JsonLogic
     next: StepId
 
@@ -186,6 +231,7 @@ STEP_TYPES: dict[str, type[_Step]] = {
     "assign_task": AssignTaskStep,
     "notify": NotifyStep,
     "update_record": UpdateRecordStep,
+    "withdraw": WithdrawStep,
     "set_variable": SetVariableStep,
     "wait": WaitStep,
     "webhook": WebhookStep,
@@ -207,6 +253,7 @@ Step = Annotated[
     | Annotated[AssignTaskStep, Tag("<assign_task>")]
     | Annotated[NotifyStep, Tag("<notify>")]
     | Annotated[UpdateRecordStep, Tag("<update_record>")]
+    | Annotated[WithdrawStep, Tag("<withdraw>")]
     | Annotated[SetVariableStep, Tag("<set_variable>")]
     | Annotated[WaitStep, Tag("<wait>")]
     | Annotated[WebhookStep, Tag("<webhook>")]

@@ -107,14 +107,32 @@ def _branch(step, ctx, entry, trace, assume) -> str:
     return step.else_
 
 
+def _value(value: Any, ctx: dict) -> Any:
+    """A field's value: a literal as given, JsonLogic evaluated (runtime_logic.evaluate)."""
+    return logic.evaluate(value, ctx) if isinstance(value, dict | list) else value
+
+
+def _manager(ctx: dict) -> dict:
+    manager = (ctx.get("rep") or {}).get("manager") or {}
+    return {"user": manager.get("id"), "full_name": manager.get("full_name")}
+
+
 def _person(ref, ctx) -> dict:
+    """Who a level, task or notice is for, with whom the context resolves it to."""
+    if isinstance(ref, str):  # a notice's named recipient (actions/notify.py)
+        customer = ctx.get("customer") or {}
+        found = {
+            "rep": lambda: {"user": (ctx.get("rep") or {}).get("id")},
+            "manager": lambda: _manager(ctx),
+            "customer": lambda: {"customer": customer.get("id")},
+            "distributor": lambda: {"customer": (customer.get("distributor") or {}).get("id")},
+        }[ref]()
+        return {"to": ref, "resolved": found}
     described = ref.model_dump()
     if getattr(ref, "manager_of", None):
-        manager = (ctx.get("rep") or {}).get("manager") or {}
-        described["resolved"] = {"user": manager.get("id"), "full_name": manager.get("full_name")}
-    for key in ("context", "round_robin_team"):
-        if (path := getattr(ref, key, None)) is not None:
-            described["resolved"] = logic.evaluate({"var": path}, ctx)
+        described["resolved"] = _manager(ctx)
+    if (path := getattr(ref, "round_robin_team", None)) is not None:
+        described["resolved"] = logic.evaluate({"var": path}, ctx)
     return described
 
 
@@ -131,7 +149,7 @@ def _require_approval(step, ctx, entry, trace, assume) -> str:
         {
             "action": "require_approval",
             "levels": levels,
-            "escalate_after_hours": step.escalate_after_hours,
+            "escalate_after_hours": _value(step.escalate_after_hours, ctx),
         },
     )
     entry["assumed"] = assume.approval
@@ -139,25 +157,26 @@ def _require_approval(step, ctx, entry, trace, assume) -> str:
 
 
 def _assign_task(step, ctx, entry, trace, assume) -> str:
-    action = {"action": "assign_task", "to": _person(step.to, ctx), "title": step.title}
-    _act(trace, entry, action | {"due_in_hours": step.due_in_hours})
+    title = str(_value(step.title, ctx))
+    action = {"action": "assign_task", "to": _person(step.to, ctx), "title": title}
+    _act(trace, entry, action | {"due_in_hours": _value(step.due_in_hours, ctx)})
     return step.next
 
 
 def _notify(step, ctx, entry, trace, assume) -> str:
     action = {"action": "notify", "channel": step.channel, "template": step.template}
-    _act(trace, entry, action | {"to": _person(step.to, ctx)})
+    payload = {key: _value(value, ctx) for key, value in (step.payload or {}).items()}
+    _act(trace, entry, action | {"to": _person(step.to, ctx), "payload": payload})
     return step.next
 
 
 def _update_record(step, ctx, entry, trace, assume) -> str:
-    values = {
-        name: logic.evaluate(value, ctx) if logic.is_expression(value) else value
-        for name, value in step.set.items()
-    }
-    record_id = (ctx.get(step.record) or {}).get("id")
-    action = {"action": "update_record", "record": step.record, "record_id": record_id}
+    values = {name: _value(value, ctx) for name, value in step.set.items()}
+    record = ctx.get(step.record) or {}
+    action = {"action": "update_record", "record": step.record, "record_id": record.get("id")}
     _act(trace, entry, action | {"set": values})
+    # As in the runtime, the steps after this one read the new values.
+    ctx[step.record] = record | values
     return step.next
 
 
@@ -168,12 +187,12 @@ def _set_variable(step, ctx, entry, trace, assume) -> str:
 
 def _wait(step, ctx, entry, trace, assume) -> str:
     if step.hours is not None:
-        entry["wait"] = {"hours": step.hours}
+        entry["wait"] = {"hours": _value(step.hours, ctx)}
         return step.next
     if step.until is not None:
         entry["wait"] = {"until": logic.evaluate(step.until, ctx)}
         return step.next
-    entry["wait"] = {"event": step.event, "timeout_hours": step.timeout_hours}
+    entry["wait"] = {"event": step.event, "timeout_hours": _value(step.timeout_hours, ctx)}
     timed_out = assume.wait == "timeout" and step.timeout_hours is not None
     entry["assumed"] = "timeout" if timed_out else "event"
     return (step.on_timeout or step.next) if timed_out else step.next

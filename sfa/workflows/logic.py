@@ -1,7 +1,7 @@
 """JsonLogic conditions: checked when a definition is saved, evaluated by panzi-json-logic.
 
 Safety (issue 14, DESIGN §7): never `eval`, no attribute access, no method calls.
-- Contexts are plain JSON data (sfa/workflows/context.py); the library's `var` only
+- Contexts are plain JSON data (sfa/workflows/runtime_context.py); the library's `var` only
   indexes dicts and lists, so `{"var": "order.__class__"}` finds no such key: nothing.
 - Only the operators in OPERATORS exist (there is no `method`); `log` (which writes to
   stdout) is left out. An unknown operator is refused when the definition is saved, and
@@ -113,10 +113,14 @@ def unknown_variable(dotted: str, shape: Any) -> str:
 
 def check(logic: Any, shape: Any, path: str) -> list[tuple[str, str]]:
     """Problems of an expression as (path, message); `shape` is the data it reads."""
+    return check_shape(logic, shape, path)[1]
+
+
+def check_shape(logic: Any, shape: Any, path: str) -> tuple[Any, list[tuple[str, str]]]:
+    """(the shape of the expression's value where known, else "any"; its problems)."""
     problems: list[tuple[str, str]] = []
-    counter = [0]
-    _check(logic, shape, path, 0, counter, problems)
-    return problems
+    found = _check(logic, shape, path, 0, [0], problems)
+    return found, problems
 
 
 def _check(logic, shape, path, depth, counter, problems) -> Any:

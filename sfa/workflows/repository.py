@@ -1,12 +1,12 @@
 """The SQL of workflow authoring: workflows, their versions, and one past event."""
 
-from dataclasses import dataclass
-from datetime import datetime
+import uuid
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from sfa import search
+from sfa.events.models import DomainEvent
 from sfa.users.models import User
 from sfa.workflows.models import VersionState, Workflow, WorkflowVersion
 
@@ -85,32 +85,6 @@ def active_user_ids(session: Session, ids: set[int]) -> set[int]:
     return set(session.scalars(select(User.id).where(User.id.in_(ids), User.is_active)))
 
 
-@dataclass(frozen=True)
-class PastEvent:
-    id: int
-    type: str
-    occurred_at: datetime | None
-    actor: str | None
-    subject_kind: str | None
-    subject_id: int | None
-    payload: dict
-
-
-# The one place that reads the event stream's table (sfa/events, issue 14): the dry run
-# of a past event. Its columns as agreed with the events work; at merge this can become
-# a call to sfa.events.
-_EVENT = text(
-    "SELECT id, type, occurred_at, actor, subject_kind, subject_id, payload "
-    "FROM domain_events WHERE id = :id"
-)
-
-
-def events_available(session: Session) -> bool:
-    return session.scalar(text("SELECT to_regclass('domain_events') IS NOT NULL")) or False
-
-
-def past_event(session: Session, event_id: int) -> PastEvent | None:
-    row = session.execute(_EVENT, {"id": event_id}).mappings().one_or_none()
-    if row is None:
-        return None
-    return PastEvent(**{k: row[k] for k in PastEvent.__dataclass_fields__})
+def past_event(session: Session, event_id: uuid.UUID) -> DomainEvent | None:
+    """An event of the stream by its id (the dry run of a past event)."""
+    return session.scalar(select(DomainEvent).where(DomainEvent.event_id == event_id))

@@ -1,30 +1,41 @@
 """The data a run's conditions read: plain JSON built from the database, in one place.
 
-Documented shape (docs/workflows-runtime.md, "Context"), every key optional:
+Documented shape (docs/workflows.md, "Context"), every key optional:
 
     event:    {id, type, occurred_at, subject_kind, subject_id, actor_kind, actor_id, payload}
     order:    {id, state, currency, gross_amount, discount_amount, net_amount,
-               discount_pct (shown, 3 decimals), risk_pct (exact), approval_tier,
+               discount_pct (shown, 3 decimals), risk_pct (exact), approval_tier, note,
+               delivery_date, submitted_at,
                lines: [{line_no, product_id, quantity, unit_price, discount_pct, net_amount}],
                totals: {line_count, quantity, gross, discount, net}}
     customer: {id, code, name, class, is_distributor, team_id, overdue_invoices,
                distributor: {id, code, name} | null}
-    rep:      {id, username, full_name, team: {id, name, manager_id} | null,
+    rep:      {id, username, full_name, role, team: {id, name, manager_id} | null,
                manager: {id, username, full_name} | null}
     visit:    {id, rep_id, customer_id, verification_status, dwell_seconds, trust_score,
                local_day, flags: [code, ...]}
     invoice:  {id, number, order_id, customer_id, state, currency, invoice_date, due_date,
                total_amount, amount_to_pay, paid}
+    contract: {id, customer_id, title, acv, currency, start_date, end_date, auto_renew,
+               notice_days, status, upsell_score, enterprise}
+    opportunity: {id, kind, title, amount, currency, expected_close, probability, score,
+               source, pipeline_id, stage: {id, name, outcome} | null, owner_id, team_id,
+               customer_id}
     settings: {discount_auto_max_pct, discount_single_max_pct, discount_escalation_hours,
                <rule>_enabled and <rule>_<parameter> of each notification rule}
+
+sfa/workflows/catalog.py lists the same shape for the definitions' validation (a test
+checks every key built here is listed there).
 
 Numbers are JSON numbers (amounts as floats: conditions compare them, they are never
 written back), dates ISO strings. The subject is found from the event's subject (or a
 context given by hand) and the ids its payload names (order_id, customer_id, visit_id,
-rep_id, invoice_id); an order brings its customer and rep, a visit its customer and
-rep, an invoice its customer.
+rep_id, invoice_id, contract_id, opportunity_id); an order brings its customer and rep, a
+visit its customer and rep, an invoice or a contract its customer, an opportunity its
+customer and its owner as the rep.
 """
 
+import enum
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,13 +44,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sfa.company import service as company_service
+from sfa.company.settings import CompanySettings
+from sfa.contracts.models import Contract
 from sfa.customers.models import Customer
 from sfa.erp.models import Invoice
 from sfa.notifications import rule_settings
 from sfa.orders import approvals as order_approvals
 from sfa.orders.models import Order, OrderLine
+from sfa.pipeline.models import Opportunity, Stage
 from sfa.users.models import Team, User
 from sfa.visits.models import Visit, VisitFlag
+from sfa.workflows import catalog
 
 _ID_KEYS = {
     "order": "order_id",
@@ -47,6 +62,8 @@ _ID_KEYS = {
     "visit": "visit_id",
     "rep": "rep_id",
     "invoice": "invoice_id",
+    "contract": "contract_id",
+    "opportunity": "opportunity_id",
 }
 
 
@@ -68,6 +85,11 @@ def order_data(session: Session, order: Order) -> dict:
         "discount_pct": _num(order.discount_pct),
         "risk_pct": float(order_approvals.risk_pct(order)),
         "approval_tier": str(order.approval_tier) if order.approval_tier else None,
+        "note": order.note,
+        "delivery_date": order.delivery_date.isoformat() if order.delivery_date else None,
+        "submitted_at": order.submitted_at.astimezone(UTC).isoformat()
+        if order.submitted_at
+        else None,
         "lines": [
             {
                 "line_no": line.line_no,
@@ -180,6 +202,59 @@ def notification_settings(session: Session) -> dict:
     return flat
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value) if isinstance(value, enum.Enum) else value
+
+
+def _fields(row: Any, names: tuple[str, ...]) -> dict:
+    return {name: _plain(getattr(row, name)) for name in names}
+
+
+_CONTRACT = (
+    "id",
+    "customer_id",
+    "title",
+    "acv",
+    "currency",
+    "start_date",
+    "end_date",
+    "auto_renew",
+    "notice_days",
+    "status",
+    "upsell_score",
+    "enterprise",
+)
+_OPPORTUNITY = (
+    "id",
+    "kind",
+    "title",
+    "amount",
+    "currency",
+    "expected_close",
+    "probability",
+    "score",
+    "source",
+    "pipeline_id",
+    "owner_id",
+    "team_id",
+    "customer_id",
+)
+
+
+def opportunity_data(session: Session, deal: Opportunity) -> dict:
+    stage = session.get(Stage, deal.stage_id)
+    stage_data = (
+        {"id": stage.id, "name": stage.name, "outcome": _plain(stage.outcome)} if stage else None
+    )
+    return _fields(deal, _OPPORTUNITY) | {"stage": stage_data}
+
+
 def _subject_ids(subject_kind: str | None, subject_id: int | None, payload: dict) -> dict:
     ids = {kind: payload.get(key) for kind, key in _ID_KEYS.items() if payload.get(key)}
     if subject_kind in _ID_KEYS and subject_id is not None:
@@ -187,6 +262,11 @@ def _subject_ids(subject_kind: str | None, subject_id: int | None, payload: dict
     if subject_kind == "user" and subject_id is not None:
         ids.setdefault("rep", subject_id)
     return ids
+
+
+def settings_data(settings: CompanySettings) -> dict:
+    """The company settings a context carries (catalog.SETTINGS)."""
+    return {name: getattr(settings, name) for name in catalog.SETTINGS}
 
 
 def build(
@@ -202,14 +282,7 @@ def build(
     settings = company_service.get_company_settings(session)
     today = (now or datetime.now(UTC)).astimezone(settings.tz).date()
     ids = _subject_ids(subject_kind, subject_id, payload or {})
-    context: dict[str, Any] = {
-        "settings": {
-            "discount_auto_max_pct": settings.discount_auto_max_pct,
-            "discount_single_max_pct": settings.discount_single_max_pct,
-            "discount_escalation_hours": settings.discount_escalation_hours,
-        }
-        | notification_settings(session)
-    }
+    context: dict[str, Any] = {"settings": settings_data(settings) | notification_settings(session)}
     if event is not None:
         context["event"] = event
     if "invoice" in ids and (invoice := session.get(Invoice, ids["invoice"])) is not None:
@@ -224,6 +297,15 @@ def build(
         context["visit"] = visit_data(session, visit)
         ids.setdefault("customer", visit.customer_id)
         ids.setdefault("rep", visit.rep_id)
+    if "contract" in ids and (contract := session.get(Contract, ids["contract"])) is not None:
+        context["contract"] = _fields(contract, _CONTRACT)
+        ids.setdefault("customer", contract.customer_id)
+    if "opportunity" in ids and (deal := session.get(Opportunity, ids["opportunity"])) is not None:
+        context["opportunity"] = opportunity_data(session, deal)
+        if deal.customer_id is not None:
+            ids.setdefault("customer", deal.customer_id)
+        if deal.owner_id is not None:
+            ids.setdefault("rep", deal.owner_id)
     if "customer" in ids and (customer := session.get(Customer, ids["customer"])) is not None:
         context["customer"] = customer_data(session, customer, today)
     if "rep" in ids and (rep := session.get(User, ids["rep"])) is not None:

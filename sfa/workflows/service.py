@@ -5,8 +5,8 @@ without any team's data in it); reps and API keys neither. Every create, edit, e
 disable and publish is written to the audit log (entity "workflow").
 """
 
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select
@@ -17,7 +17,16 @@ from sfa.auth.principal import Principal
 from sfa.company import service as company_service
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sfa.users.models import Role
-from sfa.workflows import catalog, context, dryrun, logic, repository, validation, versions
+from sfa.workflows import (
+    catalog,
+    dryrun,
+    engine,
+    logic,
+    repository,
+    runtime_context,
+    validation,
+    versions,
+)
 from sfa.workflows import diff as definition_diff
 from sfa.workflows.definition import Definition
 from sfa.workflows.models import Workflow, WorkflowVersion
@@ -204,11 +213,12 @@ def dry_run(
     workflow_id: int,
     number: int | None,
     sample: dict | None,
-    event_id: int | None,
+    event_id: uuid.UUID | None,
     assume: dryrun.Assume,
 ) -> dict:
     """The path a version would take (default: the draft, else the active one) over a
-    sample context or a past event's context. Reads only."""
+    sample context or a past event's context, built as the runtime builds it. Reads
+    only. A sample without `settings` gets the company's."""
     _require_author(principal)
     get_workflow(session, principal=principal, workflow_id=workflow_id)
     if (sample is None) == (event_id is None):
@@ -216,11 +226,12 @@ def dry_run(
     version = _tested_version(session, workflow_id, number)
     definition = Definition.model_validate(version.definition)
     if event_id is not None:
-        ctx = _event_context(session, event_id, definition)
+        ctx = _event_context(session, event_id)
     elif logic.has_non_finite(sample):
         raise InvalidInput("the context holds a number JSON cannot carry (NaN or Infinity)")
     else:
-        ctx = {"vars": {}} | (sample or {})
+        settings = runtime_context.settings_data(company_service.get_company_settings(session))
+        ctx = {"settings": settings, "vars": {}} | (sample or {})
     trace = dryrun.run(definition, ctx, assume)
     return {"version": version.number, "context": ctx} | trace.as_dict()
 
@@ -237,32 +248,34 @@ def _tested_version(session: Session, workflow_id: int, number: int | None) -> W
     return found
 
 
-def _event_context(session: Session, event_id: int, definition: Definition) -> dict:
-    if not repository.events_available(session):
-        raise InvalidInput(
-            "past events are not recorded on this server yet (no domain_events table)",
-            hint="test with a sample context instead",
-        )
+def _number(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _event_context(session: Session, event_id: uuid.UUID) -> dict:
+    """The context a run started by the past event would have now (the records as they
+    are today, as when the runtime resumes a run)."""
     event = repository.past_event(session, event_id)
     if event is None:
         raise NotFound(f"event {event_id} does not exist")
     if event.type not in catalog.EVENT_TYPES:
-        raise InvalidInput(
-            f'event {event_id} is of type "{event.type}", which workflows do not know'
-        )
-    today = datetime.now(UTC).astimezone(company_service.get_company_settings(session).tz).date()
-    return context.for_event(
-        session,
-        event_type=event.type,
-        event={
-            "id": event.id,
-            "type": event.type,
-            "occurred_at": event.occurred_at,
-            "actor": event.actor,
-            "subject": {"kind": event.subject_kind, "id": event.subject_id},
-        },
+        raise InvalidInput(f'event {event_id} is of type "{event.type}": workflows do not know it')
+    trigger = engine.Trigger(
+        type=event.type,
+        subject_kind=event.subject_kind,
+        subject_id=_number(event.subject_id),
         payload=event.payload or {},
-        today=today,
+        event_id=event.event_id,
+        occurred_at=event.occurred_at,
+        actor_kind=event.actor_kind,
+        actor_id=_number(event.actor_id),
+    )
+    return {"vars": {}} | runtime_context.build(
+        session,
+        subject_kind=trigger.subject_kind,
+        subject_id=trigger.subject_id,
+        payload=trigger.payload,
+        event=engine.event_data(trigger),
     )
 
 

@@ -16,6 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import ValidationError
 
 from sfa.errors import InvalidInput
+from sfa.notifications.rule_settings import DEFAULTS as NOTIFICATION_RULES
 from sfa.notifications.templates import TEMPLATES
 from sfa.workflows import catalog, logic
 from sfa.workflows.definition import (
@@ -94,7 +95,10 @@ def _structural(error: dict, raw: Any) -> Problem:
 def _choices(loc: tuple) -> str:
     last = str(loc[-1])
     if last == "to":
-        return "user, role, manager_of, context (notify) or round_robin_team (assign_task)"
+        return (
+            "rep, manager, customer, distributor, user or role (notify); user, role or "
+            "round_robin_team (assign_task)"
+        )
     return "user, role or manager_of"
 
 
@@ -106,7 +110,9 @@ class _Checker:
         self.d = definition
         self.user_exists = user_exists
         self.found: list[Problem] = []
-        names = {s.name for s in definition.steps.values() if s.type == "set_variable"}
+        names = {s.name for s in definition.steps.values() if s.type == "set_variable"} | {
+            s.into for s in definition.steps.values() if s.type == "withdraw" and s.into
+        }
         self.shape = catalog.trigger_context(definition.trigger) | {
             "vars": {name: "any" for name in sorted(names)}
         }
@@ -162,12 +168,30 @@ class _Checker:
         for index, path in enumerate(step.paths):
             self.logic(path.when, f"{where}.paths.{index}.when")
 
+    def value(self, value: Any, path: str) -> None:
+        """A field that takes a literal or JsonLogic (definition.py's docstring); a literal
+        is checked too (no NUL, finite numbers: it is stored as JSON)."""
+        self.logic(value, path)
+
+    def hours(self, value: Any, path: str) -> None:
+        """A duration: a number, or JsonLogic giving one (settings.discount_escalation_hours)."""
+        if not isinstance(value, dict):
+            return
+        found, problems = logic.check_shape(value, self.shape, path)
+        for where, message in problems:
+            self.add(where, message)
+        if not problems and found not in ("int", "number", "any"):
+            self.add(path, f"must give a number of hours (this gives a {found})")
+
     def step_require_approval(self, step, where: str) -> None:
         for index, approver in enumerate(step.levels):
             self.person(approver, f"{where}.levels.{index}")
+        self.hours(step.escalate_after_hours, f"{where}.escalate_after_hours")
 
     def step_assign_task(self, step, where: str) -> None:
         self.person(step.to, f"{where}.to")
+        self.value(step.title, f"{where}.title")
+        self.hours(step.due_in_hours, f"{where}.due_in_hours")
 
     def step_notify(self, step, where: str) -> None:
         if step.template not in TEMPLATES:
@@ -176,9 +200,28 @@ class _Checker:
                 f'unknown template "{step.template}" (one of ' + ", ".join(sorted(TEMPLATES)) + ")",
             )
         self.person(step.to, f"{where}.to")
+        for key, value in (step.payload or {}).items():
+            self.value(value, f"{where}.payload.{key}")
+        if step.rule is not None and step.rule != "workflow":
+            self.rule(step.rule, f"{where}.rule")
+
+    def step_withdraw(self, step, where: str) -> None:
+        self.rule(step.rule, f"{where}.rule")
+        for index, template in enumerate(step.templates or ()):
+            if template not in TEMPLATES:
+                self.add(f"{where}.templates.{index}", f'unknown template "{template}"')
+
+    def rule(self, rule: str, where: str) -> None:
+        if rule not in NOTIFICATION_RULES:
+            known = ", ".join(sorted(NOTIFICATION_RULES))
+            self.add(where, f'unknown notification rule "{rule}" (one of {known})')
 
     def person(self, ref, where: str) -> None:
-        if (user := getattr(ref, "user", None)) is not None:
+        if isinstance(ref, str):  # a notice's "rep", "manager", "customer", "distributor"
+            record = "rep" if ref in ("rep", "manager") else "customer"
+            if record not in self.shape:
+                self.add(where, f"this workflow's context names no {record}")
+        elif (user := getattr(ref, "user", None)) is not None:
             if self.user_exists is not None and not self.user_exists(user):
                 self.add(f"{where}.user", f"user {user} does not exist or is deactivated")
         elif (role := getattr(ref, "role", None)) is not None:
@@ -187,17 +230,25 @@ class _Checker:
                     f"{where}.role",
                     f'unknown role "{role}" (one of ' + ", ".join(sorted(catalog.ROLES)) + ")",
                 )
+        elif (path := getattr(ref, "context", None)) is not None:
+            found, unknown = logic.resolve(self.shape, path)
+            if unknown is not None:
+                self.add(f"{where}.context", logic.unknown_variable(path, self.shape))
+            elif found not in ("int", "any"):
+                self.add(f"{where}.context", f'"{path}" is not an id')
+        elif "reps_in_teams" in type(ref).model_fields:
+            if ref.reps_in_teams is not None:
+                self.value(ref.reps_in_teams, f"{where}.reps_in_teams")
         elif getattr(ref, "manager_of", None) is not None:
             if "rep" not in self.shape:
                 self.add(f"{where}.manager_of", "this workflow's context names no rep")
         else:
-            key = "context" if hasattr(ref, "context") else "round_robin_team"
-            path = getattr(ref, key)
+            path = ref.round_robin_team
             found, unknown = logic.resolve(self.shape, path)
             if unknown is not None:
-                self.add(f"{where}.{key}", logic.unknown_variable(path, self.shape))
+                self.add(f"{where}.round_robin_team", logic.unknown_variable(path, self.shape))
             elif found not in ("int", "any"):
-                self.add(f"{where}.{key}", f'"{path}" is not an id')
+                self.add(f"{where}.round_robin_team", f'"{path}" is not an id')
 
     def step_update_record(self, step, where: str) -> None:
         if step.record not in self.shape:
@@ -227,6 +278,8 @@ class _Checker:
             self.add(where, "give exactly one of hours, until, event")
         if step.until is not None:
             self.logic(step.until, f"{where}.until")
+        self.hours(step.hours, f"{where}.hours")
+        self.hours(step.timeout_hours, f"{where}.timeout_hours")
         if step.event is None:
             for key in ("match", "timeout_hours", "on_timeout"):
                 if getattr(step, key) is not None:
@@ -236,8 +289,9 @@ class _Checker:
             self.add(f"{where}.event", f'unknown event type "{step.event}"')
             return
         if step.match is not None:
-            incoming = {"incoming": catalog.incoming_context(step.event)}
-            self.logic(step.match, f"{where}.match", self.shape | incoming)
+            # The runtime reads the candidate event as `event` (engine.on_event).
+            candidate = {"event": catalog.event_shape(step.event)}
+            self.logic(step.match, f"{where}.match", self.shape | candidate)
         if step.on_timeout is not None and step.timeout_hours is None:
             self.add(f"{where}.on_timeout", "needs timeout_hours")
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
-from workflow_samples import finance_task, make_workflow, run_about, task_then_approval
+from workflow_samples import finance_task, run_about, task_then_approval
 
 from api import gate
 from api.main import create_app
@@ -45,6 +45,7 @@ from sfa.tracking import repository as tracking_repository
 from sfa.tracking import service as tracking_service
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn, Position
+from sfa.workflows import service as workflow_service
 from sfa.workflows.runtime_models import RunStatus, Task, WorkflowApproval
 
 PUBLIC = {
@@ -94,6 +95,13 @@ GPX = (
 )
 
 PO_BYTES = b"%PDF-1.4 purchase order of team B"
+
+WORKFLOW = {
+    "name": "Access test",
+    "trigger": {"event": "order.submitted"},
+    "start": "done",
+    "steps": {"done": {"type": "end"}},
+}
 
 CASES = {
     ("GET", "/healthz"): Case(anonymous=200),
@@ -405,6 +413,22 @@ CASES = {
     ),
     ("GET", "/v1/tax-invoices"): Case(rep=403, manager=403),
     ("GET", "/v1/tax-invoices/export"): Case(rep=403, manager=403),
+    # Workflows: company configuration without any team's data; managers read, only
+    # admins write and dry-run. {workflow_id} has version 1 published and a draft 2.
+    ("GET", "/v1/workflows"): Case(is_list=True, rep=403),
+    ("POST", "/v1/workflows"): Case(
+        rep=403, manager=403, body={"key": "intruder", "definition": WORKFLOW}
+    ),
+    ("GET", "/v1/workflows/{workflow_id}"): Case(rep=403, manager=200),
+    ("PUT", "/v1/workflows/{workflow_id}"): Case(rep=403, manager=403, body={"enabled": False}),
+    ("POST", "/v1/workflows/{workflow_id}/publish"): Case(
+        rep=403, manager=403, body={"version": 1}
+    ),
+    ("GET", "/v1/workflows/{workflow_id}/versions"): Case(rep=403, manager=200),
+    ("GET", "/v1/workflows/{workflow_id}/diff"): Case(rep=403, manager=200),
+    ("POST", "/v1/workflows/{workflow_id}/test"): Case(
+        rep=403, manager=403, body={"context": {"order": {"id": 1, "risk_pct": 1}}}
+    ),
     # Workflow runs: admins all, managers their teams' (reps and keys: 403); retrying and
     # cancelling are the admins'. {run_id} waits on manager B's approval with rep B's
     # task done before it; {failed_run_id} failed (nobody holds the finance role).
@@ -548,7 +572,7 @@ def _ids(world, db) -> dict:
         visits_target=5,
         sales_target=Decimal(100),
     )
-    crm = _crm_ids(world, db) | _workflow_ids(world, db)
+    crm = _crm_ids(world, db) | _workflow_ids(world, db, admin)
     intake = _ready_intake(db, admin, world, product)
     db.add(
         CustomerTaxIdentity(
@@ -589,6 +613,22 @@ def _ids(world, db) -> dict:
     }
 
 
+def _authored_workflow(db, admin):
+    """A workflow with version 1 published and a draft 2 (so that a diff has two)."""
+    workflow = workflow_service.create_workflow(
+        db, principal=admin, key="access-test", definition=WORKFLOW, enabled=True
+    )
+    workflow_service.publish(db, principal=admin, workflow_id=workflow.id, number=1)
+    workflow_service.update_workflow(
+        db,
+        principal=admin,
+        workflow_id=workflow.id,
+        definition=WORKFLOW | {"name": "Access test, edited"},
+        enabled=None,
+    )
+    return workflow
+
+
 def _crm_ids(world, db) -> dict:
     """Team B's contract, opportunity and survey; a pipeline; the admin as renewal staff."""
     contract = make_contract(db, world.admin, world.customer_b, 100_000_000)
@@ -610,10 +650,10 @@ def _crm_ids(world, db) -> dict:
     }
 
 
-def _workflow_ids(world, db) -> dict:
+def _workflow_ids(world, db, admin) -> dict:
     """Team B's runs (one waiting on manager B with rep B's task, one failed), the task,
-    the approval, and their workflow."""
-    workflow = make_workflow(db, "access")
+    the approval, and their workflow (with versions: published 1, draft 2)."""
+    workflow = _authored_workflow(db, admin)
     waiting = run_about(db, workflow, task_then_approval(world.rep_b.id), world.rep_b)
     failed = run_about(db, workflow, finance_task(), world.rep_b)
     task = db.scalar(select(Task).where(Task.run_id == waiting.id))

@@ -4,7 +4,9 @@ import pytest
 from workflow_samples import discount_approval, reminder
 
 from sfa.errors import InvalidInput
-from sfa.workflows import validation
+from sfa.workflows import runtime_defaults, validation
+from sfa.workflows.actions import records
+from sfa.workflows.updatable import UPDATABLE
 
 
 def _messages(raw, **kwargs) -> list[str]:
@@ -15,11 +17,25 @@ def test_the_samples_are_valid():
     assert _messages(discount_approval()) == []
     assert _messages(reminder()) == []
     definition = validation.parse(discount_approval())
-    assert definition.steps["overdue"].if_ == {
-        ">": [{"var": "customer.payment.overdue_invoices"}, 0]
-    }
+    assert definition.steps["overdue"].if_ == {">": [{"var": "customer.overdue_invoices"}, 0]}
     # Written back as given (JSON names "if"/"else", no defaults added).
     assert definition.dump() == discount_approval()
+
+
+@pytest.mark.parametrize(
+    "name", sorted(path.stem for path in runtime_defaults.DEFAULTS.glob("*.json"))
+)
+def test_every_default_definition_is_valid(name):
+    """What the product ships passes the checks an admin's edit passes: one format."""
+    raw = runtime_defaults.definition(name)
+    assert _messages(raw) == []
+    assert validation.parse(raw).dump() == raw
+
+
+def test_the_runtime_sets_exactly_the_updatable_fields():
+    assert {kind: set(fields) for kind, fields in UPDATABLE.items()} == {
+        kind: set(setters) for kind, (_, setters) in records.WHITELIST.items()
+    }
 
 
 def _edit(change):
@@ -82,21 +98,29 @@ BAD = {
                 },
             )
         ),
-        "steps.auto.set.net_amount: order.net_amount cannot be set by a workflow (settable: note)",
+        "steps.auto.set.net_amount: order.net_amount cannot be set by a workflow "
+        "(settable: approval_tier, note, state)",
     ),
     "record not in the context": (
         _edit(
-            _step(
-                "auto",
-                {
-                    "type": "update_record",
-                    "record": "contract",
-                    "set": {"note": "x"},
-                    "next": "done",
-                },
+            lambda r: (
+                r.update(trigger={"schedule": "0 6 * * 1"}),
+                _step(
+                    "auto",
+                    {"type": "update_record", "record": "order", "set": {"note": "x"}, "next": "e"},
+                )(r),
             )
         ),
-        "steps.auto.record: this workflow's context names no contract",
+        "steps.auto.record: this workflow's context names no order",
+    ),
+    "record the runtime cannot update": (
+        _edit(
+            _step(
+                "auto",
+                {"type": "update_record", "record": "contract", "set": {"note": "x"}, "next": "e"},
+            )
+        ),
+        "steps.auto.record: Input should be 'order' or 'customer'",
     ),
     "unknown operator (method)": (
         _edit(lambda r: r["steps"]["overdue"].update({"if": {"method": ["abc", "upper"]}})),
@@ -176,20 +200,47 @@ BAD = {
                 {
                     "type": "wait",
                     "event": "order.approved",
-                    "match": {"==": [{"var": "incoming.payload.ordr_id"}, 1]},
+                    "match": {"==": [{"var": "event.payload.ordr_id"}, 1]},
                     "next": "done",
                 },
             )
         ),
-        'steps.auto.match.==.0.var: unknown variable "incoming.payload.ordr_id"',
+        'steps.auto.match.==.0.var: unknown variable "event.payload.ordr_id" '
+        '(did you mean "event.payload.order_id"?)',
     ),
     "unknown template": (
         _edit(lambda r: r["steps"]["tell_rep"].update(template="order_lost")),
         'steps.tell_rep.template: unknown template "order_lost"',
     ),
-    "recipient path unknown": (
-        _edit(lambda r: r["steps"]["tell_rep"]["to"].update(context="rep.boss")),
-        'steps.tell_rep.to.context: unknown variable "rep.boss"',
+    "unknown recipient": (
+        _edit(lambda r: r["steps"]["tell_rep"].update(to="boss")),
+        "steps.tell_rep.to: Input should be 'rep', 'manager', 'customer' or 'distributor'",
+    ),
+    "recipient not in the context": (
+        _edit(
+            lambda r: (
+                r.update(trigger={"event": "anomaly.detected"})
+                or r["steps"]["tell_rep"].update(to="distributor")
+            )
+        ),
+        "steps.tell_rep.to: this workflow's context names no customer",
+    ),
+    "duration from an unknown setting": (
+        _edit(
+            lambda r: r["steps"]["manager"].update(
+                escalate_after_hours={"var": "settings.escalation_hours"}
+            )
+        ),
+        'steps.manager.escalate_after_hours.var: unknown variable "settings.escalation_hours" '
+        '(did you mean "settings.discount_escalation_hours"?)',
+    ),
+    "duration that is not a number": (
+        _edit(lambda r: r["steps"]["manager"].update(escalate_after_hours={"var": "order.state"})),
+        "steps.manager.escalate_after_hours: must give a number of hours (this gives a string)",
+    ),
+    "notice payload reads an unknown field": (
+        _edit(lambda r: r["steps"]["tell_rep"].update(payload={"note": {"var": "order.nte"}})),
+        'steps.tell_rep.payload.note.var: unknown variable "order.nte"',
     ),
     "manager_of without a rep": (
         _edit(lambda r: r.update(trigger={"date_field": "contract.end_date", "offset_days": 0})),
@@ -200,24 +251,19 @@ BAD = {
         _edit(lambda r: r["steps"]["overdue"].update({"if": {"==": [1, 1], "!=": [1, 2]}})),
         "steps.overdue.if: an operation is an object with exactly one key",
     ),
-    "wrong literal type for a field": (
+    "wrong literal value for a field": (
         _edit(
-            lambda r: (
-                r.update(trigger={"date_field": "contract.end_date", "offset_days": -1})
-                or r["steps"].update(
-                    manager={
-                        "type": "update_record",
-                        "record": "contract",
-                        "set": {"upsell_score": 500},
-                        "next": "done",
-                    },
-                    two_levels={"type": "end"},
-                    overdue={"type": "condition", "if": True, "then": "tier", "else": "tier"},
-                    finance={"type": "end"},
-                )
+            _step(
+                "auto",
+                {
+                    "type": "update_record",
+                    "record": "order",
+                    "set": {"approval_tier": "triple"},
+                    "next": "done",
+                },
             )
         ),
-        "steps.manager.set.upsell_score: must be between 0 and 100",
+        "steps.auto.set.approval_tier: must be one of auto, single, double",
     ),
 }
 
@@ -271,3 +317,31 @@ def test_sizes_are_bounded():
     assert any(m.startswith("steps:") for m in _messages(raw))
     raw = _edit(lambda r: r["steps"]["overdue"].update({"if": {"==": ["a\x00", 1]}}))
     assert any("NUL" in m for m in _messages(raw))
+
+
+def _leaves(shape, prefix=""):
+    """(parent path, field) of every field of a context shape."""
+    if isinstance(shape, list):
+        yield from _leaves(shape[0], prefix)
+    elif isinstance(shape, dict):
+        for name, sub in shape.items():
+            yield prefix, name
+            yield from _leaves(sub, f"{prefix}.{name}" if prefix else name)
+
+
+def test_the_docs_name_every_context_field_and_event_type():
+    """docs/workflows.md lists what a definition can read and react to."""
+    from pathlib import Path
+
+    from sfa.workflows import catalog
+
+    docs = (Path(__file__).parents[2] / "docs" / "workflows.md").read_text()
+    shapes = catalog.RECORDS | {"settings": catalog.SETTINGS, "event": catalog.EVENT_BASE}
+    missing = [
+        f"{record}: {parent}.{name}".rstrip(".")
+        for record, shape in shapes.items()
+        for parent, name in _leaves(shape)
+        if f"`{name}`" not in docs
+    ]
+    missing += [name for name in catalog.EVENT_TYPES if f"`{name}`" not in docs]
+    assert missing == []

@@ -1,124 +1,132 @@
-"""A run's context loaded from the database: plain JSON data with the catalog's fields,
-money exact at the tier boundaries, the customer's payment record."""
+"""A run's context loaded from the database (sfa/workflows/runtime_context.py): plain
+JSON data holding only what the catalogue lists — the shape definitions are validated
+against is the data they run on — with the tier boundaries exact on stored orders."""
 
 import json
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from workflow_samples import discount_approval
 
-from sfa.auth import service as auth_service
-from sfa.catalog.models import Product
+from crm_factories import make_contract, make_opportunity, make_pipeline
 from sfa.erp.models import Invoice
-from sfa.orders import service as order_service
-from sfa.orders.service import LineIn, NewOrder
-from sfa.workflows import catalog, context, dryrun, logic, validation
+from sfa.workflows import (
+    catalog,
+    dryrun,
+    engine,
+    logic,
+    runtime_context,
+    runtime_defaults,
+    validation,
+)
 
-TODAY = date(2026, 12, 2)
+from .conftest import T0
 
 
-def _order(db, world, discount: str):
-    product = Product(
-        external_id=f"p-{discount}",
-        code="P1",
-        name="Kopi",
-        unit="pcs",
-        list_price=Decimal("100000"),
-        currency="IDR",
+def _context(db, event_type: str, subject: tuple[str, int], payload: dict) -> dict:
+    trigger = engine.Trigger(
+        type=event_type, subject_kind=subject[0], subject_id=subject[1], payload=payload
     )
-    db.add(product)
-    db.flush()
-    order, _ = order_service.create_order(
+    built = runtime_context.build(
         db,
-        principal=auth_service.principal_for_user(db, world.rep_b),
-        data=NewOrder(
-            client_id=uuid.uuid4(),
-            customer_id=world.customer_b.id,
-            lines=(LineIn(product.id, Decimal(2), Decimal(discount)),),
-        ),
+        subject_kind=subject[0],
+        subject_id=subject[1],
+        payload=payload,
+        event=engine.event_data(trigger),
+        now=T0,
     )
-    return order
+    return built | {"vars": {}}
 
 
-def _event_context(db, order):
+def _order_context(db, order) -> dict:
     payload = {"order_id": order.id, "rep_id": order.rep_id, "customer_id": order.customer_id}
-    event = {
-        "id": 1,
-        "type": "order.submitted",
-        "occurred_at": datetime(2026, 12, 2, tzinfo=UTC),
-        "actor": f"user:{order.rep_id}",
-        "subject": {"kind": "order", "id": order.id},
-    }
-    return context.for_event(
-        db, event_type="order.submitted", event=event, payload=payload, today=TODAY
-    )
+    return _context(db, "order.submitted", ("order", order.id), payload)
 
 
-def _fields(shape, value, path=""):
+def _listed(shape, value, path="") -> None:
     """Every key of `value` is in `shape` (the documented context holds nothing else)."""
     if isinstance(shape, dict) and isinstance(value, dict):
         assert set(value) <= set(shape), (path, set(value) - set(shape))
         for key, sub in value.items():
-            _fields(shape[key], sub, f"{path}.{key}")
+            _listed(shape[key], sub, f"{path}.{key}")
     elif isinstance(shape, list) and isinstance(value, list):
         for item in value:
-            _fields(shape[0], item, path)
+            _listed(shape[0], item, path)
 
 
-def test_the_context_is_plain_documented_data(db, world):
-    order = _order(db, world, "10")
-    ctx = _event_context(db, order)
+def test_an_order_context_is_plain_documented_data(db, world, make_order):
+    order = make_order("10")
+    ctx = _order_context(db, order)
     assert json.loads(json.dumps(ctx)) == ctx  # plain JSON data, nothing else
-    _fields(catalog.trigger_context(validation.parse(discount_approval()).trigger), ctx)
-    assert ctx["order"]["discount_pct"] == 10 and ctx["order"]["line_count"] == 1
-    assert ctx["order"]["lines"][0]["product_name"] == "Kopi"
-    assert ctx["order"]["lines"][0]["quantity"] == 2
-    assert ctx["customer"]["distributor"]["code"] == "BD01"
-    assert ctx["customer"]["customer_class"] == "toko"
-    assert ctx["rep"]["team"]["name"] == "Team B"
-    assert ctx["rep"]["manager"]["id"] == world.manager_b.id
-    assert ctx["event"]["subject"] == {"kind": "order", "id": order.id}
+    trigger = validation.parse(runtime_defaults.definition("discount_approval")).trigger
+    shape = catalog.trigger_context(trigger)
+    _listed(shape, ctx)
+    # What the default workflow reads is there, as numbers.
+    for path in ("order.risk_pct", "settings.discount_auto_max_pct", "rep.team.manager_id"):
+        assert isinstance(logic.evaluate({"var": path}, ctx), int | float), path
+    assert ctx["order"]["lines"][0]["quantity"] == 1
+    assert ctx["customer"]["distributor"] is None or "code" in ctx["customer"]["distributor"]
+    assert ctx["rep"]["manager"]["id"] == world.manager_a.id
+    assert ctx["event"]["subject_kind"] == "order" and ctx["event"]["subject_id"] == order.id
     assert logic.evaluate({"var": "order.__class__"}, ctx) is None
+
+
+def test_contract_and_opportunity_contexts_are_documented(db, world):
+    contract = make_contract(db, world.admin, world.customer_b, 100_000_000)
+    ctx = _context(
+        db,
+        "contract.created",
+        ("contract", contract.id),
+        {"contract_id": contract.id, "customer_id": world.customer_b.id},
+    )
+    _listed(catalog.trigger_context(_trigger("contract.created")), ctx)
+    assert ctx["contract"]["acv"] == 100_000_000 and ctx["customer"]["id"] == world.customer_b.id
+    make_pipeline(db, world.admin)
+    deal = make_opportunity(db, world.rep_b)
+    payload = {"opportunity_id": deal.id, "owner_id": world.rep_b.id}
+    ctx = _context(db, "opportunity.stage_changed", ("opportunity", deal.id), payload)
+    _listed(catalog.trigger_context(_trigger("opportunity.stage_changed")), ctx)
+    assert ctx["opportunity"]["stage"]["name"] and ctx["rep"]["id"] == world.rep_b.id
+
+
+def _trigger(event_type: str):
+    return validation.parse(
+        {
+            "name": "t",
+            "trigger": {"event": event_type},
+            "start": "e",
+            "steps": {"e": {"type": "end"}},
+        }
+    ).trigger
 
 
 @pytest.mark.parametrize(
     ("discount", "step"),
-    [("5.00", "auto"), ("5.01", "manager"), ("15.00", "manager"), ("15.01", "two_levels")],
+    [("5.00", "auto"), ("5.01", "single"), ("15.00", "single"), ("15.01", "double")],
 )
-def test_tier_boundaries_from_stored_orders(db, world, discount, step):
-    ctx = _event_context(db, _order(db, world, discount))
-    trace = dryrun.run(validation.parse(discount_approval()), ctx)
-    assert trace.path[2] == step, (ctx["order"]["discount_pct"], trace.path)
+def test_tier_boundaries_from_stored_orders(db, world, make_order, discount, step):
+    """The dry run of the default workflow takes the runtime's path at every boundary."""
+    ctx = _order_context(db, make_order(discount))
+    trace = dryrun.run(validation.parse(runtime_defaults.definition("discount_approval")), ctx)
+    assert trace.path[1] == step, (ctx["order"]["risk_pct"], trace.path)
 
 
-def test_the_payment_record(db, world):
-    def invoice(n, due, amount, paid=False):
+def test_overdue_invoices_send_the_order_to_finance(db, world, make_order):
+    for n, days in enumerate((40, -10)):  # one overdue, one not yet due
         db.add(
             Invoice(
                 external_id=f"inv-{n}",
-                customer_id=world.customer_b.id,
+                customer_id=world.customer_a.id,
                 state="posted",
-                due_date=due,
-                total_amount=Decimal(amount),
-                amount_to_pay=Decimal(amount),
-                paid=paid,
+                due_date=T0.date() - timedelta(days=days),
+                total_amount=Decimal(1000),
+                amount_to_pay=Decimal(1000),
+                paid=False,
             )
         )
-
-    invoice(1, TODAY - timedelta(days=40), "250000.50")
-    invoice(2, TODAY - timedelta(days=3), "100000")
-    invoice(3, TODAY + timedelta(days=10), "5000")
-    invoice(4, TODAY - timedelta(days=90), "7000", paid=True)
     db.flush()
-    ctx = _event_context(db, _order(db, world, "1"))
-    assert ctx["customer"]["payment"] == {
-        "open_invoices": 3,
-        "open_amount": 355000.5,
-        "overdue_invoices": 2,
-        "overdue_amount": 350000.5,
-        "oldest_overdue_days": 40,
-    }
+    ctx = _order_context(db, make_order("1"))
+    assert ctx["customer"]["overdue_invoices"] == 1
     trace = dryrun.run(validation.parse(discount_approval()), ctx)
     assert trace.path == ["overdue", "finance", "done"]
