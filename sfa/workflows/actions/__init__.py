@@ -8,6 +8,7 @@ from sfa.workflows.actions.base import Outcome, StepCall
 from sfa.workflows.actions.notify import notify
 from sfa.workflows.actions.records import update_record
 from sfa.workflows.actions.task import assign_task
+from sfa.workflows.actions.withdraw import withdraw
 
 ACTIONS: dict[str, Callable[[StepCall], Outcome]] = {
     "condition": flow.condition,
@@ -20,4 +21,5 @@ ACTIONS: dict[str, Callable[[StepCall], Outcome]] = {
     "assign_task": assign_task,
     "notify": notify,
     "update_record": update_record,
+    "withdraw": withdraw,
 }
