@@ -65,7 +65,8 @@ BAD = {
     "unknown action": (
         _edit(_step("auto", {"type": "launch_rocket", "next": "done"})),
         'steps.auto.type: unknown action "launch_rocket" (one of condition, branch, '
-        "require_approval, assign_task, notify, update_record, set_variable, wait, webhook, end)",
+        "require_approval, assign_task, notify, update_record, withdraw, set_variable, wait, "
+        "webhook, end)",
     ),
     "unreachable step": (
         _edit(_step("orphan", {"type": "end"})),
@@ -161,7 +162,7 @@ BAD = {
     "missing type": (
         _edit(_step("auto", {"next": "done"})),
         "steps.auto.type: missing (one of condition, branch, require_approval, assign_task, "
-        "notify, update_record, set_variable, wait, webhook, end)",
+        "notify, update_record, withdraw, set_variable, wait, webhook, end)",
     ),
     "no trigger kind": (
         _edit(lambda r: r.update(trigger={"when": "now"})),

@@ -56,6 +56,4 @@ def withdraw(call: StepCall) -> Outcome:
     call.session.flush()
     if name := call.step.get("into"):
         run.variables = {**run.variables, name: sorted(arrived)}
-    return Outcome(
-        {"withdrawn": withdrawn, "arrived": sorted(arrived)}, next=call.step.get("next")
-    )
+    return Outcome({"withdrawn": withdrawn, "arrived": sorted(arrived)}, next=call.step.get("next"))
