@@ -20,6 +20,7 @@ payload JSON schemas become the `payload` shapes below).
 from dataclasses import dataclass, field
 
 from sfa.users.models import Role
+from sfa.workflows.date_sources import DATE_SOURCES
 
 Shape = str | dict | list
 
@@ -145,6 +146,8 @@ RELATED: dict[str, tuple[str, ...]] = {
     "opportunity": ("customer", "rep"),
     "customer": (),
     "rep": (),
+    # Not a catalog record (its fields are "any"): a date field's record only.
+    "invoice": ("customer", "order"),
 }
 
 EVENT: dict = {
@@ -247,11 +250,10 @@ EVENT_TYPES: dict[str, EventType] = {
     ),
 }
 
-# Date fields a `date_field` trigger can count from ("contract.end_date", offset_days -30).
+# Date fields a `date_field` trigger can count from ("contract.end_date", offset_days -30):
+# the runtime's whitelist (sfa/workflows/date_sources.py), the one list of them.
 DATE_FIELDS: dict[str, tuple[str, ...]] = {
-    record: tuple(name for name, kind in fields.items() if kind == "date")
-    for record, fields in RECORDS.items()
-    if record in ("order", "contract", "opportunity")
+    record: source.columns for record, source in DATE_SOURCES.items()
 }
 
 # Roles an approver or assignee can name: the users' roles, and `finance` (the second
@@ -264,7 +266,8 @@ def records_of_date_field(record: str) -> tuple[str, ...]:
 
 
 def _records(names: tuple[str, ...]) -> dict:
-    return {name: RECORDS[name] for name in names}
+    # A record the catalog does not describe (an invoice, for its date fields) is "any".
+    return {name: RECORDS.get(name, "any") for name in names}
 
 
 def event_context(event_type: str) -> dict:
@@ -280,7 +283,7 @@ def trigger_context(trigger) -> dict:
         return base | event_context(trigger.event)
     if date_field := getattr(trigger, "date_field", None):
         record = date_field.split(".", 1)[0]
-        if record in RECORDS:
+        if record in DATE_FIELDS:
             return base | _records(records_of_date_field(record))
     return base
 

@@ -35,8 +35,26 @@ from sfa.orders import approvals as order_approvals
 from sfa.orders.models import Order, OrderLine
 from sfa.users.models import Team, User
 from sfa.visits.models import Visit, VisitFlag
+from sfa.workflows import context as record_context
 
-_ID_KEYS = {"order": "order_id", "customer": "customer_id", "visit": "visit_id", "rep": "rep_id"}
+_ID_KEYS = {
+    "order": "order_id",
+    "customer": "customer_id",
+    "visit": "visit_id",
+    "rep": "rep_id",
+    "contract": "contract_id",
+    "opportunity": "opportunity_id",
+    "invoice": "invoice_id",
+}
+# Records loaded before the order, customer and rep (they name them): record -> (context
+# key the id of a related record comes from -> the record it names).
+_LINKING = {
+    "invoice": {"order_id": "order", "customer_id": "customer"},
+    "contract": {"customer_id": "customer"},
+    "opportunity": {"customer_id": "customer", "owner_id": "rep"},
+}
+# Trigger types that are not events (sfa/workflows/schedules.py, date_triggers.py).
+_TRIGGER_KINDS = ("schedule", "date_field")
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -141,6 +159,41 @@ def visit_data(session: Session, visit: Visit) -> dict:
     }
 
 
+def invoice_data(invoice: Invoice) -> dict:
+    return {
+        name: record_context.plain(getattr(invoice, name))
+        for name in (
+            "id",
+            "number",
+            "order_id",
+            "customer_id",
+            "state",
+            "currency",
+            "invoice_date",
+            "due_date",
+            "total_amount",
+            "amount_to_pay",
+            "paid",
+        )
+    }
+
+
+def _linking_record(session: Session, record: str, record_id: int, today: date) -> dict | None:
+    if record == "invoice":
+        invoice = session.get(Invoice, record_id)
+        return invoice_data(invoice) if invoice is not None else None
+    return record_context.load(session, record, record_id, today)
+
+
+def trigger_data(event: dict) -> dict:
+    """`trigger`: what started the run (an event, a schedule, a date field) and when."""
+    kind = event.get("type")
+    return {
+        "kind": kind if kind in _TRIGGER_KINDS else "event",
+        "fired_at": event.get("occurred_at"),
+    }
+
+
 def _subject_ids(subject_kind: str | None, subject_id: int | None, payload: dict) -> dict:
     ids = {kind: payload.get(key) for kind, key in _ID_KEYS.items() if payload.get(key)}
     if subject_kind in _ID_KEYS and subject_id is not None:
@@ -172,6 +225,13 @@ def build(
     }
     if event is not None:
         context["event"] = event
+        context["trigger"] = trigger_data(event)
+    for record, links in _LINKING.items():
+        if record in ids and (data := _linking_record(session, record, ids[record], today)):
+            context[record] = data
+            for key, linked in links.items():
+                if data.get(key) is not None:
+                    ids.setdefault(linked, data[key])
     if "order" in ids and (order := session.get(Order, ids["order"])) is not None:
         context["order"] = order_data(session, order)
         ids.setdefault("customer", order.customer_id)
