@@ -3,6 +3,7 @@
 Documented shape (docs/workflows-runtime.md, "Context"), every key optional:
 
     event:    {id, type, occurred_at, subject_kind, subject_id, actor_kind, actor_id, payload}
+    payload:  the event's payload again, where the catalog (and a trigger's filter) has it
     order:    {id, state, currency, gross_amount, discount_amount, net_amount,
                discount_pct (shown, 3 decimals), risk_pct (exact), approval_tier,
                lines: [{line_no, product_id, quantity, unit_price, discount_pct, net_amount}],
@@ -14,11 +15,17 @@ Documented shape (docs/workflows-runtime.md, "Context"), every key optional:
     visit:    {id, rep_id, customer_id, verification_status, dwell_seconds, trust_score,
                local_day, flags: [code, ...]}
     settings: {discount_auto_max_pct, discount_single_max_pct, discount_escalation_hours}
+    trigger:  {kind: event | schedule | date_field, fired_at}
+    contract, opportunity: the catalog's fields (sfa/workflows/context.py loads them)
+    invoice:  {id, number, order_id, customer_id, state, currency, invoice_date,
+               due_date, total_amount, amount_to_pay, paid}
 
 Numbers are JSON numbers (amounts as floats: conditions compare them, they are never
 written back), dates ISO strings. The subject is found from the event's subject (or a
 context given by hand) and the ids its payload names (order_id, customer_id, visit_id,
-rep_id); an order brings its customer and rep, a visit its customer and rep.
+rep_id, contract_id, opportunity_id, invoice_id); an order brings its customer and rep, a
+visit its customer and rep, a contract its customer, an opportunity its customer and its
+owner (the rep), an invoice its order and customer.
 """
 
 from datetime import UTC, date, datetime
@@ -226,6 +233,8 @@ def build(
     if event is not None:
         context["event"] = event
         context["trigger"] = trigger_data(event)
+        # The catalog's `payload` (what a trigger's filter names: "payload.title").
+        context["payload"] = event.get("payload") or payload or {}
     for record, links in _LINKING.items():
         if record in ids and (data := _linking_record(session, record, ids[record], today)):
             context[record] = data
