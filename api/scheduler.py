@@ -49,6 +49,8 @@ from sfa.tenants.models import Tenant
 from sfa.tenants.registry import Registry, get_registry
 from sfa.tracking import jobs as tracking_jobs
 from sfa.workflows import consumer as workflow_consumer  # noqa: F401 - registers it
+from sfa.workflows import date_triggers as workflow_date_triggers
+from sfa.workflows import schedules as workflow_schedules
 from sfa.workflows import timers as workflow_timers
 
 log = logging.getLogger("sfa.scheduler")
@@ -217,6 +219,21 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
             name="workflow-timers",
             func=workflow_timers.run_timers,
             schedule={"trigger": "interval", "seconds": 15},
+        ),
+        # Workflows started by their cron, in the company's timezone: once per fire time
+        # (the run's key), a missed one once when back (sfa/workflows/schedules.py).
+        Job(
+            name="workflow-schedules",
+            func=workflow_schedules.run_schedules,
+            schedule={"trigger": "interval", "minutes": 1},
+        ),
+        # "N days before/after record.date": the rows whose fire day is due, through an
+        # index, once per record and date (sfa/workflows/date_triggers.py). Hourly, so a
+        # fire day starts within the first hour of the company's day.
+        Job(
+            name="workflow-date-triggers",
+            func=workflow_date_triggers.run_date_triggers,
+            schedule={"trigger": "interval", "hours": 1},
         ),
         Job(
             name="overdue-invoice-reminders",

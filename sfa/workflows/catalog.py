@@ -27,6 +27,7 @@ from functools import cache
 from sfa.events import service as event_service
 from sfa.notifications.rule_settings import DEFAULTS as NOTIFICATION_RULES
 from sfa.users.models import Role
+from sfa.workflows.date_sources import DATE_SOURCES
 
 Shape = str | dict | list
 
@@ -140,7 +141,7 @@ RELATED: dict[str, tuple[str, ...]] = {
     "order": ("customer", "rep"),
     "visit": ("customer", "rep"),
     "contract": ("customer",),
-    "invoice": ("customer",),
+    "invoice": ("customer", "order"),
     "opportunity": ("customer", "rep"),
     "customer": (),
     "rep": (),
@@ -161,6 +162,9 @@ NOTIFICATION_SETTINGS: dict = {
     for rule, params in NOTIFICATION_RULES.items()
     for key, kind in [(f"{rule}_enabled", "bool")] + [(f"{rule}_{p}", "int") for p in params]
 }
+
+# What started a run: "event", "schedule" or "date_field", and when.
+TRIGGER: dict = {"kind": "string", "fired_at": "datetime"}
 
 EVENT_BASE: dict = {
     "id": "string",
@@ -225,11 +229,10 @@ def event_types() -> dict[str, EventType]:
 
 EVENT_TYPES: dict[str, EventType] = event_types()
 
-# Date fields a `date_field` trigger can count from ("contract.end_date", offset_days -30).
+# Date fields a `date_field` trigger can count from ("contract.end_date", offset_days -30):
+# the runtime's whitelist (sfa/workflows/date_sources.py), the one list of them.
 DATE_FIELDS: dict[str, tuple[str, ...]] = {
-    record: tuple(name for name, kind in fields.items() if kind == "date")
-    for record, fields in RECORDS.items()
-    if record in ("order", "contract", "opportunity")
+    record: source.columns for record, source in DATE_SOURCES.items()
 }
 
 # Roles an approver or assignee can name: the users' roles (finance among them).
@@ -241,7 +244,8 @@ def records_of_date_field(record: str) -> tuple[str, ...]:
 
 
 def _records(names: tuple[str, ...]) -> dict:
-    return {name: RECORDS[name] for name in names}
+    # A record the catalog does not describe (an invoice, for its date fields) is "any".
+    return {name: RECORDS.get(name, "any") for name in names}
 
 
 def event_shape(event_type: str) -> dict:
@@ -256,11 +260,18 @@ def event_context(event_type: str) -> dict:
 
 def trigger_context(trigger) -> dict:
     """The shape of a run's context for a trigger (sfa.workflows.definition)."""
-    base: dict = {"settings": SETTINGS | NOTIFICATION_SETTINGS, "vars": "any"}
+    base: dict = {
+        "settings": SETTINGS | NOTIFICATION_SETTINGS,
+        "vars": "any",
+        "trigger": TRIGGER,
+        "payload": "any",
+    }
     if getattr(trigger, "event", None) in EVENT_TYPES:
-        return base | event_context(trigger.event)
+        # `payload` repeats the event's payload at the top (a trigger filter's "payload.x").
+        context = event_context(trigger.event)
+        return base | context | {"payload": context["event"]["payload"]}
     if date_field := getattr(trigger, "date_field", None):
         record = date_field.split(".", 1)[0]
-        if record in RECORDS:
+        if record in DATE_FIELDS:
             return base | _records(records_of_date_field(record))
     return base

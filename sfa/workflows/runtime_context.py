@@ -3,6 +3,7 @@
 Documented shape (docs/workflows.md, "Context"), every key optional:
 
     event:    {id, type, occurred_at, subject_kind, subject_id, actor_kind, actor_id, payload}
+    payload:  the event's payload again, where the catalog (and a trigger's filter) has it
     order:    {id, state, currency, gross_amount, discount_amount, net_amount,
                discount_pct (shown, 3 decimals), risk_pct (exact), approval_tier, note,
                delivery_date, submitted_at,
@@ -21,6 +22,7 @@ Documented shape (docs/workflows.md, "Context"), every key optional:
     opportunity: {id, kind, title, amount, currency, expected_close, probability, score,
                source, pipeline_id, stage: {id, name, outcome} | null, owner_id, team_id,
                customer_id}
+    trigger:  {kind: event | schedule | date_field, fired_at}
     settings: {discount_auto_max_pct, discount_single_max_pct, discount_escalation_hours,
                <rule>_enabled and <rule>_<parameter> of each notification rule}
 
@@ -31,8 +33,8 @@ Numbers are JSON numbers (amounts as floats: conditions compare them, they are n
 written back), dates ISO strings. The subject is found from the event's subject (or a
 context given by hand) and the ids its payload names (order_id, customer_id, visit_id,
 rep_id, invoice_id, contract_id, opportunity_id); an order brings its customer and rep, a
-visit its customer and rep, an invoice or a contract its customer, an opportunity its
-customer and its owner as the rep.
+visit its customer and rep, an invoice its order and customer, a contract its customer,
+an opportunity its customer and its owner as the rep.
 """
 
 import enum
@@ -65,6 +67,8 @@ _ID_KEYS = {
     "contract": "contract_id",
     "opportunity": "opportunity_id",
 }
+# Trigger types that are not events (sfa/workflows/schedules.py, date_triggers.py).
+_TRIGGER_KINDS = ("schedule", "date_field")
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -255,6 +259,15 @@ def opportunity_data(session: Session, deal: Opportunity) -> dict:
     return _fields(deal, _OPPORTUNITY) | {"stage": stage_data}
 
 
+def trigger_data(event: dict) -> dict:
+    """`trigger`: what started the run (an event, a schedule, a date field) and when."""
+    kind = event.get("type")
+    return {
+        "kind": kind if kind in _TRIGGER_KINDS else "event",
+        "fired_at": event.get("occurred_at"),
+    }
+
+
 def _subject_ids(subject_kind: str | None, subject_id: int | None, payload: dict) -> dict:
     ids = {kind: payload.get(key) for kind, key in _ID_KEYS.items() if payload.get(key)}
     if subject_kind in _ID_KEYS and subject_id is not None:
@@ -285,8 +298,13 @@ def build(
     context: dict[str, Any] = {"settings": settings_data(settings) | notification_settings(session)}
     if event is not None:
         context["event"] = event
+        context["trigger"] = trigger_data(event)
+        # The catalog's `payload` (what a trigger's filter names: "payload.title").
+        context["payload"] = event.get("payload") or payload or {}
     if "invoice" in ids and (invoice := session.get(Invoice, ids["invoice"])) is not None:
         context["invoice"] = invoice_data(invoice)
+        if invoice.order_id is not None:
+            ids.setdefault("order", invoice.order_id)
         if invoice.customer_id is not None:
             ids.setdefault("customer", invoice.customer_id)
     if "order" in ids and (order := session.get(Order, ids["order"])) is not None:
