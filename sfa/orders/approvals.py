@@ -19,10 +19,10 @@ admins have nobody above them and do not escalate again.
 
 ERP contract: the moment an order becomes ``approved`` (auto, or its last level), one
 ``erp_outbox`` row (state ``pending``) is inserted in the same transaction; the ERP sync
-reads those rows. At that same moment, and not before, the distributor and the rep hear
-of the order (``notifications.order_rules``): an order still waiting for its discount
-approval may yet be rejected. Every decision (submit, approve, reject, escalate) is in the audit log
-under entity "order".
+reads those rows. The ``order.approved`` event emitted at that same moment, and not
+before, makes the built-in workflow "order-placed" tell the distributor and the rep: an
+order still waiting for its discount approval may yet be rejected. Every decision
+(submit, approve, reject, escalate) is in the audit log under entity "order".
 """
 
 from datetime import UTC, datetime, timedelta
@@ -38,7 +38,8 @@ from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
 from sfa.errors import Conflict, Forbidden
-from sfa.notifications import rules as notification_rules
+from sfa.events.service import Actor
+from sfa.orders import events as order_events
 from sfa.orders import repository
 from sfa.orders.models import (
     ApprovalState,
@@ -79,12 +80,16 @@ def _snapshot(order: Order, **extra) -> dict:
     } | extra
 
 
-def _approved(session: Session, order: Order, now: datetime) -> None:
-    """The order is approved: hand it to the ERP sync and tell whom it concerns, in this
-    same transaction (the notice exists exactly when the approved order does)."""
+def _approved(
+    session: Session, order: Order, now: datetime, *, actor: str, level: int | None, note=None
+) -> None:
+    """The order is approved: hand it to the ERP sync and emit `order.approved`, in this
+    same transaction (the event exists exactly when the approved order does)."""
     session.add(ErpOutbox(order_id=order.id, state=OutboxState.pending, attempts=0))
     session.flush()
-    notification_rules.notify_order_placed(session, order=order, now=now)
+    order_events.approved(
+        session, order, actor=Actor.of(actor), level=level, note=note, occurred_at=now
+    )
 
 
 def _open_step(
@@ -119,7 +124,7 @@ def start(
     if order.approval_tier is ApprovalTier.auto:
         order.state = OrderState.approved
         session.flush()
-        _approved(session, order, now)
+        _approved(session, order, now, actor=actor, level=None)
         audit_service.record(
             session,
             actor=actor,
@@ -215,7 +220,7 @@ def _decide(
         order.state = OrderState.approved
     session.flush()
     if order.state is OrderState.approved:
-        _approved(session, order, now)
+        _approved(session, order, now, actor=principal.actor, level=step.level, note=note)
     audit_service.record(
         session,
         actor=principal.actor,

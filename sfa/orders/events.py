@@ -1,5 +1,6 @@
-"""The order events the office and the ERP cause (cancelled, corrected, sent to the ERP,
-invoiced, paid), emitted in the transaction of the change (sfa/events/service.py).
+"""The order events the approvals, the office and the ERP cause (approved, cancelled,
+corrected, sent to the ERP, invoiced, paid), emitted in the transaction of the change
+(sfa/events/service.py).
 
 Each has a natural key, so a retried request or a sync that sees the same change twice
 writes nothing: an order is cancelled, sent, invoiced and paid once (its id); it may be
@@ -48,6 +49,22 @@ def _emit(
         payload=order_fields(order) | extra,
         event_id=key,
         occurred_at=occurred_at,
+    )
+
+
+def approved(
+    session: Session,
+    order: Order,
+    *,
+    actor: events.Actor,
+    level: int | None,
+    note: str | None = None,
+    occurred_at: datetime | None = None,
+) -> bool:
+    """The order became approved (once per order: it is approved once)."""
+    key = str(order.id)
+    return _emit(
+        session, types.ORDER_APPROVED, order, actor, key, occurred_at, level=level, note=note
     )
 
 

@@ -3,7 +3,8 @@
 Only the fields below can be set, each with the values it accepts; anything else fails
 the step (and its error policy applies). Setting an order's `state` is a decision with
 the effects of today's approval code: `approved` hands the order to the ERP outbox and
-tells the distributor and the rep, in this transaction; every change is audited with
+emits `order.approved` (the distributor and the rep are told by the workflow it starts),
+in this transaction; every change is audited with
 the run as the actor.
 
 Crash handling: the change, its outbox row and notices, its audit entry and the run-step
@@ -37,8 +38,9 @@ def _order_state(call: StepCall, order: Order, value: Any) -> None:
     order.state = state
     call.session.flush()
     if state is OrderState.approved:
-        # The one place approving has its effects today (ERP outbox, order notices).
-        order_approvals._approved(call.session, order, call.now)
+        # The one place approving has its effects today (ERP outbox, order.approved, which
+        # the built-in workflow order-placed consumes). The approvers are in the run.
+        order_approvals._approved(call.session, order, call.now, actor="system", level=None)
 
 
 def _order_tier(call: StepCall, order: Order, value: Any) -> None:
