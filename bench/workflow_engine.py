@@ -67,9 +67,14 @@ def _definition(name: str, trigger: dict) -> dict:
 
 def make_workflows(session) -> None:
     """WORKFLOWS published workflows (rows written directly: the authoring service's
-    checks are not what is measured)."""
+    checks are not what is measured). The built-ins are switched off, so exactly
+    WORKFLOWS are active (the built-in announcement workflow would otherwise tell every
+    rep of each emitted announcement: the notification outbox's cost, not the engine's)."""
+    from sqlalchemy import update
+
     from sfa.workflows.models import VersionState, Workflow, WorkflowVersion
 
+    session.execute(update(Workflow).values(enabled=False))
     now = datetime.now(UTC)
     for i in range(WORKFLOWS):
         if i < LISTENING:

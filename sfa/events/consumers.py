@@ -14,10 +14,19 @@ reads the stream with its own cursor (docs/events.md, "Consumers").
 
 A handler is `handler(session, event) -> None`, runs in the drain's transaction and must
 not commit; anything it writes commits with the cursor.
+
+A consumer may also `prepare` each batch (`prepare(session, events) -> Plan`): look up
+once what every event of the batch needs (the workflow engine: its active workflows, which
+event types runs wait for) and say which events can have an effect at all. The others are
+recorded processed together, in one statement, without a savepoint or the handler; the
+wanted ones go through the handler as above, the plan's own handler if it gives one (one
+that uses the batch's lookups). A `prepare` that raises fails nothing: the batch is
+delivered event by event as without it.
 """
 
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -42,10 +51,22 @@ def retry_after(attempts: int) -> timedelta:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """What a consumer's `prepare` found for one batch."""
+
+    wanted: Collection[uuid.UUID]  # the events that may take an effect: handled one by one
+    handler: Handler | None = None  # for this batch's wanted events; None: the consumer's
+
+
+Prepare = Callable[[Session, list[Event]], Plan]
+
+
+@dataclass(frozen=True)
 class Consumer:
     name: str
     handler: Handler
     types: tuple[str, ...] | None = None
+    prepare: Prepare | None = None
 
 
 @dataclass
@@ -69,11 +90,13 @@ class DrainResult:
 _CONSUMERS: dict[str, Consumer] = {}
 
 
-def register(name: str, handler: Handler, types: list[str] | None = None) -> Consumer:
+def register(
+    name: str, handler: Handler, types: list[str] | None = None, prepare: Prepare | None = None
+) -> Consumer:
     """Register (or replace) the consumer `name`; `types` None means every event type."""
     for event_type in types or ():
         get(event_type)  # an unknown type is a bug: fail at start-up, not at drain time
-    consumer = Consumer(name, handler, tuple(types) if types is not None else None)
+    consumer = Consumer(name, handler, tuple(types) if types is not None else None, prepare)
     _CONSUMERS[name] = consumer
     return consumer
 
@@ -101,13 +124,15 @@ def _run(session: Session, consumer: Consumer, event: Event) -> str | None:
     return None
 
 
-def _deliver(session: Session, consumer: Consumer, event: Event, now: datetime) -> str:
+def _deliver(
+    session: Session, consumer: Consumer, event: Event, now: datetime, handler: Handler
+) -> str:
     """One event from the stream: "handled", "skipped" (processed before) or "failed"."""
     try:
         with session.begin_nested():
             if not repository.mark_processed(session, consumer.name, event.event_id):
                 return "skipped"
-            consumer.handler(session, event)
+            handler(session, event)
     except Exception as exc:
         reason = _reason(consumer, event, exc)
         # Delivered, but parked: processed (the stream never hands it over again) and
@@ -133,6 +158,18 @@ def _retry(session: Session, consumer: Consumer, now: datetime, limit: int) -> D
     return result
 
 
+def _plan(session: Session, consumer: Consumer, events: list[Event]) -> Plan | None:
+    if consumer.prepare is None or not events:
+        return None
+    try:
+        with session.begin_nested():
+            plan = consumer.prepare(session, events)
+    except Exception:
+        log.exception("consumer %s: preparing a batch failed; one event at a time", consumer.name)
+        return None
+    return Plan(set(plan.wanted), plan.handler)
+
+
 def drain_one(
     session: Session, consumer: Consumer, *, batch: int = 500, now: datetime | None = None
 ) -> DrainResult:
@@ -143,9 +180,16 @@ def drain_one(
         return DrainResult(busy=[consumer.name])
     types = list(consumer.types) if consumer.types is not None else None
     read = repository.read_batch(session, after=cursor, types=types, limit=batch)
-    result = DrainResult()
-    for event in read.events:
-        outcome = _deliver(session, consumer, event, now)
+    result, events, handler = DrainResult(), read.events, consumer.handler
+    plan = _plan(session, consumer, events)
+    if plan is not None:
+        quiet = [e.event_id for e in events if e.event_id not in plan.wanted]
+        new = repository.mark_processed_many(session, consumer.name, quiet)
+        result.handled, result.skipped = new, len(quiet) - new
+        events = [e for e in events if e.event_id in plan.wanted]
+        handler = plan.handler or handler
+    for event in events:
+        outcome = _deliver(session, consumer, event, now, handler)
         setattr(result, outcome, getattr(result, outcome) + 1)
     if read.advance_to is not None:
         repository.move_cursor(session, consumer.name, read.advance_to)

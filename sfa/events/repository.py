@@ -158,6 +158,20 @@ def mark_processed(session: Session, consumer: str, event_id: uuid.UUID) -> bool
     )
 
 
+def mark_processed_many(session: Session, consumer: str, event_ids: list[uuid.UUID]) -> int:
+    """Record many (consumer, event) pairs in one statement; how many were new."""
+    if not event_ids:
+        return 0
+    rows = session.execute(
+        text(
+            "INSERT INTO event_processed (consumer, event_id) "
+            "SELECT :c, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING 1"
+        ),
+        {"c": consumer, "ids": event_ids},
+    )
+    return len(rows.all())
+
+
 def park(
     session: Session, consumer: str, event: Event, reason: str, next_attempt_at: datetime | None
 ) -> None:

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from sfa.events import consumers
 from sfa.events.repository import Event
-from sfa.workflows import engine
+from sfa.workflows import engine, logic, runtime_context, runtime_logic
 from sfa.workflows.models import Workflow, WorkflowVersion
+from sfa.workflows.runtime_models import WorkflowWait
 
 CONSUMER = "workflows"
 
@@ -52,12 +53,83 @@ def active_for(session: Session, event_type: str) -> list[engine.ActiveWorkflow]
     return [engine.ActiveWorkflow(w, v, definition) for w, v, definition in rows]
 
 
-def handle(session: Session, event: Event) -> None:
+def _handle(session: Session, event: Event, workflows: list[engine.ActiveWorkflow]) -> None:
     # The run starts when the event happened, not when the drain read it: a message it
     # sends is dated then (quiet hours), and its waits count from then. Never later than
     # now (a device clock ahead of ours).
     now = min(event.occurred_at, datetime.now(UTC))
-    engine.handle_event(session, trigger_of(event), active_for(session, event.type), now=now)
+    engine.handle_event(session, trigger_of(event), workflows, now=now)
 
 
-consumers.register(CONSUMER, handle)
+def handle(session: Session, event: Event) -> None:
+    _handle(session, event, active_for(session, event.type))
+
+
+def _all_active(session: Session) -> list[engine.ActiveWorkflow]:
+    rows = session.execute(
+        select(Workflow.id, WorkflowVersion.id, WorkflowVersion.definition)
+        .join(WorkflowVersion, WorkflowVersion.id == Workflow.active_version_id)
+        .where(Workflow.enabled.is_(True))
+        .order_by(Workflow.id)
+    )
+    return [engine.ActiveWorkflow(w, v, definition) for w, v, definition in rows]
+
+
+def _waited_types(session: Session, workflows: list[engine.ActiveWorkflow]) -> set[str]:
+    """The event types a run waits for now, or may wait for once started by this batch:
+    those of `workflow_waits` (runs of any version) and of the active versions' waits."""
+    types = set(session.scalars(select(WorkflowWait.event_type).distinct()))
+    for workflow in workflows:
+        for step in (workflow.definition.get("steps") or {}).values():
+            if step.get("type") == "wait" and step.get("event"):
+                types.add(step["event"])
+    return types
+
+
+class _Batch:
+    """One batch's lookups: the active workflows by trigger event, and a trigger filter
+    evaluated over the record-free part of the context when it reads nothing else."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        active = _all_active(session)
+        self.waited = _waited_types(session, active)
+        self.by_type: dict[str, list[engine.ActiveWorkflow]] = {}
+        for workflow in active:
+            if event_type := (workflow.definition.get("trigger") or {}).get("event"):
+                self.by_type.setdefault(event_type, []).append(workflow)
+        self._settings: dict | None = None
+
+    def may_start(self, workflow: engine.ActiveWorkflow, event: Event) -> bool:
+        """False only when the filter surely refuses the event; a filter that reads a
+        record, or fails here, is left to the handler (the full context, its log line)."""
+        rule = workflow.definition["trigger"].get("filter")
+        roots = logic.var_roots(rule) if rule is not None else None
+        if rule is None or roots is None or not roots <= runtime_context.BASE_KEYS:
+            return True
+        if self._settings is None:
+            self._settings = runtime_context.all_settings(self.session)
+        data = engine.event_data(trigger_of(event))
+        context = runtime_context.base(self._settings, event=data, payload=event.payload)
+        try:
+            return runtime_logic.truthy(rule, {**context, "vars": {}})
+        except logic.LogicError:
+            return True
+
+    def wanted(self, event: Event) -> bool:
+        if event.type in self.waited:
+            return True
+        return any(self.may_start(w, event) for w in self.by_type.get(event.type, ()))
+
+    def handle(self, session: Session, event: Event) -> None:
+        _handle(session, event, self.by_type.get(event.type, []))
+
+
+def prepare(session: Session, events: list[Event]) -> consumers.Plan:
+    """The events of the batch that may resume or start a run; the rest (no workflow
+    listens, or every listener's filter refuses it on the event alone) take no effect."""
+    batch = _Batch(session)
+    return consumers.Plan({e.event_id for e in events if batch.wanted(e)}, batch.handle)
+
+
+consumers.register(CONSUMER, handle, prepare=prepare)

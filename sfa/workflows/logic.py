@@ -225,6 +225,34 @@ def _result_shape(op: str) -> Any:
     return "any"
 
 
+def var_roots(logic: Any) -> set[str] | None:
+    """The first segments of every `var` path `logic` reads ("order" for
+    {"var": "order.risk_pct"}), or None when they cannot be known without evaluating it
+    (a computed path, `missing`, or an iteration, whose vars name the item)."""
+    roots: set[str] = set()
+    stack = [logic]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for op, args in node.items():
+            if op in ITERATING or op in ("reduce", "missing", "missing_some"):
+                return None
+            if op != "var":
+                stack.append(args)
+                continue
+            path = args[0] if isinstance(args, list) and args else args
+            if isinstance(args, list) and len(args) > 1:
+                stack.append(args[1:])  # the default
+            if not isinstance(path, str | int):
+                return None
+            roots.add(str(path).split(".")[0])
+    return roots
+
+
 def is_expression(value: Any) -> bool:
     """Whether a value (e.g. of `update_record.set`) is an operation rather than a literal."""
     return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in OPERATORS

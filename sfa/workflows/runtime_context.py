@@ -282,6 +282,27 @@ def settings_data(settings: CompanySettings) -> dict:
     return {name: getattr(settings, name) for name in catalog.SETTINGS}
 
 
+def all_settings(session: Session, settings: CompanySettings | None = None) -> dict:
+    """The context's `settings`: the company's and the notification rules' (flat)."""
+    settings = settings or company_service.get_company_settings(session)
+    return settings_data(settings) | notification_settings(session)
+
+
+# The keys `base` fills: what a context has without reading any record.
+BASE_KEYS = frozenset({"settings", "event", "trigger", "payload"})
+
+
+def base(settings: dict, *, event: dict | None, payload: dict | None = None) -> dict[str, Any]:
+    """The part of a context that reads no record: settings, and the event (as `event`,
+    `trigger` and the catalog's `payload`, which a trigger's filter names: "payload.title")."""
+    context: dict[str, Any] = {"settings": settings}
+    if event is not None:
+        context["event"] = event
+        context["trigger"] = trigger_data(event)
+        context["payload"] = event.get("payload") or payload or {}
+    return context
+
+
 def build(
     session: Session,
     *,
@@ -295,12 +316,7 @@ def build(
     settings = company_service.get_company_settings(session)
     today = (now or datetime.now(UTC)).astimezone(settings.tz).date()
     ids = _subject_ids(subject_kind, subject_id, payload or {})
-    context: dict[str, Any] = {"settings": settings_data(settings) | notification_settings(session)}
-    if event is not None:
-        context["event"] = event
-        context["trigger"] = trigger_data(event)
-        # The catalog's `payload` (what a trigger's filter names: "payload.title").
-        context["payload"] = event.get("payload") or payload or {}
+    context = base(all_settings(session, settings), event=event, payload=payload)
     if "invoice" in ids and (invoice := session.get(Invoice, ids["invoice"])) is not None:
         context["invoice"] = invoice_data(invoice)
         if invoice.order_id is not None:

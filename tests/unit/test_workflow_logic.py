@@ -157,3 +157,14 @@ def test_filter_and_errors():
     trace = dryrun.run(validation.parse(raw), _context("1.000"))
     assert trace.outcome == "failed"
     assert trace.error == "steps.overdue: division by zero"
+
+
+def test_var_roots_name_what_a_rule_reads_or_say_they_cannot():
+    from sfa.workflows.logic import var_roots
+
+    rule = {"and": [{"var": "payload.title"}, {">": [{"var": ["settings.x", 0]}, 1]}]}
+    assert var_roots(rule) == {"payload", "settings"}
+    assert var_roots({"var": [{"var": "payload.path"}]}) is None  # a computed path
+    assert var_roots({"some": [{"var": "order.lines"}, {"var": "qty"}]}) is None
+    assert var_roots({"missing": ["order.id"]}) is None
+    assert var_roots(True) == set()
