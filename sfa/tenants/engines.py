@@ -14,6 +14,7 @@ The default company's engine is the process's own (sfa/db.py) and never closed h
 stops its principal-cache listener there: api/main.py).
 """
 
+import itertools
 import logging
 import threading
 import time
@@ -93,7 +94,7 @@ class TenantEngines:
                 opened = False
             entry.last_used = self.clock()
             self._open.move_to_end(tenant.slug)
-            closing += self._over_limit()
+            closing += self._over_limit(keep=tenant.slug)
         self._close(closing)
         if opened and self.on_open is not None:
             self.on_open(tenant)
@@ -104,10 +105,17 @@ class TenantEngines:
         monitor = replica.make_monitor(engine, tenant.replica_url) if tenant.replica_url else None
         return Binding(tenant.slug, engine, make_sessionmaker(engine), monitor)
 
-    def _over_limit(self) -> list[_Open]:
-        # Under self._lock: the least recently used idle companies beyond the limit.
+    def _over_limit(self, keep: str) -> list[_Open]:
+        # Under self._lock: the least recently used idle companies beyond the limit, never
+        # `keep` (the company being handed out: closing it would leave its caller an
+        # engine nobody tracks any more). Under the limit, nothing.
         over = len(self._open) - self.max_engines
-        victims = [e for e in self._open.values() if _checked_out(e.binding) == 0][:over]
+        if over <= 0:
+            return []
+        idle = (
+            e for e in self._open.values() if e.tenant.slug != keep and _checked_out(e.binding) == 0
+        )
+        victims = list(itertools.islice(idle, over))
         for entry in victims:
             del self._open[entry.tenant.slug]
         return victims
