@@ -31,6 +31,10 @@ from sfa.tenants.models import Tenant
 log = logging.getLogger("sfa.tenants.engines")
 
 Hook = Callable[[Tenant], None]
+# A company's server that does not answer fails its request or job within this, rather
+# than holding an API thread or a scheduler worker for the system's TCP timeout
+# (minutes) while the other companies wait for one.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 @dataclass
@@ -101,7 +105,9 @@ class TenantEngines:
         return entry.binding
 
     def _make(self, tenant: Tenant) -> Binding:
-        engine = make_engine(tenant.database_url, pool_size=self.pool_size)
+        engine = make_engine(
+            tenant.database_url, pool_size=self.pool_size, connect_timeout=CONNECT_TIMEOUT_SECONDS
+        )
         monitor = replica.make_monitor(engine, tenant.replica_url) if tenant.replica_url else None
         return Binding(tenant.slug, engine, make_sessionmaker(engine), monitor)
 
