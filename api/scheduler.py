@@ -376,9 +376,13 @@ class CompanySchedules:
     def follow(self) -> None:
         try:
             active = {t.slug: t for t in self.registry.companies() if t.active}
-        except Exception:  # the registry does not answer: keep the schedules as they are
-            log.exception("could not read the company registry; schedules kept")
-            return
+        except Exception:
+            # The registry does not answer: the companies stay as they are (each still
+            # follows its settings), and the default company, which is not in the
+            # registry, is served even by a scheduler that started meanwhile.
+            log.exception("could not read the company registry; companies kept")
+            default = Registry.default()
+            active = {default.slug: default} | self.tenants
         for slug in set(self.companies) - set(active):
             self.companies.pop(slug).remove()
             self.tenants.pop(slug, None)

@@ -17,11 +17,12 @@ from polling import wait_until
 from sqlalchemy import text
 
 from api.scheduler import CompanySchedules
-from sfa.db import advisory_key, libpq_url
+from sfa.db import advisory_key, libpq_url, make_engine
 from sfa.jobs import Job
 from sfa.tenants import repository, service
 from sfa.tenants.engines import get_engines
 from sfa.tenants.models import Status, Tenant
+from sfa.tenants.registry import Registry
 
 GONE = "c-gone"
 
@@ -150,3 +151,17 @@ def test_a_disabled_company_is_unscheduled_and_its_pools_closed(
         service.set_status(tenancy, "acme", Status.active)
     schedules.follow()  # enabled again: scheduled again
     assert scheduler.get_job(f"acme:{probe.name}") is not None
+
+
+def test_the_default_company_is_scheduled_while_the_registry_does_not_answer(
+    tenancy, pg_server, probe, scheduler
+):
+    gone = Registry(make_engine(f"{pg_server}/sfa_no_registry", connect_timeout=2), cache_seconds=0)
+    try:
+        schedules = CompanySchedules(scheduler, registry=gone, jobs=lambda: [probe.job])
+        schedules.follow()
+        assert [job.id for job in scheduler.get_jobs()] == [probe.name]
+        schedules.follow()  # still down: nothing removed, nothing twice
+        assert [job.id for job in scheduler.get_jobs()] == [probe.name]
+    finally:
+        gone.dispose()
