@@ -297,6 +297,7 @@ class Schedules:
                     self.runner,
                     args=[job],
                     id=self.id_prefix + job.name,
+                    name=self.id_prefix + job.name,  # what APScheduler's log lines say
                     coalesce=True,
                     max_instances=1,
                     misfire_grace_time=MISFIRE_GRACE_SECONDS,
