@@ -18,10 +18,10 @@ and 200 customers, served by one `sfa serve --workers 1` with the deployed pool 
 3. the connections once SFA_TENANT_IDLE_SECONDS have passed without a request: the
    companies' pools closed, their principal-cache listeners stopped.
 
-The budget for N companies, checked at the end: RSS ≤ 175 MB + 1.5 MB × N (250 MB at
-50: the process alone is ~160 MB of modules and app; each open company adds an engine
-with its statement cache, its principal cache and the listener's thread) and
-connections ≤ N × (tenant_pool_size + 1) + 25 (175 at 50): each open company keeps at
+The budget for N companies, checked at the end: RSS ≤ 200 MB up to 50 companies, 1 MB
+more for each beyond (the process alone is ~160 MB of modules and app; each open
+company adds an engine with its statement cache, a principal cache and its listener's
+thread) and connections ≤ N × (tenant_pool_size + 1) + 25 (175 at 50): each open company keeps at
 most its pooled connections and one principal-cache listener; 25 for the default
 company's pool in use, its listener and the registry's pool. "connections opened" per
 pass shows what a company busier than its kept pool pays: a burst connection is closed
@@ -55,7 +55,7 @@ os.environ.setdefault("SFA_JWT_SECRET", "bench-" + secrets.token_hex(24))
 
 def budget(companies: int) -> tuple[float, int]:
     """(RSS in MB, connections) the API may use with `companies` open."""
-    return 175 + 1.5 * companies, companies * (POOL_SIZE + 1) + 25
+    return 200 + max(0, companies - 50) * 1.0, companies * (POOL_SIZE + 1) + 25
 
 
 # ---------------------------------------------------------------- the companies
