@@ -21,11 +21,12 @@ and 200 customers, served by one `sfa serve --workers 1` with the deployed pool 
 The budget for N companies, checked at the end: RSS ≤ 200 MB up to 50 companies, 1 MB
 more for each beyond (the process alone is ~160 MB of modules and app; each open
 company adds an engine with its statement cache, a principal cache and its listener's
-thread) and connections ≤ N × (tenant_pool_size + 1) + 25 (175 at 50): each open company keeps at
-most its pooled connections and one principal-cache listener; 25 for the default
+thread), and connections ≤ N × (tenant_pool_size + 1) + (db_pool_size -
+tenant_pool_size) + 25 (193 at 50): each open company keeps its pooled connections and
+one principal-cache listener; the process keeps at most db_pool_size - tenant_pool_size
+burst connections as spares beyond those (sfa/tenants/pool.py); 25 for the default
 company's pool in use, its listener and the registry's pool. "connections opened" per
-pass shows what a company busier than its kept pool pays: a burst connection is closed
-when it is given back, so the next request opens a new one.
+pass is what a company busier than its kept pool pays for connections it cannot keep.
 
     .venv/bin/python bench/tenants.py [--companies 50] [--seconds 15] [--clients 8]
 """
@@ -44,6 +45,7 @@ from urllib.parse import urlsplit
 from _common import RawHttp, api_server, banner, log, machine_line, percentile, pg_cluster
 
 POOL_SIZE = int(os.environ.get("SFA_TENANT_POOL_SIZE", "2"))
+DB_POOL_SIZE = int(os.environ.get("SFA_DB_POOL_SIZE", "20"))
 IDLE_SECONDS = 20
 CUSTOMERS = 200
 PATH = "/v1/customers?limit=10"
@@ -55,7 +57,8 @@ os.environ.setdefault("SFA_JWT_SECRET", "bench-" + secrets.token_hex(24))
 
 def budget(companies: int) -> tuple[float, int]:
     """(RSS in MB, connections) the API may use with `companies` open."""
-    return 200 + max(0, companies - 50) * 1.0, companies * (POOL_SIZE + 1) + 25
+    spares = DB_POOL_SIZE - POOL_SIZE
+    return 200 + max(0, companies - 50) * 1.0, companies * (POOL_SIZE + 1) + spares + 25
 
 
 # ---------------------------------------------------------------- the companies
