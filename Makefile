@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test` (see README.md).
-.PHONY: run stop test venv lint bench db-stop clean
+.PHONY: run stop test venv lint bench db-stop clean demo-company
 
 # The virtualenv with the test tools (lint, bench, and helpers' worktrees use it).
 venv:
@@ -8,6 +8,10 @@ venv:
 # Installs only what running needs, after checking that no instance is running already.
 run:
 	scripts/run.sh
+
+# One more demo company next to `make run`'s (docs/tenancy.md); COMPANY, NAME to change.
+demo-company:
+	scripts/demo_company.sh "$(or $(COMPANY),demo2)" "$(or $(NAME),Demo Company 2)"
 
 test:
 	scripts/bootstrap.sh test

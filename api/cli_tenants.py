@@ -44,12 +44,26 @@ def create(
     demo: Annotated[
         bool, typer.Option(help="load the demo data (its admin's password is demo1234)")
     ] = False,
+    exists_ok: Annotated[
+        bool,
+        typer.Option(
+            help="a company of that name exists already: leave it, only finish loading "
+            "the demo data with --demo (make demo-company, run again after a failure)"
+        ),
+    ] = False,
 ) -> None:
     """Create a company: its database, PostGIS, migrations, an administrator."""
     from sfa.tenants import service
 
     if admin_password is not None and len(admin_password) < 8:
         raise typer.BadParameter("the password needs at least 8 characters")
+    existing = _registry().lookup(slug) if exists_ok else None
+    if existing is not None and not existing.is_default:
+        console.print(f"company {slug!r} exists already: left as it is")
+        if demo:
+            _seed_demo(existing)
+        _how_to_reach(slug)
+        return
 
     def progress(step: str) -> None:
         console.print(f"  {step}")
@@ -70,10 +84,7 @@ def create(
     reused = "" if created.database_created else " (its database existed already: reused)"
     console.print(f"[green]company {slug!r} created{reused}")
     if demo:
-        from api.cli import seed_demo
-
-        with service.company_database(created.tenant):
-            seed_demo()
+        _seed_demo(created.tenant)
     elif created.admin_password:
         console.print(
             f"administrator [bold]{admin}[/bold], password [bold]{created.admin_password}[/bold] "
@@ -81,7 +92,25 @@ def create(
         )
     elif created.admin_username:
         console.print(f"administrator {admin!r} existed already: its password is unchanged")
-    console.print(f"its API: send 'X-Company: {slug}', or use the host {slug}.<base domain>")
+    _how_to_reach(slug)
+
+
+def _seed_demo(tenant) -> None:
+    """The demo data in the company's database (once: loaded already, nothing happens)."""
+    from api.cli import seed_demo
+    from sfa.tenants import service
+
+    with service.company_database(tenant):
+        seed_demo()
+
+
+def _how_to_reach(slug: str) -> None:
+    from sfa.config import get_settings
+
+    base = get_settings().tenant_base_domain
+    console.print(
+        f"its API: send 'X-Company: {slug}', or use the host {slug}.{base or '<base domain>'}"
+    )
 
 
 @app.command("list")

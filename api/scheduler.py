@@ -297,6 +297,7 @@ class Schedules:
                     self.runner,
                     args=[job],
                     id=self.id_prefix + job.name,
+                    name=self.id_prefix + job.name,  # what APScheduler's log lines say
                     coalesce=True,
                     max_instances=1,
                     misfire_grace_time=MISFIRE_GRACE_SECONDS,
@@ -332,7 +333,8 @@ class Schedules:
 
 class CompanySchedules:
     """The schedules of every active company (see the module doc); `follow` also adds
-    the companies created since and unschedules those disabled."""
+    the companies created since and unschedules those disabled. `jobs` gives the jobs of
+    the company the call is bound to (company_jobs: its settings' schedules)."""
 
     def __init__(
         self,
@@ -340,37 +342,58 @@ class CompanySchedules:
         *,
         registry: Registry | None = None,
         runner: Callable[[Job], object] = run_locked,
+        jobs: Callable[[], list[Job]] = company_jobs,
         follow_seconds: float = FOLLOW_SECONDS,
     ):
-        self.scheduler, self.runner, self.follow_seconds = scheduler, runner, follow_seconds
+        self.scheduler, self.runner, self.jobs = scheduler, runner, jobs
+        self.follow_seconds = follow_seconds
         self.registry = registry or get_registry()
         self.companies: dict[str, Schedules] = {}
+        # The registry's entry as last read: a company whose database moved is run on
+        # the new one from the next follow on.
+        self.tenants: dict[str, Tenant] = {}
 
-    def _schedules(self, tenant: Tenant) -> Schedules:
+    def _schedules(self, slug: str) -> Schedules:
         def run(job: Job) -> object:
+            tenant = self.tenants.get(slug)
+            if tenant is None:  # disabled since this run was due
+                return None
             with bound(get_engines().binding(tenant)):
-                return self.runner(job)
+                try:
+                    return self.runner(job)
+                except Exception:
+                    # Said with the company's name; the run's `job_runs` row (when its
+                    # database answers) holds the error too. Only this run fails.
+                    log.exception("job %s of company %s failed", job.name, slug)
+                    raise
 
         def jobs() -> list[Job]:
-            with bound(get_engines().binding(tenant)):
-                return company_jobs()
+            with bound(get_engines().binding(self.tenants[slug])):
+                return self.jobs()
 
-        prefix = "" if tenant.is_default else f"{tenant.slug}:"
+        prefix = "" if self.tenants[slug].is_default else f"{slug}:"
         return Schedules(self.scheduler, runner=run, jobs=jobs, id_prefix=prefix)
 
     def follow(self) -> None:
         try:
             active = {t.slug: t for t in self.registry.companies() if t.active}
-        except Exception:  # the registry does not answer: keep the schedules as they are
-            log.exception("could not read the company registry; schedules kept")
-            return
+        except Exception:
+            # The registry does not answer: the companies stay as they are (each still
+            # follows its settings), and the default company, which is not in the
+            # registry, is served even by a scheduler that started meanwhile.
+            log.exception("could not read the company registry; companies kept")
+            default = Registry.default()
+            active = {default.slug: default} | self.tenants
         for slug in set(self.companies) - set(active):
             self.companies.pop(slug).remove()
+            self.tenants.pop(slug, None)
+            get_engines().close(slug)
             log.info("company %s is no longer active: its jobs are unscheduled", slug)
-        for slug, tenant in active.items():
+        self.tenants.update(active)
+        for slug in active:
             schedules = self.companies.get(slug)
             if schedules is None:
-                schedules = self.companies[slug] = self._schedules(tenant)
+                schedules = self.companies[slug] = self._schedules(slug)
             try:
                 schedules.follow()
             except Exception:  # this company's database: the others still follow theirs

@@ -8,6 +8,8 @@
 #   scripts/pg.sh replica PRIMARY_PORT DIR PORT
 #                                        a streaming replica of 127.0.0.1:PRIMARY_PORT in DIR
 #                                        on 127.0.0.1:PORT (pg_basebackup; tests/integration/scale)
+#   scripts/pg.sh createdb PORT DB       create an empty database DB (owner sfa) on the
+#                                        running cluster of 127.0.0.1:PORT, if missing
 #   scripts/pg.sh stop DIR               stop the cluster started from DIR (by its pid)
 #
 # Runs the server as the "postgres" system user when called as root (PostgreSQL refuses
@@ -95,16 +97,23 @@ start() {
   if [ "$("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname='sfa'")" != 1 ]; then
     "${psql[@]}" -d postgres -c "CREATE ROLE sfa LOGIN SUPERUSER" >/dev/null
   fi
-  if [ "$("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname='$db'")" != 1 ]; then
-    "${psql[@]}" -d postgres -c "CREATE DATABASE \"$db\" OWNER sfa" >/dev/null
-    log "created database $db"
-  fi
+  createdb "$port" "$db"
   "${psql[@]}" -d "$db" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
   # pg_partman keeps the pings partitions (scripts/packages.sh installs it); in a schema
   # of its own, as its documentation recommends. Migrations create it too.
   if [ -f "/usr/share/postgresql/$(pg_major)/extension/pg_partman.control" ]; then
     "${psql[@]}" -d "$db" -c "CREATE SCHEMA IF NOT EXISTS partman" \
       -c "CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman" >/dev/null
+  fi
+}
+
+createdb() {
+  local port=$1 db=$2 bin
+  bin=$(pg_bin) || { log "no PostgreSQL server: run '$0 ensure-packages'"; exit 1; }
+  local psql=("$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt)
+  if [ "$("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname='$db'")" != 1 ]; then
+    "${psql[@]}" -d postgres -c "CREATE DATABASE \"$db\" OWNER sfa" >/dev/null
+    log "created database $db"
   fi
 }
 
@@ -122,6 +131,7 @@ case "${1:-}" in
   ensure-packages) ensure_packages ;;
   start) shift; start "$@" ;;
   replica) shift; replica "$@" ;;
+  createdb) shift; createdb "$@" ;;
   stop) shift; stop "$@" ;;
-  *) echo "usage: $0 ensure-packages | start DIR PORT [DB] | replica PRIMARY_PORT DIR PORT | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 ensure-packages | start DIR PORT [DB] | replica PRIMARY_PORT DIR PORT | createdb PORT DB | stop DIR" >&2; exit 2 ;;
 esac

@@ -79,11 +79,13 @@ esac
 refuse_if_running
 scripts/bootstrap.sh run
 
-if [ -z "${SFA_DATABASE_URL:-}" ]; then
-  PG_PORT=${SFA_PG_PORT:-5544}
+# shellcheck source=scripts/local_env.sh
+. scripts/local_env.sh
+if [ "$SFA_LOCAL_CLUSTER" -eq 1 ]; then
   scripts/packages.sh run
   scripts/pg.sh start .pgdata "$PG_PORT" sfa
-  export SFA_DATABASE_URL="postgresql+psycopg://sfa@127.0.0.1:$PG_PORT/sfa"
+  # The registry of the companies beyond the demo one (make demo-company): empty until then.
+  scripts/pg.sh createdb "$PG_PORT" sfa_registry
 fi
 
 .venv/bin/sfa migrate
@@ -104,6 +106,7 @@ cat <<TXT
     Health:     http://$HOST:$PORT/readyz
     Scheduler:  pid $SCHEDULER_PID, log in $RUN/scheduler.log
     Demo logins (password demo1234): admin, manager.budi, manager.sari, rep01 … rep24
+    A second demo company: 'make demo-company' from another terminal.
     Stop with Ctrl-C (or 'make stop' from another terminal); the database keeps
     running (make db-stop stops it).
 

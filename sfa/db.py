@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from sfa.config import get_settings
 
@@ -68,16 +69,22 @@ class TimestampMixin:
 
 
 def make_engine(
-    url: str, *, connect_timeout: int | None = None, pool_size: int | None = None
+    url: str,
+    *,
+    connect_timeout: int | None = None,
+    pool_size: int | None = None,
+    poolclass: type[QueuePool] = QueuePool,
 ) -> Engine:
     """An engine with the project's pool and connection settings (get_engine: the
     process's one). `pool_size` smaller than db_pool_size (a company of the registry)
-    keeps that many connections and opens the rest up to db_pool_size for a burst."""
+    keeps that many connections and opens the rest up to db_pool_size for a burst;
+    `poolclass` a QueuePool of another kind (sfa/tenants/pool.py)."""
     settings = get_settings()
     pooler = settings.db_transaction_pooler
     kept = settings.db_pool_size if pool_size is None else min(pool_size, settings.db_pool_size)
     engine = create_engine(
         url,
+        poolclass=poolclass,
         pool_size=kept,
         # An overflow connection is closed when it is returned to a full pool: under load
         # that is a new PostgreSQL backend for many requests. The default company waits

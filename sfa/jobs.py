@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import DateTime, Integer, String, func, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from sfa.db import Base, advisory_lock, session_scope
+from sfa.db import Base, advisory_lock, current_company, session_scope
 
 log = logging.getLogger("sfa.jobs")
 
@@ -121,7 +121,7 @@ def try_run(job: Job, *, once_per_period: bool = False) -> tuple[bool, object]:
             raise
         if period is not None:
             _finish(job, period, "done", result)
-        log.info("job %s done: %s", job.name, result)
+        log.info("job %s of company %s done: %s", job.name, current_company(), result)
         return True, result
 
 

@@ -3,8 +3,10 @@ when idle.
 
 One API process may serve many companies, each with a database of its own. A company's
 engine (pool) is made when a request or job first needs it and kept while it is used:
-it holds at most `tenant_pool_size` idle connections (a burst may open more, up to
-db_pool_size, closed as they come back); it is closed once unused for
+it holds `tenant_pool_size` idle connections (a burst may open more, up to
+db_pool_size, kept as spares while the company stays busy and closed by the sweep once
+unused, within a budget for the whole process: sfa/tenants/pool.py); it is closed once
+unused for
 `tenant_idle_seconds`, and when more than `tenant_max_engines` companies are open the
 least recently used idle one is closed first. An engine is never closed while one of its
 connections is checked out (a request or job holds it): it is closed by a later sweep.
@@ -14,6 +16,7 @@ The default company's engine is the process's own (sfa/db.py) and never closed h
 stops its principal-cache listener there: api/main.py).
 """
 
+import itertools
 import logging
 import threading
 import time
@@ -26,10 +29,15 @@ from sfa import replica
 from sfa.config import get_settings
 from sfa.db import Binding, make_engine, make_sessionmaker
 from sfa.tenants.models import Tenant
+from sfa.tenants.pool import BurstPool, SpareBudget
 
 log = logging.getLogger("sfa.tenants.engines")
 
 Hook = Callable[[Tenant], None]
+# A company's server that does not answer fails its request or job within this, rather
+# than holding an API thread or a scheduler worker for the system's TCP timeout
+# (minutes) while the other companies wait for one.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 @dataclass
@@ -64,10 +72,15 @@ class TenantEngines:
         max_engines: int,
         idle_seconds: float,
         pool_size: int,
+        spare_limit: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.max_engines, self.idle_seconds, self.pool_size = max_engines, idle_seconds, pool_size
         self.clock = clock
+        # Burst connections kept beyond the companies' pools, all together (pool.py),
+        # each until a sweep finds it unused for this long.
+        self.spares = SpareBudget(spare_limit)
+        self.spare_seconds = self.sweep_every = max(idle_seconds / 10, 0.5)
         self.on_open: Hook | None = None
         self.on_close: Hook | None = None
         self._lock = threading.Lock()
@@ -93,29 +106,46 @@ class TenantEngines:
                 opened = False
             entry.last_used = self.clock()
             self._open.move_to_end(tenant.slug)
-            closing += self._over_limit()
+            closing += self._over_limit(keep=tenant.slug)
         self._close(closing)
         if opened and self.on_open is not None:
             self.on_open(tenant)
         return entry.binding
 
     def _make(self, tenant: Tenant) -> Binding:
-        engine = make_engine(tenant.database_url, pool_size=self.pool_size)
+        engine = make_engine(
+            tenant.database_url,
+            pool_size=self.pool_size,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            poolclass=BurstPool,
+        )
+        pool = engine.pool
+        assert isinstance(pool, BurstPool)
+        pool.budget, pool.spare_seconds, pool.clock = self.spares, self.spare_seconds, self.clock
         monitor = replica.make_monitor(engine, tenant.replica_url) if tenant.replica_url else None
         return Binding(tenant.slug, engine, make_sessionmaker(engine), monitor)
 
-    def _over_limit(self) -> list[_Open]:
-        # Under self._lock: the least recently used idle companies beyond the limit.
+    def _over_limit(self, keep: str) -> list[_Open]:
+        # Under self._lock: the least recently used idle companies beyond the limit, never
+        # `keep` (the company being handed out: closing it would leave its caller an
+        # engine nobody tracks any more). Under the limit, nothing.
         over = len(self._open) - self.max_engines
-        victims = [e for e in self._open.values() if _checked_out(e.binding) == 0][:over]
+        if over <= 0:
+            return []
+        idle = (
+            e for e in self._open.values() if e.tenant.slug != keep and _checked_out(e.binding) == 0
+        )
+        victims = list(itertools.islice(idle, over))
         for entry in victims:
             del self._open[entry.tenant.slug]
         return victims
 
     def sweep(self) -> list[str]:
-        """Close the companies unused for idle_seconds; returns their slugs."""
+        """Close the companies unused for idle_seconds, and the others' spare connections
+        unused for spare_seconds; returns the slugs of the companies closed."""
         now = self.clock()
         with self._lock:
+            pools = [entry.binding.engine.pool for entry in self._open.values()]
             idle = [
                 e
                 for e in self._open.values()
@@ -124,6 +154,9 @@ class TenantEngines:
             for entry in idle:
                 del self._open[entry.tenant.slug]
         self._close(idle)
+        for pool in pools:
+            if isinstance(pool, BurstPool):
+                pool.trim()
         return [entry.tenant.slug for entry in idle]
 
     def close(self, slug: str) -> bool:
@@ -164,7 +197,7 @@ class TenantEngines:
         if self._sweeper is not None:
             return
         stop = self._sweeper = threading.Event()
-        interval = every_seconds or max(self.idle_seconds / 10, 0.5)
+        interval = every_seconds or self.sweep_every
 
         def run() -> None:
             while not stop.wait(interval):
@@ -188,6 +221,9 @@ def get_engines() -> TenantEngines:
         max_engines=settings.tenant_max_engines,
         idle_seconds=settings.tenant_idle_seconds,
         pool_size=settings.tenant_pool_size,
+        # As many as one company may have in use at once: a process keeps at most one
+        # busy company's worth of burst connections beyond the kept pools.
+        spare_limit=settings.db_pool_size - settings.tenant_pool_size,
     )
 
 
