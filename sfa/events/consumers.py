@@ -14,6 +14,12 @@ reads the stream with its own cursor (docs/events.md, "Consumers").
 
 A handler is `handler(session, event) -> None`, runs in the drain's transaction and must
 not commit; anything it writes commits with the cursor.
+
+A consumer may also take some types *at emit* (`at_emit`): `handle_at_emit` runs it on
+such an event in the emitting transaction, right after the event is written
+(`sfa.events.service.emit_and_handle`), through the same savepoint and `event_processed`
+row as a drain, so the drain that reads the event later skips it. The workflow engine
+takes `order.submitted` so: the discount decision is in the submit's response.
 """
 
 import logging
@@ -46,6 +52,8 @@ class Consumer:
     name: str
     handler: Handler
     types: tuple[str, ...] | None = None
+    # The types it handles in the emitting transaction (handle_at_emit), not only later.
+    at_emit: tuple[str, ...] = ()
 
 
 @dataclass
@@ -69,11 +77,22 @@ class DrainResult:
 _CONSUMERS: dict[str, Consumer] = {}
 
 
-def register(name: str, handler: Handler, types: list[str] | None = None) -> Consumer:
-    """Register (or replace) the consumer `name`; `types` None means every event type."""
-    for event_type in types or ():
+def register(
+    name: str,
+    handler: Handler,
+    types: list[str] | None = None,
+    *,
+    at_emit: list[str] | None = None,
+) -> Consumer:
+    """Register (or replace) the consumer `name`; `types` None means every event type;
+    `at_emit`: the types it also handles in the emitting transaction."""
+    for event_type in [*(types or ()), *(at_emit or ())]:
         get(event_type)  # an unknown type is a bug: fail at start-up, not at drain time
-    consumer = Consumer(name, handler, tuple(types) if types is not None else None)
+    if types is not None and not set(at_emit or ()) <= set(types):
+        raise ValueError(f"consumer {name!r} takes at emit types it does not consume")
+    consumer = Consumer(
+        name, handler, tuple(types) if types is not None else None, tuple(at_emit or ())
+    )
     _CONSUMERS[name] = consumer
     return consumer
 
@@ -116,6 +135,17 @@ def _deliver(session: Session, consumer: Consumer, event: Event, now: datetime) 
         repository.park(session, consumer.name, event, reason, now + retry_after(1))
         return "failed"
     return "handled"
+
+
+def handle_at_emit(session: Session, event: Event, *, now: datetime | None = None) -> int:
+    """Run the consumers that take `event`'s type at emit, each as a drain would (its
+    savepoint, its `event_processed` row, parked on failure); how many handled it."""
+    now = now or datetime.now(UTC)
+    handled = 0
+    for consumer in registered():
+        if event.type in consumer.at_emit:
+            handled += _deliver(session, consumer, event, now) == "handled"
+    return handled
 
 
 def _retry(session: Session, consumer: Consumer, now: datetime, limit: int) -> DrainResult:

@@ -39,7 +39,9 @@ def _emit(
     occurred_at: datetime | None = None,
     **extra,
 ) -> bool:
-    return events.emit(
+    # A cancellation is handled at emit: its pending discount approval goes with it.
+    emit = events.emit_and_handle if event_type == types.ORDER_CANCELLED else events.emit
+    return emit(
         session,
         event_type,
         subject_kind="order",

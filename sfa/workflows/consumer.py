@@ -1,8 +1,9 @@
 """The workflow engine as a consumer of the domain event stream (docs/events.md).
 
 Each event resumes the runs waiting for it and starts a run of every enabled workflow
-whose active (published) version is triggered by its type. Delivery is at least once: the
-stream records each (consumer, event) it handled, and a run is unique per workflow and
+whose active (published) version is triggered by its type. An `order.cancelled` first
+cancels the runs about the order that wait on an approval (nothing is left to decide).
+Delivery is at least once: the stream records each (consumer, event) it handled, and a run is unique per workflow and
 trigger event, so a redelivered event starts nothing twice.
 
 The stream carries subject and actor ids as text (some subjects have keys that are not
@@ -14,9 +15,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sfa.events import consumers
+from sfa.events import consumers, types
 from sfa.events.repository import Event
-from sfa.workflows import engine
+from sfa.workflows import engine, order_approvals
 from sfa.workflows.models import Workflow, WorkflowVersion
 
 CONSUMER = "workflows"
@@ -57,7 +58,12 @@ def handle(session: Session, event: Event) -> None:
     # sends is dated then (quiet hours), and its waits count from then. Never later than
     # now (a device clock ahead of ours).
     now = min(event.occurred_at, datetime.now(UTC))
+    if event.type == types.ORDER_CANCELLED and (order_id := _number(event.subject_id)):
+        order_approvals.cancel_waiting_runs(session, order_id, now=now)
     engine.handle_event(session, trigger_of(event), active_for(session, event.type), now=now)
 
 
-consumers.register(CONSUMER, handle)
+# At emit: order.submitted (the discount approval decides in the submit's transaction: an
+# order within discount_auto_max_pct comes back approved) and order.cancelled (its
+# approval leaves the approvers' queue with it). Every other type on the drain.
+consumers.register(CONSUMER, handle, at_emit=[types.ORDER_SUBMITTED, types.ORDER_CANCELLED])
