@@ -14,7 +14,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from sfa.audit.models import AuditEntry
-from sfa.events import types
+from sfa.events import registry, types
 from sfa.orders.events import order_fields
 from sfa.orders.models import Order, OrderState
 from sfa.workflows import approvals, engine, repository, runtime_defaults, versions
@@ -77,7 +77,8 @@ def adopt_waiting_orders(session: Session, *, now: datetime | None = None) -> in
             type=types.ORDER_SUBMITTED,
             subject_kind="order",
             subject_id=order.id,
-            payload=order_fields(order),
+            # As the stream would carry it (amounts as decimal strings).
+            payload=registry.get(types.ORDER_SUBMITTED).validate(order_fields(order)),
             occurred_at=now,
         )
         run = engine.start_run(

@@ -3,8 +3,8 @@
 Each event resumes the runs waiting for it and starts a run of every enabled workflow
 whose active (published) version is triggered by its type. An `order.cancelled` first
 cancels the runs about the order that wait on an approval (nothing is left to decide).
-Delivery is at least once: the stream records each (consumer, event) it handled, and a run is unique per workflow and
-trigger event, so a redelivered event starts nothing twice.
+Delivery is at least once: the stream records each (consumer, event) it handled, and a
+run is unique per workflow and trigger event, so a redelivered event starts nothing twice.
 
 The stream carries subject and actor ids as text (some subjects have keys that are not
 numbers); the engine's records are numbered, so a non-numeric id is passed as none.
