@@ -95,6 +95,10 @@ def seed_approval_demo(session: Session, *, password_hash: str | None = None) ->
         )
     )
     session.flush()
+    budi = _user(session, "manager.budi")
+    if budi is None:
+        raise ValueError("the approval demo needs the demo manager manager.budi")
+    manager = auth_service.principal_for_user(session, budi)
     now = datetime.now(UTC)
     made = {}
     for username, discount, hours_ago, then in SCENARIOS:
@@ -102,7 +106,6 @@ def seed_approval_demo(session: Session, *, password_hash: str | None = None) ->
         if rep is None:
             raise ValueError(f"the approval demo needs the demo rep {username}")
         order = _order(session, rep, discount, now - timedelta(hours=hours_ago))
-        manager = auth_service.principal_for_user(session, _user(session, "manager.budi"))
         if then == "approve":
             order_approvals.approve_order(
                 session, principal=manager, order_id=order.id, note="regular customer"
