@@ -35,3 +35,8 @@ def round_amount(value: Decimal, rounding: Decimal = Decimal("0.01")) -> Decimal
     with two decimals as amounts are stored (``sfa.db.Money``)."""
     steps = (value / rounding).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
     return (steps * rounding).quantize(Decimal("0.01"))
+
+
+def money_text(value) -> str:
+    """An amount as the messages write it: 1,500,000.00."""
+    return f"{value:,.2f}"

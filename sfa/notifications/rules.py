@@ -1,10 +1,12 @@
-"""The notification rules. Rule 1 enqueues outbox rows in the caller's transaction;
-rules 2-5 are built-in workflows (sfa/workflows/defaults/*.json) that consume the domain
-events this module's actions and the scheduled jobs emit.
+"""The notification rules. Each is a built-in workflow (sfa/workflows/defaults/*.json)
+that consumes the domain events the orders, this module's actions and the scheduled jobs
+emit; no domain calls a rule directly.
 
-1. order of a secondary customer approved → distributor (email), rep (in-app), with the
-   follow-ups of a cancelled or corrected order: `notify_order_placed`,
-   `notify_order_cancelled`, `notify_order_corrected` (in `order_rules.py`);
+1. order of a secondary customer approved → distributor (email), rep (in-app):
+   `order.approved` starts the built-in workflow order-placed; its follow-ups are
+   order-cancelled (`order.cancelled`: the notices not yet sent withdrawn, a cancellation
+   to a distributor who may have been told, the rep told when the office cancelled it)
+   and order-corrected (`order.corrected`: the rep told of the office's correction);
 2. invoice past due → SMS to the customer, then every N days up to M times, stopping
    once paid: the daily job overdue-invoice-reminders emits `invoice.overdue`
    (sfa/erp/overdue.py), the built-in workflow invoice-overdue sends and repeats them;
@@ -29,13 +31,6 @@ from sfa.errors import Forbidden, InvalidInput, NotFound
 from sfa.events.service import Actor
 from sfa.notifications import repository
 from sfa.notifications.models import Announcement, AnnouncementKind
-from sfa.notifications.order_rules import (  # noqa: F401 - the rules, in one place
-    money_text,
-    notify_order_cancelled,
-    notify_order_corrected,
-    notify_order_placed,
-    order_ref,
-)
 from sfa.orders import events as order_events
 from sfa.orders.models import Order
 

@@ -30,7 +30,6 @@ from sfa.catalog import service as catalog_service
 from sfa.company import service as company_service
 from sfa.errors import Conflict, InvalidInput, NotFound
 from sfa.events.service import Actor
-from sfa.notifications import rules as notification_rules
 from sfa.orders import events, repository, service
 from sfa.orders.models import ErpOutbox, Order, OrderState, OutboxAction, OutboxState
 
@@ -119,9 +118,6 @@ def cancel_order(
         reason=reason,
         occurred_at=now,
     )
-    notification_rules.notify_order_cancelled(
-        session, order=order, by_office=by_office, reason=reason, now=now
-    )
     return order
 
 
@@ -196,7 +192,6 @@ def correct_order(
     events.corrected(
         session, order, actor=Actor.of(principal), audit_id=entry.id, note=note, occurred_at=now
     )
-    notification_rules.notify_order_corrected(session, order=order, note=note, now=now)
     return order
 
 

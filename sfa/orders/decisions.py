@@ -7,10 +7,10 @@ transaction and an order within `discount_auto_max_pct` comes back approved. The
 workflow's `update_record` step then calls `apply` with the state it decided.
 
 ERP contract: the moment an order becomes ``approved``, one ``erp_outbox`` row (state
-``pending``) is inserted in the same transaction; the ERP sync reads those rows. At that
-same moment, and not before, the distributor and the rep hear of the order
-(``notifications.order_rules``): an order still waiting for its discount approval may yet
-be rejected. `order.approved` and `order.rejected` are emitted with the change.
+``pending``) is inserted in the same transaction; the ERP sync reads those rows. The
+``order.approved`` event emitted at that same moment, and not before, makes the built-in
+workflow "order-placed" tell the distributor and the rep: an order still waiting for its
+discount approval may yet be rejected. A rejection emits ``order.rejected``.
 """
 
 from datetime import datetime
@@ -20,9 +20,7 @@ from sqlalchemy.orm import Session
 
 from sfa.audit import service as audit_service
 from sfa.events import service as events
-from sfa.events import types
-from sfa.notifications import rules as notification_rules
-from sfa.orders.events import order_fields
+from sfa.orders import events as order_events
 from sfa.orders.models import ErpOutbox, Order, OrderState, OutboxState
 
 
@@ -60,16 +58,7 @@ def submit(session: Session, *, order: Order, actor: str, now: datetime) -> None
         old=before,
         new=snapshot(order),
     )
-    events.emit_and_handle(
-        session,
-        types.ORDER_SUBMITTED,
-        subject_kind="order",
-        subject_id=order.id,
-        actor=events.Actor.of(actor),
-        payload=order_fields(order),
-        event_id=str(order.id),  # an order is submitted once
-        occurred_at=now,
-    )
+    order_events.submitted(session, order, actor=events.Actor.of(actor), occurred_at=now)
 
 
 def apply(
@@ -82,8 +71,8 @@ def apply(
     level: int | None = None,
     note: str | None = None,
 ) -> None:
-    """Set the decided state with its effects: approved → the ERP outbox, the order
-    notices and `order.approved`; rejected → `order.rejected`. `level` is the approval
+    """Set the decided state with its effects: approved → the ERP outbox and
+    `order.approved`; rejected → `order.rejected`. `level` is the approval
     level that decided (None: decided without one, e.g. a small discount)."""
     if order.submitted_at is None:
         order.submitted_at = now
@@ -92,15 +81,6 @@ def apply(
     if state is OrderState.approved:
         session.add(ErpOutbox(order_id=order.id, state=OutboxState.pending, attempts=0))
         session.flush()
-        notification_rules.notify_order_placed(session, order=order, now=now)
-    if state in (OrderState.approved, OrderState.rejected):
-        events.emit(
-            session,
-            types.ORDER_APPROVED if state is OrderState.approved else types.ORDER_REJECTED,
-            subject_kind="order",
-            subject_id=order.id,
-            actor=actor,
-            payload=order_fields(order) | {"level": level, "note": note},
-            event_id=str(order.id),
-            occurred_at=now,
-        )
+        order_events.approved(session, order, actor=actor, level=level, note=note, occurred_at=now)
+    elif state is OrderState.rejected:
+        order_events.rejected(session, order, actor=actor, level=level, note=note, occurred_at=now)

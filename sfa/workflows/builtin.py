@@ -54,7 +54,7 @@ def install(session: Session) -> list[str]:
 
 
 def adopt_waiting_orders(session: Session, *, now: datetime | None = None) -> int:
-    """Start a "Discount approval" run for every submitted order no run is about (orders
+    """Start a "Discount approval" run for every submitted order without one (orders
     that waited under the approval code before migration 0022); the levels that code had
     approved (its audit entry `approval_carried_over`) are recorded approved again, by
     whom and with the note they had. Nothing when the workflow is off. How many."""
@@ -67,7 +67,11 @@ def adopt_waiting_orders(session: Session, *, now: datetime | None = None) -> in
         select(Order)
         .outerjoin(
             WorkflowRun,
-            and_(WorkflowRun.subject_kind == "order", WorkflowRun.subject_id == Order.id),
+            and_(
+                WorkflowRun.workflow_id == workflow.id,
+                WorkflowRun.subject_kind == "order",
+                WorkflowRun.subject_id == Order.id,
+            ),
         )
         .where(Order.state == OrderState.submitted, WorkflowRun.id.is_(None))
         .order_by(Order.id)

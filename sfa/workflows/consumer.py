@@ -64,6 +64,6 @@ def handle(session: Session, event: Event) -> None:
 
 
 # At emit: order.submitted (the discount approval decides in the submit's transaction: an
-# order within discount_auto_max_pct comes back approved) and order.cancelled (its
-# approval leaves the approvers' queue with it). Every other type on the drain.
-consumers.register(CONSUMER, handle, at_emit=[types.ORDER_SUBMITTED, types.ORDER_CANCELLED])
+# order within discount_auto_max_pct comes back approved). Every other type on the drain
+# (a cancelled order's approval leaves the queues at once: they list submitted orders).
+consumers.register(CONSUMER, handle, at_emit=[types.ORDER_SUBMITTED])

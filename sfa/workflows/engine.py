@@ -18,6 +18,7 @@ admin retries of one run never interleave.
 """
 
 import copy
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from sfa.errors import DomainError
 from sfa.workflows import runtime_context
 from sfa.workflows.actions import ACTIONS
 from sfa.workflows.actions.base import Outcome, StepCall, StepError, add_timer
+from sfa.workflows.logic import LogicError
 from sfa.workflows.runtime_logic import truthy
 from sfa.workflows.runtime_models import (
     ApprovalDecision,
@@ -50,6 +52,9 @@ from sfa.workflows.runtime_models import (
 # definition, and ends as a failed run rather than a stuck process.
 MAX_STEPS = 200
 MAX_BACKOFF_S = 24 * 3600
+
+
+log = logging.getLogger("sfa.workflows.engine")
 
 
 class TriggerEvent(Protocol):
@@ -436,8 +441,7 @@ def dispatch(
     )
     runs = []
     for workflow in interested:
-        rule = workflow.definition["trigger"].get("filter")
-        if rule is not None and not truthy(rule, {**context, "vars": {}}):
+        if not _filter_passes(workflow, event, context):
             continue
         runs.append(
             start_run(
@@ -451,6 +455,26 @@ def dispatch(
             )
         )
     return runs
+
+
+def _filter_passes(workflow: ActiveWorkflow, event: TriggerEvent, context: dict) -> bool:
+    """The trigger's filter over the context. A filter that cannot be evaluated (a
+    division by zero, its work budget spent) skips that workflow only, with a log line:
+    the event still reaches every other workflow and consumer."""
+    rule = workflow.definition["trigger"].get("filter")
+    if rule is None:
+        return True
+    try:
+        return truthy(rule, {**context, "vars": {}})
+    except LogicError as exc:
+        log.warning(
+            "workflow %s: trigger filter failed on event %s (%s): %s; not started",
+            workflow.workflow_id,
+            event.event_id,
+            event.type,
+            exc,
+        )
+        return False
 
 
 def handle_event(

@@ -1120,6 +1120,7 @@ ADMIN_ONLY = {
     ("PATCH", "/v1/teams/{team_id}"),
     ("POST", "/v1/sync/outbox/retry"),
     ("POST", "/v1/contract-staff"),
+    ("POST", "/v1/workflows/{workflow_id}/test"),  # authors only: a past event by its id
 }
 
 

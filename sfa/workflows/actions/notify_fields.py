@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from sfa.company.settings import CompanySettings
 from sfa.erp.models import Invoice
+from sfa.money import money_text
 from sfa.notifications.models import Announcement
-from sfa.notifications.order_rules import money_text, order_ref
 from sfa.notifications.templates import local_date
 from sfa.orders.models import Order
 from sfa.workflows.actions.base import lookup
@@ -29,6 +29,11 @@ _TARGET_FIELDS = (
     "sales_pct",
     "days_left",
 )
+
+
+def order_ref(order: Order) -> str:
+    """How the messages name an order: its ERP number once it has one."""
+    return order.erp_number or f"#{order.id}"
 
 
 def _people(data: dict) -> dict:

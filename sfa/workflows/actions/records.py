@@ -3,8 +3,9 @@
 Only the fields below can be set, each with the values it accepts; anything else fails
 the step (and its error policy applies). Setting an order's `state` is a decision with
 its effects (sfa/orders/decisions.py): `approved` hands the order to the ERP outbox and
-tells the distributor and the rep, in this transaction; every change is audited with
-the run as the actor.
+emits `order.approved` (the distributor and the rep are told by the workflow it starts),
+`rejected` emits `order.rejected`, in this transaction; every change is audited with the
+run as the actor.
 
 Crash handling: the change, its outbox row and notices, its audit entry and the run-step
 record are one transaction: a crash undoes all of them and the retry does it once.

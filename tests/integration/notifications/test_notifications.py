@@ -12,8 +12,10 @@ from integrations.notify.smtp import SmtpChannel
 from sfa.auth import service as auth_service
 from sfa.erp import overdue
 from sfa.erp.models import Invoice
+from sfa.events.service import SYSTEM
 from sfa.notifications import rules, sender
 from sfa.notifications.models import Channel, Notification, NotificationState
+from sfa.orders import events as order_events
 from sfa.workflows import timers
 
 # 2026-11-23 10:00 in Jakarta (UTC+7).
@@ -30,6 +32,16 @@ def rows(db, **where) -> list[Notification]:
     for key, value in where.items():
         stmt = stmt.where(getattr(Notification, key) == value)
     return list(db.scalars(stmt))
+
+
+def announce_approved(db, order, now: datetime = MORNING) -> int:
+    """The order's approval as the approvals emit it, drained as the drain-events job
+    does it (the built-in workflow order-placed tells the distributor and the rep); the
+    count of new notices."""
+    before = len(rows(db))
+    order_events.approved(db, order, actor=SYSTEM, level=None, occurred_at=now)
+    drain_events(db)
+    return len(rows(db)) - before
 
 
 def test_smtp_receives_exactly_the_expected_emails_in_each_language(
@@ -54,7 +66,7 @@ def test_smtp_receives_exactly_the_expected_emails_in_each_language(
     order_en = make_order(rep=world.rep_a, customer=world.customer_a)
     plain = make_order(rep=world.rep_b, customer=world.distributor_b)  # not secondary
     for order in (order_id, order_en, order_id, plain):  # the rule fires twice: one row
-        rules.notify_order_placed(db, order=order, now=MORNING)
+        announce_approved(db, order)
     db.commit()
 
     report = sender.run_sender(
@@ -219,7 +231,7 @@ def test_crash_between_sending_and_marking(
     world.distributor_b.email = "distributor@example.id"
     world.customer_b.phone = "+6281100000003"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
-    rules.notify_order_placed(db, order=order, now=MORNING)
+    announce_approved(db, order)
     confirm_delivery(db, world, order, date(2026, 11, 25), now=MORNING + timedelta(minutes=1))
     db.commit()
 
@@ -289,10 +301,10 @@ def test_rule_switched_off_enqueues_nothing_and_cancels_queued(
     admin = auth_service.principal_for_user(db, world.admin)
     world.distributor_b.email = "d@example.id"
     order = make_order(rep=world.rep_b, customer=world.customer_b)
-    assert rules.notify_order_placed(db, order=order, now=MORNING) == 2
+    assert announce_approved(db, order) == 2
     rule_settings.update_rule(db, principal=admin, rule="order_placed", enabled=False, params=None)
     other = make_order(rep=world.rep_b, customer=world.customer_b)
-    assert rules.notify_order_placed(db, order=other, now=MORNING) == 0
+    assert announce_approved(db, other) == 0
     db.commit()
     report = sender.run_sender(session_factory, channels={}, now=MORNING)
     # The in-app row is cancelled; the email has no adapter here and stays pending.

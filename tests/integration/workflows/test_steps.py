@@ -252,3 +252,25 @@ def test_event_trigger_with_filter_starts_once_per_event(db, world, make_order):
     assert [(r.workflow_id, r.version_id, r.status) for r in runs] == [(1, 11, RunStatus.completed)]
     again = engine.dispatch(db, event, [wanted], now=T0)
     assert [r.id for r in again] == [runs[0].id]
+
+
+def test_a_trigger_filter_that_cannot_be_evaluated_skips_only_its_workflow(
+    db, world, make_order, caplog
+):
+    order = make_order("10")
+    broken = engine.ActiveWorkflow(
+        1,
+        11,
+        definition("e", e=END)
+        | {
+            "trigger": {"event": "order.submitted", "filter": {"/": [{"var": "order.risk_pct"}, 0]}}
+        },
+    )
+    fine = engine.ActiveWorkflow(
+        2, 21, definition("e", e=END) | {"trigger": {"event": "order.submitted"}}
+    )
+    event = _event("order.submitted", "order", order.id)
+    with caplog.at_level("WARNING", logger="sfa.workflows.engine"):
+        runs = engine.dispatch(db, event, [broken, fine], now=T0)
+    assert [(r.workflow_id, r.status) for r in runs] == [(2, RunStatus.completed)]
+    assert "trigger filter failed" in caplog.text and "division by zero" in caplog.text
