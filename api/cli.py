@@ -97,6 +97,7 @@ def create_admin(
 def seed_demo() -> None:
     """Load the Jakarta demo data once (does nothing if it is already there)."""
     from sfa.db import session_scope
+    from sfa.demo.approvals import seed_approval_demo
     from sfa.demo.crm import seed_crm
     from sfa.demo.history import generate_history
     from sfa.demo.seed import DEMO_PASSWORD, seed_demo
@@ -116,6 +117,7 @@ def seed_demo() -> None:
         if history.created:
             anomalies = analyse_demo_history(session, history, progress=progress)
         crm = seed_crm(session, progress=progress)
+        approvals = seed_approval_demo(session)
         intakes = seed_trade_demo(session, day=date.today())
     invoices = read_trade_demo(intakes) if intakes else []
     if result.created:
@@ -136,16 +138,23 @@ def seed_demo() -> None:
             f"({crm.routed} renewals due and routed), {crm.opportunities} opportunities, "
             f"{crm.responses} survey answers (what shows what: sfa/demo/crm.py)"
         )
+    if approvals.created:
+        console.print(
+            f"[green]discount approvals: {len(approvals.orders)} orders, one per state "
+            "(auto-approved, waiting for the manager, for finance, escalated, rejected: "
+            "sfa/demo/approvals.py)"
+        )
     if intakes:
         console.print(
             f"[green]modern-trade demo loaded: {len(intakes)} e-mailed purchase orders "
             f"(GET /v1/purchase-orders/intakes), {len(invoices)} invoices for the Coretax "
             f"export (GET /v1/tax-invoices?period={date.today():%Y-%m})"
         )
-    if not result.created and not history.created and not crm.created and not intakes:
+    if not (result.created or history.created or crm.created or approvals.created or intakes):
         console.print("demo data already present; nothing to do")
     console.print(
-        f"demo logins: admin / manager.budi / manager.sari / rep01..rep24, password {DEMO_PASSWORD}"
+        "demo logins: admin / manager.budi / manager.sari / finance / rep01..rep24, "
+        f"password {DEMO_PASSWORD}"
     )
 
 

@@ -50,6 +50,7 @@ from sfa.config import get_settings
 from sfa.db import libpq_url
 from sfa.tenants.engines import get_engines
 from sfa.tenants.models import Tenant
+from sfa.workflows import consumer as workflow_consumer  # noqa: F401 - registers it (at emit)
 
 log = logging.getLogger("sfa.api.access")
 

@@ -25,7 +25,8 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 
 def install_builtins(url: str | None = None) -> list[str]:
-    """The built-in workflows a migrated database must have (sfa/workflows/builtin.py)."""
+    """The built-in workflows a migrated database must have (sfa/workflows/builtin.py),
+    and a discount-approval run for each order still waiting without one."""
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
@@ -35,7 +36,9 @@ def install_builtins(url: str | None = None) -> list[str]:
     engine = create_engine(url or get_settings().database_url)
     try:
         with Session(engine) as session, session.begin():
-            return builtin.install(session)
+            made = builtin.install(session)
+            builtin.adopt_waiting_orders(session)
+            return made
     finally:
         engine.dispose()
 

@@ -78,6 +78,10 @@ def database_url(pg_server: str) -> Iterator[str]:
     from sfa import migrate
     from sfa.config import get_settings
 
+    # The workflow engine's consumer, registered as the app and the scheduler register it:
+    # an order's discount approval runs when the order is submitted (at emit).
+    from sfa.workflows import consumer  # noqa: F401
+
     url = f"{pg_server}/sfa_test"
     os.environ["SFA_DATABASE_URL"] = url
     get_settings.cache_clear()

@@ -14,17 +14,19 @@ from api.schemas.orders import (
     PendingApprovalOut,
 )
 from sfa.limits import INT64_MAX
-from sfa.orders import approvals as approval_service
 from sfa.orders import changes as order_changes
 from sfa.orders import service as order_service
-from sfa.orders.models import ApprovalState, OrderState
+from sfa.orders.models import OrderState
 from sfa.pagination import each_batch, paginate
+from sfa.workflows import order_approvals as approval_service
+from sfa.workflows.runtime_models import ApprovalDecision
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
 
 def order_out(session, order) -> OrderOut:
-    return OrderOut.of_details(order_service.details(session, order=order))
+    approvals = approval_service.approvals_for(session, [order.id])[order.id]
+    return OrderOut.of_details(order_service.details(session, order=order), approvals)
 
 
 @router.post(
@@ -33,9 +35,10 @@ def order_out(session, order) -> OrderOut:
     status_code=status.HTTP_201_CREATED,
     summary="Take an order (rep; idempotent by client_id)",
     description="Unit prices come from the catalog. With `submit` (default) the "
-    "order goes to discount approval at once: up to `discount_auto_max_pct` it is "
-    "approved, up to `discount_single_max_pct` the rep's manager decides, above "
-    "that the manager and then an admin.",
+    'order goes to discount approval at once, the built-in "Discount approval" '
+    "workflow (docs/workflows.md): up to `discount_auto_max_pct` it is approved (in "
+    "this response), up to `discount_single_max_pct` the rep's manager decides, above "
+    "that the manager and then finance (the admins when nobody holds the role).",
     responses={
         200: {"description": "replay of an order already stored", "model": OrderOut},
         409: {"description": "client_id reused with different content"},
@@ -88,7 +91,7 @@ def list_orders(
 @router.get(
     "/orders/{order_id}",
     response_model=OrderOut,
-    summary="An order with its lines and approval steps",
+    summary="An order with its lines and approval levels",
 )
 def get_order(session: SessionDep, principal: PrincipalDep, order_id: Id):
     return order_out(
@@ -190,7 +193,7 @@ def reject_order(
 def list_approvals(
     session: SessionDep,
     principal: PrincipalDep,
-    state: ApprovalState | None = ApprovalState.pending,
+    state: ApprovalDecision | None = ApprovalDecision.pending,
     format: ListFormat = ListFormat.json,
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=INT64_MAX),

@@ -7,16 +7,9 @@ from pydantic import BaseModel, Field, model_validator
 from api.schemas.catalog import PriceValue
 from api.schemas.common import Id, Instant, Int64, Strict, Text
 from api.schemas.csv_rows import CsvRow
-from sfa.orders.models import (
-    ApprovalState,
-    ApprovalTier,
-    Order,
-    OrderApproval,
-    OrderLine,
-    OrderState,
-    OutboxState,
-)
+from sfa.orders.models import ApprovalTier, Order, OrderLine, OrderState, OutboxState
 from sfa.orders.service import LineIn, NewOrder, OrderDetails
+from sfa.workflows.runtime_models import ApprovalDecision, WorkflowApproval
 
 
 class OrderLineIn(Strict):
@@ -99,23 +92,33 @@ class OrderLineOut(BaseModel):
 
 
 class ApprovalOut(CsvRow):
+    """A level of the order's discount approval (a workflow approval, also at
+    /v1/workflow-approvals/{id})."""
+
     id: int
     order_id: int
     level: int
-    approver_id: int | None = Field(description="null: any administrator")
-    state: ApprovalState
-    due_at: datetime
+    approver_id: int | None = Field(description="the user it is for; null: see approver_role")
+    approver_role: str | None = Field(
+        None, description="anyone holding this role decides (admin: any administrator)"
+    )
+    state: ApprovalDecision
+    due_at: datetime | None = Field(
+        description="when it escalates to the admins if still pending (the admins' own "
+        "levels do not escalate); null: the workflow step sets no escalation"
+    )
     decided_by: int | None
     decided_at: datetime | None
     note: str | None
 
     @classmethod
-    def of(cls, a: OrderApproval) -> "ApprovalOut":
+    def of(cls, a: WorkflowApproval, order_id: int) -> "ApprovalOut":
         return cls(
             id=a.id,
-            order_id=a.order_id,
+            order_id=order_id,
             level=a.level,
-            approver_id=a.approver_id,
+            approver_id=a.approver_user_id,
+            approver_role=a.approver_role,
             state=a.state,
             due_at=a.due_at,
             decided_by=a.decided_by,
@@ -175,18 +178,18 @@ class OrderOut(OrderSummaryOut):
     erp_problem: str | None = Field(description="why the ERP refused it, or the last failure")
 
     @classmethod
-    def of_details(cls, d: OrderDetails) -> "OrderOut":
+    def of_details(cls, d: OrderDetails, approvals: list[WorkflowApproval]) -> "OrderOut":
         return cls(
             **OrderSummaryOut.of(d.order).model_dump(),
             lines=[OrderLineOut.of(ln) for ln in d.lines],
-            approvals=[ApprovalOut.of(a) for a in d.approvals],
+            approvals=[ApprovalOut.of(a, d.order.id) for a in approvals],
             erp_status=d.outbox.state if d.outbox else None,
             erp_problem=d.outbox.last_error if d.outbox else None,
         )
 
 
 class PendingApprovalOut(ApprovalOut):
-    """An approval step with what the approver needs to decide it."""
+    """An approval level with what the approver needs to decide it."""
 
     rep_id: int
     customer_id: int
@@ -198,9 +201,9 @@ class PendingApprovalOut(ApprovalOut):
     discount_pct: Decimal
 
     @classmethod
-    def of_pair(cls, a: OrderApproval, o: Order) -> "PendingApprovalOut":
+    def of_pair(cls, a: WorkflowApproval, o: Order) -> "PendingApprovalOut":
         return cls(
-            **ApprovalOut.of(a).model_dump(),
+            **ApprovalOut.of(a, o.id).model_dump(),
             rep_id=o.rep_id,
             customer_id=o.customer_id,
             order_state=o.state,

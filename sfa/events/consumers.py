@@ -22,6 +22,12 @@ recorded processed together, in one statement, without a savepoint or the handle
 wanted ones go through the handler as above, the plan's own handler if it gives one (one
 that uses the batch's lookups). A `prepare` that raises fails nothing: the batch is
 delivered event by event as without it.
+
+A consumer may also take some types *at emit* (`at_emit`): `handle_at_emit` runs it on
+such an event in the emitting transaction, right after the event is written
+(`sfa.events.service.emit_and_handle`), through the same savepoint and `event_processed`
+row as a drain, so the drain that reads the event later skips it. The workflow engine
+takes `order.submitted` so: the discount decision is in the submit's response.
 """
 
 import logging
@@ -67,6 +73,8 @@ class Consumer:
     handler: Handler
     types: tuple[str, ...] | None = None
     prepare: Prepare | None = None
+    # The types it handles in the emitting transaction (handle_at_emit), not only later.
+    at_emit: tuple[str, ...] = ()
 
 
 @dataclass
@@ -91,12 +99,27 @@ _CONSUMERS: dict[str, Consumer] = {}
 
 
 def register(
-    name: str, handler: Handler, types: list[str] | None = None, prepare: Prepare | None = None
+    name: str,
+    handler: Handler,
+    types: list[str] | None = None,
+    *,
+    at_emit: list[str] | None = None,
+    prepare: Prepare | None = None,
 ) -> Consumer:
-    """Register (or replace) the consumer `name`; `types` None means every event type."""
-    for event_type in types or ():
+    """Register (or replace) the consumer `name`; `types` None means every event type;
+    `at_emit`: the types it also handles in the emitting transaction; `prepare`: its
+    batch plan."""
+    for event_type in [*(types or ()), *(at_emit or ())]:
         get(event_type)  # an unknown type is a bug: fail at start-up, not at drain time
-    consumer = Consumer(name, handler, tuple(types) if types is not None else None, prepare)
+    if types is not None and not set(at_emit or ()) <= set(types):
+        raise ValueError(f"consumer {name!r} takes at emit types it does not consume")
+    consumer = Consumer(
+        name,
+        handler,
+        tuple(types) if types is not None else None,
+        prepare,
+        tuple(at_emit or ()),
+    )
     _CONSUMERS[name] = consumer
     return consumer
 
@@ -141,6 +164,17 @@ def _deliver(
         repository.park(session, consumer.name, event, reason, now + retry_after(1))
         return "failed"
     return "handled"
+
+
+def handle_at_emit(session: Session, event: Event, *, now: datetime | None = None) -> int:
+    """Run the consumers that take `event`'s type at emit, each as a drain would (its
+    savepoint, its `event_processed` row, parked on failure); how many handled it."""
+    now = now or datetime.now(UTC)
+    handled = 0
+    for consumer in registered():
+        if event.type in consumer.at_emit:
+            handled += _deliver(session, consumer, event, now) == "handled"
+    return handled
 
 
 def _retry(session: Session, consumer: Consumer, now: datetime, limit: int) -> DrainResult:

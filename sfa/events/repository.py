@@ -61,6 +61,18 @@ def insert(session: Session, **values) -> bool:
     return session.execute(stmt).first() is not None
 
 
+def get(session: Session, event_id: uuid.UUID) -> Event | None:
+    """One event by its id, as a consumer receives it."""
+    row = (
+        session.execute(
+            text(f"SELECT {_COLUMNS} FROM domain_events WHERE event_id = :e"), {"e": event_id}
+        )
+        .mappings()
+        .first()
+    )
+    return Event(**row) if row is not None else None
+
+
 def existing(session: Session, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """The ids among `event_ids` of events in the stream."""
     if not event_ids:

@@ -3,7 +3,11 @@ transactional outbox), so the event exists exactly when the change it records do
 
 An event with a natural key (a visit's check-in, an invoice overdue on its due date) gets
 a deterministic `event_id` — `event_key(type, key)` — so emitting it again (a retried
-request, a job run twice) writes nothing."""
+request, a job run twice) writes nothing.
+
+`emit_and_handle` also runs, in the same transaction, the consumers that take the type
+at emit (sfa/events/consumers.py): what they decide is there when the caller's
+transaction commits (an order's discount approval in the submit's response)."""
 
 import uuid
 from collections.abc import Iterable
@@ -12,7 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from sfa.events import repository, types
+from sfa.events import consumers, repository, types
 from sfa.events.registry import EventType, InvalidEvent, Payload, all_types, get
 
 # The namespace of deterministic event ids (uuid5 of "<type>:<key>").
@@ -57,6 +61,14 @@ def emitted(session: Session, event_type: str, keys: Iterable[str | int]) -> set
     return {by_id[found] for found in repository.existing(session, list(by_id))}
 
 
+def _identity(event_type: str, event_id: uuid.UUID | str | int | None) -> uuid.UUID:
+    if event_id is None:
+        return uuid.uuid4()
+    if isinstance(event_id, uuid.UUID):
+        return event_id
+    return event_key(event_type, event_id)
+
+
 def emit(
     session: Session,
     event_type: str,
@@ -76,15 +88,9 @@ def emit(
         raise InvalidEvent(f"{event_type} is about a {kind.subject_kind}, not a {subject_kind}")
     if actor.kind not in ACTOR_KINDS:
         raise InvalidEvent(f"actor kind {actor.kind!r} is not one of {', '.join(ACTOR_KINDS)}")
-    if event_id is None:
-        ident = uuid.uuid4()
-    elif isinstance(event_id, uuid.UUID):
-        ident = event_id
-    else:
-        ident = event_key(event_type, event_id)
     return repository.insert(
         session,
-        event_id=ident,
+        event_id=_identity(event_type, event_id),
         type=event_type,
         occurred_at=occurred_at or datetime.now(UTC),
         subject_kind=subject_kind,
@@ -93,3 +99,35 @@ def emit(
         actor_id=actor.id,
         payload=kind.validate(payload),
     )
+
+
+def emit_and_handle(
+    session: Session,
+    event_type: str,
+    *,
+    subject_kind: str,
+    subject_id: str | int,
+    actor: Actor,
+    payload: Payload | dict,
+    event_id: uuid.UUID | str | int | None = None,
+    occurred_at: datetime | None = None,
+) -> bool:
+    """`emit`, then run the consumers that take `event_type` at emit on the new event, in
+    this transaction (each marks it processed, so the drain does not run it again; one
+    that fails is parked for the drain's retries, and the caller's change stands).
+    Returns whether the event was written; an event that existed is not handled again."""
+    ident = _identity(event_type, event_id)
+    written = emit(
+        session,
+        event_type,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        actor=actor,
+        payload=payload,
+        event_id=ident,
+        occurred_at=occurred_at,
+    )
+    event = repository.get(session, ident) if written else None
+    if event is not None:
+        consumers.handle_at_emit(session, event)
+    return written

@@ -149,7 +149,8 @@ def _order_type(name: str, payload: type[Payload], description: str) -> str:
 ORDER_SUBMITTED = _order_type(
     "order.submitted",
     OrderPayload,
-    "A rep submitted an order; `approval_tier` says whether it needs a discount approval.",
+    'A rep submitted an order; its discount approval (the workflow "Discount approval") '
+    "runs in the same transaction.",
 )
 ORDER_APPROVED = _order_type(
     "order.approved",

@@ -1,6 +1,7 @@
-"""The order events the approvals, the office and the ERP cause (approved, cancelled,
-corrected, sent to the ERP, invoiced, paid), emitted in the transaction of the change
-(sfa/events/service.py).
+"""The order events the rep, the approvals, the office and the ERP cause (submitted,
+approved, rejected, cancelled, corrected, sent to the ERP, invoiced, paid), emitted in
+the transaction of the change (sfa/events/service.py). `order.submitted` is handled at
+emit: the discount approval runs with the submit.
 
 Each has a natural key, so a retried request or a sync that sees the same change twice
 writes nothing: an order is cancelled, sent, invoiced and paid once (its id); it may be
@@ -40,7 +41,8 @@ def _emit(
     occurred_at: datetime | None = None,
     **extra,
 ) -> bool:
-    return events.emit(
+    emit = events.emit_and_handle if event_type == types.ORDER_SUBMITTED else events.emit
+    return emit(
         session,
         event_type,
         subject_kind="order",
@@ -50,6 +52,14 @@ def _emit(
         event_id=key,
         occurred_at=occurred_at,
     )
+
+
+def submitted(
+    session: Session, order: Order, *, actor: events.Actor, occurred_at: datetime | None = None
+) -> bool:
+    """A rep submitted the order (once: a draft is submitted once); its discount approval
+    runs now, in this transaction."""
+    return _emit(session, types.ORDER_SUBMITTED, order, actor, str(order.id), occurred_at)
 
 
 def approved(
@@ -65,6 +75,22 @@ def approved(
     key = str(order.id)
     return _emit(
         session, types.ORDER_APPROVED, order, actor, key, occurred_at, level=level, note=note
+    )
+
+
+def rejected(
+    session: Session,
+    order: Order,
+    *,
+    actor: events.Actor,
+    level: int | None,
+    note: str | None = None,
+    occurred_at: datetime | None = None,
+) -> bool:
+    """An approver rejected the order's discount (once: a rejection ends it)."""
+    key = str(order.id)
+    return _emit(
+        session, types.ORDER_REJECTED, order, actor, key, occurred_at, level=level, note=note
     )
 
 

@@ -1,4 +1,4 @@
-"""Field orders, their discount approvals, and the ERP outbox that carries them out."""
+"""Field orders and the ERP outbox that carries them out."""
 
 import enum
 import uuid
@@ -96,30 +96,6 @@ class OrderLine(Base):
     # unit price after discount, at the ERP's price precision: the price the ERP gets
     net_price: Mapped[Decimal] = mapped_column(Price)
     net_amount: Mapped[Decimal] = mapped_column(Money)
-
-
-class ApprovalState(enum.StrEnum):
-    pending = "pending"
-    approved = "approved"
-    rejected = "rejected"
-    escalated = "escalated"  # waited too long; passed to the next approver
-
-
-class OrderApproval(Base):
-    """One approval step of an order; decisions are also written to the audit log."""
-
-    __tablename__ = "order_approvals"
-    __table_args__ = (Index("ix_order_approvals_state_due_at", "state", "due_at"),)
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    level: Mapped[int] = mapped_column(SmallInteger)  # 1 = manager, 2 = second level
-    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    state: Mapped[ApprovalState] = mapped_column(Enum(ApprovalState, name="approval_state"))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    note: Mapped[str | None] = mapped_column(String(1000))
 
 
 class OutboxState(enum.StrEnum):

@@ -1,23 +1,15 @@
-"""Order, approval and outbox queries, filtered by what the principal may see."""
+"""Order and outbox queries, filtered by what the principal may see."""
 
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
-from sfa.orders.models import (
-    ApprovalState,
-    ErpOutbox,
-    Order,
-    OrderApproval,
-    OrderLine,
-    OrderState,
-)
+from sfa.orders.models import ErpOutbox, Order, OrderLine, OrderState
 from sfa.users import repository as user_repository
-from sfa.users.models import Team, User
 
 
 def visible_orders(principal: Principal) -> Select:
@@ -73,76 +65,6 @@ def lines_for(session: Session, order_ids: Iterable[int]) -> dict[int, list[Orde
         for row in rows:
             result[row.order_id].append(row)
     return result
-
-
-def approvals_for(session: Session, order_ids: Iterable[int]) -> dict[int, list[OrderApproval]]:
-    ids = list(order_ids)
-    result: dict[int, list[OrderApproval]] = {i: [] for i in ids}
-    if ids:
-        rows = session.scalars(
-            select(OrderApproval)
-            .where(OrderApproval.order_id.in_(ids))
-            .order_by(OrderApproval.order_id, OrderApproval.level, OrderApproval.id)
-        )
-        for row in rows:
-            result[row.order_id].append(row)
-    return result
-
-
-def pending_approval(session: Session, order_id: int) -> OrderApproval | None:
-    """The approval step an order waits for (at most one is pending at a time)."""
-    return session.scalar(
-        select(OrderApproval)
-        .where(OrderApproval.order_id == order_id, OrderApproval.state == ApprovalState.pending)
-        .order_by(OrderApproval.level, OrderApproval.id)
-        .limit(1)
-    )
-
-
-def approvals_waiting_for(principal: Principal, *, state: ApprovalState | None) -> Select:
-    """(approval, order) rows the principal may decide: an admin any, a manager their own.
-
-    Steps of orders that no longer wait (cancelled by the rep) are left out.
-    """
-    stmt = select(OrderApproval, Order).join(Order, Order.id == OrderApproval.order_id)
-    if state is not None:
-        stmt = stmt.where(OrderApproval.state == state)
-        if state is ApprovalState.pending:
-            stmt = stmt.where(Order.state == OrderState.submitted)
-    if not principal.is_admin:
-        stmt = stmt.where(
-            or_(OrderApproval.approver_id == principal.id, OrderApproval.decided_by == principal.id)
-        )
-        stmt = user_repository.only_visible_reps(stmt, principal, Order.rep_id)
-    return stmt.order_by(OrderApproval.due_at, OrderApproval.id)
-
-
-def overdue_approvals(session: Session, now: datetime) -> list[OrderApproval]:
-    """Pending steps of a named approver past their due time, locked for this job run.
-
-    Steps already with "any admin" (approver_id NULL) have nobody above them and never
-    escalate. SKIP LOCKED: a step being decided right now is left for the next run.
-    """
-    stmt = (
-        select(OrderApproval)
-        .join(Order, Order.id == OrderApproval.order_id)
-        .where(
-            OrderApproval.state == ApprovalState.pending,
-            OrderApproval.approver_id.is_not(None),
-            OrderApproval.due_at <= now,
-            Order.state == OrderState.submitted,
-        )
-        .order_by(OrderApproval.due_at, OrderApproval.id)
-        .with_for_update(of=OrderApproval, skip_locked=True)
-    )
-    return list(session.scalars(stmt))
-
-
-def team_manager_id(session: Session, rep_id: int) -> int | None:
-    """The manager of the rep's team (Team.manager_id), if the rep has a team with one."""
-    return session.scalar(
-        select(Team.manager_id).join(User, User.team_id == Team.id).where(User.id == rep_id)
-    )
 
 
 def outbox_for(session: Session, order_id: int, *, for_update: bool = False) -> ErpOutbox | None:

@@ -1,4 +1,5 @@
-"""Field orders: taken by a rep, priced from the catalog, approved by discount risk.
+"""Field orders: taken by a rep, priced from the catalog, approved by discount risk (the
+"Discount approval" workflow decides: sfa/orders/decisions.py).
 
 Idempotent like check-ins: the app generates a ``client_id`` per order; the same
 client_id with the same content returns the first order, with other content it is a
@@ -41,11 +42,10 @@ from sfa.company import service as company_service
 from sfa.company.settings import CompanySettings
 from sfa.customers import repository as customer_repository
 from sfa.errors import Conflict, Forbidden, InvalidInput
-from sfa.orders import approvals, repository
+from sfa.orders import decisions, repository
 from sfa.orders.models import (
     ErpOutbox,
     Order,
-    OrderApproval,
     OrderLine,
     OrderState,
 )
@@ -79,7 +79,6 @@ class NewOrder:
 class OrderDetails:
     order: Order
     lines: list[OrderLine]
-    approvals: list[OrderApproval]
     outbox: ErpOutbox | None = None  # its way to the ERP, once approved
 
 
@@ -299,7 +298,7 @@ def create_order(
         },
     )
     if data.submit:
-        approvals.start(session, order=order, actor=actor, settings=settings, now=now)
+        decisions.submit(session, order=order, actor=actor, now=now)
     return order, True
 
 
@@ -332,13 +331,7 @@ def submit_order(
     """Submit a draft for approval. Resubmitting a submitted order returns it unchanged."""
     order = own_order(session, principal, order_id)
     if order.state is OrderState.draft:
-        approvals.start(
-            session,
-            order=order,
-            actor=principal.actor,
-            settings=company_service.get_company_settings(session),
-            now=now or datetime.now(UTC),
-        )
+        decisions.submit(session, order=order, actor=principal.actor, now=now or datetime.now(UTC))
     elif order.submitted_at is None:
         raise Conflict(f"order {order_id} is {order.state} and can no longer be submitted")
     return order
@@ -353,7 +346,6 @@ def details(session: Session, *, order: Order) -> OrderDetails:
     return OrderDetails(
         order=order,
         lines=repository.lines_for(session, [order.id])[order.id],
-        approvals=repository.approvals_for(session, [order.id])[order.id],
         outbox=repository.outbox_for(session, order.id),
     )
 

@@ -81,15 +81,40 @@ def decide(
             f"workflow approval {approval_id} is {approval.state}, not waiting for a decision",
             hint="only pending approvals of a waiting run can be decided",
         )
+    return record_decision(
+        session,
+        run,
+        approval,
+        approve=approve,
+        user_id=principal.user_id,
+        actor=principal.actor,
+        note=note,
+        now=now,
+    )
+
+
+def record_decision(
+    session: Session,
+    run: WorkflowRun,
+    approval: WorkflowApproval,
+    *,
+    approve: bool,
+    user_id: int | None,
+    actor: str,
+    note: str | None,
+    now: datetime,
+) -> WorkflowApproval:
+    """Decide a pending level of a waiting run (locked by the caller, who checked who
+    may): the next level opens, or the run moves on."""
     approval.state = ApprovalDecision.approved if approve else ApprovalDecision.rejected
-    approval.decided_by, approval.decided_at, approval.note = principal.user_id, now, note
+    approval.decided_by, approval.decided_at, approval.note = user_id, now, note
     session.execute(delete(WorkflowTimer).where(WorkflowTimer.approval_id == approval.id))
     entry = {"approval_id": approval.id, "level": approval.level, "state": str(approval.state)}
-    _append_output(session, run, approval.step_id, entry | {"decided_by": principal.user_id})
+    _append_output(session, run, approval.step_id, entry | {"decided_by": user_id})
     step = run.definition["steps"][approval.step_id]
     audit_service.record(
         session,
-        actor=principal.actor,
+        actor=actor,
         entity="workflow_run",
         entity_id=run.id,
         action="approve" if approve else "reject",

@@ -1,9 +1,10 @@
 """The workflow engine as a consumer of the domain event stream (docs/events.md).
 
 Each event resumes the runs waiting for it and starts a run of every enabled workflow
-whose active (published) version is triggered by its type. Delivery is at least once: the
-stream records each (consumer, event) it handled, and a run is unique per workflow and
-trigger event, so a redelivered event starts nothing twice.
+whose active (published) version is triggered by its type. An `order.cancelled` first
+cancels the runs about the order that wait on an approval (nothing is left to decide).
+Delivery is at least once: the stream records each (consumer, event) it handled, and a
+run is unique per workflow and trigger event, so a redelivered event starts nothing twice.
 
 The stream carries subject and actor ids as text (some subjects have keys that are not
 numbers); the engine's records are numbered, so a non-numeric id is passed as none.
@@ -14,9 +15,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sfa.events import consumers
+from sfa.events import consumers, types
 from sfa.events.repository import Event
-from sfa.workflows import engine, logic, runtime_context, runtime_logic
+from sfa.workflows import engine, logic, order_approvals, runtime_context, runtime_logic
 from sfa.workflows.models import Workflow, WorkflowVersion
 from sfa.workflows.runtime_models import WorkflowWait
 
@@ -58,6 +59,8 @@ def _handle(session: Session, event: Event, workflows: list[engine.ActiveWorkflo
     # sends is dated then (quiet hours), and its waits count from then. Never later than
     # now (a device clock ahead of ours).
     now = min(event.occurred_at, datetime.now(UTC))
+    if event.type == types.ORDER_CANCELLED and (order_id := _number(event.subject_id)):
+        order_approvals.cancel_waiting_runs(session, order_id, now=now)
     engine.handle_event(session, trigger_of(event), workflows, now=now)
 
 
@@ -78,12 +81,12 @@ def _all_active(session: Session) -> list[engine.ActiveWorkflow]:
 def _waited_types(session: Session, workflows: list[engine.ActiveWorkflow]) -> set[str]:
     """The event types a run waits for now, or may wait for once started by this batch:
     those of `workflow_waits` (runs of any version) and of the active versions' waits."""
-    types = set(session.scalars(select(WorkflowWait.event_type).distinct()))
+    waited = set(session.scalars(select(WorkflowWait.event_type).distinct()))
     for workflow in workflows:
         for step in (workflow.definition.get("steps") or {}).values():
             if step.get("type") == "wait" and step.get("event"):
-                types.add(step["event"])
-    return types
+                waited.add(step["event"])
+    return waited
 
 
 class _Batch:
@@ -117,8 +120,8 @@ class _Batch:
             return True
 
     def wanted(self, event: Event) -> bool:
-        if event.type in self.waited:
-            return True
+        if event.type in self.waited or event.type == types.ORDER_CANCELLED:
+            return True  # a run may wait for it; a cancelled order's runs are cancelled
         return any(self.may_start(w, event) for w in self.by_type.get(event.type, ()))
 
     def handle(self, session: Session, event: Event) -> None:
@@ -132,4 +135,7 @@ def prepare(session: Session, events: list[Event]) -> consumers.Plan:
     return consumers.Plan({e.event_id for e in events if batch.wanted(e)}, batch.handle)
 
 
-consumers.register(CONSUMER, handle, prepare=prepare)
+# At emit: order.submitted (the discount approval decides in the submit's transaction: an
+# order within discount_auto_max_pct comes back approved). Every other type on the drain
+# (a cancelled order's approval leaves the queues at once: they list submitted orders).
+consumers.register(CONSUMER, handle, at_emit=[types.ORDER_SUBMITTED], prepare=prepare)

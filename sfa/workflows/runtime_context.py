@@ -51,7 +51,7 @@ from sfa.contracts.models import Contract
 from sfa.customers.models import Customer
 from sfa.erp.models import Invoice
 from sfa.notifications import rule_settings
-from sfa.orders import approvals as order_approvals
+from sfa.orders import decisions as order_decisions
 from sfa.orders.models import Order, OrderLine
 from sfa.pipeline.models import Opportunity, Stage
 from sfa.users.models import Team, User
@@ -87,7 +87,7 @@ def order_data(session: Session, order: Order) -> dict:
         "discount_amount": _num(order.discount_amount),
         "net_amount": _num(order.net_amount),
         "discount_pct": _num(order.discount_pct),
-        "risk_pct": float(order_approvals.risk_pct(order)),
+        "risk_pct": float(order_decisions.risk_pct(order)),
         "approval_tier": str(order.approval_tier) if order.approval_tier else None,
         "note": order.note,
         "delivery_date": order.delivery_date.isoformat() if order.delivery_date else None,

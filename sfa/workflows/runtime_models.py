@@ -209,5 +209,8 @@ class WorkflowApproval(Base):
     )
     note: Mapped[str | None] = mapped_column(String(1000))
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # opened_at + the step's escalate_after_hours (None without one); the admins' levels
+    # have a due time too but never escalate.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

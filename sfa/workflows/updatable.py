@@ -3,7 +3,7 @@ takes. One list for the validation (a definition naming another field is refused
 runtime (sfa/workflows/actions/records.py has a setter for each, and nothing else: a
 unit test holds the two together). Amounts, owners and ids are not here: they change
 through their domain's own rules (the ERP, routing), never a workflow; an order's
-`state` is the approval decision, with the effects of sfa/orders/approvals.py.
+`state` is the approval decision, with the effects of sfa/orders/decisions.py.
 """
 
 from typing import Any

@@ -184,3 +184,50 @@ def test_visibility_filters_and_csv(client, world, product):
     response = client.get("/v1/orders?format=csv", headers=world.headers("manager_a"))
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert sorted(r["net_amount"] for r in rows) == ["67500.00", "75000.00"]
+
+
+@pytest.mark.parametrize(
+    ("discount", "state", "tier", "levels"),
+    [
+        ("5.00", "approved", "auto", []),
+        ("5.01", "submitted", "single", [(1, "manager")]),
+        ("15.00", "submitted", "single", [(1, "manager")]),
+        ("15.01", "submitted", "double", [(1, "manager")]),
+    ],
+)
+def test_tier_boundaries_are_decided_in_the_submit_response(
+    client, world, product, discount, state, tier, levels
+):
+    """The Discount approval workflow runs in the POST's transaction: no drain needed."""
+    order = post(client, world, body(world, product, discount=discount, quantity=1)).json()
+    assert (order["discount_pct"], order["state"], order["approval_tier"]) == (
+        f"{Decimal(discount):.3f}",
+        state,
+        tier,
+    )
+    assert order["erp_status"] == ("pending" if state == "approved" else None)
+    approvers = {world.manager_a.id: "manager"}
+    assert [(a["level"], approvers[a["approver_id"]]) for a in order["approvals"]] == levels
+
+
+def test_an_undecided_level_escalates_to_the_admins(client, world, product, db):
+    from datetime import UTC, datetime, timedelta
+
+    from sfa.workflows import timers
+
+    order = post(client, world, body(world, product, discount=12)).json()
+    url = f"/v1/orders/{order['id']}"
+    (level,) = order["approvals"]
+    due = datetime.fromisoformat(level["due_at"])
+    assert due - datetime.fromisoformat(order["submitted_at"]) == timedelta(hours=24)
+    assert timers.wake_due(db, now=datetime.now(UTC) + timedelta(hours=23)) == 0
+    assert timers.wake_due(db, now=due) == 1
+    db.commit()
+    escalated = client.get(url, headers=world.headers("manager_a")).json()
+    assert [(a["state"], a["approver_id"], a["approver_role"]) for a in escalated["approvals"]] == [
+        ("escalated", world.manager_a.id, None),
+        ("pending", None, "admin"),
+    ]
+    assert client.post(f"{url}/approve", headers=world.headers("manager_a")).status_code == 403
+    done = client.post(f"{url}/approve", headers=world.headers("admin"))
+    assert done.status_code == 200 and done.json()["state"] == "approved"

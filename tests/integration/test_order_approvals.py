@@ -1,4 +1,7 @@
-"""Orders and discount approval against a real PostGIS: tiers, amounts, outbox, audit."""
+"""Orders and discount approval against a real PostGIS: tiers, amounts, outbox, audit.
+
+The approval is the built-in "Discount approval" workflow, run when the order is
+submitted (in the same transaction) and decided through the orders' approve/reject."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,19 +15,14 @@ from sfa.auth import service as auth_service
 from sfa.catalog import service as catalog_service
 from sfa.catalog.models import CustomerPrice, Product
 from sfa.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sfa.orders import approvals
 from sfa.orders import changes as order_changes
 from sfa.orders import service as order_service
-from sfa.orders.models import (
-    ApprovalState,
-    ApprovalTier,
-    ErpOutbox,
-    OrderApproval,
-    OrderState,
-    OutboxState,
-)
+from sfa.orders.models import ApprovalTier, ErpOutbox, OrderState, OutboxState
 from sfa.orders.service import LineIn, NewOrder
 from sfa.pagination import paginate
+from sfa.workflows import order_approvals as approvals
+from sfa.workflows import timers
+from sfa.workflows.runtime_models import ApprovalDecision, RunStatus, WorkflowRun
 
 T0 = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)
 
@@ -77,33 +75,52 @@ def outbox_rows(db, order_id):
 
 
 def steps(db, order_id):
-    return list(
-        db.scalars(
-            select(OrderApproval)
-            .where(OrderApproval.order_id == order_id)
-            .order_by(OrderApproval.id)
+    """The order's approval levels (the workflow's), in the order they were opened."""
+    return approvals.approvals_for(db, [order_id])[order_id]
+
+
+def run_of(db, order_id):
+    """The order's Discount approval run (other built-ins run about orders too)."""
+    from sfa.workflows import builtin, repository
+
+    workflow = repository.by_key(db, builtin.DISCOUNT_APPROVAL)
+    return db.scalars(
+        select(WorkflowRun).where(
+            WorkflowRun.workflow_id == workflow.id,
+            WorkflowRun.subject_kind == "order",
+            WorkflowRun.subject_id == order_id,
         )
-    )
+    ).one()
 
 
-def audit(db, order_id):
+def escalate_overdue(db, now):
+    """The workflow-timers job at `now`: how many due timers it fired."""
+    return timers.wake_due(db, now=now)
+
+
+def audit(db, order_id, entity="order"):
     return [
         (e.actor, e.action)
         for e in db.scalars(
             select(AuditEntry)
-            .where(AuditEntry.entity == "order", AuditEntry.entity_id == str(order_id))
+            .where(AuditEntry.entity == entity, AuditEntry.entity_id == str(order_id))
             .order_by(AuditEntry.id)
         )
     ]
+
+
+def decisions(db, order_id):
+    """The order's audit without the workflow's own record changes."""
+    return [(who, what) for who, what in audit(db, order_id) if what != "workflow_update"]
 
 
 @pytest.mark.parametrize(
     ("discount", "tier", "state"),
     [
         ("0", ApprovalTier.auto, OrderState.approved),
-        ("5", ApprovalTier.auto, OrderState.approved),
+        ("5.00", ApprovalTier.auto, OrderState.approved),
         ("5.01", ApprovalTier.single, OrderState.submitted),
-        ("15", ApprovalTier.single, OrderState.submitted),
+        ("15.00", ApprovalTier.single, OrderState.submitted),
         ("15.01", ApprovalTier.double, OrderState.submitted),
         ("100", ApprovalTier.double, OrderState.submitted),
     ],
@@ -113,16 +130,19 @@ def test_tier_boundaries(db, world, p, product, discount, tier, state):
     assert o.discount_pct == Decimal(discount)
     assert (o.approval_tier, o.state) == (tier, state)
     assert len(outbox_rows(db, o.id)) == (1 if state is OrderState.approved else 0)
-    pending = [s for s in steps(db, o.id) if s.state is ApprovalState.pending]
+    pending = [s for s in steps(db, o.id) if s.state is ApprovalDecision.pending]
+    run = run_of(db, o.id)
+    # Decided by the workflow in the submit's transaction: its record change is audited.
+    assert audit(db, o.id) == [
+        (f"user:{world.rep_a.id}", "create"),
+        (f"user:{world.rep_a.id}", "submit"),
+        (f"workflow_run:{run.id}", "workflow_update"),
+    ]
     if tier is ApprovalTier.auto:
-        assert pending == []
-        assert audit(db, o.id) == [
-            (f"user:{world.rep_a.id}", "create"),
-            (f"user:{world.rep_a.id}", "submit"),
-            ("system", "approve"),
-        ]
+        assert pending == [] and run.status is RunStatus.completed
     else:
-        assert [(s.level, s.approver_id) for s in pending] == [(1, world.manager_a.id)]
+        assert run.status is RunStatus.waiting
+        assert [(s.level, s.approver_user_id) for s in pending] == [(1, world.manager_a.id)]
         assert pending[0].due_at == T0 + timedelta(hours=24)
 
 
@@ -207,7 +227,7 @@ def test_single_tier_is_decided_by_the_reps_manager_only(db, world, p, product):
     assert [(r.state, r.attempts) for r in outbox_rows(db, o.id)] == [(OutboxState.pending, 0)]
     [step] = steps(db, o.id)
     assert (step.state, step.decided_by, step.note) == (
-        ApprovalState.approved,
+        ApprovalDecision.approved,
         world.manager_a.id,
         "ok",
     )
@@ -224,16 +244,40 @@ def test_double_tier_needs_manager_then_admin_and_queues_once(db, world, p, prod
     approvals.approve_order(db, principal=p["manager_a"], order_id=o.id, now=T0)
     assert o.state is OrderState.submitted
     assert outbox_rows(db, o.id) == []
-    assert [(s.level, s.approver_id, s.state) for s in steps(db, o.id)] == [
-        (1, world.manager_a.id, ApprovalState.approved),
-        (2, None, ApprovalState.pending),
+    # Level 2 is finance's; the world has no finance user, so the admins decide it.
+    assert [(s.level, s.approver_user_id, s.approver_role, s.state) for s in steps(db, o.id)] == [
+        (1, world.manager_a.id, None, ApprovalDecision.approved),
+        (2, None, "admin", ApprovalDecision.pending),
     ]
     with pytest.raises(Forbidden):  # level 2 is for an admin
         approvals.approve_order(db, principal=p["manager_a"], order_id=o.id)
     approvals.approve_order(db, principal=p["admin"], order_id=o.id, now=T0)
     assert o.state is OrderState.approved
     assert len(outbox_rows(db, o.id)) == 1
-    assert [a for _, a in audit(db, o.id)] == ["create", "submit", "approve", "approve"]
+    assert [a for _, a in decisions(db, o.id)] == ["create", "submit", "approve", "approve"]
+
+
+def test_double_tier_second_level_is_finance_when_the_company_has_one(db, world, p, product):
+    from factories import make_user
+    from sfa.auth import service as auth_service
+    from sfa.users.models import Role
+    from sfa.workflows import approvals as workflow_approvals
+
+    finance = make_user(db, "finance.1", Role.finance)
+    o = order(db, p["rep_a"], world.customer_a, [(product.id, "1", "15.01")])
+    approvals.approve_order(db, principal=p["manager_a"], order_id=o.id, now=T0)
+    second = steps(db, o.id)[-1]
+    assert (second.level, second.approver_user_id, second.approver_role) == (2, None, "finance")
+    # Finance sees no team's orders: it decides at /v1/workflow-approvals.
+    workflow_approvals.decide(
+        db,
+        principal=auth_service.principal_for_user(db, finance),
+        approval_id=second.id,
+        approve=True,
+        note="margin ok",
+        now=T0,
+    )
+    assert o.state is OrderState.approved and len(outbox_rows(db, o.id)) == 1
 
 
 def test_rejection_ends_the_order_without_outbox(db, world, p, product):
@@ -242,7 +286,7 @@ def test_rejection_ends_the_order_without_outbox(db, world, p, product):
     approvals.reject_order(db, principal=p["admin"], order_id=o.id, note="too much")
     assert o.state is OrderState.rejected
     assert outbox_rows(db, o.id) == []
-    assert steps(db, o.id)[-1].state is ApprovalState.rejected
+    assert steps(db, o.id)[-1].state is ApprovalDecision.rejected
     entry = db.scalars(
         select(AuditEntry).where(AuditEntry.entity == "order", AuditEntry.action == "reject")
     ).one()
@@ -253,18 +297,22 @@ def test_rejection_ends_the_order_without_outbox(db, world, p, product):
 
 def test_overdue_manager_step_escalates_to_admins(db, world, p, product):
     o = order(db, p["rep_a"], world.customer_a, [(product.id, "1", "10")], now=T0)
-    assert approvals.escalate_overdue(db, now=T0 + timedelta(hours=23, minutes=59)) == 0
-    assert approvals.escalate_overdue(db, now=T0 + timedelta(hours=24)) == 1
+    assert escalate_overdue(db, now=T0 + timedelta(hours=23, minutes=59)) == 0
+    assert escalate_overdue(db, now=T0 + timedelta(hours=24)) == 1
     first, replacement = steps(db, o.id)
-    assert (first.state, first.approver_id) == (ApprovalState.escalated, world.manager_a.id)
-    assert (replacement.state, replacement.level, replacement.approver_id) == (
-        ApprovalState.pending,
+    assert (first.state, first.approver_user_id) == (
+        ApprovalDecision.escalated,
+        world.manager_a.id,
+    )
+    assert (replacement.state, replacement.level, replacement.approver_user_id) == (
+        ApprovalDecision.pending,
         1,
         None,
     )
+    assert replacement.approver_role == "admin"
     # The admins' step has nobody above it: it does not escalate again.
-    assert approvals.escalate_overdue(db, now=T0 + timedelta(days=10)) == 0
-    assert ("system", "escalate") in audit(db, o.id)
+    assert escalate_overdue(db, now=T0 + timedelta(days=10)) == 0
+    assert ("system", "escalate") in audit(db, run_of(db, o.id).id, entity="workflow_run")
     with pytest.raises(Forbidden):
         approvals.approve_order(db, principal=p["manager_a"], order_id=o.id)
     approvals.approve_order(db, principal=p["admin"], order_id=o.id)
@@ -276,8 +324,8 @@ def test_escalation_hours_are_a_setting(db, world, p, product):
 
     company_service.update_settings(db, actor="test", changes={"discount_escalation_hours": 2})
     order(db, p["rep_a"], world.customer_a, [(product.id, "1", "10")], now=T0)
-    assert approvals.escalate_overdue(db, now=T0 + timedelta(hours=1)) == 0
-    assert approvals.escalate_overdue(db, now=T0 + timedelta(hours=2)) == 1
+    assert escalate_overdue(db, now=T0 + timedelta(hours=1)) == 0
+    assert escalate_overdue(db, now=T0 + timedelta(hours=2)) == 1
 
 
 def test_cancel_before_sending_closes_the_outbox_row(db, world, p, product):
@@ -310,8 +358,14 @@ def test_cancel_is_refused_once_a_send_was_attempted(db, world, p, product):
 def test_submitted_order_cancelled_leaves_the_approval_queue(db, world, p, product):
     o = order(db, p["rep_a"], world.customer_a, [(product.id, "1", "10")], now=T0)
     order_changes.cancel_order(db, principal=p["rep_a"], order_id=o.id)
-    assert queue(db, p["manager_a"]).total == 0
-    assert approvals.escalate_overdue(db, now=T0 + timedelta(days=3)) == 0
+    assert queue(db, p["manager_a"]).total == 0  # at once: the queue lists submitted orders
+    # The drain's order.cancelled cancels its run: nothing escalates.
+    from event_drain import drain_events
+
+    drain_events(db)
+    assert run_of(db, o.id).status is RunStatus.cancelled
+    assert steps(db, o.id)[0].state is ApprovalDecision.cancelled
+    assert escalate_overdue(db, now=T0 + timedelta(days=3)) == 0
     with pytest.raises(Conflict):
         approvals.approve_order(db, principal=p["manager_a"], order_id=o.id)
 
@@ -385,10 +439,68 @@ def test_manager_approval_queue(db, world, p, product):
     a = order(db, p["rep_a"], world.customer_a, [(product.id, "1", "10")])
     b = order(db, p["rep_b"], world.customer_b, [(product.id, "1", "10")])
     mine = queue(db, p["manager_a"])
-    assert [(s.order_id, o.id) for s, o in mine.items] == [(a.id, a.id)]
+    assert [(s.approver_user_id, o.id) for s, o in mine.items] == [(world.manager_a.id, a.id)]
     assert {o.id for _, o in queue(db, p["admin"]).items} == {
         a.id,
         b.id,
     }
     with pytest.raises(Forbidden):
         queue(db, p["rep_a"])
+
+
+def test_the_decision_is_taken_at_submit_and_the_drain_does_not_take_it_again(
+    db, world, p, product
+):
+    from event_drain import drain_events
+    from sfa.events.models import DomainEvent
+
+    o = order(db, p["rep_a"], world.customer_a, [(product.id, "1", "20")])
+    run = run_of(db, o.id)
+    assert run.status is RunStatus.waiting  # before any drain
+    drain_events(db)
+    assert run_of(db, o.id).id == run.id  # the drain skipped the event: no second run
+    assert len(steps(db, o.id)) == 1
+    approvals.approve_order(db, principal=p["manager_a"], order_id=o.id, note="ok")
+    approvals.reject_order(db, principal=p["admin"], order_id=o.id, note="margin")
+    emitted = db.execute(
+        select(DomainEvent.type, DomainEvent.actor_id, DomainEvent.payload).where(
+            DomainEvent.subject_kind == "order", DomainEvent.subject_id == str(o.id)
+        )
+    ).all()
+    assert [(t, a) for t, a, _ in emitted] == [
+        ("order.submitted", str(world.rep_a.id)),
+        ("order.rejected", str(world.admin.id)),
+    ]
+    assert (emitted[1].payload["level"], emitted[1].payload["note"]) == (2, "margin")
+
+
+def test_an_order_left_waiting_by_the_old_approval_code_is_adopted(db, world, p, product):
+    """Migration 0022 leaves a submitted order without a run and, in the audit log, the
+    levels the old code had approved; adopting starts its run and keeps those levels."""
+    from sfa.audit import service as audit_service
+    from sfa.workflows import builtin
+
+    o = order(db, p["rep_a"], world.customer_a, [(product.id, "1", "20")], submit=False)
+    o.state, o.submitted_at = OrderState.submitted, T0
+    audit_service.record(
+        db,
+        actor="system",
+        entity="order",
+        entity_id=o.id,
+        action=builtin.CARRIED_OVER,
+        new={"approved": [{"level": 1, "decided_by": world.manager_a.id, "note": "lama"}]},
+    )
+    db.flush()
+    assert builtin.adopt_waiting_orders(db, now=T0) == 1
+    assert builtin.adopt_waiting_orders(db, now=T0) == 0  # once
+    first, second = steps(db, o.id)
+    assert (first.level, first.state, first.decided_by, first.note) == (
+        1,
+        ApprovalDecision.approved,
+        world.manager_a.id,
+        "lama",
+    )
+    assert (second.level, second.state) == (2, ApprovalDecision.pending)
+    assert (o.state, o.approval_tier) == (OrderState.submitted, ApprovalTier.double)
+    approvals.approve_order(db, principal=p["admin"], order_id=o.id)
+    assert o.state is OrderState.approved and len(outbox_rows(db, o.id)) == 1

@@ -15,10 +15,10 @@ from sfa.catalog import repository as catalog_repository
 from sfa.customers import locations
 from sfa.customers import service as customer_service
 from sfa.erp import service as erp_service
-from sfa.orders import approvals as approval_service
 from sfa.orders import service as order_service
 from sfa.pagination import paginate
 from sfa.users import service as user_service
+from sfa.workflows import order_approvals as approval_service
 
 router = APIRouter(prefix="/console/approvals", route_class=ConsoleRoute, include_in_schema=False)
 NAV = NavEntry(path="/console/approvals", label="nav.approvals", order=60)

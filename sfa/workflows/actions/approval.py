@@ -1,10 +1,12 @@
 """`require_approval`: one level after the other, each for a person or a role.
 
-Levels: `{"user": id}`, `{"role": "finance"}` (anyone active holding the role),
-`{"manager_of": "rep"}` (the manager of the team of the run's rep; the admins when the
-team has none). An admin may always decide. With `escalate_after_hours` (hours, or
-JsonLogic such as `{"var": "settings.discount_escalation_hours"}`) a level still pending
-that long is marked `escalated` and re-opened, same level, for the admins (who do not
+Levels: `{"user": id}`, `{"role": "finance"}` (anyone active holding the role; the admins
+when nobody active holds it, so that a company without a finance user still gets its
+large discounts decided), `{"manager_of": "rep"}` (the manager of the team of the run's
+rep; the admins when the team has none). An admin may always decide. With
+`escalate_after_hours` (hours, or JsonLogic such as
+`{"var": "settings.discount_escalation_hours"}`) a level still pending that long (its
+`due_at`) is marked `escalated` and re-opened, same level, for the admins (who do not
 escalate further). The last level approved → `on_approved`; any level rejected →
 `on_rejected`.
 
@@ -13,7 +15,10 @@ transaction that records the run-step: a crash leaves neither, and the retry ope
 level once.
 """
 
-from sfa.users.models import Role
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sfa.users.models import Role, User
 from sfa.workflows.actions.base import Outcome, StepCall, StepError, add_timer, hours, lookup
 from sfa.workflows.runtime_models import (
     ApprovalDecision,
@@ -24,14 +29,24 @@ from sfa.workflows.runtime_models import (
 ADMINS = Role.admin.value
 
 
-def approver_of(call_data: dict, level: dict) -> tuple[int | None, str | None]:
+def _anyone_holds(session: Session, role: str) -> bool:
+    return (
+        session.scalar(
+            select(User.id).where(User.role == Role(role), User.is_active.is_(True)).limit(1)
+        )
+        is not None
+    )
+
+
+def approver_of(session: Session, call_data: dict, level: dict) -> tuple[int | None, str | None]:
     """(user id, role) the level is for; exactly one of them is set."""
     if "user" in level:
         return int(level["user"]), None
     if "role" in level:
         if level["role"] not in {role.value for role in Role}:
             raise StepError(f"unknown role {level['role']!r}")
-        return None, level["role"]
+        # Nobody to decide would leave the run waiting for ever: the admins decide.
+        return None, level["role"] if _anyone_holds(session, level["role"]) else ADMINS
     if "manager_of" in level:
         manager_id = lookup(call_data, f"{level['manager_of']}.team.manager_id")
         return (int(manager_id), None) if manager_id else (None, ADMINS)
@@ -43,7 +58,8 @@ def open_level(
 ) -> WorkflowApproval:
     """Open level `level_no` (1-based), or a replacement for `approver` (escalation)."""
     levels = call.require("levels")
-    user_id, role = approver or approver_of(call.data, levels[level_no - 1])
+    user_id, role = approver or approver_of(call.session, call.data, levels[level_no - 1])
+    after = hours(call, "escalate_after_hours")
     approval = WorkflowApproval(
         run_id=call.run.id,
         step_id=call.step_id,
@@ -52,10 +68,10 @@ def open_level(
         approver_role=role,
         state=ApprovalDecision.pending,
         opened_at=call.now,
+        due_at=call.now + after if after is not None else None,
     )
     call.session.add(approval)
     call.session.flush()
-    after = hours(call, "escalate_after_hours")
     if after is not None and role != ADMINS:
         add_timer(
             call.session,

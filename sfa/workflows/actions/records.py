@@ -2,9 +2,10 @@
 
 Only the fields below can be set, each with the values it accepts; anything else fails
 the step (and its error policy applies). Setting an order's `state` is a decision with
-the effects of today's approval code: `approved` hands the order to the ERP outbox and
+its effects (sfa/orders/decisions.py): `approved` hands the order to the ERP outbox and
 emits `order.approved` (the distributor and the rep are told by the workflow it starts),
-in this transaction; every change is audited with the run as the actor.
+`rejected` emits `order.rejected`, in this transaction; every change is audited with the
+run as the actor.
 
 Crash handling: the change, its outbox row and notices, its audit entry and the run-step
 record are one transaction: a crash undoes all of them and the retry does it once.
@@ -13,11 +14,15 @@ record are one transaction: a crash undoes all of them and the retry does it onc
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
 from sfa.audit import service as audit_service
 from sfa.customers.models import Customer
-from sfa.orders import approvals as order_approvals
+from sfa.events.service import SYSTEM, Actor
+from sfa.orders import decisions as order_decisions
 from sfa.orders.models import ApprovalTier, Order, OrderState
 from sfa.workflows.actions.base import Outcome, StepCall, StepError
+from sfa.workflows.runtime_models import ApprovalDecision, WorkflowApproval
 
 # An order leaves these states only through the ERP or a person, never a workflow.
 _DECIDABLE = frozenset({OrderState.draft, OrderState.submitted})
@@ -32,14 +37,30 @@ def _order_state(call: StepCall, order: Order, value: Any) -> None:
         raise StepError(f"a workflow cannot set an order {state}")
     if order.state not in _DECIDABLE:
         raise StepError(f"order {order.id} is {order.state}: its approval is decided already")
-    if order.submitted_at is None:
-        order.submitted_at = call.now
-    order.state = state
-    call.session.flush()
-    if state is OrderState.approved:
-        # The one place approving has its effects today (ERP outbox, order.approved, which
-        # the built-in workflow order-placed consumes). The approvers are in the run.
-        order_approvals._approved(call.session, order, call.now, actor="system", level=None)
+    decided = _last_decision(call)
+    order_decisions.apply(
+        call.session,
+        order=order,
+        state=state,
+        now=call.now,
+        actor=Actor("user", str(decided.decided_by)) if decided and decided.decided_by else SYSTEM,
+        level=decided.level if decided else None,
+        note=decided.note if decided else None,
+    )
+
+
+def _last_decision(call: StepCall) -> WorkflowApproval | None:
+    """The run's latest approval decided by a person (what an order.approved or
+    order.rejected event names as its level and note); None for a decision without one."""
+    return call.session.scalar(
+        select(WorkflowApproval)
+        .where(
+            WorkflowApproval.run_id == call.run.id,
+            WorkflowApproval.state.in_([ApprovalDecision.approved, ApprovalDecision.rejected]),
+        )
+        .order_by(WorkflowApproval.decided_at.desc(), WorkflowApproval.id.desc())
+        .limit(1)
+    )
 
 
 def _order_tier(call: StepCall, order: Order, value: Any) -> None:

@@ -84,3 +84,56 @@ def test_retries_stop_after_the_last_attempt(db, consumer):
 def test_an_unknown_type_cannot_be_consumed():
     with pytest.raises(ValueError, match="unknown event type"):
         consumers.register("nobody", lambda s, e: None, types=["order.teleported"])
+
+
+def test_at_emit_a_consumer_handles_the_event_in_the_emitting_transaction(db):
+    """emit_and_handle runs the consumers that take the type at emit, once: the drain
+    skips the event afterwards; a failure is parked for the drain and the emit stands."""
+    from event_drain import SAMPLE_AT
+    from sfa.events import service as events
+    from sfa.events.models import DomainEvent
+
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    seen, broken = [], set()
+
+    def handler(session, event):
+        if event.subject_id.startswith(name):
+            if event.subject_id in broken:
+                raise RuntimeError("broken")
+            seen.append(event.subject_id)
+
+    consumers.register(name, handler, types=["announcement.due"], at_emit=["announcement.due"])
+
+    def emit(subject):
+        return events.emit_and_handle(
+            db,
+            "announcement.due",
+            subject_kind="announcement",
+            subject_id=subject,
+            actor=events.SYSTEM,
+            payload={
+                "announcement_id": 1,
+                "kind": "promotion",
+                "title": subject,
+                "team_ids": None,
+                "effective_at": SAMPLE_AT,
+            },
+            event_id=subject,
+        )
+
+    try:
+        assert emit(f"{name}-a") is True
+        assert seen == [f"{name}-a"]  # before any drain
+        assert emit(f"{name}-a") is False and seen == [f"{name}-a"]  # once
+        broken.add(f"{name}-b")
+        assert emit(f"{name}-b") is True  # the event stands, parked for the drain
+        (parked,) = consumers.failures(db, name)
+        assert parked.reason == "RuntimeError: broken"
+        assert db.query(DomainEvent).filter(DomainEvent.subject_id == f"{name}-b").count() == 1
+        result = consumers.drain(db, name, now=AT)
+        assert (result.handled, result.failed) == (0, 0)
+        assert seen == [f"{name}-a"]
+    finally:
+        consumers.unregister(name)
+    with pytest.raises(ValueError, match="does not consume"):
+        consumers.register(name, handler, types=["visit.checked_in"], at_emit=["order.submitted"])

@@ -1,5 +1,6 @@
 """The default "Discount approval" workflow, run by the engine on real orders, gives the
-tiers of DESIGN §3 at every boundary, and escalates like sfa/orders/approvals.py."""
+tiers of DESIGN §3 at every boundary, and escalates to the admins (how orders reach it
+at submit: tests/integration/test_order_approvals.py)."""
 
 from datetime import timedelta
 from decimal import Decimal
