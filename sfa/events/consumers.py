@@ -173,7 +173,7 @@ def handle_at_emit(session: Session, event: Event, *, now: datetime | None = Non
     handled = 0
     for consumer in registered():
         if event.type in consumer.at_emit:
-            handled += _deliver(session, consumer, event, now) == "handled"
+            handled += _deliver(session, consumer, event, now, consumer.handler) == "handled"
     return handled
 
 
