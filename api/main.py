@@ -39,6 +39,7 @@ from api.routers import (
     tracking,
     users,
     visits,
+    webhooks,
     workflow_runs,
     workflows,
 )
@@ -239,6 +240,7 @@ def create_app() -> FastAPI:
         purchase_orders,
         tax_invoices,
         events,
+        webhooks,
         workflow_runs,
         workflows,
     ):

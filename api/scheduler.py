@@ -48,6 +48,7 @@ from sfa.tenants.engines import get_engines
 from sfa.tenants.models import Tenant
 from sfa.tenants.registry import Registry, get_registry
 from sfa.tracking import jobs as tracking_jobs
+from sfa.webhooks import jobs as webhook_jobs
 from sfa.workflows import consumer as workflow_consumer  # noqa: F401 - registers it
 from sfa.workflows import date_triggers as workflow_date_triggers
 from sfa.workflows import schedules as workflow_schedules
@@ -399,5 +400,14 @@ def run_scheduler() -> None:
     # up the other jobs); every sync run checks them again.
     erp_health.log_at_start_in_background(get_settings())
     start_po_mailbox(get_settings(), get_sessionmaker())
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    # Webhooks go out from a thread of their own, not a job: every fraction of a second,
+    # and a slow receiver never delays the other jobs (sfa/webhooks/jobs.py).
+    webhooks = webhook_jobs.DispatchLoop()
+    webhooks.start_thread()
+
+    def stop(*_) -> None:
+        webhooks.stop()
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
     scheduler.start()

@@ -1,0 +1,128 @@
+"""The webhooks consumer of the event stream, and the dispatcher loop that the scheduler
+runs in a thread of its own (and `sfa webhooks-dispatch` in the foreground).
+
+The consumer `webhooks` has its own cursor: it enqueues one delivery per event and
+endpoint (idempotent: the webhook-id is derived from both). The scheduler's
+`drain-events` job drains it every 5 s like every consumer; the loop drains it too
+before each dispatch, so an event is usually sent well within a second of its commit.
+
+Many companies: the loop goes through every active company of the registry (or the
+default company alone), bound to its database, each pass.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sfa.config import get_settings
+from sfa.db import Binding, bound, committing, get_sessionmaker
+from sfa.events import consumers
+from sfa.tenants.engines import binding_for
+from sfa.tenants.registry import get_registry
+from sfa.webhooks import service
+from sfa.webhooks.dispatcher import Dispatcher, DispatchReport
+
+log = logging.getLogger("sfa.webhooks")
+
+CONSUMER = "webhooks"
+
+consumers.register(CONSUMER, service.enqueue_event)
+
+
+def drain(make_session: Callable | None = None, *, batch: int = 500) -> consumers.DrainResult:
+    """The webhooks consumer, one batch, in a transaction of its own."""
+    make = make_session or get_sessionmaker()
+    with committing(make()) as session:
+        return consumers.drain(session, CONSUMER, batch=batch)
+
+
+@dataclass
+class PassReport:
+    enqueued: int = 0
+    dispatch: DispatchReport | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.enqueued > 0 or bool(self.dispatch and self.dispatch.claimed)
+
+
+def one_pass(dispatcher: Dispatcher) -> PassReport:
+    """Drain the stream into deliveries, then send what is due (the current company)."""
+    result = drain(dispatcher.make_session)
+    return PassReport(enqueued=result.handled, dispatch=dispatcher.run_once())
+
+
+Companies = Callable[[], Iterable[Binding | None]]
+# How often the loop reads the registry again for companies created or disabled.
+COMPANIES_SECONDS = 30.0
+
+
+def active_companies() -> list[Binding | None]:
+    """Every active company of the registry (None: the default one), or the default."""
+    registry = get_registry()
+    if not registry.configured:
+        return [None]
+    return [binding_for(tenant) for tenant in registry.companies() if tenant.active]
+
+
+class DispatchLoop:
+    """Passes over every company until stopped; sleeps `poll_seconds` after a pass in
+    which no company had anything to do. One Dispatcher (thread pool, HTTP client) per
+    company, made on first use."""
+
+    def __init__(self, companies: Companies = active_companies, poll_seconds: float | None = None):
+        self.read_companies = companies
+        self._companies: list[Binding | None] = []
+        self._read_at = float("-inf")
+        self.poll_seconds = poll_seconds or get_settings().webhooks_poll_seconds
+        self.stopping = threading.Event()
+        self._dispatchers: dict[str, Dispatcher] = {}
+
+    def _dispatcher(self, binding: Binding | None) -> Dispatcher:
+        key = binding.company if binding is not None else ""
+        if key not in self._dispatchers:
+            # The session is made when used, inside the pass's binding: the company's
+            # engine of that moment (an idle company's pool may have been closed).
+            self._dispatchers[key] = Dispatcher(lambda: get_sessionmaker()())
+        return self._dispatchers[key]
+
+    def companies(self) -> list[Binding | None]:
+        if time.monotonic() - self._read_at > COMPANIES_SECONDS:
+            try:
+                self._companies = list(self.read_companies())
+                self._read_at = time.monotonic()
+            except Exception:  # the registry does not answer: keep the companies known
+                log.exception("could not read the company registry; companies kept")
+        return self._companies
+
+    def run_pass(self) -> bool:
+        busy = False
+        for binding in self.companies():
+            try:
+                with bound(binding):
+                    busy |= one_pass(self._dispatcher(binding)).busy
+            except Exception:  # one company's database: the others still get theirs
+                name = binding.company if binding is not None else "default"
+                log.exception("webhooks pass failed for company %s", name)
+        return busy
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            if not self.run_pass():
+                self.stopping.wait(self.poll_seconds)
+        self.close()
+
+    def close(self) -> None:
+        for dispatcher in self._dispatchers.values():
+            dispatcher.close()
+        self._dispatchers = {}
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="webhooks-dispatcher", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stopping.set()
