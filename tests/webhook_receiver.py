@@ -2,7 +2,8 @@
 verifies every request with the `standardwebhooks` library (the receivers' reference
 implementation), as a subscriber would, and answers as the test scripts it.
 
-`answers` is a list of (status, headers) given in turn (then 200 for ever);
+`answers` is a list of (status, headers) given in turn (then 200 for ever), `by_subject`
+the same for the events of one subject;
 `received` keeps every request, `verified` the ones the library accepted, `rejected`
 the reasons of those it refused (a refused one is answered 400, as a receiver would)."""
 
@@ -33,6 +34,8 @@ class Request:
 class Receiver:
     secrets: list[str] = field(default_factory=list)
     answers: list[tuple[int, dict]] = field(default_factory=list)
+    # Answers for the events of one subject id (taken before `answers`).
+    by_subject: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
     received: list[Request] = field(default_factory=list)
     verified: list[Request] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
@@ -63,12 +66,16 @@ class Receiver:
                 self.rejected.append(reason)
                 return 400, {}
             self.verified.append(request)
+            subject = (request.json.get("data") or {}).get("subject") or {}
+            scripted = self.by_subject.get(str(subject.get("id")))
+            if scripted:
+                return scripted.pop(0)
             return self.answers.pop(0) if self.answers else (200, {})
 
 
 def _handler(receiver: Receiver):
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
+        def do_POST(self):
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length).decode()
             headers = {k.lower(): v for k, v in self.headers.items()}

@@ -3,8 +3,8 @@ the loopback allowed by the setting a development machine would use, and a dispa
 on the test's connection."""
 
 import pytest
-
 import webhook_receiver
+
 from sfa.auth import service as auth_service
 from sfa.config import get_settings
 from sfa.webhooks import jobs as webhook_jobs

@@ -3,9 +3,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from event_drain import emit_sample
 from sqlalchemy import select
 
+from event_drain import emit_sample
 from sfa.webhooks.models import DeliveryState, WebhookAttempt, WebhookDelivery
 
 
@@ -71,3 +71,47 @@ def test_the_delivery_log_keeps_each_attempt(db, receiver, subscribe, dispatcher
     assert [(a.attempt, a.status_code) for a in attempts] == [(1, 500), (2, 200)]
     assert all(a.duration_ms >= 0 and '"status"' in a.response_body for a in attempts)
     assert _deliveries(db, endpoint)[0].state is DeliveryState.delivered
+
+
+def test_the_receiver_refuses_a_message_outside_the_tolerance(
+    db, receiver, subscribe, make_session, enqueue, monkeypatch
+):
+    """Signed ten minutes ago (a dispatcher clock behind, or a replay): the library's
+    five-minute tolerance refuses it, the receiver answers 400, and it is retried."""
+    from sfa.webhooks.dispatcher import Dispatcher
+
+    endpoint = subscribe(receiver)
+    emit_sample(db, "late", key="late")
+    enqueue()
+    for delivery in _deliveries(db, endpoint):  # due by the clock that is behind
+        delivery.next_attempt_at -= timedelta(minutes=20)
+    db.commit()
+    behind = Dispatcher(make_session, clock=lambda: datetime.now(UTC) - timedelta(minutes=10))
+    try:
+        assert behind.run_once().retried == 1
+    finally:
+        behind.close()
+    assert receiver.verified == [] and receiver.rejected == ["Message timestamp too old"]
+    [delivery] = _deliveries(db, endpoint)
+    assert (delivery.state, delivery.last_status) == (DeliveryState.pending, 400)
+
+
+def test_a_replayed_request_is_refused_once_the_tolerance_has_passed(
+    db, receiver, subscribe, dispatcher, enqueue, monkeypatch
+):
+    import standardwebhooks.webhooks as library
+
+    subscribe(receiver)
+    emit_sample(db, "replayed", key="replayed")
+    enqueue()
+    dispatcher.run_once()
+    [captured] = receiver.verified
+    assert receiver.verify(captured) is None  # the same bytes, now: still valid
+
+    class SixMinutesLater(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(minutes=6)
+
+    monkeypatch.setattr(library, "datetime", SixMinutesLater)
+    assert receiver.verify(captured) == "Message timestamp too old"
