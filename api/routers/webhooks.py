@@ -86,12 +86,12 @@ def delete_webhook(session: SessionDep, principal: PrincipalDep, webhook_id: Id)
     response_model=WebhookSecretOut,
     summary="A new signing secret (shown once); the old one keeps signing for a while",
 )
-def rotate_secret(session: SessionDep, principal: PrincipalDep, webhook_id: Id, body: RotateIn):
+def rotate_secret(
+    session: SessionDep, principal: PrincipalDep, webhook_id: Id, body: RotateIn | None = None
+):
+    hours = (body or RotateIn()).keep_old_for_hours
     endpoint, secret = webhook_service.rotate_secret(
-        session,
-        principal=principal,
-        endpoint_id=webhook_id,
-        keep_old_for=timedelta(hours=body.keep_old_for_hours),
+        session, principal=principal, endpoint_id=webhook_id, keep_old_for=timedelta(hours=hours)
     )
     return WebhookSecretOut.of(endpoint, secret)
 

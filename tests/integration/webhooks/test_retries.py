@@ -143,7 +143,7 @@ def test_order_per_subject_holds_under_retries(
     emit_sample(db, "same", key="same-2")
     emit_sample(db, "other", key="other-1")
     enqueue()
-    first, second, other = _rows(db, endpoint)
+    first, second, _other = _rows(db, endpoint)
     report = dispatcher.run_once()
     # The first of "same" failed; "other" went; the second of "same" was not even tried.
     assert (report.claimed, report.delivered, report.retried) == (2, 1, 1)
