@@ -406,7 +406,7 @@ def run_scheduler() -> None:
     webhooks.start_thread()
 
     def stop(*_) -> None:
-        webhooks.stop()
+        webhooks.stopping.set()  # its threads end with their pass (daemons: or with us)
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)

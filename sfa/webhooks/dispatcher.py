@@ -42,6 +42,7 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY_GAP = timedelta(hours=12)
 JITTER = 0.2  # each wait is ±20 %
 LEASE = timedelta(minutes=2)  # several timeouts: a claim older than this is a dead one
+RECOVER_SECONDS = 30.0
 RESPONSE_BODY_CHARS = 2000
 ERROR_CHARS = 500
 
@@ -184,9 +185,18 @@ class Dispatcher:
             trust_env=False,
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
         )
+        self._recovered_at = float("-inf")
         self.pool = ThreadPoolExecutor(
             max_workers=workers or settings.webhooks_workers, thread_name_prefix="webhooks"
         )
+
+    def _recovery_due(self) -> bool:
+        # A scan of the claims in flight: once per RECOVER_SECONDS, not on every pass.
+        now = time.monotonic()
+        if now - self._recovered_at < RECOVER_SECONDS:
+            return False
+        self._recovered_at = now
+        return True
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -196,7 +206,8 @@ class Dispatcher:
         """One pass: recover dead claims, claim a batch, send it, record it."""
         report = DispatchReport()
         with committing(self.make_session()) as session:
-            report.recovered = repository.recover_expired(session, self.clock() - LEASE)
+            if self._recovery_due():
+                report.recovered = repository.recover_expired(session, self.clock() - LEASE)
             claims = repository.claim(session, self.clock(), self.batch_size)
         report.claimed = len(claims)
         if not claims:

@@ -57,6 +57,8 @@ def one_pass(dispatcher: Dispatcher) -> PassReport:
 Companies = Callable[[], Iterable[Binding | None]]
 # How often the loop reads the registry again for companies created or disabled.
 COMPANIES_SECONDS = 30.0
+# Threads of the loop (see DispatchLoop.start_thread).
+LANES = 2
 
 
 def active_companies() -> list[Binding | None]:
@@ -79,9 +81,15 @@ class DispatchLoop:
         self.poll_seconds = poll_seconds or get_settings().webhooks_poll_seconds
         self.stopping = threading.Event()
         self._dispatchers: dict[str, Dispatcher] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
 
     def _dispatcher(self, binding: Binding | None) -> Dispatcher:
         key = binding.company if binding is not None else ""
+        with self._lock:
+            return self._dispatchers.get(key) or self._make(key)
+
+    def _make(self, key: str) -> Dispatcher:
         if key not in self._dispatchers:
             # The session is made when used, inside the pass's binding: the company's
             # engine of that moment (an idle company's pool may have been closed).
@@ -112,17 +120,32 @@ class DispatchLoop:
         while not self.stopping.is_set():
             if not self.run_pass():
                 self.stopping.wait(self.poll_seconds)
-        self.close()
 
     def close(self) -> None:
         for dispatcher in self._dispatchers.values():
             dispatcher.close()
         self._dispatchers = {}
 
-    def start_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name="webhooks-dispatcher", daemon=True)
-        thread.start()
-        return thread
+    def start_thread(self, lanes: int = LANES) -> threading.Thread:
+        """Run the loop in `lanes` threads (the first returned): while one lane records
+        its batch or claims the next, another's requests are in flight. Lanes claim
+        disjoint rows (SKIP LOCKED), and the consumer's cursor is drained by one at a
+        time, so they never do the same work."""
+        threads = [
+            threading.Thread(target=self.run, name=f"webhooks-dispatcher-{i}", daemon=True)
+            for i in range(lanes)
+        ]
+        for thread in threads:
+            thread.start()
+        self._threads = threads
+        return threads[0]
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join()
 
     def stop(self) -> None:
+        """Stop every lane and close the dispatchers once they have finished."""
         self.stopping.set()
+        self.join()
+        self.close()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from sfa.db import execute_dml
@@ -43,17 +42,30 @@ def subscribed(session: Session, event_type: str) -> list[int]:
     )
 
 
-def enqueue(session: Session, rows: list[dict]) -> int:
-    """Insert deliveries; one that exists (endpoint, message id) is left alone."""
-    if not rows:
+_ENQUEUE = text(
+    """
+INSERT INTO webhook_deliveries (endpoint_id, message_id, event_id, event_type, subject_key,
+    body, state, occurred_at, window_started_at, next_attempt_at)
+SELECT u.endpoint_id, u.message_id, :event_id, :event_type, :subject_key, :body, 'pending',
+    :occurred_at, :now, :now
+FROM unnest(CAST(:endpoint_ids AS bigint[]), CAST(:message_ids AS text[]))
+    AS u(endpoint_id, message_id)
+ON CONFLICT (endpoint_id, message_id) DO NOTHING
+"""
+)
+
+
+def enqueue(session: Session, *, endpoints: dict[int, str], **message) -> int:
+    """One delivery of `message` (event_id, event_type, subject_key, body, occurred_at,
+    now) per endpoint, under the given message id each; one that exists (endpoint,
+    message id) is left alone. One statement whatever the number of endpoints."""
+    if not endpoints:
         return 0
-    stmt = (
-        pg_insert(WebhookDelivery)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["endpoint_id", "message_id"])
-        .returning(WebhookDelivery.id)
-    )
-    return len(session.execute(stmt).all())
+    params = message | {
+        "endpoint_ids": list(endpoints),
+        "message_ids": list(endpoints.values()),
+    }
+    return execute_dml(session, _ENQUEUE, params)
 
 
 def deliveries_query(endpoint_id: int, state: DeliveryState | None) -> Select:

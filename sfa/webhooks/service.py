@@ -252,27 +252,33 @@ def redeliver(
 # --- enqueue ------------------------------------------------------------------------------
 
 
-def _row(
-    endpoint_id: int, source: str, subject: str, body: dict, occurred_at: datetime, now: datetime
-) -> dict:
-    return {
-        "endpoint_id": endpoint_id,
-        "message_id": message_id(source, endpoint_id),
-        "event_id": body["data"].get("event_id"),
-        "event_type": body["type"],
-        "subject_key": subject[:130],
-        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-        "state": DeliveryState.pending,
-        "occurred_at": occurred_at,
-        "window_started_at": now,
-        "next_attempt_at": now,
-    }
+def _enqueue(
+    session: Session,
+    endpoint_ids: list[int],
+    *,
+    source: str,
+    subject: str,
+    body: dict,
+    occurred_at: datetime,
+) -> int:
+    return repository.enqueue(
+        session,
+        endpoints={e: message_id(source, e) for e in endpoint_ids},
+        event_id=body["data"].get("event_id"),
+        event_type=body["type"],
+        subject_key=subject[:130],
+        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        occurred_at=occurred_at,
+        now=datetime.now(UTC),
+    )
 
 
 def enqueue_event(session: Session, event: Event) -> int:
     """The consumer's handler: one delivery per active endpoint taking the event's type
     (an event read again enqueues nothing: the webhook-id is the same)."""
     endpoints = repository.subscribed(session, event.type)
+    if not endpoints:
+        return 0
     body = {
         "type": event.type,
         "timestamp": event.occurred_at.isoformat(),
@@ -283,11 +289,14 @@ def enqueue_event(session: Session, event: Event) -> int:
             "payload": event.payload,
         },
     }
-    subject = f"{event.subject_kind}:{event.subject_id}"
-    now = datetime.now(UTC)
-    source = str(event.event_id)
-    rows = [_row(e, source, subject, body, event.occurred_at, now) for e in endpoints]
-    return repository.enqueue(session, rows)
+    return _enqueue(
+        session,
+        endpoints,
+        source=str(event.event_id),
+        subject=f"{event.subject_kind}:{event.subject_id}",
+        body=body,
+        occurred_at=event.occurred_at,
+    )
 
 
 def enqueue_workflow_call(
@@ -302,12 +311,12 @@ def enqueue_workflow_call(
     if not endpoint.active:
         raise Conflict(f"the webhook {endpoint_name!r} is disabled")
     body = {"type": WORKFLOW_EVENT_TYPE, "timestamp": now.isoformat(), "data": data}
-    row = _row(endpoint.id, f"wf:{key}", subject, body, now, now)
-    repository.enqueue(session, [row])
+    source = f"wf:{key}"
+    _enqueue(session, [endpoint.id], source=source, subject=subject, body=body, occurred_at=now)
     found = session.scalar(
         select(WebhookDelivery.id).where(
             WebhookDelivery.endpoint_id == endpoint.id,
-            WebhookDelivery.message_id == row["message_id"],
+            WebhookDelivery.message_id == message_id(source, endpoint.id),
         )
     )
     return endpoint, found
