@@ -353,9 +353,10 @@ def webhooks_dispatch(
 ) -> None:
     """Send webhooks in the foreground (the scheduler does it too, in a thread): drain
     the event stream into deliveries and send what is due, until stopped (Ctrl-C)."""
+    from api.scheduler import active_companies
     from sfa.webhooks.jobs import DispatchLoop
 
-    loop = DispatchLoop()
+    loop = DispatchLoop(active_companies)
     if once:
         busy = loop.run_pass()
         loop.close()

@@ -11,7 +11,7 @@ to it (10 paths), each taking `announcement.due`.
     signature). Target: ours / bare ≥ 0.5.
 (b) latency at `--rate` events/s (default 200) for `--seconds`: a separate process emits
     one event per transaction at that pace while the dispatcher loop runs; latency =
-    `delivered_at` (recorded after the receiver's answer) − `occurred_at` (the emit),
+    `delivered_at` (recorded after the receiver's answer) minus `occurred_at` (the emit),
     p50/p99 over every delivery. Target: p99 ≤ 2 s.
 
 Nothing leaves 127.0.0.1. `.venv/bin/python bench/webhooks.py [--events 2000]

@@ -6,8 +6,8 @@ endpoint (idempotent: the webhook-id is derived from both). The scheduler's
 `drain-events` job drains it every 5 s like every consumer; the loop drains it too
 before each dispatch, so an event is usually sent well within a second of its commit.
 
-Many companies: the loop goes through every active company of the registry (or the
-default company alone), bound to its database, each pass.
+Many companies: the loop goes through the companies it is given (the scheduler and the
+CLI give every active company of the registry), bound to each one's database, each pass.
 """
 
 import logging
@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from sfa.config import get_settings
 from sfa.db import Binding, bound, committing, get_sessionmaker
 from sfa.events import consumers
-from sfa.tenants.engines import binding_for
-from sfa.tenants.registry import get_registry
+from sfa.events.repository import Event
 from sfa.webhooks import service
 from sfa.webhooks.dispatcher import Dispatcher, DispatchReport
 
@@ -28,7 +29,12 @@ log = logging.getLogger("sfa.webhooks")
 
 CONSUMER = "webhooks"
 
-consumers.register(CONSUMER, service.enqueue_event)
+
+def _handle(session: Session, event: Event) -> None:
+    service.enqueue_event(session, event)
+
+
+consumers.register(CONSUMER, _handle)
 
 
 def drain(make_session: Callable | None = None, *, batch: int = 500) -> consumers.DrainResult:
@@ -61,12 +67,10 @@ COMPANIES_SECONDS = 30.0
 LANES = 2
 
 
-def active_companies() -> list[Binding | None]:
-    """Every active company of the registry (None: the default one), or the default."""
-    registry = get_registry()
-    if not registry.configured:
-        return [None]
-    return [binding_for(tenant) for tenant in registry.companies() if tenant.active]
+def default_company() -> list[Binding | None]:
+    """A deployment without a registry: the default company alone. (The scheduler and
+    the CLI pass the registry's companies: sfa.tenants is theirs to import.)"""
+    return [None]
 
 
 class DispatchLoop:
@@ -74,7 +78,7 @@ class DispatchLoop:
     which no company had anything to do. One Dispatcher (thread pool, HTTP client) per
     company, made on first use."""
 
-    def __init__(self, companies: Companies = active_companies, poll_seconds: float | None = None):
+    def __init__(self, companies: Companies = default_company, poll_seconds: float | None = None):
         self.read_companies = companies
         self._companies: list[Binding | None] = []
         self._read_at = float("-inf")
