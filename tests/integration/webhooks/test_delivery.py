@@ -115,3 +115,16 @@ def test_a_replayed_request_is_refused_once_the_tolerance_has_passed(
 
     monkeypatch.setattr(library, "datetime", SixMinutesLater)
     assert receiver.verify(captured) == "Message timestamp too old"
+
+
+def test_one_pass_of_the_loop_drains_the_stream_and_sends(db, receiver, subscribe, dispatcher):
+    """What the scheduler's thread (and `sfa webhooks-dispatch`) does each pass."""
+    from sfa.webhooks import jobs
+
+    subscribe(receiver)
+    emit_sample(db, "loop", key="loop")
+    db.commit()
+    report = jobs.one_pass(dispatcher)
+    assert report.busy and report.enqueued == 1 and report.dispatch.delivered == 1
+    assert [r.json["data"]["subject"]["id"] for r in receiver.verified] == ["loop"]
+    assert not jobs.one_pass(dispatcher).busy

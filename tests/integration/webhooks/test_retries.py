@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from event_drain import emit_sample
+from sfa.notifications import templates
 from sfa.notifications.models import Notification
 from sfa.webhooks import dispatcher as dispatch
 from sfa.webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint
@@ -104,6 +105,11 @@ def test_410_disables_the_endpoint_and_tells_its_owner(
     assert second.state is DeliveryState.pending  # waits for the endpoint to be back on
     [note] = db.scalars(select(Notification).where(Notification.template == "webhook_disabled"))
     assert note.recipient_user_id == world.admin.id and note.entity_id == endpoint.id
+    english = templates.render("webhook_disabled", "en", note.payload)
+    indonesian = templates.render("webhook_disabled", "id", note.payload)
+    assert "was disabled: the receiver answered 410 Gone" in english.body
+    assert "dinonaktifkan: penerima menjawab 410 Gone" in indonesian.body
+    assert f'PATCH /v1/webhooks/{endpoint.id} {{"active": true}}' in english.body
     assert dispatcher.run_once().claimed == 0  # a disabled endpoint gets nothing
 
 
