@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     webhooks_workers: int = Field(16, ge=1, le=128)
     webhooks_batch_size: int = Field(200, ge=1, le=5000)
     # Seconds the dispatcher sleeps when it found nothing to do.
-    webhooks_poll_seconds: float = Field(0.2, gt=0, le=60)
+    webhooks_poll_seconds: float = Field(0.1, gt=0, le=60)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "Settings":

@@ -50,14 +50,18 @@ class PassReport:
     dispatch: DispatchReport | None = None
 
     @property
-    def busy(self) -> bool:
+    def busy(self) -> bool:  # did anything: the loop goes on at once
         return self.enqueued > 0 or bool(self.dispatch and self.dispatch.claimed)
 
 
-def one_pass(dispatcher: Dispatcher) -> PassReport:
+def one_pass(dispatcher: Dispatcher, *, enqueue: bool = True, send: bool = True) -> PassReport:
     """Drain the stream into deliveries, then send what is due (the current company)."""
-    result = drain(dispatcher.make_session)
-    return PassReport(enqueued=result.handled, dispatch=dispatcher.run_once())
+    report = PassReport()
+    if enqueue:
+        report.enqueued = drain(dispatcher.make_session).handled
+    if send:
+        report.dispatch = dispatcher.run_once()
+    return report
 
 
 Companies = Callable[[], Iterable[Binding | None]]
@@ -109,20 +113,21 @@ class DispatchLoop:
                 log.exception("could not read the company registry; companies kept")
         return self._companies
 
-    def run_pass(self) -> bool:
+    def run_pass(self, *, enqueue: bool = True, send: bool = True) -> bool:
         busy = False
         for binding in self.companies():
             try:
                 with bound(binding):
-                    busy |= one_pass(self._dispatcher(binding)).busy
+                    dispatcher = self._dispatcher(binding)
+                    busy |= one_pass(dispatcher, enqueue=enqueue, send=send).busy
             except Exception:  # one company's database: the others still get theirs
                 name = binding.company if binding is not None else "default"
                 log.exception("webhooks pass failed for company %s", name)
         return busy
 
-    def run(self) -> None:
+    def run(self, *, enqueue: bool = True, send: bool = True) -> None:
         while not self.stopping.is_set():
-            if not self.run_pass():
+            if not self.run_pass(enqueue=enqueue, send=send):
                 self.stopping.wait(self.poll_seconds)
 
     def close(self) -> None:
@@ -131,13 +136,16 @@ class DispatchLoop:
         self._dispatchers = {}
 
     def start_thread(self, lanes: int = LANES) -> threading.Thread:
-        """Run the loop in `lanes` threads (the first returned): while one lane records
-        its batch or claims the next, another's requests are in flight. Lanes claim
-        disjoint rows (SKIP LOCKED), and the consumer's cursor is drained by one at a
-        time, so they never do the same work."""
+        """Run the loop in threads (the first returned): one drains the stream into
+        deliveries, `lanes` send them: while one lane records its batch or claims the
+        next, another's requests are in flight. Lanes claim disjoint rows (SKIP
+        LOCKED), so they never send the same delivery."""
+        roles = [{"send": False}] + [{"enqueue": False}] * lanes
         threads = [
-            threading.Thread(target=self.run, name=f"webhooks-dispatcher-{i}", daemon=True)
-            for i in range(lanes)
+            threading.Thread(
+                target=self.run, kwargs=role, name=f"webhooks-dispatcher-{i}", daemon=True
+            )
+            for i, role in enumerate(roles)
         ]
         for thread in threads:
             thread.start()
