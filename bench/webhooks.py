@@ -55,6 +55,7 @@ def _serve(port: int, ready) -> None:
         def log_message(self, *args):
             pass
 
+    ThreadingHTTPServer.request_queue_size = 256  # many keep-alive clients connect at once
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     ready.set()

@@ -51,6 +51,13 @@ def resolve(host: str, port: int) -> list[str]:
     return _resolver[0](host, port)
 
 
+def set_resolver(resolver: Resolver) -> Resolver:
+    """Resolve through `resolver` from now on; returns the one it replaces."""
+    previous = _resolver[0]
+    _resolver[0] = resolver
+    return previous
+
+
 @contextmanager
 def use_resolver(resolver: Resolver) -> Iterator[None]:
     """Resolve through `resolver` inside the block (tests)."""
