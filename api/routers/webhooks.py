@@ -16,7 +16,6 @@ from api.schemas.webhooks import (
     WebhookSecretOut,
 )
 from sfa.limits import INT64_MAX
-from sfa.webhooks import repository
 from sfa.webhooks import service as webhook_service
 from sfa.webhooks.models import DeliveryState
 
@@ -129,4 +128,4 @@ def redeliver(session: SessionDep, principal: PrincipalDep, webhook_id: Id, deli
     delivery = webhook_service.redeliver(
         session, principal=principal, endpoint_id=webhook_id, delivery_id=delivery_id
     )
-    return DeliveryOut.of(delivery, repository.attempts_of(session, [delivery.id])[delivery.id])
+    return DeliveryOut.of(delivery, webhook_service.attempts(session, delivery))

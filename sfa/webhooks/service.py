@@ -150,7 +150,7 @@ def update_endpoint(
         entity="webhook",
         entity_id=endpoint.id,
         action="update",
-        new={k: v for k, v in changes.items()},
+        new=dict(changes),
     )
     return endpoint
 
@@ -214,6 +214,11 @@ def list_deliveries(
         session, repository.deliveries_query(endpoint_id, state), limit=limit, offset=offset
     )
     return page, repository.attempts_of(session, [d.id for d in page.items])
+
+
+def attempts(session: Session, delivery: WebhookDelivery) -> list[WebhookAttempt]:
+    """One delivery's attempts, first first (its log)."""
+    return repository.attempts_of(session, [delivery.id])[delivery.id]
 
 
 def redeliver(

@@ -128,3 +128,25 @@ def test_one_pass_of_the_loop_drains_the_stream_and_sends(db, receiver, subscrib
     assert report.busy and report.enqueued == 1 and report.dispatch.delivered == 1
     assert [r.json["data"]["subject"]["id"] for r in receiver.verified] == ["loop"]
     assert not jobs.one_pass(dispatcher).busy
+
+
+def test_a_claim_left_by_a_dead_dispatcher_is_sent_again(
+    db, receiver, subscribe, dispatcher, enqueue
+):
+    """Claimed, then the process died before the outcome: after the lease the delivery
+    is pending again and goes out under the same webhook-id."""
+    from sfa.webhooks import dispatcher as dispatch
+    from sfa.webhooks import repository
+
+    endpoint = subscribe(receiver)
+    emit_sample(db, "crashed", key="crashed")
+    enqueue()
+    [claim] = repository.claim(db, datetime.now(UTC), 10)
+    db.commit()
+    assert dispatcher.run_once().claimed == 0  # it is someone's (sending)
+    later = datetime.now(UTC) + dispatch.LEASE + timedelta(seconds=1)
+    assert repository.recover_expired(db, later - dispatch.LEASE) == 1
+    db.commit()
+    assert dispatcher.run_once().delivered == 1
+    [delivery] = _deliveries(db, endpoint)
+    assert delivery.message_id == claim.message_id and delivery.attempts == 2
