@@ -356,6 +356,28 @@ def event_failures(
     console.print(f"{len(parked)} parked event(s)")
 
 
+@app.command("webhooks-dispatch")
+def webhooks_dispatch(
+    once: Annotated[bool, typer.Option(help="one pass over every company, then exit")] = False,
+) -> None:
+    """Send webhooks in the foreground (the scheduler does it too, in a thread): drain
+    the event stream into deliveries and send what is due, until stopped (Ctrl-C)."""
+    from api.scheduler import active_companies
+    from sfa.webhooks.jobs import DispatchLoop
+
+    loop = DispatchLoop(active_companies)
+    if once:
+        busy = loop.run_pass()
+        loop.close()
+        console.print("sent or enqueued webhooks" if busy else "nothing to send")
+        return
+    console.print("sending webhooks; Ctrl-C stops")
+    try:
+        loop.run()
+    except KeyboardInterrupt:
+        loop.stop()
+
+
 @app.command()
 def scheduler() -> None:
     """Run the job scheduler (safe to run in several replicas: jobs take advisory locks)."""

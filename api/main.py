@@ -39,6 +39,7 @@ from api.routers import (
     tracking,
     users,
     visits,
+    webhooks,
     workflow_runs,
     workflows,
 )
@@ -240,6 +241,7 @@ def create_app() -> FastAPI:
         purchase_orders,
         tax_invoices,
         events,
+        webhooks,
         workflow_runs,
         workflows,
     ):

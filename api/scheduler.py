@@ -44,10 +44,11 @@ from sfa.offline import service as offline_service
 from sfa.plans import jobs as plan_jobs
 from sfa.plans import service as plan_service
 from sfa.purchase_orders import jobs as po_jobs
-from sfa.tenants.engines import get_engines
+from sfa.tenants.engines import binding_for, get_engines
 from sfa.tenants.models import Tenant
 from sfa.tenants.registry import Registry, get_registry
 from sfa.tracking import jobs as tracking_jobs
+from sfa.webhooks import jobs as webhook_jobs
 from sfa.workflows import consumer as workflow_consumer  # noqa: F401 - registers it
 from sfa.workflows import date_triggers as workflow_date_triggers
 from sfa.workflows import schedules as workflow_schedules
@@ -126,6 +127,15 @@ def start_po_mailbox(settings, make_session):
         recipients={r.strip() for r in settings.po_smtp_recipients.split(",") if r.strip()},
         max_bytes=settings.po_max_upload_bytes,
     )
+
+
+def active_companies() -> list:
+    """What the webhooks loop goes through: every active company of the registry (None:
+    the default one), or the default company alone."""
+    registry = get_registry()
+    if not registry.configured:
+        return [None]
+    return [binding_for(tenant) for tenant in registry.companies() if tenant.active]
 
 
 def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
@@ -422,5 +432,14 @@ def run_scheduler() -> None:
     # up the other jobs); every sync run checks them again.
     erp_health.log_at_start_in_background(get_settings())
     start_po_mailbox(get_settings(), get_sessionmaker())
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    # Webhooks go out from a thread of their own, not a job: every fraction of a second,
+    # and a slow receiver never delays the other jobs (sfa/webhooks/jobs.py).
+    webhooks = webhook_jobs.DispatchLoop(active_companies)
+    webhooks.start_thread()
+
+    def stop(*_) -> None:
+        webhooks.stopping.set()  # its threads end with their pass (daemons: or with us)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
     scheduler.start()

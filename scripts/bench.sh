@@ -28,7 +28,7 @@ fi
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=(ping_ingest check_in junk_bodies day_recompute stops_vs_trackintel
                                       analytics_recompute console_maps pipeline_metrics multi_process
-                                      erp_sync po_intake sync workflow_engine tenants)
+                                      erp_sync po_intake sync workflow_engine tenants webhooks)
 
 echo "code: $(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
      "($(git status --porcelain 2>/dev/null | grep -c . || true) changed paths in the work tree)"

@@ -121,6 +121,18 @@ class Settings(BaseSettings):
     # Accepted recipients (comma-separated); mail to any other address is refused.
     po_smtp_recipients: str = "po@localhost"
 
+    # Webhooks (sfa/webhooks, docs/webhooks.md). URLs that resolve to private (RFC 1918,
+    # unique-local), loopback or link-local addresses are refused unless allowed here;
+    # cloud metadata addresses always are. Loopback alone: a receiver on this machine
+    # (development, the tests).
+    webhooks_allow_private: bool = False
+    webhooks_allow_loopback: bool = False
+    webhooks_timeout_s: float = Field(15.0, gt=0, le=60)
+    webhooks_workers: int = Field(16, ge=1, le=128)
+    webhooks_batch_size: int = Field(200, ge=1, le=5000)
+    # Seconds the dispatcher sleeps when it found nothing to do.
+    webhooks_poll_seconds: float = Field(0.1, gt=0, le=60)
+
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "Settings":
         secret = self.jwt_secret.get_secret_value() if self.jwt_secret else None

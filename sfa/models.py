@@ -22,6 +22,7 @@ from sfa.tax import models as tax_models
 from sfa.tracking import models as tracking_models
 from sfa.users import models as user_models
 from sfa.visits import models as visit_models
+from sfa.webhooks import models as webhook_models
 from sfa.workflows import date_sources as workflow_date_sources
 from sfa.workflows import models as workflow_models
 from sfa.workflows import runtime_models as workflow_runtime_models
@@ -49,6 +50,7 @@ __all__ = [
     "tracking_models",
     "user_models",
     "visit_models",
+    "webhook_models",
     "workflow_date_sources",
     "workflow_models",
     "workflow_runtime_models",

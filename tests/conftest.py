@@ -54,6 +54,23 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _no_dns(host: str, port: int) -> list[str]:
+    if host == "localhost":
+        return ["127.0.0.1"]
+    raise OSError(f"the test suite resolves no host name ({host!r}): stub it (use_resolver)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_dns_for_webhooks() -> Iterator[None]:
+    """Webhook URLs are resolved through sfa.webhooks.ssrf's one resolver: in the suite it
+    knows no name, so no test (the API fuzzer's URLs included) ever asks a real DNS."""
+    from sfa.webhooks import ssrf
+
+    previous = ssrf.set_resolver(_no_dns)
+    yield
+    ssrf.set_resolver(previous)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """Base URL (without database) of a PostGIS-enabled server for this test session."""

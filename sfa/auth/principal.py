@@ -46,6 +46,8 @@ ALL_SCOPES = frozenset(
         "tax_invoices:write",
         # Incremental exports for warehouses (GET /v1/exports/*, docs/exports.md).
         "exports:read",
+        # Webhook subscriptions and their delivery log (docs/webhooks.md).
+        "webhooks:write",
     }
 )
 # Only a rep acts in the field (check-in, pings); these are never given to API keys.

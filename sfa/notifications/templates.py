@@ -122,6 +122,22 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "{sales_done}/{sales_target} ({sales_pct}%). {days_left} days left.",
         ),
     },
+    # The webhooks dispatcher disabled an endpoint (sfa/webhooks/service.py): its owner
+    # is told why and how to turn it back on.
+    "webhook_disabled": {
+        "id": (
+            "Webhook {webhook_name} dinonaktifkan",
+            "Webhook {webhook_name} ({webhook_url}) dinonaktifkan: {reason_id}. Perbaiki "
+            "penerimanya, lalu aktifkan lagi (PATCH /v1/webhooks/{webhook_id} "
+            '{{"active": true}}); pengiriman yang tertunda dilanjutkan.',
+        ),
+        "en": (
+            "Webhook {webhook_name} disabled",
+            "Webhook {webhook_name} ({webhook_url}) was disabled: {reason_en}. Fix the "
+            "receiver, then turn it back on (PATCH /v1/webhooks/{webhook_id} "
+            '{{"active": true}}); the waiting deliveries then resume.',
+        ),
+    },
 }
 
 

@@ -215,8 +215,15 @@ class WaitStep(_Step):
 
 
 class WebhookStep(_Step):
+    """A signed POST to the webhook subscription named `endpoint` (sfa/webhooks), through
+    the same delivery path as the event stream's; `payload`: fields sent under
+    data.payload, a literal or JsonLogic each."""
+
     type: Literal["webhook"]
     endpoint: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00\s]+$")]
+    payload: dict[Annotated[str, Field(max_length=60, pattern=r"^[a-z_]+$")], JsonLogic] | None = (
+        Field(None, max_length=20)
+    )
     next: StepId
 
 

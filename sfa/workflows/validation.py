@@ -296,7 +296,10 @@ class _Checker:
             self.add(f"{where}.on_timeout", "needs timeout_hours")
 
     def step_webhook(self, step, where: str) -> None:
-        """The endpoint is resolved by the webhooks issue; nothing to check yet."""
+        """The subscription is looked up when the step runs (a webhook can be created,
+        renamed or deleted after the workflow is published); its payload is checked."""
+        for key, value in (step.payload or {}).items():
+            self.value(value, f"{where}.payload.{key}")
 
     def step_end(self, step, where: str) -> None:
         """An end leads nowhere."""

@@ -45,6 +45,7 @@ from sfa.tracking import repository as tracking_repository
 from sfa.tracking import service as tracking_service
 from sfa.visits import service as visit_service
 from sfa.visits.service import CheckIn, Position
+from sfa.webhooks import service as webhook_service
 from sfa.workflows import service as workflow_service
 from sfa.workflows.runtime_models import RunStatus, Task, WorkflowApproval
 
@@ -447,6 +448,25 @@ CASES = {
     ("POST", "/v1/workflow-approvals/{approval_id}/reject"): Case(body={"note": "n"}),
     # A workflow's numbers: a manager's count only their teams' runs (none of team B's).
     ("GET", "/v1/workflows/{workflow_id}/stats"): Case(rep=403, is_list=True),
+    # Webhooks: company configuration, admins and keys with webhooks:write only.
+    ("GET", "/v1/webhooks"): Case(rep=403, manager=403, is_list=True),
+    ("POST", "/v1/webhooks"): Case(
+        rep=403,
+        manager=403,
+        body={"name": "intruder", "url": "https://93.184.216.34/x", "event_types": ["order.paid"]},
+    ),
+    ("GET", "/v1/webhooks/{webhook_id}"): Case(rep=403, manager=403),
+    ("PATCH", "/v1/webhooks/{webhook_id}"): Case(
+        rep=403, manager=403, body={"description": "Hacked"}
+    ),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Case(rep=403, manager=403),
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): Case(
+        rep=403, manager=403, body={"keep_old_for_hours": 1}
+    ),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Case(rep=403, manager=403, is_list=True),
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): Case(
+        rep=403, manager=403
+    ),
 }
 
 # From the OpenAPI document: FastAPI includes routers lazily, so app.routes does not list
@@ -572,7 +592,7 @@ def _ids(world, db) -> dict:
         visits_target=5,
         sales_target=Decimal(100),
     )
-    crm = _crm_ids(world, db) | _workflow_ids(world, db, admin)
+    crm = _crm_ids(world, db) | _workflow_ids(world, db, admin) | _webhook_ids(db, admin)
     intake = _ready_intake(db, admin, world, product)
     db.add(
         CustomerTaxIdentity(
@@ -611,6 +631,27 @@ def _ids(world, db) -> dict:
         "entity": "customers",
         "later_day": (tomorrow + timedelta(days=1)).isoformat(),
     }
+
+
+def _webhook_ids(db, admin) -> dict:
+    """A subscription (to a public address literal: checked, never called here) and one
+    delivery of it."""
+    endpoint, _ = webhook_service.create_endpoint(
+        db,
+        principal=admin,
+        name="access-test",
+        url="https://93.184.216.34/hook",
+        event_types=["order.approved"],
+    )
+    _, delivery_id = webhook_service.enqueue_workflow_call(
+        db,
+        endpoint_name="access-test",
+        key="access-test",
+        subject="order:1",
+        data={},
+        now=datetime.now(UTC),
+    )
+    return {"webhook_id": endpoint.id, "delivery_id": delivery_id}
 
 
 def _authored_workflow(db, admin):

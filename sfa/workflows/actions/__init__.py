@@ -8,6 +8,7 @@ from sfa.workflows.actions.base import Outcome, StepCall
 from sfa.workflows.actions.notify import notify
 from sfa.workflows.actions.records import update_record
 from sfa.workflows.actions.task import assign_task
+from sfa.workflows.actions.webhook import webhook
 from sfa.workflows.actions.withdraw import withdraw
 
 ACTIONS: dict[str, Callable[[StepCall], Outcome]] = {
@@ -16,7 +17,7 @@ ACTIONS: dict[str, Callable[[StepCall], Outcome]] = {
     "end": flow.end,
     "set_variable": flow.set_variable,
     "wait": flow.wait,
-    "webhook": flow.webhook,
+    "webhook": webhook,
     "require_approval": require_approval,
     "assign_task": assign_task,
     "notify": notify,

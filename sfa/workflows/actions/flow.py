@@ -1,5 +1,5 @@
 """Steps that only route the run or touch the run's own rows: condition, branch, end,
-set_variable, wait, and the webhook slot.
+set_variable and wait.
 
 Crash handling: these write nothing outside the run's tables (variables, timers, waits),
 which are written in the transaction that records the run-step, so a crash undoes both
@@ -79,11 +79,3 @@ def wait(call: StepCall) -> Outcome:
         return Outcome({"due_at": due.isoformat(), "waited": False}, next=step.get("next"))
     add_timer(call.session, run, call.step_id, TimerKind.wake, due)
     return Outcome({"due_at": due.isoformat()}, wait=True)
-
-
-def webhook(call: StepCall) -> Outcome:
-    """The slot of the webhooks work: nothing is sent yet, and the step says so."""
-    return Outcome(
-        {"status": "not configured", "endpoint": call.step.get("endpoint")},
-        next=call.step.get("next"),
-    )

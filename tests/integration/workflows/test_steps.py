@@ -158,10 +158,40 @@ def test_notify_goes_through_the_outbox(db, world, make_order):
     }
 
 
-def test_webhook_is_a_slot(db, world):
-    run = start(db, definition("w", w={"type": "webhook", "endpoint": "crm"}), subject=(None, None))
+def test_webhook_enqueues_a_delivery_to_the_named_subscription(db, world, make_order):
+    """The same delivery path as the event stream's (sent and signed by the dispatcher:
+    tests/integration/webhooks/test_workflow_action.py); the webhook-id comes from the
+    run-step's idempotency key."""
+    from sfa.auth import service as auth_service
+    from sfa.webhooks import service as webhook_service
+    from sfa.webhooks.models import WebhookDelivery
+
+    admin = auth_service.principal_for_user(db, world.admin)
+    endpoint, _ = webhook_service.create_endpoint(
+        db,
+        principal=admin,
+        name="crm",
+        url="https://93.184.216.34/hook",  # checked, never called: nothing dispatches here
+        event_types=["order.approved"],
+    )
+    order = make_order("10")
+    step = {"type": "webhook", "endpoint": "crm", "payload": {"ref": {"var": "order.id"}}}
+    run = start(db, definition("w", w=step), subject=("order", order.id))
     assert run.status is RunStatus.completed
-    assert step_rows(db, run)[0].output == {"status": "not configured", "endpoint": "crm"}
+    output = step_rows(db, run)[0].output
+    delivery = db.get(WebhookDelivery, output["delivery_id"])
+    assert output == {"endpoint": "crm", "webhook_id": endpoint.id, "delivery_id": delivery.id}
+    assert delivery.message_id == webhook_service.message_id(f"wf:{run.id}:w:1", endpoint.id)
+    assert delivery.subject_key == f"order:{order.id}"
+    assert f'"payload":{{"ref":{order.id}}}' in delivery.body
+
+
+def test_webhook_to_an_unknown_subscription_fails_the_step(db, world):
+    run = start(
+        db, definition("w", w={"type": "webhook", "endpoint": "nope"}), subject=(None, None)
+    )
+    assert run.status is RunStatus.failed
+    assert "no webhook is named 'nope'" in run.error
 
 
 def test_wait_for_a_duration_and_until_a_date(db, world):
