@@ -35,18 +35,26 @@ def enabled_map(session: Session) -> dict[str, bool]:
     return {row.rule: row.enabled for row in session.scalars(select(NotificationRule))}
 
 
+def _state(rule: str, row: NotificationRule | None) -> tuple[bool, dict]:
+    return (row.enabled if row else True), DEFAULTS[rule] | (row.params if row else {})
+
+
 def get_rule(session: Session, rule: str) -> tuple[bool, dict]:
-    row = session.get(NotificationRule, rule)
-    params = DEFAULTS[rule] | (row.params if row else {})
-    return (row.enabled if row else True), params
+    return _state(rule, session.get(NotificationRule, rule))
+
+
+def all_rules(session: Session) -> dict[str, tuple[bool, dict]]:
+    """Every rule's (enabled, params) in one query (a rule without a row has no
+    identity-map entry, so `get_rule` asks the database each time)."""
+    rows = {row.rule: row for row in session.scalars(select(NotificationRule))}
+    return {rule: _state(rule, rows.get(rule)) for rule in DEFAULTS}
 
 
 def list_rules(session: Session, *, principal: Principal) -> list[dict]:
     principal.require("notifications:admin")
     return [
         {"rule": rule, "enabled": enabled, "params": params}
-        for rule in DEFAULTS
-        for enabled, params in [get_rule(session, rule)]
+        for rule, (enabled, params) in all_rules(session).items()
     ]
 
 

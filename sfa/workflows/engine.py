@@ -229,11 +229,14 @@ def step_call(session: Session, run: WorkflowRun, step_id: str, now: datetime) -
 
 
 def record(session: Session, row: WorkflowRunStep, outcome: Outcome, now: datetime) -> None:
-    """Write what the step did, in the step's savepoint (the last thing before it is
-    released: a crash up to here leaves neither effect nor record)."""
+    """Write what the step did, in the step's savepoint, after its effect (the last thing
+    before the savepoint is released: a crash up to here leaves neither effect nor
+    record). The idempotency key is unique: when another process recorded this attempt
+    first, this INSERT fails and the savepoint takes this effect back with it."""
     row.output = outcome.output
     row.status = StepStatus.waiting if outcome.wait else StepStatus.done
     row.finished_at = None if outcome.wait else now
+    session.add(row)
     session.flush()
 
 
@@ -261,8 +264,6 @@ def execute(session: Session, run: WorkflowRun, step_id: str, now: datetime) -> 
     )
     try:
         with session.begin_nested():
-            session.add(row)
-            session.flush()  # the key is unique: a second record of this attempt stops here
             action = ACTIONS.get(str(call.step.get("type")))
             if action is None:
                 raise StepError(f"step {step_id!r} has an unknown type {call.step.get('type')!r}")

@@ -199,8 +199,7 @@ def notification_settings(session: Session) -> dict:
     as flat settings: `<rule>_enabled`, `<rule>_<parameter>` (invoice_overdue_every_days),
     read by the built-in reminder workflows."""
     flat: dict[str, Any] = {}
-    for rule in rule_settings.DEFAULTS:
-        enabled, params = rule_settings.get_rule(session, rule)
+    for rule, (enabled, params) in rule_settings.all_rules(session).items():
         flat[f"{rule}_enabled"] = enabled
         flat |= {f"{rule}_{name}": value for name, value in params.items()}
     return flat
