@@ -65,8 +65,8 @@ def _open_pdf(content: bytes):
             raise DocumentRejected(
                 "encrypted", "the PDF is password-protected; send it without a password"
             ) from exc
-        if isinstance(exc, MemoryError):
-            raise
+        if _out_of_memory(exc):
+            raise MemoryError from exc
         raise DocumentRejected(
             "corrupt", f"the PDF is damaged and cannot be read ({type(exc).__name__})"
         ) from exc
@@ -113,6 +113,19 @@ def _read_pdf(content: bytes) -> list[PageWords]:
     return pages
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, or one that pdfplumber wrapped (PdfminerException carries its cause
+    in args): a decompression bomb is too big, not damaged."""
+    seen: list[BaseException] = [exc]
+    while seen:
+        current = seen.pop()
+        if isinstance(current, MemoryError):
+            return True
+        seen += [a for a in current.args if isinstance(a, BaseException)]
+        seen += [c for c in (current.__cause__, current.__context__) if c is not None]
+    return False
+
+
 def _text_words(page, index: int) -> list[tuple]:
     try:
         return [
@@ -120,6 +133,8 @@ def _text_words(page, index: int) -> list[tuple]:
             for w in page.extract_words(keep_blank_chars=False, use_text_flow=False)
         ]
     except Exception as exc:
+        if _out_of_memory(exc):
+            raise MemoryError from exc  # the sandbox reports it as out_of_memory
         raise DocumentRejected(
             "corrupt", f"page {index + 1} of the PDF is damaged ({type(exc).__name__})"
         ) from exc

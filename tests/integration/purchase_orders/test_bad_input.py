@@ -8,6 +8,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from integrations.pdf.reader import PdfReader
@@ -53,22 +54,27 @@ def _speckled_png(side: int) -> bytes:
     return out.getvalue()
 
 
+# A page whose reading takes the reader well past a second of its own CPU: 3000 px took
+# 1.0-1.2 s, too close to the limit (the CPU test failed now and then); 4000 px about twice.
+BUSY_SIDE = 4000
+
+
 def test_a_slow_document_is_stopped_by_the_wall_clock():
     # The same page the CPU test below proves needs more than a second of the reader's own
     # CPU; the reader is single-threaded (OMP_THREAD_LIMIT=1), so it needs more than a second
     # of wall clock too, on a fast machine as on a slow one (a 1500-pixel page did not).
     started = time.monotonic()
     with pytest.raises(DocumentRejected) as refused:
-        read_sandboxed(_speckled_png(3000), cpu_s=120, wall_s=1)
+        read_sandboxed(_speckled_png(BUSY_SIDE), cpu_s=120, wall_s=1)
     assert refused.value.code == "timeout" and "longer than 1 s" in refused.value.reason
     assert time.monotonic() - started < 10
 
 
 def test_a_document_that_needs_too_much_cpu_is_stopped():
-    # The limit is per process (the reader, and Tesseract on its own): 3000 x 3000 pixels
-    # of deskewing and rule removal take the reader itself past a second of CPU.
+    # The limit is per process (the reader, and Tesseract on its own): a BUSY_SIDE-pixel
+    # square page of deskewing and rule removal take the reader itself past a second of CPU.
     with pytest.raises(DocumentRejected) as refused:
-        read_sandboxed(_speckled_png(3000), cpu_s=1, wall_s=60)
+        read_sandboxed(_speckled_png(BUSY_SIDE), cpu_s=1, wall_s=60)
     assert refused.value.code == "timeout" and "of CPU" in refused.value.reason
 
 
@@ -129,3 +135,70 @@ def test_the_same_file_twice_is_one_intake(client, world):
     assert first.status_code == 202 and again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
     assert again.json()["state"] == "received"
+
+
+def _flate_bomb(inflated: int) -> bytes:
+    """A one-page PDF of ~1 MB whose content stream inflates to `inflated` bytes (a
+    decompression bomb: the parser has to hold the inflated stream to read the page)."""
+    import zlib
+
+    packer, chunk, parts = zlib.compressobj(9), b" " * (64 << 20), []
+    for _ in range(inflated // len(chunk)):
+        parts.append(packer.compress(chunk))
+    stream = b"".join(parts) + packer.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def test_a_decompression_bomb_is_refused_not_the_worker():
+    bomb = _flate_bomb(1 << 30)  # 1 GiB of content in a file of about a megabyte
+    assert len(bomb) < 4 << 20
+    started = time.monotonic()
+    with pytest.raises(DocumentRejected) as refused:
+        read_sandboxed(bomb, memory=250 * 1024 * 1024, wall_s=60)
+    assert refused.value.code == "out_of_memory", refused.value
+    assert refused.value.reason
+    assert time.monotonic() - started < 90
+
+
+def test_a_pdf_with_a_text_page_and_a_scanned_page_reads_each_its_own_way():
+    words = "Purchase order from Toko Sinar Jaya for two cartons of instant noodles"
+    scan_source = io.BytesIO()
+    canvas = Canvas(scan_source, pagesize=(595, 842))
+    canvas.setFont("Helvetica", 24)
+    canvas.drawString(40, 720, words[:36])
+    canvas.drawString(40, 680, words[36:])
+    canvas.save()
+    # The second page as a scan: the rendered picture of a page, no text layer.
+    picture = pdfium.PdfDocument(scan_source.getvalue())[0].render(scale=200 / 72).to_pil()
+    mixed = io.BytesIO()
+    canvas = Canvas(mixed, pagesize=(595, 842))
+    canvas.drawString(72, 720, "Purchase order page 1 with enough words to be text")
+    canvas.showPage()
+    png = io.BytesIO()
+    picture.convert("L").save(png, "PNG")
+    canvas.drawImage(ImageReader(io.BytesIO(png.getvalue())), 0, 0, width=595, height=842)
+    canvas.showPage()
+    canvas.save()
+
+    pages = read_sandboxed(mixed.getvalue())
+
+    assert [page.source for page in pages] == ["text", "ocr"]
+    read = " ".join(word[0] for word in pages[1].words).lower()  # (text, x0, y0, ...)
+    assert {"sinar", "cartons", "instant"} <= set(read.replace(":", " ").split())
