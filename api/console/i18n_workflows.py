@@ -46,8 +46,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "wf.diff_to": ("To version", "Ke versi"),
     "wf.diff_compare": ("Compare", "Bandingkan"),
     "wf.diff_single": (
-        "There is only one version: nothing to compare yet.",
-        "Baru ada satu versi: belum ada yang dibandingkan.",
+        "Fewer than two versions: nothing to compare yet.",
+        "Belum ada dua versi: belum ada yang dibandingkan.",
     ),
     "wf.diff_same": ("The two versions are the same.", "Kedua versi sama."),
     "wf.steps_added": ("Steps added", "Langkah ditambah"),

@@ -123,6 +123,10 @@ def test_the_workflow_list_and_a_workflows_versions_diff_and_numbers(browser, cl
         assert failed == (1 if who == "manager_a" else 0)
     assert manager_a.get(f"/console/workflows/{wf.id}?weeks=5").status_code == 422
     assert manager_a.get("/console/workflows/999999").status_code == 404
+    # A workflow without any version yet: no versions, nothing to compare.
+    bare = manager_a.get(f"/console/workflows/{flows['other'].id}")
+    assert bare.status_code == 200, bare.text
+    assert 'id="diff"' not in bare.text and "data-version=" not in bare.text
 
 
 def test_only_an_admin_switches_and_publishes(browser, client, world, flows):
