@@ -3,6 +3,8 @@
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -14,6 +16,7 @@ from sfa.users import service as user_service
 from sfa.users.models import Role
 
 MAX_OPTIONS = 1000
+E = TypeVar("E", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,21 @@ def int_param(request: Request, name: str) -> int | None:
     if not raw.isdigit() or len(raw) > 18:
         raise InvalidInput(f"{name}={raw!r} is not a number")
     return int(raw)
+
+
+def enum_param(request: Request, name: str, enum: type[E]) -> E | None:
+    """A choice of a select (empty: no filter); anything else is refused, naming the
+    choices."""
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return enum(raw)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{name}={raw[:40]!r} is not one of the choices",
+            hint=f"choose one of: {', '.join(enum)}",
+        ) from exc
 
 
 def _date(request: Request, name: str, default: date | None) -> date | None:

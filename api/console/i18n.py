@@ -6,7 +6,7 @@ and a test checks that every key used by the templates exists in both languages.
 
 from collections.abc import Callable
 
-from api.console import i18n_crm
+from api.console import i18n_crm, i18n_workflows
 
 LANGUAGES = ("id", "en")
 
@@ -184,6 +184,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unit.min": ("{value} min", "{value} mnt"),
     # The pages of later capabilities keep their words in a module each.
     **i18n_crm.MESSAGES,
+    **i18n_workflows.MESSAGES,
 }
 
 

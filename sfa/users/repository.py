@@ -83,6 +83,14 @@ def find_by_usernames(session: Session, usernames: Sequence[str]) -> dict[str, U
     return {user.username: user for user in found}
 
 
+def find_by_ids(session: Session, user_ids: Sequence[int]) -> dict[int, User]:
+    """{id: user} of those that exist, in one query (names shown beside ids)."""
+    if not user_ids:
+        return {}
+    found = session.scalars(select(User).where(User.id.in_(sorted(set(user_ids)))))
+    return {user.id: user for user in found}
+
+
 def other_active_admins(session: Session, user_id: int) -> int:
     """Active administrators other than `user_id`, their rows locked until commit."""
     ids = session.scalars(

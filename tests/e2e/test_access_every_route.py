@@ -915,11 +915,28 @@ CONSOLE_CASES = {
     ("GET", "/console/renewals"): "page",
     ("POST", "/console/renewals/contracts/{contract_id}/route"): "object",
     ("GET", "/console/pulse"): "page",
+    # Workflows are company configuration (a manager reads them; the statistics count
+    # their teams' runs only); switching and publishing are the admins'. Runs and tasks:
+    # {run_id} and {task_id} are team B's; retry and cancel are the admins'.
+    ("GET", "/console/workflows"): "page",
+    ("GET", "/console/workflows/{workflow_id}"): "page",
+    ("POST", "/console/workflows/{workflow_id}/enable"): "object",
+    ("POST", "/console/workflows/{workflow_id}/disable"): "object",
+    ("POST", "/console/workflows/{workflow_id}/publish"): "object",
+    ("GET", "/console/workflow-runs"): "page",
+    ("GET", "/console/workflow-runs/{run_id}"): "object",
+    ("POST", "/console/workflow-runs/{run_id}/retry"): "object",
+    ("POST", "/console/workflow-runs/{run_id}/cancel"): "object",
+    ("GET", "/console/tasks"): "page",
+    ("POST", "/console/tasks/{task_id}/complete"): "object",
 }
 # The form a console POST sends (with the path's ids filled in), where it needs one.
 CONSOLE_FORMS = {
     ("POST", "/console/pipeline/opportunities/{opportunity_id}/move"): {"stage_id": "{stage_id}"},
+    ("POST", "/console/workflows/{workflow_id}/publish"): {"version": "2"},  # the draft
 }
+# A path id that names another of the objects: only a failed run can be retried.
+CONSOLE_PATH_IDS = {("POST", "/console/workflow-runs/{run_id}/retry"): {"run_id": "failed_run_id"}}
 
 
 # Without a session: the entry sends to the login page, which shows; a login without the
@@ -929,9 +946,17 @@ CONSOLE_PUBLIC_STATUS = {
     ("GET", "/console/login"): 200,
     ("POST", "/console/login"): 403,
 }
-# Manager A on team B's objects: not found, like a missing id; the ERP outbox is the
-# admin's alone (403 whatever the id).
-CONSOLE_REFUSED = {("POST", "/console/orders/outbox/{outbox_id}/retry"): 403}
+# Manager A on team B's objects: not found, like a missing id; the ERP outbox, the
+# workflows' switch and versions and the runs' retry and cancel are the admins' alone
+# (403 whatever the id).
+CONSOLE_REFUSED = {
+    ("POST", "/console/orders/outbox/{outbox_id}/retry"): 403,
+    ("POST", "/console/workflows/{workflow_id}/enable"): 403,
+    ("POST", "/console/workflows/{workflow_id}/disable"): 403,
+    ("POST", "/console/workflows/{workflow_id}/publish"): 403,
+    ("POST", "/console/workflow-runs/{run_id}/retry"): 403,
+    ("POST", "/console/workflow-runs/{run_id}/cancel"): 403,
+}
 
 
 def test_every_console_route_is_classified():
@@ -956,7 +981,8 @@ def _console_client(app, db, user=None):
 
 
 def _console_call(client, csrf, method, path, ids):
-    url = path.format(**ids | {"outbox_id": 1})
+    named = {k: ids[v] for k, v in CONSOLE_PATH_IDS.get((method, path), {}).items()}
+    url = path.format(**ids | {"outbox_id": 1} | named)
     headers = {"X-CSRF-Token": csrf} if method == "POST" and csrf else {}
     form = {k: v.format(**ids) for k, v in CONSOLE_FORMS.get((method, path), {}).items()}
     return client.request(method, url, headers=headers, data=form, follow_redirects=False)

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
+from workflow_samples import finance_task, make_workflow, run_about, task_then_approval
 
 from browser import ARTIFACTS, RequestLog, Server, launch
 from crm_factories import make_contract, make_opportunity, make_pipeline, make_survey, principal
@@ -53,6 +54,8 @@ class Seeded:
     order_id: int
     manager_a: int
     crm: "Crm"
+    team_a_runs: set[int]
+    team_b_runs: set[int]
 
 
 @dataclass
@@ -110,6 +113,15 @@ def _seed_crm(session: Session, admin, manager_a, team_a, reps_a, rep_b, custome
         pipeline_id=a[0].pipeline_id,
         contract_id=contract.id,
     )
+
+
+def _seed_runs(session: Session, reps_a, rep_b) -> tuple[set[int], set[int]]:
+    """Workflow runs about team A's reps (waiting, failed) and team B's rep (waiting)."""
+    workflow = make_workflow(session, "browser-runs")
+    team_a = [run_about(session, workflow, task_then_approval(rep.id), rep) for rep in reps_a]
+    team_a.append(run_about(session, workflow, finance_task(), reps_a[0]))
+    team_b = run_about(session, workflow, task_then_approval(rep_b.id), rep_b)
+    return {r.id for r in team_a}, {team_b.id}
 
 
 def _today_times(session: Session, count: int) -> list[datetime]:
@@ -208,6 +220,7 @@ def _seed(session: Session) -> Seeded:
     day = times[0].astimezone(company_service.get_company_settings(session).tz).date()
     anomaly_service.recompute(session, date_from=day, date_to=day)
     crm = _seed_crm(session, admin, manager_a, team_a, [rep_a1, rep_a2], rep_b1, customers_a[1])
+    runs_a, runs_b = _seed_runs(session, [rep_a1, rep_a2], rep_b1)
     return Seeded(
         rep_a1=rep_a1.id,
         rep_b1=rep_b1.id,
@@ -217,6 +230,8 @@ def _seed(session: Session) -> Seeded:
         order_id=order.id,
         manager_a=manager_a.id,
         crm=crm,
+        team_a_runs=runs_a,
+        team_b_runs=runs_b,
     )
 
 
@@ -550,3 +565,21 @@ def test_pipeline_metrics_renewals_and_pulse(context, console_db, server):
     # One promoter (10) and one detractor (6) of two answers: 50 % - 50 %.
     assert page.locator("#enps [data-enps]").first.get_attribute("data-enps") == "0.0"
     shot(page, "pulse")
+
+
+def test_workflow_runs_page_has_exactly_the_teams_runs(context, console_db, server):
+    _, seeded = console_db
+    page = context.new_page()
+    log_in(page, "manager.a")
+    page.goto("/console/workflow-runs")
+    rows = page.eval_on_selector_all("#runs tr[data-run-id]", "rs => rs.map(r => r.dataset.runId)")
+    shown = {int(i) for i in rows}
+    listed = _api(server, seeded.manager_a, "/v1/workflow-runs", limit=1000)
+    assert len(rows) == len(shown) == listed["total"]  # each run once, as many as the API's
+    assert shown == {r["id"] for r in listed["items"]}
+    assert seeded.team_a_runs <= shown and not shown & seeded.team_b_runs
+    assert page.locator('#runs tr[data-status="failed"]').count() == 1
+    shot(page, "workflow-runs")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    shot(page, "phone-console-workflow-runs")

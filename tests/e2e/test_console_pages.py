@@ -24,6 +24,8 @@ from sfa.contracts.roles import RenewalRole
 from sfa.orders import service as order_service
 from sfa.orders.models import Order, OrderState
 from sfa.orders.service import LineIn, NewOrder
+from sfa.workflows.models import VersionState
+from sfa.workflows.runtime_models import RunStatus, StepStatus, TaskStatus
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "api" / "console" / "templates"
 
@@ -257,6 +259,11 @@ def test_every_message_the_templates_use_exists_in_both_languages():
         "renewals.role.": list(RenewalRole),
         "renewals.lens.": ["size", "upsell", "enterprise", "resources"],
         "metrics.by.": ["all", "team", "rep"],
+        "runs.status.": list(RunStatus),
+        "step.status.": list(StepStatus),
+        "tasks.status.": list(TaskStatus),
+        "wf.version_state.": list(VersionState),
+        "wf.change.": ["added", "removed", "changed"],
     }
     assert dynamic <= set(values), dynamic - set(values)
     used = (used - dynamic) | {f"{prefix}{v}" for prefix, vs in values.items() for v in vs}
