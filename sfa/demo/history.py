@@ -199,6 +199,9 @@ class _Day:
     pinged: bool = False
     phone_dies: bool = False
     until: datetime | None = None  # today: only what happened before this instant
+    # today: a rep who is between shops at `until` is still at the last one instead, so
+    # that "now" always has visits in progress (each day's random tour may have none)
+    hold_open: bool = False
     dirty: bool = False  # recompute the tracking day (visits without check-out)
 
 
@@ -476,6 +479,7 @@ class _Generator:
         rng = random.Random(SEED * 7 + rep.index * 1000 + self.today.toordinal())
         team = self.teams[rep.team]
         d = _Day(rep, self.today, HISTORY_WEEKS, pinged=True, until=now)
+        d.hold_open = rep.index % 8 == 0
         d.stops = [
             self._visit(rng, team, c, planned=True)
             for c in self.planned_on(rep, self.today)
@@ -697,7 +701,7 @@ class _Generator:
     def _store_day(self, rng: random.Random, d: _Day) -> None:
         stops = self._schedule(rng, d)
         if d.until is not None:
-            stops = self._so_far(stops, d.until)
+            stops = self._so_far(stops, d.until, hold_open=d.hold_open)
         track = self._track(d, stops) if d.pinged and stops else None
         for s in stops:
             if s.customer_id is not None:
@@ -727,14 +731,20 @@ class _Generator:
                 self.dirty.append((d.rep.id, first))
 
     @staticmethod
-    def _so_far(stops: list[_Stop], until: datetime) -> list[_Stop]:
-        """The stops begun before `until`; one still going on has no check-out yet."""
+    def _so_far(stops: list[_Stop], until: datetime, hold_open: bool = False) -> list[_Stop]:
+        """The stops begun before `until`; one still going on has no check-out yet (with
+        `hold_open`, a last visit already over is still going on)."""
         kept = [
             s
             for s in stops
             if _known(s.arrive) <= until and (s.check_in or _known(s.arrive)) <= until
         ]
         last = kept[-1] if kept else None
+        if hold_open and last is not None and last.customer_id is not None:
+            later = until + timedelta(minutes=1)
+            last.depart = max(_known(last.depart), later)
+            if last.check_out is not None:
+                last.check_out = max(last.check_out, later)
         if last is not None and _known(last.depart) > until:
             last.depart = until
             if last.customer_id is not None and _known(last.check_out) > until:

@@ -108,6 +108,8 @@ def _httpx_kwargs(kwargs: dict) -> dict:
     out = {k: v for k, v in kwargs.items() if k in allowed}
     if "data" in out and isinstance(out["data"], bytes | str):
         out["content"] = out.pop("data")
+    if out.get("files", ...) is None:
+        del out["files"]  # a multipart body the generator made without any file part
     if "files" in out:
         # Invalid generated parts (a number as the file) are sent as their text.
         items = out["files"].items() if isinstance(out["files"], dict) else out["files"]

@@ -315,7 +315,7 @@ def test_every_job_ran_once_per_period(cluster, field):
     done = Counter()
     for _, log in cluster["schedulers"]:
         for line in log.read_text().splitlines():
-            if match := re.search(r"job (\S+) done", line):
+            if match := re.search(r"job (\S+) (?:of company \S+ )?done", line):
                 done[match[1]] += 1
     with engine.connect() as conn:
         claimed = Counter(

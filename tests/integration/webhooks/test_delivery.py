@@ -117,10 +117,13 @@ def test_a_replayed_request_is_refused_once_the_tolerance_has_passed(
     assert receiver.verify(captured) == "Message timestamp too old"
 
 
-def test_one_pass_of_the_loop_drains_the_stream_and_sends(db, receiver, subscribe, dispatcher):
+def test_one_pass_of_the_loop_drains_the_stream_and_sends(
+    db, receiver, subscribe, dispatcher, enqueue
+):
     """What the scheduler's thread (and `sfa webhooks-dispatch`) does each pass."""
     from sfa.webhooks import jobs
 
+    enqueue()  # the stream so far (other tests' committed events), before subscribing
     subscribe(receiver)
     emit_sample(db, "loop", key="loop")
     db.commit()
