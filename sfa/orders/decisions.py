@@ -81,6 +81,13 @@ def apply(
     if state is OrderState.approved:
         session.add(ErpOutbox(order_id=order.id, state=OutboxState.pending, attempts=0))
         session.flush()
-        order_events.approved(session, order, actor=actor, level=level, note=note, occurred_at=now)
-    elif state is OrderState.rejected:
-        order_events.rejected(session, order, actor=actor, level=level, note=note, occurred_at=now)
+    if state in (OrderState.approved, OrderState.rejected):
+        order_events.decided(
+            session,
+            order,
+            approved=state is OrderState.approved,
+            actor=actor,
+            level=level,
+            note=note,
+            occurred_at=now,
+        )

@@ -62,36 +62,21 @@ def submitted(
     return _emit(session, types.ORDER_SUBMITTED, order, actor, str(order.id), occurred_at)
 
 
-def approved(
+def decided(
     session: Session,
     order: Order,
     *,
+    approved: bool,
     actor: events.Actor,
     level: int | None,
     note: str | None = None,
     occurred_at: datetime | None = None,
 ) -> bool:
-    """The order became approved (once per order: it is approved once)."""
+    """`order.approved` or `order.rejected` (once per order: its discount is decided once);
+    `level` is the approval level that decided (None: without one)."""
+    event_type = types.ORDER_APPROVED if approved else types.ORDER_REJECTED
     key = str(order.id)
-    return _emit(
-        session, types.ORDER_APPROVED, order, actor, key, occurred_at, level=level, note=note
-    )
-
-
-def rejected(
-    session: Session,
-    order: Order,
-    *,
-    actor: events.Actor,
-    level: int | None,
-    note: str | None = None,
-    occurred_at: datetime | None = None,
-) -> bool:
-    """An approver rejected the order's discount (once: a rejection ends it)."""
-    key = str(order.id)
-    return _emit(
-        session, types.ORDER_REJECTED, order, actor, key, occurred_at, level=level, note=note
-    )
+    return _emit(session, event_type, order, actor, key, occurred_at, level=level, note=note)
 
 
 def cancelled(

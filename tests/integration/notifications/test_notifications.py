@@ -39,7 +39,7 @@ def announce_approved(db, order, now: datetime = MORNING) -> int:
     does it (the built-in workflow order-placed tells the distributor and the rep); the
     count of new notices."""
     before = len(rows(db))
-    order_events.approved(db, order, actor=SYSTEM, level=None, occurred_at=now)
+    order_events.decided(db, order, approved=True, actor=SYSTEM, level=None, occurred_at=now)
     drain_events(db)
     return len(rows(db)) - before
 
