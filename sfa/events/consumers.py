@@ -62,6 +62,10 @@ class Plan:
 
     wanted: Collection[uuid.UUID]  # the events that may take an effect: handled one by one
     handler: Handler | None = None  # for this batch's wanted events; None: the consumer's
+    # All the wanted events in one go, in one savepoint (the workflow engine advances a
+    # batch of runs with a few statements for all). When it raises, the savepoint takes
+    # the lot back and each event is handled alone by `handler`, as without it.
+    handle_all: Callable[[Session, list[Event]], None] | None = None
 
 
 Prepare = Callable[[Session, list[Event]], Plan]
@@ -137,11 +141,13 @@ def _reason(consumer: Consumer, event: Event, exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:REASON_CHARS]
 
 
-def _run(session: Session, consumer: Consumer, event: Event) -> str | None:
+def _run(
+    session: Session, consumer: Consumer, event: Event, handler: Handler | None = None
+) -> str | None:
     """Run the handler in a savepoint; the failure's reason, or None."""
     try:
         with session.begin_nested():
-            consumer.handler(session, event)
+            (handler or consumer.handler)(session, event)
     except Exception as exc:
         return _reason(consumer, event, exc)
     return None
@@ -201,7 +207,41 @@ def _plan(session: Session, consumer: Consumer, events: list[Event]) -> Plan | N
     except Exception:
         log.exception("consumer %s: preparing a batch failed; one event at a time", consumer.name)
         return None
-    return Plan(set(plan.wanted), plan.handler)
+    return Plan(set(plan.wanted), plan.handler, plan.handle_all)
+
+
+def _deliver_together(
+    session: Session, consumer: Consumer, events: list[Event], now: datetime, plan: Plan
+) -> DrainResult:
+    """The plan's wanted events through `handle_all`; one at a time when that fails."""
+    assert plan.handle_all is not None
+    new = repository.mark_processed_many(session, consumer.name, [e.event_id for e in events])
+    fresh = [e for e in events if e.event_id in new]
+    result = DrainResult(skipped=len(events) - len(fresh))
+    if not fresh:
+        return result
+    try:
+        with session.begin_nested():
+            plan.handle_all(session, fresh)
+    except Exception:
+        log.warning(
+            "consumer %s: a batch of %d events failed together; handling them one at a time",
+            consumer.name,
+            len(fresh),
+            exc_info=True,
+        )
+    else:
+        result.handled = len(fresh)
+        return result
+    for event in fresh:
+        reason = _run(session, consumer, event, plan.handler)
+        if reason is None:
+            result.handled += 1
+            continue
+        # Processed already (marked above): parked for the retries, as _deliver does.
+        repository.park(session, consumer.name, event, reason, now + retry_after(1))
+        result.failed += 1
+    return result
 
 
 def drain_one(
@@ -219,9 +259,12 @@ def drain_one(
     if plan is not None:
         quiet = [e.event_id for e in events if e.event_id not in plan.wanted]
         new = repository.mark_processed_many(session, consumer.name, quiet)
-        result.handled, result.skipped = new, len(quiet) - new
+        result.handled, result.skipped = len(new), len(quiet) - len(new)
         events = [e for e in events if e.event_id in plan.wanted]
         handler = plan.handler or handler
+        if plan.handle_all is not None:
+            result += _deliver_together(session, consumer, events, now, plan)
+            events = []
     for event in events:
         outcome = _deliver(session, consumer, event, now, handler)
         setattr(result, outcome, getattr(result, outcome) + 1)

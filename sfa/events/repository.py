@@ -170,18 +170,20 @@ def mark_processed(session: Session, consumer: str, event_id: uuid.UUID) -> bool
     )
 
 
-def mark_processed_many(session: Session, consumer: str, event_ids: list[uuid.UUID]) -> int:
-    """Record many (consumer, event) pairs in one statement; how many were new."""
+def mark_processed_many(
+    session: Session, consumer: str, event_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Record many (consumer, event) pairs in one statement; the events that were new."""
     if not event_ids:
-        return 0
-    rows = session.execute(
+        return set()
+    rows = session.scalars(
         text(
             "INSERT INTO event_processed (consumer, event_id) "
-            "SELECT :c, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING 1"
+            "SELECT :c, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id"
         ),
         {"c": consumer, "ids": event_ids},
     )
-    return len(rows.all())
+    return set(rows)
 
 
 def park(

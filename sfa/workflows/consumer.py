@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from sfa.events import consumers, types
 from sfa.events.repository import Event
+from sfa.workflows import batch as run_batch
 from sfa.workflows import engine, logic, order_approvals, runtime_context, runtime_logic
 from sfa.workflows.models import Workflow, WorkflowVersion
-from sfa.workflows.runtime_models import WorkflowWait
+from sfa.workflows.runtime_models import WorkflowRun, WorkflowWait
 
 CONSUMER = "workflows"
 
@@ -54,14 +55,16 @@ def active_for(session: Session, event_type: str) -> list[engine.ActiveWorkflow]
     return [engine.ActiveWorkflow(w, v, definition) for w, v, definition in rows]
 
 
-def _handle(session: Session, event: Event, workflows: list[engine.ActiveWorkflow]) -> None:
+def _handle(
+    session: Session, event: Event, workflows: list[engine.ActiveWorkflow], *, resume: bool = True
+) -> None:
     # The run starts when the event happened, not when the drain read it: a message it
     # sends is dated then (quiet hours), and its waits count from then. Never later than
     # now (a device clock ahead of ours).
     now = min(event.occurred_at, datetime.now(UTC))
     if event.type == types.ORDER_CANCELLED and (order_id := _number(event.subject_id)):
         order_approvals.cancel_waiting_runs(session, order_id, now=now)
-    engine.handle_event(session, trigger_of(event), workflows, now=now)
+    engine.handle_event(session, trigger_of(event), workflows, now=now, resume=resume)
 
 
 def handle(session: Session, event: Event) -> None:
@@ -101,38 +104,82 @@ class _Batch:
         for workflow in active:
             if event_type := (workflow.definition.get("trigger") or {}).get("event"):
                 self.by_type.setdefault(event_type, []).append(workflow)
+        # Per workflow: its filter when it reads only the record-free context, else None.
+        self.early = {w.workflow_id: _early_filter(w) for w in active}
         self._settings: dict | None = None
 
-    def may_start(self, workflow: engine.ActiveWorkflow, event: Event) -> bool:
+    def may_start(self, workflow: engine.ActiveWorkflow, data: dict) -> bool:
         """False only when the filter surely refuses the event; a filter that reads a
         record, or fails here, is left to the handler (the full context, its log line)."""
-        rule = workflow.definition["trigger"].get("filter")
-        roots = logic.var_roots(rule) if rule is not None else None
-        if rule is None or roots is None or not roots <= runtime_context.BASE_KEYS:
+        rule = self.early[workflow.workflow_id]
+        if rule is None:
             return True
-        if self._settings is None:
-            self._settings = runtime_context.all_settings(self.session)
-        data = engine.event_data(trigger_of(event))
-        context = runtime_context.base(self._settings, event=data, payload=event.payload)
         try:
-            return runtime_logic.truthy(rule, {**context, "vars": {}})
+            return runtime_logic.truthy(rule, data)
         except logic.LogicError:
             return True
 
     def wanted(self, event: Event) -> bool:
         if event.type in self.waited or event.type == types.ORDER_CANCELLED:
             return True  # a run may wait for it; a cancelled order's runs are cancelled
-        return any(self.may_start(w, event) for w in self.by_type.get(event.type, ()))
+        listening = self.by_type.get(event.type, ())
+        if not listening or any(self.early[w.workflow_id] is None for w in listening):
+            return bool(listening)
+        if self._settings is None:
+            self._settings = runtime_context.all_settings(self.session)
+        data = engine.event_data(trigger_of(event))
+        context = runtime_context.base(self._settings, event=data, payload=event.payload)
+        context["vars"] = {}
+        return any(self.may_start(w, context) for w in listening)
 
     def handle(self, session: Session, event: Event) -> None:
         _handle(session, event, self.by_type.get(event.type, []))
+
+    def handle_all(self, session: Session, events: list[Event]) -> None:
+        """The batch's wanted events as one batch of runs (sfa/workflows/batch.py): the
+        runs they started before found in one query, the settings read once, the new
+        runs and their routing steps inserted in one flush."""
+        with run_batch.working(session) as batch:
+            batch.settings = self._settings
+            listening = {w.workflow_id for e in events for w in self.by_type.get(e.type, ())}
+            batch.runs = _started_runs(session, listening, [str(e.event_id) for e in events])
+            for event in events:
+                workflows = self.by_type.get(event.type, [])
+                _handle(session, event, workflows, resume=event.type in self.waited)
+            session.flush()
+
+
+def _started_runs(
+    session: Session, workflow_ids: set[int], event_ids: list[str]
+) -> dict[tuple[int, str], int]:
+    """The runs these events started of these workflows (by the unique index on both)."""
+    if not workflow_ids:
+        return {}
+    rows = session.execute(
+        select(WorkflowRun.workflow_id, WorkflowRun.trigger_event_id, WorkflowRun.id).where(
+            WorkflowRun.workflow_id.in_(workflow_ids),
+            WorkflowRun.trigger_event_id.in_(event_ids),
+        )
+    )
+    return {(workflow_id, event_id): run_id for workflow_id, event_id, run_id in rows}
+
+
+def _early_filter(workflow: engine.ActiveWorkflow):
+    """The trigger filter, when it reads nothing but the record-free context (so the
+    batch can evaluate it before loading any record); None otherwise."""
+    rule = (workflow.definition.get("trigger") or {}).get("filter")
+    roots = logic.var_roots(rule) if rule is not None else None
+    if rule is None or roots is None or not roots <= runtime_context.BASE_KEYS:
+        return None
+    return rule
 
 
 def prepare(session: Session, events: list[Event]) -> consumers.Plan:
     """The events of the batch that may resume or start a run; the rest (no workflow
     listens, or every listener's filter refuses it on the event alone) take no effect."""
     batch = _Batch(session)
-    return consumers.Plan({e.event_id for e in events if batch.wanted(e)}, batch.handle)
+    wanted = {e.event_id for e in events if batch.wanted(e)}
+    return consumers.Plan(wanted, batch.handle, batch.handle_all)
 
 
 # At emit: order.submitted (the discount approval decides in the submit's transaction: an

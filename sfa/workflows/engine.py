@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sfa.errors import DomainError
+from sfa.workflows import batch as run_batch
 from sfa.workflows import runtime_context
 from sfa.workflows.actions import ACTIONS
 from sfa.workflows.actions.base import Outcome, StepCall, StepError, add_timer
@@ -52,6 +53,11 @@ from sfa.workflows.runtime_models import (
 # definition, and ends as a failed run rather than a stuck process.
 MAX_STEPS = 200
 MAX_BACKOFF_S = 24 * 3600
+# Steps that only route the run or touch its own rows, added to the session after their
+# last check (sfa/workflows/actions/flow.py): one that fails has written nothing, so they
+# need no savepoint, and their record waits for the next flush (the run's row is locked,
+# so no other process records this run's steps meanwhile).
+ROUTING_STEPS = frozenset({"condition", "branch", "end", "set_variable", "wait"})
 
 
 log = logging.getLogger("sfa.workflows.engine")
@@ -144,14 +150,8 @@ def start_run(
     An event that already started this workflow (delivered again) returns that run."""
     now = _now(now)
     event_id = str(trigger.event_id) if trigger.event_id is not None else None
-    if event_id is not None:
-        existing = session.scalar(
-            select(WorkflowRun).where(
-                WorkflowRun.workflow_id == workflow_id, WorkflowRun.trigger_event_id == event_id
-            )
-        )
-        if existing is not None:
-            return existing
+    if event_id is not None and (existing := _started(session, workflow_id, event_id)):
+        return existing
     if context is None:
         context = runtime_context.build(
             session,
@@ -177,10 +177,31 @@ def start_run(
         failures=0,
         started_at=now,
     )
-    session.add(run)
-    session.flush()
+    batch = run_batch.current(session)
+    if batch is None:
+        session.add(run)
+        session.flush()
+    else:  # inserted with the batch's other new runs and their steps, in one flush
+        run.id = run_batch.next_id(session, "workflow_runs")
+        session.add(run)
+        batch.attempts[run.id] = {}
+        if batch.runs is not None and event_id is not None:
+            batch.runs[(workflow_id, event_id)] = run.id
     advance(session, run, now=now)
     return run
+
+
+def _started(session: Session, workflow_id: int, event_id: str) -> WorkflowRun | None:
+    """The run this event started of this workflow before (a redelivery), if any."""
+    batch = run_batch.current(session)
+    if batch is not None and batch.runs is not None:
+        run_id = batch.runs.get((workflow_id, event_id))
+        return session.get(WorkflowRun, run_id) if run_id is not None else None
+    return session.scalar(
+        select(WorkflowRun).where(
+            WorkflowRun.workflow_id == workflow_id, WorkflowRun.trigger_event_id == event_id
+        )
+    )
 
 
 def advance(session: Session, run: WorkflowRun, *, now: datetime | None = None) -> None:
@@ -205,6 +226,9 @@ def advance(session: Session, run: WorkflowRun, *, now: datetime | None = None) 
 
 
 def _attempt(session: Session, run_id: int, step_id: str) -> int:
+    batch = run_batch.current(session)
+    if batch is not None and run_id in batch.attempts:
+        return batch.attempts[run_id].get(step_id, 0) + 1
     done = session.scalar(
         select(func.count())
         .select_from(WorkflowRunStep)
@@ -237,7 +261,22 @@ def record(session: Session, row: WorkflowRunStep, outcome: Outcome, now: dateti
     row.status = StepStatus.waiting if outcome.wait else StepStatus.done
     row.finished_at = None if outcome.wait else now
     session.add(row)
-    session.flush()
+    _counted(session, row)
+    if row.step_type not in ROUTING_STEPS:
+        session.flush()
+
+
+def _counted(session: Session, row: WorkflowRunStep) -> None:
+    """In a batch, the row gets its id now (inserted with the batch's others), and a
+    batch that counts this run's attempts counts this one too."""
+    batch = run_batch.current(session)
+    if batch is None:
+        return
+    if row.id is None:
+        row.id = run_batch.next_id(session, "workflow_run_steps")
+    if row.run_id in batch.attempts:
+        steps = batch.attempts[row.run_id]
+        steps[row.step_id] = steps.get(row.step_id, 0) + 1
 
 
 def _message(exc: Exception) -> str:
@@ -263,12 +302,13 @@ def execute(session: Session, run: WorkflowRun, step_id: str, now: datetime) -> 
         started_at=now,
     )
     try:
-        with session.begin_nested():
-            action = ACTIONS.get(str(call.step.get("type")))
-            if action is None:
-                raise StepError(f"step {step_id!r} has an unknown type {call.step.get('type')!r}")
-            outcome = action(call)
+        if row.step_type in ROUTING_STEPS:
+            outcome = ACTIONS[row.step_type](call)
             record(session, row, outcome, now)
+        else:
+            with session.begin_nested():
+                outcome = _action(call, step_id)(call)
+                record(session, row, outcome, now)
     except IntegrityError:
         raise  # the attempt is recorded already: another process advanced the run
     except Exception as exc:
@@ -278,25 +318,32 @@ def execute(session: Session, run: WorkflowRun, step_id: str, now: datetime) -> 
     return outcome
 
 
+def _action(call: StepCall, step_id: str):
+    action = ACTIONS.get(str(call.step.get("type")))
+    if action is None:
+        raise StepError(f"step {step_id!r} has an unknown type {call.step.get('type')!r}")
+    return action
+
+
 def _failed(
     session: Session, run: WorkflowRun, call: StepCall, exc: Exception, now: datetime
 ) -> Outcome | None:
     """Record a failed attempt and apply the step's error policy."""
     message = _message(exc)
-    session.add(
-        WorkflowRunStep(
-            run_id=run.id,
-            step_id=call.step_id,
-            step_type=str(call.step.get("type")),
-            attempt=call.attempt,
-            idempotency_key=call.key,
-            status=StepStatus.failed,
-            input={"step": call.step, "vars": call.data["vars"]},
-            error=message,
-            started_at=now,
-            finished_at=now,
-        )
+    failed = WorkflowRunStep(
+        run_id=run.id,
+        step_id=call.step_id,
+        step_type=str(call.step.get("type")),
+        attempt=call.attempt,
+        idempotency_key=call.key,
+        status=StepStatus.failed,
+        input={"step": call.step, "vars": call.data["vars"]},
+        error=message,
+        started_at=now,
+        finished_at=now,
     )
+    session.add(failed)
+    _counted(session, failed)
     policy = call.step.get("on_error") or {}
     if run.failures < int(policy.get("retries", 0)):
         backoff = float(policy.get("backoff_s", 60)) * 2**run.failures
@@ -335,6 +382,9 @@ def clear_step(session: Session, run: WorkflowRun, step_id: str | None = None) -
 
 
 def waiting_row(session: Session, run: WorkflowRun, step_id: str) -> WorkflowRunStep | None:
+    batch = run_batch.current(session)
+    if batch is not None and (run.id, step_id) in batch.waiting:
+        return batch.waiting.pop((run.id, step_id))
     return session.scalar(
         select(WorkflowRunStep)
         .where(
@@ -365,10 +415,13 @@ def resume(
     if row is not None:
         row.status, row.finished_at = StepStatus.done, now
         row.output = {**(row.output or {}), **output}
-    clear_step(session, run, step_id)
+    batch = run_batch.current(session)
+    if batch is None or (run.id, step_id) not in batch.cleared:
+        clear_step(session, run, step_id)
     run.context = refreshed_context(session, run, now)
     run.status, run.current_step = RunStatus.running, next_step
-    session.flush()
+    if batch is None:
+        session.flush()
     advance(session, run, now=now)
     return True
 
@@ -487,9 +540,12 @@ def handle_event(
     workflows: Iterable[ActiveWorkflow],
     *,
     now: datetime | None = None,
+    resume: bool = True,
 ) -> int:
-    """The events consumer: resume the runs waiting for it, start those it triggers."""
-    return on_event(session, event, now=now) + len(dispatch(session, event, workflows, now=now))
+    """The events consumer: resume the runs waiting for it (unless the caller knows none
+    waits for its type), start those it triggers."""
+    resumed = on_event(session, event, now=now) if resume else 0
+    return resumed + len(dispatch(session, event, workflows, now=now))
 
 
 def retry_run(session: Session, run: WorkflowRun, *, now: datetime | None = None) -> None:

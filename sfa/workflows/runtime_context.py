@@ -56,6 +56,7 @@ from sfa.orders.models import Order, OrderLine
 from sfa.pipeline.models import Opportunity, Stage
 from sfa.users.models import Team, User
 from sfa.visits.models import Visit, VisitFlag
+from sfa.workflows import batch as run_batch
 from sfa.workflows import catalog
 
 _ID_KEYS = {
@@ -287,6 +288,27 @@ def all_settings(session: Session, settings: CompanySettings | None = None) -> d
     return settings_data(settings) | notification_settings(session)
 
 
+def company_settings(session: Session) -> CompanySettings:
+    """The company's settings, once per batch of runs (a copy is made per read)."""
+    current = run_batch.current(session)
+    if current is None:
+        return company_service.get_company_settings(session)
+    if current.company is None:
+        current.company = company_service.get_company_settings(session)
+    return current.company
+
+
+def batch_settings(session: Session, settings: CompanySettings | None = None) -> dict:
+    """`all_settings`, read once per batch of runs (sfa/workflows/batch.py) and then
+    shared by every run's context in it; read each time outside a batch."""
+    current = run_batch.current(session)
+    if current is None:
+        return all_settings(session, settings)
+    if current.settings is None:
+        current.settings = all_settings(session, settings)
+    return current.settings
+
+
 # The keys `base` fills: what a context has without reading any record.
 BASE_KEYS = frozenset({"settings", "event", "trigger", "payload"})
 
@@ -312,10 +334,10 @@ def build(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The context of a run about (subject_kind, subject_id)."""
-    settings = company_service.get_company_settings(session)
+    settings = company_settings(session)
     today = (now or datetime.now(UTC)).astimezone(settings.tz).date()
     ids = _subject_ids(subject_kind, subject_id, payload or {})
-    context = base(all_settings(session, settings), event=event, payload=payload)
+    context = base(batch_settings(session, settings), event=event, payload=payload)
     if "invoice" in ids and (invoice := session.get(Invoice, ids["invoice"])) is not None:
         context["invoice"] = invoice_data(invoice)
         if invoice.order_id is not None:

@@ -3,7 +3,9 @@ set_variable and wait.
 
 Crash handling: these write nothing outside the run's tables (variables, timers, waits),
 which are written in the transaction that records the run-step, so a crash undoes both
-and the retry does the step once.
+and the retry does the step once. The engine runs them without a savepoint
+(engine.ROUTING_STEPS), so each adds its rows only after its last check: one that fails
+has added nothing.
 """
 
 from datetime import datetime, timedelta
@@ -53,6 +55,7 @@ def wait(call: StepCall) -> Outcome:
     `timeout_hours` leading to `on_timeout`, else `next`)."""
     step, run = call.step, call.run
     if step.get("event"):
+        timeout = hours(call, "timeout_hours")  # checked before anything is added
         call.session.add(
             WorkflowWait(
                 run_id=run.id,
@@ -64,7 +67,7 @@ def wait(call: StepCall) -> Outcome:
             )
         )
         output: dict = {"event": step["event"]}
-        if (timeout := hours(call, "timeout_hours")) is not None:
+        if timeout is not None:
             due = call.now + timeout
             add_timer(call.session, run, call.step_id, TimerKind.timeout, due)
             output["timeout_at"] = due.isoformat()
