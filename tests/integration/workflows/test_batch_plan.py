@@ -31,9 +31,9 @@ def handled(monkeypatch):
     seen: list[str] = []
     real = workflow_consumer._handle
 
-    def spy(session, event, workflows):
+    def spy(session, event, workflows, **options):
         seen.append(event.payload.get("title"))
-        real(session, event, workflows)
+        real(session, event, workflows, **options)
 
     monkeypatch.setattr(workflow_consumer, "_handle", spy)
     return seen
