@@ -161,7 +161,7 @@ def _started_runs(
             WorkflowRun.trigger_event_id.in_(event_ids),
         )
     )
-    return {(workflow_id, event_id): run_id for workflow_id, event_id, run_id in rows}
+    return {(w, event_id): run_id for w, event_id, run_id in rows if event_id is not None}
 
 
 def _early_filter(workflow: engine.ActiveWorkflow):

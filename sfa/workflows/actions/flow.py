@@ -4,7 +4,7 @@ set_variable and wait.
 Crash handling: these write nothing outside the run's tables (variables, timers, waits),
 which are written in the transaction that records the run-step, so a crash undoes both
 and the retry does the step once. The engine runs them without a savepoint
-(engine.ROUTING_STEPS), so each adds its rows only after its last check: one that fails
+(steps.ROUTING_STEPS), so each adds its rows only after its last check: one that fails
 has added nothing.
 """
 

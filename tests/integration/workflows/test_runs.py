@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from sfa.workflows import engine, timers
+from sfa.workflows import engine, steps, timers
 from sfa.workflows.actions import ACTIONS
 from sfa.workflows.actions.base import Outcome
 from sfa.workflows.runtime_models import (
@@ -147,18 +147,18 @@ def test_crash_between_action_and_record_has_no_double_effect(db, world, monkeyp
     )
     run = start(db, defn, subject=(None, None))
     db.commit()
-    record = engine.record
+    record = steps.record
 
     def crash_after_the_task(session, row, outcome, now):
         if row.step_id == "t":
             raise Crash()
         record(session, row, outcome, now)
 
-    monkeypatch.setattr(engine, "record", crash_after_the_task)
+    monkeypatch.setattr(steps, "record", crash_after_the_task)
     with pytest.raises(Crash):
         timers.wake_due(db, now=T0 + timedelta(hours=1))
     db.rollback()
-    monkeypatch.setattr(engine, "record", record)
+    monkeypatch.setattr(steps, "record", record)
     assert timers.wake_due(db, now=T0 + timedelta(hours=1)) == 1
     db.refresh(run)
     assert run.status is RunStatus.completed
