@@ -108,6 +108,18 @@ def keep_track(session: Session, row: RepDay, track: bytes) -> None:
     )
 
 
+def forget_tracks(session: Session, *, before: date) -> int:
+    """Drop the kept tracks of the days before `before`: their pings are gone, and the
+    positions must not outlive them (the days' figures stay)."""
+    return execute_dml(
+        session,
+        update(RepDay)
+        .where(RepDay.day < before, RepDay.track.is_not(None))
+        .values(track=None)
+        .execution_options(synchronize_session=False),
+    )
+
+
 def day_stops(session: Session, rep_id: int, day: date) -> list[RepStop]:
     return list(
         session.scalars(
