@@ -7,19 +7,20 @@ one pixel at the zoom the map opens with, and again for a closer zoom on request
 Gaps in the data split the line: a gap is drawn as a gap, never as a straight jump."""
 
 import math
-from collections.abc import Sequence
+from bisect import bisect_left
 from datetime import timedelta
 
 import numpy as np
 from shapely.geometry import LineString
 
-from sfa.tracking.track import TrackPoint
+from sfa.tracking.drawn import DrawnTrack
 
 COORD_DIGITS = 6  # ~0.1 m: more digits are bytes without information
 MAX_ZOOM = 18
 MIN_ZOOM = 3
 # The map a page opens with, in CSS pixels (a laptop's; a phone shows less, never more).
 MAP_PIXELS = (1000, 620)
+_US = timedelta(microseconds=1)
 
 
 def point(lat: float, lon: float, **properties) -> dict:
@@ -43,14 +44,12 @@ def trust_band(score: int | None) -> str:
     return "high" if score >= 80 else "mid" if score >= 50 else "low"
 
 
-def fit_zoom(points: Sequence[TrackPoint], pixels: tuple[int, int] = MAP_PIXELS) -> int:
-    """The zoom at which the points' bounding box fills the map (Web Mercator)."""
-    if len(points) < 2:
+def fit_zoom(track: DrawnTrack, pixels: tuple[int, int] = MAP_PIXELS) -> int:
+    """The zoom at which the track's bounding box fills the map (Web Mercator)."""
+    if len(track) < 2:
         return 15
-    lats = [p.lat for p in points]
-    lons = [p.lon for p in points]
-    lon_span = max(max(lons) - min(lons), 1e-6)
-    lat_span = max(_mercator_y(max(lats)) - _mercator_y(min(lats)), 1e-9)
+    lon_span = max(float(track.lon.max() - track.lon.min()), 1e-6)
+    lat_span = max(_mercator_y(float(track.lat.max())) - _mercator_y(float(track.lat.min())), 1e-9)
     zoom_x = math.log2(pixels[0] / 256 * 360 / lon_span)
     zoom_y = math.log2(pixels[1] / 256 * 2 * math.pi / lat_span)
     return max(MIN_ZOOM, min(MAX_ZOOM, math.floor(min(zoom_x, zoom_y))))
@@ -67,17 +66,16 @@ def tolerance_deg(zoom: int) -> float:
     return 360 / (256 * 2**zoom)
 
 
-def _pieces(points: Sequence[TrackPoint], gap: timedelta) -> list[np.ndarray]:
+def _pieces(track: DrawnTrack, gap: timedelta) -> list[np.ndarray]:
     """The track as (lon, lat) arrays, cut wherever the data has a gap longer than `gap`."""
-    if len(points) < 2:
+    if len(track) < 2:
         return []
-    xy = np.array([(p.lon, p.lat) for p in points], dtype=float)
-    seconds = np.array([p.at.timestamp() for p in points])
-    cuts = np.flatnonzero(np.diff(seconds) > gap.total_seconds()) + 1
+    xy = np.column_stack((track.lon, track.lat))
+    cuts = np.flatnonzero(np.diff(track.t_us) > gap // _US) + 1
     return [piece for piece in np.split(xy, cuts) if len(piece) >= 2]
 
 
-def track(points: Sequence[TrackPoint], *, gap: timedelta, zoom: int) -> dict:
+def track(points: DrawnTrack, *, gap: timedelta, zoom: int) -> dict:
     """The day's track as one MultiLineString feature, simplified for `zoom`."""
     zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
     tolerance = tolerance_deg(zoom)
@@ -93,19 +91,18 @@ def track(points: Sequence[TrackPoint], *, gap: timedelta, zoom: int) -> dict:
     }
 
 
-def timeline(points: Sequence[TrackPoint], *, every: timedelta, tz) -> list[list]:
+def timeline(points: DrawnTrack, *, every: timedelta, tz) -> list[list]:
     """[local "HH:MM", lon, lat] at most one per `every`: what the replay slider steps
     through (the drawn line has no times; this is a few hundred points a day)."""
-    out: list[list] = []
-    last = None
-    for p in points:
-        if last is None or p.at - last >= every:
-            out.append(
-                [
-                    p.at.astimezone(tz).strftime("%H:%M"),
-                    round(p.lon, COORD_DIGITS),
-                    round(p.lat, COORD_DIGITS),
-                ]
-            )
-            last = p.at
-    return out
+    t, step = points.t_us.tolist(), every // _US
+    picked: list[int] = []
+    i = 0
+    while i < len(t):
+        picked.append(i)
+        i = bisect_left(t, t[i] + step, i + 1)  # the next point at least `every` later
+    lons = np.round(points.lon[picked], COORD_DIGITS).tolist()
+    lats = np.round(points.lat[picked], COORD_DIGITS).tolist()
+    return [
+        [points.at(i).astimezone(tz).strftime("%H:%M"), lon, lat]
+        for i, lon, lat in zip(picked, lons, lats, strict=True)
+    ]

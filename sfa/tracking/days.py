@@ -19,6 +19,7 @@ from sfa.company.settings import CompanySettings
 from sfa.durations import seconds_between
 from sfa.errors import InvalidInput
 from sfa.tracking import repository
+from sfa.tracking.drawn import DrawnTrack
 from sfa.tracking.models import RepDay, RepStop
 from sfa.tracking.track import Stop, TrackPoint, TrackSummary, TrackThresholds, analyse_track
 from sfa.users.models import User
@@ -330,6 +331,7 @@ def store_day(session: Session, result: DayResult, *, mark_clean: bool = True) -
     ]
     row.first_at = summary.accepted[0].at if summary.accepted else None
     row.last_at = summary.accepted[-1].at if summary.accepted else None
+    row.track = DrawnTrack.of(summary.accepted).encode()
     row.computed_at = dt.datetime.now(dt.UTC)
     repository.replace_stops(session, result.rep_id, result.day, result.stops)
     session.flush()

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -85,6 +86,9 @@ class RepDay(Base):
     first_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The accepted track as store_day found it, for drawing the day without its pings
+    # (sfa.tracking.drawn). Deferred: only a map reads it. NULL: stored before it existed.
+    track: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     # Visit side of the day, kept by analytics for the team-days report.
     flags_dirty: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     visits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

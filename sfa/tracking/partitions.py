@@ -121,6 +121,15 @@ def partitions(session: Session) -> list[str]:
     return list(rows.scalars())
 
 
+def oldest_month(session: Session) -> date | None:
+    """The first day of the oldest month pings are kept for (None: no partition)."""
+    names = partitions(session)
+    if not names:
+        return None
+    year, month = names[0].removeprefix("pings_p").split("_")
+    return date(int(year), int(month), 1)
+
+
 def maintain(session: Session, *, retention_months: int | None) -> Upkeep:
     """pg_partman's maintenance of pings: partitions premade up to PREMAKE_MONTHS ahead,
     partitions whose whole month ended more than `retention_months` ago dropped (a DROP

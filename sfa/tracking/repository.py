@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Select, delete, select, text
+from sqlalchemy import Select, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from sfa.auth.principal import Principal
@@ -90,6 +90,34 @@ def customer_points(session: Session, ids: set[int]) -> dict[int, tuple[float, f
 
 def get_day(session: Session, rep_id: int, day: date) -> RepDay | None:
     return session.get(RepDay, (rep_id, day))
+
+
+def keep_track(session: Session, row: RepDay, track: bytes) -> None:
+    """Add the track to a stored day that has none, unless the day was computed again
+    (or marked stale) meanwhile: the track must be of the analysis the row holds."""
+    session.execute(
+        update(RepDay)
+        .where(
+            RepDay.rep_id == row.rep_id,
+            RepDay.day == row.day,
+            RepDay.computed_at == row.computed_at,
+            RepDay.dirty.is_(False),
+        )
+        .values(track=track)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def forget_tracks(session: Session, *, before: date) -> int:
+    """Drop the kept tracks of the days before `before`: their pings are gone, and the
+    positions must not outlive them (the days' figures stay)."""
+    return execute_dml(
+        session,
+        update(RepDay)
+        .where(RepDay.day < before, RepDay.track.is_not(None))
+        .values(track=None)
+        .execution_options(synchronize_session=False),
+    )
 
 
 def day_stops(session: Session, rep_id: int, day: date) -> list[RepStop]:

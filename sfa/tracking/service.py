@@ -11,10 +11,11 @@ from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
+from sfa.company.settings import CompanySettings
 from sfa.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from sfa.tracking import days, repository, stored
 from sfa.tracking.ingest import MAX_BATCH, IngestResult, PingRecord, ingest_pings
-from sfa.tracking.models import Device
+from sfa.tracking.models import Device, RepDay
 from sfa.tracking.track import TrackPoint
 from sfa.users import repository as user_repository
 from sfa.users.models import User
@@ -126,15 +127,36 @@ def remove_device(session: Session, *, principal: Principal, device_id: str) -> 
 
 def rep_day(session: Session, *, principal: Principal, rep_id: int, day: dt.date) -> days.DayResult:
     """The day as it is now: a clean stored day is read back as stored (its pings only
-    cleaned, to draw the track); a day pings or visits made stale is computed and stored."""
+    cleaned, to list the accepted ones); a day pings or visits made stale is computed and
+    stored."""
+    settings, row = _stored_day(session, principal, rep_id, day)
+    if row is not None:
+        return stored.read_day(session, row, settings=settings)
+    _, result = days.refresh_day(session, rep_id=rep_id, day=day, settings=settings)
+    return result
+
+
+def rep_day_map(
+    session: Session, *, principal: Principal, rep_id: int, day: dt.date
+) -> stored.DayMap:
+    """The day as its map draws it: a clean stored day is read with its stored track (no
+    pings fetched or cleaned); a day pings or visits made stale is computed and stored."""
+    settings, row = _stored_day(session, principal, rep_id, day)
+    if row is not None:
+        return stored.read_map(session, row, settings=settings)
+    _, result = days.refresh_day(session, rep_id=rep_id, day=day, settings=settings)
+    return stored.DayMap.of(result)
+
+
+def _stored_day(
+    session: Session, principal: Principal, rep_id: int, day: dt.date
+) -> tuple[CompanySettings, RepDay | None]:
+    """The company's settings and the visible rep's stored day, if it can be read back."""
     principal.require("tracking:read")
     visible_rep(session, principal, rep_id)
     settings = company_service.get_company_settings(session)
     row = repository.get_day(session, rep_id, day)
-    if row is not None and stored.readable(row):
-        return stored.read_day(session, row, settings=settings)
-    _, result = days.refresh_day(session, rep_id=rep_id, day=day, settings=settings)
-    return result
+    return settings, row if row is not None and stored.readable(row) else None
 
 
 def import_pings(
@@ -197,14 +219,3 @@ def team_today(
         visits=visits,
         flags=visit_repository.flags_for(session, [v.id for v, _, _ in visits]),
     )
-
-
-def stored_day_version(
-    session: Session, *, principal: Principal, rep_id: int, day: dt.date
-) -> dt.datetime | None:
-    """When the visible rep's day was last computed, if it is up to date (not dirty):
-    what was derived from it since may be reused until then; None: recompute."""
-    principal.require("tracking:read")
-    visible_rep(session, principal, rep_id)
-    row = repository.get_day(session, rep_id, day)
-    return row.computed_at if row is not None and not row.dirty else None

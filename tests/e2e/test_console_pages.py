@@ -128,21 +128,19 @@ def test_every_page_renders(browser, world, discount_order, who):
         assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
 
 
-def test_zooming_in_reuses_the_analysed_day(browser, world, monkeypatch):
-    from sfa.tracking import service as tracking_service
+def test_zooming_in_draws_the_stored_track_again(browser, world, monkeypatch):
+    from sfa.tracking import days, repository
 
     log_in(browser, "manager.a")
     day = date.today().isoformat()
     assert browser.get(f"/console/reps/{world.rep_a.id}/days/{day}").status_code == 200
     calls = []
-    real = tracking_service.rep_day
-    monkeypatch.setattr(
-        tracking_service, "rep_day", lambda *a, **k: calls.append(1) or real(*a, **k)
-    )
+    for module, name in ((days, "analyse_track"), (repository, "pings_between")):
+        monkeypatch.setattr(module, name, lambda *a, name=name, **k: calls.append(name))
     for zoom in (16, 17, 18):
         track = browser.get(f"/console/reps/{world.rep_a.id}/days/{day}/track?zoom={zoom}")
         assert track.json()["properties"]["zoom"] == zoom
-    assert calls == []  # the stored day did not change: its points were kept
+    assert calls == []  # the stored day did not change: its kept track was drawn again
     assert browser.get(f"/console/reps/{world.rep_b.id}/days/{day}/track").status_code == 404
 
 

@@ -5,7 +5,9 @@ import itertools
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from pyproj import Geod
 
@@ -13,7 +15,7 @@ from factories import build_world, make_customer, make_user
 from paths import TEST_DATA
 from sfa.auth import service as auth_service
 from sfa.company import service as company_service
-from sfa.tracking import days
+from sfa.tracking import days, repository
 from sfa.tracking import service as tracking_service
 from sfa.tracking.ingest import PingRecord
 from sfa.tracking.models import RepDay
@@ -343,3 +345,72 @@ def test_a_day_stored_before_trips_kept_their_ping_count_is_computed_again(db):
     result = tracking_service.rep_day(db, principal=principal, rep_id=world.rep_a.id, day=JKT_DAY)
     assert result.summary.trips and all(t.n_pings > 0 for t in result.summary.trips)
     assert all("n_pings" in t for t in db.get(RepDay, (world.rep_a.id, JKT_DAY)).trips)
+
+
+def _day_of(db, rep):
+    return tracking_service.rep_day(
+        db, principal=rep_principal(db, rep), rep_id=rep.id, day=JKT_DAY
+    )
+
+
+def _map_of(db, rep):
+    return tracking_service.rep_day_map(
+        db, principal=rep_principal(db, rep), rep_id=rep.id, day=JKT_DAY
+    )
+
+
+def test_a_map_of_a_stored_day_draws_its_kept_track_without_its_pings(db, monkeypatch):
+    world = build_world(db)
+    shop = make_customer(db, "MP1", world.team_a, -6.2000, 106.8600)
+    # A drive, a 23-minute gap, a stay at the shop with a check-in.
+    _store(db, world.rep_a.id, walk(T0, -6.2000, 106.8200, 10, every_s=10, metres_per_step=50))
+    _store(db, world.rep_a.id, walk(T0 + timedelta(minutes=33), -6.2000, 106.8600, 15))
+    check_in(db, world.rep_a, shop, T0 + timedelta(minutes=34), -6.2000, 106.8600)
+    computed = _read(_day_of(db, world.rep_a))
+    with monkeypatch.context() as m:
+        m.setattr(days, "analyse_track", lambda *a, **k: pytest.fail("analysed again"))
+        m.setattr(repository, "pings_between", lambda *a, **k: pytest.fail("pings fetched"))
+        drawn = _map_of(db, world.rep_a)
+    assert [drawn.track.at(i) for i in range(len(drawn.track))] == [
+        p.at for p in computed["accepted"]
+    ]
+    assert np.allclose(drawn.track.lat, [p.lat for p in computed["accepted"]], rtol=0, atol=1e-7)
+    assert np.allclose(drawn.track.lon, [p.lon for p in computed["accepted"]], rtol=0, atol=1e-7)
+    assert [(g.start, g.end, round(g.minutes, 1)) for g in drawn.gaps] == computed["gaps"]
+    assert (
+        computed["gaps"]
+        and [(t.start, t.end, round(t.distance_m, 1), t.n_pings) for t in drawn.trips]
+        == computed["trips"]
+    )
+    assert [(s.start_at, s.end_at, s.visit_id) for s in drawn.stops] == [
+        (s[0], s[1], s[3]) for s in computed["rep_stops"]
+    ]
+    assert [v.id for v in drawn.visits] == [v[0] for v in computed["visits"]]
+    assert (round(drawn.distance_m, 1), round(drawn.coverage, 4)) == (
+        computed["distance_m"],
+        computed["coverage"],
+    )
+
+
+def test_a_day_stored_before_days_kept_their_track_keeps_it_when_first_drawn(db, monkeypatch):
+    world = build_world(db)
+    _store(db, world.rep_a.id, walk(T0, -6.2000, 106.8200, 30, metres_per_step=20))
+    days.refresh_day(db, rep_id=world.rep_a.id, day=JKT_DAY)
+    row = db.get(RepDay, (world.rep_a.id, JKT_DAY))
+    row.track = None  # as the migration left the days stored before it
+    db.flush()
+    first = _map_of(db, world.rep_a)  # drawn from its pings, cleaned
+    assert len(first.track) == 61
+    db.expire_all()
+    assert db.get(RepDay, (world.rep_a.id, JKT_DAY)).track is not None
+    with monkeypatch.context() as m:
+        m.setattr(repository, "pings_between", lambda *a, **k: pytest.fail("pings fetched"))
+        assert _map_of(db, world.rep_a).track.t_us.tolist() == first.track.t_us.tolist()
+    # A track is only ever kept for the analysis it was drawn from: not once the day was
+    # computed again meanwhile.
+    before = SimpleNamespace(rep_id=world.rep_a.id, day=JKT_DAY, computed_at=row.computed_at)
+    days.refresh_day(db, rep_id=world.rep_a.id, day=JKT_DAY)
+    kept = db.get(RepDay, (world.rep_a.id, JKT_DAY)).track
+    repository.keep_track(db, before, b"an older drawing")
+    db.expire_all()
+    assert db.get(RepDay, (world.rep_a.id, JKT_DAY)).track == kept

@@ -9,6 +9,7 @@ from api.scheduler import all_jobs
 from sfa.company import service as company_service
 from sfa.tracking import partitions
 from sfa.tracking.jobs import partition_upkeep
+from sfa.tracking.models import RepDay
 
 
 def _months_from(first: date, count: int) -> list[date]:
@@ -82,6 +83,10 @@ def test_retention_drops_whole_old_partitions_and_keeps_the_rest(db, world):
     for instant in at.values():
         _store_ping(db, rep, instant)
     old_names = ["pings_p2020_01", partitions.partition_name(too_old)]
+    # The days keep their tracks (sfa.tracking.drawn) until their pings go.
+    days = {"too old": too_old.replace(day=20), "kept": kept_month.replace(day=2)}
+    db.add_all(RepDay(rep_id=rep, day=d, dirty=False, track=b"kept") for d in days.values())
+    db.flush()
 
     # No retention (the default): every partition stays.
     kept = partition_upkeep(db)
@@ -98,6 +103,9 @@ def test_retention_drops_whole_old_partitions_and_keeps_the_rest(db, world):
     assert upkeep.retention_months == 12
     assert _pings_of(db, rep) == [at["kept"], at["now"]]
     assert _exists(db, partitions.partition_name(kept_month))
+    db.expire_all()
+    assert db.get(RepDay, (rep, days["too old"])).track is None
+    assert db.get(RepDay, (rep, days["kept"])).track == b"kept"
 
 
 def test_ingest_makes_a_missing_month_through_partman(db, world):

@@ -1,9 +1,7 @@
 """Rep day: the day's track replay (trips, stops, gaps drawn as gaps), visits with dwell,
 unlogged visits and drive-bys marked, distance and coverage; previous and next day."""
 
-import threading
-from collections import OrderedDict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Query
 
@@ -14,7 +12,6 @@ from api.schemas.common import Day, Id
 from sfa import geo
 from sfa.customers import service as customer_service
 from sfa.tracking import service as tracking_service
-from sfa.tracking.track import TrackPoint
 from sfa.visits import repository as visit_repository
 
 REPLAY_STEP = timedelta(minutes=1)
@@ -22,39 +19,11 @@ REPLAY_STEP = timedelta(minutes=1)
 router = APIRouter(prefix="/console/reps", route_class=ConsoleRoute, include_in_schema=False)
 
 
-# The accepted points of recently drawn days, by (rep, day, when the day was computed):
-# zooming in asks for the track again, and a 20,000-point day takes a second to analyse.
-_TRACKS: OrderedDict[tuple[int, date, datetime], tuple[TrackPoint, ...]] = OrderedDict()
-_TRACKS_KEPT = 16
-_TRACKS_LOCK = threading.Lock()  # endpoints run in worker threads
-
-
-def _remember(rep_id: int, day: date, version: datetime | None, points) -> None:
-    if version is None:
-        return
-    with _TRACKS_LOCK:
-        _TRACKS[(rep_id, day, version)] = points
-        while len(_TRACKS) > _TRACKS_KEPT:
-            _TRACKS.popitem(last=False)
-
-
-def _remembered(rep_id: int, day: date, version: datetime | None):
-    if version is None:
-        return None
-    with _TRACKS_LOCK:
-        return _TRACKS.get((rep_id, day, version))
-
-
 def _day(console: Console, rep_id: int, day: date):
     rep = tracking_service.visible_rep(console.db, console.principal, rep_id)
-    result = tracking_service.rep_day(
+    return rep, tracking_service.rep_day_map(
         console.db, principal=console.principal, rep_id=rep_id, day=day
     )
-    version = tracking_service.stored_day_version(
-        console.db, principal=console.principal, rep_id=rep_id, day=day
-    )
-    _remember(rep_id, day, version, result.summary.accepted)
-    return rep, result
 
 
 def _gap(console: Console) -> timedelta:
@@ -111,7 +80,6 @@ def _stop_features(console: Console, result, customers) -> list[dict]:
 @router.get("/{rep_id}/days/{day}")
 def rep_day_page(console: ConsoleDep, rep_id: Id, day: Day, visit: Id | None = Query(None)):
     rep, result = _day(console, rep_id, day)
-    summary = result.summary
     flags = visit_repository.flags_for(console.db, [v.id for v in result.visits])
     customer_ids = {v.customer_id for v in result.visits} | {
         s.customer_id for s in result.stops if s.customer_id is not None
@@ -119,14 +87,14 @@ def rep_day_page(console: ConsoleDep, rep_id: Id, day: Day, visit: Id | None = Q
     customers = customer_service.customers_by_id(
         console.db, principal=console.principal, ids=customer_ids
     )
-    zoom = geojson.fit_zoom(summary.accepted)
+    zoom = geojson.fit_zoom(result.track)
     map_data = {
-        "track": geojson.track(summary.accepted, gap=_gap(console), zoom=zoom),
+        "track": geojson.track(result.track, gap=_gap(console), zoom=zoom),
         "stops": geojson.collection(_stop_features(console, result, customers)),
         "visits": geojson.collection(_visit_features(console, result, flags, customers)),
         "zoom": zoom,
         "track_url": f"/console/reps/{rep_id}/days/{day}/track",
-        "timeline": geojson.timeline(summary.accepted, every=REPLAY_STEP, tz=console.tz),
+        "timeline": geojson.timeline(result.track, every=REPLAY_STEP, tz=console.tz),
     }
     return render(
         console,
@@ -134,7 +102,6 @@ def rep_day_page(console: ConsoleDep, rep_id: Id, day: Day, visit: Id | None = Q
         rep=rep,
         day=day,
         result=result,
-        summary=summary,
         flags=flags,
         customers=customers,
         selected=visit,
@@ -142,17 +109,13 @@ def rep_day_page(console: ConsoleDep, rep_id: Id, day: Day, visit: Id | None = Q
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
         unlogged=sum(1 for s in result.stops if s.customer_id is not None and s.visit_id is None),
-        gap_minutes=round(sum(g.minutes for g in summary.gaps)),
+        gap_minutes=round(sum(g.minutes for g in result.gaps)),
     )
 
 
 @router.get("/{rep_id}/days/{day}/track")
 def rep_day_track(console: ConsoleDep, rep_id: Id, day: Day, zoom: int = Query(15, ge=1, le=22)):
-    """The track again, simplified for a closer zoom (the map asks when zoomed in)."""
-    version = tracking_service.stored_day_version(
-        console.db, principal=console.principal, rep_id=rep_id, day=day
-    )
-    points = _remembered(rep_id, day, version)
-    if points is None:
-        points = _day(console, rep_id, day)[1].summary.accepted
-    return geojson.track(points, gap=_gap(console), zoom=zoom)
+    """The track again, simplified for a closer zoom (the map asks when zoomed in): the
+    stored day's track, read again (no pings fetched)."""
+    track = _day(console, rep_id, day)[1].track
+    return geojson.track(track, gap=_gap(console), zoom=zoom)
