@@ -110,8 +110,10 @@ class _Checker:
         self.d = definition
         self.user_exists = user_exists
         self.found: list[Problem] = []
+        # Variables: set_variable's, and what a step puts `into` one (withdraw, the CRM
+        # steps).
         names = {s.name for s in definition.steps.values() if s.type == "set_variable"} | {
-            s.into for s in definition.steps.values() if s.type == "withdraw" and s.into
+            into for s in definition.steps.values() if (into := getattr(s, "into", None))
         }
         self.shape = catalog.trigger_context(definition.trigger) | {
             "vars": {name: "any" for name in sorted(names)}
@@ -303,6 +305,36 @@ class _Checker:
 
     def step_end(self, step, where: str) -> None:
         """An end leads nowhere."""
+
+    # -- the CRM steps: each needs its record in the run's context --
+
+    def record(self, record: str, where: str) -> None:
+        if record not in self.shape:
+            self.add(where, f"this workflow's context names no {record}")
+
+    def step_route_renewal(self, step, where: str) -> None:
+        self.record("contract", f"{where}.type")
+        for name, value in (step.policy or {}).items():
+            if logic.is_expression(value):
+                self.add(f"{where}.policy.{name}", "a literal value (not JsonLogic)")
+
+    def step_renew_contract(self, step, where: str) -> None:
+        self.record("contract", f"{where}.type")
+
+    def step_create_opportunity(self, step, where: str) -> None:
+        self.record("customer", f"{where}.type")
+        self.value(step.title, f"{where}.title")
+        for name in ("amount", "expected_close"):
+            if getattr(step, name) is not None:
+                self.value(getattr(step, name), f"{where}.{name}")
+        if step.owner is not None:
+            self.person(step.owner, f"{where}.owner")
+
+    def step_score_lead(self, step, where: str) -> None:
+        self.record("opportunity", f"{where}.type")
+
+    def step_assign_lead(self, step, where: str) -> None:
+        self.record("opportunity", f"{where}.type")
 
     # -- the graph --
 
