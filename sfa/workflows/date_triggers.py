@@ -71,7 +71,8 @@ def candidates_statement(
     )
 
 
-def _trigger(item: triggers.Published, row, tz: ZoneInfo) -> engine.Trigger:
+def trigger_for(item: triggers.Published, row, tz: ZoneInfo) -> engine.Trigger:
+    """The trigger of a candidate row (id, date, related ids...) of the workflow's field."""
     spec = item.trigger
     date_field, offset = spec["date_field"], int(spec.get("offset_days", 0))
     record = date_field.split(".", 1)[0]
@@ -103,7 +104,7 @@ def fire_workflow(
         statement = candidates_statement(item, first_day=first_day, today=today)
         rows = session.execute(statement).all() if statement is not None else []
         for row in rows:
-            run = triggers.start_once(session, item.workflow, _trigger(item, row, tz), now)
+            run = triggers.start_once(session, item.workflow, trigger_for(item, row, tz), now)
             started += run is not None
         session.commit()
         if len(rows) < BATCH:

@@ -46,13 +46,22 @@ def fire(session: Session, timer: WorkflowTimer, run: WorkflowRun, now: datetime
         approvals.escalate(session, run, timer.approval_id, now=now)
 
 
-def wake_due(session: Session, *, limit: int = BATCH, now: datetime | None = None) -> int:
-    """Fire up to `limit` due timers; returns how many were claimed."""
+def wake_due(
+    session: Session,
+    *,
+    limit: int = BATCH,
+    now: datetime | None = None,
+    workflow_id: int | None = None,
+) -> int:
+    """Fire up to `limit` due timers (of one workflow's runs: the demo replaying its
+    renewals' days); returns how many were claimed."""
     now = now or datetime.now(UTC)
+    stmt = select(WorkflowTimer).where(WorkflowTimer.due_at <= now)
+    if workflow_id is not None:
+        runs = select(WorkflowRun.id).where(WorkflowRun.workflow_id == workflow_id)
+        stmt = stmt.where(WorkflowTimer.run_id.in_(runs))
     timers = session.scalars(
-        select(WorkflowTimer)
-        .where(WorkflowTimer.due_at <= now)
-        .order_by(WorkflowTimer.due_at, WorkflowTimer.id)
+        stmt.order_by(WorkflowTimer.due_at, WorkflowTimer.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
