@@ -14,11 +14,11 @@ from sfa.auth import service as auth_service
 from sfa.contracts.models import Contract, ContractStatus, RenewalDecision
 from sfa.demo.crm import seed_crm
 from sfa.demo.seed import seed_demo
+from sfa.notifications.models import Notification
 from sfa.pipeline.models import Opportunity, Pipeline, Stage
 from sfa.plans.service import company_today
 from sfa.surveys import results
 from sfa.surveys.models import Response
-from sfa.notifications.models import Notification
 from sfa.users.models import User
 from sfa.workflows import repository as workflow_repository
 from sfa.workflows.runtime_models import Task, WorkflowRun
