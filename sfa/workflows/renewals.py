@@ -4,13 +4,13 @@ and the run's steps for the renewal audit (analytics/renewals.py), which are fin
 the contract's statuses: the reminder sent, the wait for the next one, the owner's task.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfa.company import service as company_service
-from sfa.contracts.models import Contract
+from sfa.contracts.models import OPEN_STATUSES, Contract
 from sfa.workflows import date_sources, date_triggers, repository, timers, triggers
 from sfa.workflows.runtime_models import WorkflowRun, WorkflowRunStep
 
@@ -46,6 +46,32 @@ def start_run(session: Session, contract: Contract, *, now: datetime) -> Workflo
     tz = company_service.get_company_settings(session).tz
     trigger = date_triggers.trigger_for(item, (*row, *related), tz)
     return triggers.start_once(session, item.workflow, trigger, now)
+
+
+def adopt_inside_window(session: Session, *, now: datetime | None = None) -> int:
+    """Start the renewal run of every open contract already inside the alert window
+    without one — contracts that were there before the workflow was published (or came
+    in with an end date already that close), whose fire day the date trigger's catch-up
+    no longer reaches. Run at every migrate; how many started."""
+    item = _published(session)
+    if item is None or "date_field" not in item.trigger:
+        return 0
+    now = now or datetime.now(UTC)
+    tz = company_service.get_company_settings(session).tz
+    today = now.astimezone(tz).date()
+    # Fire days from (today + offset) to today: the dates from today to today - offset.
+    first_day = today + timedelta(days=int(item.trigger.get("offset_days", 0)))
+    started = 0
+    while True:
+        statement = date_triggers.candidates_statement(item, first_day=first_day, today=today)
+        if statement is None:
+            return started
+        rows = session.execute(statement.where(Contract.status.in_(OPEN_STATUSES))).all()
+        for row in rows:
+            trigger = date_triggers.trigger_for(item, row, tz)
+            started += triggers.start_once(session, item.workflow, trigger, now) is not None
+        if len(rows) < date_triggers.BATCH:
+            return started
 
 
 def run_steps(session: Session, contract_ids: list[int]) -> dict[int, tuple[WorkflowRun, list]]:

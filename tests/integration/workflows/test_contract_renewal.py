@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from analytics import renewals as analytics_renewals
 from crm_factories import make_contract, make_pipeline, principal
 from factories import make_user
 from sfa.company import service as company_service
@@ -20,7 +21,7 @@ from sfa.contracts.roles import RenewalRole
 from sfa.notifications.models import Channel, Notification
 from sfa.pipeline.models import Opportunity
 from sfa.users.models import Role
-from sfa.workflows import date_triggers, engine, repository, timers, triggers
+from sfa.workflows import date_triggers, engine, renewals, repository, timers, triggers
 from sfa.workflows.runtime_models import RunStatus, Task, WorkflowRun
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -207,3 +208,41 @@ def test_nobody_to_own_it_tells_the_admins(db, world, today):
         )
     ).all()
     assert note.recipient_user_id == world.admin.id
+
+
+def test_contracts_already_inside_the_window_are_adopted_once(db, world, today):
+    inside = make_contract(
+        db, world.admin, world.customer_a, "20000000", end_date=today + timedelta(days=40)
+    )
+    later = make_contract(
+        db, world.admin, world.customer_a, "20000000", end_date=today + timedelta(days=91)
+    )
+    now = midnight(today) + timedelta(hours=9)
+    assert renewals.adopt_inside_window(db, now=now) >= 1
+    assert renewals.adopt_inside_window(db, now=now) == 0  # at the next migrate: none again
+    run = run_of(db, inside)
+    assert run.trigger_event_id == f"date:contract.end_date:{inside.id}:{inside.end_date}"
+    assert run.variables["renewal"]["reminders"]["days_before"] == 30  # 60 is past
+    assert run_of(db, later) is None
+    fire(db, today)  # the date trigger starts nothing twice
+    assert (
+        len(db.scalars(select(WorkflowRun).where(WorkflowRun.subject_id == inside.id)).all()) == 1
+    )
+
+
+def test_the_renewal_audit_shows_the_runs_steps(db, world, today):
+    end = today + timedelta(days=90)
+    contract = make_contract(db, world.admin, world.customer_a, "20000000", end_date=end)
+    fire(db, today)
+    first = end - timedelta(days=60)
+    timers.wake_due(db, now=midnight(first) + timedelta(minutes=1))
+    db.expire_all()
+    [row] = analytics_renewals.renewal_rows(db, [db.get(Contract, contract.id)], lang="en")
+    names = [s["step"] for s in row["steps"]]
+    assert names[0] == "active"
+    assert names[1:] == ["route", "wait_reminder", "email", "sms", "wait_reminder"]
+    assert row["current_step"] == "wait_reminder"
+    waited = row["steps"][2]
+    assert waited["entered_at"] == run_of(db, contract).started_at
+    assert waited["left_at"] == midnight(first) + timedelta(minutes=1)
+    assert row["steps"][-1]["left_at"] is None
