@@ -116,13 +116,13 @@ def _where(session: Session, deal: Opportunity, max_km: float) -> tuple[int | No
                 "en": f"nearest customer {customer.name} ({km} km)",
                 "id": f"pelanggan terdekat {customer.name} ({km} km)",
             }
-    customer = session.get(Customer, deal.customer_id) if deal.customer_id else None
-    if customer is not None and customer.team_id is not None:
-        return customer.team_id, {
+    own = session.get(Customer, deal.customer_id) if deal.customer_id else None
+    if own is not None and own.team_id is not None:
+        return own.team_id, {
             "code": "customer_team",
-            "customer_id": customer.id,
-            "en": f"the lead's customer {customer.name}",
-            "id": f"pelanggan prospek {customer.name}",
+            "customer_id": own.id,
+            "en": f"the lead's customer {own.name}",
+            "id": f"pelanggan prospek {own.name}",
         }
     return None, {
         "code": "no_territory",

@@ -79,8 +79,9 @@ def run_steps(session: Session, contract_ids: list[int]) -> dict[int, tuple[Work
     workflow = repository.by_key(session, KEY)
     if workflow is None or not contract_ids:
         return {}
-    runs = {
-        run.subject_id: run
+    # Subjects are contracts here (subject_id is never null for them); the latest run wins.
+    runs: dict[int, WorkflowRun] = {
+        int(run.subject_id or 0): run
         for run in session.scalars(
             select(WorkflowRun)
             .where(

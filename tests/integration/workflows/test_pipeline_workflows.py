@@ -184,3 +184,21 @@ def _nurtures(db, deal) -> list[Notification]:
             )
         )
     )
+
+
+def test_a_lead_without_a_location_goes_to_its_customers_team(db, world, pipeline):
+    deal = _lead(db, world.admin, source="referral", customer_id=world.customer_b.id)
+    drain_events(db)
+    db.expire_all()
+    assert db.get(Opportunity, deal.id).owner_id == world.rep_b.id
+    assert _lead_run(db, deal).variables["assignment"]["code"] == "customer_team"
+
+
+def test_a_lead_nobody_covers_stays_unassigned_with_the_reason(db, world, pipeline):
+    far = _lead(db, world.admin, source="referral", location={"lat": 3.59, "lon": 98.67})
+    drain_events(db)
+    db.expire_all()
+    assert db.get(Opportunity, far.id).owner_id is None
+    run = _lead_run(db, far)
+    assert run.status is RunStatus.completed
+    assert run.variables["assignment"]["code"] == "no_territory"
