@@ -69,19 +69,26 @@ def score_lead(session: Session, deal: Opportunity, criteria: dict, *, actor: st
     return scored
 
 
-def _nearest(session: Session, deal: Opportunity, max_km: float) -> tuple[Customer, float] | None:
-    """The nearest customer with a team within `max_km` of the lead, and its distance."""
-    point = select(Opportunity.location).where(Opportunity.id == deal.id).scalar_subquery()
-    row = session.execute(
+def nearest_statement(deal_id: int, max_km: float):
+    """(customer, metres) of the nearest customer with a team within `max_km` of the
+    lead: KNN `<->` over ix_customers_location (GiST), bounded by ST_DWithin. No tie
+    breaker after the distance: one would stop the index from returning rows nearest
+    first (the planner would sort every customer within `max_km` instead)."""
+    point = select(Opportunity.location).where(Opportunity.id == deal_id).scalar_subquery()
+    return (
         select(Customer, func.ST_Distance(Customer.location, point))
         .where(
             Customer.team_id.is_not(None),
             Customer.location.is_not(None),
             func.ST_DWithin(Customer.location, point, max_km * 1000),
         )
-        .order_by(Customer.location.op("<->")(point), Customer.id)
+        .order_by(Customer.location.op("<->")(point))
         .limit(1)
-    ).first()
+    )
+
+
+def _nearest(session: Session, deal: Opportunity, max_km: float) -> tuple[Customer, float] | None:
+    row = session.execute(nearest_statement(deal.id, max_km)).first()
     return (row[0], float(row[1])) if row else None
 
 

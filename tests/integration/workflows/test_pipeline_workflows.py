@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from crm_factories import make_opportunity, make_pipeline, principal
 from event_drain import drain_events
@@ -17,7 +17,7 @@ from sfa.audit.models import AuditEntry
 from sfa.events import repository as event_repository
 from sfa.events import types
 from sfa.notifications.models import Notification
-from sfa.pipeline import moves
+from sfa.pipeline import leads, moves
 from sfa.pipeline.models import Opportunity
 from sfa.workflows import repository, timers
 from sfa.workflows import service as workflow_service
@@ -202,3 +202,14 @@ def test_a_lead_nobody_covers_stays_unassigned_with_the_reason(db, world, pipeli
     run = _lead_run(db, far)
     assert run.status is RunStatus.completed
     assert run.variables["assignment"]["code"] == "no_territory"
+
+
+def test_the_nearest_team_is_found_through_the_customers_spatial_index(db, world, pipeline):
+    deal = _lead(db, world.rep_a, location={"lat": -6.2, "lon": 106.8})
+    statement = leads.nearest_statement(deal.id, 50)
+    compiled = statement.compile(dialect=db.bind.dialect, compile_kwargs={"literal_binds": True})
+    db.execute(text("SET LOCAL enable_seqscan = off"))  # a test table is tiny: ask for the index
+    plan = "\n".join(db.scalars(text(f"EXPLAIN {compiled}")))
+    # The index both bounds the search (ST_DWithin) and yields customers nearest first.
+    assert "Index Scan using ix_customers_location" in plan, plan
+    assert "Order By: (location <->" in plan, plan
