@@ -377,8 +377,11 @@ class ScheduleTrigger(_Model):
 
 
 class DateFieldTrigger(_Model):
+    """`offset_days`: a number, or JsonLogic over `settings` giving one (the renewal's
+    {"*": [-1, {"var": "settings.renewal_alert_days"}]}), read when the job runs."""
+
     date_field: Annotated[str, Field(max_length=80, pattern=r"^[a-z_]+\.[a-z_]+$")]
-    offset_days: int = Field(ge=-3650, le=3650)
+    offset_days: Annotated[int, Field(ge=-3650, le=3650)] | Expression
 
 
 Trigger = Annotated[

@@ -23,7 +23,7 @@ def _published(session: Session) -> triggers.Published | None:
     workflow = repository.by_key(session, KEY)
     if workflow is None:
         return None
-    return next(
+    found = next(
         (
             item
             for item in triggers.published_with(session, date_triggers.KIND)
@@ -31,6 +31,7 @@ def _published(session: Session) -> triggers.Published | None:
         ),
         None,
     )
+    return date_triggers.resolved(session, found) if found is not None else None
 
 
 def start_run(session: Session, contract: Contract, *, now: datetime) -> WorkflowRun | None:

@@ -154,6 +154,8 @@ class _Checker:
                 self.add("trigger.schedule", f"not a 5-field cron expression: {exc}")
         else:
             record, _, name = trigger.date_field.partition(".")
+            if isinstance(trigger.offset_days, dict):
+                self.hours(trigger.offset_days, "trigger.offset_days", "days")
             if name not in catalog.DATE_FIELDS.get(record, ()):
                 known = ", ".join(f"{r}.{f}" for r, fs in catalog.DATE_FIELDS.items() for f in fs)
                 self.add(
@@ -175,7 +177,7 @@ class _Checker:
         is checked too (no NUL, finite numbers: it is stored as JSON)."""
         self.logic(value, path)
 
-    def hours(self, value: Any, path: str) -> None:
+    def hours(self, value: Any, path: str, unit: str = "hours") -> None:
         """A duration: a number, or JsonLogic giving one (settings.discount_escalation_hours)."""
         if not isinstance(value, dict):
             return
@@ -183,7 +185,7 @@ class _Checker:
         for where, message in problems:
             self.add(where, message)
         if not problems and found not in ("int", "number", "any"):
-            self.add(path, f"must give a number of hours (this gives a {found})")
+            self.add(path, f"must give a number of {unit} (this gives a {found})")
 
     def step_require_approval(self, step, where: str) -> None:
         for index, approver in enumerate(step.levels):

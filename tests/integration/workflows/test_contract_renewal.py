@@ -246,3 +246,23 @@ def test_the_renewal_audit_shows_the_runs_steps(db, world, today):
     assert waited["entered_at"] == run_of(db, contract).started_at
     assert waited["left_at"] == midnight(first) + timedelta(minutes=1)
     assert row["steps"][-1]["left_at"] is None
+
+
+def test_the_alert_days_and_reminder_channels_are_the_settings(db, world, today):
+    company_service.update_settings(
+        db,
+        actor="test",
+        changes={"renewal_alert_days": 60, "renewal_reminder_channels": ["sms"]},
+    )
+    at_90 = make_contract(
+        db, world.admin, world.customer_a, "20000000", end_date=today + timedelta(days=90)
+    )
+    at_60 = make_contract(
+        db, world.admin, world.customer_a, "20000000", end_date=today + timedelta(days=60)
+    )
+    fire(db, today)
+    assert run_of(db, at_90) is None
+    run = run_of(db, at_60)
+    assert run.definition["trigger"]["offset_days"] == -60  # as it was read that day
+    # The 60-day reminder is due at once (today): SMS only.
+    assert reminders(db, at_60) == [("sms", 60)]
