@@ -82,12 +82,16 @@ CONTRACT = {
     [
         (
             {"mode": "owned", "owner_id": 5, "create_opportunity": True, "upsell_note": ""},
-            ["route", "mode", "owner_task", "opportunity_wanted", "opportunity", "done"],
+            ["open", "route", "mode", "owner_task", "opportunity_wanted", "opportunity", "done"],
         ),
-        ({"mode": "unassigned", "summary_en": "nobody"}, ["route", "mode", "unassigned", "done"]),
+        (
+            {"mode": "unassigned", "summary_en": "nobody"},
+            ["open", "route", "mode", "unassigned", "done"],
+        ),
         (
             {"mode": "automated", "auto_renew": True, "reminders": None},
             [
+                "open",
                 "route",
                 "mode",
                 "first_reminder",

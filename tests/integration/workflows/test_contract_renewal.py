@@ -266,3 +266,18 @@ def test_the_alert_days_and_reminder_channels_are_the_settings(db, world, today)
     assert run.definition["trigger"]["offset_days"] == -60  # as it was read that day
     # The 60-day reminder is due at once (today): SMS only.
     assert reminders(db, at_60) == [("sms", 60)]
+
+
+def test_a_closed_or_draft_contract_ends_its_run_at_once(db, world, today):
+    draft = make_contract(
+        db,
+        world.admin,
+        world.customer_a,
+        "20000000",
+        end_date=today + timedelta(days=90),
+        status=ContractStatus.draft,
+    )
+    fire(db, today)
+    run = run_of(db, draft)
+    assert run.status is RunStatus.completed and "renewal" not in run.variables
+    assert db.scalar(select(RenewalDecision).where(RenewalDecision.contract_id == draft.id)) is None
