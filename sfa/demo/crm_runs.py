@@ -95,14 +95,14 @@ def seed_leads(session: Session, admin: User) -> int:
     the nearest team's least loaded rep, one (a rep's own) scores low and is nurtured.
     Their `opportunity.created` events go to the workflows here, as the drain would a few
     seconds later (the drain then finds their runs started and starts nothing twice)."""
-    customers = list(
-        session.scalars(
-            select(Customer)
-            .where(Customer.location.is_not(None), Customer.team_id.is_not(None))
-            .distinct(Customer.team_id)
-            .order_by(Customer.team_id, Customer.id)
-        )
-    )
+    first_of_team: dict[int | None, Customer] = {}
+    for found in session.scalars(
+        select(Customer)
+        .where(Customer.location.is_not(None), Customer.team_id.is_not(None))
+        .order_by(Customer.team_id, Customer.id)
+    ):
+        first_of_team.setdefault(found.team_id, found)
+    customers = list(first_of_team.values())
     made = 0
     for (source, amount, own), customer in zip(LEADS, customers, strict=False):
         lat, lon = lat_lon(customer.location)
