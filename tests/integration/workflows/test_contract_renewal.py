@@ -14,6 +14,7 @@ from sqlalchemy import select
 from analytics import renewals as analytics_renewals
 from crm_factories import make_contract, make_pipeline, principal
 from factories import make_user
+from sfa.catalog.models import Product
 from sfa.company import service as company_service
 from sfa.contracts import staff
 from sfa.contracts.models import Contract, ContractStatus, RenewalDecision
@@ -281,3 +282,28 @@ def test_a_closed_or_draft_contract_ends_its_run_at_once(db, world, today):
     run = run_of(db, draft)
     assert run.status is RunStatus.completed and "renewal" not in run.variables
     assert db.scalar(select(RenewalDecision).where(RenewalDecision.contract_id == draft.id)) is None
+
+
+def test_upsell_goes_to_a_seller_with_the_products_in_the_task(db, world, today):
+    account = _staff(db, world, RenewalRole.account_manager, "accounts.budi")
+    product = Product(
+        external_id="erp-up1", code="UP1", name="Teh Botol", unit="karton", currency="IDR"
+    )
+    db.add(product)
+    db.flush()
+    contract = make_contract(
+        db,
+        world.admin,
+        world.customer_a,
+        "20000000",  # low tier, but with upsell potential
+        end_date=today + timedelta(days=90),
+        upsell_product_ids=[product.id],
+    )
+    fire(db, today)
+    run = run_of(db, contract)
+    assert run.variables["renewal"]["mode"] == "owned"
+    assert run.variables["renewal"]["upsell_products"] == ["Teh Botol"]
+    task = _task(db, run)
+    assert task.assignee_user_id == account.id
+    assert task.title.endswith("(upsell: Teh Botol)")
+    assert reminders(db, contract) == []  # a person owns it: no automated reminders
