@@ -3,8 +3,10 @@ owns its renewal and why, the days left, the step the renewal is in and how long
 spent in each step so far — where renewals stall.
 
 The steps are the contract's statuses (active → renewal_due → renewed / churned) with
-their times from `contract_status_history`; docs/contracts.md says how the workflow
-engine's run steps are to join them.
+their times from `contract_status_history`; once a "Contract renewal" workflow run
+exists for the contract, its steps take over from the run's start (route, each reminder
+and the wait before it, the owner's task, the renewal: sfa/workflows/renewals.py), and
+the current step is the run's while it runs or waits.
 """
 
 from datetime import UTC, date, datetime
@@ -21,20 +23,38 @@ from sfa.customers.models import Customer
 from sfa.errors import InvalidInput
 from sfa.users import repository as user_repository
 from sfa.users.models import Team, User
+from sfa.workflows import renewals as renewal_runs
 
 MAX_N = 100
 
 
-def _steps(spans: list[ContractStatusSpan], now: datetime) -> list[dict]:
-    return [
-        {
-            "step": str(s.status),
-            "entered_at": s.entered_at,
-            "left_at": s.left_at,
-            "days": round(((s.left_at or now) - s.entered_at).total_seconds() / 86400, 2),
-        }
+def _step(name: str, entered: datetime, left: datetime | None, now: datetime) -> dict:
+    days = round(((left or now) - entered).total_seconds() / 86400, 2)
+    return {"step": name, "entered_at": entered, "left_at": left, "days": days}
+
+
+def _steps(spans: list[ContractStatusSpan], run, now: datetime) -> list[dict]:
+    """The statuses, then (from its start) the renewal run's steps, each until the next
+    one starts (a step that waits lasts until its wait is over)."""
+    if run is None:
+        return [_step(str(s.status), s.entered_at, s.left_at, now) for s in spans]
+    workflow_run, rows = run
+    started = workflow_run.started_at
+    steps = [
+        _step(str(s.status), s.entered_at, min(s.left_at or started, started), now)
         for s in spans
+        if s.entered_at < started
     ]
+    for index, row in enumerate(rows):
+        after = rows[index + 1].started_at if index + 1 < len(rows) else row.finished_at
+        steps.append(_step(row.step_id, row.started_at, after, now))
+    if workflow_run.finished_at is not None:
+        steps += [
+            _step(str(s.status), s.entered_at, s.left_at, now)
+            for s in spans[-1:]
+            if s.entered_at >= started
+        ]
+    return steps
 
 
 def _spans(session: Session, ids: list[int]) -> dict[int, list[ContractStatusSpan]]:
@@ -56,6 +76,7 @@ def _rows(session: Session, contracts: list[Contract], *, today: date, lang: str
     now = datetime.now(UTC)
     decisions = contract_repository.latest_decisions(session, ids)
     spans = _spans(session, ids)
+    runs = renewal_runs.run_steps(session, ids)
     customers = {
         c.id: c
         for c in session.scalars(
@@ -72,7 +93,7 @@ def _rows(session: Session, contracts: list[Contract], *, today: date, lang: str
     for rank, contract in enumerate(contracts, start=1):
         customer = customers[contract.customer_id]
         decision = decisions.get(contract.id)
-        steps = _steps(spans[contract.id], now)
+        steps = _steps(spans[contract.id], runs.get(contract.id), now)
         current = steps[-1] if steps else None
         rows.append(
             {

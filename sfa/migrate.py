@@ -26,18 +26,20 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 def install_builtins(url: str | None = None) -> list[str]:
     """The built-in workflows a migrated database must have (sfa/workflows/builtin.py),
-    and a discount-approval run for each order still waiting without one."""
+    a discount-approval run for each order still waiting without one, and a renewal run
+    for each open contract already inside the alert window without one."""
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
     from sfa.config import get_settings
-    from sfa.workflows import builtin
+    from sfa.workflows import builtin, renewals
 
     engine = create_engine(url or get_settings().database_url)
     try:
         with Session(engine) as session, session.begin():
             made = builtin.install(session)
             builtin.adopt_waiting_orders(session)
+            renewals.adopt_inside_window(session)
             return made
     finally:
         engine.dispose()

@@ -12,7 +12,7 @@ from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
 from sfa.catalog.models import Product
 from sfa.company import service as company_service
-from sfa.contracts import repository
+from sfa.contracts import events, repository
 from sfa.contracts.models import (
     FINAL_STATUSES,
     Contract,
@@ -25,6 +25,7 @@ from sfa.contracts.models import (
 from sfa.contracts.roles import RenewalRole
 from sfa.customers import repository as customer_repository
 from sfa.errors import Conflict, InvalidInput, NotFound
+from sfa.events.service import Actor
 from sfa.users import repository as user_repository
 from sfa.users.models import Role, User
 
@@ -280,6 +281,7 @@ def create_contract(session: Session, *, principal: Principal, data: dict) -> Co
         action="create",
         new=snapshot(session, contract),
     )
+    events.created(session, contract, Actor.of(principal))
     return contract
 
 
@@ -362,6 +364,7 @@ def renew(session: Session, contract: Contract, *, actor: str, data: dict) -> tu
             "end_date": end.isoformat(),
         },
     )
+    events.created(session, successor, events.actor_of(actor))
     return successor, True
 
 

@@ -11,13 +11,17 @@ a pipeline exists nothing is added.
   (low < 50 M, mid < 500 M, enterprise from 500 M IDR), two thirds ending within the next
   90 days; some with upsell products or scores, some flagged enterprise or with many
   stakeholders; one per team renewed from last year's contract (the renewal chain). The
-  ones inside the alert window (`renewal_alert_days`) are `renewal_due` and routed by
-  CURE, so every tier, the upsell lens, the fallback and the balancing show up in
-  `GET /v1/reports/renewals`.
+  ones inside the alert window (`renewal_alert_days`) have their "Contract renewal"
+  workflow run, started on the day the alert fired: CURE routed them (`renewal_due`),
+  reminders went out on their days, owners got their tasks, enterprise renewals their
+  opportunities; so every tier, the upsell lens, the fallback, the balancing and the
+  runs' steps show up in `GET /v1/reports/renewals`.
 - Pipelines "Outlet sales" (7 stages) and "Distributor partnerships" (5 stages); ~10
   opportunities per rep opened over the last 180 days, moved stage by stage through the
   API's own move service (so the stage history is what real moves write), some won, some
-  lost with reasons, the rest open with expected close dates.
+  lost with reasons, the rest open with expected close dates. Three new leads next to
+  customers of three teams, scored and assigned by the "Lead assignment" workflow (two
+  given to the nearest team's rep, one nurtured); the enterprise renewals' opportunities.
 - A weekly pulse survey per team with answers for the last three complete weeks (eNPS
   question 0-10, a choice, a 1-5 scale, a text); Jakarta Timur has only 4 answers in the
   oldest of those weeks, so that period's results are hidden (below 5).
@@ -35,11 +39,12 @@ from sfa.auth import service as auth_service
 from sfa.auth.passwords import hash_password
 from sfa.catalog.models import Product
 from sfa.company import service as company_service
-from sfa.contracts import routing, staff
 from sfa.contracts import service as contract_service
+from sfa.contracts import staff
 from sfa.contracts.models import Contract, ContractStatus, ContractStatusSpan
 from sfa.contracts.roles import RenewalRole
 from sfa.customers.models import Customer
+from sfa.demo import crm_runs
 from sfa.demo.seed import DEMO_PASSWORD, Progress
 from sfa.pipeline import moves, pipelines
 from sfa.pipeline import service as opportunity_service
@@ -93,13 +98,6 @@ class CrmResult:
     routed: int = 0
     opportunities: int = 0
     responses: int = 0
-
-
-def _as_of(day: date, tz) -> datetime:
-    return datetime.combine(day, time(9, 0), tz).astimezone(UTC)
-
-
-JOINED_DAYS_AGO = 30  # the renewal manager's start
 
 
 def _staff(session: Session, admin: User) -> User:
@@ -218,38 +216,6 @@ def _chain(session: Session, current: Contract, admin: User, today: date) -> Non
             ),
         ]
     )
-
-
-def _route_due(
-    session: Session, contracts: list[Contract], today: date, admin: User, late: User
-) -> int:
-    """Contracts inside the alert window become renewal_due on the day the alert would
-    have fired, and are routed by CURE, in that order; the renewal manager joins the
-    staff JOINED_DAYS_AGO."""
-    settings = company_service.get_company_settings(session)
-    routed = 0
-    joined = False
-    for contract in sorted(contracts, key=lambda c: c.end_date):
-        alert_day = contract.end_date - timedelta(days=settings.renewal_alert_days)
-        if alert_day > today:
-            continue
-        if not joined and alert_day >= today - timedelta(days=JOINED_DAYS_AGO):
-            who = auth_service.principal_for_user(session, admin)
-            staff.add_staff(
-                session, principal=who, user_id=late.id, role=RenewalRole.renewal_manager
-            )
-            joined = True
-        at = _as_of(alert_day, settings.tz)
-        span = session.scalars(
-            select(ContractStatusSpan).where(ContractStatusSpan.contract_id == contract.id)
-        ).one()
-        span.entered_at = _as_of(contract.start_date, settings.tz)
-        contract_service.change_status(
-            session, contract, ContractStatus.renewal_due, actor="demo", at=at
-        )
-        routing.route(session, contract, actor="demo")
-        routed += 1
-    return routed
 
 
 def _pipelines(session: Session, admin: User):
@@ -399,9 +365,10 @@ def seed_crm(session: Session, *, progress: Progress = _noop) -> CrmResult:
     late = _staff(session, admin)
     contracts = _contracts(session, admin, rng, today)
     progress("contracts", len(contracts), len(contracts))
-    routed = _route_due(session, contracts, today, admin, late)
-    made = _pipelines(session, admin)
+    made = _pipelines(session, admin)  # first: enterprise renewals open opportunities
+    routed = crm_runs.route_due(session, contracts, today, admin, late)
     opportunities = _opportunities(session, rng, made, progress)
+    opportunities += crm_runs.seed_leads(session, admin)
     responses = _surveys(session, rng, today)
     progress("surveys", responses, responses)
     return CrmResult(True, len(contracts), routed, opportunities, responses)

@@ -288,6 +288,29 @@ class StageChanged(Payload):
     to_stage_id: int
     owner_id: int | None
     customer_id: int | None
+    # When the move happened (a late move is put where it belongs in the history), and
+    # whether it changed the current stage (False: it was inserted before a later move).
+    at: datetime | None = None
+    current: bool = True
+    outcome: str | None = None  # the new stage's: open, won, lost
+
+
+class OpportunityCreated(Payload):
+    """A lead or an opportunity; `lat`/`lon` the prospect's location when it has one."""
+
+    opportunity_id: int
+    kind: str  # lead or opportunity
+    pipeline_id: int
+    stage_id: int
+    owner_id: int | None
+    team_id: int | None
+    customer_id: int | None
+    contract_id: int | None
+    source: str | None
+    currency: str
+    amount: Decimal
+    lat: float | None = None
+    lon: float | None = None
 
 
 class ContractCreated(Payload):
@@ -299,11 +322,20 @@ class ContractCreated(Payload):
     value: Decimal | None
 
 
+OPPORTUNITY_CREATED = define(
+    "opportunity.created",
+    subject_kind="opportunity",
+    payload=OpportunityCreated,
+    description="A lead or an opportunity was created (once per opportunity, whatever the "
+    'retries); the built-in "Lead assignment" workflow scores and assigns leads on it.',
+)
 OPPORTUNITY_STAGE_CHANGED = define(
     "opportunity.stage_changed",
     subject_kind="opportunity",
     payload=StageChanged,
-    description="An opportunity moved to another stage of its pipeline.",
+    description="An opportunity moved to another stage of its pipeline: once per recorded "
+    "move (a retried move, or one to the stage it was already in, is none), also a late move "
+    "put before a later one (`current` false).",
 )
 CONTRACT_CREATED = define(
     "contract.created",

@@ -122,6 +122,57 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "{sales_done}/{sales_target} ({sales_pct}%). {days_left} days left.",
         ),
     },
+    # The "Contract renewal" workflow (sfa/workflows/defaults/contract_renewal.json).
+    "contract_renewal_reminder": {
+        "id": (
+            "Kontrak {contract_title} berakhir {end_date}",
+            "Yth. {customer_name}, kontrak {contract_title} berakhir pada {end_date} "
+            "({days_before} hari lagi). Hubungi kami untuk perpanjangan; kontrak dengan "
+            "perpanjangan otomatis diperpanjang kecuali Anda memberi tahu sebelum "
+            "{notice_deadline}.",
+        ),
+        "en": (
+            "Contract {contract_title} ends {end_date}",
+            "Dear {customer_name}, your contract {contract_title} ends on {end_date} (in "
+            "{days_before} days). Contact us to renew; a contract that renews by itself "
+            "is renewed unless you give notice before {notice_deadline}.",
+        ),
+    },
+    "renewal_unassigned": {
+        "id": (
+            "Perpanjangan {contract_title} tanpa pemilik",
+            "Tidak ada yang bisa memegang perpanjangan {contract_title} ({customer_name}, "
+            "berakhir {end_date}): {summary}. Tambahkan staf perpanjangan lalu rute ulang.",
+        ),
+        "en": (
+            "Renewal of {contract_title} has no owner",
+            "Nobody can own the renewal of {contract_title} ({customer_name}, ends "
+            "{end_date}): {summary}. Add renewal staff, then route it again.",
+        ),
+    },
+    # The "Lead assignment" workflow (sfa/workflows/defaults/lead_assignment.json).
+    "lead_assigned": {
+        "id": (
+            "Prospek baru untuk Anda: {opportunity_title}",
+            "Prospek {opportunity_title} (skor {score}) diberikan kepada Anda: {reason_id}.",
+        ),
+        "en": (
+            "A new lead for you: {opportunity_title}",
+            "The lead {opportunity_title} (score {score}) was given to you: {reason_en}.",
+        ),
+    },
+    "lead_nurture": {
+        "id": (
+            "Tindak lanjuti prospek {opportunity_title}",
+            "Prospek {opportunity_title} (skor {score}) belum bergerak. Hubungi lagi untuk "
+            "menjaga minatnya.",
+        ),
+        "en": (
+            "Follow up the lead {opportunity_title}",
+            "The lead {opportunity_title} (score {score}) has not moved on. Get in touch "
+            "again to keep it warm.",
+        ),
+    },
     # The webhooks dispatcher disabled an endpoint (sfa/webhooks/service.py): its owner
     # is told why and how to turn it back on.
     "webhook_disabled": {

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from sfa.audit import service as audit_service
 from sfa.auth.principal import Principal
 from sfa.errors import Conflict, InvalidInput
-from sfa.pipeline import repository
+from sfa.events.service import Actor
+from sfa.pipeline import events, repository
 from sfa.pipeline import service as opportunity_service
 from sfa.pipeline.models import Opportunity, Stage, StageOutcome, StageSpan
 
@@ -109,6 +110,15 @@ def move_opportunity(
         action="move",
         old={"stage_id": covering.stage_id},
         new={"stage_id": stage.id, "at": at.isoformat(), "current": current},
+    )
+    # In the move's transaction: workflows on stage changes see every recorded move once.
+    events.stage_changed(
+        session,
+        opportunity,
+        span,
+        from_stage_id=covering.stage_id,
+        current=current,
+        actor=Actor.of(principal),
     )
     return Move(opportunity, span, covering.stage_id, recorded=True, current=current)
 

@@ -18,9 +18,11 @@ from sfa.auth.principal import Principal
 from sfa.auth.visibility import get_visible_or_raise
 from sfa.company import service as company_service
 from sfa.customers import repository as customer_repository
+from sfa.customers.models import Customer
 from sfa.errors import Forbidden, InvalidInput
+from sfa.events.service import SYSTEM, Actor
 from sfa.geo import lat_lon, to_geography
-from sfa.pipeline import repository
+from sfa.pipeline import events, repository
 from sfa.pipeline.models import (
     Opportunity,
     OpportunityKind,
@@ -198,7 +200,7 @@ def create_opportunity(
             return _replayed(existing, data), False
     if data.get("customer_id") is None and not data.get("prospect_name"):
         raise InvalidInput("an opportunity needs a customer_id or a prospect_name")
-    pipeline, stage = _pipeline_and_stage(session, data.get("pipeline_id"), data.get("stage_id"))
+    _, stage = _pipeline_and_stage(session, data.get("pipeline_id"), data.get("stage_id"))
     owner = _owner(session, principal, data.get("owner_id"))
     team = _team(
         principal,
@@ -206,6 +208,58 @@ def create_opportunity(
         owner,
         _customer_team(session, principal, data.get("customer_id")),
     )
+    return _insert(
+        session,
+        data,
+        stage=stage,
+        owner=owner,
+        team=team,
+        created_by_id=principal.user_id,
+        actor=principal.actor,
+        event_actor=Actor.of(principal),
+    )
+
+
+def open_for_workflow(
+    session: Session, *, data: dict, owner: User | None, actor: str
+) -> tuple[Opportunity, bool]:
+    """An opportunity a workflow opens (a renewal's, CURE's enterprise lens): the owner
+    the workflow chose, the team theirs or the customer's. Idempotent by `client_id`
+    (the run's) for the owner, like the app's; `actor` is the run."""
+    client_id: uuid.UUID | None = data.get("client_id")
+    created_by = owner.id if owner is not None else None
+    if client_id is not None and created_by is not None:
+        existing = repository.find_by_client_id(session, created_by, client_id)
+        if existing is not None:
+            return existing, False
+    _, stage = _pipeline_and_stage(session, data.get("pipeline_id"), None)
+    customer = session.get(Customer, data["customer_id"]) if data.get("customer_id") else None
+    team = owner.team_id if owner is not None and owner.team_id else None
+    return _insert(
+        session,
+        data,
+        stage=stage,
+        owner=owner,
+        team=team or (customer.team_id if customer else None),
+        created_by_id=created_by,
+        actor=actor,
+        event_actor=SYSTEM,
+    )
+
+
+def _insert(
+    session: Session,
+    data: dict,
+    *,
+    stage: Stage,
+    owner: User | None,
+    team: int | None,
+    created_by_id: int | None,
+    actor: str,
+    event_actor: Actor,
+) -> tuple[Opportunity, bool]:
+    """Write a checked opportunity, its first stay, its audit entry and its event."""
+    client_id: uuid.UUID | None = data.get("client_id")
     now = datetime.now(UTC)
     opened_at = data.get("opened_at") or now
     check_time(session, opened_at, not_before=None, what="opened_at")
@@ -217,9 +271,9 @@ def create_opportunity(
         **({"amount": Decimal(0)} | {f: data[f] for f in _PLAIN_FIELDS if f in data}),
         client_id=client_id,
         request_hash=_fingerprint(data) if client_id else None,
-        created_by_id=principal.user_id,
+        created_by_id=created_by_id,
         kind=data.get("kind") or OpportunityKind.opportunity,
-        pipeline_id=pipeline.id,
+        pipeline_id=stage.pipeline_id,
         stage_id=stage.id,
         customer_id=data.get("customer_id"),
         location=to_geography(location["lat"], location["lon"]) if location else None,
@@ -238,9 +292,9 @@ def create_opportunity(
             session.add(opportunity)
             session.flush()
     except IntegrityError:
-        if client_id is None or principal.user_id is None:
+        if client_id is None or created_by_id is None:
             raise
-        existing = repository.find_by_client_id(session, principal.user_id, client_id)
+        existing = repository.find_by_client_id(session, created_by_id, client_id)
         if existing is None:
             raise
         return _replayed(existing, data), False
@@ -249,18 +303,19 @@ def create_opportunity(
             opportunity_id=opportunity.id,
             stage_id=stage.id,
             entered_at=opened_at,
-            entered_by=principal.user_id,
+            entered_by=created_by_id,
         )
     )
     session.flush()
     audit_service.record(
         session,
-        actor=principal.actor,
+        actor=actor,
         entity="opportunity",
         entity_id=opportunity.id,
         action="create",
         new=snapshot(opportunity),
     )
+    events.created(session, opportunity, event_actor)
     return opportunity, True
 
 

@@ -154,6 +154,10 @@ SETTINGS: dict = {
     "discount_auto_max_pct": "number",
     "discount_single_max_pct": "number",
     "discount_escalation_hours": "number",
+    # The renewal workflow's (docs/contracts.md): its trigger's offset, its reminders.
+    "renewal_alert_days": "int",
+    "renewal_reminder_days": ["int"],
+    "renewal_reminder_channels": ["string"],
 }
 # The notification rules' switches and parameters, flat (runtime_context.notification_settings):
 # `<rule>_enabled`, `<rule>_<parameter>` such as invoice_overdue_every_days.

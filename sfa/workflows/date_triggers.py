@@ -14,6 +14,7 @@ new date, and never twice for one date.
 
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
@@ -22,7 +23,8 @@ from sqlalchemy import Select, String, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from sfa.company import service as company_service
-from sfa.workflows import date_sources, engine, triggers
+from sfa.workflows import date_sources, engine, runtime_context, triggers
+from sfa.workflows.runtime_logic import evaluate
 from sfa.workflows.runtime_models import WorkflowRun
 
 log = logging.getLogger("sfa.workflows.date_triggers")
@@ -33,6 +35,23 @@ CATCH_UP_DAYS = 3
 # Runs started per transaction; the job stops starting new batches after JOB_BUDGET_S.
 BATCH = 200
 JOB_BUDGET_S = 240.0
+
+
+def resolved(session: Session, item: triggers.Published) -> triggers.Published:
+    """The workflow with its `offset_days` a number: JsonLogic over the company settings
+    (the renewal's `renewal_alert_days`) is read now, so a changed setting moves the fire
+    days from the next job on. Raises ValueError for an offset that is not whole days."""
+    spec = item.trigger
+    value = spec.get("offset_days", 0)
+    if not isinstance(value, dict):
+        return item
+    days = evaluate(value, {"settings": runtime_context.all_settings(session)})
+    if not isinstance(days, int | float) or isinstance(days, bool) or days != int(days):
+        raise ValueError(f"offset_days gave {days!r}, not a whole number of days")
+    if not -3650 <= days <= 3650:
+        raise ValueError(f"offset_days gave {days}, beyond ten years")
+    definition = {**item.workflow.definition, "trigger": {**spec, "offset_days": int(days)}}
+    return replace(item, workflow=replace(item.workflow, definition=definition))
 
 
 def trigger_key(date_field: str, record_id: int, value: date) -> str:
@@ -71,7 +90,8 @@ def candidates_statement(
     )
 
 
-def _trigger(item: triggers.Published, row, tz: ZoneInfo) -> engine.Trigger:
+def trigger_for(item: triggers.Published, row, tz: ZoneInfo) -> engine.Trigger:
+    """The trigger of a candidate row (id, date, related ids...) of the workflow's field."""
     spec = item.trigger
     date_field, offset = spec["date_field"], int(spec.get("offset_days", 0))
     record = date_field.split(".", 1)[0]
@@ -103,7 +123,7 @@ def fire_workflow(
         statement = candidates_statement(item, first_day=first_day, today=today)
         rows = session.execute(statement).all() if statement is not None else []
         for row in rows:
-            run = triggers.start_once(session, item.workflow, _trigger(item, row, tz), now)
+            run = triggers.start_once(session, item.workflow, trigger_for(item, row, tz), now)
             started += run is not None
         session.commit()
         if len(rows) < BATCH:
@@ -119,7 +139,7 @@ def run_date_triggers(session: Session, *, now: datetime | None = None) -> dict:
     started = 0
     for item in triggers.published_with(session, KIND):
         try:
-            started += fire_workflow(session, item, tz, now, deadline)
+            started += fire_workflow(session, resolved(session, item), tz, now, deadline)
         except Exception:  # one broken workflow must not stop the others
             session.rollback()
             log.exception("workflow %s: date field not evaluated", item.workflow.workflow_id)

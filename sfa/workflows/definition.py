@@ -114,8 +114,9 @@ VariableName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Assignee = Annotated[
     Annotated[UserRef, Tag("<user>")]
     | Annotated[RoleRef, Tag("<role>")]
-    | Annotated[RoundRobin, Tag("<round_robin_team>")],
-    _by_key("user", "role", "round_robin_team"),
+    | Annotated[RoundRobin, Tag("<round_robin_team>")]
+    | Annotated[ContextRef, Tag("<context>")],
+    _by_key("user", "role", "round_robin_team", "context"),
 ]
 
 
@@ -231,6 +232,93 @@ class EndStep(_Step):
     type: Literal["end"]
 
 
+# --- domain steps (the contracts and pipeline domains; sfa/workflows/actions/crm.py) ---
+
+# CURE's numbers a route_renewal step may set instead of the company settings.
+PolicyName = Literal[
+    "low_tier_max",
+    "enterprise_tier_min",
+    "enterprise_min_stakeholders",
+    "upsell_min_score",
+    "upsell_roles",
+    "fallback_order",
+    "reminder_days",
+]
+
+
+class RouteRenewalStep(_Step):
+    """CURE on the run's contract (sfa/contracts/renewal_runs.py): the decision is stored
+    with its reasons, an active contract becomes renewal_due, and `vars.<into>` gets the
+    decision and the reminder dates still ahead. `policy`: CURE's numbers for this
+    workflow (literals), over the company's renewal_* settings."""
+
+    type: Literal["route_renewal"]
+    into: VariableName = "renewal"
+    policy: dict[PolicyName, Any] | None = None
+    next: StepId
+
+
+class RenewContractStep(_Step):
+    """The run's contract renewed through the contracts service (its successor; a second
+    renewal answers the same successor)."""
+
+    type: Literal["renew_contract"]
+    next: StepId
+
+
+class CreateOpportunityStep(_Step):
+    """An opportunity in the pipeline for the run's customer (and contract), through the
+    pipeline service, idempotent by a client id derived from the run."""
+
+    type: Literal["create_opportunity"]
+    title: Name | Expression
+    owner: ContextRef | None = None
+    amount: JsonLogic = None
+    expected_close: JsonLogic = None
+    pipeline_id: UserId | None = None
+    next: StepId
+
+
+class AmountBand(_Model):
+    min: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    points: Annotated[int, Field(ge=-100, le=100)]
+
+
+Points = dict[
+    Annotated[str, Field(min_length=1, max_length=40)], Annotated[int, Field(ge=-100, le=100)]
+]
+
+
+class LeadCriteria(_Model):
+    """Points per source, per customer class, and for the first amount band reached
+    (bands from the highest `min`); the score is their sum, within 0-100."""
+
+    source: Points = Field(default_factory=dict, max_length=50)
+    customer_class: Points = Field(default_factory=dict, max_length=50)
+    amount: list[AmountBand] = Field(default_factory=list, max_length=20)
+    base: Annotated[int, Field(ge=0, le=100)] = 0
+
+
+class ScoreLeadStep(_Step):
+    """The run's lead scored from `criteria`, stored on it; `vars.<into>`: score, points."""
+
+    type: Literal["score_lead"]
+    criteria: LeadCriteria
+    into: VariableName = "lead"
+    next: StepId
+
+
+class AssignLeadStep(_Step):
+    """The run's lead (without an owner) given to a rep of the team whose customers are
+    nearest to its location, within `max_km`; the reason is stored (audit) and in
+    `vars.<into>`."""
+
+    type: Literal["assign_lead"]
+    max_km: Annotated[float, Field(gt=0, le=2000, allow_inf_nan=False)] = 50
+    into: VariableName = "assignment"
+    next: StepId
+
+
 STEP_TYPES: dict[str, type[_Step]] = {
     "condition": ConditionStep,
     "branch": BranchStep,
@@ -243,6 +331,11 @@ STEP_TYPES: dict[str, type[_Step]] = {
     "wait": WaitStep,
     "webhook": WebhookStep,
     "end": EndStep,
+    "route_renewal": RouteRenewalStep,
+    "renew_contract": RenewContractStep,
+    "create_opportunity": CreateOpportunityStep,
+    "score_lead": ScoreLeadStep,
+    "assign_lead": AssignLeadStep,
 }
 # Steps that pause a run (a timer, an event, a person): a cycle must pass through one.
 WAITING_TYPES = frozenset({"wait", "require_approval"})
@@ -264,7 +357,12 @@ Step = Annotated[
     | Annotated[SetVariableStep, Tag("<set_variable>")]
     | Annotated[WaitStep, Tag("<wait>")]
     | Annotated[WebhookStep, Tag("<webhook>")]
-    | Annotated[EndStep, Tag("<end>")],
+    | Annotated[EndStep, Tag("<end>")]
+    | Annotated[RouteRenewalStep, Tag("<route_renewal>")]
+    | Annotated[RenewContractStep, Tag("<renew_contract>")]
+    | Annotated[CreateOpportunityStep, Tag("<create_opportunity>")]
+    | Annotated[ScoreLeadStep, Tag("<score_lead>")]
+    | Annotated[AssignLeadStep, Tag("<assign_lead>")],
     Discriminator(_step_type),
 ]
 
@@ -279,8 +377,11 @@ class ScheduleTrigger(_Model):
 
 
 class DateFieldTrigger(_Model):
+    """`offset_days`: a number, or JsonLogic over `settings` giving one (the renewal's
+    {"*": [-1, {"var": "settings.renewal_alert_days"}]}), read when the job runs."""
+
     date_field: Annotated[str, Field(max_length=80, pattern=r"^[a-z_]+\.[a-z_]+$")]
-    offset_days: int = Field(ge=-3650, le=3650)
+    offset_days: Annotated[int, Field(ge=-3650, le=3650)] | Expression
 
 
 Trigger = Annotated[

@@ -207,6 +207,16 @@ def _end(step, ctx, entry, trace, assume) -> None:
     return None
 
 
+def _domain(step, ctx, entry, trace, assume) -> str:
+    """A CRM step (CURE, a renewal, an opportunity, a lead's score or owner) reads and
+    writes the database: the dry run names it, and the steps after it read `vars.<into>`
+    as the sample context gives it (e.g. {"vars": {"renewal": {"mode": "owned"}}})."""
+    _act(trace, entry, {"action": step.type})
+    if (into := getattr(step, "into", None)) is not None:
+        ctx["vars"].setdefault(into, {})
+    return step.next
+
+
 _STEPS = {
     "condition": _condition,
     "branch": _branch,
@@ -218,4 +228,9 @@ _STEPS = {
     "wait": _wait,
     "webhook": _webhook,
     "end": _end,
+    "route_renewal": _domain,
+    "renew_contract": _domain,
+    "create_opportunity": _domain,
+    "score_lead": _domain,
+    "assign_lead": _domain,
 }

@@ -279,7 +279,9 @@ def _subject_ids(subject_kind: str | None, subject_id: int | None, payload: dict
 
 def settings_data(settings: CompanySettings) -> dict:
     """The company settings a context carries (catalog.SETTINGS)."""
-    return {name: getattr(settings, name) for name in catalog.SETTINGS}
+    values = {name: getattr(settings, name) for name in catalog.SETTINGS}
+    # Plain JSON: lists of enums (the reminder channels) as their strings.
+    return {k: [_plain(i) for i in v] if isinstance(v, list) else v for k, v in values.items()}
 
 
 def all_settings(session: Session, settings: CompanySettings | None = None) -> dict:

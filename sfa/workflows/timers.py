@@ -68,13 +68,19 @@ def _resumes(timer: WorkflowTimer, run: WorkflowRun) -> bool:
     )
 
 
-def _claim(session: Session, now: datetime, limit: int) -> list[tuple[WorkflowTimer, WorkflowRun]]:
+def _claim(
+    session: Session, now: datetime, limit: int, workflow_id: int | None
+) -> list[tuple[WorkflowTimer, WorkflowRun]]:
     """Up to `limit` due timers with their runs, both locked (skipping locked ones)."""
-    rows = session.execute(
+    stmt = (
         select(WorkflowTimer, WorkflowRun)
         .join(WorkflowRun, WorkflowRun.id == WorkflowTimer.run_id)
         .where(WorkflowTimer.due_at <= now)
-        .order_by(WorkflowTimer.due_at, WorkflowTimer.id)
+    )
+    if workflow_id is not None:
+        stmt = stmt.where(WorkflowRun.workflow_id == workflow_id)
+    rows = session.execute(
+        stmt.order_by(WorkflowTimer.due_at, WorkflowTimer.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
@@ -125,10 +131,17 @@ def _fire_alone(session: Session, timer: WorkflowTimer, run: WorkflowRun, now: d
         session.flush()
 
 
-def wake_due(session: Session, *, limit: int = BATCH, now: datetime | None = None) -> int:
-    """Fire up to `limit` due timers; returns how many were claimed."""
+def wake_due(
+    session: Session,
+    *,
+    limit: int = BATCH,
+    now: datetime | None = None,
+    workflow_id: int | None = None,
+) -> int:
+    """Fire up to `limit` due timers (of one workflow's runs: the demo replaying its
+    renewals' days); returns how many were claimed."""
     now = now or datetime.now(UTC)
-    claimed = _claim(session, now, limit)
+    claimed = _claim(session, now, limit, workflow_id)
     if not claimed:
         return 0
     try:

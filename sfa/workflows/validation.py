@@ -110,8 +110,10 @@ class _Checker:
         self.d = definition
         self.user_exists = user_exists
         self.found: list[Problem] = []
+        # Variables: set_variable's, and what a step puts `into` one (withdraw, the CRM
+        # steps).
         names = {s.name for s in definition.steps.values() if s.type == "set_variable"} | {
-            s.into for s in definition.steps.values() if s.type == "withdraw" and s.into
+            into for s in definition.steps.values() if (into := getattr(s, "into", None))
         }
         self.shape = catalog.trigger_context(definition.trigger) | {
             "vars": {name: "any" for name in sorted(names)}
@@ -152,6 +154,8 @@ class _Checker:
                 self.add("trigger.schedule", f"not a 5-field cron expression: {exc}")
         else:
             record, _, name = trigger.date_field.partition(".")
+            if isinstance(trigger.offset_days, dict):
+                self.hours(trigger.offset_days, "trigger.offset_days", "days")
             if name not in catalog.DATE_FIELDS.get(record, ()):
                 known = ", ".join(f"{r}.{f}" for r, fs in catalog.DATE_FIELDS.items() for f in fs)
                 self.add(
@@ -173,7 +177,7 @@ class _Checker:
         is checked too (no NUL, finite numbers: it is stored as JSON)."""
         self.logic(value, path)
 
-    def hours(self, value: Any, path: str) -> None:
+    def hours(self, value: Any, path: str, unit: str = "hours") -> None:
         """A duration: a number, or JsonLogic giving one (settings.discount_escalation_hours)."""
         if not isinstance(value, dict):
             return
@@ -181,7 +185,7 @@ class _Checker:
         for where, message in problems:
             self.add(where, message)
         if not problems and found not in ("int", "number", "any"):
-            self.add(path, f"must give a number of hours (this gives a {found})")
+            self.add(path, f"must give a number of {unit} (this gives a {found})")
 
     def step_require_approval(self, step, where: str) -> None:
         for index, approver in enumerate(step.levels):
@@ -303,6 +307,36 @@ class _Checker:
 
     def step_end(self, step, where: str) -> None:
         """An end leads nowhere."""
+
+    # -- the CRM steps: each needs its record in the run's context --
+
+    def record(self, record: str, where: str) -> None:
+        if record not in self.shape:
+            self.add(where, f"this workflow's context names no {record}")
+
+    def step_route_renewal(self, step, where: str) -> None:
+        self.record("contract", f"{where}.type")
+        for name, value in (step.policy or {}).items():
+            if logic.is_expression(value):
+                self.add(f"{where}.policy.{name}", "a literal value (not JsonLogic)")
+
+    def step_renew_contract(self, step, where: str) -> None:
+        self.record("contract", f"{where}.type")
+
+    def step_create_opportunity(self, step, where: str) -> None:
+        self.record("customer", f"{where}.type")
+        self.value(step.title, f"{where}.title")
+        for name in ("amount", "expected_close"):
+            if getattr(step, name) is not None:
+                self.value(getattr(step, name), f"{where}.{name}")
+        if step.owner is not None:
+            self.person(step.owner, f"{where}.owner")
+
+    def step_score_lead(self, step, where: str) -> None:
+        self.record("opportunity", f"{where}.type")
+
+    def step_assign_lead(self, step, where: str) -> None:
+        self.record("opportunity", f"{where}.type")
 
     # -- the graph --
 

@@ -1,5 +1,7 @@
-"""The demo shows every capability of issue 15: all tiers due within 90 days and routed,
-the fallback, opportunities in every stage with complete history, three survey periods."""
+"""The demo shows every capability of issue 15: all tiers due within 90 days and routed
+by the renewal workflow (reminders, tasks, opportunities), the fallback, leads assigned
+by the lead workflow, opportunities in every stage with complete history, three survey
+periods."""
 
 from collections import Counter
 from datetime import timedelta
@@ -7,15 +9,19 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from analytics.pipeline import PipelineQuery, pipeline_report
+from sfa.audit.models import AuditEntry
 from sfa.auth import service as auth_service
 from sfa.contracts.models import Contract, ContractStatus, RenewalDecision
 from sfa.demo.crm import seed_crm
 from sfa.demo.seed import seed_demo
+from sfa.notifications.models import Notification
 from sfa.pipeline.models import Opportunity, Pipeline, Stage
 from sfa.plans.service import company_today
 from sfa.surveys import results
 from sfa.surveys.models import Response
 from sfa.users.models import User
+from sfa.workflows import repository as workflow_repository
+from sfa.workflows.runtime_models import Task, WorkflowRun
 
 
 def test_demo_crm_data_shows_every_capability(db):
@@ -35,6 +41,26 @@ def test_demo_crm_data_shows_every_capability(db):
     codes = Counter(r["code"] for d in decisions for r in d.reasons)
     assert {"upsell", "fallback", "balanced", "many_stakeholders", "below_low_tier"} <= set(codes)
     assert db.scalar(select(func.count()).where(Contract.renewal_of_id.is_not(None))) == 4
+
+    # The routing is the "Contract renewal" workflow's: one run per routed contract, with
+    # the reminders sent on their days, the owners' tasks and the enterprise opportunities.
+    renewal = workflow_repository.by_key(db, "contract-renewal")
+    runs = list(db.scalars(select(WorkflowRun).where(WorkflowRun.workflow_id == renewal.id)))
+    assert len(runs) == crm.routed and not [r.error for r in runs if r.error]
+    assert {d.actor for d in decisions} == {f"workflow_run:{r.id}" for r in runs}
+    reminders = db.scalars(
+        select(Notification).where(Notification.template == "contract_renewal_reminder")
+    ).all()
+    assert "sms" in {str(n.channel) for n in reminders}  # demo shops have phones, no email
+    assert db.scalar(select(func.count()).where(Task.run_id.in_([r.id for r in runs]))) > 0
+    assert db.scalar(select(func.count()).where(Opportunity.contract_id.is_not(None))) > 0
+    # Leads scored and assigned by the "Lead assignment" workflow.
+    leads = list(db.scalars(select(Opportunity).where(Opportunity.kind == "lead")))
+    assert len(leads) == 3 and all(lead.score is not None for lead in leads)
+    assigned = db.scalars(
+        select(AuditEntry).where(AuditEntry.entity == "opportunity", AuditEntry.action == "assign")
+    ).all()
+    assert len(assigned) == 2 and all(a.new["code"] == "nearest_customer" for a in assigned)
 
     outlet = db.scalar(select(Pipeline).where(Pipeline.name == "Outlet sales"))
     in_stage = Counter(

@@ -66,7 +66,8 @@ BAD = {
         _edit(_step("auto", {"type": "launch_rocket", "next": "done"})),
         'steps.auto.type: unknown action "launch_rocket" (one of condition, branch, '
         "require_approval, assign_task, notify, update_record, withdraw, set_variable, wait, "
-        "webhook, end)",
+        "webhook, end, route_renewal, renew_contract, create_opportunity, score_lead, "
+        "assign_lead)",
     ),
     "unreachable step": (
         _edit(_step("orphan", {"type": "end"})),
@@ -162,7 +163,8 @@ BAD = {
     "missing type": (
         _edit(_step("auto", {"next": "done"})),
         "steps.auto.type: missing (one of condition, branch, require_approval, assign_task, "
-        "notify, update_record, withdraw, set_variable, wait, webhook, end)",
+        "notify, update_record, withdraw, set_variable, wait, webhook, end, route_renewal, "
+        "renew_contract, create_opportunity, score_lead, assign_lead)",
     ),
     "no trigger kind": (
         _edit(lambda r: r.update(trigger={"when": "now"})),

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from sfa.workflows.actions import flow
+from sfa.workflows.actions import crm, flow
 from sfa.workflows.actions.approval import require_approval
 from sfa.workflows.actions.base import Outcome, StepCall
 from sfa.workflows.actions.notify import notify
@@ -23,4 +23,9 @@ ACTIONS: dict[str, Callable[[StepCall], Outcome]] = {
     "notify": notify,
     "update_record": update_record,
     "withdraw": withdraw,
+    "route_renewal": crm.route_renewal,
+    "renew_contract": crm.renew_contract,
+    "create_opportunity": crm.create_opportunity,
+    "score_lead": crm.score_lead,
+    "assign_lead": crm.assign_lead,
 }

@@ -5,17 +5,19 @@ words and numbers of the records the run is about, written as the messages write
 Read from the database by the ids of the run's context, so that a message sent after a
 wait says what is true then (a moved delivery date, the amount still to pay)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from sfa.company.settings import CompanySettings
+from sfa.contracts.models import Contract
 from sfa.erp.models import Invoice
 from sfa.money import money_text
 from sfa.notifications.models import Announcement
 from sfa.notifications.templates import local_date
 from sfa.orders.models import Order
+from sfa.pipeline.models import Opportunity
 from sfa.workflows.actions.base import lookup
 
 _TARGET_AMOUNTS = ("sales_done", "sales_target")
@@ -96,6 +98,32 @@ def _target(payload: dict) -> dict:
     return fields
 
 
+def _contract(session: Session, settings: CompanySettings, contract_id) -> dict:
+    contract = session.get(Contract, contract_id) if contract_id else None
+    if contract is None:
+        return {}
+    deadline = contract.end_date - timedelta(days=contract.notice_days)
+    return {
+        "contract_id": contract.id,
+        "contract_title": contract.title,
+        "end_date": local_date(settings.language, contract.end_date),
+        "notice_deadline": local_date(settings.language, deadline),
+        "acv": money_text(contract.acv),
+        "currency": contract.currency,
+    }
+
+
+def _opportunity(session: Session, opportunity_id) -> dict:
+    deal = session.get(Opportunity, opportunity_id) if opportunity_id else None
+    if deal is None:
+        return {}
+    return {
+        "opportunity_id": deal.id,
+        "opportunity_title": deal.title,
+        "score": deal.score if deal.score is not None else "-",
+    }
+
+
 def fields(session: Session, settings: CompanySettings, data: dict) -> dict:
     """Every field the run's records give, for whichever template the step names."""
     payload = lookup(data, "event.payload") or {}
@@ -105,4 +133,6 @@ def fields(session: Session, settings: CompanySettings, data: dict) -> dict:
         | _invoice(session, lookup(data, "invoice.id"))
         | _announcement(session, payload.get("announcement_id"))
         | _target(payload)
+        | _contract(session, settings, lookup(data, "contract.id"))
+        | _opportunity(session, lookup(data, "opportunity.id"))
     )

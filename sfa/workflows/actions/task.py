@@ -1,6 +1,7 @@
 """`assign_task`: a task with a due date for a user, someone holding a role (the one with
-the fewest open tasks), or the next rep of a team in turn (`round_robin_team`: a context
-path to the team id, e.g. "rep.team.id").
+the fewest open tasks), the next rep of a team in turn (`round_robin_team`: a context
+path to the team id, e.g. "rep.team.id"), or the user whose id is at a context path
+(`context`, e.g. "vars.renewal.owner_id": the owner CURE chose).
 
 Crash handling: the task row is written in the transaction that records the run-step: a
 crash leaves neither, and the retry assigns it once.
@@ -62,7 +63,15 @@ def _assignee(call: StepCall, to: dict) -> User:
         return _least_loaded(call, to["role"])
     if "round_robin_team" in to:
         return _next_in_team(call, to["round_robin_team"])
-    raise StepError(f"assign_task 'to' names a user, a role or round_robin_team, not {to!r}")
+    if "context" in to:
+        ident = lookup(call.data, str(to["context"]))
+        user = call.session.get(User, int(ident)) if isinstance(ident, int) else None
+        if user is None or not user.is_active:
+            raise StepError(f"{to['context']!r} names no active user ({ident!r})")
+        return user
+    raise StepError(
+        f"assign_task 'to' names a user, a role, round_robin_team or context, not {to!r}"
+    )
 
 
 def assign_task(call: StepCall) -> Outcome:
