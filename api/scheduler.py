@@ -51,6 +51,7 @@ from sfa.tracking import jobs as tracking_jobs
 from sfa.webhooks import jobs as webhook_jobs
 from sfa.workflows import consumer as workflow_consumer  # noqa: F401 - registers it
 from sfa.workflows import date_triggers as workflow_date_triggers
+from sfa.workflows import renewals as workflow_renewals
 from sfa.workflows import schedules as workflow_schedules
 from sfa.workflows import timers as workflow_timers
 
@@ -65,6 +66,10 @@ MISFIRE_GRACE_SECONDS = 60
 
 def _company_today(session) -> date:
     return datetime.now(UTC).astimezone(company_service.get_company_settings(session).tz).date()
+
+
+def renewal_adoption(session, now: datetime | None = None) -> object:
+    return {"started": workflow_renewals.adopt_inside_window(session, now=now)}
 
 
 def send_notifications(session) -> object:
@@ -244,6 +249,14 @@ def all_jobs(timezone: str, erp_sync_minutes: int = 15) -> list[Job]:
             name="workflow-date-triggers",
             func=workflow_date_triggers.run_date_triggers,
             schedule={"trigger": "interval", "hours": 1},
+        ),
+        # Contracts that came into the renewal window after their fire day (created, or
+        # their end date moved, that close to the end): the date trigger's catch-up does
+        # not reach back so far, so once a day their renewal runs start here (once each).
+        Job(
+            name="renewal-adoption",
+            func=renewal_adoption,
+            schedule={"trigger": "cron", "hour": 0, "minute": 20, "timezone": timezone},
         ),
         Job(
             name="overdue-invoice-reminders",

@@ -307,3 +307,20 @@ def test_upsell_goes_to_a_seller_with_the_products_in_the_task(db, world, today)
     assert task.assignee_user_id == account.id
     assert task.title.endswith("(upsell: Teh Botol)")
     assert reminders(db, contract) == []  # a person owns it: no automated reminders
+
+
+def test_a_contract_created_inside_the_window_gets_its_run_from_the_daily_job(db, world, today):
+    # Created 40 days before its end: its fire day (90 days before) is 50 days gone, past
+    # the date trigger's catch-up. The daily renewal-adoption job starts its run.
+    from api import scheduler
+
+    fire(db, today)
+    late = make_contract(
+        db, world.admin, world.customer_a, "20000000", end_date=today + timedelta(days=40)
+    )
+    fire(db, today + timedelta(days=1))
+    assert run_of(db, late) is None
+    at = midnight(today + timedelta(days=1)) + timedelta(minutes=20)
+    assert scheduler.renewal_adoption(db, now=at) == {"started": 1}
+    assert run_of(db, late).status is RunStatus.waiting  # for its 30-day reminder
+    assert scheduler.renewal_adoption(db, now=at) == {"started": 0}
