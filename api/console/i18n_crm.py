@@ -102,6 +102,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "renewals.ends": ("ends {date}", "berakhir {date}"),
     "renewals.days_left": ("{n} days left", "{n} hari lagi"),
     "renewals.days_over": ("ended {n} days ago", "berakhir {n} hari lalu"),
+    "renewals.step": ("renewal step: {step}", "tahap perpanjangan: {step}"),
     "renewals.in_step": ("{days} days in this step", "{days} hari di tahap ini"),
     "renewals.owner": ("Owner", "Pemilik"),
     "renewals.route": ("Route", "Rute"),
